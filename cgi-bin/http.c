@@ -1,0 +1,195 @@
+/* http.c - FastCGI request and response helpers. */
+#include "http.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "creds.h"
+#include "log.h"
+
+const char *
+http_param(const struct http_req *r, const char *name)
+{
+	return FCGX_GetParam(name, r->fcgi->envp);
+}
+
+int
+http_req_init(struct http_req *r, FCGX_Request *fcgi,
+    const struct lc_config *cfg, const struct lc_token_key *key)
+{
+	const char *uri, *q, *host;
+	size_t n;
+
+	memset(r, 0, sizeof(*r));
+	r->fcgi = fcgi;
+	r->cfg = cfg;
+	r->key = key;
+	r->method = http_param(r, "REQUEST_METHOD");
+	if (r->method == NULL)
+		r->method = "";
+	uri = http_param(r, "REQUEST_URI");
+	if (uri == NULL)
+		uri = "";
+	q = strchr(uri, '?');
+	n = q != NULL ? (size_t)(q - uri) : strlen(uri);
+	if (n >= sizeof(r->path))
+		return 414;
+	memcpy(r->path, uri, n);
+	r->path[n] = '\0';
+	r->origin = http_param(r, "HTTP_ORIGIN");
+	host = http_param(r, "HTTP_HOST");
+	r->origin_allowed = creds_origin_allowed(r->origin, host,
+	    cfg->allowed_origins);
+	r->cross_origin = r->origin != NULL && r->origin[0] != '\0' &&
+	    r->origin_allowed && !creds_origin_allowed(r->origin, host, NULL);
+	return 0;
+}
+
+int
+http_add_header(struct http_req *r, const char *fmt, ...)
+{
+	size_t room = sizeof(r->headers) - r->headers_len;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(r->headers + r->headers_len, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n + 2 >= room) {
+		r->headers[r->headers_len] = '\0';
+		log_err("response header dropped: no room");
+		return -1;
+	}
+	r->headers_len += (size_t)n;
+	memcpy(r->headers + r->headers_len, "\r\n", 3);
+	r->headers_len += 2;
+	return 0;
+}
+
+int
+http_read_body(struct http_req *r, struct lc_buf *body)
+{
+	const char *clen = http_param(r, "CONTENT_LENGTH");
+	const char *ctype = http_param(r, "CONTENT_TYPE");
+	char chunk[4096];
+	char *end = NULL;
+	long len;
+
+	if (clen == NULL || clen[0] == '\0')
+		return 411;
+	len = strtol(clen, &end, 10);
+	if (end == clen || *end != '\0' || len < 0)
+		return 400;
+	if (len > r->cfg->max_body)
+		return 413;
+	if (ctype == NULL || strncasecmp(ctype, "application/json", 16) != 0 ||
+	    (ctype[16] != '\0' && ctype[16] != ';'))
+		return 415;
+	while (body->len < (size_t)len) {
+		size_t want = (size_t)len - body->len;
+		if (want > sizeof(chunk))
+			want = sizeof(chunk);
+		int got = FCGX_GetStr(chunk, (int)want, r->fcgi->in);
+		if (got <= 0)
+			return 400;
+		if (buf_append(body, chunk, (size_t)got) != LC_BUF_OK)
+			return 413;
+	}
+	return 0;
+}
+
+const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 411: return "Length Required";
+	case 413: return "Payload Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	}
+	return "Unknown";
+}
+
+int
+http_send_json(struct http_req *r, int status, const cJSON *json)
+{
+	char *body = NULL;
+	int rc = -1;
+
+	if (json != NULL) {
+		body = cJSON_PrintUnformatted(json);
+		if (body == NULL) {
+			log_err("out of memory printing a response");
+			status = 500;
+		}
+	}
+	if (FCGX_FPrintF(r->fcgi->out,
+	    "Status: %d %s\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "%s",
+	    status, http_reason(status), r->headers) < 0)
+		goto out;
+	if (body != NULL) {
+		if (FCGX_FPrintF(r->fcgi->out,
+		    "Content-Type: application/json\r\n"
+		    "Content-Length: %zu\r\n\r\n", strlen(body)) < 0 ||
+		    FCGX_PutStr(body, (int)strlen(body), r->fcgi->out) < 0)
+			goto out;
+	} else if (FCGX_PutS("\r\n", r->fcgi->out) < 0) {
+		goto out;
+	}
+	rc = 0;
+out:
+	free(body);
+	return rc;
+}
+
+int
+http_send_error(struct http_req *r, int status, const char *code,
+    const char *message)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *err = cJSON_AddObjectToObject(root, "error");
+	int rc;
+
+	if (err == NULL || cJSON_AddStringToObject(err, "code", code) == NULL ||
+	    cJSON_AddStringToObject(err, "message", message) == NULL) {
+		cJSON_Delete(root);
+		return http_send_json(r, 500, NULL);
+	}
+	rc = http_send_json(r, status, root);
+	cJSON_Delete(root);
+	return rc;
+}
+
+int
+http_authenticate(const struct http_req *r, char user[LC_USER_MAX + 1],
+    long *exp)
+{
+	char token[LC_TOKEN_MAX + 1];
+	int found = creds_cookie(http_param(r, "HTTP_COOKIE"), LC_COOKIE_NAME,
+	    token, sizeof(token));
+
+	user[0] = '\0';
+	if (found == 0)
+		found = creds_bearer(http_param(r, "HTTP_AUTHORIZATION"), token,
+		    sizeof(token));
+	if (found != 1)
+		return LC_TOKEN_MALFORMED;
+	return token_verify(r->key, token, time(NULL), user, exp);
+}

@@ -1,0 +1,63 @@
+/* http.h - one FastCGI request: its parameters, its bounded body, and the
+ * response helpers. Status values are the HTTP codes themselves. */
+#ifndef LC_HTTP_H
+#define LC_HTTP_H
+
+#include <cjson/cJSON.h>
+#include <fcgiapp.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "config.h"
+#include "token.h"
+
+#define HTTP_EXTRA_HEADERS_MAX 2048
+
+struct http_req {
+	FCGX_Request *fcgi;
+	const struct lc_config *cfg;
+	const struct lc_token_key *key;
+	char path[512];         /* REQUEST_URI without the query */
+	const char *method;
+	const char *origin;     /* NULL when absent */
+	int origin_allowed;     /* same origin, no Origin, or in the list */
+	int cross_origin;       /* an allowed Origin other than our own */
+	char headers[HTTP_EXTRA_HEADERS_MAX]; /* extra response header lines */
+	size_t headers_len;
+};
+
+/* Returns the request parameter name, or NULL. */
+const char *http_param(const struct http_req *r, const char *name);
+
+/* Fills the derived fields of r from its parameters. Returns 0, or the HTTP
+ * status to answer with (414 for an over-long URI). */
+int http_req_init(struct http_req *r, FCGX_Request *fcgi,
+    const struct lc_config *cfg, const struct lc_token_key *key);
+
+/* Adds one response header line ("Name: value"). Returns 0, or -1 when the
+ * header space is exhausted (the header is then dropped). */
+int http_add_header(struct http_req *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Reads the JSON request body into body (bounded by cfg->max_body). Returns 0
+ * or the HTTP status to answer with: 411, 413, 415 or 400. */
+int http_read_body(struct http_req *r, struct lc_buf *body);
+
+/* Sends status, the extra headers and the JSON value (not freed). Returns 0,
+ * or -1 if the client is gone. */
+int http_send_json(struct http_req *r, int status, const cJSON *json);
+
+/* Sends {"error":{"code":code,"message":message}} with status. */
+int http_send_error(struct http_req *r, int status, const char *code,
+    const char *message);
+
+/* Finds and verifies the request's token: the session cookie or an
+ * "Authorization: Bearer" header. Returns LC_TOKEN_OK with user and exp set,
+ * or a token error (LC_TOKEN_MALFORMED when there is none). */
+int http_authenticate(const struct http_req *r, char user[LC_USER_MAX + 1],
+    long *exp);
+
+/* Returns the reason phrase of an HTTP status code. */
+const char *http_reason(int status);
+
+#endif

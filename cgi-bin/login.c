@@ -1,0 +1,196 @@
+/* login.c - POST /login (the seed's JSON shapes), POST /logout, and the CORS
+ * preflight the seed client triggers from its other origin. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "creds.h"
+#include "log.h"
+#include "pages.h"
+#include "users.h"
+
+#define LOGIN_FAILED "Invalid username or password"
+
+/* Answers in the seed's shape: {"isAuthorized","body":{"message","token"}}
+ * plus "msg" on failure, which the seed shows as "Error: <status>,<msg>". */
+static int
+login_reply(struct http_req *r, int status, const char *message,
+    const char *token, const char *user, long exp)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *body = cJSON_AddObjectToObject(root, "body");
+	int ok = token != NULL, rc;
+
+	if (body == NULL ||
+	    cJSON_AddBoolToObject(root, "isAuthorized", ok) == NULL ||
+	    cJSON_AddStringToObject(body, "message", message) == NULL ||
+	    cJSON_AddStringToObject(body, "token", ok ? token : "") == NULL ||
+	    (!ok && cJSON_AddStringToObject(root, "msg", message) == NULL) ||
+	    (ok && cJSON_AddStringToObject(root, "username", user) == NULL) ||
+	    (ok && cJSON_AddNumberToObject(root, "expires", (double)exp) == NULL)) {
+		cJSON_Delete(root);
+		return http_send_json(r, 500, NULL);
+	}
+	rc = http_send_json(r, status, root);
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* Adds the CORS headers for an allowed foreign origin. */
+static void
+cors_headers(struct http_req *r)
+{
+	if (!r->cross_origin)
+		return;
+	http_add_header(r, "Access-Control-Allow-Origin: %s", r->origin);
+	http_add_header(r, "Vary: Origin");
+}
+
+static int
+login_preflight(struct http_req *r)
+{
+	if (!r->cross_origin)
+		return http_send_error(r, 403, "origin_not_allowed",
+		    "This origin may not call /login");
+	cors_headers(r);
+	http_add_header(r, "Access-Control-Allow-Methods: POST, OPTIONS");
+	/* The seed client sends a stray Access-Control-Allow-Origin request
+	 * header, so the preflight asks for it. */
+	http_add_header(r, "Access-Control-Allow-Headers: content-type, "
+	    "access-control-allow-origin, authorization");
+	http_add_header(r, "Access-Control-Max-Age: 600");
+	return http_send_json(r, 204, NULL);
+}
+
+static const char *
+client_addr(const struct http_req *r)
+{
+	const char *a = http_param(r, "REMOTE_ADDR");
+	return a != NULL ? a : "-";
+}
+
+int
+page_login(struct http_req *r)
+{
+	struct lc_buf body;
+	cJSON *json = NULL;
+	char *token = NULL;
+	int rc, status;
+	time_t now = time(NULL);
+
+	buf_init(&body, (size_t)r->cfg->max_body);
+	if (!r->origin_allowed) {
+		rc = login_reply(r, 403, "This origin is not allowed", NULL,
+		    NULL, 0);
+		goto out;
+	}
+	if (strcmp(r->method, "OPTIONS") == 0) {
+		rc = login_preflight(r);
+		goto out;
+	}
+	cors_headers(r);
+	if (strcmp(r->method, "POST") != 0) {
+		http_add_header(r, "Allow: POST, OPTIONS");
+		rc = login_reply(r, 405, "Use POST", NULL, NULL, 0);
+		goto out;
+	}
+	status = http_read_body(r, &body);
+	if (status != 0) {
+		rc = login_reply(r, status, status == 413 ? "Request too large" :
+		    status == 415 ? "Content-Type must be application/json" :
+		    "Bad request", NULL, NULL, 0);
+		goto out;
+	}
+	json = cJSON_ParseWithLength(body.data, body.len);
+	const cJSON *u = cJSON_GetObjectItemCaseSensitive(json, "username");
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(json, "password");
+	const cJSON *remember = cJSON_GetObjectItemCaseSensitive(json,
+	    "remember");
+	if (!cJSON_IsObject(json) || !cJSON_IsString(u) || !cJSON_IsString(p) ||
+	    u->valuestring[0] == '\0' || p->valuestring[0] == '\0' ||
+	    strlen(p->valuestring) > LC_PASSWORD_MAX) {
+		rc = login_reply(r, 400,
+		    "Send JSON {\"username\":\"…\",\"password\":\"…\"}", NULL,
+		    NULL, 0);
+		goto out;
+	}
+	int v = users_verify(r->cfg->users_file, u->valuestring,
+	    p->valuestring);
+	if (v == LC_USERS_IO || v == LC_USERS_NOMEM) {
+		log_err("login: %s (%s)", users_strerror(v), r->cfg->users_file);
+		rc = login_reply(r, 500, "Server error", NULL, NULL, 0);
+		goto out;
+	}
+	if (v != LC_USERS_OK) {
+		if (v == LC_USERS_BAD_HASH)
+			log_err("login: user %.64s has a refused hash kind in %s",
+			    u->valuestring, r->cfg->users_file);
+		log_info("login failed user=%.64s addr=%s", u->valuestring,
+		    client_addr(r));
+		rc = login_reply(r, 401, LOGIN_FAILED, NULL, NULL, 0);
+		goto out;
+	}
+	token = token_issue(r->key, u->valuestring, r->cfg->token_lifetime, now);
+	if (token == NULL) {
+		rc = login_reply(r, 500, "Server error", NULL, NULL, 0);
+		goto out;
+	}
+	const char *https = http_param(r, "HTTPS");
+	int secure = r->cfg->cookie_secure ||
+	    (https != NULL && strcmp(https, "on") == 0);
+	char maxage[64] = "";
+	if (cJSON_IsTrue(remember))
+		snprintf(maxage, sizeof(maxage), "; Max-Age=%ld",
+		    r->cfg->token_lifetime);
+	http_add_header(r, "Set-Cookie: %s=%s; Path=/; HttpOnly; "
+	    "SameSite=Strict%s%s", LC_COOKIE_NAME, token, maxage,
+	    secure ? "; Secure" : "");
+	log_info("login ok user=%s addr=%s", u->valuestring, client_addr(r));
+	rc = login_reply(r, 200, "success", token, u->valuestring,
+	    (long)now + r->cfg->token_lifetime);
+out:
+	if (token != NULL) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	if (json != NULL) {
+		const cJSON *pw = cJSON_GetObjectItemCaseSensitive(json,
+		    "password");
+		if (cJSON_IsString(pw))
+			explicit_bzero(pw->valuestring, strlen(pw->valuestring));
+	}
+	cJSON_Delete(json);
+	if (body.data != NULL)
+		explicit_bzero(body.data, body.len);
+	buf_free(&body);
+	return rc;
+}
+
+int
+page_logout(struct http_req *r)
+{
+	char user[LC_USER_MAX + 1];
+	cJSON *root;
+	int rc;
+
+	if (strcmp(r->method, "POST") != 0) {
+		http_add_header(r, "Allow: POST");
+		return http_send_error(r, 405, "method_not_allowed", "Use POST");
+	}
+	if (!r->origin_allowed)
+		return http_send_error(r, 403, "origin_not_allowed",
+		    "This origin is not allowed");
+	if (http_authenticate(r, user, NULL) == LC_TOKEN_OK)
+		log_info("logout user=%s", user);
+	http_add_header(r, "Set-Cookie: %s=; Path=/; HttpOnly; SameSite=Strict; "
+	    "Max-Age=0", LC_COOKIE_NAME);
+	root = cJSON_CreateObject();
+	if (cJSON_AddBoolToObject(root, "ok", 1) == NULL) {
+		cJSON_Delete(root);
+		return http_send_json(r, 500, NULL);
+	}
+	rc = http_send_json(r, 200, root);
+	cJSON_Delete(root);
+	return rc;
+}

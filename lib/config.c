@@ -1,0 +1,389 @@
+/* config.c - table-driven settings with file and environment layers. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum cfg_type { CFG_INT, CFG_STR, CFG_BOOL };
+
+struct cfg_entry {
+	const char *key;
+	enum cfg_type type;
+	size_t offset;
+	const char *def;
+	long min, max;          /* for CFG_INT */
+	bool secret;            /* never printed by default */
+	const char *alt_env;    /* another environment variable that sets it */
+};
+
+#define O(f) offsetof(struct lc_config, f)
+static const struct cfg_entry cfg_table[] = {
+	{ "port", CFG_INT, O(port), "8080", 1, 65535, false, NULL },
+	{ "ws_port", CFG_INT, O(ws_port), "0", 0, 65535, false, NULL },
+	{ "state", CFG_STR, O(state), "/var/lib/lightchat", 0, 0, false, NULL },
+	{ "users_file", CFG_STR, O(users_file), "", 0, 0, false, NULL },
+	{ "token_key_file", CFG_STR, O(token_key_file), "", 0, 0, false, NULL },
+	{ "worker_endpoint", CFG_STR, O(worker_endpoint), "", 0, 0, false, NULL },
+	{ "upstream_base_url", CFG_STR, O(upstream_base_url),
+	  "https://api.openai.com/v1", 0, 0, false, "OPENAI_BASE_URL" },
+	{ "upstream_api_key", CFG_STR, O(upstream_api_key), "", 0, 0, true,
+	  "OPENAI_API_KEY" },
+	{ "upstream_api_key_file", CFG_STR, O(upstream_api_key_file), "", 0, 0,
+	  false, NULL },
+	{ "models", CFG_STR, O(models), "gpt-4o-mini,gpt-4o,gpt-4.1-mini", 0, 0,
+	  false, NULL },
+	{ "default_model", CFG_STR, O(default_model), "gpt-4o-mini", 0, 0, false,
+	  NULL },
+	{ "model_aliases", CFG_STR, O(model_aliases),
+	  "gpt-3.5-turbo=gpt-4o-mini,gpt-3.5-turbo-0301=gpt-4o-mini", 0, 0,
+	  false, NULL },
+	{ "allowed_origins", CFG_STR, O(allowed_origins), "", 0, 0, false, NULL },
+	{ "log_level", CFG_STR, O(log_level), "info", 0, 0, false, NULL },
+	{ "token_lifetime", CFG_INT, O(token_lifetime), "86400", 60, 2592000,
+	  false, NULL },
+	{ "max_body", CFG_INT, O(max_body), "16384", 256, 1048576, false, NULL },
+	{ "max_message", CFG_INT, O(max_message), "1048576", 1024, 16777216,
+	  false, NULL },
+	{ "max_messages", CFG_INT, O(max_messages), "200", 1, 10000, false, NULL },
+	{ "max_tokens_limit", CFG_INT, O(max_tokens_limit), "16384", 1, 1000000,
+	  false, NULL },
+	{ "max_reply", CFG_INT, O(max_reply), "1048576", 1024, 67108864, false,
+	  NULL },
+	{ "max_inflight", CFG_INT, O(max_inflight), "1024", 1, 100000, false,
+	  NULL },
+	{ "max_inflight_per_connection", CFG_INT,
+	  O(max_inflight_per_connection), "4", 1, 1000, false, NULL },
+	{ "max_connections", CFG_INT, O(max_connections), "1024", 1, 100000,
+	  false, NULL },
+	{ "upstream_connect_timeout", CFG_INT, O(upstream_connect_timeout), "10",
+	  1, 600, false, NULL },
+	{ "upstream_idle_timeout", CFG_INT, O(upstream_idle_timeout), "120", 1,
+	  3600, false, NULL },
+	{ "upstream_total_timeout", CFG_INT, O(upstream_total_timeout), "1800", 1,
+	  86400, false, NULL },
+	{ "demo", CFG_BOOL, O(demo), "false", 0, 0, false, NULL },
+	{ "cookie_secure", CFG_BOOL, O(cookie_secure), "false", 0, 0, false,
+	  NULL },
+};
+#undef O
+#define CFG_COUNT (sizeof(cfg_table) / sizeof(cfg_table[0]))
+#define CFG_LINE_MAX 4096
+
+static const struct cfg_entry *
+cfg_find(const char *key)
+{
+	for (size_t i = 0; i < CFG_COUNT; i++)
+		if (strcmp(cfg_table[i].key, key) == 0)
+			return &cfg_table[i];
+	return NULL;
+}
+
+/* Stores value into the field of e; returns 0 or -1 with err set. */
+static int
+cfg_set(struct lc_config *cfg, const struct cfg_entry *e, const char *value,
+    const char *origin, char *err)
+{
+	char *field = (char *)cfg + e->offset;
+
+	switch (e->type) {
+	case CFG_INT: {
+		char *end = NULL;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || v < e->min ||
+		    v > e->max) {
+			snprintf(err, LC_CONFIG_ERR_MAX,
+			    "%s: %s must be an integer from %ld to %ld", origin,
+			    e->key, e->min, e->max);
+			return -1;
+		}
+		*(long *)(void *)field = v;
+		return 0;
+	}
+	case CFG_BOOL:
+		if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 ||
+		    strcmp(value, "1") == 0 || strcmp(value, "on") == 0) {
+			*(bool *)(void *)field = true;
+		} else if (strcmp(value, "false") == 0 ||
+		    strcmp(value, "no") == 0 || strcmp(value, "0") == 0 ||
+		    strcmp(value, "off") == 0 || value[0] == '\0') {
+			*(bool *)(void *)field = false;
+		} else {
+			snprintf(err, LC_CONFIG_ERR_MAX,
+			    "%s: %s must be true or false", origin, e->key);
+			return -1;
+		}
+		return 0;
+	case CFG_STR: {
+		char *copy = strdup(value);
+		if (copy == NULL) {
+			snprintf(err, LC_CONFIG_ERR_MAX, "out of memory");
+			return -1;
+		}
+		char **slot = (char **)(void *)field;
+		free(*slot);
+		*slot = copy;
+		return 0;
+	}
+	}
+	return -1;
+}
+
+static char *
+trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+static int
+cfg_read_file(struct lc_config *cfg, const char *path, bool must_exist,
+    char *err)
+{
+	char line[CFG_LINE_MAX];
+	char origin[LC_CONFIG_ERR_MAX / 2];
+	int rc = -1, lineno = 0;
+	FILE *fp = fopen(path, "r");
+
+	if (fp == NULL) {
+		if (!must_exist && errno == ENOENT)
+			return 0;
+		snprintf(err, LC_CONFIG_ERR_MAX, "%s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		lineno++;
+		snprintf(origin, sizeof(origin), "%.80s:%d", path, lineno);
+		if (strchr(line, '\n') == NULL && !feof(fp)) {
+			snprintf(err, LC_CONFIG_ERR_MAX, "%s: line too long",
+			    origin);
+			goto out;
+		}
+		char *s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		char *eq = strchr(s, '=');
+		if (eq == NULL) {
+			snprintf(err, LC_CONFIG_ERR_MAX,
+			    "%s: expected key = value", origin);
+			goto out;
+		}
+		*eq = '\0';
+		char *key = trim(s), *value = trim(eq + 1);
+		const struct cfg_entry *e = cfg_find(key);
+		if (e == NULL) {
+			snprintf(err, LC_CONFIG_ERR_MAX, "%s: unknown key '%.40s'",
+			    origin, key);
+			goto out;
+		}
+		if (cfg_set(cfg, e, value, origin, err) != 0)
+			goto out;
+	}
+	if (ferror(fp)) {
+		snprintf(err, LC_CONFIG_ERR_MAX, "%s: read error", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	fclose(fp);
+	return rc;
+}
+
+static int
+cfg_read_env(struct lc_config *cfg, char *err)
+{
+	char name[64];
+
+	for (size_t i = 0; i < CFG_COUNT; i++) {
+		const struct cfg_entry *e = &cfg_table[i];
+		const char *v = NULL;
+		size_t n = (size_t)snprintf(name, sizeof(name), "LIGHTCHAT_");
+		for (const char *k = e->key; *k && n + 1 < sizeof(name); k++)
+			name[n++] = (char)toupper((unsigned char)*k);
+		name[n] = '\0';
+		if (e->alt_env != NULL)
+			v = getenv(e->alt_env);
+		if (getenv(name) != NULL)
+			v = getenv(name);
+		if (v != NULL && cfg_set(cfg, e, v, name, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Sets *slot to a path derived from the state directory when it is empty. */
+static int
+cfg_derive(char **slot, const char *prefix, const char *state,
+    const char *suffix, char *err)
+{
+	if (**slot != '\0')
+		return 0;
+	size_t n = strlen(prefix) + strlen(state) + strlen(suffix) + 1;
+	char *p = malloc(n);
+	if (p == NULL) {
+		snprintf(err, LC_CONFIG_ERR_MAX, "out of memory");
+		return -1;
+	}
+	snprintf(p, n, "%s%s%s", prefix, state, suffix);
+	free(*slot);
+	*slot = p;
+	return 0;
+}
+
+/* Reads the API key from its 0600 file when one is configured. */
+static int
+cfg_read_key_file(struct lc_config *cfg, char *err)
+{
+	char key[1024];
+	FILE *fp;
+
+	if (cfg->upstream_api_key_file[0] == '\0' ||
+	    cfg->upstream_api_key[0] != '\0')
+		return 0;
+	fp = fopen(cfg->upstream_api_key_file, "r");
+	if (fp == NULL) {
+		snprintf(err, LC_CONFIG_ERR_MAX, "upstream_api_key_file %.100s: %s",
+		    cfg->upstream_api_key_file, strerror(errno));
+		return -1;
+	}
+	if (fgets(key, sizeof(key), fp) == NULL)
+		key[0] = '\0';
+	fclose(fp);
+	const struct cfg_entry *e = cfg_find("upstream_api_key");
+	int rc = cfg_set(cfg, e, trim(key), "upstream_api_key_file", err);
+	explicit_bzero(key, sizeof(key));
+	return rc;
+}
+
+int
+config_load(struct lc_config *cfg, char err[LC_CONFIG_ERR_MAX])
+{
+	const char *path = getenv("LIGHTCHAT_CONFIG");
+
+	memset(cfg, 0, sizeof(*cfg));
+	err[0] = '\0';
+	for (size_t i = 0; i < CFG_COUNT; i++)
+		if (cfg_set(cfg, &cfg_table[i], cfg_table[i].def, "default",
+		    err) != 0)
+			return -1;
+	if (path != NULL && path[0] != '\0') {
+		if (cfg_read_file(cfg, path, true, err) != 0)
+			return -1;
+	} else if (cfg_read_file(cfg, "/etc/lightchat/lightchat.conf", false,
+	    err) != 0) {
+		return -1;
+	}
+	if (cfg_read_env(cfg, err) != 0 || cfg_read_key_file(cfg, err) != 0)
+		return -1;
+
+	if (cfg->state[0] != '/') {
+		/* A relative state directory would mean something else in
+		 * every process lighttpd and websocketd start. */
+		char *abs = realpath(cfg->state, NULL);
+		if (abs == NULL) {
+			snprintf(err, LC_CONFIG_ERR_MAX,
+			    "state directory %.100s: %s", cfg->state,
+			    strerror(errno));
+			return -1;
+		}
+		free(cfg->state);
+		cfg->state = abs;
+	}
+	if (cfg->ws_port == 0)
+		cfg->ws_port = cfg->port < 65535 ? cfg->port + 1 : cfg->port - 1;
+	if (cfg_derive(&cfg->users_file, "", cfg->state, "/users", err) != 0 ||
+	    cfg_derive(&cfg->token_key_file, "", cfg->state, "/token.key",
+	    err) != 0 ||
+	    cfg_derive(&cfg->worker_endpoint, "ipc://", cfg->state,
+	    "/worker.sock", err) != 0)
+		return -1;
+	if (cfg->models[0] == '\0' ||
+	    !config_list_has(cfg->models, cfg->default_model)) {
+		snprintf(err, LC_CONFIG_ERR_MAX,
+		    "default_model '%.60s' is not in models", cfg->default_model);
+		return -1;
+	}
+	return 0;
+}
+
+void
+config_free(struct lc_config *cfg)
+{
+	for (size_t i = 0; i < CFG_COUNT; i++) {
+		if (cfg_table[i].type != CFG_STR)
+			continue;
+		char **slot = (char **)(void *)((char *)cfg +
+		    cfg_table[i].offset);
+		if (*slot != NULL && cfg_table[i].secret)
+			explicit_bzero(*slot, strlen(*slot));
+		free(*slot);
+		*slot = NULL;
+	}
+}
+
+int
+config_get(const struct lc_config *cfg, const char *key, char *out,
+    size_t outcap)
+{
+	const struct cfg_entry *e = cfg_find(key);
+	const char *field;
+	int n;
+
+	if (e == NULL)
+		return -1;
+	field = (const char *)cfg + e->offset;
+	switch (e->type) {
+	case CFG_INT:
+		n = snprintf(out, outcap, "%ld", *(const long *)(const void *)field);
+		break;
+	case CFG_BOOL:
+		n = snprintf(out, outcap, "%s",
+		    *(const bool *)(const void *)field ? "true" : "false");
+		break;
+	default:
+		n = snprintf(out, outcap, "%s",
+		    *(char *const *)(const void *)field);
+		break;
+	}
+	return (n < 0 || (size_t)n >= outcap) ? -1 : 0;
+}
+
+void
+config_each_key(void (*fn)(const char *key, bool secret, void *arg), void *arg)
+{
+	for (size_t i = 0; i < CFG_COUNT; i++)
+		fn(cfg_table[i].key, cfg_table[i].secret, arg);
+}
+
+bool
+config_list_has(const char *list, const char *name)
+{
+	size_t nlen = strlen(name);
+
+	if (nlen == 0)
+		return false;
+	while (*list) {
+		while (*list == ',' || isspace((unsigned char)*list))
+			list++;
+		const char *end = list;
+		while (*end && *end != ',')
+			end++;
+		const char *last = end;
+		while (last > list && isspace((unsigned char)last[-1]))
+			last--;
+		if ((size_t)(last - list) == nlen &&
+		    memcmp(list, name, nlen) == 0)
+			return true;
+		list = end;
+	}
+	return false;
+}

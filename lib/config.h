@@ -1,0 +1,67 @@
+/* config.h - lightchat's settings: one key = value file plus environment.
+ *
+ * Precedence: environment (LIGHTCHAT_<KEY in upper case>, and OPENAI_API_KEY /
+ * OPENAI_BASE_URL) over the file named by LIGHTCHAT_CONFIG (default
+ * /etc/lightchat/lightchat.conf when it exists) over the built-in defaults.
+ * Read it before the first FCGI_Accept: libfcgi replaces environ on accept. */
+#ifndef LC_CONFIG_H
+#define LC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LC_CONFIG_ERR_MAX 256
+
+struct lc_config {
+	long port;
+	long ws_port;             /* 0: port + 1 */
+	char *state;              /* state directory, absolute after load */
+	char *users_file;         /* "" : <state>/users */
+	char *token_key_file;     /* "" : <state>/token.key */
+	char *worker_endpoint;    /* "" : ipc://<state>/worker.sock */
+	char *upstream_base_url;
+	char *upstream_api_key;   /* secret: never logged */
+	char *upstream_api_key_file;
+	char *models;             /* comma-separated allow-list */
+	char *default_model;
+	char *model_aliases;      /* "alias=model,alias=model" */
+	char *allowed_origins;    /* comma-separated "scheme://host[:port]" */
+	char *log_level;
+	long token_lifetime;      /* seconds */
+	long max_body;            /* HTTP request body bytes */
+	long max_message;         /* WebSocket message bytes */
+	long max_messages;        /* messages in one sendprompt */
+	long max_tokens_limit;
+	long max_reply;           /* reply bytes */
+	long max_inflight;        /* replies in flight in the worker */
+	long max_inflight_per_connection;
+	long max_connections;     /* websocketd --maxforks */
+	long upstream_connect_timeout;
+	long upstream_idle_timeout;
+	long upstream_total_timeout;
+	bool demo;                /* the upstream is the built-in demo */
+	bool cookie_secure;       /* force Secure on the cookie (behind TLS) */
+};
+
+/* Loads defaults, the file and the environment into cfg, validates the values
+ * and derives the paths. Returns 0, or -1 with a message in err. Free with
+ * config_free, also after a failure. */
+int config_load(struct lc_config *cfg, char err[LC_CONFIG_ERR_MAX]);
+
+/* Frees the strings of cfg. */
+void config_free(struct lc_config *cfg);
+
+/* Writes the effective value of key into out (numbers in decimal, booleans
+ * as true/false). Returns 0, or -1 for an unknown key or a value that does
+ * not fit. Secrets are returned too: the caller decides. */
+int config_get(const struct lc_config *cfg, const char *key, char *out,
+    size_t outcap);
+
+/* Calls fn for every key, in table order. */
+void config_each_key(void (*fn)(const char *key, bool secret, void *arg),
+    void *arg);
+
+/* Returns true if name appears in the comma-separated list (items trimmed). */
+bool config_list_has(const char *list, const char *name);
+
+#endif

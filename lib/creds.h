@@ -1,0 +1,42 @@
+/* creds.h - finding a session token in a request, and the Origin check.
+ *
+ * Used by the authorizer (cgi-bin) and again by the worker, so both make the
+ * same decision from the same inputs. */
+#ifndef LC_CREDS_H
+#define LC_CREDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LC_COOKIE_NAME "lightchat_session"
+
+/* Copies the value of the cookie named exactly name from a Cookie header into
+ * out. Returns 1 found, 0 absent, -1 if the value does not fit in outcap. */
+int creds_cookie(const char *header, const char *name, char *out,
+    size_t outcap);
+
+/* Finds the "token" parameter of a query string, percent-decodes it and
+ * strips a "Bearer " prefix. Returns 1 found, 0 absent, -1 malformed or too
+ * long. */
+int creds_query_token(const char *query, char *out, size_t outcap);
+
+/* Extracts the token from an "Authorization: Bearer <jwt>" value. Returns 1
+ * found, 0 absent or another scheme, -1 too long. */
+int creds_bearer(const char *authorization, char *out, size_t outcap);
+
+/* Finds the token a WebSocket request carries: the cookie first, then the
+ * query. Returns 1 found, 0 none, -1 malformed. Any argument may be NULL. */
+int creds_find_token(const char *cookie_header, const char *query, char *out,
+    size_t outcap);
+
+/* Decides whether a request's Origin may use the service: no Origin (not a
+ * browser), the request's own host (Origin's host[:port] equals Host), or an
+ * exact member of the comma-separated allowed list. */
+bool creds_origin_allowed(const char *origin, const char *host,
+    const char *allowed);
+
+/* Percent-decodes src (also '+' as space) into out. Returns the length, or -1
+ * on a bad escape, a NUL byte, or when it does not fit. */
+int url_decode(const char *src, size_t srclen, char *out, size_t outcap);
+
+#endif

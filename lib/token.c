@@ -1,0 +1,211 @@
+/* token.c - HS256 session tokens. */
+#include "token.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jwt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TOKEN_PURPOSE "lightchat-session"
+#define TOKEN_SKEW 60   /* seconds of clock difference tolerated */
+
+int
+token_key_load(const char *path, struct lc_token_key *key, char *err,
+    size_t errcap)
+{
+	struct stat st;
+	ssize_t n;
+	int fd = -1, rc = -1;
+
+	key->len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errcap, "token key %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errcap, "token key %s: not a regular file", path);
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		snprintf(err, errcap,
+		    "token key %s: mode %03o, must be 0600 (chmod 600 it)", path,
+		    (unsigned)(st.st_mode & 0777));
+		goto out;
+	}
+	n = read(fd, key->bytes, sizeof(key->bytes));
+	if (n < 0) {
+		snprintf(err, errcap, "token key %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((size_t)n < LC_TOKEN_KEY_MIN) {
+		/* An empty HS256 key verifies anything: refuse to start. */
+		snprintf(err, errcap,
+		    "token key %s: %zd bytes, at least %d needed", path, n,
+		    LC_TOKEN_KEY_MIN);
+		goto out;
+	}
+	key->len = (size_t)n;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int
+token_key_create(const char *path, char *err, size_t errcap)
+{
+	unsigned char bytes[64];
+	int fd = -1, rnd = -1, rc = -1;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return 0;
+		snprintf(err, errcap, "token key %s: %s", path, strerror(errno));
+		return -1;
+	}
+	rnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (rnd < 0 || read(rnd, bytes, sizeof(bytes)) != (ssize_t)sizeof(bytes)) {
+		snprintf(err, errcap, "/dev/urandom: %s", strerror(errno));
+		goto out;
+	}
+	if (write(fd, bytes, sizeof(bytes)) != (ssize_t)sizeof(bytes) ||
+	    fsync(fd) != 0) {
+		snprintf(err, errcap, "token key %s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 1;
+out:
+	explicit_bzero(bytes, sizeof(bytes));
+	if (rnd >= 0)
+		close(rnd);
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		unlink(path);
+	return rc;
+}
+
+int
+user_name_valid(const char *name)
+{
+	size_t n = 0;
+
+	if (name == NULL || name[0] == '\0' || name[0] == '-')
+		return 0;
+	for (const char *p = name; *p; p++, n++) {
+		char c = *p;
+		if (n >= LC_USER_MAX)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '@' ||
+		    c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+char *
+token_issue(const struct lc_token_key *key, const char *user, long lifetime,
+    time_t now)
+{
+	jwt_t *jwt = NULL;
+	char *out = NULL;
+
+	if (jwt_new(&jwt) != 0)
+		return NULL;
+	if (jwt_add_grant(jwt, "sub", user) != 0 ||
+	    jwt_add_grant(jwt, "purpose", TOKEN_PURPOSE) != 0 ||
+	    jwt_add_grant_int(jwt, "iat", (long)now) != 0 ||
+	    jwt_add_grant_int(jwt, "nbf", (long)now) != 0 ||
+	    jwt_add_grant_int(jwt, "exp", (long)now + lifetime) != 0 ||
+	    jwt_set_alg(jwt, JWT_ALG_HS256, key->bytes, (int)key->len) != 0)
+		goto out;
+	out = jwt_encode_str(jwt);  /* malloc'd by libjwt 1.10: free() it */
+out:
+	jwt_free(jwt);
+	return out;
+}
+
+/* Checks length and the base64url/dot alphabet before libjwt sees it. */
+static int
+token_shape_ok(const char *token)
+{
+	size_t n = 0, dots = 0;
+
+	for (const char *p = token; *p; p++, n++) {
+		char c = *p;
+		if (n >= LC_TOKEN_MAX)
+			return 0;
+		if (c == '.')
+			dots++;
+		else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return 0;
+	}
+	return n > 0 && dots == 2;
+}
+
+int
+token_verify(const struct lc_token_key *key, const char *token, time_t now,
+    char user[LC_USER_MAX + 1], long *exp_out)
+{
+	jwt_t *jwt = NULL;
+	int rc;
+
+	user[0] = '\0';
+	if (token == NULL || !token_shape_ok(token))
+		return LC_TOKEN_MALFORMED;
+	errno = 0;
+	if (jwt_decode(&jwt, token, key->bytes, (int)key->len) != 0) {
+		rc = errno == ENOMEM ? LC_TOKEN_NOMEM : LC_TOKEN_BAD_SIGNATURE;
+		goto out;
+	}
+	if (jwt_get_alg(jwt) != JWT_ALG_HS256) {
+		rc = LC_TOKEN_BAD_ALG;
+		goto out;
+	}
+	const char *sub = jwt_get_grant(jwt, "sub");
+	const char *purpose = jwt_get_grant(jwt, "purpose");
+	long exp = jwt_get_grant_int(jwt, "exp");
+	long iat = jwt_get_grant_int(jwt, "iat");
+	long nbf = jwt_get_grant_int(jwt, "nbf");
+	if (sub == NULL || !user_name_valid(sub) || purpose == NULL ||
+	    strcmp(purpose, TOKEN_PURPOSE) != 0 || exp <= 0 || iat <= 0 ||
+	    iat > (long)now + TOKEN_SKEW || nbf > (long)now + TOKEN_SKEW) {
+		rc = LC_TOKEN_BAD_CLAIMS;
+		goto out;
+	}
+	if (exp <= (long)now) {
+		rc = LC_TOKEN_EXPIRED;
+		goto out;
+	}
+	memcpy(user, sub, strlen(sub) + 1);
+	if (exp_out != NULL)
+		*exp_out = exp;
+	rc = LC_TOKEN_OK;
+out:
+	jwt_free(jwt);
+	return rc;
+}
+
+const char *
+token_strerror(int err)
+{
+	switch (err) {
+	case LC_TOKEN_OK: return "ok";
+	case LC_TOKEN_MALFORMED: return "malformed token";
+	case LC_TOKEN_BAD_SIGNATURE: return "bad signature";
+	case LC_TOKEN_BAD_ALG: return "algorithm not HS256";
+	case LC_TOKEN_EXPIRED: return "token expired";
+	case LC_TOKEN_BAD_CLAIMS: return "bad claims";
+	case LC_TOKEN_NOMEM: return "out of memory";
+	}
+	return "unknown token error";
+}

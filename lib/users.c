@@ -1,0 +1,274 @@
+/* users.c - htpasswd-format users file and password hashing (libxcrypt). */
+#include "users.h"
+
+#include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A valid yescrypt hash of a random password nobody knows: verifying an
+ * unknown user against it costs what a real check costs. */
+static const char dummy_hash[] =
+    "$y$j9T$CJ0iJG9M1Le2kFof.GVoc1$yvBsjIMvKB8xOTcP0s9dRNFOZHXe4tiPEkyB/UsfBv7";
+
+int
+users_hash_kind_ok(const char *hash)
+{
+	return strncmp(hash, "$y$", 3) == 0 || strncmp(hash, "$2a$", 4) == 0 ||
+	    strncmp(hash, "$2b$", 4) == 0 || strncmp(hash, "$2y$", 4) == 0 ||
+	    strncmp(hash, "$6$", 3) == 0;
+}
+
+/* Constant-time comparison of two NUL-terminated strings. */
+static int
+equal_ct(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char diff = (unsigned char)(la != lb);
+
+	for (size_t i = 0; i < la && i < lb; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}
+
+/* Returns 1 if password matches hash, 0 if not, -1 when out of memory. */
+static int
+hash_check(const char *password, const char *hash)
+{
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	int ok;
+
+	if (cd == NULL)
+		return -1;
+	const char *res = crypt_r(password, hash, cd);
+	/* libxcrypt returns "*0"/"*1" (or NULL) on failure. */
+	ok = res != NULL && res[0] != '*' && equal_ct(res, hash);
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return ok;
+}
+
+/* Finds user in an open file: copies its hash into hash (cap bytes).
+ * Returns 1 found, 0 not found, -1 on an over-long line. */
+static int
+find_user(FILE *fp, const char *user, char *hash, size_t cap)
+{
+	char line[LC_USERS_LINE_MAX];
+	size_t ulen = strlen(user);
+
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		size_t n = strlen(line);
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		else if (!feof(fp))
+			return -1;
+		if (n > 0 && line[n - 1] == '\r')
+			line[--n] = '\0';
+		if (strncmp(line, user, ulen) == 0 && line[ulen] == ':') {
+			const char *h = line + ulen + 1;
+			if (strlen(h) >= cap)
+				return -1;
+			memcpy(hash, h, strlen(h) + 1);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+users_verify(const char *path, const char *user, const char *password)
+{
+	char hash[LC_USERS_LINE_MAX];
+	int found = 0, rc;
+	FILE *fp;
+
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		return LC_USERS_IO;
+	if (user_name_valid(user))
+		found = find_user(fp, user, hash, sizeof(hash));
+	if (ferror(fp))
+		found = -2;
+	fclose(fp);
+	if (found == -2)
+		return LC_USERS_IO;
+	if (found == 1 && !users_hash_kind_ok(hash)) {
+		hash_check(password, dummy_hash);
+		return LC_USERS_BAD_HASH;
+	}
+	if (found != 1) {
+		hash_check(password, dummy_hash);
+		return LC_USERS_DENIED;
+	}
+	rc = hash_check(password, hash);
+	explicit_bzero(hash, sizeof(hash));
+	if (rc < 0)
+		return LC_USERS_NOMEM;
+	return rc == 1 ? LC_USERS_OK : LC_USERS_DENIED;
+}
+
+int
+users_hash(const char *password, char *out, size_t outcap)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *cd = NULL;
+	int rc = LC_USERS_NOMEM;
+
+	if (password[0] == '\0' || strlen(password) > LC_PASSWORD_MAX)
+		return LC_USERS_BAD_INPUT;
+	if (crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof(salt)) == NULL)
+		return LC_USERS_NOMEM;
+	cd = calloc(1, sizeof(*cd));
+	if (cd == NULL)
+		goto out;
+	const char *res = crypt_r(password, salt, cd);
+	if (res == NULL || res[0] == '*' || strlen(res) >= outcap) {
+		rc = LC_USERS_BAD_HASH;
+		goto out;
+	}
+	memcpy(out, res, strlen(res) + 1);
+	rc = LC_USERS_OK;
+out:
+	if (cd != NULL)
+		explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return rc;
+}
+
+/* Rewrites the file with user's line replaced (hash != NULL), added, or
+ * removed (hash == NULL), under an exclusive lock on path.lock. */
+static int
+users_rewrite(const char *path, const char *user, const char *hash,
+    int must_be_new, int must_exist)
+{
+	char line[LC_USERS_LINE_MAX], tmp[4096], lockpath[4096];
+	FILE *in = NULL, *out = NULL;
+	int lockfd = -1, outfd = -1, rc = LC_USERS_IO, found = 0;
+	size_t ulen = strlen(user);
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp) ||
+	    (size_t)snprintf(lockpath, sizeof(lockpath), "%s.lock", path) >=
+	    sizeof(lockpath))
+		return LC_USERS_BAD_INPUT;
+	lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0)
+		goto out;
+	in = fopen(path, "r");
+	if (in == NULL && errno != ENOENT)
+		goto out;
+	outfd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (outfd < 0 || (out = fdopen(outfd, "w")) == NULL)
+		goto out;
+	outfd = -1;
+	while (in != NULL && fgets(line, sizeof(line), in) != NULL) {
+		if (strchr(line, '\n') == NULL && !feof(in))
+			goto out;  /* never silently truncate someone's line */
+		if (strncmp(line, user, ulen) == 0 && line[ulen] == ':') {
+			found = 1;
+			if (hash != NULL && !must_be_new)
+				fprintf(out, "%s:%s\n", user, hash);
+			if (hash == NULL || !must_be_new)
+				continue;
+		}
+		fputs(line, out);
+		if (strchr(line, '\n') == NULL)
+			fputc('\n', out);
+	}
+	if (in != NULL && ferror(in))
+		goto out;
+	if (found && must_be_new) {
+		rc = LC_USERS_EXISTS;
+		goto out;
+	}
+	if (!found && (must_exist || hash == NULL)) {
+		rc = LC_USERS_NOT_FOUND;
+		goto out;
+	}
+	if (!found)
+		fprintf(out, "%s:%s\n", user, hash);
+	if (fflush(out) != 0 || fsync(fileno(out)) != 0)
+		goto out;
+	if (fclose(out) != 0) {
+		out = NULL;
+		goto out;
+	}
+	out = NULL;
+	if (rename(tmp, path) != 0)
+		goto out;
+	rc = LC_USERS_OK;
+out:
+	if (out != NULL)
+		fclose(out);
+	if (outfd >= 0)
+		close(outfd);
+	if (rc != LC_USERS_OK)
+		unlink(tmp);
+	if (in != NULL)
+		fclose(in);
+	if (lockfd >= 0)
+		close(lockfd);
+	return rc;
+}
+
+int
+users_set(const char *path, const char *user, const char *hash,
+    int must_be_new, int must_exist)
+{
+	if (!user_name_valid(user) || !users_hash_kind_ok(hash) ||
+	    strchr(hash, '\n') != NULL || strchr(hash, ':') != NULL)
+		return LC_USERS_BAD_INPUT;
+	return users_rewrite(path, user, hash, must_be_new, must_exist);
+}
+
+int
+users_delete(const char *path, const char *user)
+{
+	if (!user_name_valid(user))
+		return LC_USERS_BAD_INPUT;
+	return users_rewrite(path, user, NULL, 0, 1);
+}
+
+int
+users_each(const char *path, void (*fn)(const char *user, void *arg), void *arg)
+{
+	char line[LC_USERS_LINE_MAX];
+	int count = 0;
+	FILE *fp = fopen(path, "r");
+
+	if (fp == NULL)
+		return errno == ENOENT ? 0 : LC_USERS_IO;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char *colon = strchr(line, ':');
+		if (colon == NULL || line[0] == '#')
+			continue;
+		*colon = '\0';
+		if (fn != NULL)
+			fn(line, arg);
+		count++;
+	}
+	if (ferror(fp))
+		count = LC_USERS_IO;
+	fclose(fp);
+	return count;
+}
+
+const char *
+users_strerror(int err)
+{
+	switch (err) {
+	case LC_USERS_OK: return "ok";
+	case LC_USERS_DENIED: return "unknown user or wrong password";
+	case LC_USERS_IO: return "users file cannot be read or written";
+	case LC_USERS_BAD_HASH: return "stored hash is not yescrypt, bcrypt or sha512-crypt";
+	case LC_USERS_NOMEM: return "out of memory";
+	case LC_USERS_EXISTS: return "user already exists";
+	case LC_USERS_NOT_FOUND: return "no such user";
+	case LC_USERS_BAD_INPUT: return "invalid user name or password";
+	}
+	return "unknown error";
+}

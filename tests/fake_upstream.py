@@ -1,0 +1,606 @@
+#!/usr/bin/env python3
+"""Fake OpenAI-compatible chat-completions API for lightchat's tests and demo.
+
+    python3 tests/fake_upstream.py --port N [--host 127.0.0.1] [--port-file F]
+                                   [--api-key KEY] [--demo] [--delay-ms 5]
+
+POST .../chat/completions  streams (or returns) a reply chosen from the last user
+                           message P; '#' tokens in P pick a scenario:
+    (none)          "You said: " + P   (--demo: a Markdown note on setting a real key)
+    #status:CODE    that HTTP status with an OpenAI error body (429: Retry-After: 7)
+    #truncate       role chunk + 3 content events, then the TCP connection is closed
+    #hang           headers + role chunk, then silence until the client leaves
+    #slow:S         the reply spread evenly over about S seconds
+    #words:N        "w1 w2 ... wN"
+    #markdown       heading, list, table and a ```c block
+    #html200        200 text/html error page (a misconfigured proxy)
+    #badjson        one good event, then "data: {not json", then [DONE]
+    #midstream-error one good event, then an OpenAI error event, then the end
+    #params         compact JSON (sorted keys) of the request's sampling parameters
+    #unicode        "héllo wörld — ✓ 日本語 🚀 done"
+GET .../models    model list.   GET /_requests  last 100 chat bodies (+ "_auth", "_path").
+GET /_stats       {"active","total","client_closed"}.   POST /_reset  clears both.
+
+The SSE byte stream is deliberately hostile but valid: HTTP chunks are cut at
+pseudo-random places (mid UTF-8 sequence, mid "data:", between CR and LF), separators
+alternate between \\n\\n and \\r\\n\\r\\n, comments and "data:" without a space appear.
+One word counts as one token.
+"""
+import argparse
+import hashlib
+import http.server
+import json
+import os
+import random
+import re
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+
+MODELS = ["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-3.5-turbo"]
+UNICODE_REPLY = "héllo wörld — ✓ 日本語 🚀 done"
+MARKDOWN_REPLY = """# Markdown sample
+
+Some **bold**, some *italic* and `inline code`.
+
+- first item
+- second item
+  - nested item
+- third item
+
+| Language | Typing | Year |
+|----------|--------|------|
+| C        | static | 1972 |
+| Python   | dynamic | 1991 |
+
+```c
+#include <stdio.h>
+
+int main(void) {
+    printf("hello, world\\n");
+    return 0;
+}
+```
+
+That's all."""
+DEMO_REPLY = """### 👋 Hello from lightchat's demo model
+
+This answer comes from lightchat's **built-in demo model**, because no `OPENAI_API_KEY` \
+is configured. No real language model was asked.
+
+You wrote:
+
+{quote}
+
+To chat with a real model, stop lightchat and start it again with your key:
+
+```sh
+OPENAI_API_KEY=sk-... make run
+```
+
+To use a local OpenAI-compatible server such as **Ollama** or **llama.cpp**, also set \
+`OPENAI_BASE_URL`, for example:
+
+```sh
+OPENAI_BASE_URL=http://127.0.0.1:11434/v1 OPENAI_API_KEY=ollama make run
+```
+
+Tip: put `#markdown`, `#unicode` or `#words:40` in a prompt to see other demo replies."""
+ERRORS = {  # status -> (message, type, code), after OpenAI's own answers
+    400: ("Invalid request.", "invalid_request_error", None),
+    401: ("Incorrect API key provided: sk-fake****. You can find your API key at "
+          "https://platform.openai.com/account/api-keys.", "invalid_request_error",
+          "invalid_api_key"),
+    403: ("You are not allowed to sample from this model.", "invalid_request_error",
+          "model_not_allowed"),
+    404: ("The model does not exist or you do not have access to it.",
+          "invalid_request_error", "model_not_found"),
+    429: ("Rate limit reached for requests. Please try again in 7s.", "requests",
+          "rate_limit_exceeded"),
+    500: ("The server had an error while processing your request. Sorry about that!",
+          "server_error", None),
+    503: ("The engine is currently overloaded, please try again later.",
+          "server_error", None),
+}
+HTML_PAGE = ("<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
+             "<body><h1>Bad Gateway</h1><p>The proxy could not reach the API.</p>"
+             "</body></html>\n")
+FAST_CHUNKS = 256  # after this many chunks the --delay-ms sleep is skipped (big replies)
+
+
+class ClientGone(Exception):
+    pass
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = []
+        self.active = self.total = self.client_closed = 0
+
+    def bump(self, name, n=1):
+        with self.lock:
+            setattr(self, name, getattr(self, name) + n)
+
+
+STATE = State()
+LOG_LOCK = threading.Lock()
+
+
+def log(msg):
+    with LOG_LOCK:
+        sys.stderr.write("fake-upstream: " + msg + "\n")
+        sys.stderr.flush()
+
+
+def dumps(obj):
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def encode(text):
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from "\ud800" in the request
+        return text.encode("utf-8", "replace")
+
+
+def word_pieces(text):
+    """Split into pieces of a word plus its following whitespace (they join back to text)."""
+    parts = re.findall(r"\S+\s*", text)
+    lead = text[:len(text) - len(text.lstrip())]
+    if parts:
+        parts[0] = lead + parts[0]
+    elif text:
+        parts = [text]
+    return parts
+
+
+def content_text(content):
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # [{"type":"text","text":...}, ...]
+        return " ".join(p.get("text", "") for p in content
+                        if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
+
+
+KNOWN = {"status", "truncate", "hang", "slow", "words", "markdown", "html200", "badjson",
+         "midstream-error", "params", "unicode"}
+
+
+def directives(prompt):
+    found = {}  # other '#' words (a C "#include" in a question) are just text
+    for tok in prompt.split():
+        name, _, arg = tok[1:].partition(":")
+        if tok.startswith("#") and name.lower() in KNOWN:
+            found.setdefault(name.lower(), arg)
+    return found
+
+
+def is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def validate(body):
+    """Return (param, message) for a request OpenAI would refuse, else None."""
+    if not isinstance(body, dict):
+        return None, "The request body must be a JSON object."
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return "model", "you must provide a model parameter"
+    msgs = body.get("messages")
+    if not isinstance(msgs, list) or not msgs:
+        return "messages", "'messages' must be a non-empty array"
+    for i, m in enumerate(msgs):
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+            return f"messages.[{i}]", "each message must be an object with a 'role'"
+    for key in ("max_tokens", "max_completion_tokens"):
+        v = body.get(key)
+        if v is not None and not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
+            return key, f"'{key}' must be an integer >= 1"
+    for key, lo, hi in (("temperature", 0, 2), ("top_p", 0, 1),
+                        ("frequency_penalty", -2, 2), ("presence_penalty", -2, 2)):
+        v = body.get(key)
+        if v is not None and not (is_number(v) and lo <= v <= hi):
+            return key, f"'{key}' must be a number between {lo} and {hi}"
+    if body.get("stream") is not None and not isinstance(body["stream"], bool):
+        return "stream", "'stream' must be a boolean"
+    return None
+
+
+class Sse:
+    """Serializes SSE events and writes them as HTTP chunks cut at nasty places."""
+
+    def __init__(self, handler, rng, keepalive):
+        self.h, self.rng, self.keepalive = handler, rng, keepalive
+        self.buf = b""
+        self.n = 0
+
+    def event(self, payload):
+        nl = "\n" if self.n % 2 == 0 else "\r\n"
+        self.n += 1
+        out = ""
+        if self.keepalive and self.rng.random() < 0.15:
+            # a comment either as its own block or as a line inside the event
+            out += ": keep-alive" + nl + (nl if self.rng.random() < 0.5 else "")
+        out += ("data:" if self.rng.random() < 0.25 else "data: ") + payload + nl + nl
+        self.buf += encode(out)
+        cuts = sorted({self.cut() for _ in range(self.rng.choice((0, 1, 1, 2, 3)))})
+        prev = 0
+        for c in cuts:  # the tail stays in buf, so chunks straddle events too
+            if c > prev:
+                self.h.chunk(self.buf[prev:c])
+                prev = c
+        self.buf = self.buf[prev:]
+
+    def cut(self):
+        b, rng = self.buf, self.rng
+        if len(b) < 2:
+            return 0
+        if rng.random() < 0.6:
+            nasty = [i for i in range(1, len(b)) if 0x80 <= b[i] < 0xC0]  # mid UTF-8
+            nasty += [m.start() + rng.choice((1, 2, 4, 5)) for m in re.finditer(b"data", b)]
+            nasty += [m.start() + 1 for m in re.finditer(b"\r\n|\n\n", b)]
+            nasty = [i for i in nasty if 0 < i < len(b)]
+            if nasty:
+                return rng.choice(nasty)
+        return rng.randint(1, len(b) - 1)
+
+    def flush(self):
+        if self.buf:
+            self.h.chunk(self.buf)
+            self.buf = b""
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-upstream/1.0"
+    opts = None  # argparse namespace, set in main()
+
+    def setup(self):
+        super().setup()
+        # without NODELAY, Nagle + delayed ACK would glue our small chunks together
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.n_chunks = 0
+
+    def log_message(self, fmt, *args):  # the default access log is replaced by ours
+        pass
+
+    # ---- low-level output -------------------------------------------------------
+    def send_json(self, code, obj, extra=()):
+        body = encode(dumps(obj))
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_error_json(self, code, message=None, param=None, extra=()):
+        msg, typ, ecode = ERRORS.get(code, (
+            f"Fake upstream error {code}.",
+            "server_error" if code >= 500 else "invalid_request_error", None))
+        self.send_json(code, {"error": {"message": message or msg, "type": typ,
+                                        "param": param, "code": ecode}}, extra)
+
+    def chunk(self, data):
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.n_chunks += 1
+        if self.n_chunks <= FAST_CHUNKS:
+            self.pause(self.opts.delay_ms / 1000.0)
+
+    def pause(self, seconds, step=None):
+        """Sleep, but notice at once (or every `step` s) a client that went away."""
+        end = time.monotonic() + seconds
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            r, _, _ = select.select([self.connection], [], [], min(left, step or left))
+            if not r:
+                continue
+            try:
+                peek = self.connection.recv(1, socket.MSG_PEEK)
+            except OSError:
+                raise ClientGone()
+            if not peek:
+                raise ClientGone()
+            time.sleep(min(left, 0.2))  # pipelined bytes, not EOF: just wait
+
+    # ---- routing ------------------------------------------------------------------
+    def do_GET(self):
+        path = self.path.split("?", 1)[0]
+        log(f"GET {path}")
+        if path == "/_requests":
+            with STATE.lock:
+                self.send_json(200, list(STATE.requests))
+        elif path == "/_stats":
+            with STATE.lock:
+                stats = {"active": STATE.active, "total": STATE.total,
+                         "client_closed": STATE.client_closed}
+            self.send_json(200, stats)
+        elif path.rstrip("/").endswith("/models"):
+            if not self.authorized():
+                return self.send_error_json(401)
+            now = int(time.time())
+            self.send_json(200, {"object": "list", "data": [
+                {"id": m, "object": "model", "created": now, "owned_by": "fake-upstream"}
+                for m in MODELS]})
+        else:
+            self.send_error_json(404, f"Unknown path {path}")
+
+    def do_POST(self):
+        path = self.path.split("?", 1)[0]
+        try:
+            raw = self.read_body()
+        except (ValueError, OSError):
+            log(f"POST {path} unreadable body")
+            self.close_connection = True
+            return self.send_error_json(400, "Could not read the request body.")
+        if path == "/_reset":
+            log("POST /_reset")
+            with STATE.lock:
+                STATE.requests.clear()
+                STATE.total = STATE.client_closed = 0
+            return self.send_json(200, {"ok": True})
+        if not path.rstrip("/").endswith("/chat/completions"):
+            log(f"POST {path} (unknown path)")
+            return self.send_error_json(404, f"Unknown path {path}")
+        try:
+            self.chat(path, raw)
+        except (ClientGone, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            STATE.bump("client_closed")
+            self.close_connection = True
+
+    def read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            parts = []
+            while True:
+                size = int(self.rfile.readline(100).split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline(1000).strip():  # trailers
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline(10)
+        n = int(self.headers.get("Content-Length") or 0)
+        if n < 0 or n > 64 << 20:
+            raise ValueError("bad Content-Length")
+        return self.rfile.read(n)
+
+    def authorized(self):
+        key = self.opts.api_key
+        return not key or self.headers.get("Authorization", "") == "Bearer " + key
+
+    # ---- chat completions -----------------------------------------------------------
+    def chat(self, path, raw):
+        STATE.bump("total")
+        auth = "Authorization" in self.headers
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        rec = dict(body) if isinstance(body, dict) else {"_raw": raw[:1000].decode(
+            "utf-8", "replace")}
+        rec.update(_auth=auth, _path=path)
+        with STATE.lock:
+            STATE.requests = (STATE.requests + [rec])[-100:]
+        model = body.get("model") if isinstance(body, dict) else None
+        msgs = body.get("messages") if isinstance(body, dict) else None
+        prompt = ""
+        for m in msgs if isinstance(msgs, list) else []:
+            if isinstance(m, dict) and m.get("role") == "user":
+                prompt = content_text(m.get("content"))
+        d = directives(prompt)
+        scenario = ",".join(d) or ("demo" if self.opts.demo else "default")
+        stream = isinstance(body, dict) and body.get("stream") is True
+        log(f"POST {path} model={model} scenario={scenario} "
+            f"stream={str(stream).lower()} auth={'yes' if auth else 'no'}")
+        if body is None:
+            return self.send_error_json(400, "We could not parse the JSON body of your "
+                                        "request.")
+        bad = validate(body)
+        if bad:
+            return self.send_error_json(400, bad[1], bad[0])
+        if not self.authorized():
+            return self.send_error_json(401)
+        if "status" in d and d["status"].isdigit() and 400 <= int(d["status"]) <= 599:
+            code = int(d["status"])
+            return self.send_error_json(code, extra=[("Retry-After", "7")] if code == 429
+                                        else [])
+        if "html200" in d:
+            page = HTML_PAGE.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            return self.wfile.write(page)
+        STATE.bump("active")
+        try:
+            self.reply(body, prompt, d)
+        finally:
+            STATE.bump("active", -1)
+
+    def reply_text(self, body, prompt, d):
+        if "params" in d:
+            keys = ("model", "max_tokens", "temperature", "top_p", "frequency_penalty",
+                    "presence_penalty", "stream")
+            p = {k: body.get(k) for k in keys}
+            p["n_messages"] = len(body["messages"])
+            return json.dumps(p, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        if "unicode" in d:
+            return UNICODE_REPLY
+        if "markdown" in d:
+            return MARKDOWN_REPLY
+        if "words" in d:
+            n = int(d["words"]) if d["words"].isdigit() else 10
+            return " ".join(f"w{i}" for i in range(1, min(n, 2_000_000) + 1))
+        if self.opts.demo and not d:
+            quote = "\n".join("> " + line for line in (prompt or "(nothing)").splitlines())
+            return DEMO_REPLY.format(quote=quote)
+        return "You said: " + prompt
+
+    def reply(self, body, prompt, d):
+        pieces = word_pieces(self.reply_text(body, prompt, d))
+        finish = "stop"
+        limit = body.get("max_tokens") or body.get("max_completion_tokens")
+        if limit and len(pieces) > limit:
+            pieces = pieces[:limit]
+            pieces[-1] = pieces[-1].rstrip()
+            finish = "length"
+        text = "".join(pieces)
+        ptok = sum(len(content_text(m.get("content")).split()) for m in body["messages"])
+        usage = {"prompt_tokens": ptok, "completion_tokens": len(pieces),
+                 "total_tokens": ptok + len(pieces)}
+        model = body["model"]
+        rng = random.Random(hashlib.sha256(encode(prompt)).digest())
+        cid = "chatcmpl-%024x" % rng.getrandbits(96)
+        created = int(time.time())
+        try:
+            slow = float(d["slow"]) if "slow" in d else 0.0
+        except ValueError:
+            slow = 0.0
+        if not body.get("stream"):
+            return self.reply_whole(cid, created, model, text, finish, usage, d, slow)
+
+        include_usage = isinstance(body.get("stream_options"), dict) and \
+            body["stream_options"].get("include_usage") is True
+
+        def chunk_obj(delta, finish_reason=None):
+            obj = {"id": cid, "object": "chat.completion.chunk", "created": created,
+                   "model": model, "system_fingerprint": "fp_fake",
+                   "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                                "finish_reason": finish_reason}]}
+            if include_usage:
+                obj["usage"] = None  # as OpenAI does on every chunk but the last
+            return dumps(obj)
+
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("X-Request-Id", "req_" + cid[9:])
+        self.end_headers()
+        sse = Sse(self, rng, keepalive="slow" not in d)
+        sse.event(chunk_obj({"role": "assistant", "content": ""}))
+        if "hang" in d:
+            sse.flush()
+            self.pause(600, step=0.2)
+            self.close_connection = True
+            return
+        if "truncate" in d:
+            pieces = pieces[:3]
+        elif "badjson" in d or "midstream-error" in d:
+            pieces = pieces[:1]
+        per_word = slow / max(len(pieces), 1) if slow else (0.04 if self.opts.demo else 0)
+        for piece in pieces:
+            sse.event(chunk_obj({"content": piece}))
+            if per_word:
+                sse.flush()
+                self.pause(per_word)
+        if "truncate" in d:
+            sse.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)  # no last chunk, no [DONE]
+            return
+        if "badjson" in d:
+            sse.event("{not json")
+        elif "midstream-error" in d:
+            sse.event(dumps({"error": {
+                "message": "The server had an error while processing your request.",
+                "type": "server_error"}}))
+            self.close_connection = True
+        else:
+            sse.event(chunk_obj({}, finish))
+            if include_usage:
+                sse.event(dumps({"id": cid, "object": "chat.completion.chunk",
+                                 "created": created, "model": model,
+                                 "system_fingerprint": "fp_fake", "choices": [],
+                                 "usage": usage}))
+        if "midstream-error" not in d:
+            sse.event("[DONE]")
+        sse.flush()
+        self.wfile.write(b"0\r\n\r\n")
+
+    def reply_whole(self, cid, created, model, text, finish, usage, d, slow):
+        if "hang" in d:
+            self.pause(600, step=0.2)
+            self.close_connection = True
+            return
+        if "midstream-error" in d:
+            return self.send_error_json(500)
+        if slow:
+            self.pause(slow)
+        body = encode(dumps({
+            "id": cid, "object": "chat.completion", "created": created, "model": model,
+            "system_fingerprint": "fp_fake",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text,
+                                                 "refusal": None},
+                         "logprobs": None, "finish_reason": finish}],
+            "usage": usage}))
+        if "badjson" in d:
+            body = b"{not json"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if "truncate" in d:  # promise the whole body, deliver half of it
+            self.wfile.write(body[:len(body) // 2])
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.wfile.write(body)
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 512  # many concurrent streams must not hit a tiny backlog
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, ClientGone, TimeoutError)):
+            return  # a client that went away is routine, not worth a traceback
+        super().handle_error(request, client_address)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Fake OpenAI-compatible chat API.")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, required=True, help="0 picks a free port")
+    ap.add_argument("--port-file", help="write the bound port number here")
+    ap.add_argument("--api-key", help="require 'Authorization: Bearer KEY'")
+    ap.add_argument("--demo", action="store_true",
+                    help="reply with the 'no API key configured' demo text")
+    ap.add_argument("--delay-ms", type=float, default=5.0,
+                    help="pause after each HTTP chunk (default 5)")
+    opts = ap.parse_args()
+    Handler.opts = opts
+    if ":" in opts.host:
+        Server.address_family = socket.AF_INET6
+    server = Server((opts.host, opts.port), Handler)
+    port = server.server_address[1]
+    if opts.port_file:
+        tmp = f"{opts.port_file}.tmp{os.getpid()}"
+        with open(tmp, "w") as f:
+            f.write(f"{port}\n")
+        os.replace(tmp, opts.port_file)
+
+    def stop(signum, frame):
+        raise SystemExit(0)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log(f"listening on {opts.host}:{port}{' (demo)' if opts.demo else ''}")
+    try:
+        server.serve_forever()
+    except SystemExit:
+        pass
+    finally:
+        server.server_close()
+        log("stopped")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+/* relay.h - the frames exchanged between a WebSocket session (ws/) and the
+ * worker over ZeroMQ. Shared by both sides so they cannot disagree.
+ *
+ * session -> worker, always RELAY_UP_FRAMES frames:
+ *   kind, cookie, query, origin, host, peer, body
+ * kind is "hello" (connection opened), "msg" (body = one client line),
+ * "toolong" (a client line was over max_message and dropped) or "bye" (the
+ * client went away). The credentials ride on every message so the worker
+ * keeps no session table and survives a restart unnoticed.
+ *
+ * worker -> session, two frames: kind, body
+ * kind "line" (body = one JSON text for the client) or "close" (body = a
+ * reason; the session exits and websocketd closes the WebSocket). */
+#ifndef LC_RELAY_H
+#define LC_RELAY_H
+
+enum relay_up_frame {
+	RELAY_KIND = 0, RELAY_COOKIE, RELAY_QUERY, RELAY_ORIGIN, RELAY_HOST,
+	RELAY_PEER, RELAY_BODY, RELAY_UP_FRAMES
+};
+
+#define RELAY_HELLO "hello"
+#define RELAY_MSG "msg"
+#define RELAY_TOOLONG "toolong"
+#define RELAY_BYE "bye"
+#define RELAY_LINE "line"
+#define RELAY_CLOSE "close"
+
+/* Longest credential field forwarded (cookie header, query, ...). */
+#define RELAY_FIELD_MAX 8192
+
+#endif

@@ -1,0 +1,50 @@
+// HTTP API wrappers. Same origin only; the session lives in the HttpOnly cookie that
+// /login sets, so no token is ever read or stored by this code.
+
+/** Error thrown for any non-2xx answer; `status` is the HTTP status (0: network). */
+export class ApiError extends Error {
+  constructor(status, message, body) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.body = body;
+  }
+}
+
+let onUnauthorized = () => {};
+/** Called when an authenticated endpoint answers 401 (expired session). */
+export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
+
+async function request(method, path, body, { auth = true } = {}) {
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, 'Cannot reach the server. Check your connection and try again.');
+  }
+  let data = null;
+  try { data = await res.json(); } catch { /* empty or non-JSON body */ }
+  if (res.ok) return data;
+  if (res.status === 401 && auth) onUnauthorized();
+  throw new ApiError(res.status, messageOf(res, data), data);
+}
+
+// Pick a human-readable message out of the server's error shapes.
+function messageOf(res, data) {
+  const m = data && (data.msg || (data.body && data.body.message) ||
+                     (data.error && (data.error.message || data.error.code)));
+  return m || `The server answered ${res.status} ${res.statusText || ''}`.trim();
+}
+
+export const login = (username, password, remember) =>
+  request('POST', '/login', { username, password, remember: !!remember }, { auth: false });
+export const logout = () => request('POST', '/logout', {}, { auth: false });
+/** → {username, expires, demo}; throws ApiError(401) when not logged in. */
+export const me = () => request('GET', '/api/me', undefined, { auth: false });
+/** → {models: [...], default} */
+export const models = () => request('GET', '/api/models');

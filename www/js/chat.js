@@ -1,0 +1,157 @@
+// Conversation state: the message list, the history sent with each sendprompt, and
+// the handling of delta / reply / error frames by msgid. No DOM here.
+//
+// A message: {id, role: 'user'|'assistant'|'error', content, state, msgid?, model?,
+//             finish?, partial?, code?}
+// state: 'done' | 'streaming' | 'stopped' | 'error'
+//
+// Events (CustomEvent `detail`): add {msg}, update {msg}, reset, busy {busy},
+//   notice {message} (an error not tied to a message), unauthorized.
+
+const STOP_GRACE_MS = 5000;   // finalize locally if the server never confirms a stop
+
+export function newMsgId() {
+  if (globalThis.crypto && crypto.randomUUID) return 'm-' + crypto.randomUUID();
+  // randomUUID needs a secure context; getRandomValues does not.
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return 'm-' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+export class Chat extends EventTarget {
+  constructor(socket) {
+    super();
+    this.socket = socket;
+    this.messages = [];
+    this.pending = null;        // the assistant message being streamed
+    this.ignored = new Set();   // msgids of replies dropped by "New chat"
+    this.stopTimer = 0;
+    this.seq = 0;
+  }
+
+  get busy() { return !!this.pending; }
+
+  /** The history the model sees: user and finished assistant turns. */
+  history() {
+    return this.messages
+      .filter((m) => m.role === 'user' || (m.role === 'assistant' && m.state !== 'streaming' && m.content))
+      .map((m) => ({ role: m.role, content: m.content }));
+  }
+
+  /** Send a prompt; throws Error with a user-facing message when it cannot. */
+  send(text, params = {}) {
+    if (this.busy) throw new Error('Wait for the current reply to finish, or stop it.');
+    if (!this.socket.isOpen) throw new Error('Not connected to the server yet; your message was kept, try again in a moment.');
+    const msgid = newMsgId();
+    const user = this.add({ role: 'user', content: text, state: 'done' });
+    const messages = this.history();
+    const payload = { msgid, messages, params, stream: true };
+    if (!this.socket.send({ action: 'sendprompt', payload })) {
+      this.remove(user);
+      throw new Error('The connection dropped; try again.');
+    }
+    this.pending = this.add({ role: 'assistant', content: '', state: 'streaming', msgid });
+    this.emit('busy', { busy: true });
+    return this.pending;
+  }
+
+  stop() {
+    const m = this.pending;
+    if (!m) return;
+    this.socket.send({ action: 'stop', payload: { msgid: m.msgid } });
+    clearTimeout(this.stopTimer);
+    this.stopTimer = setTimeout(() => {
+      if (this.pending === m) this.finish(m, { state: 'stopped', finish: 'stopped' });
+    }, STOP_GRACE_MS);
+  }
+
+  /** "New chat": forget everything; a reply still in flight is stopped and ignored. */
+  reset() {
+    if (this.pending) {
+      this.socket.send({ action: 'stop', payload: { msgid: this.pending.msgid } });
+      this.ignored.add(this.pending.msgid);
+      this.pending = null;
+      this.emit('busy', { busy: false });
+    }
+    clearTimeout(this.stopTimer);
+    this.messages = [];
+    this.emit('reset');
+  }
+
+  /** A frame from the server. */
+  handle(f) {
+    if (!f || typeof f !== 'object') return;
+    if (f.type === 'error' && f.error && f.error.code === 'unauthorized') {
+      this.emit('unauthorized');
+      return;
+    }
+    if (this.ignored.has(f.msgid)) {
+      if (f.type !== 'delta') this.ignored.delete(f.msgid);
+      return;
+    }
+    const m = this.messages.find((x) => x.msgid != null && x.msgid === f.msgid);
+    if (!m) {
+      if (f.type === 'error') this.emit('notice', { message: errorText(f) });
+      return;
+    }
+    if (f.type === 'delta' && m.state === 'streaming') {
+      m.content += typeof f.delta === 'string' ? f.delta : '';
+      this.emit('update', { msg: m });
+    } else if (f.type === 'reply') {
+      const content = f.text && typeof f.text.content === 'string' ? f.text.content : m.content;
+      this.finish(m, {
+        content,
+        state: f.finish_reason === 'stopped' ? 'stopped' : 'done',
+        finish: f.finish_reason || null,
+        model: f.model || null,
+      });
+    } else if (f.type === 'error') {
+      const partial = (f.error && typeof f.error.partial === 'string' && f.error.partial) || m.content;
+      this.finish(m, {
+        role: 'error', state: 'error', partial,
+        content: errorText(f), code: (f.error && f.error.code) || 'error',
+      });
+    }
+  }
+
+  /** The socket closed: a reply in flight will never finish. */
+  connectionLost() {
+    const m = this.pending;
+    if (!m) return;
+    this.finish(m, {
+      role: 'error', state: 'error', partial: m.content, code: 'connection_lost',
+      content: 'The connection was lost before the reply finished.',
+    });
+  }
+
+  finish(m, changes) {
+    Object.assign(m, changes);
+    const wasPending = this.pending === m;
+    if (wasPending) {
+      this.pending = null;
+      clearTimeout(this.stopTimer);
+    }
+    this.emit('update', { msg: m });
+    if (wasPending) this.emit('busy', { busy: false });
+  }
+
+  add(fields) {
+    const m = { id: ++this.seq, ...fields };
+    this.messages.push(m);
+    this.emit('add', { msg: m });
+    return m;
+  }
+
+  remove(m) {
+    this.messages = this.messages.filter((x) => x !== m);
+    this.emit('reset');
+    for (const x of this.messages) this.emit('add', { msg: x });
+  }
+
+  emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
+}
+
+function errorText(f) {
+  const e = f.error || {};
+  return (f.text && f.text.content) || (e.message ? `Error: ${e.message}` : `Error: ${e.code || 'unknown error'}`);
+}

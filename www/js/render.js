@@ -1,0 +1,222 @@
+// Renders chat messages into the message list.
+// Assistant text is Markdown, rendered with the optional globals marked + DOMPurify
+// (+ hljs for code); without marked or DOMPurify it is shown as plain text.
+// Model output can never run script or load remote content: raw HTML is shown as
+// text, images become links, and DOMPurify keeps only an allow-list of tags.
+
+const WHO = { user: 'You', assistant: 'Assistant', error: 'Error' };
+const AUTO_LANGS = ['bash', 'c', 'cpp', 'css', 'go', 'java', 'javascript', 'json', 'makefile',
+  'python', 'rust', 'shell', 'sql', 'typescript', 'xml', 'yaml'];
+const PURIFY = {
+  ALLOWED_TAGS: ['a', 'b', 'blockquote', 'br', 'code', 'del', 'em', 'h1', 'h2', 'h3', 'h4', 'h5',
+    'h6', 'hr', 'i', 'li', 'ol', 'p', 'pre', 's', 'strong', 'sub', 'sup', 'table', 'tbody', 'td',
+    'th', 'thead', 'tr', 'ul'],
+  ALLOWED_ATTR: ['href', 'title', 'class', 'align', 'start'],
+  ALLOWED_URI_REGEXP: /^(?:https?:|mailto:)/i,
+  ALLOW_DATA_ATTR: false,
+  RETURN_DOM_FRAGMENT: true,
+};
+const HLJS_PURIFY = { ALLOWED_TAGS: ['span'], ALLOWED_ATTR: ['class'], RETURN_DOM_FRAGMENT: true };
+
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+let ready = null;   // null: not set up yet; false: libraries missing
+function markdownReady() {
+  if (ready !== null) return ready;
+  const { marked, DOMPurify, hljs } = globalThis;
+  ready = !!(marked && marked.parse && DOMPurify && DOMPurify.isSupported);
+  if (!ready) return ready;
+  marked.use({
+    gfm: true, breaks: false, headerIds: false, mangle: false,
+    renderer: {
+      html: (html) => esc(html),                       // raw HTML is shown, not parsed
+      image: (href, title, text) => (/^https?:\/\//i.test(href || '')
+        ? `<a href="${esc(href)}">[image: ${text}]</a>` : text),
+      checkbox: (checked) => (checked ? '☑ ' : '☐ '),
+    },
+  });
+  DOMPurify.addHook('uponSanitizeAttribute', (node, data) => {
+    if (data.attrName === 'class' && !/^(language-[\w+#.-]+|hljs[\w -]*)$/.test(data.attrValue)) {
+      data.keepAttr = false;
+    }
+  });
+  DOMPurify.addHook('afterSanitizeAttributes', (node) => {
+    if (node.tagName === 'A' && node.hasAttribute('href')) {
+      node.setAttribute('target', '_blank');
+      node.setAttribute('rel', 'noopener noreferrer nofollow');
+    }
+  });
+  if (hljs && hljs.configure) hljs.configure({ hideUpgradeWarningAcceptNoSupportOrSecurityUpdates: true });
+  return ready;
+}
+
+/** Fill `el` with the Markdown `md`; `final` also highlights code blocks. */
+export function renderMarkdown(el, md, final) {
+  if (!markdownReady()) {
+    el.classList.add('plain');
+    el.textContent = md;
+    return;
+  }
+  const frag = globalThis.DOMPurify.sanitize(globalThis.marked.parse(md), PURIFY);
+  el.replaceChildren(frag);
+  for (const pre of el.querySelectorAll('pre')) decorateCode(pre, final);
+}
+
+// Wrap a <pre> in a block with a language label and a copy button; highlight it.
+function decorateCode(pre, final) {
+  const code = pre.querySelector('code') || pre;
+  const lang = (code.className.match(/language-([\w+#.-]+)/) || [])[1] || '';
+  const hljs = globalThis.hljs;
+  if (final && hljs && hljs.highlight) {
+    const text = code.textContent;
+    let res = null;
+    try {
+      if (lang && hljs.getLanguage(lang)) res = hljs.highlight(lang, text, true);
+      else if (!lang && text.length < 20000) res = hljs.highlightAuto(text, AUTO_LANGS);
+    } catch { res = null; }
+    if (res && res.value) {
+      code.replaceChildren(globalThis.DOMPurify.sanitize(res.value, HLJS_PURIFY));
+      code.classList.add('hljs');
+    }
+  }
+  const wrap = document.createElement('div');
+  wrap.className = 'code-block';
+  const head = document.createElement('div');
+  head.className = 'code-head';
+  const label = document.createElement('span');
+  label.textContent = lang || 'code';
+  const copy = document.createElement('button');
+  copy.type = 'button';
+  copy.className = 'copy';
+  copy.textContent = 'Copy';
+  copy.setAttribute('aria-label', `Copy ${lang || 'code'} code`);
+  head.append(label, copy);
+  pre.replaceWith(wrap);
+  wrap.append(head, pre);
+}
+
+/** Copy text to the clipboard (falls back to execCommand outside secure contexts). */
+export async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const ta = document.createElement('textarea');
+    ta.value = text;
+    ta.setAttribute('readonly', '');
+    ta.className = 'sr-only';
+    document.body.append(ta);
+    ta.select();
+    let ok = false;
+    try { ok = document.execCommand('copy'); } catch { /* ignore */ }
+    ta.remove();
+    return ok;
+  }
+}
+
+/** The message list: one <article class="msg" data-role data-state data-msgid> per message. */
+export class MessageView {
+  constructor(list, empty) {
+    this.list = list;
+    this.empty = empty;
+    this.els = new Map();      // message id → element
+    this.frames = new Map();   // message id → requestAnimationFrame handle
+    this.stick = true;         // follow new output unless the user scrolled up
+    list.addEventListener('scroll', () => {
+      this.stick = list.scrollHeight - list.scrollTop - list.clientHeight < 48;
+    }, { passive: true });
+    list.addEventListener('click', (ev) => this.onClick(ev));
+  }
+
+  add(msg) {
+    const el = document.createElement('article');
+    el.className = 'msg';
+    const who = document.createElement('h2');
+    who.className = 'who sr-only';
+    const body = document.createElement('div');
+    body.className = 'msg-body';
+    const foot = document.createElement('div');
+    foot.className = 'msg-foot';
+    el.append(who, body, foot);
+    this.els.set(msg.id, el);
+    this.empty.hidden = true;
+    if (msg.role === 'user') this.stick = true;   // sending jumps to the bottom
+    this.list.append(el);
+    this.paint(msg);
+  }
+
+  /** Re-render a message; while streaming, at most once per animation frame. */
+  update(msg) {
+    if (msg.state === 'streaming') {
+      if (!this.frames.has(msg.id)) {
+        this.frames.set(msg.id, requestAnimationFrame(() => {
+          this.frames.delete(msg.id);
+          this.paint(msg);
+        }));
+      }
+      return;
+    }
+    cancelAnimationFrame(this.frames.get(msg.id));
+    this.frames.delete(msg.id);
+    this.paint(msg);
+  }
+
+  paint(msg) {
+    const el = this.els.get(msg.id);
+    if (!el) return;
+    const [who, body, foot] = el.children;
+    el.dataset.role = msg.role;
+    el.dataset.state = msg.state;
+    if (msg.msgid) el.dataset.msgid = msg.msgid;
+    if (msg.code) el.dataset.code = msg.code; else delete el.dataset.code;
+    who.textContent = WHO[msg.role] || msg.role;
+    body.classList.remove('plain');
+    if (msg.role === 'user') {
+      body.classList.add('plain');
+      body.textContent = msg.content;
+    } else if (msg.role === 'error') {
+      body.replaceChildren();
+      if (msg.partial) {
+        const part = document.createElement('div');
+        part.className = 'partial';
+        renderMarkdown(part, msg.partial, true);
+        body.append(part);
+      }
+      const p = document.createElement('p');
+      p.className = 'error-text';
+      p.textContent = msg.content;
+      body.append(p);
+    } else {
+      renderMarkdown(body, msg.content, msg.state !== 'streaming');
+    }
+    const notes = [];
+    if (msg.state === 'stopped') notes.push('Stopped');
+    if (msg.finish === 'length') notes.push('Cut off: the token limit was reached');
+    if (msg.model) notes.push(msg.model);
+    foot.textContent = notes.join(' · ');
+    foot.hidden = !notes.length;
+    if (this.stick) this.scrollToBottom();
+  }
+
+  clear() {
+    for (const h of this.frames.values()) cancelAnimationFrame(h);
+    this.frames.clear();
+    this.els.clear();
+    this.list.replaceChildren(this.empty);
+    this.empty.hidden = false;
+    this.stick = true;
+  }
+
+  setBusy(busy) { this.list.setAttribute('aria-busy', busy ? 'true' : 'false'); }
+
+  scrollToBottom() { this.list.scrollTop = this.list.scrollHeight; }
+
+  async onClick(ev) {
+    const btn = ev.target.closest('button.copy');
+    if (!btn) return;
+    const pre = btn.closest('.code-block').querySelector('pre');
+    const ok = await copyText(pre.textContent);
+    btn.textContent = ok ? 'Copied' : 'Copy failed';
+    setTimeout(() => { btn.textContent = 'Copy'; }, 1500);
+  }
+}
