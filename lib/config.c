@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum cfg_type { CFG_INT, CFG_STR, CFG_BOOL };
 
@@ -23,6 +24,7 @@ struct cfg_entry {
 #define O(f) offsetof(struct lc_config, f)
 static const struct cfg_entry cfg_table[] = {
 	{ "port", CFG_INT, O(port), "8080", 1, 65535, false, NULL },
+	{ "bind", CFG_STR, O(bind), "127.0.0.1", 0, 0, false, NULL },
 	{ "ws_port", CFG_INT, O(ws_port), "0", 0, 65535, false, NULL },
 	{ "state", CFG_STR, O(state), "/var/lib/lightchat", 0, 0, false, NULL },
 	{ "users_file", CFG_STR, O(users_file), "", 0, 0, false, NULL },
@@ -239,6 +241,24 @@ cfg_derive(char **slot, const char *prefix, const char *state,
 	return 0;
 }
 
+/* Replaces cfg->state with dir/rel. */
+static int
+cfg_derive_abs(struct lc_config *cfg, const char *dir, const char *rel,
+    char *err)
+{
+	size_t n = strlen(dir) + strlen(rel) + 2;
+	char *p = malloc(n);
+
+	if (p == NULL) {
+		snprintf(err, LC_CONFIG_ERR_MAX, "out of memory");
+		return -1;
+	}
+	snprintf(p, n, "%s/%s", dir, rel);
+	free(cfg->state);
+	cfg->state = p;
+	return 0;
+}
+
 /* Reads the API key from its 0600 file when one is configured. */
 static int
 cfg_read_key_file(struct lc_config *cfg, char *err)
@@ -288,15 +308,17 @@ config_load(struct lc_config *cfg, char err[LC_CONFIG_ERR_MAX])
 	if (cfg->state[0] != '/') {
 		/* A relative state directory would mean something else in
 		 * every process lighttpd and websocketd start. */
-		char *abs = realpath(cfg->state, NULL);
-		if (abs == NULL) {
-			snprintf(err, LC_CONFIG_ERR_MAX,
-			    "state directory %.100s: %s", cfg->state,
+		char cwd[2048];
+		if (getcwd(cwd, sizeof(cwd)) == NULL) {
+			snprintf(err, LC_CONFIG_ERR_MAX, "getcwd: %s",
 			    strerror(errno));
 			return -1;
 		}
-		free(cfg->state);
-		cfg->state = abs;
+		const char *rel = cfg->state;
+		while (rel[0] == '.' && rel[1] == '/')
+			rel += 2;
+		if (cfg_derive_abs(cfg, cwd, rel, err) != 0)
+			return -1;
 	}
 	if (cfg->ws_port == 0)
 		cfg->ws_port = cfg->port < 65535 ? cfg->port + 1 : cfg->port - 1;

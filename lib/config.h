@@ -14,6 +14,7 @@
 
 struct lc_config {
 	long port;
+	char *bind;               /* the address lighttpd listens on */
 	long ws_port;             /* 0: port + 1 */
 	char *state;              /* state directory, absolute after load */
 	char *users_file;         /* "" : <state>/users */

@@ -91,19 +91,15 @@ OPENAI_BASE_URL=http://127.0.0.1:11434/v1 OPENAI_API_KEY=ollama make run
 Tip: put `#markdown`, `#unicode` or `#words:40` in a prompt to see other demo replies."""
 ERRORS = {  # status -> (message, type, code), after OpenAI's own answers
     400: ("Invalid request.", "invalid_request_error", None),
-    401: ("Incorrect API key provided: sk-fake****. You can find your API key at "
-          "https://platform.openai.com/account/api-keys.", "invalid_request_error",
+    401: ("Incorrect API key provided: sk-fake****.", "invalid_request_error",
           "invalid_api_key"),
-    403: ("You are not allowed to sample from this model.", "invalid_request_error",
-          "model_not_allowed"),
+    403: ("You are not allowed to sample from this model.", "invalid_request_error", None),
     404: ("The model does not exist or you do not have access to it.",
           "invalid_request_error", "model_not_found"),
-    429: ("Rate limit reached for requests. Please try again in 7s.", "requests",
-          "rate_limit_exceeded"),
-    500: ("The server had an error while processing your request. Sorry about that!",
-          "server_error", None),
-    503: ("The engine is currently overloaded, please try again later.",
-          "server_error", None),
+    429: ("Rate limit reached for requests.", "requests", "rate_limit_exceeded"),
+    500: ("The server had an error while processing your request.", "server_error", None),
+    503: ("The engine is currently overloaded, please try again later.", "server_error",
+          None),
 }
 HTML_PAGE = ("<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
              "<body><h1>Bad Gateway</h1><p>The proxy could not reach the API.</p>"
@@ -116,17 +112,17 @@ class ClientGone(Exception):
 
 
 class State:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.requests = []
-        self.active = self.total = self.client_closed = 0
+    lock = threading.Lock()
+    requests = []
+    active = total = client_closed = 0
 
-    def bump(self, name, n=1):
-        with self.lock:
-            setattr(self, name, getattr(self, name) + n)
+    @classmethod
+    def bump(cls, name, n=1):
+        with cls.lock:
+            setattr(cls, name, getattr(cls, name) + n)
 
 
-STATE = State()
+STATE = State
 LOG_LOCK = threading.Lock()
 
 
@@ -316,7 +312,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         log(f"GET {path}")
         if path == "/_requests":
             with STATE.lock:
-                self.send_json(200, list(STATE.requests))
+                reqs = list(STATE.requests)
+            self.send_json(200, reqs)
         elif path == "/_stats":
             with STATE.lock:
                 stats = {"active": STATE.active, "total": STATE.total,
@@ -566,7 +563,13 @@ class Server(http.server.ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+def stop(signum, frame):
+    raise SystemExit(0)
+
+
 def main():
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     ap = argparse.ArgumentParser(description="Fake OpenAI-compatible chat API.")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True, help="0 picks a free port")
@@ -580,18 +583,17 @@ def main():
     Handler.opts = opts
     if ":" in opts.host:
         Server.address_family = socket.AF_INET6
-    server = Server((opts.host, opts.port), Handler)
+    try:
+        server = Server((opts.host, opts.port), Handler)
+    except OSError as e:
+        log(f"cannot listen on {opts.host}:{opts.port}: {e}")
+        sys.exit(1)
     port = server.server_address[1]
     if opts.port_file:
         tmp = f"{opts.port_file}.tmp{os.getpid()}"
         with open(tmp, "w") as f:
             f.write(f"{port}\n")
         os.replace(tmp, opts.port_file)
-
-    def stop(signum, frame):
-        raise SystemExit(0)
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     log(f"listening on {opts.host}:{port}{' (demo)' if opts.demo else ''}")
     try:
         server.serve_forever()

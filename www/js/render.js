@@ -24,7 +24,7 @@ let ready = null;   // null: not set up yet; false: libraries missing
 function markdownReady() {
   if (ready !== null) return ready;
   const { marked, DOMPurify, hljs } = globalThis;
-  ready = !!(marked && marked.parse && DOMPurify && DOMPurify.isSupported);
+  ready = !!(marked && marked.parse && DOMPurify && DOMPurify.isSupported) && purifyWorks(DOMPurify);
   if (!ready) return ready;
   marked.use({
     gfm: true, breaks: false, headerIds: false, mangle: false,
@@ -48,6 +48,22 @@ function markdownReady() {
   });
   if (hljs && hljs.configure) hljs.configure({ hideUpgradeWarningAcceptNoSupportOrSecurityUpdates: true });
   return ready;
+}
+
+// Debian's node-dompurify 2.4.1+dfsg+~2.4.0-2+deb12u1 (a CVE backport) reads an
+// undeclared `shadowNode` in sanitize() and throws a ReferenceError for any markup.
+// A global with depth 0 makes that one check a no-op; the per-node depth checks of
+// the backport still run. If sanitizing still fails or leaks, use plain text.
+function purifyWorks(DOMPurify) {
+  const probe = () => {
+    const out = DOMPurify.sanitize('<b>ok</b><img src="x" onerror="x()"><script>x()</script>', PURIFY);
+    return out.querySelector('b') && !out.querySelector('img,script');
+  };
+  try { return !!probe(); } catch (e) {
+    if (!(e instanceof ReferenceError) || !/shadowNode/.test(e.message)) return false;
+  }
+  globalThis.shadowNode = { __depth: 0 };
+  try { return !!probe(); } catch { return false; }
 }
 
 /** Fill `el` with the Markdown `md`; `final` also highlights code blocks. */

@@ -1,0 +1,297 @@
+/* main.c - lightchat-admin: set up the state directory, manage users, and
+ * print the effective configuration.
+ *
+ *   lightchat-admin init                  state dir, token key, first user
+ *   lightchat-admin user add NAME [--random]
+ *   lightchat-admin user passwd NAME [--random]
+ *   lightchat-admin user del NAME
+ *   lightchat-admin user list
+ *   lightchat-admin config [KEY]
+ *
+ * Passwords are read from the terminal (twice, without echo) or, when stdin
+ * is not a terminal, as one line from stdin; --random makes one and prints
+ * it once. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "token.h"
+#include "users.h"
+
+#define RANDOM_PASSWORD_LEN 20
+
+static int
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: lightchat-admin init\n"
+	    "       lightchat-admin user add|passwd NAME [--random]\n"
+	    "       lightchat-admin user del NAME\n"
+	    "       lightchat-admin user list\n"
+	    "       lightchat-admin config [KEY]\n");
+	return 2;
+}
+
+/* Makes a random password from an unambiguous alphabet. */
+static int
+random_password(char *out, size_t len)
+{
+	static const char alphabet[] =
+	    "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	unsigned char bytes[64];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || len >= sizeof(bytes) ||
+	    read(fd, bytes, len) != (ssize_t)len) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	for (size_t i = 0; i < len; i++)
+		out[i] = alphabet[bytes[i] % (sizeof(alphabet) - 1)];
+	out[len] = '\0';
+	explicit_bzero(bytes, sizeof(bytes));
+	return 0;
+}
+
+/* Reads a line without echo when stdin is a terminal. */
+static int
+read_line(const char *prompt, char *out, size_t cap)
+{
+	struct termios old, quiet;
+	int tty = isatty(STDIN_FILENO);
+
+	if (tty) {
+		fprintf(stderr, "%s", prompt);
+		if (tcgetattr(STDIN_FILENO, &old) != 0)
+			return -1;
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	char *got = fgets(out, (int)cap, stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (got == NULL)
+		return -1;
+	size_t n = strlen(out);
+	if (n > 0 && out[n - 1] == '\n')
+		out[--n] = '\0';
+	else if (n == cap - 1)
+		return -1;  /* too long */
+	return 0;
+}
+
+static int
+get_password(int random, char *pw, size_t cap)
+{
+	char again[LC_PASSWORD_MAX + 2];
+
+	if (random) {
+		if (random_password(pw, RANDOM_PASSWORD_LEN) != 0) {
+			fprintf(stderr, "cannot read /dev/urandom\n");
+			return -1;
+		}
+		return 0;
+	}
+	if (read_line("Password: ", pw, cap) != 0 || pw[0] == '\0') {
+		fprintf(stderr, "no password given (or longer than %d bytes)\n",
+		    LC_PASSWORD_MAX);
+		return -1;
+	}
+	if (isatty(STDIN_FILENO)) {
+		if (read_line("Again: ", again, sizeof(again)) != 0 ||
+		    strcmp(pw, again) != 0) {
+			fprintf(stderr, "the passwords differ\n");
+			explicit_bzero(again, sizeof(again));
+			return -1;
+		}
+		explicit_bzero(again, sizeof(again));
+	}
+	return 0;
+}
+
+static int
+user_set(const struct lc_config *cfg, const char *name, int random, int add)
+{
+	char pw[LC_PASSWORD_MAX + 2], hash[512];
+	int rc = 1;
+
+	if (!user_name_valid(name)) {
+		fprintf(stderr, "invalid user name: use 1-%d letters, digits "
+		    "and . _ @ -\n", LC_USER_MAX);
+		return 1;
+	}
+	if (get_password(random, pw, sizeof(pw)) != 0)
+		goto out;
+	int e = users_hash(pw, hash, sizeof(hash));
+	if (e == LC_USERS_OK)
+		e = users_set(cfg->users_file, name, hash, add, !add);
+	if (e != LC_USERS_OK) {
+		fprintf(stderr, "%s: %s\n", name, users_strerror(e));
+		goto out;
+	}
+	if (random)
+		printf("%s\n", pw);
+	fprintf(stderr, "%s %s in %s\n", add ? "added" : "changed password of",
+	    name, cfg->users_file);
+	rc = 0;
+out:
+	explicit_bzero(pw, sizeof(pw));
+	return rc;
+}
+
+static void
+print_user(const char *user, void *arg)
+{
+	(void)arg;
+	printf("%s\n", user);
+}
+
+static int
+cmd_user(const struct lc_config *cfg, int argc, char **argv)
+{
+	int random = argc > 3 && strcmp(argv[argc - 1], "--random") == 0;
+
+	if (argc >= 3 && strcmp(argv[2], "list") == 0) {
+		int n = users_each(cfg->users_file, print_user, NULL);
+		if (n < 0) {
+			fprintf(stderr, "%s: %s\n", cfg->users_file,
+			    users_strerror(n));
+			return 1;
+		}
+		return 0;
+	}
+	if (argc < 4)
+		return usage();
+	if (strcmp(argv[2], "add") == 0)
+		return user_set(cfg, argv[3], random, 1);
+	if (strcmp(argv[2], "passwd") == 0)
+		return user_set(cfg, argv[3], random, 0);
+	if (strcmp(argv[2], "del") == 0) {
+		int e = users_delete(cfg->users_file, argv[3]);
+		if (e != LC_USERS_OK) {
+			fprintf(stderr, "%s: %s\n", argv[3], users_strerror(e));
+			return 1;
+		}
+		fprintf(stderr, "deleted %s\n", argv[3]);
+		return 0;
+	}
+	return usage();
+}
+
+/* Creates the token key and, when there is no user at all, a first user
+ * "admin" with a random password printed once. */
+static int
+cmd_init(const struct lc_config *cfg)
+{
+	char err[256], pw[RANDOM_PASSWORD_LEN + 1], hash[512];
+	int made;
+
+	if (mkdir(cfg->state, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "%s: %s\n", cfg->state, strerror(errno));
+		return 1;
+	}
+	made = token_key_create(cfg->token_key_file, err, sizeof(err));
+	if (made < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (made)
+		fprintf(stderr, "created token key %s\n", cfg->token_key_file);
+	int n = users_each(cfg->users_file, NULL, NULL);
+	if (n < 0) {
+		fprintf(stderr, "%s: %s\n", cfg->users_file, users_strerror(n));
+		return 1;
+	}
+	if (n > 0)
+		return 0;
+	if (random_password(pw, RANDOM_PASSWORD_LEN) != 0 ||
+	    users_hash(pw, hash, sizeof(hash)) != LC_USERS_OK ||
+	    users_set(cfg->users_file, "admin", hash, 1, 0) != LC_USERS_OK) {
+		fprintf(stderr, "cannot create the first user in %s\n",
+		    cfg->users_file);
+		return 1;
+	}
+	printf("\n  First user created:  admin / %s\n"
+	    "  (shown once; change it with: lightchat-admin user passwd admin)"
+	    "\n\n", pw);
+	explicit_bzero(pw, sizeof(pw));
+	return 0;
+}
+
+static void
+print_key(const char *key, bool secret, const struct lc_config *cfg)
+{
+	char value[4096];
+
+	if (config_get(cfg, key, value, sizeof(value)) != 0)
+		snprintf(value, sizeof(value), "(too long)");
+	if (secret)
+		printf("%s\n", value[0] ? "(set)" : "");
+	else
+		printf("%s\n", value);
+	explicit_bzero(value, sizeof(value));
+}
+
+static void
+print_entry(const char *key, bool secret, void *arg)
+{
+	printf("%s = ", key);
+	print_key(key, secret, arg);
+}
+
+static int
+cmd_config(const struct lc_config *cfg, int argc, char **argv)
+{
+	char value[4096];
+
+	if (argc < 3) {
+		config_each_key(print_entry, (void *)cfg);
+		return 0;
+	}
+	if (config_get(cfg, argv[2], value, sizeof(value)) != 0) {
+		fprintf(stderr, "unknown key: %s\n", argv[2]);
+		return 1;
+	}
+	explicit_bzero(value, sizeof(value));
+	print_key(argv[2], strcmp(argv[2], "upstream_api_key") == 0, cfg);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct lc_config cfg;
+	char err[LC_CONFIG_ERR_MAX];
+	int rc;
+
+	log_init("admin", NULL);
+	if (argc < 2)
+		return usage();
+	if (config_load(&cfg, err) != 0) {
+		fprintf(stderr, "configuration: %s\n", err);
+		config_free(&cfg);
+		return 1;
+	}
+	if (strcmp(argv[1], "init") == 0)
+		rc = cmd_init(&cfg);
+	else if (strcmp(argv[1], "user") == 0 && argc >= 3)
+		rc = cmd_user(&cfg, argc, argv);
+	else if (strcmp(argv[1], "config") == 0)
+		rc = cmd_config(&cfg, argc, argv);
+	else
+		rc = usage();
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,65 @@
+/* utf8.c - strict UTF-8 validation (RFC 3629). */
+#include "utf8.h"
+
+/* Returns the length of the valid sequence at s (n bytes left), or 0. */
+static size_t
+seq_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f))
+			return 0;  /* overlong, or a UTF-16 surrogate */
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+		    (s[3] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
+			return 0;  /* overlong, or past U+10FFFF */
+		return 4;
+	}
+	return 0;
+}
+
+size_t
+utf8_valid_prefix(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t k = seq_len(p + i, n - i);
+		if (k == 0)
+			break;
+		i += k;
+	}
+	return i;
+}
+
+int
+utf8_append_sanitized(struct lc_buf *out, const char *s, size_t n)
+{
+	size_t i = 0;
+	int rc;
+
+	while (i < n) {
+		size_t ok = utf8_valid_prefix(s + i, n - i);
+		if (ok > 0 && (rc = buf_append(out, s + i, ok)) != LC_BUF_OK)
+			return rc;
+		i += ok;
+		if (i < n) {
+			if ((rc = buf_append(out, "\xef\xbf\xbd", 3)) != LC_BUF_OK)
+				return rc;
+			i++;
+		}
+	}
+	return LC_BUF_OK;
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# run.sh - start the whole lightchat stack in the foreground: the worker,
+# websocketd with one lightchat-ws per connection, and lighttpd with the
+# FastCGI program. With no API key configured it also starts the built-in
+# demo upstream. Ctrl-C (or SIGTERM) stops everything.
+#
+# Environment: LIGHTCHAT_PORT (8080), LIGHTCHAT_STATE (./state),
+# LIGHTCHAT_CONFIG (./lightchat.conf), OPENAI_API_KEY, OPENAI_BASE_URL, and
+# any LIGHTCHAT_<SETTING> of docs/CONFIG in README.md.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN="$ROOT/build"
+ADMIN="$BIN/lightchat-admin"
+export LIGHTCHAT_ROOT="$ROOT"
+export LIGHTCHAT_CONFIG="${LIGHTCHAT_CONFIG:-$ROOT/lightchat.conf}"
+export LIGHTCHAT_STATE="${LIGHTCHAT_STATE:-$ROOT/state}"
+
+say() { printf 'lightchat: %s\n' "$*" >&2; }
+conf() { "$ADMIN" config "$1"; }
+
+pids=()
+stop_all() {
+	trap - INT TERM EXIT
+	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap 'say "stopping"; stop_all; exit 0' INT TERM
+trap 'stop_all' EXIT
+
+for prog in lighttpd websocketd; do
+	command -v "$prog" >/dev/null || { say "$prog is not installed: run 'make deps'"; exit 1; }
+done
+[ -x "$ADMIN" ] || { say "not built: run 'make'"; exit 1; }
+
+"$ADMIN" config port >/dev/null  # fails with a clear message on a bad config
+"$ADMIN" init
+STATE=$(conf state)
+PORT=$(conf port)
+WS_PORT=$(conf ws_port)
+BIND=$(conf bind)
+export LIGHTCHAT_STATE="$STATE" LIGHTCHAT_PORT="$PORT" LIGHTCHAT_WS_PORT="$WS_PORT" LIGHTCHAT_BIND="$BIND"
+
+# No API key: run against the demo upstream, and say so.
+if [ -z "$(conf upstream_api_key)" ] && [ -z "${LIGHTCHAT_NO_DEMO:-}" ]; then
+	DEMO_PORT=${LIGHTCHAT_DEMO_PORT:-$((PORT + 2))}
+	rm -f "$STATE/demo.port"
+	python3 "$ROOT/tests/fake_upstream.py" --demo --port "$DEMO_PORT" \
+		--port-file "$STATE/demo.port" &
+	pids+=($!)
+	for _ in $(seq 50); do [ -s "$STATE/demo.port" ] && break; sleep 0.1; done
+	[ -s "$STATE/demo.port" ] || { say "the demo upstream did not start"; exit 1; }
+	export OPENAI_BASE_URL="http://127.0.0.1:$(cat "$STATE/demo.port")/v1"
+	export LIGHTCHAT_DEMO=true
+	say "************************************************************"
+	say "DEMO MODE: no OPENAI_API_KEY is set, so replies come from the"
+	say "built-in demo model at $OPENAI_BASE_URL."
+	say "For real replies: OPENAI_API_KEY=sk-... make run"
+	say "(and OPENAI_BASE_URL=... for Ollama, llama.cpp or another API)"
+	say "************************************************************"
+fi
+
+# websocketd passes only the variables it is told to.
+passenv=$(env | sed -n 's/^\(LIGHTCHAT_[A-Z_]*\)=.*/\1/p' | tr '\n' ',' | sed 's/,$//')
+
+"$BIN/lightchat-worker" &
+pids+=($!)
+websocketd --address=127.0.0.1 --port="$WS_PORT" \
+	--maxforks="$(conf max_connections)" --loglevel=error \
+	--passenv="$passenv" "$BIN/lightchat-ws" &
+pids+=($!)
+lighttpd -D -f "$ROOT/lighttpd.conf" &
+pids+=($!)
+echo "$$" > "$STATE/run.pid"
+
+say "listening on http://$BIND:$PORT/ (websocketd on 127.0.0.1:$WS_PORT)"
+# Stop everything as soon as any one part stops.
+set +e
+wait -n "${pids[@]}"
+status=$?
+say "a component exited (status $status); stopping"
+exit 1

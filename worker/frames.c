@@ -1,0 +1,102 @@
+/* frames.c - builds client frames with cJSON. */
+#include "frames.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+/* Prints root and deletes it; NULL if anything failed (ok == 0). */
+static char *
+finish(cJSON *root, int ok)
+{
+	char *s = ok ? cJSON_PrintUnformatted(root) : NULL;
+
+	cJSON_Delete(root);
+	return s;
+}
+
+static int
+add_msgid(cJSON *root, const char *msgid)
+{
+	if (msgid == NULL)
+		return cJSON_AddNullToObject(root, "msgid") != NULL;
+	return cJSON_AddStringToObject(root, "msgid", msgid) != NULL;
+}
+
+char *
+frame_delta(const char *msgid, const char *delta)
+{
+	cJSON *root = cJSON_CreateObject();
+	int ok = root != NULL && add_msgid(root, msgid) &&
+	    cJSON_AddStringToObject(root, "type", "delta") != NULL &&
+	    cJSON_AddStringToObject(root, "delta", delta) != NULL;
+
+	return finish(root, ok);
+}
+
+char *
+frame_reply(const char *msgid, const char *content, const char *model,
+    const char *finish_reason, const struct frame_usage *usage)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *text = NULL, *u = NULL;
+	int ok = root != NULL && add_msgid(root, msgid) &&
+	    cJSON_AddStringToObject(root, "type", "reply") != NULL &&
+	    (text = cJSON_AddObjectToObject(root, "text")) != NULL &&
+	    cJSON_AddStringToObject(text, "role", "assistant") != NULL &&
+	    cJSON_AddStringToObject(text, "content", content) != NULL &&
+	    cJSON_AddStringToObject(root, "model", model) != NULL &&
+	    cJSON_AddStringToObject(root, "finish_reason",
+	    finish_reason != NULL ? finish_reason : "stop") != NULL;
+
+	if (ok && usage != NULL && usage->present) {
+		ok = (u = cJSON_AddObjectToObject(root, "usage")) != NULL &&
+		    cJSON_AddNumberToObject(u, "prompt_tokens",
+		    usage->prompt_tokens) != NULL &&
+		    cJSON_AddNumberToObject(u, "completion_tokens",
+		    usage->completion_tokens) != NULL &&
+		    cJSON_AddNumberToObject(u, "total_tokens",
+		    usage->total_tokens) != NULL;
+	}
+	return finish(root, ok);
+}
+
+char *
+frame_error(const struct frame_error *e)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *err = NULL, *text = NULL;
+	char content[600];
+	int ok;
+
+	snprintf(content, sizeof(content), "Error: %s", e->message);
+	ok = root != NULL && add_msgid(root, e->msgid) &&
+	    cJSON_AddStringToObject(root, "type", "error") != NULL &&
+	    (err = cJSON_AddObjectToObject(root, "error")) != NULL &&
+	    cJSON_AddStringToObject(err, "code", e->code) != NULL &&
+	    cJSON_AddStringToObject(err, "message", e->message) != NULL &&
+	    (text = cJSON_AddObjectToObject(root, "text")) != NULL &&
+	    cJSON_AddStringToObject(text, "content", content) != NULL;
+	if (ok && e->field != NULL && e->field[0] != '\0')
+		ok = cJSON_AddStringToObject(err, "field", e->field) != NULL;
+	if (ok && e->status > 0)
+		ok = cJSON_AddNumberToObject(err, "status",
+		    (double)e->status) != NULL;
+	if (ok && e->retry_after >= 0)
+		ok = cJSON_AddNumberToObject(err, "retry_after",
+		    (double)e->retry_after) != NULL;
+	if (ok && e->partial != NULL)
+		ok = cJSON_AddStringToObject(err, "partial", e->partial) != NULL;
+	return finish(root, ok);
+}
+
+char *
+frame_pong(void)
+{
+	cJSON *root = cJSON_CreateObject();
+	int ok = root != NULL &&
+	    cJSON_AddStringToObject(root, "type", "pong") != NULL;
+
+	return finish(root, ok);
+}

@@ -1,0 +1,69 @@
+/* main.c - lightchat-worker: wires configuration, the token key, libcurl
+ * and the worker's event loop; stops on SIGTERM or SIGINT. */
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "token.h"
+#include "worker.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+int
+main(void)
+{
+	struct lc_config cfg;
+	struct lc_token_key key;
+	struct worker *w = NULL;
+	struct sigaction sa;
+	char err[LC_CONFIG_ERR_MAX];
+	int rc = 1, curl_ok = 0;
+
+	log_init("worker", getenv("LIGHTCHAT_LOG_LEVEL"));
+	if (config_load(&cfg, err) != 0) {
+		log_err("configuration: %s", err);
+		goto out;
+	}
+	log_init("worker", cfg.log_level);
+	if (token_key_load(cfg.token_key_file, &key, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		goto out;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_err("libcurl initialisation failed");
+		goto out;
+	}
+	curl_ok = 1;
+	w = worker_new(&cfg, &key);
+	if (w == NULL)
+		goto out;
+	log_info("ready on %s, upstream %s%s, models %s", cfg.worker_endpoint,
+	    cfg.upstream_base_url, cfg.demo ? " (demo)" : "", cfg.models);
+	if (cfg.upstream_api_key[0] == '\0' && !cfg.demo)
+		log_warn("no upstream API key configured (OPENAI_API_KEY)");
+	rc = worker_run(w, &stop_requested) == 0 ? 0 : 1;
+	log_info("stopped");
+out:
+	worker_free(w);
+	if (curl_ok)
+		curl_global_cleanup();
+	explicit_bzero(&key, sizeof(key));
+	config_free(&cfg);
+	return rc;
+}

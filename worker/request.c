@@ -1,0 +1,225 @@
+/* request.c - sendprompt validation: every field type- and range-checked
+ * before anything is sent upstream. */
+#include "request.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+fail(struct request_error *err, const char *code, const char *field,
+    const char *message)
+{
+	err->code = code;
+	snprintf(err->field, sizeof(err->field), "%s", field != NULL ? field : "");
+	snprintf(err->message, sizeof(err->message), "%s", message);
+	return -1;
+}
+
+int
+request_resolve_model(const struct lc_config *cfg, const char *name, char *out)
+{
+	size_t nlen = strlen(name);
+
+	if (nlen == 0 || nlen > REQUEST_MODEL_MAX)
+		return -1;
+	if (config_list_has(cfg->models, name)) {
+		memcpy(out, name, nlen + 1);
+		return 0;
+	}
+	/* Aliases: "alias=model,alias=model"; the target must be allowed. */
+	for (const char *p = cfg->model_aliases; *p;) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		size_t len = strcspn(p, ",");
+		const char *eq = memchr(p, '=', len);
+		if (eq != NULL && (size_t)(eq - p) == nlen &&
+		    memcmp(p, name, nlen) == 0) {
+			const char *t = eq + 1;
+			size_t tlen = (size_t)(p + len - t);
+			while (tlen > 0 && t[tlen - 1] == ' ')
+				tlen--;
+			if (tlen == 0 || tlen > REQUEST_MODEL_MAX)
+				return -1;
+			memcpy(out, t, tlen);
+			out[tlen] = '\0';
+			return config_list_has(cfg->models, out) ? 0 : -1;
+		}
+		p += len;
+	}
+	return -1;
+}
+
+/* Reads an optional number (a JSON number or a numeric string, as the seed's
+ * form fields may send) in [min, max]. Returns 0 absent, 1 present, -1 bad. */
+static int
+get_number(const cJSON *params, const char *name, double min, double max,
+    double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, name);
+	double d;
+
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (cJSON_IsNumber(v)) {
+		d = v->valuedouble;
+	} else if (cJSON_IsString(v) && v->valuestring[0] != '\0') {
+		char *end = NULL;
+		d = strtod(v->valuestring, &end);
+		if (*end != '\0')
+			return -1;
+	} else {
+		return -1;
+	}
+	if (!isfinite(d) || d < min || d > max)
+		return -1;
+	*out = d;
+	return 1;
+}
+
+static int
+add_messages(cJSON *body, const cJSON *messages, const struct lc_config *cfg,
+    struct request_error *err)
+{
+	cJSON *out = cJSON_AddArrayToObject(body, "messages");
+	int n = cJSON_GetArraySize(messages);
+	const cJSON *m;
+
+	if (out == NULL)
+		return fail(err, "server_error", NULL, "out of memory");
+	if (!cJSON_IsArray(messages) || n < 1)
+		return fail(err, "invalid_request", "messages",
+		    "messages must be a non-empty array");
+	if (n > cfg->max_messages) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "at most %ld messages",
+		    cfg->max_messages);
+		return fail(err, "invalid_request", "messages", msg);
+	}
+	cJSON_ArrayForEach(m, messages) {
+		const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+		const cJSON *content = cJSON_GetObjectItemCaseSensitive(m,
+		    "content");
+		if (!cJSON_IsObject(m) || !cJSON_IsString(role) ||
+		    (strcmp(role->valuestring, "user") != 0 &&
+		    strcmp(role->valuestring, "assistant") != 0 &&
+		    strcmp(role->valuestring, "system") != 0))
+			return fail(err, "invalid_request", "messages.role",
+			    "each message needs a role: user, assistant or "
+			    "system");
+		if (!cJSON_IsString(content))
+			return fail(err, "invalid_request", "messages.content",
+			    "each message needs a string content");
+		cJSON *o = cJSON_CreateObject();
+		if (o == NULL || !cJSON_AddItemToArray(out, o) ||
+		    cJSON_AddStringToObject(o, "role", role->valuestring) == NULL ||
+		    cJSON_AddStringToObject(o, "content",
+		    content->valuestring) == NULL)
+			return fail(err, "server_error", NULL, "out of memory");
+	}
+	return 0;
+}
+
+struct num_param {
+	const char *name;
+	double min, max;
+	int integer;
+};
+
+int
+request_parse(const cJSON *payload, const struct lc_config *cfg,
+    struct chat_request *out, struct request_error *err)
+{
+	const struct num_param nums[] = {
+		{ "max_tokens", 1, (double)cfg->max_tokens_limit, 1 },
+		{ "temperature", 0, 2, 0 },
+		{ "top_p", 0, 1, 0 },
+		{ "frequency_penalty", -2, 2, 0 },
+		{ "presence_penalty", -2, 2, 0 },
+	};
+	cJSON *body = NULL;
+	const cJSON *msgid, *params, *stream, *model;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(err, 0, sizeof(*err));
+	if (!cJSON_IsObject(payload))
+		return fail(err, "invalid_request", "payload",
+		    "payload must be an object");
+	msgid = cJSON_GetObjectItemCaseSensitive(payload, "msgid");
+	if (!cJSON_IsString(msgid) || msgid->valuestring[0] == '\0' ||
+	    strlen(msgid->valuestring) > REQUEST_MSGID_MAX)
+		return fail(err, "invalid_request", "msgid",
+		    "msgid must be a string of 1 to 128 bytes");
+	memcpy(out->msgid, msgid->valuestring, strlen(msgid->valuestring) + 1);
+
+	stream = cJSON_GetObjectItemCaseSensitive(payload, "stream");
+	if (stream != NULL && !cJSON_IsBool(stream))
+		return fail(err, "invalid_request", "stream",
+		    "stream must be true or false");
+	out->stream = cJSON_IsTrue(stream);
+
+	params = cJSON_GetObjectItemCaseSensitive(payload, "params");
+	if (params != NULL && !cJSON_IsNull(params) && !cJSON_IsObject(params))
+		return fail(err, "invalid_request", "params",
+		    "params must be an object");
+	model = cJSON_GetObjectItemCaseSensitive(params, "model_name");
+	if (model == NULL || cJSON_IsNull(model) ||
+	    (cJSON_IsString(model) && model->valuestring[0] == '\0')) {
+		snprintf(out->model, sizeof(out->model), "%s",
+		    cfg->default_model);
+	} else if (!cJSON_IsString(model)) {
+		return fail(err, "invalid_request", "params.model_name",
+		    "model_name must be a string");
+	} else if (request_resolve_model(cfg, model->valuestring,
+	    out->model) != 0) {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "model '%.64s' is not available here",
+		    model->valuestring);
+		return fail(err, "model_not_allowed", "params.model_name", msg);
+	}
+
+	body = cJSON_CreateObject();
+	if (body == NULL || cJSON_AddStringToObject(body, "model", out->model) ==
+	    NULL) {
+		fail(err, "server_error", NULL, "out of memory");
+		goto out;
+	}
+	if (add_messages(body,
+	    cJSON_GetObjectItemCaseSensitive(payload, "messages"), cfg, err) != 0)
+		goto out;
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		double d = 0;
+		int got = get_number(params, nums[i].name, nums[i].min,
+		    nums[i].max, &d);
+		if (got == 1 && nums[i].integer && d != floor(d))
+			got = -1;
+		if (got < 0) {
+			char msg[128], field[64];
+			snprintf(msg, sizeof(msg),
+			    "%s must be a number from %g to %g", nums[i].name,
+			    nums[i].min, nums[i].max);
+			snprintf(field, sizeof(field), "params.%s", nums[i].name);
+			fail(err, "invalid_request", field, msg);
+			goto out;
+		}
+		if (got == 1 &&
+		    cJSON_AddNumberToObject(body, nums[i].name, d) == NULL) {
+			fail(err, "server_error", NULL, "out of memory");
+			goto out;
+		}
+	}
+	cJSON *opts;
+	if (cJSON_AddBoolToObject(body, "stream", 1) == NULL ||
+	    (opts = cJSON_AddObjectToObject(body, "stream_options")) == NULL ||
+	    cJSON_AddBoolToObject(opts, "include_usage", 1) == NULL ||
+	    (out->body = cJSON_PrintUnformatted(body)) == NULL) {
+		fail(err, "server_error", NULL, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(body);
+	return rc;
+}

@@ -1,0 +1,61 @@
+/* upstream.h - one streamed call to {base}/chat/completions with libcurl.
+ *
+ * The caller creates the call, adds its easy handle to a multi handle, and
+ * when libcurl reports the transfer done, asks upstream_outcome how it
+ * ended. Content arrives through on_delta as it is parsed, already valid
+ * UTF-8, and accumulates (bounded by max_reply) in call->content. */
+#ifndef LC_UPSTREAM_H
+#define LC_UPSTREAM_H
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "config.h"
+#include "frames.h"
+#include "sse.h"
+
+#define UPSTREAM_ERRBODY_MAX 65536  /* bytes of a non-stream body kept */
+#define UPSTREAM_EVENT_MAX 262144   /* largest SSE event accepted */
+
+typedef void (*upstream_delta_fn)(void *owner, const char *text);
+
+struct upstream_call {
+	CURL *easy;
+	struct curl_slist *headers;
+	char *body;                   /* request JSON, owned */
+	struct sse_parser sse;
+	struct lc_buf content;        /* the reply so far */
+	struct lc_buf raw;            /* a body that is not an event stream */
+	struct lc_buf delta;          /* scratch for one sanitized delta */
+	int kind;                     /* 0 unknown, 1 event stream, 2 other */
+	int done;                     /* [DONE] seen */
+	char finish_reason[32];
+	struct frame_usage usage;
+	const char *fail_code;        /* set when the worker aborts the call */
+	char fail_msg[256];
+	char errbuf[CURL_ERROR_SIZE];
+	upstream_delta_fn on_delta;
+	void *owner;
+};
+
+/* The end of a call, for the client. */
+struct upstream_outcome {
+	const char *code;             /* NULL: success */
+	char message[300];
+	long status;                  /* HTTP status, 0 if none */
+	long retry_after;             /* -1 unknown */
+};
+
+/* Prepares call to POST body (ownership taken, freed by upstream_free even on
+ * failure) to cfg's upstream. Returns 0, or -1 when out of memory. */
+int upstream_init(struct upstream_call *call, const struct lc_config *cfg,
+    char *body, upstream_delta_fn on_delta, void *owner);
+
+/* Interprets a finished transfer (result from libcurl) into out. */
+void upstream_outcome(struct upstream_call *call, CURLcode result,
+    struct upstream_outcome *out);
+
+/* Frees everything call holds; the easy handle must be out of any multi. */
+void upstream_free(struct upstream_call *call);
+
+#endif
