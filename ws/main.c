@@ -170,7 +170,9 @@ main(void)
 	s.fields[RELAY_COOKIE] = env_field("HTTP_COOKIE");
 	s.fields[RELAY_QUERY] = env_field("QUERY_STRING");
 	s.fields[RELAY_ORIGIN] = env_field("HTTP_ORIGIN");
-	s.fields[RELAY_HOST] = env_field("HTTP_HOST");
+	/* websocketd does not pass Host; lighttpd adds X-Forwarded-Host. */
+	s.fields[RELAY_HOST] = env_field("HTTP_X_FORWARDED_HOST")[0] != '\0' ?
+	    env_field("HTTP_X_FORWARDED_HOST") : env_field("HTTP_HOST");
 	/* Behind lighttpd's mod_proxy the peer is lighttpd itself. */
 	s.fields[RELAY_PEER] = env_field("HTTP_X_FORWARDED_FOR")[0] != '\0' ?
 	    env_field("HTTP_X_FORWARDED_FOR") : env_field("REMOTE_ADDR");

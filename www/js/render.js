@@ -56,8 +56,8 @@ function markdownReady() {
 // the backport still run. If sanitizing still fails or leaks, use plain text.
 function purifyWorks(DOMPurify) {
   const probe = () => {
-    const out = DOMPurify.sanitize('<b>ok</b><img src="x" onerror="x()"><script>x()</script>', PURIFY);
-    return out.querySelector('b') && !out.querySelector('img,script');
+    const out = DOMPurify.sanitize('<b>ok</b><img src="x"><script>x()</script><a href="javascript:x()">a</a>', PURIFY);
+    return out.querySelector('b') && !out.querySelector('img,script,a[href]');
   };
   try { return !!probe(); } catch (e) {
     if (!(e instanceof ReferenceError) || !/shadowNode/.test(e.message)) return false;
