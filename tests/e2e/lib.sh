@@ -1,0 +1,140 @@
+# lib.sh - shared by the end-to-end tests: start a whole lightchat stack
+# (lighttpd, FastCGI, websocketd, lightchat-ws, worker) against the fake
+# upstream on free loopback ports, assertions that print TAP lines, and
+# helpers for HTTP and WebSocket calls. Source it from a test-*.sh file.
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PY=${PYTHON:-python3}
+[ -x /usr/bin/python3 ] && PY=${PYTHON:-/usr/bin/python3}
+ADMIN="$ROOT/build/lightchat-admin"
+WSCLIENT="$ROOT/tests/wsclient.py"
+API_KEY="test-upstream-key-0123456789"
+FAILED=0
+
+ok() { printf 'ok - %s\n' "$1"; }
+not_ok() {
+	FAILED=$((FAILED + 1))
+	printf 'not ok - %s\n' "$1"
+	[ $# -gt 1 ] && printf '#   %s\n' "${@:2}" | cut -c1-400
+	return 0
+}
+# check NAME COMMAND...: passes when the command succeeds.
+check() { local n=$1; shift; if "$@"; then ok "$n"; else not_ok "$n" "failed: $*"; fi; }
+# assert_eq NAME GOT WANT
+assert_eq() {
+	if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "got:  $2" "want: $3"; fi
+}
+# assert_match NAME GOT REGEX
+assert_match() {
+	if [[ "$2" =~ $3 ]]; then ok "$1"; else not_ok "$1" "got:  $2" "want: /$3/"; fi
+}
+
+free_port() {
+	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# stack_start [VAR=value ...]: starts the fake upstream and the stack with
+# the given extra environment. Sets T (temp dir), PORT, BASE, WS, UP (fake
+# upstream base URL), and users alice and bob (passwords in PW_alice/PW_bob).
+stack_start() {
+	T=$(mktemp -d /tmp/lightchat-e2e.XXXXXX)
+	mkdir -p "$T/state"
+	"$PY" "$ROOT/tests/fake_upstream.py" --port 0 --port-file "$T/up.port" \
+		--api-key "$API_KEY" --delay-ms 2 >"$T/upstream.log" 2>&1 &
+	UP_PID=$!
+	for _ in $(seq 100); do [ -s "$T/up.port" ] && break; sleep 0.05; done
+	UP="http://127.0.0.1:$(cat "$T/up.port")"
+	PORT=$(free_port)
+	WS_PORT=$(free_port)
+	while [ "$WS_PORT" = "$PORT" ]; do WS_PORT=$(free_port); done
+	BASE="http://127.0.0.1:$PORT"
+	WS="ws://127.0.0.1:$PORT/ws"
+	env LIGHTCHAT_CONFIG=/dev/null LIGHTCHAT_STATE="$T/state" \
+		LIGHTCHAT_PORT="$PORT" LIGHTCHAT_WS_PORT="$WS_PORT" \
+		OPENAI_BASE_URL="$UP/v1" OPENAI_API_KEY="$API_KEY" \
+		LIGHTCHAT_UPSTREAM_IDLE_TIMEOUT=4 \
+		LIGHTCHAT_ALLOWED_ORIGINS="http://seed.example" \
+		"$@" setsid "$ROOT/scripts/run.sh" >"$T/stack.log" 2>&1 &
+	STACK_PID=$!
+	local up=0
+	for _ in $(seq 100); do
+		if curl -s -o /dev/null "$BASE/" && grep -q 'worker: ready' "$T/stack.log"; then
+			up=1; break
+		fi
+		sleep 0.1
+	done
+	if [ $up -ne 1 ]; then
+		not_ok "stack starts" "$(tail -5 "$T/stack.log")"
+		return 1
+	fi
+	PW_alice="alice-Secret-1"
+	PW_bob="bob-Secret-2"
+	echo "$PW_alice" | LIGHTCHAT_CONFIG=/dev/null LIGHTCHAT_STATE="$T/state" \
+		"$ADMIN" user add alice 2>/dev/null
+	echo "$PW_bob" | LIGHTCHAT_CONFIG=/dev/null LIGHTCHAT_STATE="$T/state" \
+		"$ADMIN" user add bob 2>/dev/null
+}
+
+# worker_pid: the PID of this stack's worker.
+worker_pid() { pgrep -P "$STACK_PID" -f lightchat-worker | head -1; }
+
+# stack_stop: stops everything by PID and checks nothing is left behind.
+stack_stop() {
+	kill -TERM "$STACK_PID" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$STACK_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$STACK_PID" 2>/dev/null
+	kill -TERM "$UP_PID" 2>/dev/null
+	wait "$UP_PID" 2>/dev/null
+	local left=""
+	for _ in $(seq 30); do
+		left=$(pgrep -f "$T/state|lightchat-ws|lightchat-worker|lightchat.fcgi" || true)
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	if [ -n "$left" ]; then
+		not_ok "stack stops without leaving processes" "$(ps -o pid,args -p ${left//$'\n'/,})"
+		kill -KILL $left 2>/dev/null
+	else
+		ok "stack stops without leaving processes"
+	fi
+	if grep -q "$API_KEY" "$T/stack.log" "$T/upstream.log"; then
+		not_ok "no API key in any log line"
+	fi
+	if grep -qE 'eyJ[A-Za-z0-9_-]{10,}\.' "$T/stack.log"; then
+		not_ok "no token in any log line" "$(grep -oE '.{60}eyJ[A-Za-z0-9_-]{10,}' "$T/stack.log" | head -2)"
+	fi
+	[ -n "${KEEP_LOGS:-}" ] && cp "$T/stack.log" "/tmp/$(basename "$0").stack.log"
+	rm -rf "$T"
+}
+
+# login USER PASSWORD JAR: logs in, storing the cookie in JAR; prints the
+# HTTP status.
+login() {
+	curl -s -o "$3.body" -w '%{http_code}' -c "$3" -H 'Content-Type: application/json' \
+		-d "{\"username\":\"$1\",\"password\":\"$2\"}" "$BASE/login"
+}
+
+# token_of JAR: the session token stored in a cookie jar.
+token_of() { awk '$6 == "lightchat_session" {print $7}' "$1"; }
+
+# prompt MSGID TEXT [EXTRA_PAYLOAD_JSON]: a sendprompt message.
+prompt() {
+	jq -cn --arg id "$1" --arg t "$2" --argjson extra "${3:-{\}}" \
+		'{action:"sendprompt",payload:({msgid:$id,messages:[{role:"user",content:$t}]} + $extra)}'
+}
+
+# ws JAR MESSAGE...: the WebSocket client with the session cookie of JAR;
+# extra client options in WSOPTS (e.g. WSOPTS="--timeout 5").
+ws() {
+	local jar=$1; shift
+	# shellcheck disable=SC2086
+	"$PY" "$WSCLIENT" --cookie-jar "$jar" ${WSOPTS:-} "$WS" "$@"
+}
+
+# final OUTPUT: the last frame of a wsclient output.
+final() { printf '%s\n' "$1" | tail -1; }
+
+finish() {
+	exit $((FAILED > 0 ? 1 : 0))
+}
