@@ -138,3 +138,21 @@ final() { printf '%s\n' "$1" | tail -1; }
 finish() {
 	exit $((FAILED > 0 ? 1 : 0))
 }
+
+# make_token ALG EXP_OFFSET [SUB]: a JWT signed with this stack's key, for
+# tests of what the server must refuse (expired, other algorithms).
+make_token() {
+	"$PY" - "$T/state/token.key" "$1" "$2" "${3:-alice}" <<'PYEOF'
+import base64, hashlib, hmac, json, sys, time
+key = open(sys.argv[1], "rb").read()
+alg, off, sub = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+now = int(time.time())
+head = b64(json.dumps({"alg": alg, "typ": "JWT"}).encode())
+body = b64(json.dumps({"sub": sub, "purpose": "lightchat-session", "iat": now - 100,
+                       "nbf": now - 100, "exp": now + off}).encode())
+digest = {"HS256": hashlib.sha256, "HS512": hashlib.sha512}.get(alg)
+sig = b64(hmac.new(key, f"{head}.{body}".encode(), digest).digest()) if digest else ""
+print(f"{head}.{body}.{sig}")
+PYEOF
+}
