@@ -52,7 +52,7 @@ deltas=$(printf '%s\n' "$out" | jq -rj 'select(.type=="delta") | .delta')
 assert_eq "stream: 300 words add up" "$deltas" "$(final "$out" | jq -r .text.content)"
 assert_eq "stream: 300 words arrive" "$(final "$out" | jq -r '.text.content | split(" ") | length')" "300"
 out=$(ws "$J" "$(prompt s3 'multi-line
-prompt with "quotes" and \\ backslash ✓')")
+prompt with "quotes" and \ backslash ✓')")
 assert_eq "prompt with newlines, quotes and UTF-8 round-trips" "$(final "$out" | jq -r .text.content)" 'You said: multi-line
 prompt with "quotes" and \ backslash ✓'
 
