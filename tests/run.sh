@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# run.sh - lightchat's whole test suite: C unit tests, end-to-end tests
+# through the real stack, and browser tests. Prints TAP-style lines, a
+# summary per file, and finally one line "N passed, N failed".
+#   tests/run.sh [unit|e2e|browser|all] [FILTER]
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+WHAT=${1:-all}
+FILTER=${2:-}
+BUILD=${BUILD:-build}
+ART="$ROOT/tests/artifacts"
+mkdir -p "$ART"
+
+passed=0
+failed=0
+skipped=0
+
+# run_one NAME COMMAND...: runs a test program, echoes its output to a log,
+# counts its "ok"/"not ok" lines; a crash or non-zero exit without a "not ok"
+# line counts as one failure.
+run_one() {
+	local name=$1; shift
+	local log="$ART/$name.log"
+	[ -n "$FILTER" ] && [[ "$name" != *"$FILTER"* ]] && return
+	printf '# %s\n' "$name"
+	"$@" >"$log" 2>"$log.stderr"
+	local rc=$?
+	local p f s
+	p=$(grep -c '^ok - ' "$log")
+	f=$(grep -c '^not ok - ' "$log")
+	s=$(grep -c '^skip - ' "$log")
+	grep -E '^(not ok|#   |skip)' "$log"
+	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+		printf 'not ok - %s exited with status %d\n' "$name" "$rc"
+		tail -5 "$log.stderr" | sed 's/^/#   /'
+		f=1
+	fi
+	printf '#   %s: %d passed, %d failed\n' "$name" "$p" "$f"
+	passed=$((passed + p))
+	failed=$((failed + f))
+	skipped=$((skipped + s))
+}
+
+if [ "$WHAT" = all ] || [ "$WHAT" = unit ]; then
+	for t in "$BUILD"/tests/test-*; do
+		[ -x "$t" ] && run_one "unit-$(basename "$t")" "$t"
+	done
+fi
+if [ "$WHAT" = all ] || [ "$WHAT" = e2e ]; then
+	for t in tests/e2e/test-*.sh; do
+		run_one "e2e-$(basename "$t" .sh)" bash "$t"
+	done
+fi
+if [ "$WHAT" = all ] || [ "$WHAT" = browser ]; then
+	for t in tests/browser/test-*.mjs; do
+		[ -f "$t" ] && run_one "browser-$(basename "$t" .mjs)" node "$t"
+	done
+fi
+
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
