@@ -74,7 +74,7 @@ deps:
 run: deps all
 	@scripts/run.sh
 
-test: deps all
+test: deps all asan
 	@tests/run.sh
 
 unit: all

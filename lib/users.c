@@ -54,19 +54,23 @@ hash_check(const char *password, const char *hash)
 }
 
 /* Finds user in an open file: copies its hash into hash (cap bytes).
- * Returns 1 found, 0 not found, -1 on an over-long line. */
+ * Returns 1 found, 0 not found, -1 if its hash does not fit. */
 static int
 find_user(FILE *fp, const char *user, char *hash, size_t cap)
 {
 	char line[LC_USERS_LINE_MAX];
 	size_t ulen = strlen(user);
 
+	int skipping = 0;  /* inside a line longer than the buffer */
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		size_t n = strlen(line);
-		if (n > 0 && line[n - 1] == '\n')
+		int whole = (n > 0 && line[n - 1] == '\n') || feof(fp);
+		if (skipping || !whole) {
+			skipping = !whole;
+			continue;  /* no user line is that long: skip it */
+		}
+		if (line[n - 1] == '\n')
 			line[--n] = '\0';
-		else if (!feof(fp))
-			return -1;
 		if (n > 0 && line[n - 1] == '\r')
 			line[--n] = '\0';
 		if (strncmp(line, user, ulen) == 0 && line[ulen] == ':') {
@@ -242,7 +246,13 @@ users_each(const char *path, void (*fn)(const char *user, void *arg), void *arg)
 
 	if (fp == NULL)
 		return errno == ENOENT ? 0 : LC_USERS_IO;
+	int skipping = 0;  /* inside a line longer than the buffer */
 	while (fgets(line, sizeof(line), fp) != NULL) {
+		int whole = strchr(line, '\n') != NULL || feof(fp);
+		if (skipping || !whole) {
+			skipping = !whole;
+			continue;  /* never report a fragment as a user */
+		}
 		char *colon = strchr(line, ':');
 		if (colon == NULL || line[0] == '#')
 			continue;

@@ -12,7 +12,9 @@
 #include "token.h"
 
 #define LC_USERS_LINE_MAX 1024
-#define LC_PASSWORD_MAX 1024
+/* libxcrypt refuses passphrases of CRYPT_MAX_PASSPHRASE_SIZE (512) bytes
+ * or more, NUL included. */
+#define LC_PASSWORD_MAX 511
 
 enum lc_users_err {
 	LC_USERS_OK = 0,

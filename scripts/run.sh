@@ -10,9 +10,9 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN="$ROOT/build"
+BIN="${LIGHTCHAT_BIN:-$ROOT/build}"   # build-asan for the sanitizer run
 ADMIN="$BIN/lightchat-admin"
-export LIGHTCHAT_ROOT="$ROOT"
+export LIGHTCHAT_ROOT="$ROOT" LIGHTCHAT_BIN="$BIN"
 export LIGHTCHAT_CONFIG="${LIGHTCHAT_CONFIG:-$ROOT/lightchat.conf}"
 export LIGHTCHAT_STATE="${LIGHTCHAT_STATE:-$ROOT/state}"
 
@@ -61,7 +61,7 @@ if [ -z "$(conf upstream_api_key)" ] && [ -z "${LIGHTCHAT_NO_DEMO:-}" ]; then
 fi
 
 # websocketd passes only the variables it is told to.
-passenv=$(env | sed -n 's/^\(LIGHTCHAT_[A-Z_]*\)=.*/\1/p' | tr '\n' ',' | sed 's/,$//')
+passenv=$(env | sed -n 's/^\(\(LIGHTCHAT\|ASAN\|UBSAN\|LSAN\)_[A-Z_]*\)=.*/\1/p' | tr '\n' ',' | sed 's/,$//')
 
 "$BIN/lightchat-worker" &
 pids+=($!)

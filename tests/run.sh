@@ -2,7 +2,9 @@
 # run.sh - lightchat's whole test suite: C unit tests, end-to-end tests
 # through the real stack, and browser tests. Prints TAP-style lines, a
 # summary per file, and finally one line "N passed, N failed".
-#   tests/run.sh [unit|e2e|browser|all] [FILTER]
+# "all" also runs the unit and end-to-end tests again against the sanitizer
+# build (build-asan/: ASan + UBSan + LeakSanitizer), where any report fails.
+#   tests/run.sh [unit|e2e|browser|asan|all] [FILTER]
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -56,6 +58,24 @@ if [ "$WHAT" = all ] || [ "$WHAT" = browser ]; then
 	for t in tests/browser/test-*.mjs; do
 		[ -f "$t" ] && run_one "browser-$(basename "$t" .mjs)" node "$t"
 	done
+fi
+
+if [ "$WHAT" = all ] || [ "$WHAT" = asan ]; then
+	if [ -x build-asan/lightchat-worker ]; then
+		export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
+		for t in build-asan/tests/test-*; do
+			[ -x "$t" ] && run_one "asan-unit-$(basename "$t")" "$t"
+		done
+		# The browser test and the 30-second reply add nothing here.
+		for t in tests/e2e/test-*.sh; do
+			case "$t" in *browser*|*slow*) continue ;; esac
+			BUILD=build-asan run_one "asan-e2e-$(basename "$t" .sh)" bash "$t"
+		done
+		unset ASAN_OPTIONS
+	else
+		printf 'skip - sanitizer build missing (make asan)\n'
+		skipped=$((skipped + 1))
+	fi
 fi
 
 if [ "$skipped" -gt 0 ]; then

@@ -7,7 +7,8 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PY=${PYTHON:-python3}
 [ -x /usr/bin/python3 ] && PY=${PYTHON:-/usr/bin/python3}
-ADMIN="$ROOT/build/lightchat-admin"
+BIN="$ROOT/${BUILD:-build}"     # BUILD=build-asan: the sanitizer build
+ADMIN="$BIN/lightchat-admin"
 WSCLIENT="$ROOT/tests/wsclient.py"
 API_KEY="test-upstream-key-0123456789"
 FAILED=0
@@ -54,7 +55,9 @@ stack_start() {
 		LIGHTCHAT_PORT="$PORT" LIGHTCHAT_WS_PORT="$WS_PORT" \
 		OPENAI_BASE_URL="$UP/v1" OPENAI_API_KEY="$API_KEY" \
 		LIGHTCHAT_UPSTREAM_IDLE_TIMEOUT=4 \
-		LIGHTCHAT_ALLOWED_ORIGINS="http://seed.example" \
+		LIGHTCHAT_ALLOWED_ORIGINS="http://seed.example" LIGHTCHAT_BIN="$BIN" \
+		ASAN_OPTIONS="log_path=$T/sanitizer:detect_leaks=1" \
+		UBSAN_OPTIONS="log_path=$T/sanitizer:print_stacktrace=1" \
 		"$@" setsid "$ROOT/scripts/run.sh" >"$T/stack.log" 2>&1 &
 	STACK_PID=$!
 	local up=0
@@ -103,6 +106,9 @@ stack_stop() {
 	fi
 	if grep -qE 'eyJ[A-Za-z0-9_-]{10,}\.' "$T/stack.log"; then
 		not_ok "no token in any log line" "$(grep -oE '.{60}eyJ[A-Za-z0-9_-]{10,}' "$T/stack.log" | head -2)"
+	fi
+	if ls "$T"/sanitizer.* >/dev/null 2>&1; then
+		not_ok "no sanitizer report" "$(head -c 600 "$T"/sanitizer.*)"
 	fi
 	[ -n "${KEEP_LOGS:-}" ] && cp "$T/stack.log" "/tmp/$(basename "$0").stack.log"
 	rm -rf "$T"

@@ -1,0 +1,383 @@
+/* test-config.c - unit tests of lib/config.c: defaults, file, environment. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "unit.h"
+
+static char dir[64];
+static char conf[128];
+
+static void
+env_name(const char *key, char *name, size_t cap)
+{
+	size_t n = (size_t)snprintf(name, cap, "LIGHTCHAT_");
+
+	for (const char *k = key; *k && n + 1 < cap; k++)
+		name[n++] = (char)toupper((unsigned char)*k);
+	name[n] = '\0';
+}
+
+static void
+unset_key(const char *key, bool secret, void *arg)
+{
+	char name[96];
+
+	(void)secret;
+	(void)arg;
+	env_name(key, name, sizeof(name));
+	unsetenv(name);
+}
+
+static void
+count_key(const char *key, bool secret, void *arg)
+{
+	int *c = arg;
+
+	(void)key;
+	c[0]++;
+	if (secret)
+		c[1]++;
+}
+
+/* Every variable a case may have set. */
+static void
+clear_env(void)
+{
+	config_each_key(unset_key, NULL);
+	unsetenv("OPENAI_API_KEY");
+	unsetenv("OPENAI_BASE_URL");
+	unsetenv("LIGHTCHAT_CONFIG");
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	if (fp == NULL || fputs(text, fp) < 0 || fclose(fp) != 0) {
+		perror(path);
+		exit(2);
+	}
+}
+
+/* Loads with text as the config file; the caller frees cfg. */
+static int
+load(const char *text, struct lc_config *cfg, char *err)
+{
+	write_file(conf, text);
+	setenv("LIGHTCHAT_CONFIG", conf, 1);
+	return config_load(cfg, err);
+}
+
+/* Expects a load failure whose message contains want. */
+static void
+expect_err(const char *text, const char *want, const char *name)
+{
+	struct lc_config cfg;
+	char err[LC_CONFIG_ERR_MAX];
+	int rc = load(text, &cfg, err);
+
+	CHECK(rc == -1 && strstr(err, want) != NULL, name);
+	if (rc != -1 || strstr(err, want) == NULL)
+		printf("#   rc %d err \"%s\" (want \"%s\")\n", rc, err, want);
+	config_free(&cfg);
+}
+
+static void
+test_defaults(void)
+{
+	struct lc_config cfg;
+	char err[LC_CONFIG_ERR_MAX];
+
+	clear_env();
+	CHECK(load("", &cfg, err) == 0, "defaults: load");
+	CHECK(cfg.port == 8080 && cfg.ws_port == 8081, "defaults: ports");
+	CHECK_STR(cfg.bind, "127.0.0.1", "defaults: bind");
+	CHECK_STR(cfg.state, "/var/lib/lightchat", "defaults: state");
+	CHECK_STR(cfg.users_file, "/var/lib/lightchat/users",
+	    "defaults: users_file");
+	CHECK_STR(cfg.token_key_file, "/var/lib/lightchat/token.key",
+	    "defaults: token_key_file");
+	CHECK_STR(cfg.worker_endpoint, "ipc:///var/lib/lightchat/worker.sock",
+	    "defaults: worker_endpoint");
+	CHECK_STR(cfg.upstream_base_url, "https://api.openai.com/v1",
+	    "defaults: upstream_base_url");
+	CHECK_STR(cfg.upstream_api_key, "", "defaults: no api key");
+	CHECK_STR(cfg.default_model, "gpt-4o-mini", "defaults: default_model");
+	CHECK(config_list_has(cfg.models, cfg.default_model),
+	    "defaults: default model in models");
+	CHECK_STR(cfg.allowed_origins, "", "defaults: allowed_origins");
+	CHECK_STR(cfg.log_level, "info", "defaults: log_level");
+	CHECK(cfg.token_lifetime == 86400 && cfg.max_body == 16384 &&
+	    cfg.max_message == 1048576 && cfg.max_messages == 200 &&
+	    cfg.max_tokens_limit == 16384 && cfg.max_reply == 1048576 &&
+	    cfg.max_inflight == 1024 && cfg.max_inflight_per_connection == 4,
+	    "defaults: limits");
+	CHECK(!cfg.demo && !cfg.cookie_secure, "defaults: booleans false");
+	config_free(&cfg);
+	CHECK(cfg.bind == NULL && cfg.state == NULL, "config_free clears");
+}
+
+static void
+test_file_and_env(void)
+{
+	struct lc_config cfg;
+	char err[LC_CONFIG_ERR_MAX], out[64];
+	const char *text =
+	    "# lightchat test config\n"
+	    "\n"
+	    "   # indented comment = not a key\n"
+	    "port=9000\n"
+	    "  bind   =   0.0.0.0   \n"
+	    "\tmodels\t=\ta, b ,c\r\n"
+	    "default_model = b\n"
+	    "upstream_base_url = http://up.example/v1?x=y\n"
+	    "upstream_api_key = from-file\n"
+	    "demo = yes\n"
+	    "allowed_origins =\n"
+	    "users_file = /srv/u\n";
+
+	clear_env();
+	CHECK(load(text, &cfg, err) == 0, "file: load");
+	if (err[0])
+		printf("#   %s\n", err);
+	CHECK(cfg.port == 9000 && cfg.ws_port == 9001, "file: port, ws_port");
+	CHECK_STR(cfg.bind, "0.0.0.0", "file: spaces around = trimmed");
+	CHECK_STR(cfg.models, "a, b ,c", "file: tabs and CR trimmed");
+	CHECK_STR(cfg.default_model, "b", "file: default_model");
+	CHECK_STR(cfg.upstream_base_url, "http://up.example/v1?x=y",
+	    "file: value may contain =");
+	CHECK_STR(cfg.upstream_api_key, "from-file", "file: api key");
+	CHECK(cfg.demo, "file: yes is true");
+	CHECK_STR(cfg.allowed_origins, "", "file: empty value");
+	CHECK_STR(cfg.users_file, "/srv/u", "file: explicit users_file kept");
+	CHECK_STR(cfg.token_key_file, "/var/lib/lightchat/token.key",
+	    "file: token_key_file still derived");
+	config_free(&cfg);
+
+	setenv("LIGHTCHAT_PORT", "9100", 1);
+	setenv("LIGHTCHAT_BIND", "", 1);
+	setenv("OPENAI_API_KEY", "sk-openai", 1);
+	setenv("OPENAI_BASE_URL", "http://alt/v1", 1);
+	setenv("LIGHTCHAT_DEMO", "off", 1);
+	CHECK(load(text, &cfg, err) == 0, "env: load");
+	CHECK(cfg.port == 9100 && cfg.ws_port == 9101, "env beats file: port");
+	CHECK_STR(cfg.bind, "", "env: empty value beats file");
+	CHECK_STR(cfg.upstream_api_key, "sk-openai",
+	    "OPENAI_API_KEY beats the file");
+	CHECK_STR(cfg.upstream_base_url, "http://alt/v1",
+	    "OPENAI_BASE_URL -> upstream_base_url");
+	CHECK(!cfg.demo, "env: off is false");
+	config_free(&cfg);
+	setenv("LIGHTCHAT_UPSTREAM_API_KEY", "sk-lightchat", 1);
+	setenv("LIGHTCHAT_UPSTREAM_BASE_URL", "http://mine/v1", 1);
+	CHECK(load(text, &cfg, err) == 0, "env: load 2");
+	CHECK_STR(cfg.upstream_api_key, "sk-lightchat",
+	    "LIGHTCHAT_UPSTREAM_API_KEY beats OPENAI_API_KEY");
+	CHECK_STR(cfg.upstream_base_url, "http://mine/v1",
+	    "LIGHTCHAT_UPSTREAM_BASE_URL beats OPENAI_BASE_URL");
+	CHECK(config_get(&cfg, "upstream_api_key", out, sizeof(out)) == 0 &&
+	    strcmp(out, "sk-lightchat") == 0, "config_get returns secrets");
+	config_free(&cfg);
+	clear_env();
+
+	setenv("LIGHTCHAT_MAX_INFLIGHT_PER_CONNECTION", "9", 1);
+	setenv("LIGHTCHAT_PORT", "65535", 1);
+	setenv("LIGHTCHAT_COOKIE_SECURE", "1", 1);
+	CHECK(load("", &cfg, err) == 0 && cfg.max_inflight_per_connection == 9,
+	    "env: long key name");
+	CHECK(cfg.ws_port == 65534, "port 65535: ws_port 65534");
+	CHECK(cfg.cookie_secure, "env: 1 is true");
+	config_free(&cfg);
+	clear_env();
+	setenv("LIGHTCHAT_WS_PORT", "7000", 1);
+	CHECK(load("", &cfg, err) == 0 && cfg.ws_port == 7000,
+	    "explicit ws_port kept");
+	config_free(&cfg);
+	clear_env();
+}
+
+static void
+test_errors(void)
+{
+	char big[5000];
+	char name[96];
+	static const char *const bad_ports[] = {
+		"abc", "80x", "", "0", "65536", "-1", "8080.0",
+		"99999999999999999999999",
+	};
+
+	clear_env();
+	expect_err("port = 1\nbogus = 3\n", "bogus", "unknown key named");
+	expect_err("port = 1\nbogus = 3\n", ":2", "unknown key: line number");
+	expect_err("PORT = 1\n", "PORT", "keys are case-sensitive");
+	expect_err("just words\n", ":1", "line without = refused");
+	for (size_t i = 0; i < sizeof(bad_ports) / sizeof(bad_ports[0]); i++) {
+		char text[96];
+		snprintf(text, sizeof(text), "port = %s\n", bad_ports[i]);
+		snprintf(name, sizeof(name), "file port '%s' refused",
+		    bad_ports[i]);
+		expect_err(text, "port", name);
+		setenv("LIGHTCHAT_PORT", bad_ports[i], 1);
+		snprintf(name, sizeof(name), "env port '%s' refused",
+		    bad_ports[i]);
+		expect_err("", "LIGHTCHAT_PORT", name);
+		unsetenv("LIGHTCHAT_PORT");
+	}
+	expect_err("max_body = 255\n", "max_body", "max_body below its minimum");
+	expect_err("demo = maybe\n", "demo", "bool 'maybe' refused");
+	expect_err("cookie_secure = 2\n", "cookie_secure", "bool '2' refused");
+
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "log_level = ", 12);
+	big[sizeof(big) - 2] = '\n';
+	big[sizeof(big) - 1] = '\0';
+	expect_err(big, "too long", "line over 4096 bytes refused");
+	memcpy(big, "# comment   ", 12);
+	expect_err(big, "too long", "comment over 4096 bytes refused");
+
+	expect_err("models = a,b\ndefault_model = c\n", "default_model",
+	    "default_model not in models");
+	expect_err("models = a-long,b\ndefault_model = a\n", "default_model",
+	    "default_model a prefix of a model");
+	expect_err("models =\ndefault_model = a\n", "default_model",
+	    "empty models refused");
+	setenv("LIGHTCHAT_DEFAULT_MODEL", "zzz", 1);
+	expect_err("", "default_model", "env default_model not in models");
+	unsetenv("LIGHTCHAT_DEFAULT_MODEL");
+
+	struct lc_config cfg;
+	char err[LC_CONFIG_ERR_MAX];
+	char missing[160];
+	snprintf(missing, sizeof(missing), "%s/none.conf", dir);
+	setenv("LIGHTCHAT_CONFIG", missing, 1);
+	CHECK(config_load(&cfg, err) == -1 && strstr(err, "none.conf") != NULL,
+	    "named config file missing -> error");
+	config_free(&cfg);
+	clear_env();
+}
+
+static void
+test_paths_and_keys(void)
+{
+	struct lc_config cfg;
+	char err[LC_CONFIG_ERR_MAX], cwd[1024], want[1200], keyf[160];
+	char old[1024];
+
+	clear_env();
+	if (getcwd(old, sizeof(old)) == NULL || chdir(dir) != 0 ||
+	    getcwd(cwd, sizeof(cwd)) == NULL) {
+		printf("not ok - chdir\n");
+		return;
+	}
+	CHECK(load("state = rel/st\n", &cfg, err) == 0, "relative state: load");
+	snprintf(want, sizeof(want), "%s/rel/st", cwd);
+	CHECK_STR(cfg.state, want, "relative state made absolute");
+	snprintf(want, sizeof(want), "%s/rel/st/users", cwd);
+	CHECK_STR(cfg.users_file, want, "users_file from relative state");
+	snprintf(want, sizeof(want), "ipc://%s/rel/st/worker.sock", cwd);
+	CHECK_STR(cfg.worker_endpoint, want, "endpoint from relative state");
+	config_free(&cfg);
+	CHECK(load("state = ./st\n", &cfg, err) == 0, "./ state: load");
+	snprintf(want, sizeof(want), "%s/st", cwd);
+	CHECK_STR(cfg.state, want, "./st made absolute without ./");
+	config_free(&cfg);
+	if (chdir(old) != 0)
+		printf("# chdir back failed\n");
+
+	snprintf(keyf, sizeof(keyf), "%s/api.key", dir);
+	write_file(keyf, "  sk-from-key-file \t\n second line\n");
+	setenv("LIGHTCHAT_UPSTREAM_API_KEY_FILE", keyf, 1);
+	CHECK(load("", &cfg, err) == 0, "api key file: load");
+	CHECK_STR(cfg.upstream_api_key, "sk-from-key-file",
+	    "api key file read and trimmed");
+	config_free(&cfg);
+	setenv("OPENAI_API_KEY", "sk-env", 1);
+	CHECK(load("", &cfg, err) == 0, "api key beats key file: load");
+	CHECK_STR(cfg.upstream_api_key, "sk-env", "api key beats key file");
+	config_free(&cfg);
+	unsetenv("OPENAI_API_KEY");
+	snprintf(keyf, sizeof(keyf), "%s/missing.key", dir);
+	setenv("LIGHTCHAT_UPSTREAM_API_KEY_FILE", keyf, 1);
+	CHECK(load("", &cfg, err) == -1 && strstr(err, "missing.key") != NULL,
+	    "missing api key file -> error");
+	config_free(&cfg);
+	clear_env();
+}
+
+static void
+test_get_and_list(void)
+{
+	struct lc_config cfg;
+	char err[LC_CONFIG_ERR_MAX], out[128];
+	int counts[2] = { 0, 0 };
+
+	clear_env();
+	CHECK(load("port = 1234\ndemo = on\nlog_level = debug\n", &cfg, err) ==
+	    0, "get: load");
+	CHECK(config_get(&cfg, "port", out, sizeof(out)) == 0 &&
+	    strcmp(out, "1234") == 0, "get int");
+	CHECK(config_get(&cfg, "ws_port", out, sizeof(out)) == 0 &&
+	    strcmp(out, "1235") == 0, "get derived ws_port");
+	CHECK(config_get(&cfg, "demo", out, sizeof(out)) == 0 &&
+	    strcmp(out, "true") == 0, "get bool true");
+	CHECK(config_get(&cfg, "cookie_secure", out, sizeof(out)) == 0 &&
+	    strcmp(out, "false") == 0, "get bool false");
+	CHECK(config_get(&cfg, "log_level", out, sizeof(out)) == 0 &&
+	    strcmp(out, "debug") == 0, "get string");
+	CHECK(config_get(&cfg, "users_file", out, sizeof(out)) == 0 &&
+	    strcmp(out, "/var/lib/lightchat/users") == 0, "get derived path");
+	CHECK(config_get(&cfg, "nope", out, sizeof(out)) == -1, "get unknown");
+	CHECK(config_get(&cfg, "", out, sizeof(out)) == -1, "get empty key");
+	CHECK(config_get(&cfg, "PORT", out, sizeof(out)) == -1,
+	    "get upper-case key");
+	CHECK(config_get(&cfg, "log_level", out, 5) == -1,
+	    "get: value that does not fit");
+	CHECK(config_get(&cfg, "log_level", out, 6) == 0 &&
+	    strcmp(out, "debug") == 0, "get: value that just fits");
+	config_each_key(count_key, counts);
+	CHECK(counts[0] == 29 && counts[1] == 1, "each_key: 29 keys, 1 secret");
+	config_free(&cfg);
+
+	CHECK(config_list_has("a,b,c", "b"), "list: middle");
+	CHECK(config_list_has(" a , b ,c ", "b"), "list: spaces trimmed");
+	CHECK(config_list_has("\ta\t,\tb", "a"), "list: tabs trimmed");
+	CHECK(config_list_has(",,a,,", "a"), "list: empty items skipped");
+	CHECK(!config_list_has("abc,def", "ab"), "list: prefix is no match");
+	CHECK(!config_list_has("abc,def", "bc"), "list: suffix is no match");
+	CHECK(!config_list_has("abc", "abcd"), "list: longer is no match");
+	CHECK(!config_list_has("a,b", ""), "list: empty name");
+	CHECK(!config_list_has(",, ,", ""), "list: empty name, empty items");
+	CHECK(!config_list_has("", "a"), "list: empty list");
+	CHECK(!config_list_has("a,b", "a,b"), "list: the list is not an item");
+	CHECK(config_list_has("x y,z", "x y"), "list: inner space kept");
+	CHECK(config_list_has("http://a:1,https://b", "https://b"),
+	    "list: origins");
+}
+
+int
+main(void)
+{
+	char cmd[128];
+
+	snprintf(dir, sizeof(dir), "/tmp/lc-config-XXXXXX");
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 2;
+	}
+	snprintf(conf, sizeof(conf), "%s/lightchat.conf", dir);
+	test_defaults();
+	test_file_and_env();
+	test_errors();
+	test_paths_and_keys();
+	test_get_and_list();
+	clear_env();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", dir);
+	UNIT_EXIT();
+}

@@ -1,0 +1,366 @@
+/* test-request.c - unit tests of worker/request.c: sendprompt validation. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "request.h"
+#include "unit.h"
+
+static struct lc_config cfg;
+
+static void
+unset_key(const char *key, bool secret, void *arg)
+{
+	char name[96];
+	size_t n = (size_t)snprintf(name, sizeof(name), "LIGHTCHAT_");
+
+	(void)secret;
+	(void)arg;
+	for (const char *k = key; *k && n + 1 < sizeof(name); k++)
+		name[n++] = (char)toupper((unsigned char)*k);
+	name[n] = '\0';
+	unsetenv(name);
+}
+
+/* Parses json as the payload; returns request_parse's result. */
+static int
+run(const char *json, struct chat_request *out, struct request_error *err)
+{
+	cJSON *payload = json != NULL ? cJSON_Parse(json) : NULL;
+	int rc;
+
+	if (json != NULL && payload == NULL) {
+		printf("# bad test JSON: %s\n", json);
+		return 99;
+	}
+	rc = request_parse(payload, &cfg, out, err);
+	cJSON_Delete(payload);
+	return rc;
+}
+
+/* Expects a failure with code and field; frees nothing (body is NULL). */
+static void
+expect_fail(const char *json, const char *code, const char *field,
+    const char *name)
+{
+	struct chat_request out;
+	struct request_error err;
+	int rc = run(json, &out, &err);
+	int ok = rc == -1 && err.code != NULL && strcmp(err.code, code) == 0 &&
+	    strcmp(err.field, field) == 0 && out.body == NULL &&
+	    err.message[0] != '\0';
+
+	CHECK(ok, name);
+	if (!ok)
+		printf("#   rc %d code %s field \"%s\" message \"%s\"\n", rc,
+		    err.code ? err.code : "(null)", err.field, err.message);
+	if (rc == 0)
+		free(out.body);
+}
+
+static const cJSON *
+num(const cJSON *body, const char *name)
+{
+	return cJSON_GetObjectItemCaseSensitive(body, name);
+}
+
+#define MSGS "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]"
+
+static void
+test_seed(void)
+{
+	struct chat_request out;
+	struct request_error err;
+	const char *seed = "{\"msgid\":\"m-1\",\"messages\":["
+	    "{\"role\":\"system\",\"content\":\"Be brief.\"},"
+	    "{\"role\":\"user\",\"content\":\"Hello \\\"q\\\"\\n\\u00e9\"},"
+	    "{\"role\":\"assistant\",\"content\":\"\"}],"
+	    "\"params\":{\"model_name\":\"m2\",\"max_tokens\":512,"
+	    "\"temperature\":0.7,\"top_p\":1,\"frequency_penalty\":0,"
+	    "\"presence_penalty\":-1.5},\"stream\":true}";
+
+	CHECK(run(seed, &out, &err) == 0, "seed payload accepted");
+	CHECK_STR(out.msgid, "m-1", "seed: msgid");
+	CHECK_STR(out.model, "m2", "seed: model");
+	CHECK(out.stream == 1, "seed: stream wanted");
+	cJSON *body = out.body ? cJSON_Parse(out.body) : NULL;
+	CHECK(body != NULL, "seed: body is JSON");
+	CHECK(cJSON_IsString(num(body, "model")) &&
+	    strcmp(num(body, "model")->valuestring, "m2") == 0, "body: model");
+	const cJSON *msgs = num(body, "messages");
+	CHECK(cJSON_IsArray(msgs) && cJSON_GetArraySize(msgs) == 3,
+	    "body: three messages");
+	const cJSON *m1 = cJSON_GetArrayItem(msgs, 1);
+	const cJSON *role = cJSON_GetObjectItemCaseSensitive(m1, "role");
+	const cJSON *content = cJSON_GetObjectItemCaseSensitive(m1, "content");
+	CHECK(cJSON_IsString(role) && strcmp(role->valuestring, "user") == 0,
+	    "body: role copied");
+	CHECK(cJSON_IsString(content) &&
+	    strcmp(content->valuestring, "Hello \"q\"\n\xc3\xa9") == 0,
+	    "body: content copied exactly");
+	CHECK(cJSON_GetArraySize(m1) == 2, "body: message has role+content only");
+	CHECK(cJSON_IsTrue(num(body, "stream")), "body: stream true");
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+	    num(body, "stream_options"), "include_usage")),
+	    "body: stream_options.include_usage true");
+	CHECK(cJSON_IsNumber(num(body, "max_tokens")) &&
+	    num(body, "max_tokens")->valuedouble == 512, "body: max_tokens 512");
+	CHECK(cJSON_IsNumber(num(body, "temperature")) &&
+	    fabs(num(body, "temperature")->valuedouble - 0.7) < 1e-9,
+	    "body: temperature 0.7");
+	CHECK(cJSON_IsNumber(num(body, "top_p")) &&
+	    num(body, "top_p")->valuedouble == 1, "body: top_p 1");
+	CHECK(cJSON_IsNumber(num(body, "frequency_penalty")) &&
+	    num(body, "frequency_penalty")->valuedouble == 0,
+	    "body: frequency_penalty 0");
+	CHECK(cJSON_IsNumber(num(body, "presence_penalty")) &&
+	    num(body, "presence_penalty")->valuedouble == -1.5,
+	    "body: presence_penalty -1.5");
+	CHECK(num(body, "msgid") == NULL && num(body, "params") == NULL &&
+	    num(body, "model_name") == NULL && cJSON_GetArraySize(body) == 9,
+	    "body: nothing else");
+	cJSON_Delete(body);
+	free(out.body);
+
+	CHECK(run("{\"msgid\":\"a\"," MSGS ",\"params\":{\"max_tokens\":\"100\","
+	    "\"temperature\":\"0.5\",\"top_p\":\"1e-1\"}}", &out, &err) == 0,
+	    "numeric strings accepted");
+	body = out.body ? cJSON_Parse(out.body) : NULL;
+	CHECK(cJSON_IsNumber(num(body, "max_tokens")) &&
+	    num(body, "max_tokens")->valuedouble == 100 &&
+	    cJSON_IsNumber(num(body, "temperature")) &&
+	    num(body, "temperature")->valuedouble == 0.5 &&
+	    cJSON_IsNumber(num(body, "top_p")) &&
+	    fabs(num(body, "top_p")->valuedouble - 0.1) < 1e-12,
+	    "numeric strings become numbers");
+	CHECK_STR(out.model, "m1", "params without model_name: default model");
+	CHECK(out.stream == 0, "no stream: stream 0");
+	CHECK(cJSON_IsTrue(num(body, "stream")), "no stream: upstream stream");
+	cJSON_Delete(body);
+	free(out.body);
+
+	CHECK(run("{\"msgid\":\"a\"," MSGS "}", &out, &err) == 0,
+	    "missing params accepted");
+	body = out.body ? cJSON_Parse(out.body) : NULL;
+	CHECK_STR(out.model, "m1", "missing params: default model");
+	CHECK(num(body, "max_tokens") == NULL && num(body, "temperature") ==
+	    NULL, "missing params: no sampling fields");
+	cJSON_Delete(body);
+	free(out.body);
+
+	const char *ok_models[][2] = {
+		{ "null", "m1" }, { "\"\"", "m1" }, { "\"m1\"", "m1" },
+		{ "\"old\"", "m2" }, { "\"older\"", "m1" },
+	};
+	for (size_t i = 0; i < 5; i++) {
+		char json[256], name[96];
+		snprintf(json, sizeof(json), "{\"msgid\":\"a\"," MSGS
+		    ",\"stream\":false,\"params\":{\"model_name\":%s}}",
+		    ok_models[i][0]);
+		snprintf(name, sizeof(name), "model_name %s -> %s",
+		    ok_models[i][0], ok_models[i][1]);
+		int rc = run(json, &out, &err);
+		CHECK(rc == 0 && strcmp(out.model, ok_models[i][1]) == 0, name);
+		if (rc == 0)
+			free(out.body);
+	}
+	CHECK(run("{\"msgid\":\"a\"," MSGS ",\"params\":null}", &out, &err) ==
+	    0 && strcmp(out.model, "m1") == 0, "params null: default");
+	free(out.body);
+	CHECK(run("{\"msgid\":\"a\"," MSGS ",\"params\":{\"max_tokens\":1,"
+	    "\"temperature\":2,\"top_p\":0,\"frequency_penalty\":-2,"
+	    "\"presence_penalty\":2}}", &out, &err) == 0,
+	    "range ends accepted");
+	free(out.body);
+	CHECK(run("{\"msgid\":\"a\"," MSGS ",\"params\":{\"max_tokens\":16384,"
+	    "\"temperature\":0,\"top_p\":\"0\"}}", &out, &err) == 0,
+	    "max_tokens = max_tokens_limit accepted");
+	free(out.body);
+}
+
+static void
+test_models(void)
+{
+	char out[REQUEST_MODEL_MAX + 1], longname[REQUEST_MODEL_MAX + 2];
+	char *saved = cfg.model_aliases;
+
+	expect_fail("{\"msgid\":\"a\"," MSGS ",\"params\":{\"model_name\":"
+	    "\"m3\"}}", "model_not_allowed", "params.model_name",
+	    "unknown model -> model_not_allowed");
+	expect_fail("{\"msgid\":\"a\"," MSGS ",\"params\":{\"model_name\":"
+	    "\"m\"}}", "model_not_allowed", "params.model_name",
+	    "prefix of a model -> model_not_allowed");
+	expect_fail("{\"msgid\":\"a\"," MSGS ",\"params\":{\"model_name\":"
+	    "\"m1,m2\"}}", "model_not_allowed", "params.model_name",
+	    "list as model -> model_not_allowed");
+	expect_fail("{\"msgid\":\"a\"," MSGS ",\"params\":{\"model_name\":"
+	    "5}}", "invalid_request", "params.model_name",
+	    "number as model_name -> invalid_request");
+	CHECK(request_resolve_model(&cfg, "m2", out) == 0 &&
+	    strcmp(out, "m2") == 0, "resolve m2");
+	CHECK(request_resolve_model(&cfg, "old", out) == 0 &&
+	    strcmp(out, "m2") == 0, "resolve alias old");
+	CHECK(request_resolve_model(&cfg, "", out) == -1, "resolve empty");
+	CHECK(request_resolve_model(&cfg, "ol", out) == -1, "resolve alias prefix");
+	CHECK(request_resolve_model(&cfg, "old=m2", out) == -1,
+	    "resolve the alias text itself");
+	memset(longname, 'm', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	CHECK(request_resolve_model(&cfg, longname, out) == -1,
+	    "resolve 129-byte name");
+	cfg.model_aliases = (char *)"bad=m9,,good=m2,empty=";
+	CHECK(request_resolve_model(&cfg, "bad", out) == -1,
+	    "alias to a model not allowed refused");
+	CHECK(request_resolve_model(&cfg, "empty", out) == -1,
+	    "alias to nothing refused");
+	CHECK(request_resolve_model(&cfg, "good", out) == 0 &&
+	    strcmp(out, "m2") == 0, "alias after an empty item");
+	cfg.model_aliases = saved;
+}
+
+static void
+test_params(void)
+{
+	static const struct { const char *param, *value; } bad[] = {
+		{ "max_tokens", "0" }, { "max_tokens", "16385" },
+		{ "max_tokens", "-1" }, { "max_tokens", "1.5" },
+		{ "max_tokens", "\"1.5\"" }, { "max_tokens", "\"abc\"" },
+		{ "max_tokens", "\"\"" }, { "max_tokens", "true" },
+		{ "max_tokens", "[1]" }, { "max_tokens", "{}" },
+		{ "max_tokens", "\"12abc\"" }, { "max_tokens", "1e300" },
+		{ "temperature", "-0.1" }, { "temperature", "2.01" },
+		{ "temperature", "\"hot\"" }, { "temperature", "\"nan\"" },
+		{ "temperature", "\"inf\"" }, { "temperature", "\"1e999\"" },
+		{ "top_p", "1.1" }, { "top_p", "-0.01" }, { "top_p", "false" },
+		{ "frequency_penalty", "-2.1" }, { "frequency_penalty", "2.1" },
+		{ "frequency_penalty", "\"x\"" },
+		{ "presence_penalty", "3" }, { "presence_penalty", "-3" },
+		{ "presence_penalty", "\"0.5 apples\"" },
+	};
+	char json[512], field[64], name[160];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(json, sizeof(json), "{\"msgid\":\"a\"," MSGS
+		    ",\"params\":{\"%s\":%s}}", bad[i].param, bad[i].value);
+		snprintf(field, sizeof(field), "params.%s", bad[i].param);
+		snprintf(name, sizeof(name), "%s %s -> invalid_request %s",
+		    bad[i].param, bad[i].value, field);
+		expect_fail(json, "invalid_request", field, name);
+	}
+	expect_fail("{\"msgid\":\"a\"," MSGS ",\"params\":\"x\"}",
+	    "invalid_request", "params", "params string refused");
+	expect_fail("{\"msgid\":\"a\"," MSGS ",\"params\":[]}",
+	    "invalid_request", "params", "params array refused");
+	expect_fail("{\"msgid\":\"a\"," MSGS ",\"stream\":\"true\"}",
+	    "invalid_request", "stream", "stream string refused");
+	expect_fail("{\"msgid\":\"a\"," MSGS ",\"stream\":1}",
+	    "invalid_request", "stream", "stream number refused");
+}
+
+static void
+test_msgid_and_messages(void)
+{
+	char json[512], id[REQUEST_MSGID_MAX + 2];
+	struct chat_request out;
+	struct request_error err;
+
+	expect_fail(NULL, "invalid_request", "payload", "NULL payload");
+	expect_fail("[1]", "invalid_request", "payload", "array payload");
+	expect_fail("{" MSGS "}", "invalid_request", "msgid", "msgid missing");
+	expect_fail("{\"msgid\":\"\"," MSGS "}", "invalid_request", "msgid",
+	    "msgid empty");
+	expect_fail("{\"msgid\":7," MSGS "}", "invalid_request", "msgid",
+	    "msgid number");
+	expect_fail("{\"msgid\":null," MSGS "}", "invalid_request", "msgid",
+	    "msgid null");
+	memset(id, 'i', sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0';
+	snprintf(json, sizeof(json), "{\"msgid\":\"%s\"," MSGS "}", id);
+	expect_fail(json, "invalid_request", "msgid", "msgid 129 bytes");
+	id[REQUEST_MSGID_MAX] = '\0';
+	snprintf(json, sizeof(json), "{\"msgid\":\"%s\"," MSGS "}", id);
+	CHECK(run(json, &out, &err) == 0 && strcmp(out.msgid, id) == 0,
+	    "msgid 128 bytes accepted");
+	free(out.body);
+
+	expect_fail("{\"msgid\":\"a\"}", "invalid_request", "messages",
+	    "messages missing");
+	expect_fail("{\"msgid\":\"a\",\"messages\":[]}", "invalid_request",
+	    "messages", "messages empty");
+	expect_fail("{\"msgid\":\"a\",\"messages\":{\"role\":\"user\","
+	    "\"content\":\"x\"}}", "invalid_request", "messages",
+	    "messages object");
+	expect_fail("{\"msgid\":\"a\",\"messages\":\"hi\"}", "invalid_request",
+	    "messages", "messages string");
+	const char *four = "{\"msgid\":\"a\",\"messages\":["
+	    "{\"role\":\"user\",\"content\":\"1\"},{\"role\":\"user\",\"content\":\"2\"},"
+	    "{\"role\":\"user\",\"content\":\"3\"},{\"role\":\"user\",\"content\":\"4\"}]}";
+	expect_fail(four, "invalid_request", "messages",
+	    "more than max_messages (3)");
+	const char *bad_msgs[][2] = {
+		{ "[{\"role\":\"tool\",\"content\":\"x\"}]", "messages.role" },
+		{ "[{\"role\":\"User\",\"content\":\"x\"}]", "messages.role" },
+		{ "[{\"content\":\"x\"}]", "messages.role" },
+		{ "[{\"role\":1,\"content\":\"x\"}]", "messages.role" },
+		{ "[\"user: x\"]", "messages.role" },
+		{ "[{\"role\":\"user\",\"content\":\"x\"},null]", "messages.role" },
+		{ "[{\"role\":\"user\",\"content\":5}]", "messages.content" },
+		{ "[{\"role\":\"user\",\"content\":null}]", "messages.content" },
+		{ "[{\"role\":\"user\"}]", "messages.content" },
+		{ "[{\"role\":\"user\",\"content\":[{\"type\":\"text\"}]}]",
+		  "messages.content" },
+	};
+	for (size_t i = 0; i < sizeof(bad_msgs) / sizeof(bad_msgs[0]); i++) {
+		char name[160];
+		snprintf(json, sizeof(json), "{\"msgid\":\"a\",\"messages\":%s}",
+		    bad_msgs[i][0]);
+		snprintf(name, sizeof(name), "messages %s -> %s", bad_msgs[i][0],
+		    bad_msgs[i][1]);
+		expect_fail(json, "invalid_request", bad_msgs[i][1], name);
+	}
+	CHECK(run("{\"msgid\":\"keep-me\",\"messages\":[]}", &out, &err) == -1 &&
+	    strcmp(out.msgid, "keep-me") == 0 && out.body == NULL,
+	    "msgid kept when messages fail");
+	CHECK(run("{\"msgid\":\"keep-2\"," MSGS ",\"params\":{\"top_p\":9}}",
+	    &out, &err) == -1 && strcmp(out.msgid, "keep-2") == 0,
+	    "msgid kept when a param fails");
+	CHECK(run("{\"msgid\":\"keep-3\"," MSGS ",\"params\":{\"model_name\":"
+	    "\"zz\"}}", &out, &err) == -1 && strcmp(out.msgid, "keep-3") == 0,
+	    "msgid kept when the model fails");
+	CHECK(run("{\"msgid\":\"\"," MSGS "}", &out, &err) == -1 &&
+	    out.msgid[0] == '\0', "no msgid on a bad msgid");
+}
+
+int
+main(void)
+{
+	char err[LC_CONFIG_ERR_MAX];
+
+	config_each_key(unset_key, NULL);
+	unsetenv("OPENAI_API_KEY");
+	unsetenv("OPENAI_BASE_URL");
+	setenv("LIGHTCHAT_CONFIG", "/dev/null", 1);
+	setenv("LIGHTCHAT_MODELS", "m1,m2", 1);
+	setenv("LIGHTCHAT_DEFAULT_MODEL", "m1", 1);
+	setenv("LIGHTCHAT_MODEL_ALIASES", "old=m2, older=m1", 1);
+	setenv("LIGHTCHAT_STATE", "/tmp", 1);
+	setenv("LIGHTCHAT_MAX_MESSAGES", "3", 1);
+	if (config_load(&cfg, err) != 0) {
+		printf("not ok - config_load: %s\n", err);
+		config_free(&cfg);
+		return 1;
+	}
+	CHECK(cfg.max_messages == 3 && cfg.max_tokens_limit == 16384,
+	    "config for the tests");
+	test_seed();
+	test_models();
+	test_params();
+	test_msgid_and_messages();
+	config_free(&cfg);
+	UNIT_EXIT();
+}
