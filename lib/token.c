@@ -165,6 +165,11 @@ token_verify(const struct lc_token_key *key, const char *token, time_t now,
 	errno = 0;
 	if (jwt_decode(&jwt, token, key->bytes, (int)key->len) != 0) {
 		rc = errno == ENOMEM ? LC_TOKEN_NOMEM : LC_TOKEN_BAD_SIGNATURE;
+		/* Tell a forgery from junk, for the log: decoding without a key
+		 * (never trusted) fails only when it is not a JWT at all. */
+		if (rc == LC_TOKEN_BAD_SIGNATURE &&
+		    jwt_decode(&jwt, token, NULL, 0) != 0)
+			rc = LC_TOKEN_MALFORMED;
 		goto out;
 	}
 	if (jwt_get_alg(jwt) != JWT_ALG_HS256) {

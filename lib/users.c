@@ -53,35 +53,51 @@ hash_check(const char *password, const char *hash)
 	return ok;
 }
 
+/* Reads the next line of fp into *line (getline's buffer, NUL bytes kept
+ * out by the caller's checks) without its line ending. Returns its length,
+ * or -1 at the end. Lines longer than LC_USERS_LINE_MAX and lines holding a
+ * NUL byte are returned as "" so that no fragment of them is taken for a
+ * user. */
+static ssize_t
+next_line(FILE *fp, char **line, size_t *cap)
+{
+	ssize_t n = getline(line, cap, fp);
+
+	if (n < 0)
+		return -1;
+	if (n > 0 && (*line)[n - 1] == '\n')
+		(*line)[--n] = '\0';
+	if (n > 0 && (*line)[n - 1] == '\r')
+		(*line)[--n] = '\0';
+	if (n > LC_USERS_LINE_MAX || strlen(*line) != (size_t)n) {
+		(*line)[0] = '\0';
+		n = 0;
+	}
+	return n;
+}
+
 /* Finds user in an open file: copies its hash into hash (cap bytes).
  * Returns 1 found, 0 not found, -1 if its hash does not fit. */
 static int
 find_user(FILE *fp, const char *user, char *hash, size_t cap)
 {
-	char line[LC_USERS_LINE_MAX];
-	size_t ulen = strlen(user);
+	char *line = NULL;
+	size_t lcap = 0, ulen = strlen(user);
+	int rc = 0;
 
-	int skipping = 0;  /* inside a line longer than the buffer */
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		size_t n = strlen(line);
-		int whole = (n > 0 && line[n - 1] == '\n') || feof(fp);
-		if (skipping || !whole) {
-			skipping = !whole;
-			continue;  /* no user line is that long: skip it */
-		}
-		if (line[n - 1] == '\n')
-			line[--n] = '\0';
-		if (n > 0 && line[n - 1] == '\r')
-			line[--n] = '\0';
+	while (next_line(fp, &line, &lcap) >= 0) {
 		if (strncmp(line, user, ulen) == 0 && line[ulen] == ':') {
 			const char *h = line + ulen + 1;
-			if (strlen(h) >= cap)
-				return -1;
-			memcpy(hash, h, strlen(h) + 1);
-			return 1;
+			rc = strlen(h) < cap ? 1 : -1;
+			if (rc == 1)
+				memcpy(hash, h, strlen(h) + 1);
+			break;
 		}
 	}
-	return 0;
+	if (line != NULL)
+		explicit_bzero(line, lcap);
+	free(line);
+	return rc;
 }
 
 int
@@ -240,21 +256,16 @@ users_delete(const char *path, const char *user)
 int
 users_each(const char *path, void (*fn)(const char *user, void *arg), void *arg)
 {
-	char line[LC_USERS_LINE_MAX];
+	char *line = NULL;
+	size_t lcap = 0;
 	int count = 0;
 	FILE *fp = fopen(path, "r");
 
 	if (fp == NULL)
 		return errno == ENOENT ? 0 : LC_USERS_IO;
-	int skipping = 0;  /* inside a line longer than the buffer */
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		int whole = strchr(line, '\n') != NULL || feof(fp);
-		if (skipping || !whole) {
-			skipping = !whole;
-			continue;  /* never report a fragment as a user */
-		}
+	while (next_line(fp, &line, &lcap) >= 0) {
 		char *colon = strchr(line, ':');
-		if (colon == NULL || line[0] == '#')
+		if (colon == NULL || line[0] == '#' || colon == line)
 			continue;
 		*colon = '\0';
 		if (fn != NULL)
@@ -263,6 +274,7 @@ users_each(const char *path, void (*fn)(const char *user, void *arg), void *arg)
 	}
 	if (ferror(fp))
 		count = LC_USERS_IO;
+	free(line);
 	fclose(fp);
 	return count;
 }

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -67,11 +68,13 @@ frame_error(const struct frame_error *e)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *err = NULL, *text = NULL;
-	char content[600];
+	size_t clen = strlen(e->message) + sizeof("Error: ");
+	char *content = malloc(clen);
 	int ok;
 
-	snprintf(content, sizeof(content), "Error: %s", e->message);
-	ok = root != NULL && add_msgid(root, e->msgid) &&
+	if (content != NULL)
+		snprintf(content, clen, "Error: %s", e->message);
+	ok = root != NULL && content != NULL && add_msgid(root, e->msgid) &&
 	    cJSON_AddStringToObject(root, "type", "error") != NULL &&
 	    (err = cJSON_AddObjectToObject(root, "error")) != NULL &&
 	    cJSON_AddStringToObject(err, "code", e->code) != NULL &&
@@ -88,6 +91,7 @@ frame_error(const struct frame_error *e)
 		    (double)e->retry_after) != NULL;
 	if (ok && e->partial != NULL)
 		ok = cJSON_AddStringToObject(err, "partial", e->partial) != NULL;
+	free(content);
 	return finish(root, ok);
 }
 

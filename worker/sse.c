@@ -3,11 +3,16 @@
 
 #include <string.h>
 
+#define SSE_LINE_SLACK 64
+
 void
 sse_init(struct sse_parser *p, size_t max_event)
 {
-	buf_init(&p->line, max_event);
-	buf_init(&p->data, max_event);
+	/* A line also holds its field name ("data: "), and the data buffer a
+	 * newline after each line: allow for those, so that max_event bounds
+	 * the event's data itself. */
+	buf_init(&p->line, max_event + SSE_LINE_SLACK);
+	buf_init(&p->data, max_event + 1);
 	p->has_data = 0;
 	p->after_cr = 0;
 }

@@ -25,7 +25,7 @@ struct sse_parser {
 	int after_cr;         /* the last byte was CR: skip a following LF */
 };
 
-/* Initialises p for events of at most max_event bytes. */
+/* Initialises p for events of at most max_event bytes of data. */
 void sse_init(struct sse_parser *p, size_t max_event);
 
 /* Parses n more bytes, calling fn for each complete event. Returns SSE_OK,

@@ -1,0 +1,225 @@
+/* test-creds.c - unit tests of lib/creds.c: cookies, query, bearer, Origin. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "creds.h"
+#include "unit.h"
+
+#define C LC_COOKIE_NAME
+
+/* Runs creds_cookie for C with a 64-byte buffer; out gets "" when not 1. */
+static int
+cookie(const char *header, char *out)
+{
+	int rc = creds_cookie(header, C, out, 64);
+
+	if (rc != 1)
+		out[0] = '\0';
+	return rc;
+}
+
+static void
+test_cookie(void)
+{
+	char out[64], big[300];
+
+	CHECK(cookie("lightchat_session=abc", out) == 1 &&
+	    strcmp(out, "abc") == 0, "cookie: alone");
+	CHECK(cookie("xlightchat_session=a; lightchat_session=b", out) == 1 &&
+	    strcmp(out, "b") == 0, "cookie: longer name skipped");
+	CHECK(cookie("lightchat_sessionx=a", out) == 0,
+	    "cookie: name with a suffix is absent");
+	CHECK(cookie("lightchat_sessionx=a;lightchat_session=ok", out) == 1 &&
+	    strcmp(out, "ok") == 0, "cookie: suffix then the real one");
+	CHECK(cookie("lightchat_session", out) == 0, "cookie: name without =");
+	CHECK(cookie("a=1; lightchat_session=\"quoted\"; b=2", out) == 1 &&
+	    strcmp(out, "quoted") == 0, "cookie: quoted value");
+	CHECK(cookie("lightchat_session=\"", out) == 1 && strcmp(out, "\"") == 0,
+	    "cookie: a lone quote is kept");
+	CHECK(cookie("  a=1 ;   lightchat_session=v1  ; b=2", out) == 1 &&
+	    strcmp(out, "v1") == 0, "cookie: spaces around");
+	CHECK(cookie("a=1;\tlightchat_session=tab\t", out) == 1 &&
+	    strcmp(out, "tab") == 0, "cookie: tabs");
+	CHECK(cookie("a=1;lightchat_session=first;lightchat_session=second",
+	    out) == 1 && strcmp(out, "first") == 0, "cookie: first one wins");
+	CHECK(cookie("a=lightchat_session=x", out) == 0,
+	    "cookie: name inside a value is absent");
+	CHECK(cookie("", out) == 0, "cookie: empty header");
+	CHECK(cookie(";;; ", out) == 0, "cookie: only separators");
+	CHECK(creds_cookie(NULL, C, out, sizeof(out)) == 0, "cookie: NULL");
+	CHECK(cookie("lightchat_session=", out) == 1 && out[0] == '\0',
+	    "cookie: empty value found");
+
+	memcpy(big, "lightchat_session=", 18);
+	memset(big + 18, 'v', 63);
+	big[18 + 63] = '\0';
+	CHECK(creds_cookie(big, C, out, 64) == 1 && strlen(out) == 63,
+	    "cookie: 63 bytes fit in 64");
+	big[18 + 63] = 'v';
+	big[18 + 64] = '\0';
+	CHECK(creds_cookie(big, C, out, 64) == -1, "cookie: 64 bytes -> -1");
+	CHECK(creds_cookie("lightchat_session=x", C, out, 1) == -1,
+	    "cookie: no room for NUL -> -1");
+}
+
+static void
+test_query(void)
+{
+	char out[64];
+
+	CHECK(creds_query_token("token=Bearer%20abc", out, sizeof(out)) == 1 &&
+	    strcmp(out, "abc") == 0, "query: Bearer%20");
+	CHECK(creds_query_token("token=Bearer abc", out, sizeof(out)) == 1 &&
+	    strcmp(out, "abc") == 0, "query: raw space");
+	CHECK(creds_query_token("token=Bearer+abc", out, sizeof(out)) == 1 &&
+	    strcmp(out, "abc") == 0, "query: + as space");
+	CHECK(creds_query_token("token=bearer%20%20abc", out, sizeof(out)) ==
+	    1 && strcmp(out, "abc") == 0, "query: lower case, two spaces");
+	CHECK(creds_query_token("token=abc", out, sizeof(out)) == 1 &&
+	    strcmp(out, "abc") == 0, "query: bare token");
+	CHECK(creds_query_token("a=1&token=abc&b=2", out, sizeof(out)) == 1 &&
+	    strcmp(out, "abc") == 0, "query: in the middle");
+	CHECK(creds_query_token("xtoken=no&token=yes", out, sizeof(out)) == 1 &&
+	    strcmp(out, "yes") == 0, "query: xtoken is not token");
+	CHECK(creds_query_token("tokens=no", out, sizeof(out)) == 0,
+	    "query: tokens is not token");
+	CHECK(creds_query_token("token", out, sizeof(out)) == 0,
+	    "query: token without =");
+	CHECK(creds_query_token("a=1&b=2", out, sizeof(out)) == 0,
+	    "query: absent");
+	CHECK(creds_query_token("", out, sizeof(out)) == 0, "query: empty");
+	CHECK(creds_query_token(NULL, out, sizeof(out)) == 0, "query: NULL");
+	CHECK(creds_query_token("token=a.b%2Ec", out, sizeof(out)) == 1 &&
+	    strcmp(out, "a.b.c") == 0, "query: escape decoded");
+	CHECK(creds_query_token("token=BearerX", out, sizeof(out)) == 1 &&
+	    strcmp(out, "BearerX") == 0, "query: Bearer without space kept");
+	CHECK(creds_query_token("token=%zz", out, sizeof(out)) == -1,
+	    "query: bad escape");
+	CHECK(creds_query_token("token=abc%2", out, sizeof(out)) == -1,
+	    "query: truncated escape");
+	CHECK(creds_query_token("token=abc%", out, sizeof(out)) == -1,
+	    "query: lone percent");
+	CHECK(creds_query_token("token=ab%00c", out, sizeof(out)) == -1,
+	    "query: %00");
+	CHECK(creds_query_token("token=abc%2&x=1", out, sizeof(out)) == -1,
+	    "query: escape cut by &");
+	CHECK(creds_query_token("token=abcdef", out, 4) == -1,
+	    "query: too long");
+}
+
+static void
+test_bearer_and_find(void)
+{
+	char out[64];
+
+	CHECK(creds_bearer("Bearer abc.def.ghi", out, sizeof(out)) == 1 &&
+	    strcmp(out, "abc.def.ghi") == 0, "bearer: plain");
+	CHECK(creds_bearer("bearer   abc  ", out, sizeof(out)) == 1 &&
+	    strcmp(out, "abc") == 0, "bearer: case and spaces");
+	CHECK(creds_bearer("Basic YWxhZGRpbjpvcGVu", out, sizeof(out)) == 0,
+	    "bearer: other scheme");
+	CHECK(creds_bearer("Bearer", out, sizeof(out)) == 0,
+	    "bearer: scheme alone");
+	CHECK(creds_bearer("Bearerabc", out, sizeof(out)) == 0,
+	    "bearer: no space");
+	CHECK(creds_bearer(NULL, out, sizeof(out)) == 0, "bearer: NULL");
+	CHECK(creds_bearer("", out, sizeof(out)) == 0, "bearer: empty");
+	CHECK(creds_bearer("Bearer abcd", out, 5) == 1 &&
+	    strcmp(out, "abcd") == 0, "bearer: just fits");
+	CHECK(creds_bearer("Bearer abcde", out, 5) == -1, "bearer: too long");
+
+	CHECK(creds_find_token("lightchat_session=fromcookie", "token=fromquery",
+	    out, sizeof(out)) == 1 && strcmp(out, "fromcookie") == 0,
+	    "find: cookie preferred");
+	CHECK(creds_find_token("other=1", "token=Bearer%20q", out,
+	    sizeof(out)) == 1 && strcmp(out, "q") == 0,
+	    "find: query when no cookie");
+	CHECK(creds_find_token(NULL, "token=q2", out, sizeof(out)) == 1 &&
+	    strcmp(out, "q2") == 0, "find: NULL cookie header");
+	CHECK(creds_find_token("lightchat_session=c2", NULL, out,
+	    sizeof(out)) == 1 && strcmp(out, "c2") == 0, "find: NULL query");
+	CHECK(creds_find_token(NULL, NULL, out, sizeof(out)) == 0,
+	    "find: nothing");
+	CHECK(creds_find_token("a=b", "x=y", out, sizeof(out)) == 0,
+	    "find: neither carries one");
+	CHECK(creds_find_token(NULL, "token=%G0", out, sizeof(out)) == -1,
+	    "find: malformed query");
+}
+
+static void
+test_origin(void)
+{
+	const char *allowed = "https://app.example.com, http://localhost:3000";
+
+	CHECK(creds_origin_allowed(NULL, "h:1", allowed), "origin: NULL ok");
+	CHECK(creds_origin_allowed("", "h:1", allowed), "origin: empty ok");
+	CHECK(creds_origin_allowed("http://chat.example:8080", "chat.example:8080",
+	    NULL), "origin: same host:port");
+	CHECK(creds_origin_allowed("https://Chat.Example", "chat.example", ""),
+	    "origin: host case-insensitive");
+	CHECK(!creds_origin_allowed("http://chat.example:8081",
+	    "chat.example:8080", allowed), "origin: other port refused");
+	CHECK(!creds_origin_allowed("http://chat.example",
+	    "chat.example:8080", allowed), "origin: missing port refused");
+	CHECK(!creds_origin_allowed("http://evil.example", "chat.example",
+	    allowed), "origin: other host refused");
+	CHECK(!creds_origin_allowed("http://chat.example.evil", "chat.example",
+	    NULL), "origin: host prefix refused");
+	CHECK(!creds_origin_allowed("http://chat.example", NULL, NULL),
+	    "origin: no Host refused");
+	CHECK(!creds_origin_allowed("http://chat.example", "", NULL),
+	    "origin: empty Host refused");
+	CHECK(!creds_origin_allowed("null", "chat.example", allowed),
+	    "origin: null refused");
+	CHECK(!creds_origin_allowed("chat.example", "chat.example", NULL),
+	    "origin: no scheme refused");
+	CHECK(creds_origin_allowed("https://app.example.com", "chat.example",
+	    allowed), "origin: listed");
+	CHECK(creds_origin_allowed("http://localhost:3000", "chat.example",
+	    allowed), "origin: listed after a space");
+	CHECK(!creds_origin_allowed("https://app.example.co", "chat.example",
+	    allowed), "origin: prefix of a listed origin refused");
+	CHECK(!creds_origin_allowed("https://app.example.com.evil",
+	    "chat.example", allowed), "origin: listed origin as prefix refused");
+	CHECK(!creds_origin_allowed("http://localhost:300", "chat.example",
+	    allowed), "origin: shorter port refused");
+	CHECK(!creds_origin_allowed("http://app.example.com", "chat.example",
+	    allowed), "origin: other scheme than listed refused");
+}
+
+static void
+test_url_decode(void)
+{
+	char out[8];
+
+	CHECK(url_decode("a%41+b", 6, out, sizeof(out)) == 4 &&
+	    strcmp(out, "aA b") == 0, "decode: escape and +");
+	CHECK(url_decode("%e2%82%ac", 9, out, sizeof(out)) == 3 &&
+	    strcmp(out, "\xe2\x82\xac") == 0, "decode: lower-case hex bytes");
+	CHECK(url_decode("", 0, out, sizeof(out)) == 0 && out[0] == '\0',
+	    "decode: empty");
+	CHECK(url_decode("x", 0, out, 0) == -1, "decode: no room at all");
+	CHECK(url_decode("abcdefg", 7, out, 8) == 7, "decode: 7 in 8");
+	CHECK(url_decode("abcdefgh", 8, out, 8) == -1, "decode: 8 in 8 -> -1");
+	CHECK(url_decode("%41%42%43%44%45%46%47", 21, out, 8) == 7 &&
+	    strcmp(out, "ABCDEFG") == 0, "decode: escapes count once");
+	CHECK(url_decode("%41", 2, out, sizeof(out)) == -1,
+	    "decode: srclen cuts the escape");
+	CHECK(url_decode("ab%41", 2, out, sizeof(out)) == 2 &&
+	    strcmp(out, "ab") == 0, "decode: srclen respected");
+	CHECK(url_decode("%4g", 3, out, sizeof(out)) == -1, "decode: bad hex");
+	CHECK(url_decode("%-1", 3, out, sizeof(out)) == -1, "decode: sign");
+	CHECK(url_decode("a%00", 4, out, sizeof(out)) == -1, "decode: NUL");
+}
+
+int
+main(void)
+{
+	test_cookie();
+	test_query();
+	test_bearer_and_find();
+	test_origin();
+	test_url_decode();
+	UNIT_EXIT();
+}

@@ -1,0 +1,221 @@
+/* test-frames.c - unit tests of worker/frames.c: the client JSON frames. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "frames.h"
+#include "utf8.h"
+#include "unit.h"
+
+static const cJSON *
+get(const cJSON *o, const char *name)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, name);
+}
+
+static int
+str_is(const cJSON *v, const char *want)
+{
+	return cJSON_IsString(v) && strcmp(v->valuestring, want) == 0;
+}
+
+static int
+num_is(const cJSON *v, double want)
+{
+	return cJSON_IsNumber(v) && v->valuedouble == want;
+}
+
+/* Parses a frame, checking that it is one line of valid UTF-8 JSON. */
+static cJSON *
+parse_frame(char *frame, const char *name)
+{
+	char label[160];
+	cJSON *root;
+
+	snprintf(label, sizeof(label), "%s: frame made", name);
+	CHECK(frame != NULL, label);
+	if (frame == NULL)
+		return NULL;
+	size_t n = strlen(frame);
+	snprintf(label, sizeof(label), "%s: no raw newline", name);
+	CHECK(strchr(frame, '\n') == NULL && strchr(frame, '\r') == NULL, label);
+	snprintf(label, sizeof(label), "%s: valid UTF-8", name);
+	CHECK(utf8_valid_prefix(frame, n) == n, label);
+	root = cJSON_Parse(frame);
+	snprintf(label, sizeof(label), "%s: parses as an object", name);
+	CHECK(cJSON_IsObject(root), label);
+	free(frame);
+	return root;
+}
+
+static const char tricky[] =
+    "quote \" backslash \\ slash / newline \n cr \r tab \t "
+    "ctl \x01\x02\x1b\x1f del \x7f </script> "
+    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe2\x80\xa8 end";
+
+static void
+test_delta_and_pong(void)
+{
+	cJSON *r = parse_frame(frame_delta("m-1", "Hel"), "delta");
+
+	CHECK(str_is(get(r, "msgid"), "m-1") && str_is(get(r, "type"), "delta")
+	    && str_is(get(r, "delta"), "Hel") && cJSON_GetArraySize(r) == 3,
+	    "delta: msgid, type, delta only");
+	cJSON_Delete(r);
+	r = parse_frame(frame_delta("m-2", tricky), "delta tricky");
+	CHECK(str_is(get(r, "delta"), tricky), "delta: tricky text round-trips");
+	cJSON_Delete(r);
+	r = parse_frame(frame_delta(NULL, ""), "delta null msgid");
+	CHECK(cJSON_IsNull(get(r, "msgid")) && str_is(get(r, "delta"), ""),
+	    "delta: NULL msgid -> null, empty delta");
+	cJSON_Delete(r);
+	r = parse_frame(frame_pong(), "pong");
+	CHECK(str_is(get(r, "type"), "pong") && cJSON_GetArraySize(r) == 1,
+	    "pong: {\"type\":\"pong\"}");
+	cJSON_Delete(r);
+}
+
+static void
+test_reply(void)
+{
+	struct frame_usage u = { 1, 9, 2, 11 };
+	cJSON *r = parse_frame(frame_reply("m-1", "Hello!", "gpt-x", "stop", &u),
+	    "reply");
+	const cJSON *text = get(r, "text"), *usage = get(r, "usage");
+
+	CHECK(str_is(get(r, "msgid"), "m-1"), "reply: msgid");
+	CHECK(str_is(get(r, "type"), "reply"), "reply: type");
+	CHECK(cJSON_IsObject(text) && cJSON_GetArraySize(text) == 2 &&
+	    str_is(get(text, "role"), "assistant") &&
+	    str_is(get(text, "content"), "Hello!"), "reply: text role+content");
+	CHECK(str_is(get(r, "model"), "gpt-x"), "reply: model");
+	CHECK(str_is(get(r, "finish_reason"), "stop"), "reply: finish_reason");
+	CHECK(cJSON_IsObject(usage) && num_is(get(usage, "prompt_tokens"), 9) &&
+	    num_is(get(usage, "completion_tokens"), 2) &&
+	    num_is(get(usage, "total_tokens"), 11) &&
+	    cJSON_GetArraySize(usage) == 3, "reply: usage numbers");
+	CHECK(cJSON_GetArraySize(r) == 6, "reply: six members");
+	cJSON_Delete(r);
+
+	u.present = 0;
+	r = parse_frame(frame_reply("m-2", tricky, "m", "stopped", &u),
+	    "reply no usage");
+	CHECK(get(r, "usage") == NULL, "reply: usage absent when not present");
+	CHECK(str_is(get(get(r, "text"), "content"), tricky),
+	    "reply: tricky content round-trips exactly");
+	CHECK(str_is(get(r, "finish_reason"), "stopped"),
+	    "reply: stopped finish_reason");
+	cJSON_Delete(r);
+	r = parse_frame(frame_reply(NULL, "", "m", NULL, NULL), "reply NULLs");
+	CHECK(cJSON_IsNull(get(r, "msgid")), "reply: NULL msgid -> null");
+	CHECK(str_is(get(get(r, "text"), "content"), ""),
+	    "reply: empty content");
+	CHECK(str_is(get(r, "finish_reason"), "stop"),
+	    "reply: NULL finish_reason -> stop");
+	CHECK(get(r, "usage") == NULL, "reply: NULL usage -> absent");
+	cJSON_Delete(r);
+
+	size_t n = 200000;
+	char *big = malloc(n + 1);
+	for (size_t i = 0; i < n; i += 4)
+		memcpy(big + i, "\xf0\x9f\x98\x80", 4);
+	big[n] = '\0';
+	r = parse_frame(frame_reply("m-3", big, "m", "length", NULL),
+	    "reply big");
+	CHECK(str_is(get(get(r, "text"), "content"), big),
+	    "reply: 200 kB content round-trips");
+	cJSON_Delete(r);
+	free(big);
+}
+
+static void
+test_error(void)
+{
+	struct frame_error e = { "m-1", "upstream_rate_limited",
+		"the model is rate limited", NULL, 0, -1, NULL };
+	cJSON *r = parse_frame(frame_error(&e), "error minimal");
+	const cJSON *err = get(r, "error"), *text = get(r, "text");
+
+	CHECK(str_is(get(r, "msgid"), "m-1") && str_is(get(r, "type"), "error"),
+	    "error: msgid and type");
+	CHECK(cJSON_IsObject(err) && str_is(get(err, "code"),
+	    "upstream_rate_limited") && str_is(get(err, "message"),
+	    "the model is rate limited"), "error: code and message");
+	CHECK(cJSON_GetArraySize(err) == 2, "error: nothing optional when unset");
+	CHECK(cJSON_IsObject(text) && get(text, "role") == NULL &&
+	    cJSON_GetArraySize(text) == 1, "error: text has no role");
+	CHECK(str_is(get(text, "content"), "Error: the model is rate limited"),
+	    "error: text.content is Error: + message");
+	CHECK(cJSON_GetArraySize(r) == 4, "error: four members");
+	cJSON_Delete(r);
+
+	e.msgid = NULL;
+	e.field = "";
+	e.retry_after = 0;
+	r = parse_frame(frame_error(&e), "error null msgid");
+	err = get(r, "error");
+	CHECK(cJSON_IsNull(get(r, "msgid")), "error: NULL msgid -> null");
+	CHECK(get(err, "field") == NULL, "error: empty field absent");
+	CHECK(num_is(get(err, "retry_after"), 0), "error: retry_after 0 kept");
+	CHECK(get(err, "status") == NULL && get(err, "partial") == NULL,
+	    "error: status and partial absent");
+	cJSON_Delete(r);
+
+	struct frame_error all = { "m-9", "upstream_truncated", tricky,
+		"params.top_p", 502, 20, tricky };
+	r = parse_frame(frame_error(&all), "error all");
+	err = get(r, "error");
+	CHECK(str_is(get(err, "field"), "params.top_p"), "error: field");
+	CHECK(num_is(get(err, "status"), 502), "error: status");
+	CHECK(num_is(get(err, "retry_after"), 20), "error: retry_after");
+	CHECK(str_is(get(err, "partial"), tricky), "error: partial exact");
+	CHECK(str_is(get(err, "message"), tricky), "error: message exact");
+	char want[600];
+	snprintf(want, sizeof(want), "Error: %s", tricky);
+	CHECK(str_is(get(get(r, "text"), "content"), want),
+	    "error: tricky text.content exact");
+	cJSON_Delete(r);
+
+	all.partial = "";
+	all.status = 0;
+	all.retry_after = -1;
+	r = parse_frame(frame_error(&all), "error empty partial");
+	err = get(r, "error");
+	CHECK(str_is(get(err, "partial"), ""), "error: empty partial present");
+	CHECK(get(err, "status") == NULL && get(err, "retry_after") == NULL,
+	    "error: status 0 and retry_after -1 absent");
+	cJSON_Delete(r);
+
+	/* A long message: text.content must still be "Error: " + message,
+	 * and the frame must stay valid UTF-8. */
+	char msg[1001], *full = malloc(1200);
+	msg[0] = 'x';
+	for (size_t i = 1; i < 1000; i += 2)
+		memcpy(msg + i, "\xc3\xa9", 2);
+	msg[999] = '\0';
+	snprintf(full, 1200, "Error: %s", msg);
+	struct frame_error lg = { "m-l", "upstream_error", msg, NULL, 500, -1,
+		NULL };
+	r = parse_frame(frame_error(&lg), "error long message");
+	CHECK(str_is(get(get(r, "error"), "message"), msg),
+	    "error: long message kept");
+	const cJSON *content = get(get(r, "text"), "content");
+	CHECK(str_is(content, full),
+	    "error: long message -> text.content is Error: + message");
+	if (cJSON_IsString(content))
+		printf("#   text.content is %zu bytes, want %zu\n",
+		    strlen(content->valuestring), strlen(full));
+	cJSON_Delete(r);
+	free(full);
+}
+
+int
+main(void)
+{
+	test_delta_and_pong();
+	test_reply();
+	test_error();
+	UNIT_EXIT();
+}
