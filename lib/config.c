@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum cfg_type { CFG_INT, CFG_STR, CFG_BOOL };
@@ -273,6 +274,14 @@ cfg_read_key_file(struct lc_config *cfg, char *err)
 	if (fp == NULL) {
 		snprintf(err, LC_CONFIG_ERR_MAX, "upstream_api_key_file %.100s: %s",
 		    cfg->upstream_api_key_file, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fileno(fp), &st) != 0 || (st.st_mode & 077) != 0) {
+		snprintf(err, LC_CONFIG_ERR_MAX,
+		    "upstream_api_key_file %.100s: must be mode 0600 (chmod 600 it)",
+		    cfg->upstream_api_key_file);
+		fclose(fp);
 		return -1;
 	}
 	if (fgets(key, sizeof(key), fp) == NULL)

@@ -34,9 +34,13 @@ request_resolve_model(const struct lc_config *cfg, const char *name, char *out)
 			p++;
 		size_t len = strcspn(p, ",");
 		const char *eq = memchr(p, '=', len);
-		if (eq != NULL && (size_t)(eq - p) == nlen &&
-		    memcmp(p, name, nlen) == 0) {
+		size_t alen = eq != NULL ? (size_t)(eq - p) : 0;
+		while (alen > 0 && p[alen - 1] == ' ')
+			alen--;
+		if (eq != NULL && alen == nlen && memcmp(p, name, nlen) == 0) {
 			const char *t = eq + 1;
+			while (*t == ' ')
+				t++;
 			size_t tlen = (size_t)(p + len - t);
 			while (tlen > 0 && t[tlen - 1] == ' ')
 				tlen--;
@@ -64,7 +68,11 @@ get_number(const cJSON *params, const char *name, double min, double max,
 		return 0;
 	if (cJSON_IsNumber(v)) {
 		d = v->valuedouble;
-	} else if (cJSON_IsString(v) && v->valuestring[0] != '\0') {
+	} else if (cJSON_IsString(v) && v->valuestring[0] != '\0' &&
+	    strspn(v->valuestring, "0123456789.eE+-") ==
+	    strlen(v->valuestring)) {
+		/* Plain decimal only: strtod would also take hex, "inf" and
+		 * leading blanks. */
 		char *end = NULL;
 		d = strtod(v->valuestring, &end);
 		if (*end != '\0')

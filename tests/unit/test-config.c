@@ -1,6 +1,7 @@
 /* test-config.c - unit tests of lib/config.c: defaults, file, environment. */
 #include <ctype.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -301,6 +302,11 @@ test_paths_and_keys(void)
 	snprintf(keyf, sizeof(keyf), "%s/api.key", dir);
 	write_file(keyf, "  sk-from-key-file \t\n second line\n");
 	setenv("LIGHTCHAT_UPSTREAM_API_KEY_FILE", keyf, 1);
+	chmod(keyf, 0644);
+	CHECK(load("", &cfg, err) != 0 && strstr(err, "0600") != NULL,
+	    "api key file readable by others: refused");
+	config_free(&cfg);
+	chmod(keyf, 0600);
 	CHECK(load("", &cfg, err) == 0, "api key file: load");
 	CHECK_STR(cfg.upstream_api_key, "sk-from-key-file",
 	    "api key file read and trimmed");
