@@ -336,6 +336,21 @@ test_msgid_and_messages(void)
 	    out.msgid[0] == '\0', "no msgid on a bad msgid");
 }
 
+static void
+test_strict_numbers_and_spaced_alias(void)
+{
+	char model[REQUEST_MODEL_MAX + 1];
+
+	expect_fail("{\"msgid\":\"a\"," MSGS ",\"params\":{\"max_tokens\":\"0x10\"}}",
+	    "invalid_request", "params.max_tokens", "hex string refused");
+	expect_fail("{\"msgid\":\"a\"," MSGS ",\"params\":{\"top_p\":\" 0.5\"}}",
+	    "invalid_request", "params.top_p", "number string with a blank refused");
+	expect_fail("{\"msgid\":\"a\"," MSGS ",\"params\":{\"temperature\":\"inf\"}}",
+	    "invalid_request", "params.temperature", "\"inf\" refused");
+	CHECK(request_resolve_model(&cfg, "spaced", model) == 0 &&
+	    strcmp(model, "m2") == 0, "alias written with spaces around '='");
+}
+
 int
 main(void)
 {
@@ -347,7 +362,7 @@ main(void)
 	setenv("LIGHTCHAT_CONFIG", "/dev/null", 1);
 	setenv("LIGHTCHAT_MODELS", "m1,m2", 1);
 	setenv("LIGHTCHAT_DEFAULT_MODEL", "m1", 1);
-	setenv("LIGHTCHAT_MODEL_ALIASES", "old=m2, older=m1", 1);
+	setenv("LIGHTCHAT_MODEL_ALIASES", "old=m2, older=m1, spaced = m2", 1);
 	setenv("LIGHTCHAT_STATE", "/tmp", 1);
 	setenv("LIGHTCHAT_MAX_MESSAGES", "3", 1);
 	if (config_load(&cfg, err) != 0) {
@@ -361,6 +376,7 @@ main(void)
 	test_models();
 	test_params();
 	test_msgid_and_messages();
+	test_strict_numbers_and_spaced_alias();
 	config_free(&cfg);
 	UNIT_EXIT();
 }
