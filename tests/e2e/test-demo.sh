@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# test-demo.sh - `make run` without an API key: the built-in demo upstream is
+# started, the console and /api/me say so, and a prompt gets the demo reply.
+. "$(dirname "$0")/lib.sh"
+T=$(mktemp -d /tmp/lightchat-demo.XXXXXX)
+PORT=$(free_port)
+BASE="http://127.0.0.1:$PORT"
+WS="ws://127.0.0.1:$PORT/ws"
+env -u OPENAI_API_KEY -u OPENAI_BASE_URL LIGHTCHAT_CONFIG=/dev/null \
+	LIGHTCHAT_STATE="$T/state" LIGHTCHAT_PORT="$PORT" LIGHTCHAT_WS_PORT="$(free_port)" \
+	LIGHTCHAT_DEMO_PORT="$(free_port)" LIGHTCHAT_BIN="$BIN" \
+	setsid "$ROOT/scripts/run.sh" >"$T/stack.log" 2>&1 &
+STACK_PID=$!
+for _ in $(seq 100); do
+	curl -s -o /dev/null "$BASE/" && grep -q 'worker: ready' "$T/stack.log" && break
+	sleep 0.1
+done
+check "demo: the console says DEMO MODE" grep -q 'DEMO MODE' "$T/stack.log"
+pw=$(sed -n 's/.*admin \/ \([A-Za-z0-9]*\).*/\1/p' "$T/stack.log")
+assert_match "demo: the first user's password is printed" "$pw" '^[A-Za-z0-9]{20}$'
+assert_eq "demo: the first user logs in" "$(login admin "$pw" "$T/jar")" "200"
+assert_eq "demo: /api/me says demo" "$(curl -s -b "$T/jar" "$BASE/api/me" | jq -r .demo)" "true"
+out=$(WSOPTS="--timeout 30" ws "$T/jar" "$(prompt d1 'hello demo')")
+assert_match "demo: a prompt gets the demo model's reply" "$(jq -r .text.content <<<"$out")" 'demo model.*hello demo'
+kill -TERM "$STACK_PID"
+for _ in $(seq 50); do kill -0 "$STACK_PID" 2>/dev/null || break; sleep 0.1; done
+check "demo: Ctrl-C (SIGTERM) stops the stack" bash -c "! kill -0 $STACK_PID 2>/dev/null"
+left=1
+for _ in $(seq 30); do
+	if ! pgrep -f "fake_upstream.py --demo --port" >/dev/null && ! pgrep -x lightchat-worker >/dev/null; then
+		left=0; break
+	fi
+	sleep 0.1
+done
+assert_eq "demo: nothing left running" "$left" "0"
+rm -rf "$T"
+finish
