@@ -24,7 +24,7 @@ endif
 pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pkg_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
 
-LIB_BASE  := lib/log.c lib/buf.c lib/config.c lib/utf8.c
+LIB_BASE  := lib/log.c lib/buf.c lib/config.c lib/utf8.c lib/monotime.c
 LIB_AUTH  := lib/token.c lib/creds.c lib/users.c
 FCGI_SRC  := $(wildcard cgi-bin/*.c)
 WS_SRC    := $(wildcard ws/*.c)

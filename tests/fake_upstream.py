@@ -14,6 +14,7 @@ POST .../chat/completions  streams (or returns) a reply chosen from the last use
     #words:N        "w1 w2 ... wN"
     #markdown       heading, list, table and a ```c block
     #html200        200 text/html error page (a misconfigured proxy)
+    #nostream       a whole chat.completion JSON even when asked to stream
     #badjson        one good event, then "data: {not json", then [DONE]
     #midstream-error one good event, then an OpenAI error event, then the end
     #params         compact JSON (sorted keys) of the request's sampling parameters
@@ -164,7 +165,7 @@ def content_text(content):
 
 
 KNOWN = {"status", "truncate", "hang", "slow", "words", "markdown", "html200", "badjson",
-         "midstream-error", "params", "unicode"}
+         "midstream-error", "params", "unicode", "nostream"}
 
 
 def directives(prompt):
@@ -460,7 +461,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             slow = float(d["slow"]) if "slow" in d else 0.0
         except ValueError:
             slow = 0.0
-        if not body.get("stream"):
+        if not body.get("stream") or "nostream" in d:  # a server ignoring "stream"
             return self.reply_whole(cid, created, model, text, finish, usage, d, slow)
 
         include_usage = isinstance(body.get("stream_options"), dict) and \

@@ -4,10 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zmq.h>
 
 #include "log.h"
+#include "monotime.h"
 
 /* How long one poll may sleep: bounds how late a stop request is seen. */
 #define LOOP_MAX_WAIT_MS 500
@@ -23,16 +23,6 @@ struct loop {
 	long timer_ms;           /* libcurl's timeout, -1 none */
 	struct timespec timer_set;
 };
-
-static long
-elapsed_ms(const struct timespec *since)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long)(now.tv_sec - since->tv_sec) * 1000 +
-	    (now.tv_nsec - since->tv_nsec) / 1000000;
-}
 
 static short
 curl_to_zmq(int what)
@@ -90,7 +80,7 @@ on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 
 	(void)multi;
 	l->timer_ms = timeout_ms;
-	clock_gettime(CLOCK_MONOTONIC, &l->timer_set);
+	monotime_now(&l->timer_set);
 	return 0;
 }
 
@@ -150,7 +140,7 @@ loop_run(struct loop *l, volatile sig_atomic_t *stop)
 	while (!*stop) {
 		long wait = LOOP_MAX_WAIT_MS;
 		if (l->timer_ms >= 0) {
-			long left = l->timer_ms - elapsed_ms(&l->timer_set);
+			long left = l->timer_ms - monotime_ms_since(&l->timer_set);
 			wait = left < 0 ? 0 : (left < wait ? left : wait);
 		}
 		int n = zmq_poll(l->items, (int)l->nitems, wait);
@@ -188,7 +178,7 @@ loop_run(struct loop *l, volatile sig_atomic_t *stop)
 			curl_multi_socket_action(l->multi, ready[i].fd,
 			    ready[i].flags, &running);
 		if (l->timer_ms >= 0 &&
-		    elapsed_ms(&l->timer_set) >= l->timer_ms) {
+		    monotime_ms_since(&l->timer_set) >= l->timer_ms) {
 			l->timer_ms = -1;
 			curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0,
 			    &running);

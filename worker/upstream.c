@@ -80,6 +80,31 @@ error_message(const cJSON *error, char *msg, size_t cap)
 	buf_free(&b);
 }
 
+/* Takes choices[0].<member>.content (member "delta" in a stream chunk,
+ * "message" in a whole completion), its finish_reason and any usage.
+ * Returns 1 if there was content, 0 if not, -1 if it could not be kept. */
+static int
+take_choice(struct upstream_call *c, const cJSON *json, const char *member)
+{
+	const cJSON *choice = cJSON_GetArrayItem(
+	    cJSON_GetObjectItemCaseSensitive(json, "choices"), 0);
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(choice, member);
+	const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+	const cJSON *finish = cJSON_GetObjectItemCaseSensitive(choice,
+	    "finish_reason");
+	const cJSON *usage = cJSON_GetObjectItemCaseSensitive(json, "usage");
+
+	if (cJSON_IsObject(usage))
+		read_usage(c, usage);
+	if (cJSON_IsString(finish))
+		snprintf(c->finish_reason, sizeof(c->finish_reason), "%s",
+		    finish->valuestring);
+	if (!cJSON_IsString(content))
+		return 0;
+	return add_content(c, content->valuestring,
+	    strlen(content->valuestring)) == 0 ? 1 : -1;
+}
+
 /* One event of the stream: [DONE], a chunk, or an error object. */
 static int
 on_event(void *arg, const char *data, size_t len)
@@ -107,22 +132,8 @@ on_event(void *arg, const char *data, size_t len)
 		call_fail(c, "upstream_error", msg);
 		goto out;
 	}
-	const cJSON *usage = cJSON_GetObjectItemCaseSensitive(json, "usage");
-	if (cJSON_IsObject(usage))
-		read_usage(c, usage);
-	const cJSON *choices = cJSON_GetObjectItemCaseSensitive(json, "choices");
-	const cJSON *choice = cJSON_GetArrayItem(choices, 0);
-	const cJSON *delta = cJSON_GetObjectItemCaseSensitive(choice, "delta");
-	const cJSON *content = cJSON_GetObjectItemCaseSensitive(delta, "content");
-	const cJSON *finish = cJSON_GetObjectItemCaseSensitive(choice,
-	    "finish_reason");
-	if (cJSON_IsString(content) &&
-	    add_content(c, content->valuestring,
-	    strlen(content->valuestring)) != 0)
+	if (take_choice(c, json, "delta") < 0)
 		goto out;
-	if (cJSON_IsString(finish))
-		snprintf(c->finish_reason, sizeof(c->finish_reason), "%s",
-		    finish->valuestring);
 	rc = 0;
 out:
 	cJSON_Delete(json);
@@ -171,7 +182,8 @@ upstream_init(struct upstream_call *c, const struct lc_config *cfg, char *body,
 	c->owner = owner;
 	sse_init(&c->sse, UPSTREAM_EVENT_MAX);
 	buf_init(&c->content, (size_t)cfg->max_reply);
-	buf_init(&c->raw, UPSTREAM_ERRBODY_MAX);
+	/* Room for a whole reply from a server that ignores "stream". */
+	buf_init(&c->raw, (size_t)cfg->max_reply + UPSTREAM_ERRBODY_MAX);
 	buf_init(&c->delta, (size_t)cfg->max_reply + 16);
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
@@ -235,20 +247,8 @@ static void
 outcome_plain(struct upstream_call *c, struct upstream_outcome *out)
 {
 	cJSON *json = cJSON_ParseWithLength(buf_str(&c->raw), c->raw.len);
-	const cJSON *choice = cJSON_GetArrayItem(
-	    cJSON_GetObjectItemCaseSensitive(json, "choices"), 0);
-	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(choice, "message");
-	const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
-	const cJSON *finish = cJSON_GetObjectItemCaseSensitive(choice,
-	    "finish_reason");
 
-	if (cJSON_IsString(content) &&
-	    add_content(c, content->valuestring,
-	    strlen(content->valuestring)) == 0) {
-		if (cJSON_IsString(finish))
-			snprintf(c->finish_reason, sizeof(c->finish_reason),
-			    "%s", finish->valuestring);
-		read_usage(c, cJSON_GetObjectItemCaseSensitive(json, "usage"));
+	if (take_choice(c, json, "message") == 1) {
 		c->done = 1;
 	} else if (c->fail_code != NULL) {
 		out->code = c->fail_code;

@@ -14,7 +14,7 @@
 #include "frames.h"
 #include "sse.h"
 
-#define UPSTREAM_ERRBODY_MAX 65536  /* bytes of a non-stream body kept */
+#define UPSTREAM_ERRBODY_MAX 65536  /* bytes of an error body kept */
 #define UPSTREAM_EVENT_MAX 262144   /* largest SSE event accepted */
 
 typedef void (*upstream_delta_fn)(void *owner, const char *text);

@@ -16,6 +16,7 @@
 #include "frames.h"
 #include "log.h"
 #include "loop.h"
+#include "monotime.h"
 #include "relay.h"
 #include "request.h"
 #include "upstream.h"
@@ -91,16 +92,6 @@ send_error(struct worker *w, const struct peer *p, const char *msgid,
 	send_line(w, p, frame_error(&e));
 }
 
-static long
-ms_since(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long)(now.tv_sec - t->tv_sec) * 1000 +
-	    (now.tv_nsec - t->tv_nsec) / 1000000;
-}
-
 static int
 same_peer(const struct peer *a, const struct peer *b)
 {
@@ -168,7 +159,7 @@ reply_finish(struct reply *r, CURLcode result, int stopped)
 	log_info("reply %s user=%s msgid=%.40s model=%s status=%ld bytes=%zu "
 	    "ms=%ld%s%s", stopped ? "stopped" : o.code ? "failed" : "done",
 	    r->user, r->msgid, r->model, o.status, r->call.content.len,
-	    ms_since(&r->started), o.code ? " error=" : "",
+	    monotime_ms_since(&r->started), o.code ? " error=" : "",
 	    o.code ? o.code : "");
 	send_line(r->w, &r->peer, frame);
 	reply_free(r);
@@ -251,7 +242,7 @@ do_sendprompt(struct worker *w, const struct peer *p, const char *user,
 	memcpy(r->msgid, req.msgid, sizeof(r->msgid));
 	memcpy(r->model, req.model, sizeof(r->model));
 	snprintf(r->user, sizeof(r->user), "%s", user);
-	clock_gettime(CLOCK_MONOTONIC, &r->started);
+	monotime_now(&r->started);
 	r->next = w->replies;
 	if (w->replies != NULL)
 		w->replies->prev = r;

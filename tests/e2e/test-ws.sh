@@ -56,6 +56,9 @@ prompt with "quotes" and \ backslash ✓')")
 assert_eq "prompt with newlines, quotes and UTF-8 round-trips" "$(final "$out" | jq -r .text.content)" 'You said: multi-line
 prompt with "quotes" and \ backslash ✓'
 
+out=$(ws "$J" "$(prompt ns '#nostream #unicode' '{"stream":true}')")
+assert_eq "a server that ignores stream: whole reply still arrives" "$(final "$out" | jq -c '[.type,.text.content]')" '["reply","héllo wörld — ✓ 日本語 🚀 done"]'
+
 # Bad input gets an error frame, and the connection goes on.
 out=$(WSOPTS="--timeout 20 --until-final 1" ws "$J" 'not json')
 assert_eq "bad JSON: error code" "$(jq -r .error.code <<<"$out")" "bad_json"
