@@ -19,11 +19,13 @@ export LIGHTCHAT_STATE="${LIGHTCHAT_STATE:-$ROOT/state}"
 say() { printf 'lightchat: %s\n' "$*" >&2; }
 conf() { "$ADMIN" config "$1"; }
 
-pids=()
 stop_all() {
 	trap - INT TERM EXIT
-	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+	local pids
+	pids=$(jobs -p)
+	[ -n "$pids" ] || return 0
+	kill -TERM $pids 2>/dev/null || true
+	wait $pids 2>/dev/null || true
 }
 trap 'say "stopping"; stop_all; exit 0' INT TERM
 trap 'stop_all' EXIT
@@ -47,7 +49,6 @@ if [ -z "$(conf upstream_api_key)" ] && [ -z "${LIGHTCHAT_NO_DEMO:-}" ]; then
 	rm -f "$STATE/demo.port"
 	python3 "$ROOT/tests/fake_upstream.py" --demo --port "$DEMO_PORT" \
 		--port-file "$STATE/demo.port" &
-	pids+=($!)
 	for _ in $(seq 50); do [ -s "$STATE/demo.port" ] && break; sleep 0.1; done
 	[ -s "$STATE/demo.port" ] || { say "the demo upstream did not start"; exit 1; }
 	export OPENAI_BASE_URL="http://127.0.0.1:$(cat "$STATE/demo.port")/v1"
@@ -63,33 +64,61 @@ fi
 # websocketd passes only the variables it is told to.
 passenv=$(env | sed -n 's/^\(\(LIGHTCHAT\|ASAN\|UBSAN\|LSAN\)_[A-Z_]*\)=.*/\1/p' | tr '\n' ',' | sed 's/,$//')
 
-"$BIN/lightchat-worker" &
-pids+=($!)
+# The worker and websocketd are restarted when they exit (a crash, or a
+# sysadmin's kill to reload them); their PIDs are in <state>/*.pid.
+start_worker() {
+	"$BIN/lightchat-worker" &
+	WORKER_PID=$!
+	echo "$WORKER_PID" >"$STATE/worker.pid"
+}
 # websocketd prints the request URL on each of its log lines, and the seed
 # client puts its token in the query: redact it before it reaches a log.
 # websocketd 0.4 also logs a spurious "file already closed" error at every
 # disconnect: drop those lines.
-websocketd --address=127.0.0.1 --port="$WS_PORT" \
-	--maxforks="$(conf max_connections)" --loglevel=error \
-	--passenv="$passenv" "$BIN/lightchat-ws" \
-	> >(sed -u -e '/while reading STD[A-Z]* from process: .*already closed/d' \
-		-e 's/token=[^&'"'"' ]*/token=[redacted]/g' >&2) 2>&1 &
-pids+=($!)
+start_websocketd() {
+	websocketd --address=127.0.0.1 --port="$WS_PORT" \
+		--maxforks="$(conf max_connections)" --loglevel=error \
+		--passenv="$passenv" "$BIN/lightchat-ws" \
+		> >(sed -u -e '/while reading STD[A-Z]* from process: .*already closed/d' \
+			-e 's/token=[^&'"'"' ]*/token=[redacted]/g' >&2) 2>&1 &
+	WSD_PID=$!
+	echo "$WSD_PID" >"$STATE/websocketd.pid"
+}
+start_worker
+start_websocketd
 # lighttpd's access log: a FIFO copied to our stderr (lighttpd gives piped
 # loggers /dev/null as stderr, and reopening /dev/stderr clobbers files).
 rm -f "$STATE/access.fifo"
 mkfifo -m 600 "$STATE/access.fifo"
 cat "$STATE/access.fifo" >&2 &
-pids+=($!)
 export LIGHTCHAT_ACCESS_LOG="$STATE/access.fifo"
 lighttpd -D -f "$ROOT/lighttpd.conf" &
-pids+=($!)
 echo "$$" > "$STATE/run.pid"
 
 say "listening on http://$BIND:$PORT/ (websocketd on 127.0.0.1:$WS_PORT)"
-# Stop everything as soon as any one part stops.
 set +e
-wait -n "${pids[@]}"
-status=$?
-say "a component exited (status $status); stopping"
-exit 1
+quick_exits=0
+while :; do
+	started=$SECONDS
+	wait -n -p done_pid
+	status=$?
+	# Give up on a component that keeps failing at once (bad config...).
+	if [ $((SECONDS - started)) -lt 3 ]; then quick_exits=$((quick_exits + 1)); else quick_exits=0; fi
+	if [ "$quick_exits" -ge 5 ]; then
+		say "components keep exiting at once; stopping"
+		exit 1
+	fi
+	case "${done_pid:-}" in
+	"$WORKER_PID")
+		say "the worker exited (status $status); restarting it"
+		sleep 0.5
+		start_worker ;;
+	"$WSD_PID")
+		say "websocketd exited (status $status); restarting it"
+		sleep 0.5
+		start_websocketd ;;
+	*)
+		say "a component exited (status $status); stopping"
+		exit 1 ;;
+	esac
+done
