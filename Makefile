@@ -8,7 +8,7 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libcjson libjwt libzmq libcurl libxcrypt
+PKGS    := libcjson libjwt libzmq libcurl libxcrypt sqlite3
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS  ?= -O2 -g
@@ -26,6 +26,7 @@ pkg_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
 
 LIB_BASE  := lib/log.c lib/buf.c lib/config.c lib/utf8.c lib/monotime.c
 LIB_AUTH  := lib/token.c lib/creds.c lib/users.c
+LIB_STORE := lib/store.c
 FCGI_SRC  := $(wildcard cgi-bin/*.c)
 WS_SRC    := $(wildcard ws/*.c)
 WORKER_SRC:= $(wildcard worker/*.c)
@@ -49,24 +50,24 @@ $(BUILD)/obj/%.o: %.c $(wildcard lib/*.h cgi-bin/*.h worker/*.h ws/*.h)
 	$(CC) $(CFLAGS) $(call pkg_cflags,$(PKGS)) -Iworker -Icgi-bin -c $< -o $@
 
 # The FastCGI program: login, REST API, /ws authorizer.
-$(FCGI_BIN): $(call obj,$(FCGI_SRC) $(LIB_BASE) $(LIB_AUTH))
-	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi $(call pkg_libs,libcjson libjwt libxcrypt)
+$(FCGI_BIN): $(call obj,$(FCGI_SRC) $(LIB_BASE) $(LIB_AUTH) $(LIB_STORE))
+	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi $(call pkg_libs,libcjson libjwt libxcrypt sqlite3)
 
 # The per-connection session: libzmq and nothing heavy (no libjwt/libcrypto).
 $(WS_BIN): $(call obj,$(WS_SRC) $(LIB_BASE))
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,libzmq)
 
-$(WORKER_BIN): $(call obj,$(WORKER_SRC) $(LIB_BASE) $(LIB_AUTH))
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,libzmq libcurl libcjson libjwt libxcrypt)
+$(WORKER_BIN): $(call obj,$(WORKER_SRC) $(LIB_BASE) $(LIB_AUTH) $(LIB_STORE))
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,libzmq libcurl libcjson libjwt libxcrypt sqlite3)
 
 $(ADMIN_BIN): $(call obj,$(ADMIN_SRC) $(LIB_BASE) $(LIB_AUTH))
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,libjwt libxcrypt)
 
 # Unit tests link the library code and the worker's modules (not its main).
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(call obj,$(LIB_BASE) $(LIB_AUTH)) $(WORKER_LIB_OBJ)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(call obj,$(LIB_BASE) $(LIB_AUTH) $(LIB_STORE)) $(WORKER_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(call pkg_cflags,$(PKGS)) -Iworker -Itests/unit -o $@ $(filter %.c %.o,$^) \
-	    $(LDFLAGS) $(call pkg_libs,libzmq libcurl libcjson libjwt libxcrypt)
+	    $(LDFLAGS) $(call pkg_libs,libzmq libcurl libcjson libjwt libxcrypt sqlite3)
 
 deps:
 	@scripts/deps.sh

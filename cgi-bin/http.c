@@ -1,6 +1,7 @@
 /* http.c - FastCGI request and response helpers. */
 #include "http.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,25 @@ http_read_body(struct http_req *r, struct lc_buf *body)
 	return 0;
 }
 
+int
+http_query(const struct http_req *r, const char *name, char *out,
+    size_t outcap)
+{
+	const char *q = http_param(r, "QUERY_STRING");
+	size_t nlen = strlen(name);
+
+	if (q == NULL)
+		return 0;
+	while (*q) {
+		size_t len = strcspn(q, "&");
+		if (len > nlen && strncmp(q, name, nlen) == 0 && q[nlen] == '=')
+			return url_decode(q + nlen + 1, len - nlen - 1, out,
+			    outcap) < 0 ? -1 : 1;
+		q += len + (q[len] == '&');
+	}
+	return 0;
+}
+
 const char *
 http_reason(int status)
 {
@@ -119,43 +139,51 @@ http_reason(int status)
 	case 415: return "Unsupported Media Type";
 	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
+	case 409: return "Conflict";
 	case 503: return "Service Unavailable";
 	}
 	return "Unknown";
 }
 
 int
-http_send_json(struct http_req *r, int status, const cJSON *json)
+http_send(struct http_req *r, int status, const char *ctype, const char *body,
+    size_t len)
 {
-	char *body = NULL;
-	int rc = -1;
-
-	if (json != NULL) {
-		body = cJSON_PrintUnformatted(json);
-		if (body == NULL) {
-			log_err("out of memory printing a response");
-			status = 500;
-		}
-	}
 	/* snprintf, not FCGX_FPrintF: libfcgi's own formatter lacks %zu. */
 	char head[HTTP_EXTRA_HEADERS_MAX + 512];
 	int n = snprintf(head, sizeof(head),
 	    "Status: %d %s\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "%s", status, http_reason(status), r->headers);
+
 	if (n > 0 && (size_t)n < sizeof(head) && body != NULL)
 		n += snprintf(head + n, sizeof(head) - (size_t)n,
-		    "Content-Type: application/json\r\n"
-		    "Content-Length: %zu\r\n\r\n", strlen(body));
+		    "Content-Type: %s\r\n"
+		    "Content-Length: %zu\r\n\r\n", ctype, len);
 	else if (n > 0 && (size_t)n < sizeof(head))
 		n += snprintf(head + n, sizeof(head) - (size_t)n, "\r\n");
-	if (n < 0 || (size_t)n >= sizeof(head) ||
+	if (n < 0 || (size_t)n >= sizeof(head) || len > INT_MAX ||
 	    FCGX_PutStr(head, n, r->fcgi->out) < 0 ||
-	    (body != NULL &&
-	    FCGX_PutStr(body, (int)strlen(body), r->fcgi->out) < 0))
-		goto out;
-	rc = 0;
-out:
+	    (body != NULL && FCGX_PutStr(body, (int)len, r->fcgi->out) < 0))
+		return -1;
+	return 0;
+}
+
+int
+http_send_json(struct http_req *r, int status, const cJSON *json)
+{
+	char *body = NULL;
+	int rc;
+
+	if (json != NULL) {
+		body = cJSON_PrintUnformatted(json);
+		if (body == NULL) {
+			log_err("out of memory printing a response");
+			return http_send(r, 500, NULL, NULL, 0);
+		}
+	}
+	rc = http_send(r, status, "application/json", body,
+	    body != NULL ? strlen(body) : 0);
 	free(body);
 	return rc;
 }

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "store.h"
 #include "token.h"
 
 #define HTTP_EXTRA_HEADERS_MAX 2048
@@ -17,6 +18,7 @@ struct http_req {
 	FCGX_Request *fcgi;
 	const struct lc_config *cfg;
 	const struct lc_token_key *key;
+	struct store *store;    /* NULL when the database could not be opened */
 	char path[512];         /* REQUEST_URI without the query */
 	const char *method;
 	const char *origin;     /* NULL when absent */
@@ -43,6 +45,11 @@ int http_add_header(struct http_req *r, const char *fmt, ...)
  * or the HTTP status to answer with: 411, 413, 415 or 400. */
 int http_read_body(struct http_req *r, struct lc_buf *body);
 
+/* Sends status, the extra headers and body (len bytes of type ctype; NULL
+ * for none). Returns 0, or -1 if the client is gone. */
+int http_send(struct http_req *r, int status, const char *ctype,
+    const char *body, size_t len);
+
 /* Sends status, the extra headers and the JSON value (not freed). Returns 0,
  * or -1 if the client is gone. */
 int http_send_json(struct http_req *r, int status, const cJSON *json);
@@ -56,6 +63,11 @@ int http_send_error(struct http_req *r, int status, const char *code,
  * or a token error (LC_TOKEN_MALFORMED when there is none). */
 int http_authenticate(const struct http_req *r, char user[LC_USER_MAX + 1],
     long *exp);
+
+/* Finds parameter name in the query string and percent-decodes it into out.
+ * Returns 1 found, 0 absent, -1 malformed or too long. */
+int http_query(const struct http_req *r, const char *name, char *out,
+    size_t outcap);
 
 /* Returns the reason phrase of an HTTP status code. */
 const char *http_reason(int status);

@@ -17,6 +17,9 @@ int page_me(struct http_req *r);
 /* GET /api/models. */
 int page_models(struct http_req *r);
 
+/* /api/conversations and below. */
+int page_conversations(struct http_req *r);
+
 /* The /ws authorizer: 200 lets lighttpd proxy the upgrade to websocketd. */
 int page_authorize(struct http_req *r);
 

@@ -58,8 +58,11 @@ static const struct cfg_entry cfg_table[] = {
 	  NULL },
 	{ "max_inflight", CFG_INT, O(max_inflight), "1024", 1, 100000, false,
 	  NULL },
-	{ "max_inflight_per_connection", CFG_INT,
-	  O(max_inflight_per_connection), "4", 1, 1000, false, NULL },
+	{ "max_inflight_per_user", CFG_INT, O(max_inflight_per_user), "4", 1,
+	  1000, false, NULL },
+	{ "context_budget", CFG_INT, O(context_budget), "48000", 1000, 10000000,
+	  false, NULL },
+	{ "database", CFG_STR, O(database), "", 0, 0, false, NULL },
 	{ "max_connections", CFG_INT, O(max_connections), "1024", 1, 100000,
 	  false, NULL },
 	{ "upstream_connect_timeout", CFG_INT, O(upstream_connect_timeout), "10",
@@ -335,7 +338,8 @@ config_load(struct lc_config *cfg, char err[LC_CONFIG_ERR_MAX])
 	    cfg_derive(&cfg->token_key_file, "", cfg->state, "/token.key",
 	    err) != 0 ||
 	    cfg_derive(&cfg->worker_endpoint, "ipc://", cfg->state,
-	    "/worker.sock", err) != 0)
+	    "/worker.sock", err) != 0 ||
+	    cfg_derive(&cfg->database, "", cfg->state, "/lightchat.db", err) != 0)
 		return -1;
 	if (cfg->models[0] == '\0' ||
 	    !config_list_has(cfg->models, cfg->default_model)) {

@@ -35,7 +35,9 @@ struct lc_config {
 	long max_tokens_limit;
 	long max_reply;           /* reply bytes */
 	long max_inflight;        /* replies in flight in the worker */
-	long max_inflight_per_connection;
+	long max_inflight_per_user;
+	long context_budget;      /* bytes of stored history sent upstream */
+	char *database;           /* "" : <state>/lightchat.db */
 	long max_connections;     /* websocketd --maxforks */
 	long upstream_connect_timeout;
 	long upstream_idle_timeout;

@@ -25,11 +25,21 @@ add_msgid(cJSON *root, const char *msgid)
 	return cJSON_AddStringToObject(root, "msgid", msgid) != NULL;
 }
 
+static int
+add_conv(cJSON *root, const char *conversation_id)
+{
+	if (conversation_id == NULL || conversation_id[0] == '\0')
+		return 1;
+	return cJSON_AddStringToObject(root, "conversation_id",
+	    conversation_id) != NULL;
+}
+
 char *
-frame_delta(const char *msgid, const char *delta)
+frame_delta(const char *msgid, const char *conversation_id, const char *delta)
 {
 	cJSON *root = cJSON_CreateObject();
 	int ok = root != NULL && add_msgid(root, msgid) &&
+	    add_conv(root, conversation_id) &&
 	    cJSON_AddStringToObject(root, "type", "delta") != NULL &&
 	    cJSON_AddStringToObject(root, "delta", delta) != NULL;
 
@@ -37,12 +47,14 @@ frame_delta(const char *msgid, const char *delta)
 }
 
 char *
-frame_reply(const char *msgid, const char *content, const char *model,
-    const char *finish_reason, const struct frame_usage *usage)
+frame_reply(const char *msgid, const char *conversation_id,
+    const char *content, const char *model, const char *finish_reason,
+    const struct frame_usage *usage)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *text = NULL, *u = NULL;
 	int ok = root != NULL && add_msgid(root, msgid) &&
+	    add_conv(root, conversation_id) &&
 	    cJSON_AddStringToObject(root, "type", "reply") != NULL &&
 	    (text = cJSON_AddObjectToObject(root, "text")) != NULL &&
 	    cJSON_AddStringToObject(text, "role", "assistant") != NULL &&
@@ -92,6 +104,48 @@ frame_error(const struct frame_error *e)
 	if (ok && e->partial != NULL)
 		ok = cJSON_AddStringToObject(err, "partial", e->partial) != NULL;
 	free(content);
+	return finish(root, ok);
+}
+
+char *
+frame_start(const char *msgid, const char *conversation_id, const char *title,
+    const char *model, const char *prompt, int replaced)
+{
+	cJSON *root = cJSON_CreateObject();
+	int ok = root != NULL &&
+	    cJSON_AddStringToObject(root, "type", "start") != NULL &&
+	    add_msgid(root, msgid) && add_conv(root, conversation_id) &&
+	    cJSON_AddStringToObject(root, "title", title) != NULL &&
+	    cJSON_AddStringToObject(root, "model", model) != NULL &&
+	    cJSON_AddNumberToObject(root, "replaced", replaced) != NULL;
+
+	if (ok && prompt != NULL)
+		ok = cJSON_AddStringToObject(root, "prompt", prompt) != NULL;
+	return finish(root, ok);
+}
+
+char *
+frame_snapshot(const char *msgid, const char *conversation_id,
+    const char *model, const char *content)
+{
+	cJSON *root = cJSON_CreateObject();
+	int ok = root != NULL &&
+	    cJSON_AddStringToObject(root, "type", "snapshot") != NULL &&
+	    add_msgid(root, msgid) && add_conv(root, conversation_id) &&
+	    cJSON_AddStringToObject(root, "model", model) != NULL &&
+	    cJSON_AddStringToObject(root, "content", content) != NULL;
+
+	return finish(root, ok);
+}
+
+char *
+frame_idle(const char *conversation_id)
+{
+	cJSON *root = cJSON_CreateObject();
+	int ok = root != NULL &&
+	    cJSON_AddStringToObject(root, "type", "idle") != NULL &&
+	    add_conv(root, conversation_id);
+
 	return finish(root, ok);
 }
 

@@ -13,6 +13,7 @@ struct frame_usage {
 
 struct frame_error {
 	const char *msgid;       /* NULL: "msgid": null */
+	const char *conversation_id; /* NULL or "": left out */
 	const char *code;
 	const char *message;     /* for people; becomes text.content too */
 	const char *field;       /* NULL or "" when not about a field */
@@ -21,13 +22,31 @@ struct frame_error {
 	const char *partial;     /* text received before the failure, or NULL */
 };
 
-/* {"msgid","type":"delta","delta"} */
-char *frame_delta(const char *msgid, const char *delta);
+/* In every function, a NULL or empty conversation_id is left out. */
 
-/* The seed's final shape: {"msgid","type":"reply","text":{"role":
- * "assistant","content"},"model","finish_reason","usage"?}. */
-char *frame_reply(const char *msgid, const char *content, const char *model,
-    const char *finish_reason, const struct frame_usage *usage);
+/* {"msgid","conversation_id"?,"type":"delta","delta"} */
+char *frame_delta(const char *msgid, const char *conversation_id,
+    const char *delta);
+
+/* The seed's final shape: {"msgid","conversation_id"?,"type":"reply",
+ * "text":{"role":"assistant","content"},"model","finish_reason","usage"?}. */
+char *frame_reply(const char *msgid, const char *conversation_id,
+    const char *content, const char *model, const char *finish_reason,
+    const struct frame_usage *usage);
+
+/* A reply began: {"type":"start","msgid","conversation_id","title","model",
+ * "prompt"?,"replaced"} where prompt is the new user message (NULL when
+ * regenerating) and replaced the number of trailing messages it replaces. */
+char *frame_start(const char *msgid, const char *conversation_id,
+    const char *title, const char *model, const char *prompt, int replaced);
+
+/* The text so far of a reply in flight, for a client that starts watching:
+ * {"type":"snapshot","msgid","conversation_id","model","content"}. */
+char *frame_snapshot(const char *msgid, const char *conversation_id,
+    const char *model, const char *content);
+
+/* No reply in flight: {"type":"idle","conversation_id"}. */
+char *frame_idle(const char *conversation_id);
 
 /* {"msgid","type":"error","error":{...},"text":{"content":"Error: ..."}} */
 char *frame_error(const struct frame_error *e);

@@ -22,6 +22,9 @@ struct loop {
 	size_t nitems, cap;
 	long timer_ms;           /* libcurl's timeout, -1 none */
 	struct timespec timer_set;
+	void (*tick)(void *arg); /* periodic work, or NULL */
+	long tick_ms;
+	struct timespec tick_last;
 };
 
 static short
@@ -120,6 +123,14 @@ loop_new(void *zsock, CURLM *multi, loop_socket_fn on_socket,
 }
 
 void
+loop_set_tick(struct loop *l, void (*fn)(void *arg), long interval_ms)
+{
+	l->tick = fn;
+	l->tick_ms = interval_ms;
+	monotime_now(&l->tick_last);
+}
+
+void
 loop_check_done(struct loop *l)
 {
 	CURLMsg *m;
@@ -186,6 +197,11 @@ loop_run(struct loop *l, volatile sig_atomic_t *stop)
 		loop_check_done(l);
 		if (zready)
 			l->on_socket(l->arg);
+		if (l->tick != NULL &&
+		    monotime_ms_since(&l->tick_last) >= l->tick_ms) {
+			monotime_now(&l->tick_last);
+			l->tick(l->arg);
+		}
 	}
 	rc = 0;
 out:

@@ -19,6 +19,9 @@ typedef void (*loop_done_fn)(CURL *easy, CURLcode result, void *arg);
 struct loop *loop_new(void *zsock, CURLM *multi, loop_socket_fn on_socket,
     loop_done_fn on_done, void *arg);
 
+/* Calls fn(arg) about every interval_ms milliseconds from the loop. */
+void loop_set_tick(struct loop *l, void (*fn)(void *arg), long interval_ms);
+
 /* Runs until *stop becomes non-zero. Returns 0, or -1 on a poll error. */
 int loop_run(struct loop *l, volatile sig_atomic_t *stop);
 

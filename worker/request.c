@@ -86,16 +86,14 @@ get_number(const cJSON *params, const char *name, double min, double max,
 	return 1;
 }
 
+/* Checks a seed-shaped messages array and keeps a copy of role+content. */
 static int
-add_messages(cJSON *body, const cJSON *messages, const struct lc_config *cfg,
-    struct request_error *err)
+check_messages(const cJSON *messages, const struct lc_config *cfg,
+    cJSON **out, struct request_error *err)
 {
-	cJSON *out = cJSON_AddArrayToObject(body, "messages");
 	int n = cJSON_GetArraySize(messages);
 	const cJSON *m;
 
-	if (out == NULL)
-		return fail(err, "server_error", NULL, "out of memory");
 	if (!cJSON_IsArray(messages) || n < 1)
 		return fail(err, "invalid_request", "messages",
 		    "messages must be a non-empty array");
@@ -105,6 +103,9 @@ add_messages(cJSON *body, const cJSON *messages, const struct lc_config *cfg,
 		    cfg->max_messages);
 		return fail(err, "invalid_request", "messages", msg);
 	}
+	*out = cJSON_CreateArray();
+	if (*out == NULL)
+		return fail(err, "server_error", NULL, "out of memory");
 	cJSON_ArrayForEach(m, messages) {
 		const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
 		const cJSON *content = cJSON_GetObjectItemCaseSensitive(m,
@@ -120,7 +121,7 @@ add_messages(cJSON *body, const cJSON *messages, const struct lc_config *cfg,
 			return fail(err, "invalid_request", "messages.content",
 			    "each message needs a string content");
 		cJSON *o = cJSON_CreateObject();
-		if (o == NULL || !cJSON_AddItemToArray(out, o) ||
+		if (o == NULL || !cJSON_AddItemToArray(*out, o) ||
 		    cJSON_AddStringToObject(o, "role", role->valuestring) == NULL ||
 		    cJSON_AddStringToObject(o, "content",
 		    content->valuestring) == NULL)
@@ -135,8 +136,9 @@ struct num_param {
 	int integer;
 };
 
-int
-request_parse(const cJSON *payload, const struct lc_config *cfg,
+/* Checks params into out->model and out->params. */
+static int
+check_params(const cJSON *params, const struct lc_config *cfg,
     struct chat_request *out, struct request_error *err)
 {
 	const struct num_param nums[] = {
@@ -146,9 +148,78 @@ request_parse(const cJSON *payload, const struct lc_config *cfg,
 		{ "frequency_penalty", -2, 2, 0 },
 		{ "presence_penalty", -2, 2, 0 },
 	};
-	cJSON *body = NULL;
-	const cJSON *msgid, *params, *stream, *model;
-	int rc = -1;
+	const cJSON *model;
+
+	if (params != NULL && !cJSON_IsNull(params) && !cJSON_IsObject(params))
+		return fail(err, "invalid_request", "params",
+		    "params must be an object");
+	model = cJSON_GetObjectItemCaseSensitive(params, "model_name");
+	if (model == NULL || cJSON_IsNull(model) ||
+	    (cJSON_IsString(model) && model->valuestring[0] == '\0')) {
+		snprintf(out->model, sizeof(out->model), "%s",
+		    cfg->default_model);
+	} else if (!cJSON_IsString(model)) {
+		return fail(err, "invalid_request", "params.model_name",
+		    "model_name must be a string");
+	} else if (request_resolve_model(cfg, model->valuestring,
+	    out->model) != 0) {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "model '%.64s' is not available here",
+		    model->valuestring);
+		return fail(err, "model_not_allowed", "params.model_name", msg);
+	}
+	out->params = cJSON_CreateObject();
+	if (out->params == NULL)
+		return fail(err, "server_error", NULL, "out of memory");
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		double d = 0;
+		int got = get_number(params, nums[i].name, nums[i].min,
+		    nums[i].max, &d);
+		if (got == 1 && nums[i].integer && d != floor(d))
+			got = -1;
+		if (got < 0) {
+			char msg[128], field[64];
+			snprintf(msg, sizeof(msg),
+			    "%s must be a number from %g to %g", nums[i].name,
+			    nums[i].min, nums[i].max);
+			snprintf(field, sizeof(field), "params.%s", nums[i].name);
+			return fail(err, "invalid_request", field, msg);
+		}
+		if (got == 1 &&
+		    cJSON_AddNumberToObject(out->params, nums[i].name, d) == NULL)
+			return fail(err, "server_error", NULL, "out of memory");
+	}
+	return 0;
+}
+
+/* Copies an optional string member into *out (NULL when absent). */
+static int
+get_string(const cJSON *payload, const char *name, size_t max, char **out,
+    struct request_error *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(payload, name);
+	char msg[96];
+
+	*out = NULL;
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	snprintf(msg, sizeof(msg), "%s must be a string of at most %zu bytes",
+	    name, max);
+	if (!cJSON_IsString(v) || strlen(v->valuestring) > max)
+		return fail(err, "invalid_request", name, msg);
+	*out = strdup(v->valuestring);
+	if (*out == NULL)
+		return fail(err, "server_error", NULL, "out of memory");
+	return 0;
+}
+
+int
+request_parse(const cJSON *payload, enum request_kind kind,
+    const struct lc_config *cfg, struct chat_request *out,
+    struct request_error *err)
+{
+	const cJSON *msgid, *stream, *conv, *messages, *edit;
+	size_t max_text = (size_t)cfg->max_message;
 
 	memset(out, 0, sizeof(*out));
 	memset(err, 0, sizeof(*err));
@@ -168,66 +239,89 @@ request_parse(const cJSON *payload, const struct lc_config *cfg,
 		    "stream must be true or false");
 	out->stream = cJSON_IsTrue(stream);
 
-	params = cJSON_GetObjectItemCaseSensitive(payload, "params");
-	if (params != NULL && !cJSON_IsNull(params) && !cJSON_IsObject(params))
-		return fail(err, "invalid_request", "params",
-		    "params must be an object");
-	model = cJSON_GetObjectItemCaseSensitive(params, "model_name");
-	if (model == NULL || cJSON_IsNull(model) ||
-	    (cJSON_IsString(model) && model->valuestring[0] == '\0')) {
-		snprintf(out->model, sizeof(out->model), "%s",
-		    cfg->default_model);
-	} else if (!cJSON_IsString(model)) {
-		return fail(err, "invalid_request", "params.model_name",
-		    "model_name must be a string");
-	} else if (request_resolve_model(cfg, model->valuestring,
-	    out->model) != 0) {
-		char msg[200];
-		snprintf(msg, sizeof(msg), "model '%.64s' is not available here",
-		    model->valuestring);
-		return fail(err, "model_not_allowed", "params.model_name", msg);
+	conv = cJSON_GetObjectItemCaseSensitive(payload, "conversation_id");
+	if (conv != NULL && !cJSON_IsNull(conv)) {
+		if (!cJSON_IsString(conv) || !store_id_valid(conv->valuestring))
+			return fail(err, "invalid_request", "conversation_id",
+			    "conversation_id must be an id from this server");
+		memcpy(out->conversation_id, conv->valuestring,
+		    STORE_ID_LEN + 1);
 	}
+	if (check_params(cJSON_GetObjectItemCaseSensitive(payload, "params"),
+	    cfg, out, err) != 0)
+		return -1;
 
-	body = cJSON_CreateObject();
-	if (body == NULL || cJSON_AddStringToObject(body, "model", out->model) ==
-	    NULL) {
-		fail(err, "server_error", NULL, "out of memory");
+	if (kind == REQUEST_REGENERATE) {
+		if (out->conversation_id[0] == '\0')
+			return fail(err, "invalid_request", "conversation_id",
+			    "regenerate needs a conversation_id");
+		return 0;
+	}
+	messages = cJSON_GetObjectItemCaseSensitive(payload, "messages");
+	if (messages != NULL) {
+		/* The seed's shape: the client's own transcript goes upstream. */
+		out->seed = 1;
+		if (check_messages(messages, cfg, &out->messages, err) != 0)
+			return -1;
+		out->body = request_body(out, out->messages);
+		if (out->body == NULL)
+			return fail(err, "server_error", NULL, "out of memory");
+		return 0;
+	}
+	if (get_string(payload, "prompt", max_text, &out->prompt, err) != 0 ||
+	    get_string(payload, "system", max_text, &out->system, err) != 0)
+		return -1;
+	if (out->prompt == NULL || out->prompt[0] == '\0')
+		return fail(err, "invalid_request", "prompt",
+		    "send a non-empty \"prompt\" (or the seed's \"messages\")");
+	edit = cJSON_GetObjectItemCaseSensitive(payload, "edit_last");
+	if (edit != NULL && !cJSON_IsBool(edit))
+		return fail(err, "invalid_request", "edit_last",
+		    "edit_last must be true or false");
+	out->edit_last = cJSON_IsTrue(edit);
+	if (out->edit_last && out->conversation_id[0] == '\0')
+		return fail(err, "invalid_request", "conversation_id",
+		    "edit_last needs a conversation_id");
+	return 0;
+}
+
+char *
+request_body(const struct chat_request *req, const cJSON *messages)
+{
+	cJSON *body = cJSON_CreateObject(), *opts, *p, *copy;
+	char *out = NULL;
+
+	if (body == NULL || cJSON_AddStringToObject(body, "model", req->model) ==
+	    NULL)
+		goto out;
+	copy = cJSON_Duplicate(messages, 1);
+	if (copy == NULL || !cJSON_AddItemToObject(body, "messages", copy)) {
+		cJSON_Delete(copy);
 		goto out;
 	}
-	if (add_messages(body,
-	    cJSON_GetObjectItemCaseSensitive(payload, "messages"), cfg, err) != 0)
-		goto out;
-	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-		double d = 0;
-		int got = get_number(params, nums[i].name, nums[i].min,
-		    nums[i].max, &d);
-		if (got == 1 && nums[i].integer && d != floor(d))
-			got = -1;
-		if (got < 0) {
-			char msg[128], field[64];
-			snprintf(msg, sizeof(msg),
-			    "%s must be a number from %g to %g", nums[i].name,
-			    nums[i].min, nums[i].max);
-			snprintf(field, sizeof(field), "params.%s", nums[i].name);
-			fail(err, "invalid_request", field, msg);
+	cJSON_ArrayForEach(p, req->params) {
+		if (cJSON_AddNumberToObject(body, p->string, p->valuedouble) ==
+		    NULL)
 			goto out;
-		}
-		if (got == 1 &&
-		    cJSON_AddNumberToObject(body, nums[i].name, d) == NULL) {
-			fail(err, "server_error", NULL, "out of memory");
-			goto out;
-		}
 	}
-	cJSON *opts;
 	if (cJSON_AddBoolToObject(body, "stream", 1) == NULL ||
 	    (opts = cJSON_AddObjectToObject(body, "stream_options")) == NULL ||
-	    cJSON_AddBoolToObject(opts, "include_usage", 1) == NULL ||
-	    (out->body = cJSON_PrintUnformatted(body)) == NULL) {
-		fail(err, "server_error", NULL, "out of memory");
+	    cJSON_AddBoolToObject(opts, "include_usage", 1) == NULL)
 		goto out;
-	}
-	rc = 0;
+	out = cJSON_PrintUnformatted(body);
 out:
 	cJSON_Delete(body);
-	return rc;
+	return out;
+}
+
+void
+request_free(struct chat_request *req)
+{
+	cJSON_Delete(req->params);
+	cJSON_Delete(req->messages);
+	free(req->prompt);
+	free(req->system);
+	free(req->body);
+	req->params = req->messages = NULL;
+	req->prompt = req->system = req->body = NULL;
 }

@@ -1,20 +1,35 @@
-/* request.h - validating a client's "sendprompt" payload and turning it into
- * the body of an upstream /chat/completions request. */
+/* request.h - validating what a client sends ("sendprompt", "regenerate")
+ * and building the body of an upstream /chat/completions request.
+ *
+ * Two shapes of sendprompt are accepted: the seed's, carrying the whole
+ * transcript in "messages", and the conversation shape, carrying one new
+ * "prompt" and an optional "conversation_id" whose stored history the worker
+ * adds. */
 #ifndef LC_REQUEST_H
 #define LC_REQUEST_H
 
 #include <cjson/cJSON.h>
 
 #include "config.h"
+#include "store.h"
 
 #define REQUEST_MSGID_MAX 128
 #define REQUEST_MODEL_MAX 128
+
+enum request_kind { REQUEST_SENDPROMPT, REQUEST_REGENERATE };
 
 struct chat_request {
 	char msgid[REQUEST_MSGID_MAX + 1];
 	char model[REQUEST_MODEL_MAX + 1];  /* the upstream model name */
 	int stream;                         /* the client wants delta frames */
-	char *body;                         /* upstream JSON, caller frees */
+	int seed;                           /* the seed shape (messages) */
+	cJSON *params;                      /* checked numeric parameters */
+	cJSON *messages;                    /* seed shape: checked copy */
+	char conversation_id[STORE_ID_LEN + 1]; /* "" : a new conversation */
+	char *prompt;                       /* conversation shape */
+	char *system;                       /* new system prompt, or NULL */
+	int edit_last;                      /* replace the last prompt+reply */
+	char *body;                         /* seed shape: the upstream body */
 };
 
 struct request_error {
@@ -23,11 +38,20 @@ struct request_error {
 	char field[64];         /* the offending field, or "" */
 };
 
-/* Validates payload (the "payload" member of a sendprompt message, may be
- * NULL) against cfg. Returns 0 with out filled (free out->body), or -1 with
- * err filled; out->msgid is set whenever the msgid itself was valid. */
-int request_parse(const cJSON *payload, const struct lc_config *cfg,
-    struct chat_request *out, struct request_error *err);
+/* Validates payload (may be NULL) of a kind of message against cfg.
+ * Returns 0 with out filled, or -1 with err filled; out->msgid is set
+ * whenever the msgid itself was valid. Free out with request_free either
+ * way. For the seed shape out->body is built already. */
+int request_parse(const cJSON *payload, enum request_kind kind,
+    const struct lc_config *cfg, struct chat_request *out,
+    struct request_error *err);
+
+/* Builds the upstream body for req with messages (a cJSON array of
+ * {role,content}). Returns a malloc'd string, or NULL when out of memory. */
+char *request_body(const struct chat_request *req, const cJSON *messages);
+
+/* Frees what req holds. */
+void request_free(struct chat_request *req);
 
 /* Resolves a client model name through the allow-list and the aliases into
  * out (REQUEST_MODEL_MAX + 1 bytes). Returns 0 or -1 if not allowed. */

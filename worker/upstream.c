@@ -180,7 +180,8 @@ upstream_init(struct upstream_call *c, const struct lc_config *cfg, char *body,
 	c->body = body;
 	c->on_delta = on_delta;
 	c->owner = owner;
-	sse_init(&c->sse, UPSTREAM_EVENT_MAX);
+	/* One event may carry the whole reply (a server that does not chunk). */
+	sse_init(&c->sse, (size_t)cfg->max_reply + UPSTREAM_EVENT_SLACK);
 	buf_init(&c->content, (size_t)cfg->max_reply);
 	/* Room for a whole reply from a server that ignores "stream". */
 	buf_init(&c->raw, (size_t)cfg->max_reply + UPSTREAM_ERRBODY_MAX);

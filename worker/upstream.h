@@ -15,7 +15,7 @@
 #include "sse.h"
 
 #define UPSTREAM_ERRBODY_MAX 65536  /* bytes of an error body kept */
-#define UPSTREAM_EVENT_MAX 262144   /* largest SSE event accepted */
+#define UPSTREAM_EVENT_SLACK 65536 /* an SSE event may exceed max_reply by this */
 
 typedef void (*upstream_delta_fn)(void *owner, const char *text);
 

@@ -1,6 +1,7 @@
 /* worker.c - receives session messages from the ROUTER socket, checks the
- * credentials that ride on each, and runs "sendprompt", "stop" and "ping";
- * keeps the list of replies in flight and sends their frames back. */
+ * credentials that ride on each, and dispatches the actions: sendprompt,
+ * regenerate, stop, watch and ping. Keeps which session watches which
+ * conversation; reply.c runs the replies. */
 #include "worker.h"
 
 #include <errno.h>
@@ -13,44 +14,20 @@
 #include <cjson/cJSON.h>
 
 #include "creds.h"
-#include "frames.h"
 #include "log.h"
 #include "loop.h"
-#include "monotime.h"
 #include "relay.h"
-#include "request.h"
-#include "upstream.h"
 #include "utf8.h"
+#include "worker_int.h"
 
-#define IDENTITY_MAX 256
 #define DRAIN_BATCH 256    /* messages handled before libcurl gets a turn */
+#define FLUSH_MS 1000      /* how often growing replies are saved */
 
-struct peer {              /* the session a message came from */
-	unsigned char id[IDENTITY_MAX];
-	size_t idlen;
-};
-
-struct reply {
-	struct reply *prev, *next;
-	struct worker *w;
-	struct peer peer;
-	char msgid[REQUEST_MSGID_MAX + 1];
-	char model[REQUEST_MODEL_MAX + 1];
-	char user[LC_USER_MAX + 1];
-	int stream;
-	struct timespec started;
-	struct upstream_call call;
-};
-
-struct worker {
-	const struct lc_config *cfg;
-	const struct lc_token_key *key;
-	void *zctx, *router;
-	CURLM *multi;
-	struct loop *loop;
-	struct reply *replies;
-	long nreplies;
-};
+int
+peer_equal(const struct peer *a, const struct peer *b)
+{
+	return a->idlen == b->idlen && memcmp(a->id, b->id, a->idlen) == 0;
+}
 
 /* Sends one frame set to a session. Returns 0, or -1 if it is gone. */
 static int
@@ -68,9 +45,8 @@ send_to(struct worker *w, const struct peer *p, const char *kind,
 	return 0;
 }
 
-/* Sends a frame text (freed here) as a client line. */
-static int
-send_line(struct worker *w, const struct peer *p, char *frame)
+int
+worker_send_line(struct worker *w, const struct peer *p, char *frame)
 {
 	int rc;
 
@@ -83,86 +59,56 @@ send_line(struct worker *w, const struct peer *p, char *frame)
 	return rc;
 }
 
-static void
-send_error(struct worker *w, const struct peer *p, const char *msgid,
+void
+worker_send_error(struct worker *w, const struct peer *p, const char *msgid,
     const char *code, const char *message, const char *field)
 {
-	struct frame_error e = { msgid, code, message, field, 0, -1, NULL };
+	struct frame_error e = { msgid, NULL, code, message, field, 0, -1,
+	    NULL };
 
-	send_line(w, p, frame_error(&e));
+	worker_send_line(w, p, frame_error(&e));
 }
 
-static int
-same_peer(const struct peer *a, const struct peer *b)
+void
+worker_watch(struct worker *w, const struct peer *p, const char *user,
+    const char *conversation_id)
 {
-	return a->idlen == b->idlen && memcmp(a->id, b->id, a->idlen) == 0;
-}
+	struct watcher **pp = &w->watchers, *x;
 
-/* Unlinks r, takes it out of libcurl and frees it. */
-static void
-reply_free(struct reply *r)
-{
-	struct worker *w = r->w;
-
-	if (r->prev != NULL)
-		r->prev->next = r->next;
-	else
-		w->replies = r->next;
-	if (r->next != NULL)
-		r->next->prev = r->prev;
-	w->nreplies--;
-	if (r->call.easy != NULL)
-		curl_multi_remove_handle(w->multi, r->call.easy);
-	upstream_free(&r->call);
-	free(r);
-}
-
-static void
-on_delta(void *owner, const char *text)
-{
-	struct reply *r = owner;
-
-	if (!r->stream)
-		return;
-	if (send_line(r->w, &r->peer, frame_delta(r->msgid, text)) != 0)
-		/* The session is gone; the transfer is ended when its bye
-		 * arrives, or below when the final frame fails too. */
-		r->stream = 0;
-}
-
-/* Sends the final frame of r for a finished or stopped call, then frees r. */
-static void
-reply_finish(struct reply *r, CURLcode result, int stopped)
-{
-	struct upstream_outcome o;
-	const char *content = buf_str(&r->call.content);
-	char *frame;
-
-	if (stopped) {
-		memset(&o, 0, sizeof(o));
-		frame = frame_reply(r->msgid, content, r->model, "stopped",
-		    &r->call.usage);
-	} else {
-		upstream_outcome(&r->call, result, &o);
-		if (o.code == NULL) {
-			frame = frame_reply(r->msgid, buf_str(&r->call.content),
-			    r->model, r->call.finish_reason[0] ?
-			    r->call.finish_reason : "stop", &r->call.usage);
-		} else {
-			struct frame_error e = { r->msgid, o.code, o.message,
-			    NULL, o.status, o.retry_after,
-			    r->call.content.len > 0 ? buf_str(&r->call.content) :
-			    NULL };
-			frame = frame_error(&e);
+	/* A session watches one conversation at a time: the one it shows. */
+	for (; (x = *pp) != NULL; pp = &x->next)
+		if (peer_equal(&x->peer, p))
+			break;
+	if (conversation_id[0] == '\0') {
+		if (x != NULL) {
+			*pp = x->next;
+			free(x);
 		}
+		return;
 	}
-	log_info("reply %s user=%s msgid=%.40s model=%s status=%ld bytes=%zu "
-	    "ms=%ld%s%s", stopped ? "stopped" : o.code ? "failed" : "done",
-	    r->user, r->msgid, r->model, o.status, r->call.content.len,
-	    monotime_ms_since(&r->started), o.code ? " error=" : "",
-	    o.code ? o.code : "");
-	send_line(r->w, &r->peer, frame);
-	reply_free(r);
+	if (x == NULL) {
+		x = calloc(1, sizeof(*x));
+		if (x == NULL) {
+			log_err("out of memory adding a watcher");
+			return;
+		}
+		x->peer = *p;
+		x->next = w->watchers;
+		w->watchers = x;
+	}
+	snprintf(x->user, sizeof(x->user), "%s", user);
+	snprintf(x->conversation_id, sizeof(x->conversation_id), "%s",
+	    conversation_id);
+}
+
+/* Returns the conversation p watches, or NULL. */
+static const char *
+watching(struct worker *w, const struct peer *p)
+{
+	for (struct watcher *x = w->watchers; x != NULL; x = x->next)
+		if (peer_equal(&x->peer, p))
+			return x->conversation_id;
+	return NULL;
 }
 
 static void
@@ -174,109 +120,78 @@ on_transfer_done(CURL *easy, CURLcode result, void *arg)
 	if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r) != CURLE_OK ||
 	    r == NULL)
 		return;
-	reply_finish(r, result, 0);
-}
-
-static struct reply *
-find_reply(struct worker *w, const struct peer *p, const char *msgid)
-{
-	for (struct reply *r = w->replies; r != NULL; r = r->next)
-		if (same_peer(&r->peer, p) && strcmp(r->msgid, msgid) == 0)
-			return r;
-	return NULL;
-}
-
-static long
-count_replies(struct worker *w, const struct peer *p)
-{
-	long n = 0;
-
-	for (struct reply *r = w->replies; r != NULL; r = r->next)
-		n += same_peer(&r->peer, p);
-	return n;
+	reply_done(r, result);
 }
 
 static void
-do_sendprompt(struct worker *w, const struct peer *p, const char *user,
-    const cJSON *payload)
+do_prompt(struct worker *w, const struct peer *p, const char *user,
+    const cJSON *payload, enum request_kind kind)
 {
 	struct chat_request req;
 	struct request_error err;
-	struct reply *r = NULL;
 
-	if (request_parse(payload, w->cfg, &req, &err) != 0) {
-		send_error(w, p, req.msgid[0] ? req.msgid : NULL, err.code,
-		    err.message, err.field);
-		free(req.body);
-		return;
-	}
-	if (find_reply(w, p, req.msgid) != NULL) {
-		send_error(w, p, req.msgid, "duplicate_msgid",
-		    "a reply with this msgid is already in progress", "msgid");
-		free(req.body);
-		return;
-	}
-	if (count_replies(w, p) >= w->cfg->max_inflight_per_connection) {
-		send_error(w, p, req.msgid, "too_many_requests",
-		    "too many replies in progress on this connection; wait for "
-		    "one to finish", NULL);
-		free(req.body);
-		return;
-	}
-	if (w->nreplies >= w->cfg->max_inflight) {
-		log_warn("busy: %ld replies in flight", w->nreplies);
-		send_error(w, p, req.msgid, "server_busy",
-		    "the server is busy; try again in a moment", NULL);
-		free(req.body);
-		return;
-	}
-	r = calloc(1, sizeof(*r));
-	if (r == NULL) {
-		free(req.body);
-		send_error(w, p, req.msgid, "server_error", "out of memory", NULL);
-		return;
-	}
-	r->w = w;
-	r->peer = *p;
-	r->stream = req.stream;
-	memcpy(r->msgid, req.msgid, sizeof(r->msgid));
-	memcpy(r->model, req.model, sizeof(r->model));
-	snprintf(r->user, sizeof(r->user), "%s", user);
-	monotime_now(&r->started);
-	r->next = w->replies;
-	if (w->replies != NULL)
-		w->replies->prev = r;
-	w->replies = r;
-	w->nreplies++;
-	if (upstream_init(&r->call, w->cfg, req.body, on_delta, r) != 0 ||
-	    curl_multi_add_handle(w->multi, r->call.easy) != CURLM_OK) {
-		send_error(w, p, r->msgid, "server_error",
-		    "could not start the request", NULL);
-		curl_easy_cleanup(r->call.easy);
-		r->call.easy = NULL;
-		reply_free(r);
-		return;
-	}
-	log_info("reply start user=%s msgid=%.40s model=%s stream=%d", user,
-	    r->msgid, r->model, r->stream);
+	if (request_parse(payload, kind, w->cfg, &req, &err) != 0)
+		worker_send_error(w, p, req.msgid[0] ? req.msgid : NULL,
+		    err.code, err.message, err.field);
+	else
+		reply_start(w, p, user, &req, kind == REQUEST_REGENERATE);
+	request_free(&req);
 }
 
 static void
-do_stop(struct worker *w, const struct peer *p, const cJSON *payload)
+do_stop(struct worker *w, const struct peer *p, const char *user,
+    const cJSON *payload)
 {
 	const cJSON *msgid = cJSON_GetObjectItemCaseSensitive(payload, "msgid");
+	const cJSON *conv = cJSON_GetObjectItemCaseSensitive(payload,
+	    "conversation_id");
 	struct reply *r;
 
-	if (!cJSON_IsString(msgid)) {
-		send_error(w, p, NULL, "invalid_request",
-		    "stop needs payload.msgid", "msgid");
+	if (!cJSON_IsString(msgid) && !cJSON_IsString(conv)) {
+		worker_send_error(w, p, NULL, "invalid_request",
+		    "stop needs payload.msgid or payload.conversation_id",
+		    "msgid");
 		return;
 	}
-	r = find_reply(w, p, msgid->valuestring);
-	if (r == NULL)
-		return;  /* already finished: its final frame is on its way */
-	/* Removing the handle closes the upstream request at once. */
-	reply_finish(r, CURLE_OK, 1);
+	/* Any of the user's sessions may stop the user's reply. */
+	r = reply_find(w, user, cJSON_IsString(msgid) ? msgid->valuestring :
+	    NULL, cJSON_IsString(conv) ? conv->valuestring : NULL);
+	if (r != NULL)
+		reply_stop(r);  /* else already finished: its frame is sent */
+}
+
+/* watch {"conversation_id": id|null}; ping may carry {"watch": id} so that
+ * a restarted worker learns again what each session shows. */
+static void
+do_watch(struct worker *w, const struct peer *p, const char *user,
+    const cJSON *id, int quiet)
+{
+	const char *was;
+
+	if (id == NULL || cJSON_IsNull(id)) {
+		if (!quiet)
+			worker_watch(w, p, user, "");
+		return;
+	}
+	if (!cJSON_IsString(id) || !store_id_valid(id->valuestring)) {
+		worker_send_error(w, p, NULL, "invalid_request",
+		    "conversation_id must be an id from this server",
+		    "conversation_id");
+		return;
+	}
+	was = watching(w, p);
+	if (quiet && was != NULL && strcmp(was, id->valuestring) == 0)
+		return;  /* a heartbeat that changes nothing */
+	int rc = store_conv_owned(w->store, id->valuestring, user);
+	if (rc != STORE_OK) {
+		worker_send_error(w, p, NULL, rc == STORE_NOT_FOUND ?
+		    "not_found" : "storage_error", rc == STORE_NOT_FOUND ?
+		    "no such conversation" : "the database failed",
+		    "conversation_id");
+		return;
+	}
+	worker_watch(w, p, user, id->valuestring);
+	reply_snapshot(w, p, user, id->valuestring);
 }
 
 /* Handles one client line. */
@@ -287,49 +202,47 @@ do_message(struct worker *w, const struct peer *p, const char *user,
 	cJSON *json = NULL;
 
 	if (utf8_valid_prefix(line, len) != len) {
-		send_error(w, p, NULL, "bad_json", "the message is not valid UTF-8",
-		    NULL);
+		worker_send_error(w, p, NULL, "bad_json",
+		    "the message is not valid UTF-8", NULL);
 		return;
 	}
 	json = cJSON_ParseWithLength(line, len);
 	if (!cJSON_IsObject(json)) {
-		send_error(w, p, NULL, "bad_json",
+		worker_send_error(w, p, NULL, "bad_json",
 		    "each message must be one JSON object", NULL);
 		goto out;
 	}
 	const cJSON *action = cJSON_GetObjectItemCaseSensitive(json, "action");
 	const cJSON *payload = cJSON_GetObjectItemCaseSensitive(json, "payload");
-	if (!cJSON_IsString(action)) {
-		send_error(w, p, NULL, "unknown_action",
-		    "the message needs an \"action\"", "action");
-	} else if (strcmp(action->valuestring, "sendprompt") == 0) {
-		do_sendprompt(w, p, user, payload);
-	} else if (strcmp(action->valuestring, "stop") == 0) {
-		do_stop(w, p, payload);
-	} else if (strcmp(action->valuestring, "ping") == 0) {
-		send_line(w, p, frame_pong());
+	const char *a = cJSON_IsString(action) ? action->valuestring : "";
+	if (strcmp(a, "sendprompt") == 0) {
+		do_prompt(w, p, user, payload, REQUEST_SENDPROMPT);
+	} else if (strcmp(a, "regenerate") == 0) {
+		do_prompt(w, p, user, payload, REQUEST_REGENERATE);
+	} else if (strcmp(a, "stop") == 0) {
+		do_stop(w, p, user, payload);
+	} else if (strcmp(a, "watch") == 0) {
+		do_watch(w, p, user, cJSON_GetObjectItemCaseSensitive(payload,
+		    "conversation_id"), 0);
+	} else if (strcmp(a, "ping") == 0) {
+		do_watch(w, p, user, cJSON_GetObjectItemCaseSensitive(payload,
+		    "watch"), 1);
+		worker_send_line(w, p, frame_pong());
 	} else {
-		send_error(w, p, NULL, "unknown_action",
-		    "unknown action; use sendprompt, stop or ping", "action");
+		worker_send_error(w, p, NULL, "unknown_action",
+		    "unknown action; use sendprompt, regenerate, stop, watch or "
+		    "ping", "action");
 	}
 out:
 	cJSON_Delete(json);
 }
 
-/* Ends every reply of a session that went away. */
+/* The session went away: it watches nothing; its replies go on. */
 static void
 drop_peer(struct worker *w, const struct peer *p)
 {
-	struct reply *r = w->replies, *next;
-
-	for (; r != NULL; r = next) {
-		next = r->next;
-		if (same_peer(&r->peer, p)) {
-			log_info("reply abandoned user=%s msgid=%.40s bytes=%zu",
-			    r->user, r->msgid, r->call.content.len);
-			reply_free(r);
-		}
-	}
+	worker_watch(w, p, "", "");
+	reply_peer_gone(w, p);
 }
 
 /* Checks a session's credentials again (the authorizer did first). Returns
@@ -352,7 +265,8 @@ check_session(struct worker *w, const struct peer *p, zmq_msg_t *f,
 	    w->cfg->allowed_origins)) {
 		log_warn("session refused: origin not allowed peer=%.64s",
 		    field[RELAY_PEER]);
-		send_error(w, p, NULL, "unauthorized", "origin not allowed", NULL);
+		worker_send_error(w, p, NULL, "unauthorized", "origin not allowed",
+		    NULL);
 		send_to(w, p, RELAY_CLOSE, "origin");
 		return -1;
 	}
@@ -364,7 +278,7 @@ check_session(struct worker *w, const struct peer *p, zmq_msg_t *f,
 	if (t != LC_TOKEN_OK) {
 		log_info("session refused: %s peer=%.64s", token_strerror(t),
 		    field[RELAY_PEER]);
-		send_error(w, p, NULL, "unauthorized",
+		worker_send_error(w, p, NULL, "unauthorized",
 		    t == LC_TOKEN_EXPIRED ? "your session has expired; log in "
 		    "again" : "log in first", NULL);
 		send_to(w, p, RELAY_CLOSE, "unauthorized");
@@ -404,7 +318,7 @@ handle_one(struct worker *w)
 		nf++;
 	}
 	rc = 0;
-	if (nf != RELAY_UP_FRAMES + 1 || zmq_msg_size(&f[0]) > IDENTITY_MAX) {
+	if (nf != RELAY_UP_FRAMES + 1 || zmq_msg_size(&f[0]) > PEER_ID_MAX) {
 		log_warn("malformed message from a session (%d frames)", nf);
 		goto out;
 	}
@@ -425,7 +339,7 @@ handle_one(struct worker *w)
 		char msg[96];
 		snprintf(msg, sizeof(msg), "the message is larger than %ld bytes",
 		    w->cfg->max_message);
-		send_error(w, &p, NULL, "message_too_large", msg, NULL);
+		worker_send_error(w, &p, NULL, "message_too_large", msg, NULL);
 	} else if (frame_is(&fields[RELAY_KIND], RELAY_MSG)) {
 		do_message(w, &p, user, zmq_msg_data(&fields[RELAY_BODY]),
 		    zmq_msg_size(&fields[RELAY_BODY]));
@@ -450,16 +364,31 @@ on_router(void *arg)
 	loop_check_done(w->loop);
 }
 
+static void
+on_tick(void *arg)
+{
+	reply_flush_all(arg);
+}
+
 struct worker *
 worker_new(const struct lc_config *cfg, const struct lc_token_key *key)
 {
 	struct worker *w = calloc(1, sizeof(*w));
-	int one = 1, zero = 0;
+	char err[256];
+	int one = 1, zero = 0, n;
 
 	if (w == NULL)
 		return NULL;
 	w->cfg = cfg;
 	w->key = key;
+	if (store_open(&w->store, cfg->database, err, sizeof(err)) != STORE_OK) {
+		log_err("%s", err);
+		goto fail;
+	}
+	/* Replies that were streaming when the last worker stopped. */
+	n = store_mark_interrupted(w->store);
+	if (n > 0)
+		log_warn("marked %d unfinished replies as interrupted", n);
 	w->zctx = zmq_ctx_new();
 	if (w->zctx == NULL ||
 	    (w->router = zmq_socket(w->zctx, ZMQ_ROUTER)) == NULL ||
@@ -482,6 +411,7 @@ worker_new(const struct lc_config *cfg, const struct lc_token_key *key)
 	w->loop = loop_new(w->router, w->multi, on_router, on_transfer_done, w);
 	if (w->loop == NULL)
 		goto fail;
+	loop_set_tick(w->loop, on_tick, FLUSH_MS);
 	return w;
 fail:
 	worker_free(w);
@@ -493,12 +423,8 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 {
 	int rc = loop_run(w->loop, stop);
 
-	while (w->replies != NULL) {
-		struct reply *r = w->replies;
-		send_error(w, &r->peer, r->msgid, "worker_unavailable",
-		    "the server is restarting; try again in a moment", NULL);
-		reply_free(r);
-	}
+	while (w->replies != NULL)
+		reply_interrupt(w->replies);
 	return rc;
 }
 
@@ -508,7 +434,12 @@ worker_free(struct worker *w)
 	if (w == NULL)
 		return;
 	while (w->replies != NULL)
-		reply_free(w->replies);
+		reply_interrupt(w->replies);
+	while (w->watchers != NULL) {
+		struct watcher *x = w->watchers;
+		w->watchers = x->next;
+		free(x);
+	}
 	loop_free(w->loop);
 	if (w->multi != NULL)
 		curl_multi_cleanup(w->multi);
@@ -516,5 +447,6 @@ worker_free(struct worker *w)
 		zmq_close(w->router);
 	if (w->zctx != NULL)
 		zmq_ctx_term(w->zctx);
+	store_close(w->store);
 	free(w);
 }

@@ -1,59 +1,12 @@
-// chat.mjs - the page in a real browser (Debian's chromium, driven by
-// playwright-core) against a running stack and the fake upstream.
-//   node tests/browser/chat.mjs BASE_URL USER PASSWORD ARTIFACT_DIR
-// Prints TAP-style "ok"/"not ok" lines; screenshots go to ARTIFACT_DIR.
-import { chromium } from 'playwright-core';
+// chat.mjs - login, streaming, Markdown, inert HTML, errors, screenshots of the
+// chat and login views (light and dark, 1280 and 360 px wide). See lib.mjs.
+import {
+  base, user, password, artifacts, check, notOk, exitCode, launch, newPage, send, words,
+} from './lib.mjs';
 
-const [base, user, password, artifacts] = process.argv.slice(2);
-let failed = 0;
-const ok = (name) => console.log(`ok - ${name}`);
-const notOk = (name, detail) => {
-  failed++;
-  console.log(`not ok - ${name}`);
-  if (detail) console.log(`#   ${String(detail).slice(0, 300)}`);
-};
-async function check(name, fn) {
-  try {
-    const res = await fn();
-    if (res === false) notOk(name); else ok(name);
-  } catch (e) {
-    notOk(name, e.message);
-  }
-}
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu',
-    '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
+const browser = await launch();
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-const page = await context.newPage();
-const pageErrors = [];
-page.on('pageerror', (e) => pageErrors.push(e.message));
-page.on('console', (m) => {
-  if (m.type() === 'error' && !/401|403/.test(m.text())) pageErrors.push(m.text());
-});
-const remoteRequests = [];
-page.on('request', (r) => {
-  if (!r.url().startsWith(base) && !r.url().startsWith(base.replace('http', 'ws'))) {
-    remoteRequests.push(r.url());
-  }
-});
-
-// Sends a prompt and waits for the assistant's message to finish.
-async function send(text) {
-  const before = await page.locator('article.msg[data-role]').count();
-  await page.fill('#prompt', text);
-  await page.press('#prompt', 'Enter');
-  const last = page.locator('article.msg[data-role]').nth(before + 1);
-  await last.waitFor({ timeout: 15000 });
-  await page.waitForFunction((i) => {
-    const m = document.querySelectorAll('article.msg[data-role]')[i];
-    return m && m.dataset.state !== 'streaming';
-  }, before + 1, { timeout: 30000 });
-  return last;
-}
+const page = await newPage(context);
 
 try {
   await page.goto(base + '/');
@@ -98,11 +51,11 @@ try {
   await check('the streamed reply completes whole', async () => {
     await page.waitForSelector('article.msg[data-role="assistant"][data-state="done"]', { timeout: 20000 });
     const text = await page.locator('article.msg[data-role="assistant"] .msg-body').last().innerText();
-    return text.trim() === Array.from({ length: 40 }, (_, i) => `w${i + 1}`).join(' ');
+    return text.trim() === words(40);
   });
 
   // Markdown with a highlighted code block.
-  const md = await send('#markdown');
+  const md = await send(page, '#markdown');
   await check('Markdown renders as HTML (heading, table, list)', async () =>
     (await md.locator('.msg-body h1, .msg-body h2, .msg-body h3').count()) > 0 &&
     (await md.locator('.msg-body table').count()) > 0 &&
@@ -112,7 +65,7 @@ try {
     (await md.locator('button.copy').count()) > 0);
 
   // Model output can never run script: the fake echoes the prompt back.
-  const evil = await send('<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> [x](javascript:window.__pwned=3)');
+  const evil = await send(page, '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> [x](javascript:window.__pwned=3)');
   await check('a reply with <script> and <img onerror> renders inert', async () => {
     const pwned = await page.evaluate(() => window.__pwned);
     const imgs = await evil.locator('img, script').count();
@@ -121,20 +74,26 @@ try {
   });
 
   // Errors are shown.
-  const err = await send('#status:429');
+  const err = await send(page, '#status:429');
   await check('an upstream error is shown as an error message', async () =>
     (await err.getAttribute('data-role')) === 'error' &&
     (await err.getAttribute('data-code')) === 'upstream_rate_limited');
 
-  await check('no request to any other host', () => remoteRequests.length === 0 || Promise.reject(new Error(remoteRequests.join(' '))));
+  await check('no request to any other host', () => page.remote.length === 0 || Promise.reject(new Error(page.remote.join(' '))));
 
-  // Screenshots: light and dark, laptop and phone.
+  // Screenshots: light and dark, laptop and phone, with the settings drawer open too.
   for (const scheme of ['light', 'dark']) {
     await page.emulateMedia({ colorScheme: scheme });
-    await page.setViewportSize({ width: 1280, height: 800 });
-    await page.screenshot({ path: `${artifacts}/chat-1280-${scheme}.png` });
-    await page.setViewportSize({ width: 360, height: 740 });
-    await page.screenshot({ path: `${artifacts}/chat-360-${scheme}.png` });
+    for (const [w, h] of [[1280, 800], [360, 740]]) {
+      await page.setViewportSize({ width: w, height: h });
+      await page.focus('#prompt');
+      await page.screenshot({ path: `${artifacts}/chat-${w}-${scheme}.png` });
+      await page.click('#open-settings');
+      await page.locator('#settings').waitFor({ state: 'visible' });
+      await page.screenshot({ path: `${artifacts}/settings-${w}-${scheme}.png` });
+      await page.keyboard.press('Escape');
+      await page.locator('#settings').waitFor({ state: 'hidden' });
+    }
   }
   await check('no horizontal overflow at 360 px', () =>
     page.evaluate(() => document.documentElement.scrollWidth <= 360));
@@ -147,11 +106,14 @@ try {
     await page.locator('#login-view').waitFor({ state: 'visible', timeout: 5000 });
   });
   await page.screenshot({ path: `${artifacts}/login-1280-light.png` });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.screenshot({ path: `${artifacts}/login-360-dark.png` });
   await check('no script errors on the page', () =>
-    pageErrors.length === 0 || Promise.reject(new Error(pageErrors.join(' | '))));
+    page.errors.length === 0 || Promise.reject(new Error(page.errors.join(' | '))));
 } catch (e) {
   notOk('browser test ran to the end', e.message);
 } finally {
   await browser.close();
 }
-process.exit(failed ? 1 : 0);
+process.exit(exitCode());

@@ -82,6 +82,16 @@ stack_start() {
 # worker_pid: the PID of this stack's worker.
 worker_pid() { pgrep -P "$STACK_PID" -f lightchat-worker | head -1; }
 
+# stack_procs: this stack's processes, told apart by the state directory in
+# their environment, so that test runs going on at the same time (two
+# checkouts, two engineers) neither see nor kill each other's processes.
+stack_procs() {
+	local p
+	for p in $(pgrep -f 'lightchat|websocketd|lighttpd'); do
+		grep -qsxzF "LIGHTCHAT_STATE=$T/state" "/proc/$p/environ" && echo "$p"
+	done
+}
+
 # stack_stop: stops everything by PID and checks nothing is left behind.
 stack_stop() {
 	kill -TERM "$STACK_PID" 2>/dev/null
@@ -91,7 +101,7 @@ stack_stop() {
 	wait "$UP_PID" 2>/dev/null
 	local left=""
 	for _ in $(seq 30); do
-		left=$(pgrep -f "$T/state|lightchat-ws|lightchat-worker|lightchat.fcgi" || true)
+		left=$(stack_procs)
 		[ -z "$left" ] && break
 		sleep 0.1
 	done

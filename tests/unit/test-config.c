@@ -125,7 +125,7 @@ test_defaults(void)
 	CHECK(cfg.token_lifetime == 86400 && cfg.max_body == 16384 &&
 	    cfg.max_message == 1048576 && cfg.max_messages == 200 &&
 	    cfg.max_tokens_limit == 16384 && cfg.max_reply == 1048576 &&
-	    cfg.max_inflight == 1024 && cfg.max_inflight_per_connection == 4,
+	    cfg.max_inflight == 1024 && cfg.max_inflight_per_user == 4,
 	    "defaults: limits");
 	CHECK(!cfg.demo && !cfg.cookie_secure, "defaults: booleans false");
 	config_free(&cfg);
@@ -195,10 +195,10 @@ test_file_and_env(void)
 	config_free(&cfg);
 	clear_env();
 
-	setenv("LIGHTCHAT_MAX_INFLIGHT_PER_CONNECTION", "9", 1);
+	setenv("LIGHTCHAT_MAX_INFLIGHT_PER_USER", "9", 1);
 	setenv("LIGHTCHAT_PORT", "65535", 1);
 	setenv("LIGHTCHAT_COOKIE_SECURE", "1", 1);
-	CHECK(load("", &cfg, err) == 0 && cfg.max_inflight_per_connection == 9,
+	CHECK(load("", &cfg, err) == 0 && cfg.max_inflight_per_user == 9,
 	    "env: long key name");
 	CHECK(cfg.ws_port == 65534, "port 65535: ws_port 65534");
 	CHECK(cfg.cookie_secure, "env: 1 is true");

@@ -58,16 +58,16 @@ static const char tricky[] =
 static void
 test_delta_and_pong(void)
 {
-	cJSON *r = parse_frame(frame_delta("m-1", "Hel"), "delta");
+	cJSON *r = parse_frame(frame_delta("m-1", NULL, "Hel"), "delta");
 
 	CHECK(str_is(get(r, "msgid"), "m-1") && str_is(get(r, "type"), "delta")
 	    && str_is(get(r, "delta"), "Hel") && cJSON_GetArraySize(r) == 3,
 	    "delta: msgid, type, delta only");
 	cJSON_Delete(r);
-	r = parse_frame(frame_delta("m-2", tricky), "delta tricky");
+	r = parse_frame(frame_delta("m-2", NULL, tricky), "delta tricky");
 	CHECK(str_is(get(r, "delta"), tricky), "delta: tricky text round-trips");
 	cJSON_Delete(r);
-	r = parse_frame(frame_delta(NULL, ""), "delta null msgid");
+	r = parse_frame(frame_delta(NULL, NULL, ""), "delta null msgid");
 	CHECK(cJSON_IsNull(get(r, "msgid")) && str_is(get(r, "delta"), ""),
 	    "delta: NULL msgid -> null, empty delta");
 	cJSON_Delete(r);
@@ -81,7 +81,7 @@ static void
 test_reply(void)
 {
 	struct frame_usage u = { 1, 9, 2, 11 };
-	cJSON *r = parse_frame(frame_reply("m-1", "Hello!", "gpt-x", "stop", &u),
+	cJSON *r = parse_frame(frame_reply("m-1", NULL, "Hello!", "gpt-x", "stop", &u),
 	    "reply");
 	const cJSON *text = get(r, "text"), *usage = get(r, "usage");
 
@@ -100,7 +100,7 @@ test_reply(void)
 	cJSON_Delete(r);
 
 	u.present = 0;
-	r = parse_frame(frame_reply("m-2", tricky, "m", "stopped", &u),
+	r = parse_frame(frame_reply("m-2", NULL, tricky, "m", "stopped", &u),
 	    "reply no usage");
 	CHECK(get(r, "usage") == NULL, "reply: usage absent when not present");
 	CHECK(str_is(get(get(r, "text"), "content"), tricky),
@@ -108,7 +108,7 @@ test_reply(void)
 	CHECK(str_is(get(r, "finish_reason"), "stopped"),
 	    "reply: stopped finish_reason");
 	cJSON_Delete(r);
-	r = parse_frame(frame_reply(NULL, "", "m", NULL, NULL), "reply NULLs");
+	r = parse_frame(frame_reply(NULL, NULL, "", "m", NULL, NULL), "reply NULLs");
 	CHECK(cJSON_IsNull(get(r, "msgid")), "reply: NULL msgid -> null");
 	CHECK(str_is(get(get(r, "text"), "content"), ""),
 	    "reply: empty content");
@@ -122,7 +122,7 @@ test_reply(void)
 	for (size_t i = 0; i < n; i += 4)
 		memcpy(big + i, "\xf0\x9f\x98\x80", 4);
 	big[n] = '\0';
-	r = parse_frame(frame_reply("m-3", big, "m", "length", NULL),
+	r = parse_frame(frame_reply("m-3", NULL, big, "m", "length", NULL),
 	    "reply big");
 	CHECK(str_is(get(get(r, "text"), "content"), big),
 	    "reply: 200 kB content round-trips");
@@ -133,7 +133,7 @@ test_reply(void)
 static void
 test_error(void)
 {
-	struct frame_error e = { "m-1", "upstream_rate_limited",
+	struct frame_error e = { "m-1", NULL, "upstream_rate_limited",
 		"the model is rate limited", NULL, 0, -1, NULL };
 	cJSON *r = parse_frame(frame_error(&e), "error minimal");
 	const cJSON *err = get(r, "error"), *text = get(r, "text");
@@ -163,7 +163,7 @@ test_error(void)
 	    "error: status and partial absent");
 	cJSON_Delete(r);
 
-	struct frame_error all = { "m-9", "upstream_truncated", tricky,
+	struct frame_error all = { "m-9", NULL, "upstream_truncated", tricky,
 		"params.top_p", 502, 20, tricky };
 	r = parse_frame(frame_error(&all), "error all");
 	err = get(r, "error");
@@ -196,7 +196,7 @@ test_error(void)
 		memcpy(msg + i, "\xc3\xa9", 2);
 	msg[999] = '\0';
 	snprintf(full, 1200, "Error: %s", msg);
-	struct frame_error lg = { "m-l", "upstream_error", msg, NULL, 500, -1,
+	struct frame_error lg = { "m-l", NULL, "upstream_error", msg, NULL, 500, -1,
 		NULL };
 	r = parse_frame(frame_error(&lg), "error long message");
 	CHECK(str_is(get(get(r, "error"), "message"), msg),

@@ -38,7 +38,7 @@ run(const char *json, struct chat_request *out, struct request_error *err)
 		printf("# bad test JSON: %s\n", json);
 		return 99;
 	}
-	rc = request_parse(payload, &cfg, out, err);
+	rc = request_parse(payload, REQUEST_SENDPROMPT, &cfg, out, err);
 	cJSON_Delete(payload);
 	return rc;
 }
@@ -59,8 +59,7 @@ expect_fail(const char *json, const char *code, const char *field,
 	if (!ok)
 		printf("#   rc %d code %s field \"%s\" message \"%s\"\n", rc,
 		    err.code ? err.code : "(null)", err.field, err.message);
-	if (rc == 0)
-		free(out.body);
+	request_free(&out);
 }
 
 static const cJSON *
@@ -125,7 +124,7 @@ test_seed(void)
 	    num(body, "model_name") == NULL && cJSON_GetArraySize(body) == 9,
 	    "body: nothing else");
 	cJSON_Delete(body);
-	free(out.body);
+	request_free(&out);
 
 	CHECK(run("{\"msgid\":\"a\"," MSGS ",\"params\":{\"max_tokens\":\"100\","
 	    "\"temperature\":\"0.5\",\"top_p\":\"1e-1\"}}", &out, &err) == 0,
@@ -142,7 +141,7 @@ test_seed(void)
 	CHECK(out.stream == 0, "no stream: stream 0");
 	CHECK(cJSON_IsTrue(num(body, "stream")), "no stream: upstream stream");
 	cJSON_Delete(body);
-	free(out.body);
+	request_free(&out);
 
 	CHECK(run("{\"msgid\":\"a\"," MSGS "}", &out, &err) == 0,
 	    "missing params accepted");
@@ -151,7 +150,7 @@ test_seed(void)
 	CHECK(num(body, "max_tokens") == NULL && num(body, "temperature") ==
 	    NULL, "missing params: no sampling fields");
 	cJSON_Delete(body);
-	free(out.body);
+	request_free(&out);
 
 	const char *ok_models[][2] = {
 		{ "null", "m1" }, { "\"\"", "m1" }, { "\"m1\"", "m1" },
@@ -167,20 +166,20 @@ test_seed(void)
 		int rc = run(json, &out, &err);
 		CHECK(rc == 0 && strcmp(out.model, ok_models[i][1]) == 0, name);
 		if (rc == 0)
-			free(out.body);
+			request_free(&out);
 	}
 	CHECK(run("{\"msgid\":\"a\"," MSGS ",\"params\":null}", &out, &err) ==
 	    0 && strcmp(out.model, "m1") == 0, "params null: default");
-	free(out.body);
+	request_free(&out);
 	CHECK(run("{\"msgid\":\"a\"," MSGS ",\"params\":{\"max_tokens\":1,"
 	    "\"temperature\":2,\"top_p\":0,\"frequency_penalty\":-2,"
 	    "\"presence_penalty\":2}}", &out, &err) == 0,
 	    "range ends accepted");
-	free(out.body);
+	request_free(&out);
 	CHECK(run("{\"msgid\":\"a\"," MSGS ",\"params\":{\"max_tokens\":16384,"
 	    "\"temperature\":0,\"top_p\":\"0\"}}", &out, &err) == 0,
 	    "max_tokens = max_tokens_limit accepted");
-	free(out.body);
+	request_free(&out);
 }
 
 static void
@@ -286,10 +285,10 @@ test_msgid_and_messages(void)
 	snprintf(json, sizeof(json), "{\"msgid\":\"%s\"," MSGS "}", id);
 	CHECK(run(json, &out, &err) == 0 && strcmp(out.msgid, id) == 0,
 	    "msgid 128 bytes accepted");
-	free(out.body);
+	request_free(&out);
 
-	expect_fail("{\"msgid\":\"a\"}", "invalid_request", "messages",
-	    "messages missing");
+	expect_fail("{\"msgid\":\"a\"}", "invalid_request", "prompt",
+	    "neither messages nor prompt: asks for a prompt");
 	expect_fail("{\"msgid\":\"a\",\"messages\":[]}", "invalid_request",
 	    "messages", "messages empty");
 	expect_fail("{\"msgid\":\"a\",\"messages\":{\"role\":\"user\","
@@ -337,6 +336,57 @@ test_msgid_and_messages(void)
 }
 
 static void
+test_conversation_shape(void)
+{
+	struct chat_request out;
+	struct request_error err;
+	const char *id = "0123456789abcdef0123456789abcdef";
+	char json[512];
+
+	snprintf(json, sizeof(json), "{\"msgid\":\"c1\",\"conversation_id\":"
+	    "\"%s\",\"prompt\":\"Hi there\",\"system\":\"Be brief\","
+	    "\"stream\":true,\"params\":{\"temperature\":0.5}}", id);
+	CHECK(run(json, &out, &err) == 0, "conversation shape accepted");
+	CHECK(!out.seed && out.body == NULL && out.messages == NULL,
+	    "conversation shape: not seed, no body yet");
+	CHECK_STR(out.conversation_id, id, "conversation shape: id kept");
+	CHECK_STR(out.prompt, "Hi there", "conversation shape: prompt kept");
+	CHECK_STR(out.system, "Be brief", "conversation shape: system kept");
+	cJSON *msgs = cJSON_Parse("[{\"role\":\"user\",\"content\":\"Hi\"}]");
+	char *body = request_body(&out, msgs);
+	cJSON *b = body != NULL ? cJSON_Parse(body) : NULL;
+	CHECK(b != NULL && cJSON_GetArraySize(num(b, "messages")) == 1 &&
+	    num(b, "temperature") != NULL &&
+	    num(b, "temperature")->valuedouble == 0.5 &&
+	    cJSON_IsTrue(num(b, "stream")),
+	    "request_body: given messages and the checked params");
+	cJSON_Delete(b);
+	free(body);
+	cJSON_Delete(msgs);
+	request_free(&out);
+
+	CHECK(run("{\"msgid\":\"c2\",\"prompt\":\"new\"}", &out, &err) == 0 &&
+	    out.conversation_id[0] == '\0', "no conversation_id: a new one");
+	request_free(&out);
+	expect_fail("{\"msgid\":\"c3\",\"prompt\":\"\"}", "invalid_request",
+	    "prompt", "empty prompt refused");
+	expect_fail("{\"msgid\":\"c4\",\"prompt\":5}", "invalid_request",
+	    "prompt", "prompt not a string refused");
+	expect_fail("{\"msgid\":\"c5\",\"prompt\":\"x\",\"conversation_id\":"
+	    "\"../../etc\"}", "invalid_request", "conversation_id",
+	    "malformed conversation_id refused");
+	expect_fail("{\"msgid\":\"c6\",\"prompt\":\"x\",\"edit_last\":true}",
+	    "invalid_request", "conversation_id",
+	    "edit_last without a conversation refused");
+	cJSON *p = cJSON_Parse("{\"msgid\":\"c7\"}");
+	CHECK(request_parse(p, REQUEST_REGENERATE, &cfg, &out, &err) == -1 &&
+	    strcmp(err.field, "conversation_id") == 0,
+	    "regenerate without a conversation refused");
+	request_free(&out);
+	cJSON_Delete(p);
+}
+
+static void
 test_strict_numbers_and_spaced_alias(void)
 {
 	char model[REQUEST_MODEL_MAX + 1];
@@ -377,6 +427,7 @@ main(void)
 	test_params();
 	test_msgid_and_messages();
 	test_strict_numbers_and_spaced_alias();
+	test_conversation_shape();
 	config_free(&cfg);
 	UNIT_EXIT();
 }

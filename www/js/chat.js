@@ -5,7 +5,7 @@
 //             finish?, partial?, code?}
 // state: 'done' | 'streaming' | 'stopped' | 'error'
 //
-// Events (CustomEvent `detail`): add {msg}, update {msg}, reset, busy {busy},
+// Events (CustomEvent `detail`): add {msg}, update {msg}, remove {msg}, reset, busy {busy},
 //   notice {message} (an error not tied to a message), unauthorized.
 
 const STOP_GRACE_MS = 5000;   // finalize locally if the server never confirms a stop
@@ -31,25 +31,42 @@ export class Chat extends EventTarget {
 
   get busy() { return !!this.pending; }
 
-  /** The history the model sees: user and finished assistant turns. */
-  history() {
-    return this.messages
-      .filter((m) => m.role === 'user' || (m.role === 'assistant' && m.state !== 'streaming' && m.content))
-      .map((m) => ({ role: m.role, content: m.content }));
+  /**
+   * Send a prompt; with `replace`, it takes the place of the last prompt and its reply
+   * (edit and resend). `opts` = {params, system}. Throws Error with a user-facing
+   * message when it cannot send.
+   */
+  send(text, opts, replace = false) {
+    const last = this.lastPrompt();
+    const keep = replace && last >= 0 ? this.messages.slice(0, last) : this.messages;
+    return this.ask([...keep, { role: 'user', content: text, state: 'done' }], opts);
   }
 
-  /** Send a prompt; throws Error with a user-facing message when it cannot. */
-  send(text, params = {}) {
+  /** Ask again for the last prompt; its reply (done, stopped or failed) is dropped. */
+  regenerate(opts) {
+    const last = this.lastPrompt();
+    if (last < 0) throw new Error('There is no prompt to answer again.');
+    return this.ask(this.messages.slice(0, last + 1), opts);
+  }
+
+  lastPrompt() { return this.messages.findLastIndex((m) => m.role === 'user'); }
+
+  // Send `list` as the conversation (system prompt first when set), then make it
+  // the message list and stream the reply after it. Nothing changes if sending fails.
+  ask(list, { params = {}, system = '' } = {}) {
     if (this.busy) throw new Error('Wait for the current reply to finish, or stop it.');
     if (!this.socket.isOpen) throw new Error('Not connected to the server yet; your message was kept, try again in a moment.');
     const msgid = newMsgId();
-    const user = this.add({ role: 'user', content: text, state: 'done' });
-    const messages = this.history();
-    const payload = { msgid, messages, params, stream: true };
-    if (!this.socket.send({ action: 'sendprompt', payload })) {
-      this.remove(user);
+    const messages = list
+      .filter((m) => m.role === 'user' || (m.role === 'assistant' && m.content))
+      .map((m) => ({ role: m.role, content: m.content }));
+    if (system) messages.unshift({ role: 'system', content: system });
+    if (!this.socket.send({ action: 'sendprompt', payload: { msgid, messages, params, stream: true } })) {
       throw new Error('The connection dropped; try again.');
     }
+    for (const m of this.messages) if (!list.includes(m)) this.emit('remove', { msg: m });
+    this.messages = this.messages.filter((m) => list.includes(m));
+    for (const m of list) if (!m.id) this.add(m);
     this.pending = this.add({ role: 'assistant', content: '', state: 'streaming', msgid });
     this.emit('busy', { busy: true });
     return this.pending;
@@ -135,17 +152,11 @@ export class Chat extends EventTarget {
     if (wasPending) this.emit('busy', { busy: false });
   }
 
-  add(fields) {
-    const m = { id: ++this.seq, ...fields };
+  add(m) {
+    m.id = ++this.seq;
     this.messages.push(m);
     this.emit('add', { msg: m });
     return m;
-  }
-
-  remove(m) {
-    this.messages = this.messages.filter((x) => x !== m);
-    this.emit('reset');
-    for (const x of this.messages) this.emit('add', { msg: x });
   }
 
   emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }

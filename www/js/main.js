@@ -3,10 +3,10 @@ import * as api from './api.js';
 import { ChatSocket } from './socket.js';
 import { Chat } from './chat.js';
 import { MessageView } from './render.js';
+import { Settings } from './settings.js';
 
 const $ = (id) => document.getElementById(id);
 const EXPIRED = 'Your session has expired, please log in again.';
-const MODEL_KEY = 'lightchat.model';   // only the chosen model name is stored
 const STATUS_TEXT = {
   connecting: 'Connecting…', open: 'Connected', reconnecting: 'Reconnecting…', closed: 'Offline',
 };
@@ -14,8 +14,10 @@ const STATUS_TEXT = {
 const socket = new ChatSocket('/ws');
 const chat = new Chat(socket);
 const view = new MessageView($('messages'), $('empty'));
+const settings = new Settings($('settings'), $('open-settings'));
 const prompt = $('prompt');
 let loggedIn = false;
+let editing = null;   // {draft}: the composer holds the last prompt, to replace it
 
 function showError(el, message) {
   el.textContent = message || '';
@@ -27,6 +29,8 @@ function showError(el, message) {
 function showLogin(message = '') {
   loggedIn = false;
   socket.stop();
+  settings.close();
+  cancelEdit();
   chat.reset();
   $('chat-view').hidden = true;
   $('login-view').hidden = false;
@@ -53,13 +57,9 @@ function expire() {
 api.setUnauthorizedHandler(expire);
 
 async function loadModels() {
-  const select = $('model');
   try {
     const { models = [], default: def } = await api.models();
-    const saved = localStorage.getItem(MODEL_KEY);
-    select.replaceChildren(...models.map((m) => new Option(m, m)));
-    select.value = models.includes(saved) ? saved : (def || models[0] || '');
-    select.disabled = models.length < 2;
+    settings.setModels(models, def);
   } catch (e) {
     if (e.status !== 401) showError($('chat-error'), `Could not load the model list: ${e.message}`);
   }
@@ -123,6 +123,7 @@ socket.addEventListener('lost', ({ detail }) => {
 
 chat.addEventListener('add', ({ detail }) => view.add(detail.msg));
 chat.addEventListener('update', ({ detail }) => view.update(detail.msg));
+chat.addEventListener('remove', ({ detail }) => view.remove(detail.msg));
 chat.addEventListener('reset', () => view.clear());
 chat.addEventListener('notice', ({ detail }) => showError($('chat-error'), detail.message));
 chat.addEventListener('unauthorized', expire);
@@ -134,19 +135,48 @@ chat.addEventListener('busy', ({ detail: { busy } }) => {
   if (!busy && stopHadFocus) prompt.focus();
 });
 
+// Runs a Chat action; a refusal (not connected, busy) is shown above the composer.
+function attempt(fn) {
+  try {
+    fn();
+  } catch (e) {
+    showError($('chat-error'), e.message);
+    return false;
+  }
+  showError($('chat-error'), '');
+  return true;
+}
+
 function send() {
   const text = prompt.value.trim();
   if (!text || chat.busy) return;
-  const model = $('model').value;
-  try {
-    chat.send(text, model ? { model_name: model } : {});
-  } catch (e) {
-    showError($('chat-error'), e.message);
-    return;
-  }
-  showError($('chat-error'), '');
+  if (!attempt(() => chat.send(text, settings.request(), !!editing))) return;
+  setEditing(null);
   prompt.value = '';
   autosize();
+}
+
+// Edit the last prompt in the composer; whatever was typed there comes back on cancel.
+function startEdit(text) {
+  setEditing(editing || { draft: prompt.value });
+  prompt.value = text;
+  autosize();
+  prompt.focus();
+  prompt.setSelectionRange(text.length, text.length);
+}
+
+function cancelEdit() {
+  if (!editing) return;
+  prompt.value = editing.draft;
+  setEditing(null);
+  autosize();
+}
+
+// The note above the composer also describes the text box, for screen readers.
+function setEditing(state) {
+  editing = state;
+  $('editing').hidden = !state;
+  prompt.setAttribute('aria-describedby', state ? 'editing composer-hint' : 'composer-hint');
 }
 
 function autosize() {
@@ -160,11 +190,22 @@ prompt.addEventListener('keydown', (ev) => {
   if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
     ev.preventDefault();
     send();
+  } else if (ev.key === 'Escape' && editing) {
+    cancelEdit();
   }
 });
 $('stop').addEventListener('click', () => chat.stop());
-$('new-chat').addEventListener('click', () => { chat.reset(); prompt.focus(); });
-$('model').addEventListener('change', (ev) => localStorage.setItem(MODEL_KEY, ev.target.value));
+$('new-chat').addEventListener('click', () => { cancelEdit(); chat.reset(); prompt.focus(); });
+$('cancel-edit').addEventListener('click', () => { cancelEdit(); prompt.focus(); });
+$('messages').addEventListener('click', (ev) => {
+  const action = ev.target.closest('button.act')?.dataset.action;
+  if (action === 'edit') {
+    startEdit(chat.messages[chat.lastPrompt()].content);
+  } else if (action === 'regenerate') {
+    cancelEdit();
+    if (attempt(() => chat.regenerate(settings.request()))) prompt.focus();
+  }
+});
 
 // ---- start -------------------------------------------------------------------
 

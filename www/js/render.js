@@ -130,6 +130,19 @@ export async function copyText(text) {
   }
 }
 
+// Every prompt gets an Edit button and every reply a Regenerate button; the
+// stylesheet shows them only on the last pair, and not while a reply streams.
+const ACTIONS = { edit: ['✎ Edit', 'Edit your last message'], regenerate: ['↻ Regenerate', 'Regenerate the last reply'] };
+function actionButton(action) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'act';
+  b.dataset.action = action;
+  [b.textContent, b.title] = ACTIONS[action];
+  b.setAttribute('aria-label', b.title);
+  return b;
+}
+
 /** The message list: one <article class="msg" data-role data-state data-msgid> per message. */
 export class MessageView {
   constructor(list, empty) {
@@ -142,6 +155,8 @@ export class MessageView {
       this.stick = list.scrollHeight - list.scrollTop - list.clientHeight < 48;
     }, { passive: true });
     list.addEventListener('click', (ev) => this.onClick(ev));
+    // A smaller window (phone keyboard, rotation) keeps the latest output in view.
+    new ResizeObserver(() => { if (this.stick) this.scrollToBottom(); }).observe(list);
   }
 
   add(msg) {
@@ -153,6 +168,7 @@ export class MessageView {
     body.className = 'msg-body';
     const foot = document.createElement('div');
     foot.className = 'msg-foot';
+    foot.append(document.createElement('span'), actionButton(msg.role === 'user' ? 'edit' : 'regenerate'));
     el.append(who, body, foot);
     this.els.set(msg.id, el);
     this.empty.hidden = true;
@@ -209,9 +225,17 @@ export class MessageView {
     if (msg.state === 'stopped') notes.push('Stopped');
     if (msg.finish === 'length') notes.push('Cut off: the token limit was reached');
     if (msg.model) notes.push(msg.model);
-    foot.textContent = notes.join(' · ');
-    foot.hidden = !notes.length;
+    foot.firstChild.textContent = notes.join(' · ');
     if (this.stick) this.scrollToBottom();
+  }
+
+  remove(msg) {
+    cancelAnimationFrame(this.frames.get(msg.id));
+    this.frames.delete(msg.id);
+    const el = this.els.get(msg.id);
+    if (el) el.remove();
+    this.els.delete(msg.id);
+    this.empty.hidden = this.els.size > 0;
   }
 
   clear() {
@@ -227,6 +251,7 @@ export class MessageView {
 
   scrollToBottom() { this.list.scrollTop = this.list.scrollHeight; }
 
+  // Message actions are left to main.js (they change the conversation).
   async onClick(ev) {
     const btn = ev.target.closest('button.copy');
     if (!btn) return;

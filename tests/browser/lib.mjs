@@ -1,0 +1,94 @@
+// lib.mjs - shared by the browser tests: Debian's chromium driven by playwright-core
+// against a running stack and the fake upstream. Every test script takes
+//   node tests/browser/NAME.mjs BASE_URL USER PASSWORD ARTIFACT_DIR [UPSTREAM_URL] [STATE_DIR]
+// and prints TAP-style "ok"/"not ok" lines; exit status 1 when one failed.
+import { chromium } from 'playwright-core';
+
+export const [base, user, password, artifacts, upstream, stateDir] = process.argv.slice(2);
+
+let failed = 0;
+export const ok = (name) => console.log(`ok - ${name}`);
+export const notOk = (name, detail) => {
+  failed++;
+  console.log(`not ok - ${name}`);
+  if (detail) console.log(`#   ${String(detail).slice(0, 300)}`);
+};
+/** Runs fn; it passes unless it throws or returns false. */
+export async function check(name, fn) {
+  try {
+    const res = await fn();
+    if (res === false) notOk(name); else ok(name);
+  } catch (e) {
+    notOk(name, e.message);
+  }
+}
+/** Throws with `got` when `cond` is false: a failing check that says why. */
+export function expect(cond, got) {
+  if (!cond) throw new Error(`got: ${typeof got === 'string' ? got : JSON.stringify(got)}`);
+}
+export const exitCode = () => (failed ? 1 : 0);
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+/** A new page that records script errors (page.errors) and requests to other hosts. */
+export async function newPage(context) {
+  const page = await context.newPage();
+  page.errors = [];
+  page.remote = [];
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  page.on('console', (m) => {
+    // Refused upgrades and fetches (401/403, or 502 while websocketd restarts) are logged
+    // by the browser itself; they are expected in these tests.
+    if (m.type() === 'error' && !/401|403|502|503|WebSocket/.test(m.text())) page.errors.push(m.text());
+  });
+  page.on('request', (r) => {
+    if (!r.url().startsWith(base) && !r.url().startsWith(base.replace('http', 'ws'))) page.remote.push(r.url());
+  });
+  return page;
+}
+
+export async function login(page, { remember = false } = {}) {
+  await page.goto(base + '/');
+  await page.locator('#login-view').waitFor({ state: 'visible', timeout: 5000 });
+  await page.fill('#username', user);
+  await page.fill('#password', password);
+  await page.setChecked('#remember', remember);
+  await page.click('#login-submit');
+  await page.waitForSelector('#status[data-state="open"]', { timeout: 10000 });
+}
+
+export const replies = (page) => page.locator('article.msg[data-role]');
+
+/** Waits until the message at index i exists and is no longer streaming. */
+export async function settled(page, i, timeout = 30000) {
+  await page.waitForFunction((n) => {
+    const m = document.querySelectorAll('article.msg[data-role]')[n];
+    return m && m.dataset.state !== 'streaming';
+  }, i, { timeout });
+  return replies(page).nth(i);
+}
+
+/** Types a prompt, sends it with Enter and waits for the reply to finish. */
+export async function send(page, text) {
+  const before = await replies(page).count();
+  await page.fill('#prompt', text);
+  await page.press('#prompt', 'Enter');
+  return settled(page, before + 1);
+}
+
+/** GET a JSON document (the fake upstream's /_requests and /_stats). */
+export async function getJSON(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: ${res.status}`);
+  return res.json();
+}
+
+export const words = (n) => Array.from({ length: n }, (_, i) => `w${i + 1}`).join(' ');
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

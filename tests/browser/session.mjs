@@ -1,0 +1,119 @@
+// session.mjs - "remember me" cookies, reconnecting after websocketd or the worker
+// restarts (killed by PID; scripts/run.sh starts them again) and an expired session.
+// Needs UPSTREAM_URL and STATE_DIR; run it last, as it kills parts of the stack.
+import { readFileSync } from 'node:fs';
+import {
+  base, password, artifacts, stateDir, check, expect, notOk, exitCode, launch, newPage, login, replies, settled, send,
+} from './lib.mjs';
+
+const browser = await launch();
+const pidOf = (name) => Number(readFileSync(`${stateDir}/${name}.pid`, 'utf8').trim());
+const SESSION = 'lightchat_session';
+
+// Kills a supervised process and waits until run.sh has written a new PID.
+async function restart(name) {
+  const old = pidOf(name);
+  process.kill(old, 'SIGTERM');
+  for (let i = 0; i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    try { if (pidOf(name) !== old) return; } catch { /* being rewritten */ }
+  }
+  throw new Error(`${name} was not restarted`);
+}
+
+// Records every #status state the page goes through, from now on.
+const recordStates = (page) => page.evaluate(() => {
+  window.__states = [];
+  new MutationObserver(() => window.__states.push(document.querySelector('#status').dataset.state))
+    .observe(document.querySelector('#status'), { attributes: true, attributeFilter: ['data-state'] });
+});
+const states = (page) => page.evaluate(() => window.__states);
+
+try {
+  // ---- remember me -------------------------------------------------------------
+  {
+    const context = await browser.newContext();
+    const page = await newPage(context);
+    await check('login without "remember me" gives a session cookie', async () => {
+      await login(page, { remember: false });
+      const c = (await context.cookies(base)).find((x) => x.name === SESSION);
+      expect(c && c.expires === -1 && c.httpOnly && c.sameSite === 'Strict', c);
+    });
+    await page.click('#logout');
+    await page.locator('#login-view').waitFor({ state: 'visible' });
+    await check('logout removes the cookie', async () =>
+      expect(!(await context.cookies(base)).some((x) => x.name === SESSION && x.value), await context.cookies(base)));
+    await check('login with "remember me" gives a cookie that outlives the browser', async () => {
+      await login(page, { remember: true });
+      const c = (await context.cookies(base)).find((x) => x.name === SESSION);
+      expect(c && c.expires > Date.now() / 1000 + 3600, c);
+    });
+    await check('the password is kept nowhere in the page\'s storage', async () => {
+      const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+      expect(!stored.includes(password) && !stored.includes('eyJ'), stored);
+    });
+    await context.close();
+  }
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await newPage(context);
+  await login(page);
+
+  // ---- reconnect ---------------------------------------------------------------
+  await check('websocketd restarts: the page reconnects and a prompt works', async () => {
+    await recordStates(page);
+    await restart('websocketd');
+    await page.waitForFunction(() => window.__states.includes('reconnecting'), null, { timeout: 10000 });
+    await page.waitForSelector('#status[data-state="open"]', { timeout: 15000 });
+    expect(await page.locator('#status').innerText() === 'Connected', await page.locator('#status').innerText());
+    const reply = await send(page, 'after the websocketd restart');
+    expect((await reply.innerText()).includes('You said: after the websocketd restart'), await reply.innerText());
+  });
+
+  await check('the worker restarts mid-reply: an error with Regenerate, which works', async () => {
+    await page.fill('#prompt', '#words:30 #slow:3');
+    await page.press('#prompt', 'Enter');
+    await page.waitForFunction(() => /\bw3\b/.test(document.querySelectorAll('article.msg[data-role]')[3]?.textContent || ''),
+      null, { timeout: 10000 });
+    await recordStates(page);
+    await restart('worker');
+    const failed = await settled(page, 3, 15000);
+    expect(await failed.getAttribute('data-role') === 'error', await failed.getAttribute('data-role'));
+    expect(/w3/.test(await failed.locator('.partial').innerText()), 'the partial reply is gone');
+    await page.waitForSelector('#status[data-state="open"]', { timeout: 15000 });
+    await failed.locator('button.act[data-action="regenerate"]').click();
+    const again = await settled(page, 3, 20000);
+    expect(await again.getAttribute('data-state') === 'done', await again.getAttribute('data-state'));
+    expect((await again.innerText()).includes('w30'), await again.innerText());
+  });
+  await check('after the worker restart a new prompt works', async () => {
+    const reply = await send(page, 'after the worker restart');
+    expect((await reply.innerText()).includes('You said: after the worker restart'), await reply.innerText());
+    expect(await page.locator('#status').getAttribute('data-state') === 'open', await states(page));
+  });
+
+  // ---- expired session -----------------------------------------------------------
+  await check('a session that is gone returns to the login view with a message', async () => {
+    await context.clearCookies();
+    await restart('websocketd');
+    await page.locator('#login-view').waitFor({ state: 'visible', timeout: 15000 });
+    const msg = await page.locator('#login-error').innerText();
+    expect(/session has expired/i.test(msg), msg);
+    expect(await page.locator('#chat-view').isHidden(), 'the chat view is still shown');
+    expect(await page.evaluate(() => document.activeElement.id) === 'password', 'focus is not on the password');
+    await page.screenshot({ path: `${artifacts}/login-expired-1280-light.png` });
+  });
+  await check('logging in again clears the message and reconnects', async () => {
+    await page.fill('#password', password);
+    await page.click('#login-submit');
+    await page.waitForSelector('#status[data-state="open"]', { timeout: 10000 });
+    expect(await page.locator('#login-error').isHidden(), 'the message stayed');
+    expect(await replies(page).count() === 0, 'the old conversation is still shown');
+  });
+  await check('no script errors on the page', () => expect(page.errors.length === 0, page.errors.join(' | ')));
+} catch (e) {
+  notOk('session test ran to the end', e.message);
+} finally {
+  await browser.close();
+}
+process.exit(exitCode());

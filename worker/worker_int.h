@@ -1,0 +1,94 @@
+/* worker_int.h - the worker's internal state, shared by worker.c (session
+ * messages, watchers) and reply.c (replies in flight). Not a public API. */
+#ifndef LC_WORKER_INT_H
+#define LC_WORKER_INT_H
+
+#include <curl/curl.h>
+#include <time.h>
+
+#include "config.h"
+#include "frames.h"
+#include "request.h"
+#include "store.h"
+#include "token.h"
+#include "upstream.h"
+
+#define PEER_ID_MAX 256
+
+struct peer {                 /* one WebSocket session, by ZeroMQ identity */
+	unsigned char id[PEER_ID_MAX];
+	size_t idlen;
+};
+
+/* A session that shows a conversation and gets its replies' frames. */
+struct watcher {
+	struct watcher *next;
+	struct peer peer;
+	char user[LC_USER_MAX + 1];
+	char conversation_id[STORE_ID_LEN + 1];
+};
+
+struct reply {
+	struct reply *prev, *next;
+	struct worker *w;
+	struct peer origin;           /* the session that asked */
+	int origin_gone;              /* it went away: keep generating */
+	int origin_stream;            /* it wants delta frames */
+	int seed;                     /* seed shape: no extra frames to origin */
+	char msgid[REQUEST_MSGID_MAX + 1];
+	char model[REQUEST_MODEL_MAX + 1];
+	char user[LC_USER_MAX + 1];
+	char conversation_id[STORE_ID_LEN + 1];  /* "" when not stored */
+	long long msg_row;            /* the assistant message's row, 0 none */
+	size_t flushed;               /* content bytes already in the store */
+	struct timespec started;
+	struct upstream_call call;
+};
+
+struct worker {
+	const struct lc_config *cfg;
+	const struct lc_token_key *key;
+	void *zctx, *router;
+	CURLM *multi;
+	struct loop *loop;
+	struct store *store;
+	struct reply *replies;
+	long nreplies;
+	struct watcher *watchers;
+};
+
+/* worker.c */
+int peer_equal(const struct peer *a, const struct peer *b);
+/* Sends frame (freed here) to a session as one client line. Returns 0, or
+ * -1 if the session is gone or the frame is NULL. */
+int worker_send_line(struct worker *w, const struct peer *p, char *frame);
+void worker_send_error(struct worker *w, const struct peer *p,
+    const char *msgid, const char *code, const char *message,
+    const char *field);
+/* Makes p watch conversation_id ("" to stop watching). */
+void worker_watch(struct worker *w, const struct peer *p, const char *user,
+    const char *conversation_id);
+
+/* reply.c */
+/* Starts a reply for req (its contents are used, not kept). Errors are sent
+ * to p. */
+void reply_start(struct worker *w, const struct peer *p, const char *user,
+    struct chat_request *req, int regenerate);
+/* libcurl finished r's transfer. */
+void reply_done(struct reply *r, CURLcode result);
+/* Stops r now: the upstream request is closed, the text so far kept. */
+void reply_stop(struct reply *r);
+/* Ends r because the worker stops: stored as interrupted. */
+void reply_interrupt(struct reply *r);
+/* Writes the text so far of every reply to the store. */
+void reply_flush_all(struct worker *w);
+/* Finds user's reply by msgid, or the reply of a conversation. */
+struct reply *reply_find(struct worker *w, const char *user,
+    const char *msgid, const char *conversation_id);
+/* The session p went away: its replies go on without it. */
+void reply_peer_gone(struct worker *w, const struct peer *p);
+/* Sends p the text so far of the conversation's reply, or "idle". */
+void reply_snapshot(struct worker *w, const struct peer *p,
+    const char *user, const char *conversation_id);
+
+#endif
