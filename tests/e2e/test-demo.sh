@@ -27,7 +27,7 @@ for _ in $(seq 50); do kill -0 "$STACK_PID" 2>/dev/null || break; sleep 0.1; don
 check "demo: Ctrl-C (SIGTERM) stops the stack" bash -c "! kill -0 $STACK_PID 2>/dev/null"
 left=1
 for _ in $(seq 30); do
-	if ! pgrep -f "fake_upstream.py --demo --port" >/dev/null && ! pgrep -f "$BIN/lightchat-worker" >/dev/null; then
+	if [ -z "$(stack_procs)" ]; then
 		left=0; break
 	fi
 	sleep 0.1

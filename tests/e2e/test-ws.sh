@@ -148,7 +148,7 @@ assert_eq "20 simultaneous connections: each gets its own whole reply" "$good" "
 
 # Sessions end with their connections.
 for _ in $(seq 30); do
-	n=$(pgrep -x lightchat-ws | wc -l)
+	n=$(for p in $(stack_procs); do [ "$(cat /proc/$p/comm 2>/dev/null)" = lightchat-ws ] && echo "$p"; done | wc -l)
 	[ "$n" -eq 0 ] && break
 	sleep 0.1
 done

@@ -325,14 +325,18 @@ test_msgid_and_messages(void)
 	CHECK(run("{\"msgid\":\"keep-me\",\"messages\":[]}", &out, &err) == -1 &&
 	    strcmp(out.msgid, "keep-me") == 0 && out.body == NULL,
 	    "msgid kept when messages fail");
+	request_free(&out);
 	CHECK(run("{\"msgid\":\"keep-2\"," MSGS ",\"params\":{\"top_p\":9}}",
 	    &out, &err) == -1 && strcmp(out.msgid, "keep-2") == 0,
 	    "msgid kept when a param fails");
+	request_free(&out);
 	CHECK(run("{\"msgid\":\"keep-3\"," MSGS ",\"params\":{\"model_name\":"
 	    "\"zz\"}}", &out, &err) == -1 && strcmp(out.msgid, "keep-3") == 0,
 	    "msgid kept when the model fails");
+	request_free(&out);
 	CHECK(run("{\"msgid\":\"\"," MSGS "}", &out, &err) == -1 &&
 	    out.msgid[0] == '\0', "no msgid on a bad msgid");
+	request_free(&out);
 }
 
 static void
