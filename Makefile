@@ -86,3 +86,6 @@ asan:
 
 clean:
 	rm -rf build build-asan tests/artifacts
+
+# libFuzzer harnesses (clang): fuzz/*.c, each run for a bounded time.
+-include fuzz/fuzz.mk

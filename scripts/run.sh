@@ -13,6 +13,14 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN="${LIGHTCHAT_BIN:-$ROOT/build}"   # build-asan for the sanitizer run
 ADMIN="$BIN/lightchat-admin"
 export LIGHTCHAT_ROOT="$ROOT" LIGHTCHAT_BIN="$BIN"
+# LIGHTCHAT_WRAP (e.g. "valgrind --error-exitcode=99 ...") runs the worker
+# and the FastCGI program under a tool; the tests use it for memcheck.
+WRAP=${LIGHTCHAT_WRAP:-}
+if [ -n "$WRAP" ]; then  # lighttpd's bin-path wants an absolute program
+	tool=${WRAP%% *}
+	WRAP="$(command -v "$tool")${WRAP#"$tool"}"
+fi
+export LIGHTCHAT_FCGI_CMD="${WRAP:+$WRAP }$BIN/lightchat.fcgi"
 export LIGHTCHAT_CONFIG="${LIGHTCHAT_CONFIG:-$ROOT/lightchat.conf}"
 export LIGHTCHAT_STATE="${LIGHTCHAT_STATE:-$ROOT/state}"
 
@@ -67,7 +75,7 @@ passenv=$(env | sed -n 's/^\(\(LIGHTCHAT\|ASAN\|UBSAN\|LSAN\)_[A-Z_]*\)=.*/\1/p'
 # The worker and websocketd are restarted when they exit (a crash, or a
 # sysadmin's kill to reload them); their PIDs are in <state>/*.pid.
 start_worker() {
-	"$BIN/lightchat-worker" &
+	$WRAP "$BIN/lightchat-worker" &
 	WORKER_PID=$!
 	echo "$WORKER_PID" >"$STATE/worker.pid"
 }
