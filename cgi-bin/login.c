@@ -8,6 +8,7 @@
 #include "creds.h"
 #include "log.h"
 #include "pages.h"
+#include "store.h"
 #include "users.h"
 
 #define LOGIN_FAILED "Invalid username or password"
@@ -70,6 +71,17 @@ client_addr(const struct http_req *r)
 	return a != NULL ? a : "-";
 }
 
+/* Returns 1 if key has too many recent failures (*retry set), else 0.
+ * Without a database there is no limit (and the error is logged). */
+static int
+login_limited(struct http_req *r, const char *key, long max, long *retry)
+{
+	if (r->store == NULL)
+		return 0;
+	return store_login_check(r->store, key, (int)max, r->cfg->login_window,
+	    retry) == STORE_LIMITED;
+}
+
 int
 page_login(struct http_req *r)
 {
@@ -115,6 +127,23 @@ page_login(struct http_req *r)
 		    NULL, 0);
 		goto out;
 	}
+	char ukey[LC_USER_MAX + 8], akey[128];
+	long retry = 0;
+	/* The name as typed, valid or not, so unknown users are limited the
+	 * same way as known ones. */
+	snprintf(ukey, sizeof(ukey), "user:%.*s", LC_USER_MAX, u->valuestring);
+	snprintf(akey, sizeof(akey), "addr:%.100s", client_addr(r));
+	if (login_limited(r, akey, r->cfg->login_max_failures_addr, &retry) ||
+	    login_limited(r, ukey, r->cfg->login_max_failures_user, &retry)) {
+		char msg[96];
+		log_warn("login rate limited user=%.64s addr=%s", u->valuestring,
+		    client_addr(r));
+		snprintf(msg, sizeof(msg), "Too many failed logins; try again in "
+		    "%ld s", retry);
+		http_add_header(r, "Retry-After: %ld", retry);
+		rc = login_reply(r, 429, msg, NULL, NULL, 0);
+		goto out;
+	}
 	int v = users_verify(r->cfg->users_file, u->valuestring,
 	    p->valuestring);
 	if (v == LC_USERS_IO || v == LC_USERS_NOMEM) {
@@ -128,6 +157,11 @@ page_login(struct http_req *r)
 			    u->valuestring, r->cfg->users_file);
 		log_info("login failed user=%.64s addr=%s", u->valuestring,
 		    client_addr(r));
+		if (r->store != NULL &&
+		    (store_login_fail(r->store, ukey, r->cfg->login_window) !=
+		    STORE_OK || store_login_fail(r->store, akey,
+		    r->cfg->login_window) != STORE_OK))
+			log_err("login: could not record a failure");
 		rc = login_reply(r, 401, LOGIN_FAILED, NULL, NULL, 0);
 		goto out;
 	}
@@ -147,6 +181,8 @@ page_login(struct http_req *r)
 	    "SameSite=Strict%s%s", LC_COOKIE_NAME, token, maxage,
 	    secure ? "; Secure" : "");
 	log_info("login ok user=%s addr=%s", u->valuestring, client_addr(r));
+	if (r->store != NULL && store_login_clear(r->store, ukey) != STORE_OK)
+		log_err("login: could not clear failures");
 	rc = login_reply(r, 200, "success", token, u->valuestring,
 	    (long)now + r->cfg->token_lifetime);
 out:

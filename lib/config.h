@@ -29,6 +29,11 @@ struct lc_config {
 	char *allowed_origins;    /* comma-separated "scheme://host[:port]" */
 	char *log_level;
 	long token_lifetime;      /* seconds */
+	long login_max_failures_user; /* failed logins per user per window */
+	long login_max_failures_addr; /* failed logins per address per window */
+	long login_window;        /* seconds */
+	long drain_timeout;       /* seconds the worker finishes replies on stop */
+	long max_messages_per_minute; /* WebSocket messages per connection */
 	long max_body;            /* HTTP request body bytes */
 	long max_message;         /* WebSocket message bytes */
 	long max_messages;        /* messages in one sendprompt */

@@ -10,7 +10,7 @@
 
 #include "log.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_MS 10000
 
 struct store {
@@ -42,6 +42,13 @@ static const char schema_v1[] =
     " created_at INTEGER NOT NULL,"
     " updated_at INTEGER NOT NULL);"
     "CREATE INDEX messages_by_conversation ON messages (conversation_id, id);";
+
+/* v2: failed logins, for rate limiting shared by every FastCGI process. */
+static const char schema_v2[] =
+    "CREATE TABLE login_failures ("
+    " key TEXT NOT NULL,"
+    " at INTEGER NOT NULL);"
+    "CREATE INDEX login_failures_by_key ON login_failures (key, at);";
 
 /* Milliseconds since the epoch: ordering by update time needs more than
  * seconds. */
@@ -128,7 +135,9 @@ migrate(struct store *s, char *err, size_t errcap)
 	if (version < 1 && (exec(s, schema_v1) != STORE_OK ||
 	    exec(s, "PRAGMA user_version = 1") != STORE_OK))
 		goto fail;
-	/* Later versions: if (version < 2) { ALTER ...; user_version = 2 } */
+	if (version < 2 && (exec(s, schema_v2) != STORE_OK ||
+	    exec(s, "PRAGMA user_version = 2") != STORE_OK))
+		goto fail;
 	if (exec(s, "COMMIT") != STORE_OK)
 		goto fail;
 	return STORE_OK;
@@ -824,6 +833,81 @@ store_mark_interrupted(struct store *s)
 	return sqlite3_changes(s->db);
 }
 
+int
+store_login_check(struct store *s, const char *key, int max, long window_s,
+    long *retry_after)
+{
+	sqlite3_stmt *st = NULL;
+	long long now = now_ms(), since = now - (long long)window_s * 1000;
+	int step, count = 0;
+	long long oldest = 0;
+
+	*retry_after = 0;
+	if (prep(s, "SELECT count(*), min(at) FROM login_failures"
+	    " WHERE key = ? AND at > ?", &st) != STORE_OK)
+		return STORE_ERR;
+	if (bind_text(st, 1, key) || sqlite3_bind_int64(st, 2, since) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(st);
+		return db_fail(s, "bind");
+	}
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		count = sqlite3_column_int(st, 0);
+		oldest = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_ROW)
+		return db_fail(s, "login check");
+	if (count < max)
+		return STORE_OK;
+	/* Allowed again when the oldest failure leaves the window. */
+	*retry_after = (long)((oldest + (long long)window_s * 1000 - now) /
+	    1000) + 1;
+	return STORE_LIMITED;
+}
+
+int
+store_login_fail(struct store *s, const char *key, long window_s)
+{
+	sqlite3_stmt *st = NULL;
+	long long now = now_ms();
+
+	if (prep(s, "INSERT INTO login_failures (key, at) VALUES (?, ?)",
+	    &st) != STORE_OK)
+		return STORE_ERR;
+	if (bind_text(st, 1, key) || sqlite3_bind_int64(st, 2, now) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(st);
+		return db_fail(s, "bind");
+	}
+	if (run_done(s, st, "login failure") != STORE_OK)
+		return STORE_ERR;
+	/* Forget what has left every window: the table stays small. */
+	if (prep(s, "DELETE FROM login_failures WHERE at < ?", &st) != STORE_OK)
+		return STORE_ERR;
+	if (sqlite3_bind_int64(st, 1, now - (long long)window_s * 1000) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(st);
+		return db_fail(s, "bind");
+	}
+	return run_done(s, st, "prune login failures");
+}
+
+int
+store_login_clear(struct store *s, const char *key)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (prep(s, "DELETE FROM login_failures WHERE key = ?", &st) != STORE_OK)
+		return STORE_ERR;
+	if (bind_text(st, 1, key)) {
+		sqlite3_finalize(st);
+		return db_fail(s, "bind");
+	}
+	return run_done(s, st, "clear login failures");
+}
+
 const char *
 store_strerror(int err)
 {
@@ -832,6 +916,7 @@ store_strerror(int err)
 	case STORE_NOT_FOUND: return "not found";
 	case STORE_ERR: return "database error";
 	case STORE_INVALID: return "invalid argument";
+	case STORE_LIMITED: return "too many attempts";
 	}
 	return "unknown error";
 }

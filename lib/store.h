@@ -20,6 +20,7 @@ enum store_err {
 	STORE_NOT_FOUND = -1,   /* no such row, or not this user's */
 	STORE_ERR = -2,         /* SQLite failed (logged) */
 	STORE_INVALID = -3,     /* an argument out of range */
+	STORE_LIMITED = -4,     /* too many failed logins */
 };
 
 /* A message's state. */
@@ -115,6 +116,21 @@ int store_find_by_history(struct store *s, const char *user,
 /* Marks every message still "streaming" as "interrupted" (at worker start).
  * Returns the number marked, or STORE_ERR. */
 int store_mark_interrupted(struct store *s);
+
+/* Login rate limiting, shared by every FastCGI process through the
+ * database. key names what is limited ("user:alice", "addr:192.0.2.1").
+ * store_login_check returns STORE_OK, or STORE_LIMITED with *retry_after
+ * set to the seconds until one more attempt is allowed, when key has max
+ * failures within the last window_s seconds. */
+int store_login_check(struct store *s, const char *key, int max,
+    long window_s, long *retry_after);
+
+/* Records a failed login for key (and forgets failures older than
+ * window_s). */
+int store_login_fail(struct store *s, const char *key, long window_s);
+
+/* Forgets key's failures (after a successful login). */
+int store_login_clear(struct store *s, const char *key);
 
 /* Returns a short description of an error code. */
 const char *store_strerror(int err);

@@ -69,8 +69,14 @@ if [ -z "$(conf upstream_api_key)" ] && [ -z "${LIGHTCHAT_NO_DEMO:-}" ]; then
 	say "************************************************************"
 fi
 
-# websocketd passes only the variables it is told to.
-passenv=$(env | sed -n 's/^\(\(LIGHTCHAT\|ASAN\|UBSAN\|LSAN\)_[A-Z_]*\)=.*/\1/p' | tr '\n' ',' | sed 's/,$//')
+# websocketd and lighttpd pass their programs only the variables they are
+# told to: give those programs the effective settings as one file (the API
+# key, a secret they do not need, is left out of it).
+(umask 077 && "$ADMIN" config --file >"$STATE/effective.conf")
+passenv=LIGHTCHAT_CONFIG,LIGHTCHAT_STATE
+for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+	[ -n "${!v:-}" ] && passenv="$passenv,$v"
+done
 
 # The worker and websocketd are restarted when they exit (a crash, or a
 # sysadmin's kill to reload them); their PIDs are in <state>/*.pid.
@@ -84,7 +90,7 @@ start_worker() {
 # websocketd 0.4 also logs a spurious "file already closed" error at every
 # disconnect: drop those lines.
 start_websocketd() {
-	websocketd --address=127.0.0.1 --port="$WS_PORT" \
+	LIGHTCHAT_CONFIG="$STATE/effective.conf" websocketd --address=127.0.0.1 --port="$WS_PORT" \
 		--maxforks="$(conf max_connections)" --loglevel=error \
 		--passenv="$passenv" "$BIN/lightchat-ws" \
 		> >(sed -u -e '/while reading STD[A-Z]* from process: .*already closed/d' \
@@ -98,9 +104,12 @@ start_websocketd
 # loggers /dev/null as stderr, and reopening /dev/stderr clobbers files).
 rm -f "$STATE/access.fifo"
 mkfifo -m 600 "$STATE/access.fifo"
-cat "$STATE/access.fifo" >&2 &
+# Opened read-write here first, so that lighttpd's non-blocking open for
+# writing finds a reader however fast it starts.
+exec {access_fd}<>"$STATE/access.fifo"
+cat <&"$access_fd" >&2 &
 export LIGHTCHAT_ACCESS_LOG="$STATE/access.fifo"
-lighttpd -D -f "$ROOT/lighttpd.conf" &
+LIGHTCHAT_CONFIG="$STATE/effective.conf" lighttpd -D -f "$ROOT/lighttpd.conf" &
 echo "$$" > "$STATE/run.pid"
 
 say "listening on http://$BIND:$PORT/ (websocketd on 127.0.0.1:$WS_PORT)"

@@ -17,7 +17,9 @@ static void
 on_signal(int sig)
 {
 	(void)sig;
-	stop_requested = 1;
+	/* The first signal drains the replies in flight; a second one ends
+	 * the drain. */
+	stop_requested = stop_requested + 1;
 }
 
 int

@@ -98,6 +98,7 @@ static void
 finish(struct reply *r, const struct upstream_outcome *o, const char *state,
     const char *finish_reason)
 {
+	struct worker *w = r->w;
 	char *frame;
 
 	if (o == NULL || o->code == NULL) {
@@ -121,6 +122,8 @@ finish(struct reply *r, const struct upstream_outcome *o, const char *state,
 	    o != NULL && o->code ? o->code : "");
 	broadcast(r, frame, 1);
 	reply_unlink(r);
+	if (w->draining && w->nreplies == 0)
+		w->drained = 1;
 }
 
 void
@@ -361,6 +364,11 @@ reply_start(struct worker *w, const struct peer *p, const char *user,
 	char *body = NULL;
 	int replaced = 0;
 
+	if (w->draining) {
+		worker_send_error(w, p, req->msgid, "server_busy",
+		    "the server is restarting; try again in a moment", NULL);
+		return;
+	}
 	if (reply_find(w, user, req->msgid, NULL) != NULL) {
 		worker_send_error(w, p, req->msgid, "duplicate_msgid",
 		    "a reply with this msgid is already in progress", "msgid");

@@ -16,6 +16,7 @@
 #include "creds.h"
 #include "log.h"
 #include "loop.h"
+#include "monotime.h"
 #include "relay.h"
 #include "utf8.h"
 #include "worker_int.h"
@@ -194,6 +195,51 @@ do_watch(struct worker *w, const struct peer *p, const char *user,
 	reply_snapshot(w, p, user, id->valuestring);
 }
 
+/* Takes one message from p's budget: max_messages_per_minute, refilled
+ * continuously, bursts up to a quarter of it. Returns 0, or -1 when empty. */
+static int
+rate_take(struct worker *w, const struct peer *p)
+{
+	double per_s = (double)w->cfg->max_messages_per_minute / 60.0;
+	double burst = (double)w->cfg->max_messages_per_minute / 4.0 + 1.0;
+	struct peer_rate *x;
+
+	for (x = w->rates; x != NULL; x = x->next)
+		if (peer_equal(&x->peer, p))
+			break;
+	if (x == NULL) {
+		x = calloc(1, sizeof(*x));
+		if (x == NULL)
+			return 0;  /* out of memory: do not punish the client */
+		x->peer = *p;
+		x->tokens = burst;
+		monotime_now(&x->last);
+		x->next = w->rates;
+		w->rates = x;
+	}
+	x->tokens += per_s * (double)monotime_ms_since(&x->last) / 1000.0;
+	monotime_now(&x->last);
+	if (x->tokens > burst)
+		x->tokens = burst;
+	if (x->tokens < 1.0)
+		return -1;
+	x->tokens -= 1.0;
+	return 0;
+}
+
+static void
+rate_forget(struct worker *w, const struct peer *p)
+{
+	for (struct peer_rate **pp = &w->rates, *x; (x = *pp) != NULL;
+	    pp = &x->next) {
+		if (peer_equal(&x->peer, p)) {
+			*pp = x->next;
+			free(x);
+			return;
+		}
+	}
+}
+
 /* Handles one client line. */
 static void
 do_message(struct worker *w, const struct peer *p, const char *user,
@@ -201,6 +247,11 @@ do_message(struct worker *w, const struct peer *p, const char *user,
 {
 	cJSON *json = NULL;
 
+	if (rate_take(w, p) != 0) {
+		worker_send_error(w, p, NULL, "rate_limited",
+		    "too many messages; slow down", NULL);
+		return;
+	}
 	if (utf8_valid_prefix(line, len) != len) {
 		worker_send_error(w, p, NULL, "bad_json",
 		    "the message is not valid UTF-8", NULL);
@@ -242,6 +293,7 @@ static void
 drop_peer(struct worker *w, const struct peer *p)
 {
 	worker_watch(w, p, "", "");
+	rate_forget(w, p);
 	reply_peer_gone(w, p);
 }
 
@@ -364,10 +416,25 @@ on_router(void *arg)
 	loop_check_done(w->loop);
 }
 
+/* Ends the drain when no reply is left, the time is up, or a second
+ * signal came. */
+static void
+check_drain(struct worker *w)
+{
+	if (!w->draining || w->drained)
+		return;
+	if (w->nreplies == 0 || *w->stop > 1 ||
+	    monotime_ms_since(&w->drain_start) >= w->cfg->drain_timeout * 1000)
+		w->drained = 1;
+}
+
 static void
 on_tick(void *arg)
 {
-	reply_flush_all(arg);
+	struct worker *w = arg;
+
+	reply_flush_all(w);
+	check_drain(w);
 }
 
 struct worker *
@@ -421,8 +488,19 @@ fail:
 int
 worker_run(struct worker *w, volatile sig_atomic_t *stop)
 {
-	int rc = loop_run(w->loop, stop);
+	int rc;
 
+	w->stop = stop;
+	rc = loop_run(w->loop, stop);
+	if (rc == 0 && w->nreplies > 0 && w->cfg->drain_timeout > 0) {
+		/* Stopping: let the replies in flight finish, for a while; new
+		 * prompts are refused meanwhile. */
+		log_info("stopping: finishing %ld replies (at most %ld s)",
+		    w->nreplies, w->cfg->drain_timeout);
+		w->draining = 1;
+		monotime_now(&w->drain_start);
+		rc = loop_run(w->loop, &w->drained);
+	}
 	while (w->replies != NULL)
 		reply_interrupt(w->replies);
 	return rc;
@@ -438,6 +516,11 @@ worker_free(struct worker *w)
 	while (w->watchers != NULL) {
 		struct watcher *x = w->watchers;
 		w->watchers = x->next;
+		free(x);
+	}
+	while (w->rates != NULL) {
+		struct peer_rate *x = w->rates;
+		w->rates = x->next;
 		free(x);
 	}
 	loop_free(w->loop);

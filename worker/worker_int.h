@@ -4,6 +4,7 @@
 #define LC_WORKER_INT_H
 
 #include <curl/curl.h>
+#include <signal.h>
 #include <time.h>
 
 #include "config.h"
@@ -26,6 +27,14 @@ struct watcher {
 	struct peer peer;
 	char user[LC_USER_MAX + 1];
 	char conversation_id[STORE_ID_LEN + 1];
+};
+
+/* Per-session message budget (a token bucket), against floods. */
+struct peer_rate {
+	struct peer_rate *next;
+	struct peer peer;
+	double tokens;
+	struct timespec last;
 };
 
 struct reply {
@@ -55,6 +64,11 @@ struct worker {
 	struct reply *replies;
 	long nreplies;
 	struct watcher *watchers;
+	struct peer_rate *rates;
+	int draining;                 /* stopping: no new replies */
+	struct timespec drain_start;
+	volatile sig_atomic_t drained; /* the drain is over */
+	volatile sig_atomic_t *stop;  /* the signal count from main */
 };
 
 /* worker.c */

@@ -54,7 +54,7 @@ stack_start() {
 	env LIGHTCHAT_CONFIG=/dev/null LIGHTCHAT_STATE="$T/state" \
 		LIGHTCHAT_PORT="$PORT" LIGHTCHAT_WS_PORT="$WS_PORT" \
 		OPENAI_BASE_URL="$UP/v1" OPENAI_API_KEY="$API_KEY" \
-		LIGHTCHAT_UPSTREAM_IDLE_TIMEOUT=4 \
+		LIGHTCHAT_UPSTREAM_IDLE_TIMEOUT=4 LIGHTCHAT_DRAIN_TIMEOUT=2 \
 		LIGHTCHAT_ALLOWED_ORIGINS="http://seed.example" LIGHTCHAT_BIN="$BIN" \
 		ASAN_OPTIONS="log_path=$T/sanitizer:detect_leaks=1" \
 		UBSAN_OPTIONS="log_path=$T/sanitizer:print_stacktrace=1" \

@@ -1,0 +1,164 @@
+/* fuzz_request.c - worker/request.h, the sendprompt/regenerate validator.
+ *
+ * The input is the JSON "payload" of a client message. It is validated as
+ * REQUEST_SENDPROMPT and as REQUEST_REGENERATE against a configuration
+ * loaded once (with aliases that are odd on purpose), then freed.
+ * Invariants: an error has a code; a success has a valid msgid and an
+ * allowed model; a seed-shaped success has an upstream body that is JSON
+ * with that model, the messages and stream: true; request_body works for
+ * the conversation shape too; request_free leaves nothing behind (the leak
+ * checker runs at the end of every input). */
+#include "fuzz.h"
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "request.h"
+#include "store.h"
+
+static struct lc_config cfg;
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char err[LC_CONFIG_ERR_MAX];
+
+	(void)argc;
+	(void)argv;
+	/* Only what is set here: no file, no stray LIGHTCHAT_* settings. */
+	for (char **e = environ; *e != NULL;) {
+		if (strncmp(*e, "LIGHTCHAT_", 10) == 0 ||
+		    strncmp(*e, "OPENAI_", 7) == 0) {
+			char name[128];
+			size_t n = strcspn(*e, "=");
+			snprintf(name, sizeof(name), "%.*s", (int)n, *e);
+			unsetenv(name);
+			e = environ;
+			continue;
+		}
+		e++;
+	}
+	setenv("LIGHTCHAT_CONFIG", "/dev/null", 1);
+	setenv("LIGHTCHAT_STATE", "/nonexistent/lightchat-fuzz", 1);
+	setenv("LIGHTCHAT_MODELS", "gpt-4o-mini, gpt-4o ,gpt-4.1-mini,m", 1);
+	setenv("LIGHTCHAT_MODEL_ALIASES",
+	    "gpt-3.5-turbo=gpt-4o-mini, fast = gpt-4o ,bad=not-allowed,=m,"
+	    "empty=, spaced alias = m,,", 1);
+	setenv("LIGHTCHAT_MAX_MESSAGES", "8", 1);
+	setenv("LIGHTCHAT_MAX_MESSAGE", "1024", 1);
+	setenv("LIGHTCHAT_MAX_TOKENS_LIMIT", "4096", 1);
+	if (config_load(&cfg, err) != 0) {
+		fprintf(stderr, "fuzz_request: config_load: %s\n", err);
+		abort();
+	}
+	return 0;
+}
+
+static int
+msgid_ok(const char *msgid)
+{
+	size_t n = strnlen(msgid, REQUEST_MSGID_MAX + 1);
+	return n >= 1 && n <= REQUEST_MSGID_MAX;
+}
+
+static void
+check_body(const char *body, const struct chat_request *req, int nmessages)
+{
+	cJSON *b = cJSON_Parse(body);
+
+	FUZZ_CHECK(b != NULL);
+	const cJSON *model = cJSON_GetObjectItemCaseSensitive(b, "model");
+	FUZZ_CHECK(cJSON_IsString(model));
+	FUZZ_CHECK(strcmp(model->valuestring, req->model) == 0);
+	const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(b, "messages");
+	FUZZ_CHECK(cJSON_IsArray(msgs));
+	FUZZ_CHECK(cJSON_GetArraySize(msgs) == nmessages);
+	FUZZ_CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "stream")));
+	/* Only checked numeric parameters go upstream. */
+	const cJSON *item;
+	cJSON_ArrayForEach(item, b) {
+		const char *k = item->string;
+		FUZZ_CHECK(strcmp(k, "model") == 0 || strcmp(k, "messages") == 0 ||
+		    strcmp(k, "stream") == 0 || strcmp(k, "stream_options") == 0 ||
+		    strcmp(k, "max_tokens") == 0 || strcmp(k, "temperature") == 0 ||
+		    strcmp(k, "top_p") == 0 ||
+		    strcmp(k, "frequency_penalty") == 0 ||
+		    strcmp(k, "presence_penalty") == 0);
+		if (strcmp(k, "max_tokens") == 0)
+			FUZZ_CHECK(cJSON_IsNumber(item) && item->valuedouble >= 1 &&
+			    item->valuedouble <= (double)cfg.max_tokens_limit);
+	}
+	cJSON_Delete(b);
+}
+
+static void
+check_one(const cJSON *payload, enum request_kind kind)
+{
+	struct chat_request req;
+	struct request_error err;
+	int rc = request_parse(payload, kind, &cfg, &req, &err);
+
+	FUZZ_CHECK(rc == 0 || rc == -1);
+	if (rc != 0) {
+		FUZZ_CHECK(err.code != NULL && err.code[0] != '\0');
+		FUZZ_CHECK(memchr(err.message, '\0', sizeof(err.message)) != NULL);
+		FUZZ_CHECK(memchr(err.field, '\0', sizeof(err.field)) != NULL);
+		request_free(&req);
+		return;
+	}
+	FUZZ_CHECK(msgid_ok(req.msgid));
+	FUZZ_CHECK(req.model[0] != '\0');
+	FUZZ_CHECK(config_list_has(cfg.models, req.model));
+	FUZZ_CHECK(req.params != NULL);
+	FUZZ_CHECK(req.conversation_id[0] == '\0' ||
+	    store_id_valid(req.conversation_id));
+	if (kind == REQUEST_REGENERATE) {
+		FUZZ_CHECK(req.conversation_id[0] != '\0');
+	} else if (req.seed) {
+		FUZZ_CHECK(req.messages != NULL && req.body != NULL);
+		int n = cJSON_GetArraySize(req.messages);
+		FUZZ_CHECK(n >= 1 && n <= cfg.max_messages);
+		check_body(req.body, &req, n);
+	} else {
+		FUZZ_CHECK(req.prompt != NULL && req.prompt[0] != '\0');
+		FUZZ_CHECK(strlen(req.prompt) <= (size_t)cfg.max_message);
+		FUZZ_CHECK(req.system == NULL ||
+		    strlen(req.system) <= (size_t)cfg.max_message);
+		FUZZ_CHECK(!req.edit_last || req.conversation_id[0] != '\0');
+		/* As the worker does with the stored context. */
+		cJSON *msgs = cJSON_CreateArray(), *m = cJSON_CreateObject();
+		FUZZ_CHECK(msgs != NULL && m != NULL);
+		cJSON_AddItemToArray(msgs, m);
+		cJSON_AddStringToObject(m, "role", "user");
+		cJSON_AddStringToObject(m, "content", req.prompt);
+		char *body = request_body(&req, msgs);
+		FUZZ_CHECK(body != NULL);
+		check_body(body, &req, 1);
+		free(body);
+		cJSON_Delete(msgs);
+	}
+	request_free(&req);
+	/* request_free twice is harmless (the worker may free on two paths). */
+	request_free(&req);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	cJSON *payload = cJSON_ParseWithLength((const char *)data, size);
+
+	/* Also NULL: request_parse accepts a missing payload. */
+	check_one(payload, REQUEST_SENDPROMPT);
+	check_one(payload, REQUEST_REGENERATE);
+	if (payload != NULL) {
+		char model[REQUEST_MODEL_MAX + 1];
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(payload, "params");
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(p,
+		    "model_name");
+		if (cJSON_IsString(name) &&
+		    request_resolve_model(&cfg, name->valuestring, model) == 0)
+			FUZZ_CHECK(config_list_has(cfg.models, model));
+	}
+	cJSON_Delete(payload);
+	return 0;
+}
