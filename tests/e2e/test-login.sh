@@ -82,6 +82,13 @@ assert_eq "vendored marked is served" "$(code "$BASE/vendor/marked/marked.min.js
 assert_eq "vendored DOMPurify is served" "$(code "$BASE/vendor/dompurify/purify.min.js")" "200"
 assert_eq "vendored highlight.js is served" "$(code "$BASE/vendor/highlight.js/highlight.min.js")" "200"
 
+# A user name cannot forge a log line: control characters are escaped.
+curl -s -o /dev/null -H 'Content-Type: application/json' \
+	-d '{"username":"eve\ninfo fcgi: login ok user=root","password":"x"}' "$BASE/login"
+sleep 0.2
+check "a newline in a user name is escaped in the log" grep -q 'user=eve\\x0ainfo fcgi: login ok user=root' "$T/stack.log"
+check "no forged log line" bash -c "! grep -q '^info fcgi: login ok user=root' '$T/stack.log'"
+
 # A password never reaches the log.
 check "no password in the log" bash -c "! grep -q '$PW_alice' '$T/stack.log'"
 
