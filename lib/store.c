@@ -71,6 +71,12 @@ db_fail(struct store *s, const char *what)
 static int
 prep(struct store *s, const char *sql, sqlite3_stmt **st)
 {
+	if (s == NULL) {
+		/* The database could not be opened: every call fails cleanly. */
+		*st = NULL;
+		log_err("store: no database");
+		return STORE_ERR;
+	}
 	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
 		*st = NULL;
 		return db_fail(s, "prepare");

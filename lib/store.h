@@ -5,7 +5,9 @@
  * busy timeout let both work at once; the schema is versioned with
  * PRAGMA user_version and migrated by whoever opens the database first.
  * Every statement binds its parameters. Results meant for clients are
- * returned as cJSON values the caller deletes. */
+ * returned as cJSON values the caller deletes. Every function but
+ * store_open accepts a NULL store (a database that could not be opened)
+ * and then fails with STORE_ERR. */
 #ifndef LC_STORE_H
 #define LC_STORE_H
 

@@ -448,12 +448,12 @@ worker_new(const struct lc_config *cfg, const struct lc_token_key *key)
 		return NULL;
 	w->cfg = cfg;
 	w->key = key;
-	if (store_open(&w->store, cfg->database, err, sizeof(err)) != STORE_OK) {
-		log_err("%s", err);
-		goto fail;
-	}
+	/* Without the database the worker still chats: seed-shaped prompts
+	 * are answered unsaved, conversation-shaped ones get storage_error. */
+	if (store_open(&w->store, cfg->database, err, sizeof(err)) != STORE_OK)
+		log_err("%s; conversations will not be saved", err);
 	/* Replies that were streaming when the last worker stopped. */
-	n = store_mark_interrupted(w->store);
+	n = w->store != NULL ? store_mark_interrupted(w->store) : 0;
 	if (n > 0)
 		log_warn("marked %d unfinished replies as interrupted", n);
 	w->zctx = zmq_ctx_new();

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# test-nodb.sh - a database that cannot be opened (read-only place, full or
+# broken disk) gives clear errors, never a crash: login still works, the
+# REST API answers 503, seed-shaped prompts are answered unsaved and
+# conversation-shaped ones get storage_error.
+. "$(dirname "$0")/lib.sh"
+stack_start LIGHTCHAT_DATABASE=/proc/lightchat-cannot-be-here.db || finish
+J=$T/jar
+assert_eq "login works without the database" "$(login alice "$PW_alice" "$J")" "200"
+st=$(curl -s -o "$T/out" -w '%{http_code}' -b "$J" "$BASE/api/conversations")
+assert_eq "REST API: 503" "$st" "503"
+assert_eq "REST API: storage_error" "$(jq -r .error.code "$T/out")" "storage_error"
+out=$(ws "$J" "$(prompt s1 'seed style')")
+assert_eq "seed-shaped prompt answered unsaved" "$(jq -r .text.content <<<"$out")" "You said: seed style"
+out=$(ws "$J" '{"action":"sendprompt","payload":{"msgid":"c1","prompt":"hello"}}')
+assert_eq "conversation-shaped prompt: storage_error" "$(jq -r .error.code <<<"$out")" "storage_error"
+check "the reason is logged" grep -q 'conversations will not be saved' "$T/stack.log"
+check "the worker did not restart" test "$(grep -c 'worker exited' "$T/stack.log")" -eq 0
+stack_stop
+finish
