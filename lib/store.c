@@ -84,6 +84,14 @@ prep(struct store *s, const char *sql, sqlite3_stmt **st)
 	return STORE_OK;
 }
 
+/* For a bind that failed: finalizes st and reports. */
+static int
+bind_fail(struct store *s, sqlite3_stmt *st)
+{
+	sqlite3_finalize(st);
+	return db_fail(s, "bind");
+}
+
 static int
 bind_text(sqlite3_stmt *st, int i, const char *v)
 {
@@ -232,10 +240,8 @@ store_conv_create(struct store *s, const char *user, const char *title,
 	    bind_text(st, 3, title) || bind_text(st, 4, model) ||
 	    bind_text(st, 5, system_prompt) ||
 	    sqlite3_bind_int64(st, 6, now) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 7, now) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return db_fail(s, "bind");
-	}
+	    sqlite3_bind_int64(st, 7, now) != SQLITE_OK)
+		return bind_fail(s, st);
 	return run_done(s, st, "create conversation");
 }
 
@@ -250,10 +256,8 @@ store_conv_owned(struct store *s, const char *id, const char *user)
 	if (prep(s, "SELECT 1 FROM conversations WHERE id = ? AND user = ?",
 	    &st) != STORE_OK)
 		return STORE_ERR;
-	if (bind_text(st, 1, id) || bind_text(st, 2, user)) {
-		sqlite3_finalize(st);
-		return db_fail(s, "bind");
-	}
+	if (bind_text(st, 1, id) || bind_text(st, 2, user))
+		return bind_fail(s, st);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc == SQLITE_ROW)
@@ -289,10 +293,8 @@ store_conv_rename(struct store *s, const char *id, const char *user,
 		return STORE_ERR;
 	if (bind_text(st, 1, title) ||
 	    sqlite3_bind_int64(st, 2, now_ms()) != SQLITE_OK ||
-	    bind_text(st, 3, id) || bind_text(st, 4, user)) {
-		sqlite3_finalize(st);
-		return db_fail(s, "bind");
-	}
+	    bind_text(st, 3, id) || bind_text(st, 4, user))
+		return bind_fail(s, st);
 	return run_owned(s, st, "rename");
 }
 
@@ -306,10 +308,8 @@ store_conv_delete(struct store *s, const char *id, const char *user)
 	if (prep(s, "DELETE FROM conversations WHERE id = ? AND user = ?",
 	    &st) != STORE_OK)
 		return STORE_ERR;
-	if (bind_text(st, 1, id) || bind_text(st, 2, user)) {
-		sqlite3_finalize(st);
-		return db_fail(s, "bind");
-	}
+	if (bind_text(st, 1, id) || bind_text(st, 2, user))
+		return bind_fail(s, st);
 	return run_owned(s, st, "delete");
 }
 
@@ -327,10 +327,8 @@ store_conv_touch(struct store *s, const char *id, const char *model,
 	    bind_text(st, 2, system_prompt) :
 	    sqlite3_bind_null(st, 2) != SQLITE_OK) ||
 	    sqlite3_bind_int64(st, 3, now_ms()) != SQLITE_OK ||
-	    bind_text(st, 4, id)) {
-		sqlite3_finalize(st);
-		return db_fail(s, "bind");
-	}
+	    bind_text(st, 4, id))
+		return bind_fail(s, st);
 	return run_owned(s, st, "touch");
 }
 
@@ -576,10 +574,8 @@ store_msg_add(struct store *s, const char *conv_id, const char *role,
 	    sqlite3_bind_text(st, 3, content, (int)len, SQLITE_TRANSIENT) !=
 	    SQLITE_OK || bind_text(st, 4, state) || bind_text(st, 5, model) ||
 	    sqlite3_bind_int64(st, 6, now) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 7, now) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return db_fail(s, "bind");
-	}
+	    sqlite3_bind_int64(st, 7, now) != SQLITE_OK)
+		return bind_fail(s, st);
 	int rc = run_done(s, st, "add message");
 	if (rc == STORE_OK && msg_id != NULL)
 		*msg_id = sqlite3_last_insert_rowid(s->db);
@@ -610,10 +606,8 @@ store_msg_update(struct store *s, long long msg_id, const char *content,
 		    SQLITE_OK;
 	if (ok && error_code != NULL)
 		ok = !bind_text(st, 7, error_code);
-	if (!ok) {
-		sqlite3_finalize(st);
-		return db_fail(s, "bind");
-	}
+	if (!ok)
+		return bind_fail(s, st);
 	return run_done(s, st, "update message");
 }
 
@@ -703,10 +697,8 @@ last_message(struct store *s, const char *conv_id, int skip, long long *id,
 	    " ORDER BY id DESC LIMIT 1 OFFSET ?", &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, conv_id) ||
-	    sqlite3_bind_int(st, 2, skip) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return db_fail(s, "bind");
-	}
+	    sqlite3_bind_int(st, 2, skip) != SQLITE_OK)
+		return bind_fail(s, st);
 	step = sqlite3_step(st);
 	if (step == SQLITE_ROW) {
 		*id = sqlite3_column_int64(st, 0);
@@ -733,10 +725,8 @@ store_drop_last_turn(struct store *s, const char *conv_id, int and_prompt)
 	    &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, conv_id) || sqlite3_bind_int64(st, 2,
-	    and_prompt ? prompt_id : reply_id) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return db_fail(s, "bind");
-	}
+	    and_prompt ? prompt_id : reply_id) != SQLITE_OK)
+		return bind_fail(s, st);
 	return run_done(s, st, "drop last turn");
 }
 
@@ -761,10 +751,8 @@ history_matches(struct store *s, const char *conv_id, const cJSON *history)
 	    " ('complete','stopped'))) ORDER BY id DESC LIMIT ?",
 	    &st) != STORE_OK)
 		return STORE_ERR;
-	if (bind_text(st, 1, conv_id) || sqlite3_bind_int(st, 2, n) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return db_fail(s, "bind");
-	}
+	if (bind_text(st, 1, conv_id) || sqlite3_bind_int(st, 2, n) != SQLITE_OK)
+		return bind_fail(s, st);
 	/* Walk history backwards against the newest stored messages. */
 	int i = cJSON_GetArraySize(history) - 1, seen = 0;
 	while (match && (step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -801,10 +789,8 @@ store_find_by_history(struct store *s, const char *user,
 	if (prep(s, "SELECT id FROM conversations WHERE user = ?"
 	    " ORDER BY updated_at DESC LIMIT 20", &st) != STORE_OK)
 		return STORE_ERR;
-	if (bind_text(st, 1, user)) {
-		sqlite3_finalize(st);
-		return db_fail(s, "bind");
-	}
+	if (bind_text(st, 1, user))
+		return bind_fail(s, st);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *cid = (const char *)sqlite3_column_text(st, 0);
 		int m = history_matches(s, cid, history);
@@ -830,10 +816,8 @@ store_mark_interrupted(struct store *s)
 	if (prep(s, "UPDATE messages SET state = 'interrupted', updated_at = ?"
 	    " WHERE state = 'streaming'", &st) != STORE_OK)
 		return STORE_ERR;
-	if (sqlite3_bind_int64(st, 1, now_ms()) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return db_fail(s, "bind");
-	}
+	if (sqlite3_bind_int64(st, 1, now_ms()) != SQLITE_OK)
+		return bind_fail(s, st);
 	if (run_done(s, st, "mark interrupted") != STORE_OK)
 		return STORE_ERR;
 	return sqlite3_changes(s->db);
@@ -853,10 +837,8 @@ store_login_check(struct store *s, const char *key, int max, long window_s,
 	    " WHERE key = ? AND at > ?", &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, key) || sqlite3_bind_int64(st, 2, since) !=
-	    SQLITE_OK) {
-		sqlite3_finalize(st);
-		return db_fail(s, "bind");
-	}
+	    SQLITE_OK)
+		return bind_fail(s, st);
 	step = sqlite3_step(st);
 	if (step == SQLITE_ROW) {
 		count = sqlite3_column_int(st, 0);
@@ -883,20 +865,16 @@ store_login_fail(struct store *s, const char *key, long window_s)
 	    &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, key) || sqlite3_bind_int64(st, 2, now) !=
-	    SQLITE_OK) {
-		sqlite3_finalize(st);
-		return db_fail(s, "bind");
-	}
+	    SQLITE_OK)
+		return bind_fail(s, st);
 	if (run_done(s, st, "login failure") != STORE_OK)
 		return STORE_ERR;
 	/* Forget what has left every window: the table stays small. */
 	if (prep(s, "DELETE FROM login_failures WHERE at < ?", &st) != STORE_OK)
 		return STORE_ERR;
 	if (sqlite3_bind_int64(st, 1, now - (long long)window_s * 1000) !=
-	    SQLITE_OK) {
-		sqlite3_finalize(st);
-		return db_fail(s, "bind");
-	}
+	    SQLITE_OK)
+		return bind_fail(s, st);
 	return run_done(s, st, "prune login failures");
 }
 
@@ -907,10 +885,8 @@ store_login_clear(struct store *s, const char *key)
 
 	if (prep(s, "DELETE FROM login_failures WHERE key = ?", &st) != STORE_OK)
 		return STORE_ERR;
-	if (bind_text(st, 1, key)) {
-		sqlite3_finalize(st);
-		return db_fail(s, "bind");
-	}
+	if (bind_text(st, 1, key))
+		return bind_fail(s, st);
 	return run_done(s, st, "clear login failures");
 }
 
