@@ -8,7 +8,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 # Build: compiler, libraries. Run: lighttpd, websocketd, the vendored
 # JavaScript libraries. Tests and tools: curl, jq, python3, htpasswd,
-# mkpasswd, chromium and node for the browser tests.
+# mkpasswd, chromium and node for the browser tests, clang with libFuzzer
+# (make fuzz) and valgrind.
 PACKAGES=(
 	build-essential pkg-config
 	libfcgi-dev libcjson-dev libjwt-dev libzmq3-dev libcurl4-openssl-dev
@@ -17,6 +18,7 @@ PACKAGES=(
 	libjs-marked libjs-highlight.js node-dompurify
 	curl jq python3 apache2-utils whois procps
 	chromium
+	clang libclang-rt-14-dev valgrind
 )
 
 missing=()

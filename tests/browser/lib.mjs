@@ -92,3 +92,47 @@ export async function getJSON(url) {
 
 export const words = (n) => Array.from({ length: n }, (_, i) => `w${i + 1}`).join(' ');
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** GET a JSON API path with the page's session cookie → {status, body}. */
+export async function apiGet(page, path) {
+  const res = await page.request.get(base + path);
+  let body = null;
+  try { body = await res.json(); } catch { /* empty or not JSON */ }
+  return { status: res.status(), body };
+}
+
+/** The id of the conversation the address names (#c=ID), or ''. */
+export const hashId = (page) => page.evaluate(() => (/^#c=(.+)$/.exec(location.hash) || [])[1] || '');
+
+/** The titles in the sidebar, top to bottom. */
+export const titles = (page) => page.locator('#conv-list .conv-link').allInnerTexts();
+
+/** "New chat", then a first prompt; waits for its reply and returns the new id. */
+export async function newConversation(page, text) {
+  await page.click('#new-chat');
+  await send(page, text);
+  await page.waitForFunction(() => /^#c=/.test(location.hash), null, { timeout: 5000 });
+  return hashId(page);
+}
+
+/** Records the text of the message at index i on every change (window.__texts). */
+export const recordTexts = (page, i) => page.evaluate((n) => {
+  window.__texts = [];
+  const note = () => {
+    const m = document.querySelectorAll('article.msg[data-role]')[n];
+    const body = m && m.querySelector('.msg-body');
+    if (body) window.__texts.push({ state: m.dataset.state, text: body.textContent });
+  };
+  new MutationObserver(note).observe(document.querySelector('#messages'),
+    { subtree: true, childList: true, characterData: true, attributes: true });
+  note();
+}, i);
+
+/** Throws unless every recorded text is a prefix of `full` (word for word) and the last is `full`. */
+export async function expectGrowth(page, full) {
+  const texts = (await page.evaluate(() => window.__texts)).map((t) => t.text.trim().replace(/\s+/g, ' '));
+  const bad = texts.filter((t) => !(full === t || full.startsWith(t + ' ') || t === ''));
+  if (bad.length) throw new Error(`a text shown was not a prefix of the reply: ${bad[0].slice(-120)}`);
+  if (texts.at(-1) !== full) throw new Error(`the last text shown: ${texts.at(-1).slice(-120)}`);
+  return texts.length;
+}

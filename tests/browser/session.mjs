@@ -1,5 +1,6 @@
 // session.mjs - "remember me" cookies, reconnecting after websocketd or the worker
-// restarts (killed by PID; scripts/run.sh starts them again) and an expired session.
+// restarts (killed by PID; scripts/run.sh starts them again) and an expired session
+// (logging in again reopens the conversation; logging out forgets it).
 // Needs UPSTREAM_URL and STATE_DIR; run it last, as it kills parts of the stack.
 import { readFileSync } from 'node:fs';
 import {
@@ -70,7 +71,7 @@ try {
     expect((await reply.innerText()).includes('You said: after the websocketd restart'), await reply.innerText());
   });
 
-  await check('the worker restarts mid-reply: an error with Regenerate, which works', async () => {
+  await check('the worker restarts mid-reply: the reply is marked interrupted, Regenerate works', async () => {
     await page.fill('#prompt', '#words:30 #slow:3');
     await page.press('#prompt', 'Enter');
     await page.waitForFunction(() => /\bw3\b/.test(document.querySelectorAll('article.msg[data-role]')[3]?.textContent || ''),
@@ -78,8 +79,9 @@ try {
     await recordStates(page);
     await restart('worker');
     const failed = await settled(page, 3, 15000);
-    expect(await failed.getAttribute('data-role') === 'error', await failed.getAttribute('data-role'));
-    expect(/w3/.test(await failed.locator('.partial').innerText()), 'the partial reply is gone');
+    expect(await failed.getAttribute('data-state') === 'interrupted', await failed.getAttribute('data-state'));
+    expect(/^w1 w2 w3\b/.test((await failed.locator('.msg-body').innerText()).trim()), 'the partial reply is gone');
+    expect(/Interrupted/.test(await failed.locator('.msg-foot').innerText()), 'no "Interrupted" note');
     await page.waitForSelector('#status[data-state="open"]', { timeout: 15000 });
     await failed.locator('button.act[data-action="regenerate"]').click();
     const again = await settled(page, 3, 20000);
@@ -93,7 +95,9 @@ try {
   });
 
   // ---- expired session -----------------------------------------------------------
+  let shown = 0;   // messages of the conversation before the session goes
   await check('a session that is gone returns to the login view with a message', async () => {
+    shown = await replies(page).count();
     await context.clearCookies();
     await restart('websocketd');
     await page.locator('#login-view').waitFor({ state: 'visible', timeout: 15000 });
@@ -103,12 +107,25 @@ try {
     expect(await page.evaluate(() => document.activeElement.id) === 'password', 'focus is not on the password');
     await page.screenshot({ path: `${artifacts}/login-expired-1280-light.png` });
   });
-  await check('logging in again clears the message and reconnects', async () => {
+  await check('logging in again clears the message, reconnects and reopens the conversation', async () => {
+    const before = await replies(page).count();   // hidden, still in the page until the login
     await page.fill('#password', password);
     await page.click('#login-submit');
     await page.waitForSelector('#status[data-state="open"]', { timeout: 10000 });
     expect(await page.locator('#login-error').isHidden(), 'the message stayed');
-    expect(await replies(page).count() === 0, 'the old conversation is still shown');
+    await page.waitForFunction((n) => document.querySelectorAll('article.msg[data-role]').length === n, shown, { timeout: 5000 })
+      .catch(() => {});
+    const n = await replies(page).count();
+    expect(shown > 0 && before === 0 && n === shown, `${shown} shown, ${before} before the login, ${n} after`);
+  });
+  await check('logging out forgets the conversation: the next login starts a new chat', async () => {
+    await page.click('#logout');
+    await page.locator('#login-view').waitFor({ state: 'visible' });
+    expect(await replies(page).count() === 0 && await page.locator('#conv-list li').count() === 0,
+      'messages or the list left in the page');
+    expect(await page.evaluate(() => location.hash) === '', await page.evaluate(() => location.hash));
+    await login(page);
+    expect(await replies(page).count() === 0, await replies(page).count());
   });
   await check('no script errors on the page', () => expect(page.errors.length === 0, page.errors.join(' | ')));
 } catch (e) {

@@ -15,7 +15,8 @@ let onUnauthorized = () => {};
 /** Called when an authenticated endpoint answers 401 (expired session). */
 export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
 
-async function request(method, path, body, { auth = true } = {}) {
+/** A JSON request to this origin; resolves to the parsed body (null when empty). */
+export async function request(method, path, body, { auth = true } = {}) {
   const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';

@@ -1,14 +1,38 @@
-// Conversation state: the message list, the history sent with each sendprompt, and
-// the handling of delta / reply / error frames by msgid. No DOM here.
+// The open conversation: its messages, the reply being written in it, and the
+// WebSocket actions that change it. No DOM here.
+//
+// The server keeps the history: a prompt carries only the conversation id and the new
+// text. A reply outlives the connection, so the page never decides on its own that a
+// reply failed: after a reconnect (or whenever a frame shows the page missed
+// something) it reads the conversation again from the REST API and then watches it,
+// and the snapshot + deltas continue the reply being written.
 //
 // A message: {id, role: 'user'|'assistant'|'error', content, state, msgid?, model?,
 //             finish?, partial?, code?}
-// state: 'done' | 'streaming' | 'stopped' | 'error'
+// state: 'done' | 'streaming' | 'stopped' | 'error' | 'interrupted'
 //
-// Events (CustomEvent `detail`): add {msg}, update {msg}, remove {msg}, reset, busy {busy},
-//   notice {message} (an error not tied to a message), unauthorized.
+// Events (CustomEvent `detail`): add {msg}, update {msg}, remove {msg}, reset {loading},
+//   busy {busy}, notice {message} (an error not tied to a message), unauthorized,
+//   conversation {id, title} (the page shows this conversation now, or learnt its id),
+//   missing {id} (the open conversation does not exist), restore {text} (a prompt the
+//   server refused, for the composer).
+import * as store from './conversations.js';
 
-const STOP_GRACE_MS = 5000;   // finalize locally if the server never confirms a stop
+const STOP_GRACE_MS = 5000;   // no answer to a stop: read the stored state instead
+const STALL_MS = 8000;        // a reply silent this long: ask whether the worker still writes it
+const RELOAD_RETRY_MS = 2000;
+
+// Texts for the error codes a stored message may hold (live frames carry their own).
+const ERROR_TEXT = {
+  upstream_unreachable: 'the model API could not be reached',
+  upstream_timeout: 'the model did not answer in time',
+  upstream_rate_limited: 'the model is rate limited; try again later',
+  upstream_auth: 'the model API refused the API key',
+  upstream_error: 'the model API answered with an error',
+  upstream_truncated: "the model's reply was cut off before its end",
+  upstream_bad_response: 'the model API answered something unexpected',
+  reply_too_large: 'the reply grew too large',
+};
 
 export function newMsgId() {
   if (globalThis.crypto && crypto.randomUUID) return 'm-' + crypto.randomUUID();
@@ -22,77 +46,166 @@ export class Chat extends EventTarget {
   constructor(socket) {
     super();
     this.socket = socket;
+    this.id = null;             // the open conversation; null: a new chat
     this.messages = [];
-    this.pending = null;        // the assistant message being streamed
-    this.ignored = new Set();   // msgids of replies dropped by "New chat"
-    this.stopTimer = 0;
+    this.pending = null;        // the assistant message being written
+    this.own = new Map();       // msgid → {text, added, removed, reply, started}: this page's requests
+    this.loading = false;
+    this.gen = 0;               // bumped by every load, so a late answer is dropped
+    this.stale = false;         // the connection dropped: read the conversation again
+    this.idleReloads = 0;
     this.seq = 0;
+    this.stopTimer = 0;
+    this.stallTimer = 0;
+    this.lastFrame = 0;
   }
 
   get busy() { return !!this.pending; }
 
-  /**
-   * Send a prompt; with `replace`, it takes the place of the last prompt and its reply
-   * (edit and resend). `opts` = {params, system}. Throws Error with a user-facing
-   * message when it cannot send.
-   */
-  send(text, opts, replace = false) {
-    const last = this.lastPrompt();
-    const keep = replace && last >= 0 ? this.messages.slice(0, last) : this.messages;
-    return this.ask([...keep, { role: 'user', content: text, state: 'done' }], opts);
+  /** Show conversation `id` (null: a new chat): read it, then watch it. */
+  open(id) {
+    this.id = id || null;
+    this.own.clear();
+    this.setPending(null);
+    this.stale = false;
+    this.idleReloads = 0;
+    this.messages = [];
+    this.emit('reset', { loading: !!this.id });
+    if (!this.id) {
+      this.gen++;
+      this.loading = false;
+      this.watch();
+      return Promise.resolve();
+    }
+    return this.load();
   }
 
-  /** Ask again for the last prompt; its reply (done, stopped or failed) is dropped. */
-  regenerate(opts) {
+  /** Forget everything without telling the server (logout, expired session). */
+  clear() {
+    this.gen++;
+    this.loading = false;
+    this.id = null;
+    this.own.clear();
+    this.setPending(null);
+    this.messages = [];
+    this.emit('reset', { loading: false });
+  }
+
+  // Read the open conversation from the REST API, replace the messages with it, then
+  // watch it: the answer (snapshot or idle) brings a reply in flight up to date.
+  async load(attempt = 0) {
+    const gen = ++this.gen;
+    const id = this.id;
+    this.loading = true;
+    let conv;
+    try {
+      conv = await store.get(id);
+    } catch (e) {
+      if (gen !== this.gen) return;
+      this.loading = false;
+      if (e.status === 404) {
+        this.emit('missing', { id });
+      } else if (e.status !== 401) {
+        if (attempt < 2) setTimeout(() => { if (gen === this.gen) this.load(attempt + 1); }, RELOAD_RETRY_MS);
+        else this.emit('notice', { message: `Could not open the conversation: ${e.message}` });
+      }
+      return;
+    }
+    if (gen !== this.gen) return;
+    this.loading = false;
+    this.stale = false;
+    this.own.clear();
+    this.setPending(null);
+    this.messages = [];
+    this.emit('reset', { loading: false });
+    for (const m of conv.messages || []) {
+      const msg = fromStored(m);
+      if (msg) this.add(msg);
+    }
+    const last = this.messages.at(-1);
+    if (last && last.state === 'streaming') this.setPending(last);
+    this.emit('conversation', { id, title: conv.title });
+    this.watch();
+  }
+
+  watch() {
+    this.socket.send({ action: 'watch', payload: { conversation_id: this.id } });
+  }
+
+  /** The socket (re)opened: watch again; after a drop, read the conversation first. */
+  connected() {
+    if (this.loading) return;           // the load watches when it ends
+    if (this.id && this.stale) {
+      this.load();
+      return;
+    }
+    this.stale = false;
+    if (!this.id && this.pending) {
+      // The start frame of a new chat may be lost with the connection: its id is unknown.
+      this.finish(this.pending, {
+        role: 'error', state: 'error', partial: this.pending.content, code: 'connection_lost',
+        content: 'The connection was lost; the reply goes on and appears in the conversation list.',
+      });
+    }
+    this.watch();
+  }
+
+  /** The socket closed: a reply goes on without us; catch up after the reconnect. */
+  connectionLost() { this.stale = true; }
+
+  /**
+   * Send a prompt; with `editLast`, it takes the place of the last prompt and its reply.
+   * `opts` = {params, system}. Throws Error with a user-facing message when it cannot send.
+   */
+  send(text, { params = {}, system = '' } = {}, editLast = false) {
+    this.ready();
+    const msgid = newMsgId();
+    const payload = { msgid, prompt: text, system, params, stream: true };
+    if (this.id) payload.conversation_id = this.id;
+    if (editLast && this.id) payload.edit_last = true;
+    if (!this.socket.send({ action: 'sendprompt', payload })) throw dropped();
+    const removed = payload.edit_last ? this.truncate(this.lastPrompt()) : [];
+    const prompt = this.add({ role: 'user', content: text, state: 'done' });
+    this.begin(msgid, { text, added: [prompt], removed });
+  }
+
+  /** Ask again for the last prompt; its reply (done, stopped, failed, interrupted) goes. */
+  regenerate({ params = {} } = {}) {
+    this.ready();
     const last = this.lastPrompt();
-    if (last < 0) throw new Error('There is no prompt to answer again.');
-    return this.ask(this.messages.slice(0, last + 1), opts);
+    if (!this.id || last < 0) throw new Error('There is no prompt to answer again.');
+    const msgid = newMsgId();
+    const payload = { msgid, conversation_id: this.id, params, stream: true };
+    if (!this.socket.send({ action: 'regenerate', payload })) throw dropped();
+    this.begin(msgid, { text: null, added: [], removed: this.truncate(last + 1) });
+  }
+
+  ready() {
+    if (this.busy) throw new Error('Wait for the current reply to finish, or stop it.');
+    if (this.loading) throw new Error('The conversation is still loading; try again in a moment.');
+    if (!this.socket.isOpen) throw new Error('Not connected to the server yet; your message was kept, try again in a moment.');
+  }
+
+  begin(msgid, own) {
+    const reply = this.add({ role: 'assistant', content: '', state: 'streaming', msgid });
+    this.own.set(msgid, { ...own, reply, started: false });
+    this.setPending(reply);
   }
 
   lastPrompt() { return this.messages.findLastIndex((m) => m.role === 'user'); }
 
-  // Send `list` as the conversation (system prompt first when set), then make it
-  // the message list and stream the reply after it. Nothing changes if sending fails.
-  ask(list, { params = {}, system = '' } = {}) {
-    if (this.busy) throw new Error('Wait for the current reply to finish, or stop it.');
-    if (!this.socket.isOpen) throw new Error('Not connected to the server yet; your message was kept, try again in a moment.');
-    const msgid = newMsgId();
-    const messages = list
-      .filter((m) => m.role === 'user' || (m.role === 'assistant' && m.content))
-      .map((m) => ({ role: m.role, content: m.content }));
-    if (system) messages.unshift({ role: 'system', content: system });
-    if (!this.socket.send({ action: 'sendprompt', payload: { msgid, messages, params, stream: true } })) {
-      throw new Error('The connection dropped; try again.');
-    }
-    for (const m of this.messages) if (!list.includes(m)) this.emit('remove', { msg: m });
-    this.messages = this.messages.filter((m) => list.includes(m));
-    for (const m of list) if (!m.id) this.add(m);
-    this.pending = this.add({ role: 'assistant', content: '', state: 'streaming', msgid });
-    this.emit('busy', { busy: true });
-    return this.pending;
-  }
-
+  /** Stop the reply being written, whichever tab asked for it. */
   stop() {
     const m = this.pending;
     if (!m) return;
-    this.socket.send({ action: 'stop', payload: { msgid: m.msgid } });
+    const payload = m.msgid ? { msgid: m.msgid } : { conversation_id: this.id };
+    this.socket.send({ action: 'stop', payload });
     clearTimeout(this.stopTimer);
     this.stopTimer = setTimeout(() => {
-      if (this.pending === m) this.finish(m, { state: 'stopped', finish: 'stopped' });
+      if (this.pending !== m) return;
+      if (this.id && this.socket.isOpen) this.load();
+      else this.finish(m, { state: 'stopped', finish: 'stopped' });
     }, STOP_GRACE_MS);
-  }
-
-  /** "New chat": forget everything; a reply still in flight is stopped and ignored. */
-  reset() {
-    if (this.pending) {
-      this.socket.send({ action: 'stop', payload: { msgid: this.pending.msgid } });
-      this.ignored.add(this.pending.msgid);
-      this.pending = null;
-      this.emit('busy', { busy: false });
-    }
-    clearTimeout(this.stopTimer);
-    this.messages = [];
-    this.emit('reset');
   }
 
   /** A frame from the server. */
@@ -102,54 +215,165 @@ export class Chat extends EventTarget {
       this.emit('unauthorized');
       return;
     }
-    if (this.ignored.has(f.msgid)) {
-      if (f.type !== 'delta') this.ignored.delete(f.msgid);
+    // While the conversation is read, its frames are moot: the watch that ends the
+    // load answers with the state they lead to.
+    if (this.loading) return;
+    this.lastFrame = Date.now();
+    const h = { start: this.onStart, delta: this.onDelta, snapshot: this.onSnapshot,
+      idle: this.onIdle, reply: this.onReply, error: this.onError }[f.type];
+    if (h) h.call(this, f);
+  }
+
+  onStart(f) {
+    const mine = this.own.get(f.msgid);
+    if (mine) {
+      mine.started = true;
+      if (this.pending && this.pending.msgid === f.msgid && f.model) this.pending.model = f.model;
+      if (!this.id && f.conversation_id) {
+        this.id = f.conversation_id;
+        this.emit('conversation', { id: this.id, title: f.title });
+      }
       return;
     }
-    const m = this.messages.find((x) => x.msgid != null && x.msgid === f.msgid);
-    if (!m) {
-      if (f.type === 'error') this.emit('notice', { message: errorText(f) });
+    if (!this.id || f.conversation_id !== this.id) return;
+    // Another tab's prompt (or regenerate, or edit) in this conversation.
+    if (this.pending) {
+      this.load();            // the reply shown ended out of sight: read the stored state
       return;
     }
-    if (f.type === 'delta' && m.state === 'streaming') {
-      m.content += typeof f.delta === 'string' ? f.delta : '';
+    this.truncate(this.messages.length - (Number(f.replaced) || 0));
+    if (typeof f.prompt === 'string') this.add({ role: 'user', content: f.prompt, state: 'done' });
+    this.setPending(this.add({ role: 'assistant', content: '', state: 'streaming', msgid: f.msgid, model: f.model }));
+  }
+
+  onDelta(f) {
+    const m = this.pending;
+    if (!m || !m.msgid || m.msgid !== f.msgid || typeof f.delta !== 'string') return;
+    m.content += f.delta;
+    this.idleReloads = 0;
+    this.emit('update', { msg: m });
+  }
+
+  // The text so far of the reply being written; the deltas after it continue it.
+  onSnapshot(f) {
+    if (!this.id || f.conversation_id !== this.id) return;
+    const m = this.pending;
+    if (m && (!m.msgid || m.msgid === f.msgid)) {
+      m.msgid = f.msgid;
+      m.content = typeof f.content === 'string' ? f.content : '';
+      if (f.model) m.model = f.model;
+      this.idleReloads = 0;
       this.emit('update', { msg: m });
-    } else if (f.type === 'reply') {
-      const content = f.text && typeof f.text.content === 'string' ? f.text.content : m.content;
-      this.finish(m, {
-        content,
-        state: f.finish_reason === 'stopped' ? 'stopped' : 'done',
-        finish: f.finish_reason || null,
-        model: f.model || null,
-      });
-    } else if (f.type === 'error') {
-      const partial = (f.error && typeof f.error.partial === 'string' && f.error.partial) || m.content;
-      this.finish(m, {
-        role: 'error', state: 'error', partial,
-        content: errorText(f), code: (f.error && f.error.code) || 'error',
-      });
+    } else {
+      this.load();            // a reply began that this page did not see start
     }
   }
 
-  /** The socket closed: a reply in flight will never finish. */
-  connectionLost() {
+  // Nothing is being written: a reply shown as streaming ended out of sight (it
+  // finished meanwhile, or the worker restarted and it is now stored as interrupted).
+  onIdle(f) {
+    if (!this.id || f.conversation_id !== this.id || !this.pending) return;
+    const mine = this.own.get(this.pending.msgid);
+    if (mine && !mine.started) return;  // the answer to a watch sent before this prompt
+    // The stored state is written before the worker goes idle; should it still say
+    // "streaming", ask again a little later, and in the end believe the worker.
+    const n = this.idleReloads++;
+    if (n >= 3) {
+      this.finish(this.pending, { state: 'interrupted' });
+      return;
+    }
+    const gen = this.gen;
+    setTimeout(() => { if (gen === this.gen) this.load(); }, n * 1000);
+  }
+
+  onReply(f) {
     const m = this.pending;
-    if (!m) return;
+    if (!m || !m.msgid || m.msgid !== f.msgid) return;
+    this.own.delete(f.msgid);
+    this.idleReloads = 0;
     this.finish(m, {
-      role: 'error', state: 'error', partial: m.content, code: 'connection_lost',
-      content: 'The connection was lost before the reply finished.',
+      content: f.text && typeof f.text.content === 'string' ? f.text.content : m.content,
+      state: f.finish_reason === 'stopped' ? 'stopped' : 'done',
+      finish: f.finish_reason || null,
+      model: f.model || m.model || null,
     });
+  }
+
+  onError(f) {
+    const e = f.error || {};
+    const mine = f.msgid != null ? this.own.get(f.msgid) : null;
+    if (mine) this.own.delete(f.msgid);
+    if (mine && !mine.started) {
+      this.rollback(mine, f);
+      return;
+    }
+    const m = this.pending;
+    if (m && m.msgid && m.msgid === f.msgid) {
+      const partial = typeof e.partial === 'string' ? e.partial : m.content;
+      if (e.code === 'worker_unavailable') {
+        this.finish(m, { state: 'interrupted', content: partial });
+      } else {
+        this.finish(m, { role: 'error', state: 'error', partial, content: errorText(f), code: e.code || 'error' });
+      }
+      return;
+    }
+    if (f.msgid != null) return;          // another tab's request: its page shows it
+    if (e.code === 'not_found' && this.id) this.load();   // deleted elsewhere? the load tells
+    else this.emit('notice', { message: errorText(f) });
+  }
+
+  // The server refused a prompt before storing it: undo what the page showed, give the
+  // text back to the composer and say why.
+  rollback(mine, f) {
+    if (this.pending === mine.reply) this.setPending(null);
+    for (const m of [mine.reply, ...mine.added]) this.drop(m);
+    for (const m of mine.removed) {
+      this.messages.push(m);
+      this.emit('add', { msg: m });
+    }
+    if (mine.text) this.emit('restore', { text: mine.text });
+    const e = f.error || {};
+    if (e.code === 'not_found' && e.field === 'conversation_id') this.emit('missing', { id: this.id });
+    else this.emit('notice', { message: errorText(f) });
   }
 
   finish(m, changes) {
     Object.assign(m, changes);
-    const wasPending = this.pending === m;
-    if (wasPending) {
-      this.pending = null;
-      clearTimeout(this.stopTimer);
-    }
+    if (this.pending === m) this.setPending(null);
     this.emit('update', { msg: m });
-    if (wasPending) this.emit('busy', { busy: false });
+  }
+
+  // The one place the reply being written changes: the busy state, the stop timer and
+  // the probe for a silent reply follow it.
+  setPending(m) {
+    const was = !!this.pending;
+    this.pending = m;
+    clearTimeout(this.stopTimer);
+    clearInterval(this.stallTimer);
+    if (m) {
+      this.lastFrame = Date.now();
+      this.stallTimer = setInterval(() => {
+        if (Date.now() - this.lastFrame > STALL_MS) {
+          this.lastFrame = Date.now();
+          this.socket.ping();   // a restarted worker answers with idle
+        }
+      }, STALL_MS / 2);
+    }
+    if (was !== !!m) this.emit('busy', { busy: !!m });
+  }
+
+  /** Removes the messages from index `from` on; returns them. */
+  truncate(from) {
+    const gone = this.messages.slice(Math.max(0, from));
+    for (const m of gone) this.drop(m);
+    return gone;
+  }
+
+  drop(m) {
+    const i = this.messages.indexOf(m);
+    if (i < 0) return;
+    this.messages.splice(i, 1);
+    this.emit('remove', { msg: m });
   }
 
   add(m) {
@@ -161,6 +385,27 @@ export class Chat extends EventTarget {
 
   emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
 }
+
+// A stored message as the page shows it; null for one it does not show.
+function fromStored(m) {
+  if (!m || (m.role !== 'user' && m.role !== 'assistant')) return null;
+  const content = typeof m.content === 'string' ? m.content : '';
+  if (m.role === 'user') return { role: 'user', content, state: 'done' };
+  const model = m.model || null;
+  switch (m.state) {
+    case 'streaming': return { role: 'assistant', content, state: 'streaming', msgid: null, model };
+    case 'stopped': return { role: 'assistant', content, state: 'stopped', finish: 'stopped', model };
+    case 'interrupted': return { role: 'assistant', content, state: 'interrupted', model };
+    case 'error': {
+      const code = m.error || 'error';
+      return { role: 'error', state: 'error', partial: content, code,
+        content: `Error: ${ERROR_TEXT[code] || code.replace(/_/g, ' ')}` };
+    }
+    default: return { role: 'assistant', content, state: 'done', model };
+  }
+}
+
+function dropped() { return new Error('The connection dropped; try again.'); }
 
 function errorText(f) {
   const e = f.error || {};

@@ -1,9 +1,13 @@
-// Wires the page: login/chat views, the socket, the conversation and its rendering.
+// Wires the page: login/chat views, the socket, the open conversation, the sidebar,
+// the composer, and the address: #c=<id> names the open conversation, so that a
+// reload (or another tab, or the back button) opens it again.
 import * as api from './api.js';
 import { ChatSocket } from './socket.js';
 import { Chat } from './chat.js';
 import { MessageView } from './render.js';
 import { Settings } from './settings.js';
+import { Sidebar } from './sidebar.js';
+import { Composer } from './composer.js';
 
 const $ = (id) => document.getElementById(id);
 const EXPIRED = 'Your session has expired, please log in again.';
@@ -15,23 +19,70 @@ const socket = new ChatSocket('/ws');
 const chat = new Chat(socket);
 const view = new MessageView($('messages'), $('empty'));
 const settings = new Settings($('settings'), $('open-settings'));
-const prompt = $('prompt');
+const composer = new Composer();
+const sidebar = new Sidebar({
+  nav: $('sidebar'), toggle: $('sidebar-toggle'), backdrop: $('sidebar-backdrop'),
+  rest: $('main-col'), confirm: $('confirm-delete'),
+});
 let loggedIn = false;
-let editing = null;   // {draft}: the composer holds the last prompt, to replace it
+let everOpened = false;   // the socket opened once: later opens are reconnects
 
 function showError(el, message) {
   el.textContent = message || '';
   el.hidden = !message;
 }
+const notice = (message) => showError($('chat-error'), message);
+
+// ---- address -------------------------------------------------------------------
+
+function hashId() {
+  const m = /^#c=([\w-]{1,64})$/.exec(location.hash);
+  return m ? m[1] : null;
+}
+
+// Names conversation `id` in the address; `push` makes a history entry (a choice the
+// back button should undo), otherwise the current entry is replaced.
+function setHash(id, push = false) {
+  if (hashId() === id) return;
+  const url = id ? `#c=${id}` : location.pathname + location.search;
+  history[push ? 'pushState' : 'replaceState'](null, '', url);
+}
+
+function showConversation(id, push = false) {
+  composer.cancelEdit();
+  notice('');
+  setHash(id, push);
+  sidebar.setCurrent(id);
+  setTitle(id ? sidebar.titleOf(id) : '');
+  chat.open(id);
+}
+
+function newChat() {
+  showConversation(null, true);
+  composer.focus();
+}
+
+function setTitle(title) { document.title = title ? `${title} – lightchat` : 'lightchat'; }
+
+addEventListener('hashchange', () => {
+  const id = hashId();
+  if (loggedIn && id !== chat.id) {
+    showConversation(id);
+    composer.focus();
+  }
+});
 
 // ---- views -------------------------------------------------------------------
 
 function showLogin(message = '') {
   loggedIn = false;
+  everOpened = false;
   socket.stop();
   settings.close();
-  cancelEdit();
-  chat.reset();
+  composer.cancelEdit();
+  chat.clear();
+  sidebar.clear();
+  setTitle('');
   $('chat-view').hidden = true;
   $('login-view').hidden = false;
   showError($('login-error'), message);
@@ -45,12 +96,15 @@ function showChat(info) {
   $('chat-view').hidden = false;
   $('user-name').textContent = info.username || '';
   $('demo-banner').hidden = !info.demo;
-  showError($('chat-error'), '');
+  notice('');
   socket.start();
   loadModels();
-  prompt.focus();
+  sidebar.refresh();
+  showConversation(hashId());
+  composer.focus();
 }
 
+// An expired session keeps the address: logging in again reopens the conversation.
 function expire() {
   if (loggedIn) showLogin(EXPIRED);
 }
@@ -61,7 +115,7 @@ async function loadModels() {
     const { models = [], default: def } = await api.models();
     settings.setModels(models, def);
   } catch (e) {
-    if (e.status !== 401) showError($('chat-error'), `Could not load the model list: ${e.message}`);
+    if (e.status !== 401) notice(`Could not load the model list: ${e.message}`);
   }
 }
 
@@ -99,18 +153,31 @@ $('login-form').addEventListener('submit', async (ev) => {
 
 $('logout').addEventListener('click', async () => {
   try { await api.logout(); } catch { /* the cookie is gone or the server is; either way */ }
+  setHash(null);   // the next user starts with a new chat
   showLogin();
 });
 
 // ---- socket ------------------------------------------------------------------
 
+socket.pingPayload = () => ({ watch: chat.id });
 socket.addEventListener('status', ({ detail }) => {
   const el = $('status');
   el.dataset.state = detail.state;
   el.textContent = STATUS_TEXT[detail.state] || detail.state;
   el.title = detail.retryIn ? `Next attempt in ${Math.ceil(detail.retryIn / 1000)} s` : '';
 });
-socket.addEventListener('message', ({ detail }) => chat.handle(detail));
+socket.addEventListener('open', () => {
+  // Conversations may have changed while the connection was down.
+  if (everOpened) sidebar.refresh();
+  everOpened = true;
+  chat.connected();
+});
+socket.addEventListener('message', ({ detail: f }) => {
+  chat.handle(f);
+  if (!f || !f.conversation_id) return;
+  if (f.type === 'start') sidebar.upsert(f.conversation_id, f.title);
+  else if (f.type === 'reply') sidebar.touch(f.conversation_id);
+});
 socket.addEventListener('lost', ({ detail }) => {
   chat.connectionLost();
   // A browser cannot see why an upgrade was refused: ask whether the session is still valid.
@@ -118,92 +185,64 @@ socket.addEventListener('lost', ({ detail }) => {
     api.me().catch((e) => { if (e.status === 401) expire(); });
   }
 });
+// A phone that wakes up, or a tab shown again: the list may be out of date.
+document.addEventListener('visibilitychange', () => {
+  if (loggedIn && document.visibilityState === 'visible') sidebar.refresh();
+});
 
 // ---- conversation ------------------------------------------------------------
 
 chat.addEventListener('add', ({ detail }) => view.add(detail.msg));
 chat.addEventListener('update', ({ detail }) => view.update(detail.msg));
 chat.addEventListener('remove', ({ detail }) => view.remove(detail.msg));
-chat.addEventListener('reset', () => view.clear());
-chat.addEventListener('notice', ({ detail }) => showError($('chat-error'), detail.message));
+chat.addEventListener('reset', ({ detail }) => view.clear(detail.loading));
+chat.addEventListener('notice', ({ detail }) => notice(detail.message));
 chat.addEventListener('unauthorized', expire);
-chat.addEventListener('busy', ({ detail: { busy } }) => {
-  const stopHadFocus = document.activeElement === $('stop');
-  $('send').hidden = busy;
-  $('stop').hidden = !busy;
-  view.setBusy(busy);
-  if (!busy && stopHadFocus) prompt.focus();
+chat.addEventListener('restore', ({ detail }) => composer.restore(detail.text));
+chat.addEventListener('conversation', ({ detail: { id, title } }) => {
+  setHash(id);
+  sidebar.setCurrent(id);
+  setTitle(title || sidebar.titleOf(id));
 });
+chat.addEventListener('missing', () => {
+  showConversation(null);
+  notice('That conversation does not exist (any more); this is a new chat.');
+});
+chat.addEventListener('busy', ({ detail: { busy } }) => {
+  composer.setBusy(busy);
+  view.setBusy(busy);
+});
+
+sidebar.addEventListener('notice', ({ detail }) => notice(detail.message));
+sidebar.addEventListener('deleted', ({ detail: { id } }) => { if (id === chat.id) showConversation(null); });
+sidebar.addEventListener('renamed', ({ detail: { id, title } }) => { if (id === chat.id) setTitle(title); });
+$('new-chat').addEventListener('click', () => { sidebar.closeDrawer(false); newChat(); });
+$('new-chat-top').addEventListener('click', newChat);
 
 // Runs a Chat action; a refusal (not connected, busy) is shown above the composer.
 function attempt(fn) {
   try {
     fn();
   } catch (e) {
-    showError($('chat-error'), e.message);
+    notice(e.message);
     return false;
   }
-  showError($('chat-error'), '');
+  notice('');
   return true;
 }
 
-function send() {
-  const text = prompt.value.trim();
-  if (!text || chat.busy) return;
-  if (!attempt(() => chat.send(text, settings.request(), !!editing))) return;
-  setEditing(null);
-  prompt.value = '';
-  autosize();
-}
-
-// Edit the last prompt in the composer; whatever was typed there comes back on cancel.
-function startEdit(text) {
-  setEditing(editing || { draft: prompt.value });
-  prompt.value = text;
-  autosize();
-  prompt.focus();
-  prompt.setSelectionRange(text.length, text.length);
-}
-
-function cancelEdit() {
-  if (!editing) return;
-  prompt.value = editing.draft;
-  setEditing(null);
-  autosize();
-}
-
-// The note above the composer also describes the text box, for screen readers.
-function setEditing(state) {
-  editing = state;
-  $('editing').hidden = !state;
-  prompt.setAttribute('aria-describedby', state ? 'editing composer-hint' : 'composer-hint');
-}
-
-function autosize() {
-  prompt.style.height = 'auto';
-  prompt.style.height = `${Math.min(prompt.scrollHeight, 200)}px`;
-}
-
-$('composer').addEventListener('submit', (ev) => { ev.preventDefault(); send(); });
-prompt.addEventListener('input', autosize);
-prompt.addEventListener('keydown', (ev) => {
-  if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
-    ev.preventDefault();
-    send();
-  } else if (ev.key === 'Escape' && editing) {
-    cancelEdit();
-  }
+composer.addEventListener('send', ({ detail: { text, edit } }) => {
+  if (chat.busy) return;
+  if (attempt(() => chat.send(text, settings.request(), edit))) composer.sent();
 });
-$('stop').addEventListener('click', () => chat.stop());
-$('new-chat').addEventListener('click', () => { cancelEdit(); chat.reset(); prompt.focus(); });
-$('cancel-edit').addEventListener('click', () => { cancelEdit(); prompt.focus(); });
+composer.addEventListener('stop', () => chat.stop());
 $('messages').addEventListener('click', (ev) => {
   const action = ev.target.closest('button.act')?.dataset.action;
   if (action === 'edit') {
-    startEdit(chat.messages[chat.lastPrompt()].content);
+    composer.startEdit(chat.messages[chat.lastPrompt()].content);
   } else if (action === 'regenerate') {
-    cancelEdit();
-    if (attempt(() => chat.regenerate(settings.request()))) prompt.focus();
+    composer.cancelEdit();
+    if (attempt(() => chat.regenerate(settings.request()))) composer.focus();
   }
 });
 

@@ -131,7 +131,8 @@ export async function copyText(text) {
 }
 
 // Every prompt gets an Edit button and every reply a Regenerate button; the
-// stylesheet shows them only on the last pair, and not while a reply streams.
+// stylesheet shows them only on the last pair, and not while a reply streams
+// (so an interrupted or failed last reply always offers Regenerate).
 const ACTIONS = { edit: ['✎ Edit', 'Edit your last message'], regenerate: ['↻ Regenerate', 'Regenerate the last reply'] };
 function actionButton(action) {
   const b = document.createElement('button');
@@ -150,6 +151,7 @@ export class MessageView {
     this.empty = empty;
     this.els = new Map();      // message id → element
     this.frames = new Map();   // message id → requestAnimationFrame handle
+    this.emptyText = empty.textContent;
     this.stick = true;         // follow new output unless the user scrolled up
     list.addEventListener('scroll', () => {
       this.stick = list.scrollHeight - list.scrollTop - list.clientHeight < 48;
@@ -223,6 +225,7 @@ export class MessageView {
     }
     const notes = [];
     if (msg.state === 'stopped') notes.push('Stopped');
+    if (msg.state === 'interrupted') notes.push('Interrupted: the server restarted while writing this reply');
     if (msg.finish === 'length') notes.push('Cut off: the token limit was reached');
     if (msg.model) notes.push(msg.model);
     foot.firstChild.textContent = notes.join(' · ');
@@ -238,11 +241,13 @@ export class MessageView {
     this.empty.hidden = this.els.size > 0;
   }
 
-  clear() {
+  /** Empty the list; `loading` says so instead of inviting a first prompt. */
+  clear(loading = false) {
     for (const h of this.frames.values()) cancelAnimationFrame(h);
     this.frames.clear();
     this.els.clear();
     this.list.replaceChildren(this.empty);
+    this.empty.textContent = loading ? 'Loading the conversation…' : this.emptyText;
     this.empty.hidden = false;
     this.stick = true;
   }

@@ -1,8 +1,10 @@
 // WebSocket to /ws on this host, with reconnect (exponential backoff capped at 10 s)
-// and a heartbeat ping every 25 s.
+// and a heartbeat ping every 25 s. The ping carries `pingPayload()` (what the page
+// watches), so that a worker that restarted meanwhile learns it again.
 //
 // Events (CustomEvent, data in `detail`):
 //   status  {state: 'connecting'|'open'|'reconnecting'|'closed', retryIn?: ms}
+//   open    the connection is open (the first time and after every reconnect)
 //   message parsed JSON object from the server
 //   lost    {opened: bool}  the connection closed (opened: false = refused before open)
 
@@ -23,6 +25,7 @@ export class ChatSocket extends EventTarget {
     this.retryTimer = 0;
     this.beatTimer = 0;
     this.lastSeen = 0;
+    this.pingPayload = () => undefined;
     addEventListener('online', () => { if (this.running && this.state === 'reconnecting') this.connectNow(); });
   }
 
@@ -76,6 +79,7 @@ export class ChatSocket extends EventTarget {
       this.setState('open');
       clearInterval(this.beatTimer);
       this.beatTimer = setInterval(() => this.heartbeat(), HEARTBEAT_MS);
+      this.emit('open');
     };
     ws.onmessage = (ev) => {
       this.lastSeen = Date.now();
@@ -96,7 +100,13 @@ export class ChatSocket extends EventTarget {
   heartbeat() {
     if (!this.isOpen) return;
     if (Date.now() - this.lastSeen > SILENT_MS) { this.ws.close(); return; }
-    this.send({ action: 'ping' });
+    this.ping();
+  }
+
+  /** A ping now; its answer includes a snapshot or idle when the watch was news to the worker. */
+  ping() {
+    const payload = this.pingPayload();
+    return this.send(payload ? { action: 'ping', payload } : { action: 'ping' });
   }
 
   scheduleRetry() {
