@@ -26,7 +26,7 @@ pkg_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
 
 LIB_BASE  := lib/log.c lib/buf.c lib/config.c lib/utf8.c lib/monotime.c
 LIB_AUTH  := lib/token.c lib/creds.c lib/users.c
-LIB_STORE := lib/store.c
+LIB_STORE := lib/store.c lib/json.c
 FCGI_SRC  := $(wildcard cgi-bin/*.c)
 WS_SRC    := $(wildcard ws/*.c)
 WORKER_SRC:= $(wildcard worker/*.c)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "log.h"
 #include "pages.h"
 #include "store.h"
@@ -71,7 +72,8 @@ rename_conv(struct http_req *r, const char *user, const char *id)
 		    http_reason(status));
 		goto out;
 	}
-	json = cJSON_ParseWithLength(buf_str(&body), body.len);
+	const char *why = NULL;
+	json = json_parse_strict(buf_str(&body), body.len, &why);
 	const cJSON *title = cJSON_GetObjectItemCaseSensitive(json, "title");
 	if (!cJSON_IsString(title) || title->valuestring[0] == '\0' ||
 	    strlen(title->valuestring) > STORE_TITLE_MAX ||

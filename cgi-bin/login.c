@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "creds.h"
+#include "json.h"
 #include "log.h"
 #include "pages.h"
 #include "store.h"
@@ -114,7 +115,8 @@ page_login(struct http_req *r)
 		    "Bad request", NULL, NULL, 0);
 		goto out;
 	}
-	json = cJSON_ParseWithLength(body.data, body.len);
+	const char *why = NULL;
+	json = json_parse_strict(buf_str(&body), body.len, &why);
 	const cJSON *u = cJSON_GetObjectItemCaseSensitive(json, "username");
 	const cJSON *p = cJSON_GetObjectItemCaseSensitive(json, "password");
 	const cJSON *remember = cJSON_GetObjectItemCaseSensitive(json,

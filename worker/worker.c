@@ -14,11 +14,11 @@
 #include <cjson/cJSON.h>
 
 #include "creds.h"
+#include "json.h"
 #include "log.h"
 #include "loop.h"
 #include "monotime.h"
 #include "relay.h"
-#include "utf8.h"
 #include "worker_int.h"
 
 #define DRAIN_BATCH 256    /* messages handled before libcurl gets a turn */
@@ -252,15 +252,12 @@ do_message(struct worker *w, const struct peer *p, const char *user,
 		    "too many messages; slow down", NULL);
 		return;
 	}
-	if (utf8_valid_prefix(line, len) != len) {
-		worker_send_error(w, p, NULL, "bad_json",
-		    "the message is not valid UTF-8", NULL);
-		return;
-	}
-	json = cJSON_ParseWithLength(line, len);
+	const char *why = "each message must be one JSON object";
+	json = json_parse_strict(line, len, &why);
 	if (!cJSON_IsObject(json)) {
-		worker_send_error(w, p, NULL, "bad_json",
-		    "each message must be one JSON object", NULL);
+		char msg[128];
+		snprintf(msg, sizeof(msg), "bad message: %s", why);
+		worker_send_error(w, p, NULL, "bad_json", msg, NULL);
 		goto out;
 	}
 	const cJSON *action = cJSON_GetObjectItemCaseSensitive(json, "action");

@@ -77,6 +77,8 @@ out=$(WSOPTS="--timeout 20 --until-final 1" ws "$J" "$big")
 assert_eq "message over max_message: error code" "$(jq -r .error.code <<<"$out")" "message_too_large"
 out=$(WSOPTS="--timeout 20 --until-final 2" ws "$J" 'oops' "$(prompt after 'still here')")
 assert_eq "after an error the connection goes on" "$(final "$out" | jq -r .text.content)" "You said: still here"
+out=$(WSOPTS="--timeout 3 --until-final 0" ws "$J" $'{"action":"ping"}\n{"action":"ping"}' 2>/dev/null)
+assert_eq "a raw newline splits a message; each part is answered" "$(printf '%s\n' "$out" | grep -c pong)" "2"
 out=$(WSOPTS="--timeout 5 --until-final 0" ws "$J" '{"action":"ping"}' 2>/dev/null)
 assert_eq "ping: pong" "$(printf '%s\n' "$out" | head -1)" '{"type":"pong"}'
 out=$(WSOPTS="--timeout 20 --until-final 2" ws "$J" "$(prompt dup '#slow:1')" "$(prompt dup 'again')")

@@ -1,0 +1,18 @@
+/* json.h - strict parsing of JSON text from clients.
+ *
+ * cJSON accepts text after the first value, and a "\u0000" escape silently
+ * ends a string early (its strings are NUL-terminated), so what a program
+ * checks could differ from what the client sent. This parser refuses both,
+ * plus raw NUL bytes and invalid UTF-8. */
+#ifndef LC_JSON_H
+#define LC_JSON_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+/* Parses exactly one JSON value from s[0..len), with only whitespace after
+ * it. Returns the value (the caller deletes it), or NULL with *why set to
+ * a short reason for people. */
+cJSON *json_parse_strict(const char *s, size_t len, const char **why);
+
+#endif
