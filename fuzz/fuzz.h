@@ -63,8 +63,9 @@ fuzz_split(const uint8_t *data, size_t size, char sep, char **parts,
 	return n;
 }
 
-/* A private directory for the run's temporary files: in /dev/shm when there
- * is one (users_set fsyncs), removed with its files at exit. */
+/* A private directory for the run's temporary files: under
+ * $LIGHTCHAT_FUZZ_TMP, else in /dev/shm when there is one (users_set
+ * fsyncs), removed with its files at a normal exit. */
 static char fuzz_dir_path[256];
 
 static inline void
@@ -91,7 +92,10 @@ fuzz_dir(void)
 {
 	if (fuzz_dir_path[0] != '\0')
 		return fuzz_dir_path;
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	/* fuzz/run.sh names one it removes afterwards, crash or not. */
+	const char *base = getenv("LIGHTCHAT_FUZZ_TMP");
+	if (base == NULL || base[0] == '\0')
+		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	snprintf(fuzz_dir_path, sizeof(fuzz_dir_path), "%s/lightchat-fuzz.XXXXXX",
 	    base);
 	if (mkdtemp(fuzz_dir_path) == NULL) {

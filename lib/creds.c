@@ -37,6 +37,8 @@ url_decode(const char *src, size_t srclen, char *out, size_t outcap)
 			i += 2;
 		} else if (c == '+') {
 			c = ' ';
+		} else if (c == '\0') {
+			return -1;  /* a raw NUL, like %00, would cut the result */
 		}
 		if (n + 1 >= outcap)
 			return -1;

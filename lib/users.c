@@ -166,10 +166,11 @@ static int
 users_rewrite(const char *path, const char *user, const char *hash,
     int must_be_new, int must_exist)
 {
-	char line[LC_USERS_LINE_MAX], tmp[4096], lockpath[4096];
+	char tmp[4096], lockpath[4096], *line = NULL;
 	FILE *in = NULL, *out = NULL;
 	int lockfd = -1, outfd = -1, rc = LC_USERS_IO, found = 0;
-	size_t ulen = strlen(user);
+	size_t ulen = strlen(user), lcap = 0;
+	ssize_t n;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp) ||
 	    (size_t)snprintf(lockpath, sizeof(lockpath), "%s.lock", path) >=
@@ -185,19 +186,22 @@ users_rewrite(const char *path, const char *user, const char *hash,
 	if (outfd < 0 || (out = fdopen(outfd, "w")) == NULL)
 		goto out;
 	outfd = -1;
-	while (in != NULL && fgets(line, sizeof(line), in) != NULL) {
-		if (strchr(line, '\n') == NULL && !feof(in))
-			goto out;  /* never silently truncate someone's line */
-		if (strncmp(line, user, ulen) == 0 && line[ulen] == ':') {
+	while (in != NULL && (n = getline(&line, &lcap, in)) >= 0) {
+		/* A line the readers ignore (too long, or holding a NUL) is
+		 * copied byte for byte and never taken for a user. */
+		int opaque = n > LC_USERS_LINE_MAX ||
+		    memchr(line, '\0', (size_t)n) != NULL;
+		if (!opaque && (size_t)n > ulen &&
+		    strncmp(line, user, ulen) == 0 && line[ulen] == ':') {
 			found = 1;
 			if (hash != NULL && !must_be_new)
 				fprintf(out, "%s:%s\n", user, hash);
 			if (hash == NULL || !must_be_new)
 				continue;
 		}
-		fputs(line, out);
-		if (strchr(line, '\n') == NULL)
-			fputc('\n', out);
+		if (fwrite(line, 1, (size_t)n, out) != (size_t)n ||
+		    (line[n - 1] != '\n' && fputc('\n', out) == EOF))
+			goto out;
 	}
 	if (in != NULL && ferror(in))
 		goto out;
@@ -230,6 +234,9 @@ out:
 		unlink(tmp);
 	if (in != NULL)
 		fclose(in);
+	if (line != NULL)
+		explicit_bzero(line, lcap);
+	free(line);
 	if (lockfd >= 0)
 		close(lockfd);
 	return rc;

@@ -4,7 +4,7 @@
 # summary per file, and finally one line "N passed, N failed".
 # "all" also runs the unit and end-to-end tests again against the sanitizer
 # build (build-asan/: ASan + UBSan + LeakSanitizer), where any report fails.
-#   tests/run.sh [unit|e2e|browser|asan|all] [FILTER]
+#   tests/run.sh [unit|e2e|browser|fuzz|asan|all] [FILTER]
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -60,6 +60,10 @@ if [ "$WHAT" = all ] || [ "$WHAT" = browser ]; then
 	done
 fi
 
+if [ "$WHAT" = all ] || [ "$WHAT" = fuzz ]; then
+	# The libFuzzer harnesses over their seed corpora (make fuzz fuzzes).
+	run_one "fuzz-smoke" make -s fuzz-smoke
+fi
 if [ "$WHAT" = all ] || [ "$WHAT" = asan ]; then
 	if [ -x build-asan/lightchat-worker ]; then
 		export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
@@ -68,7 +72,7 @@ if [ "$WHAT" = all ] || [ "$WHAT" = asan ]; then
 		done
 		# The browser test and the 30-second reply add nothing here.
 		for t in tests/e2e/test-*.sh; do
-			case "$t" in *browser*|*slow*) continue ;; esac
+			case "$t" in *browser*|*slow*|*valgrind*) continue ;; esac
 			BUILD=build-asan run_one "asan-e2e-$(basename "$t" .sh)" bash "$t"
 		done
 		unset ASAN_OPTIONS

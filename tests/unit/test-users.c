@@ -293,11 +293,32 @@ test_long_and_missing(void)
 	if (nm.bad != 0)
 		printf("#   users_each returned %d, names %.60s...\n", count,
 		    nm.list);
-	CHECK(users_set(path, "bob", "$6$b", 1, 0) == LC_USERS_IO,
-	    "long line: rewrite refused");
-	CHECK_STR(read_file(path), text, "long line: file left unchanged");
+	CHECK(users_set(path, "bob", "$6$b", 1, 0) == LC_USERS_OK,
+	    "long line: a rewrite goes on");
+	{
+		/* The long line is kept byte for byte, still ignored. */
+		char want[8192];
+		snprintf(want, sizeof(want), "%sbob:$6$b\n", text);
+		CHECK_STR(read_file(path), want,
+		    "long line: kept whole, the new user appended");
+		CHECK(users_each(path, NULL, NULL) == 2,
+		    "long line: still not a user after the rewrite");
+	}
 
 	CHECK(nul_last_line_safe(path), "NUL last line: verify and each safe");
+	{
+		/* A NUL line stays ignored through a rewrite (it used to be
+		 * written back cut at the NUL, becoming a live entry). */
+		static const char nul_text[] = "mallory:$6$x\0junk";
+		FILE *fp = fopen(path, "w");
+		if (fp != NULL) {
+			fwrite(nul_text, 1, sizeof(nul_text) - 1, fp);
+			fclose(fp);
+		}
+		CHECK(users_set(path, "carol", "$6$c", 1, 0) == LC_USERS_OK &&
+		    users_each(path, NULL, NULL) == 1,
+		    "NUL line: rewrite keeps it out of the users");
+	}
 
 	snprintf(missing, sizeof(missing), "%s/none/users", dir);
 	CHECK(users_verify(missing, "alice", "x") == LC_USERS_IO,
