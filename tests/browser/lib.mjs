@@ -117,13 +117,15 @@ export async function newConversation(page, text) {
 
 /** Records the text of the message at index i on every change (window.__texts). */
 export const recordTexts = (page, i) => page.evaluate((n) => {
+  if (window.__textsObserver) window.__textsObserver.disconnect();
   window.__texts = [];
   const note = () => {
     const m = document.querySelectorAll('article.msg[data-role]')[n];
     const body = m && m.querySelector('.msg-body');
     if (body) window.__texts.push({ state: m.dataset.state, text: body.textContent });
   };
-  new MutationObserver(note).observe(document.querySelector('#messages'),
+  window.__textsObserver = new MutationObserver(note);
+  window.__textsObserver.observe(document.querySelector('#messages'),
     { subtree: true, childList: true, characterData: true, attributes: true });
   note();
 }, i);

@@ -1,10 +1,12 @@
 // session.mjs - "remember me" cookies, reconnecting after websocketd or the worker
-// restarts (killed by PID; scripts/run.sh starts them again) and an expired session
-// (logging in again reopens the conversation; logging out forgets it).
+// restarts (killed by PID; scripts/run.sh starts them again), a reply that goes on
+// while the connection is down, and an expired session (logging in again reopens the
+// conversation; logging out forgets it).
 // Needs UPSTREAM_URL and STATE_DIR; run it last, as it kills parts of the stack.
 import { readFileSync } from 'node:fs';
 import {
   base, password, artifacts, stateDir, check, expect, notOk, exitCode, launch, newPage, login, replies, settled, send,
+  words, recordTexts, expectGrowth,
 } from './lib.mjs';
 
 const browser = await launch();
@@ -71,22 +73,52 @@ try {
     expect((await reply.innerText()).includes('You said: after the websocketd restart'), await reply.innerText());
   });
 
-  await check('the worker restarts mid-reply: the reply is marked interrupted, Regenerate works', async () => {
-    await page.fill('#prompt', '#words:30 #slow:3');
+  await check('the connection drops mid-reply: after the reconnect the page catches up, nothing lost or repeated', async () => {
+    await page.fill('#prompt', '#words:60 #slow:5');
     await page.press('#prompt', 'Enter');
-    await page.waitForFunction(() => /\bw3\b/.test(document.querySelectorAll('article.msg[data-role]')[3]?.textContent || ''),
+    await page.waitForFunction(() => /\bw15\b/.test(document.querySelectorAll('article.msg[data-role]')[3]?.textContent || ''),
       null, { timeout: 10000 });
+    await recordTexts(page, 3);
     await recordStates(page);
+    await restart('websocketd');
+    await page.waitForFunction(() => window.__states.includes('reconnecting'), null, { timeout: 10000 });
+    const reply = await settled(page, 3, 20000);
+    expect(await reply.getAttribute('data-state') === 'done', await reply.getAttribute('data-state'));
+    expect((await reply.locator('.msg-body').innerText()).trim() === words(60), await reply.innerText());
+    await expectGrowth(page, words(60));
+    // The reply went on while the page was away: no new request upstream.
+    expect(await replies(page).count() === 4, await replies(page).count());
+  });
+  // A stopping worker finishes its replies for up to drain_timeout (lib.sh: 2 s), marks
+  // the rest interrupted, and run.sh starts the next one. (A killed one: resume.mjs.)
+  await check('the worker restarts mid-reply: a reply that ends within the drain finishes whole', async () => {
+    await page.fill('#prompt', '#words:10 #slow:1');
+    await page.press('#prompt', 'Enter');
+    await page.waitForFunction(() => /\bw2\b/.test(document.querySelectorAll('article.msg[data-role]')[5]?.textContent || ''),
+      null, { timeout: 10000 });
+    await recordTexts(page, 5);
     await restart('worker');
-    const failed = await settled(page, 3, 15000);
+    const reply = await settled(page, 5, 15000);
+    expect(await reply.getAttribute('data-state') === 'done', await reply.getAttribute('data-state'));
+    expect((await reply.locator('.msg-body').innerText()).trim() === words(10), await reply.innerText());
+    await expectGrowth(page, words(10));
+  });
+  await check('the worker restarts mid-reply: one longer than the drain is marked interrupted, Regenerate works', async () => {
+    await page.fill('#prompt', '#words:60 #slow:6');
+    await page.press('#prompt', 'Enter');
+    await page.waitForFunction(() => /\bw3\b/.test(document.querySelectorAll('article.msg[data-role]')[7]?.textContent || ''),
+      null, { timeout: 10000 });
+    await restart('worker');
+    const failed = await settled(page, 7, 15000);
     expect(await failed.getAttribute('data-state') === 'interrupted', await failed.getAttribute('data-state'));
-    expect(/^w1 w2 w3\b/.test((await failed.locator('.msg-body').innerText()).trim()), 'the partial reply is gone');
+    const text = (await failed.locator('.msg-body').innerText()).trim();
+    expect(/^w1 w2 w3\b/.test(text) && words(60).startsWith(text + ' '), text);
     expect(/Interrupted/.test(await failed.locator('.msg-foot').innerText()), 'no "Interrupted" note');
     await page.waitForSelector('#status[data-state="open"]', { timeout: 15000 });
     await failed.locator('button.act[data-action="regenerate"]').click();
-    const again = await settled(page, 3, 20000);
+    const again = await settled(page, 7, 20000);
     expect(await again.getAttribute('data-state') === 'done', await again.getAttribute('data-state'));
-    expect((await again.innerText()).includes('w30'), await again.innerText());
+    expect((await again.locator('.msg-body').innerText()).trim() === words(60), await again.innerText());
   });
   await check('after the worker restart a new prompt works', async () => {
     const reply = await send(page, 'after the worker restart');

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test-browser.sh - the web page in Debian's chromium (playwright-core)
 # against the real stack; screenshots in tests/artifacts/. The scripts share
-# one stack; session.mjs kills websocketd and the worker, so it runs last.
+# one stack; sidebar.mjs runs as bob, so that his conversation list is its
+# own; resume.mjs and session.mjs kill the worker (and websocketd), so they
+# run last.
 . "$(dirname "$0")/lib.sh"
 if [ ! -x /usr/bin/chromium ] || [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
 	not_ok "browser test prerequisites (run make deps)"
@@ -9,9 +11,11 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d "$ROOT/tests/browser/node_modules/playwr
 fi
 stack_start || finish
 mkdir -p "$ROOT/tests/artifacts"
-for t in chat controls session; do
+for t in chat controls sidebar resume session; do
 	echo "# $t.mjs"
-	node "$ROOT/tests/browser/$t.mjs" "$BASE" alice "$PW_alice" "$ROOT/tests/artifacts" \
+	u=alice pw=$PW_alice
+	[ "$t" = sidebar ] && u=bob pw=$PW_bob
+	node "$ROOT/tests/browser/$t.mjs" "$BASE" "$u" "$pw" "$ROOT/tests/artifacts" \
 		"$UP" "$T/state" || FAILED=$((FAILED + 1))
 done
 stack_stop

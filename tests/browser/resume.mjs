@@ -1,0 +1,139 @@
+// resume.mjs - replies that outlive the page: a reload mid-reply shows the text so far
+// and then the live rest (each text shown is a prefix of the reply: no word lost or
+// repeated), a second tab sees the stream live and can stop it, a stopped reply stays
+// stopped after a reload, and a worker killed mid-reply (SIGKILL by PID; run.sh starts
+// it again) leaves a reply marked interrupted that Regenerate completes.
+// Needs UPSTREAM_URL and STATE_DIR; it kills the worker, so run it after the others.
+import { readFileSync } from 'node:fs';
+import {
+  stateDir, check, expect, notOk, exitCode, launch, newPage, login, replies, settled, words,
+  hashId, recordTexts, expectGrowth, sleep, apiGet,
+} from './lib.mjs';
+
+const browser = await launch();
+const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+const page = await newPage(context);
+const workerPid = () => Number(readFileSync(`${stateDir}/worker.pid`, 'utf8').trim());
+const body = (p, i) => replies(p).nth(i).locator('.msg-body');
+const hasWord = (p, i, w) => p.waitForFunction(([n, word]) => new RegExp(`\\b${word}\\b`)
+  .test(document.querySelectorAll('article.msg[data-role]')[n]?.textContent || ''), [i, w], { timeout: 10000 });
+async function prompt(p, text) {
+  await p.fill('#prompt', text);
+  await p.press('#prompt', 'Enter');
+}
+async function opened(p) {
+  await p.waitForSelector('#status[data-state="open"]', { timeout: 10000 });
+}
+
+try {
+  await login(page);
+
+  // ---- reload mid-reply ------------------------------------------------------------
+  await check('reload mid-reply: the text so far, then the live rest, nothing lost or repeated', async () => {
+    await prompt(page, '#words:80 #slow:6');
+    await hasWord(page, 1, 'w20');   // after the worker's first save (every second)
+    const { body: stored } = await apiGet(page, `/api/conversations/${await hashId(page)}`);
+    const saved = stored.messages[1];
+    expect(saved.state === 'streaming' && saved.content.startsWith('w1 w2 '), saved);
+    await page.reload();
+    await opened(page);
+    await page.waitForSelector('article.msg[data-role="assistant"][data-state="streaming"]', { timeout: 5000 });
+    await recordTexts(page, 1);
+    const first = (await body(page, 1).innerText()).trim();
+    expect(first.startsWith('w1 w2 w3 w4 w5'), first);
+    const reply = await settled(page, 1, 20000);
+    expect(await reply.getAttribute('data-state') === 'done', await reply.getAttribute('data-state'));
+    expect((await body(page, 1).innerText()).trim() === words(80), await body(page, 1).innerText());
+    const seen = await expectGrowth(page, words(80));
+    expect(seen > 10, `only ${seen} texts seen: was it live?`);
+  });
+
+  // ---- two tabs ----------------------------------------------------------------------
+  const id = await hashId(page);
+  const page2 = await newPage(context);
+  await check('a second tab on the same conversation sees a new prompt and its reply live', async () => {
+    await page2.goto(page.url());
+    await opened(page2);
+    await page2.waitForFunction(() => document.querySelectorAll('article.msg[data-role]').length === 2);
+    await recordTexts(page2, 3);
+    await prompt(page, '#words:30 #slow:3');
+    await page2.waitForFunction(() => document.querySelectorAll('article.msg[data-role]')[2]?.textContent.includes('#words:30 #slow:3'),
+      null, { timeout: 5000 });
+    await page2.waitForSelector('article.msg[data-role="assistant"][data-state="streaming"]', { timeout: 5000 });
+    expect(await page2.locator('#stop').isVisible(), 'the second tab offers no Stop');
+    await settled(page2, 3, 15000);
+    expect((await body(page2, 3).innerText()).trim() === words(30), await body(page2, 3).innerText());
+    await expectGrowth(page2, words(30));
+    const states = await page2.evaluate(() => window.__texts.map((t) => t.state));
+    expect(states.filter((s) => s === 'streaming').length > 5, states);
+    await settled(page, 3);
+    expect((await body(page, 3).innerText()).trim() === words(30), await body(page, 3).innerText());
+  });
+  await check('the second tab stops the reply the first asked for; both show it stopped', async () => {
+    await prompt(page, '#words:200 #slow:8');
+    await hasWord(page2, 5, 'w4');
+    await page2.click('#stop');
+    const [a, b] = [await settled(page, 5, 10000), await settled(page2, 5, 10000)];
+    expect(await a.getAttribute('data-state') === 'stopped' && await b.getAttribute('data-state') === 'stopped',
+      [await a.getAttribute('data-state'), await b.getAttribute('data-state')]);
+    const [ta, tb] = [(await body(page, 5).innerText()).trim(), (await body(page2, 5).innerText()).trim()];
+    expect(ta === tb && words(200).startsWith(ta + ' '), [ta, tb]);
+  });
+  await page2.close();
+
+  // ---- stop, then reload ---------------------------------------------------------------
+  await check('a stopped reply is still marked stopped after a reload (the stored state)', async () => {
+    await prompt(page, '#words:200 #slow:8');
+    await hasWord(page, 7, 'w5');
+    await page.click('#stop');
+    await page.waitForSelector('article.msg:nth-of-type(8)[data-state="stopped"]', { timeout: 8000 });
+    const text = (await body(page, 7).innerText()).trim();
+    await page.reload();
+    await opened(page);
+    await page.waitForFunction(() => document.querySelectorAll('article.msg[data-role]').length === 8);
+    const m = replies(page).nth(7);
+    expect(await m.getAttribute('data-state') === 'stopped', await m.getAttribute('data-state'));
+    expect(/Stopped/.test(await m.locator('.msg-foot').innerText()), 'no "Stopped" note');
+    expect((await body(page, 7).innerText()).trim() === text, [text, await body(page, 7).innerText()]);
+    expect(await hashId(page) === id, await hashId(page));
+  });
+
+  // ---- the worker is killed mid-reply -------------------------------------------------
+  await check('worker killed mid-reply: the open page marks the reply interrupted by itself', async () => {
+    await prompt(page, '#words:100 #slow:10');
+    await hasWord(page, 9, 'w15');   // the worker saves a growing reply every second
+    const old = workerPid();
+    process.kill(old, 'SIGKILL');
+    for (let i = 0; i < 100 && (() => { try { return workerPid() === old; } catch { return true; } })(); i++) await sleep(100);
+    await page.waitForSelector('article.msg:nth-of-type(10)[data-state="interrupted"]', { timeout: 20000 });
+  });
+  await check('after a reload the reply is marked interrupted, with its text and a Regenerate offer', async () => {
+    await page.reload();
+    await opened(page);
+    await page.waitForFunction(() => document.querySelectorAll('article.msg[data-role]').length === 10);
+    const m = replies(page).nth(9);
+    expect(await m.getAttribute('data-state') === 'interrupted', await m.getAttribute('data-state'));
+    const text = (await body(page, 9).innerText()).trim();
+    expect(/^w1 w2 w3\b/.test(text) && words(100).startsWith(text + ' '), text);
+    expect(/Interrupted/.test(await m.locator('.msg-foot').innerText()), await m.locator('.msg-foot').innerText());
+    expect(await m.locator('button.act[data-action="regenerate"]').isVisible(), 'no Regenerate');
+  });
+  await check('Regenerate completes the interrupted reply', async () => {
+    await replies(page).nth(9).locator('button.act[data-action="regenerate"]').click();
+    await page.waitForSelector('article.msg:nth-of-type(10)[data-state="streaming"]', { timeout: 5000 });
+    const m = await settled(page, 9, 20000);
+    expect(await m.getAttribute('data-state') === 'done', await m.getAttribute('data-state'));
+    expect((await body(page, 9).innerText()).trim() === words(100), await body(page, 9).innerText());
+    expect(await replies(page).count() === 10, await replies(page).count());
+  });
+
+  await check('no script errors, no request to another host', () => {
+    expect(page.errors.length === 0, page.errors.join(' | '));
+    expect(page.remote.length === 0, page.remote.join(' '));
+  });
+} catch (e) {
+  notOk('resume test ran to the end', e.message);
+} finally {
+  await browser.close();
+}
+process.exit(exitCode());
