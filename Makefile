@@ -89,3 +89,6 @@ clean:
 
 # libFuzzer harnesses (clang): fuzz/*.c, each run for a bounded time.
 -include fuzz/fuzz.mk
+
+# Benchmarks: make bench (full, writes bench/RESULTS.md), make bench-smoke.
+-include bench/bench.mk

@@ -43,6 +43,9 @@ for prog in lighttpd websocketd; do
 done
 [ -x "$ADMIN" ] || { say "not built: run 'make'"; exit 1; }
 
+# websocketd holds a few descriptors per connection: allow max_connections.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
 "$ADMIN" config port >/dev/null  # fails with a clear message on a bad config
 "$ADMIN" init
 STATE=$(conf state)
