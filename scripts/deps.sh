@@ -18,7 +18,7 @@ PACKAGES=(
 	libjs-marked libjs-highlight.js node-dompurify
 	curl jq python3 apache2-utils whois procps
 	chromium
-	clang libclang-rt-14-dev valgrind
+	clang libclang-rt-14-dev valgrind wrk
 )
 
 missing=()

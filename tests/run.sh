@@ -4,7 +4,7 @@
 # summary per file, and finally one line "N passed, N failed".
 # "all" also runs the unit and end-to-end tests again against the sanitizer
 # build (build-asan/: ASan + UBSan + LeakSanitizer), where any report fails.
-#   tests/run.sh [unit|e2e|browser|fuzz|asan|all] [FILTER]
+#   tests/run.sh [unit|e2e|browser|fuzz|bench|asan|all] [FILTER]
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -63,6 +63,10 @@ fi
 if [ "$WHAT" = all ] || [ "$WHAT" = fuzz ]; then
 	# The libFuzzer harnesses over their seed corpora (make fuzz fuzzes).
 	run_one "fuzz-smoke" make -s fuzz-smoke
+fi
+if [ "$WHAT" = all ] || [ "$WHAT" = bench ]; then
+	# A short benchmark run: it still works (figures come from make bench).
+	run_one "bench-smoke" make -s bench-smoke
 fi
 if [ "$WHAT" = all ] || [ "$WHAT" = asan ]; then
 	if [ -x build-asan/lightchat-worker ]; then

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# bench/run.sh - lightchat's benchmark: starts a stack on free loopback ports
+# against the fake upstream (as the end-to-end tests do), runs bench/bench.py
+# (memory, per-connection cost, relay overhead, throughput, logins, growth),
+# prints the table and writes it to bench/RESULTS.md.
+#   bench/run.sh           the full run (a few minutes), writes bench/RESULTS.md
+#   bench/run.sh --smoke   a tiny run (well under a minute) printing TAP lines;
+#                          its table goes to $BENCH_OUT (default: a temp file)
+set -u
+SMOKE=
+[ "${1:-}" = "--smoke" ] && SMOKE=--smoke
+
+# 1000 WebSocket connections: websocketd holds ~3 descriptors per connection,
+# lighttpd 2, the load generator 1; the stack inherits this limit.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ -z "$SMOKE" ] && [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 8192 ]; then
+	echo "bench: ulimit -n is $(ulimit -n) (hard limit); 1000 connections need ~8192" >&2
+fi
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../tests/e2e/lib.sh
+source "$HERE/../tests/e2e/lib.sh"
+
+[ -x "$ADMIN" ] || { echo "not ok - bench: not built (run make)"; exit 1; }
+
+# Like lib.sh's stack_start, but the fake upstream runs with --delay-ms 0 (the
+# benchmark paces replies with #slow, or not at all for throughput), and one
+# user may have 1000 replies in flight (the load uses a single login).
+bench_stack_start() {
+	T=$(mktemp -d /tmp/lightchat-bench.XXXXXX)
+	mkdir -p "$T/state"
+	"$PY" "$ROOT/tests/fake_upstream.py" --port 0 --port-file "$T/up.port" \
+		--api-key "$API_KEY" --delay-ms 0 >"$T/upstream.log" 2>&1 &
+	UP_PID=$!
+	for _ in $(seq 100); do [ -s "$T/up.port" ] && break; sleep 0.05; done
+	UP="http://127.0.0.1:$(cat "$T/up.port")"
+	PORT=$(free_port)
+	WS_PORT=$(free_port)
+	while [ "$WS_PORT" = "$PORT" ]; do WS_PORT=$(free_port); done
+	BASE="http://127.0.0.1:$PORT"
+	env LIGHTCHAT_CONFIG=/dev/null LIGHTCHAT_STATE="$T/state" \
+		LIGHTCHAT_PORT="$PORT" LIGHTCHAT_WS_PORT="$WS_PORT" \
+		OPENAI_BASE_URL="$UP/v1" OPENAI_API_KEY="$API_KEY" \
+		LIGHTCHAT_MAX_INFLIGHT_PER_USER=1000 LIGHTCHAT_BIN="$BIN" \
+		setsid "$ROOT/scripts/run.sh" >"$T/stack.log" 2>&1 &
+	STACK_PID=$!
+	local up=0
+	for _ in $(seq 100); do
+		if curl -s -o /dev/null "$BASE/" && grep -q 'worker: ready' "$T/stack.log"; then
+			up=1; break
+		fi
+		sleep 0.1
+	done
+	if [ $up -ne 1 ]; then
+		not_ok "bench: stack starts" "$(tail -5 "$T/stack.log")"
+		return 1
+	fi
+	PW_alice="alice-Bench-Secret-1"
+	echo "$PW_alice" | LIGHTCHAT_CONFIG=/dev/null LIGHTCHAT_STATE="$T/state" \
+		"$ADMIN" user add alice 2>/dev/null
+}
+
+bench_stack_start || { [ -n "${T:-}" ] && stack_stop >/dev/null; exit 1; }
+status=$(login alice "$PW_alice" "$T/jar")
+TOKEN=$(token_of "$T/jar")
+if [ "$status" != 200 ] || [ -z "$TOKEN" ]; then
+	not_ok "bench: login" "status $status"
+	stack_stop >/dev/null
+	exit 1
+fi
+
+if [ -n "$SMOKE" ]; then
+	OUT=${BENCH_OUT:-$T/RESULTS.md}
+else
+	OUT=${BENCH_OUT:-$HERE/RESULTS.md}
+fi
+# the whole run is bounded: every phase has its own deadline, and this one
+# stops a stuck run
+limit=900
+[ -n "$SMOKE" ] && limit=120
+timeout --kill-after=10 "$limit" "$PY" "$HERE/bench.py" $SMOKE --out "$OUT.tmp" \
+	--base "$BASE" --up "$UP" --api-key "$API_KEY" --state "$T/state" --up-pid "$UP_PID" \
+	--token "$TOKEN" --user alice --password "$PW_alice"
+rc=$?
+[ $rc -eq 0 ] && [ -s "$OUT.tmp" ] && mv "$OUT.tmp" "$OUT"
+rm -f "$OUT.tmp"
+if [ $rc -ne 0 ]; then
+	not_ok "bench: bench.py ran" "exit status $rc" "$(tail -5 "$T/stack.log")"
+elif [ -z "$SMOKE" ]; then
+	echo "bench: table written to $OUT" >&2
+fi
+if [ -n "$SMOKE" ]; then
+	stack_stop
+else
+	stack_stop >/dev/null
+fi
+[ $rc -eq 0 ] && [ "$FAILED" -eq 0 ]
