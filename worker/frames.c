@@ -87,6 +87,7 @@ frame_error(const struct frame_error *e)
 	if (content != NULL)
 		snprintf(content, clen, "Error: %s", e->message);
 	ok = root != NULL && content != NULL && add_msgid(root, e->msgid) &&
+	    add_conv(root, e->conversation_id) &&
 	    cJSON_AddStringToObject(root, "type", "error") != NULL &&
 	    (err = cJSON_AddObjectToObject(root, "error")) != NULL &&
 	    cJSON_AddStringToObject(err, "code", e->code) != NULL &&

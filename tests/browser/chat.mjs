@@ -1,7 +1,8 @@
-// chat.mjs - login, streaming, Markdown, inert HTML, errors, screenshots of the
-// chat and login views (light and dark, 1280 and 360 px wide). See lib.mjs.
+// chat.mjs - login, streaming, Markdown, inert HTML, errors, the conversation read
+// back from the server after a reload, screenshots of the chat and login views (light
+// and dark, 1280 and 360 px wide). See lib.mjs.
 import {
-  base, user, password, artifacts, check, notOk, exitCode, launch, newPage, send, words,
+  base, user, password, artifacts, check, expect, notOk, exitCode, launch, newPage, send, words,
 } from './lib.mjs';
 
 const browser = await launch();
@@ -79,6 +80,21 @@ try {
     (await err.getAttribute('data-role')) === 'error' &&
     (await err.getAttribute('data-code')) === 'upstream_rate_limited');
 
+  await check('a reload brings the conversation back from the server, as it was', async () => {
+    const before = await page.locator('#messages').innerText();
+    await page.reload();
+    await page.waitForSelector('#status[data-state="open"]', { timeout: 10000 });
+    await page.waitForFunction(() => document.querySelectorAll('article.msg[data-role]').length === 8);
+    const md2 = page.locator('article.msg[data-role]').nth(3);
+    expect((await md2.locator('.msg-body table').count()) > 0 && (await md2.locator('pre code.hljs').count()) > 0,
+      'no Markdown after the reload');
+    const err2 = page.locator('article.msg[data-role]').nth(7);
+    expect(await err2.getAttribute('data-role') === 'error' && await err2.getAttribute('data-code') === 'upstream_rate_limited',
+      await err2.getAttribute('data-code'));
+    expect(await page.evaluate(() => window.__pwned) === undefined, 'script ran after the reload');
+    const after = await page.locator('#messages').innerText();
+    expect(after.split('\n').slice(0, 20).join('\n') === before.split('\n').slice(0, 20).join('\n'), after.slice(0, 300));
+  });
   await check('no request to any other host', () => page.remote.length === 0 || Promise.reject(new Error(page.remote.join(' '))));
 
   // Screenshots: light and dark, laptop and phone, with the settings drawer open too.

@@ -1,12 +1,13 @@
 // resume.mjs - replies that outlive the page: a reload mid-reply shows the text so far
 // and then the live rest (each text shown is a prefix of the reply: no word lost or
-// repeated), a second tab sees the stream live and can stop it, a stopped reply stays
+// repeated), a second tab sees the stream live, can stop it and follows a regenerate
+// and an edit made in the first, a stopped reply stays
 // stopped after a reload, and a worker killed mid-reply (SIGKILL by PID; run.sh starts
 // it again) leaves a reply marked interrupted that Regenerate completes.
 // Needs UPSTREAM_URL and STATE_DIR; it kills the worker, so run it after the others.
 import { readFileSync } from 'node:fs';
 import {
-  stateDir, check, expect, notOk, exitCode, launch, newPage, login, replies, settled, words,
+  artifacts, stateDir, check, expect, notOk, exitCode, launch, newPage, login, replies, settled, words,
   hashId, recordTexts, expectGrowth, sleep, apiGet,
 } from './lib.mjs';
 
@@ -79,52 +80,75 @@ try {
     const [ta, tb] = [(await body(page, 5).innerText()).trim(), (await body(page2, 5).innerText()).trim()];
     expect(ta === tb && words(200).startsWith(ta + ' '), [ta, tb]);
   });
+  await check('the second tab follows a regenerate and an edit made in the first', async () => {
+    await prompt(page, 'short one');
+    await settled(page, 7);
+    await page2.waitForFunction(() => document.querySelectorAll('article.msg[data-role]')[7]?.dataset.state === 'done');
+    await replies(page).nth(7).locator('button.act[data-action="regenerate"]').click();
+    const msgid = await replies(page).nth(7).getAttribute('data-msgid');
+    await page2.waitForSelector(`article.msg[data-msgid="${msgid}"][data-state="done"]`, { timeout: 5000 });
+    expect(await replies(page2).count() === 8, await replies(page2).count());
+    await replies(page).nth(6).locator('button.act[data-action="edit"]').click();
+    await page.fill('#prompt', 'edited in tab one');
+    await page.press('#prompt', 'Enter');
+    await page2.waitForFunction(() => {
+      const m = document.querySelectorAll('article.msg[data-role]');
+      return m.length === 8 && m[6].textContent.includes('edited in tab one') &&
+        m[7].dataset.state === 'done' && m[7].textContent.includes('You said: edited in tab one');
+    }, null, { timeout: 10000 });
+    expect(!(await page2.locator('#messages').innerText()).includes('short one'), 'the old prompt is still shown');
+  });
   await page2.close();
 
   // ---- stop, then reload ---------------------------------------------------------------
   await check('a stopped reply is still marked stopped after a reload (the stored state)', async () => {
     await prompt(page, '#words:200 #slow:8');
-    await hasWord(page, 7, 'w5');
+    await hasWord(page, 9, 'w5');
     await page.click('#stop');
-    await page.waitForSelector('article.msg:nth-of-type(8)[data-state="stopped"]', { timeout: 8000 });
-    const text = (await body(page, 7).innerText()).trim();
+    await page.waitForSelector('article.msg:nth-of-type(10)[data-state="stopped"]', { timeout: 8000 });
+    const text = (await body(page, 9).innerText()).trim();
     await page.reload();
     await opened(page);
-    await page.waitForFunction(() => document.querySelectorAll('article.msg[data-role]').length === 8);
-    const m = replies(page).nth(7);
+    await page.waitForFunction(() => document.querySelectorAll('article.msg[data-role]').length === 10);
+    const m = replies(page).nth(9);
     expect(await m.getAttribute('data-state') === 'stopped', await m.getAttribute('data-state'));
     expect(/Stopped/.test(await m.locator('.msg-foot').innerText()), 'no "Stopped" note');
-    expect((await body(page, 7).innerText()).trim() === text, [text, await body(page, 7).innerText()]);
+    expect((await body(page, 9).innerText()).trim() === text, [text, await body(page, 9).innerText()]);
     expect(await hashId(page) === id, await hashId(page));
   });
 
   // ---- the worker is killed mid-reply -------------------------------------------------
   await check('worker killed mid-reply: the open page marks the reply interrupted by itself', async () => {
     await prompt(page, '#words:100 #slow:10');
-    await hasWord(page, 9, 'w15');   // the worker saves a growing reply every second
+    await hasWord(page, 11, 'w15');   // the worker saves a growing reply every second
     const old = workerPid();
     process.kill(old, 'SIGKILL');
     for (let i = 0; i < 100 && (() => { try { return workerPid() === old; } catch { return true; } })(); i++) await sleep(100);
-    await page.waitForSelector('article.msg:nth-of-type(10)[data-state="interrupted"]', { timeout: 20000 });
+    await page.waitForSelector('article.msg:nth-of-type(12)[data-state="interrupted"]', { timeout: 20000 });
   });
   await check('after a reload the reply is marked interrupted, with its text and a Regenerate offer', async () => {
     await page.reload();
     await opened(page);
-    await page.waitForFunction(() => document.querySelectorAll('article.msg[data-role]').length === 10);
-    const m = replies(page).nth(9);
+    await page.waitForFunction(() => document.querySelectorAll('article.msg[data-role]').length === 12);
+    const m = replies(page).nth(11);
     expect(await m.getAttribute('data-state') === 'interrupted', await m.getAttribute('data-state'));
-    const text = (await body(page, 9).innerText()).trim();
+    const text = (await body(page, 11).innerText()).trim();
     expect(/^w1 w2 w3\b/.test(text) && words(100).startsWith(text + ' '), text);
     expect(/Interrupted/.test(await m.locator('.msg-foot').innerText()), await m.locator('.msg-foot').innerText());
     expect(await m.locator('button.act[data-action="regenerate"]').isVisible(), 'no Regenerate');
+    for (const scheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.screenshot({ path: `${artifacts}/interrupted-1280-${scheme}.png` });
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
   });
   await check('Regenerate completes the interrupted reply', async () => {
-    await replies(page).nth(9).locator('button.act[data-action="regenerate"]').click();
-    await page.waitForSelector('article.msg:nth-of-type(10)[data-state="streaming"]', { timeout: 5000 });
-    const m = await settled(page, 9, 20000);
+    await replies(page).nth(11).locator('button.act[data-action="regenerate"]').click();
+    await page.waitForSelector('article.msg:nth-of-type(12)[data-state="streaming"]', { timeout: 5000 });
+    const m = await settled(page, 11, 20000);
     expect(await m.getAttribute('data-state') === 'done', await m.getAttribute('data-state'));
-    expect((await body(page, 9).innerText()).trim() === words(100), await body(page, 9).innerText());
-    expect(await replies(page).count() === 10, await replies(page).count());
+    expect((await body(page, 11).innerText()).trim() === words(100), await body(page, 11).innerText());
+    expect(await replies(page).count() === 12, await replies(page).count());
   });
 
   await check('no script errors, no request to another host', () => {

@@ -37,6 +37,9 @@ assert_eq "context budget: only the newest messages that fit go upstream" "$(cur
 out=$(ws "$J" "$(cprompt h4 'with a system prompt' "$C1" '{"system":"Be terse."}')")
 assert_eq "system prompt goes first" "$(curl -s "$UP/_requests" | jq -c '.[-1].messages[0]')" '{"role":"system","content":"Be terse."}'
 
+out=$(ws "$J" "$(cprompt e429 '#status:429')")
+assert_eq "an error frame of a stored reply names its conversation" "$(final "$out" | jq -c '[.error.code,.conversation_id]')" "[\"upstream_rate_limited\",\"$(conv_of "$out")\"]"
+
 # Regenerate and edit.
 n_before=$(api "$BASE/api/conversations/$C1" | jq '.messages | length')
 out=$(ws "$J" "$(jq -cn --arg c "$C1" '{action:"regenerate",payload:{msgid:"rg",conversation_id:$c,stream:true}}')")

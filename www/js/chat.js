@@ -398,7 +398,7 @@ function fromStored(m) {
     case 'interrupted': return { role: 'assistant', content, state: 'interrupted', model };
     case 'error': {
       const code = m.error || 'error';
-      return { role: 'error', state: 'error', partial: content, code,
+      return { role: 'error', state: 'error', partial: content, code, model,
         content: `Error: ${ERROR_TEXT[code] || code.replace(/_/g, ' ')}` };
     }
     default: return { role: 'assistant', content, state: 'done', model };
