@@ -23,44 +23,12 @@ source "$HERE/../tests/e2e/lib.sh"
 
 [ -x "$ADMIN" ] || { echo "not ok - bench: not built (run make)"; exit 1; }
 
-# Like lib.sh's stack_start, but the fake upstream runs with --delay-ms 0 (the
-# benchmark paces replies with #slow, or not at all for throughput), and one
-# user may have 1000 replies in flight (the load uses a single login).
-bench_stack_start() {
-	T=$(mktemp -d /tmp/lightchat-bench.XXXXXX)
-	mkdir -p "$T/state"
-	"$PY" "$ROOT/tests/fake_upstream.py" --port 0 --port-file "$T/up.port" \
-		--api-key "$API_KEY" --delay-ms 0 >"$T/upstream.log" 2>&1 &
-	UP_PID=$!
-	for _ in $(seq 100); do [ -s "$T/up.port" ] && break; sleep 0.05; done
-	UP="http://127.0.0.1:$(cat "$T/up.port")"
-	PORT=$(free_port)
-	WS_PORT=$(free_port)
-	while [ "$WS_PORT" = "$PORT" ]; do WS_PORT=$(free_port); done
-	BASE="http://127.0.0.1:$PORT"
-	env LIGHTCHAT_CONFIG=/dev/null LIGHTCHAT_STATE="$T/state" \
-		LIGHTCHAT_PORT="$PORT" LIGHTCHAT_WS_PORT="$WS_PORT" \
-		OPENAI_BASE_URL="$UP/v1" OPENAI_API_KEY="$API_KEY" \
-		LIGHTCHAT_MAX_INFLIGHT_PER_USER=1000 LIGHTCHAT_BIN="$BIN" \
-		setsid "$ROOT/scripts/run.sh" >"$T/stack.log" 2>&1 &
-	STACK_PID=$!
-	local up=0
-	for _ in $(seq 100); do
-		if curl -s -o /dev/null "$BASE/" && grep -q 'worker: ready' "$T/stack.log"; then
-			up=1; break
-		fi
-		sleep 0.1
-	done
-	if [ $up -ne 1 ]; then
-		not_ok "bench: stack starts" "$(tail -5 "$T/stack.log")"
-		return 1
-	fi
-	PW_alice="alice-Bench-Secret-1"
-	echo "$PW_alice" | LIGHTCHAT_CONFIG=/dev/null LIGHTCHAT_STATE="$T/state" \
-		"$ADMIN" user add alice 2>/dev/null
-}
-
-bench_stack_start || { [ -n "${T:-}" ] && stack_stop >/dev/null; exit 1; }
+# lib.sh's stack, with the fake upstream unpaced (the benchmark paces replies
+# with #slow, or not at all for throughput), and one user allowed 1000
+# replies in flight (the load uses a single login).
+UPSTREAM_DELAY_MS=0 stack_start LIGHTCHAT_MAX_INFLIGHT_PER_USER=1000 \
+	LIGHTCHAT_UPSTREAM_IDLE_TIMEOUT=120 ||
+	{ [ -n "${T:-}" ] && stack_stop >/dev/null; exit 1; }
 status=$(login alice "$PW_alice" "$T/jar")
 TOKEN=$(token_of "$T/jar")
 if [ "$status" != 200 ] || [ -z "$TOKEN" ]; then

@@ -42,7 +42,7 @@ stack_start() {
 	T=$(mktemp -d /tmp/lightchat-e2e.XXXXXX)
 	mkdir -p "$T/state"
 	"$PY" "$ROOT/tests/fake_upstream.py" --port 0 --port-file "$T/up.port" \
-		--api-key "$API_KEY" --delay-ms 2 >"$T/upstream.log" 2>&1 &
+		--api-key "$API_KEY" --delay-ms "${UPSTREAM_DELAY_MS:-2}" >"$T/upstream.log" 2>&1 &
 	UP_PID=$!
 	for _ in $(seq 100); do [ -s "$T/up.port" ] && break; sleep 0.05; done
 	UP="http://127.0.0.1:$(cat "$T/up.port")"
