@@ -92,6 +92,20 @@ stack_procs() {
 	done
 }
 
+# sessions_left: waits up to 3 s for this stack's lightchat-ws processes to
+# end with their connections, then prints how many are left.
+sessions_left() {
+	local n=0
+	for _ in $(seq 30); do
+		n=$(for p in $(stack_procs); do
+			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = lightchat-ws ] && echo "$p"
+		done | wc -l)
+		[ "$n" -eq 0 ] && break
+		sleep 0.1
+	done
+	echo "$n"
+}
+
 # stack_stop: stops everything by PID and checks nothing is left behind.
 stack_stop() {
 	kill -TERM "$STACK_PID" 2>/dev/null

@@ -52,11 +52,7 @@ assert_eq "after all cases: /api/me still answers" \
 out=$(WSOPTS="--timeout 20" ws "$J" "$(prompt after-all 'still answering')")
 assert_eq "after all cases: a normal prompt gets a normal reply" \
 	"$(final "$out" | jq -c '[.type,.msgid,.text.content]')" '["reply","after-all","You said: still answering"]'
-for _ in $(seq 30); do
-	n=$(for p in $(stack_procs); do [ "$(cat /proc/$p/comm 2>/dev/null)" = lightchat-ws ] && echo "$p"; done | wc -l)
-	[ "$n" -eq 0 ] && break
-	sleep 0.1
-done
+n=$(sessions_left)
 assert_eq "after all cases: no lightchat-ws process left" "$n" "0"
 if grep -qiE 'segfault|sanitizer|core dumped|exited \(status|restarting' "$T/stack.log"; then
 	not_ok "after all cases: nothing crashed or restarted" \

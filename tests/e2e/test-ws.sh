@@ -149,11 +149,7 @@ done
 assert_eq "20 simultaneous connections: each gets its own whole reply" "$good" "20"
 
 # Sessions end with their connections.
-for _ in $(seq 30); do
-	n=$(for p in $(stack_procs); do [ "$(cat /proc/$p/comm 2>/dev/null)" = lightchat-ws ] && echo "$p"; done | wc -l)
-	[ "$n" -eq 0 ] && break
-	sleep 0.1
-done
+n=$(sessions_left)
 assert_eq "no session process outlives its connection" "$n" "0"
 assert_eq "the worker survived everything" "$(worker_pid)" "$wpid"
 
