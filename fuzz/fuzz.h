@@ -119,4 +119,24 @@ fuzz_write_file(const char *path, const uint8_t *data, size_t size)
 	}
 }
 
+/* Removes every LIGHTCHAT_* and OPENAI_* variable, so that only what a
+ * harness sets reaches config_load. */
+extern char **environ;
+static inline void
+fuzz_clear_settings_env(void)
+{
+	for (char **e = environ; *e != NULL;) {
+		if (strncmp(*e, "LIGHTCHAT_", 10) == 0 ||
+		    strncmp(*e, "OPENAI_", 7) == 0) {
+			char name[128];
+			size_t n = strcspn(*e, "=");
+			snprintf(name, sizeof(name), "%.*s", (int)n, *e);
+			unsetenv(name);
+			e = environ;  /* unsetenv moved the entries */
+			continue;
+		}
+		e++;
+	}
+}
+
 #endif

@@ -27,18 +27,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	for (char **e = environ; *e != NULL;) {
-		if (strncmp(*e, "LIGHTCHAT_", 10) == 0 ||
-		    strncmp(*e, "OPENAI_", 7) == 0) {
-			char name[128];
-			size_t n = strcspn(*e, "=");
-			snprintf(name, sizeof(name), "%.*s", (int)n, *e);
-			unsetenv(name);
-			e = environ;
-			continue;
-		}
-		e++;
-	}
+	fuzz_clear_settings_env();
 	snprintf(path, sizeof(path), "%s/lightchat.conf", fuzz_dir());
 	snprintf(path2, sizeof(path2), "%s/again.conf", fuzz_dir());
 

@@ -26,18 +26,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	/* Only what is set here: no file, no stray LIGHTCHAT_* settings. */
-	for (char **e = environ; *e != NULL;) {
-		if (strncmp(*e, "LIGHTCHAT_", 10) == 0 ||
-		    strncmp(*e, "OPENAI_", 7) == 0) {
-			char name[128];
-			size_t n = strcspn(*e, "=");
-			snprintf(name, sizeof(name), "%.*s", (int)n, *e);
-			unsetenv(name);
-			e = environ;
-			continue;
-		}
-		e++;
-	}
+	fuzz_clear_settings_env();
 	setenv("LIGHTCHAT_CONFIG", "/dev/null", 1);
 	setenv("LIGHTCHAT_STATE", "/nonexistent/lightchat-fuzz", 1);
 	setenv("LIGHTCHAT_MODELS", "gpt-4o-mini, gpt-4o ,gpt-4.1-mini,m", 1);

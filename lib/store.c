@@ -349,6 +349,16 @@ add_text_col(cJSON *obj, const char *name, sqlite3_stmt *st, int i)
 	return v != NULL && cJSON_AddItemToObject(obj, name, v);
 }
 
+/* Adds created_at and updated_at from columns i and i + 1. */
+static int
+add_times(cJSON *obj, sqlite3_stmt *st, int i)
+{
+	return cJSON_AddNumberToObject(obj, "created_at",
+	    (double)sqlite3_column_int64(st, i)) != NULL &&
+	    cJSON_AddNumberToObject(obj, "updated_at",
+	    (double)sqlite3_column_int64(st, i + 1)) != NULL;
+}
+
 /* Turns "%q_\" into a LIKE pattern "%\%q\_\\%" matching it anywhere. */
 static char *
 like_pattern(const char *q)
@@ -431,10 +441,7 @@ store_conv_list(struct store *s, const char *user, const char *query,
 		    !add_text_col(c, "id", st, 0) ||
 		    !add_text_col(c, "title", st, 1) ||
 		    !add_text_col(c, "model", st, 2) ||
-		    cJSON_AddNumberToObject(c, "created_at",
-		    (double)sqlite3_column_int64(st, 3)) == NULL ||
-		    cJSON_AddNumberToObject(c, "updated_at",
-		    (double)sqlite3_column_int64(st, 4)) == NULL)
+		    !add_times(c, st, 3))
 			goto out;
 		n++;
 	}
@@ -480,10 +487,7 @@ add_messages(struct store *s, const char *id, cJSON *arr)
 		    !add_text_col(m, "content", st, 2) ||
 		    !add_text_col(m, "state", st, 3) ||
 		    !add_text_col(m, "model", st, 4) ||
-		    cJSON_AddNumberToObject(m, "created_at",
-		    (double)sqlite3_column_int64(st, 5)) == NULL ||
-		    cJSON_AddNumberToObject(m, "updated_at",
-		    (double)sqlite3_column_int64(st, 6)) == NULL)
+		    !add_times(m, st, 5))
 			goto out;
 		if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
 			cJSON *u = cJSON_AddObjectToObject(m, "usage");
@@ -542,10 +546,7 @@ store_conv_get(struct store *s, const char *id, const char *user, cJSON **out)
 	    !add_text_col(root, "title", st, 1) ||
 	    !add_text_col(root, "model", st, 2) ||
 	    !add_text_col(root, "system_prompt", st, 3) ||
-	    cJSON_AddNumberToObject(root, "created_at",
-	    (double)sqlite3_column_int64(st, 4)) == NULL ||
-	    cJSON_AddNumberToObject(root, "updated_at",
-	    (double)sqlite3_column_int64(st, 5)) == NULL ||
+	    !add_times(root, st, 4) ||
 	    (msgs = cJSON_AddArrayToObject(root, "messages")) == NULL ||
 	    add_messages(s, id, msgs) != STORE_OK)
 		goto out;
