@@ -27,6 +27,7 @@ pkg_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
 LIB_BASE  := lib/log.c lib/buf.c lib/config.c lib/utf8.c lib/monotime.c
 LIB_AUTH  := lib/token.c lib/creds.c lib/users.c
 LIB_STORE := lib/store.c lib/json.c
+LIB_ZMTP  := lib/zmtp.c
 FCGI_SRC  := $(wildcard cgi-bin/*.c)
 WS_SRC    := $(wildcard ws/*.c)
 WORKER_SRC:= $(wildcard worker/*.c)
@@ -53,9 +54,10 @@ $(BUILD)/obj/%.o: %.c $(wildcard lib/*.h cgi-bin/*.h worker/*.h ws/*.h)
 $(FCGI_BIN): $(call obj,$(FCGI_SRC) $(LIB_BASE) $(LIB_AUTH) $(LIB_STORE))
 	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi $(call pkg_libs,libcjson libjwt libxcrypt sqlite3)
 
-# The per-connection session: libzmq and nothing heavy (no libjwt/libcrypto).
-$(WS_BIN): $(call obj,$(WS_SRC) $(LIB_BASE))
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,libzmq)
+# The per-connection session: libc only. It speaks ZMTP itself (lib/zmtp.c):
+# libzmq's threads and dependency chain cost ~0.4 MB per connection.
+$(WS_BIN): $(call obj,$(WS_SRC) $(LIB_BASE) $(LIB_ZMTP))
+	$(CC) $(LDFLAGS) -o $@ $^
 
 $(WORKER_BIN): $(call obj,$(WORKER_SRC) $(LIB_BASE) $(LIB_AUTH) $(LIB_STORE))
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,libzmq libcurl libcjson libjwt libxcrypt sqlite3)
@@ -64,7 +66,7 @@ $(ADMIN_BIN): $(call obj,$(ADMIN_SRC) $(LIB_BASE) $(LIB_AUTH))
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,libjwt libxcrypt)
 
 # Unit tests link the library code and the worker's modules (not its main).
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(call obj,$(LIB_BASE) $(LIB_AUTH) $(LIB_STORE)) $(WORKER_LIB_OBJ)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(call obj,$(LIB_BASE) $(LIB_AUTH) $(LIB_STORE) $(LIB_ZMTP)) $(WORKER_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(call pkg_cflags,$(PKGS)) -Iworker -Itests/unit -o $@ $(filter %.c %.o,$^) \
 	    $(LDFLAGS) $(call pkg_libs,libzmq libcurl libcjson libjwt libxcrypt sqlite3)

@@ -52,6 +52,15 @@ buf_reset(struct lc_buf *b)
 }
 
 void
+buf_truncate(struct lc_buf *b, size_t n)
+{
+	if (n >= b->len)
+		return;
+	b->len = n;
+	b->data[n] = '\0';
+}
+
+void
 buf_consume(struct lc_buf *b, size_t n)
 {
 	if (n >= b->len) {

@@ -28,6 +28,9 @@ int buf_append_str(struct lc_buf *b, const char *s);
 /* Forgets the contents but keeps the allocation. */
 void buf_reset(struct lc_buf *b);
 
+/* Keeps only the first n bytes (n <= len): undoes appends. */
+void buf_truncate(struct lc_buf *b, size_t n);
+
 /* Removes the first n bytes (n <= len). */
 void buf_consume(struct lc_buf *b, size_t n);
 

@@ -1,7 +1,8 @@
 /* main.c - lightchat-ws: one process per WebSocket connection, started by
  * websocketd. It relays client lines (stdin) to the worker and the worker's
- * lines to the client (stdout) over a ZeroMQ DEALER socket. It links libzmq
- * only and verifies nothing itself: it forwards the connection's credentials
+ * lines to the client (stdout) as a ZeroMQ DEALER, speaking ZMTP itself
+ * (lib/zmtp.c: libzmq would cost each connection ~0.4 MB) and verifying
+ * nothing itself: it forwards the connection's credentials
  * and the worker decides. stdin and ZeroMQ are polled together (websocketd
  * deadlocks otherwise); every line out is flushed at once; stdin EOF ends the
  * process within a second. */
@@ -12,21 +13,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zmq.h>
 
 #include "buf.h"
 #include "config.h"
 #include "log.h"
+#include "monotime.h"
 #include "relay.h"
+#include "zmtp.h"
 
 #define READ_CHUNK 65536
 #define BYE_LINGER_MS 500
 
 struct session {
-	void *sock;
+	struct zmtp z;
 	const char *fields[RELAY_UP_FRAMES];  /* credentials, from websocketd */
 	struct lc_buf in;                     /* partial client line */
 	int discarding;                       /* inside an over-long line */
+	const char *pending;                  /* a kind the queue had no room
+	                                       * for (its body is in) */
+	char rx[READ_CHUNK];                  /* read from stdin, not yet */
+	size_t rx_len, rx_off;                /* forwarded */
 };
 
 static const char *
@@ -39,23 +45,22 @@ env_field(const char *name)
 	return v;
 }
 
-/* Sends kind, the credentials and body as one multipart message. */
+/* Queues kind, the credentials and body as one multipart message. Returns
+ * ZMTP_OK, ZMTP_FULL (nothing queued) or ZMTP_ERR. */
 static int
 send_up(struct session *s, const char *kind, const char *body, size_t len)
 {
+	struct zmtp_part parts[RELAY_UP_FRAMES];
+
 	s->fields[RELAY_KIND] = kind;
 	for (int i = 0; i < RELAY_UP_FRAMES; i++) {
-		const char *p = i == RELAY_BODY ? body : s->fields[i];
-		size_t n = i == RELAY_BODY ? len : strlen(p);
-		int more = i + 1 < RELAY_UP_FRAMES ? ZMQ_SNDMORE : 0;
-		while (zmq_send(s->sock, p, n, more) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("send to worker: %s", zmq_strerror(errno));
-			return -1;
-		}
+		parts[i].data = i == RELAY_BODY ? body : s->fields[i];
+		parts[i].len = i == RELAY_BODY ? len : strlen(s->fields[i]);
 	}
-	return 0;
+	int rc = zmtp_send(&s->z, parts, RELAY_UP_FRAMES);
+	if (rc == ZMTP_ERR)
+		log_err("send to worker: out of memory");
+	return rc;
 }
 
 /* Writes all of p then a newline to stdout. Returns 0 or -1 if it is gone. */
@@ -78,57 +83,49 @@ write_line(const char *p, size_t n)
 	return 0;
 }
 
-/* Handles one message from the worker. Returns 0 to go on, 1 to exit. */
+/* Handles the messages the worker sent. Returns 0 to go on, 1 to exit. */
 static int
 from_worker(struct session *s)
 {
-	zmq_msg_t kind, body;
-	int rc = 1;
+	struct zmtp_part parts[ZMTP_MAX_PARTS];
+	int n = 0, r;
 
-	zmq_msg_init(&kind);
-	zmq_msg_init(&body);
-	if (zmq_msg_recv(&kind, s->sock, ZMQ_DONTWAIT) < 0) {
-		rc = (errno == EAGAIN || errno == EINTR) ? 0 : 1;
-		goto out;
+	while ((r = zmtp_recv(&s->z, parts, &n)) == 1) {
+		if (n < 2) {
+			log_err("malformed message from the worker");
+			return 1;
+		}
+		/* "close", or anything unknown: end the connection. */
+		if (parts[0].len != strlen(RELAY_LINE) ||
+		    memcmp(parts[0].data, RELAY_LINE, parts[0].len) != 0)
+			return 1;
+		if (write_line(parts[1].data, parts[1].len) != 0)
+			return 1;
 	}
-	if (!zmq_msg_more(&kind) || zmq_msg_recv(&body, s->sock, 0) < 0) {
-		log_err("malformed message from the worker");
-		goto out;
-	}
-	while (zmq_msg_more(&body)) {  /* drop unexpected extra frames */
-		zmq_msg_close(&body);
-		zmq_msg_init(&body);
-		if (zmq_msg_recv(&body, s->sock, 0) < 0)
-			goto out;
-	}
-	if (zmq_msg_size(&kind) == strlen(RELAY_LINE) &&
-	    memcmp(zmq_msg_data(&kind), RELAY_LINE, strlen(RELAY_LINE)) == 0) {
-		if (write_line(zmq_msg_data(&body), zmq_msg_size(&body)) == 0)
-			rc = 0;
-	}
-	/* RELAY_CLOSE, or anything unknown: end the connection. */
-out:
-	zmq_msg_close(&kind);
-	zmq_msg_close(&body);
-	return rc;
+	return r == 0 ? 0 : 1;
 }
 
-/* Reads what stdin has and forwards every complete line. Returns 0 to go on,
- * 1 at EOF, -1 on error. */
+/* Forwards every complete line read from stdin while the queue has room;
+ * what does not fit stays in rx (and stdin is not read) until it has.
+ * Returns 0, or -1 on an error. */
 static int
-from_client(struct session *s)
+forward_client(struct session *s)
 {
-	char chunk[READ_CHUNK];
-	ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
+	int r;
 
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN ? 0 : -1;
-	if (n == 0)
-		return 1;
-	const char *p = chunk, *end = chunk + n;
-	while (p < end) {
+	if (s->pending != NULL) {
+		r = send_up(s, s->pending, buf_str(&s->in), s->in.len);
+		if (r != ZMTP_OK)
+			return r == ZMTP_FULL ? 0 : -1;
+		s->pending = NULL;
+		buf_reset(&s->in);
+	}
+	while (s->rx_off < s->rx_len) {
+		const char *p = s->rx + s->rx_off, *end = s->rx + s->rx_len;
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = (size_t)((nl != NULL ? nl : end) - p);
+		const char *kind = NULL;
+		s->rx_off += len + (nl != NULL ? 1 : 0);
 		if (s->discarding) {
 			if (nl != NULL)
 				s->discarding = 0;
@@ -137,34 +134,46 @@ from_client(struct session *s)
 			 * answers the client with an error frame. */
 			buf_reset(&s->in);
 			s->discarding = nl == NULL;
-			if (send_up(s, RELAY_TOOLONG, "", 0) != 0)
-				return -1;
+			kind = RELAY_TOOLONG;
 		} else if (nl != NULL) {
-			if (send_up(s, RELAY_MSG, s->in.data != NULL ? s->in.data :
-			    "", s->in.len) != 0)
-				return -1;
-			buf_reset(&s->in);
+			kind = RELAY_MSG;
 		}
-		p += len + (nl != NULL ? 1 : 0);
+		if (kind == NULL)
+			continue;
+		r = send_up(s, kind, buf_str(&s->in), s->in.len);
+		if (r == ZMTP_FULL) {
+			s->pending = kind;
+			return 0;
+		}
+		if (r != ZMTP_OK)
+			return -1;
+		buf_reset(&s->in);
 	}
+	s->rx_off = s->rx_len = 0;
 	return 0;
+}
+
+/* Returns 1 while client input waits for room in the queue. */
+static int
+blocked(const struct session *s)
+{
+	return s->pending != NULL || s->rx_off < s->rx_len;
 }
 
 int
 main(void)
 {
+	static struct session s;  /* static: rx is too big for the stack */
 	struct lc_config cfg;
-	struct session s;
 	char err[LC_CONFIG_ERR_MAX];
-	void *ctx = NULL;
-	int rc = 1, linger = BYE_LINGER_MS;
+	struct timespec eof_at;
+	int rc = 1, eof = 0, zmtp_ready = 0;
 
-	memset(&s, 0, sizeof(s));
 	log_init("ws", getenv("LIGHTCHAT_LOG_LEVEL"));
 	signal(SIGPIPE, SIG_IGN);
 	if (config_load(&cfg, err) != 0) {
 		log_err("configuration: %s", err);
-		goto out;
+		return 1;
 	}
 	buf_init(&s.in, (size_t)cfg.max_message);
 	s.fields[RELAY_COOKIE] = env_field("HTTP_COOKIE");
@@ -177,55 +186,66 @@ main(void)
 	s.fields[RELAY_PEER] = env_field("HTTP_X_FORWARDED_FOR")[0] != '\0' ?
 	    env_field("HTTP_X_FORWARDED_FOR") : env_field("REMOTE_ADDR");
 
-	ctx = zmq_ctx_new();
-	if (ctx == NULL || (s.sock = zmq_socket(ctx, ZMQ_DEALER)) == NULL ||
-	    zmq_setsockopt(s.sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
-	    zmq_connect(s.sock, cfg.worker_endpoint) != 0) {
-		log_err("connect %s: %s", cfg.worker_endpoint,
-		    zmq_strerror(errno));
+	/* The worker's lines may be a whole stored reply, JSON-escaped (at
+	 * most 6 bytes per byte); the queue holds two of the largest client
+	 * messages with their credentials. */
+	size_t up_max = (size_t)cfg.max_message +
+	    RELAY_UP_FRAMES * ((size_t)RELAY_FIELD_MAX + 9);
+	if (zmtp_init(&s.z, cfg.worker_endpoint, (size_t)cfg.max_reply * 6 +
+	    65536, 2 * up_max, err, sizeof(err)) != ZMTP_OK) {
+		log_err("worker endpoint %s: %s", cfg.worker_endpoint, err);
 		goto out;
 	}
-	if (send_up(&s, RELAY_HELLO, "", 0) != 0)
+	zmtp_ready = 1;
+	if (send_up(&s, RELAY_HELLO, "", 0) != ZMTP_OK)
 		goto out;
 	for (;;) {
-		zmq_pollitem_t items[2] = {
-			{ s.sock, 0, ZMQ_POLLIN, 0 },
-			{ NULL, STDIN_FILENO, ZMQ_POLLIN, 0 },
+		int reading = !eof && !blocked(&s);
+		int timeout = zmtp_timeout_ms(&s.z);
+		if (eof) {
+			long left = BYE_LINGER_MS - monotime_ms_since(&eof_at);
+			if (left <= 0)
+				goto out;  /* the worker is away: give up */
+			if (timeout < 0 || timeout > left)
+				timeout = (int)left;
+		}
+		struct pollfd pfd[2] = {
+			{ zmtp_fd(&s.z), zmtp_events(&s.z), 0 },
+			{ reading ? STDIN_FILENO : -1, POLLIN, 0 },
 		};
-		if (zmq_poll(items, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("poll: %s", zmq_strerror(errno));
+		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
+			log_err("poll: %s", strerror(errno));
 			goto out;
 		}
-		if (items[0].revents & ZMQ_POLLIN) {
-			int r;
-			while ((r = from_worker(&s)) == 0) {
-				int events = 0;
-				size_t sz = sizeof(events);
-				if (zmq_getsockopt(s.sock, ZMQ_EVENTS, &events,
-				    &sz) != 0 || !(events & ZMQ_POLLIN))
-					break;
-			}
-			if (r != 0) {
-				rc = 0;
-				goto out;
-			}
+		if (zmtp_service(&s.z, pfd[0].revents) != ZMTP_OK)
+			goto out;
+		if (from_worker(&s) != 0) {
+			rc = 0;
+			goto out;
 		}
-		if (items[1].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) {
-			int r = from_client(&s);
-			if (r != 0) {
-				if (send_up(&s, RELAY_BYE, "", 0) == 0 && r == 1)
-					rc = 0;
+		if (pfd[1].revents & (POLLIN | POLLERR | POLLHUP)) {
+			ssize_t n = read(STDIN_FILENO, s.rx, sizeof(s.rx));
+			if (n < 0 && errno != EINTR && errno != EAGAIN)
 				goto out;
+			if (n == 0) {
+				eof = 1;
+				monotime_now(&eof_at);
 			}
+			s.rx_off = 0;
+			s.rx_len = n > 0 ? (size_t)n : 0;
+		}
+		if (forward_client(&s) != 0)
+			goto out;
+		if (eof && !blocked(&s)) {
+			if (send_up(&s, RELAY_BYE, "", 0) == ZMTP_OK &&
+			    zmtp_flush(&s.z, BYE_LINGER_MS) == ZMTP_OK)
+				rc = 0;
+			goto out;
 		}
 	}
 out:
-	if (s.sock != NULL)
-		zmq_close(s.sock);
-	if (ctx != NULL)
-		zmq_ctx_term(ctx);
+	if (zmtp_ready)
+		zmtp_close(&s.z);
 	buf_free(&s.in);
 	config_free(&cfg);
 	return rc;
