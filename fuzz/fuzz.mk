@@ -12,7 +12,7 @@
 FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 20
-FUZZ_NAMES   := sse request creds token users config utf8
+FUZZ_NAMES   := sse request creds token users config utf8 zmtp
 FUZZ         ?= $(FUZZ_NAMES)
 fuzz_selected = $(subst $(comma), ,$(FUZZ))
 comma := ,
@@ -44,6 +44,8 @@ fuzz_src_config  := $(LIB_BASE)
 fuzz_pkgs_config :=
 fuzz_src_utf8    := $(LIB_BASE)
 fuzz_pkgs_utf8   :=
+fuzz_src_zmtp    := $(LIB_ZMTP) $(LIB_BASE)
+fuzz_pkgs_zmtp   :=
 
 fuzz_obj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
 FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_NAMES))
