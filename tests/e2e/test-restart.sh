@@ -15,6 +15,31 @@ assert_eq "open connection: reply after the worker restart" "$(printf '%s\n' "$o
 check "the worker was restarted with a new PID" test "$(cat "$T/state/worker.pid")" != "$wpid"
 check "the restart is logged" grep -q 'the worker exited (status 0); restarting it' "$T/stack.log"
 
+# A paused worker (SIGSTOP) while a client floods 12 MB of big messages: the
+# session's queue is bounded (it stops reading the client instead of
+# growing), and once the worker goes on every message is answered.
+pad=$(head -c 200000 /dev/zero | tr '\0' x)
+for _ in $(seq 60); do printf '{"action":"ping","pad":"%s"}\n' "$pad"; done >"$T/bigflood"
+wpid=$(cat "$T/state/worker.pid")
+kill -STOP "$wpid"
+WSOPTS="--timeout 20 --stdin --until-final 0" ws "$J" <"$T/bigflood" >"$T/bigout" 2>/dev/null &
+cpid=$!
+sleep 4
+rss=0
+for p in $(stack_procs); do
+	if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = lightchat-ws ]; then
+		r=$(awk '/^VmRSS/ {print $2}' "/proc/$p/status")
+		[ "${r:-0}" -gt "$rss" ] && rss=$r
+	fi
+done
+kill -CONT "$wpid"
+wait "$cpid"
+pongs=$(grep -c '"type":"pong"' "$T/bigout")
+limited=$(grep -c '"code":"rate_limited"' "$T/bigout")
+check "paused worker, 12 MB flood: the session stays small (${rss} kB RSS)" test "$rss" -gt 0 -a "$rss" -lt 8000
+assert_eq "paused worker, 12 MB flood: every message answered ($pongs pongs, $limited limited)" "$((pongs + limited))" "60"
+assert_eq "paused worker: same worker afterwards" "$(cat "$T/state/worker.pid")" "$wpid"
+
 kill -TERM "$(cat "$T/state/websocketd.pid")"
 ok=0
 for _ in $(seq 50); do
