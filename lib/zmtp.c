@@ -181,6 +181,35 @@ check_ready(const unsigned char *p, size_t n)
 
 /* ---- connection ---- */
 
+/* Returns the end of the last whole queued message at or before off
+ * (after = 0), or of the first one at or after off (after = 1). The queue
+ * always starts at a message's first frame. */
+static size_t
+message_edge(const struct lc_buf *out, size_t off, int after)
+{
+	size_t pos = 0, edge = 0;
+
+	if (off == 0)
+		return 0;
+	while (pos < out->len) {
+		unsigned flags = 0;
+		uint64_t len = 0;
+		int h = parse_header((const unsigned char *)out->data + pos,
+		    out->len - pos, &flags, &len);
+		if (h <= 0 || len > out->len - pos - (size_t)h)
+			return out->len;  /* cannot happen: we encoded it */
+		pos += (size_t)h + (size_t)len;
+		if (flags & F_MORE)
+			continue;
+		if (pos > off)
+			return after ? pos : edge;
+		edge = pos;
+		if (pos == off)
+			return pos;
+	}
+	return after ? out->len : edge;
+}
+
 static void
 drop_connection(struct zmtp *z, long retry_ms)
 {
@@ -194,21 +223,7 @@ drop_connection(struct zmtp *z, long retry_ms)
 	z->in_off = 0;
 	/* A message half written is lost, as with libzmq; whole ones queued
 	 * after it wait for the next connection. */
-	size_t pos = 0;
-	int in_msg = 0;
-	while (pos < z->out.len && (pos < z->out_off || in_msg)) {
-		unsigned flags = 0;
-		uint64_t len = 0;
-		int h = parse_header((const unsigned char *)z->out.data + pos,
-		    z->out.len - pos, &flags, &len);
-		if (h <= 0 || len > z->out.len - pos - (size_t)h) {
-			pos = z->out.len;  /* cannot happen: we encoded it */
-			break;
-		}
-		pos += (size_t)h + (size_t)len;
-		in_msg = flags & F_MORE;
-	}
-	buf_consume(&z->out, pos);
+	buf_consume(&z->out, message_edge(&z->out, z->out_off, 1));
 	z->out_off = 0;
 	after_ms(&z->retry_at, retry_ms);
 }
@@ -592,9 +607,14 @@ zmtp_send(struct zmtp *z, const struct zmtp_part *parts, int n)
 		need += zmtp_encoded_len(&parts[i].len, 1);
 	if (need > z->out.max - (z->out.len - z->out_off))
 		return ZMTP_FULL;
-	if (z->out.len + need > z->out.max) {  /* reclaim what was written */
-		buf_consume(&z->out, z->out_off);
-		z->out_off = 0;
+	if (z->out.len + need > z->out.max) {
+		/* Reclaim the messages written; the queue must keep starting
+		 * at a message so a broken connection can drop a half one. */
+		size_t edge = message_edge(&z->out, z->out_off, 0);
+		buf_consume(&z->out, edge);
+		z->out_off -= edge;
+		if (z->out.len + need > z->out.max)
+			return ZMTP_FULL;
 	}
 	old = z->out.len;
 	for (int i = 0; i < n; i++) {

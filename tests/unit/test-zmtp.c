@@ -429,6 +429,114 @@ test_raw(void)
 	    "malformed command: error");
 }
 
+/* Accepts on ls within 2 s while pumping the peer. Returns the socket. */
+static int
+accept_pumping(int ls, struct zmtp *z)
+{
+	for (int i = 0; i < 200; i++) {
+		struct pollfd pfd = { ls, POLLIN, 0 };
+		if (poll(&pfd, 1, 0) == 1)
+			return accept(ls, NULL, NULL);
+		pump(z, 10, NULL, NULL);
+	}
+	return -1;
+}
+
+/* The worker stops reading, the queue fills and is compacted, then the
+ * connection breaks: the next worker receives only whole messages, in
+ * order, each intact. */
+static void
+test_queue_across_a_break(void)
+{
+	char ep[120], p2[100], err[200], msg[20000];
+	unsigned char hello[128], *got_bytes = NULL;
+	struct sockaddr_un sa;
+	struct zmtp z;
+	int ls = socket(AF_UNIX, SOCK_STREAM, 0), cs, sent = 0, full = 0;
+	size_t n = 64 + ready_cmd(hello + 64, "ROUTER"), have = 0;
+
+	memcpy(hello, greeting, 64);
+	snprintf(p2, sizeof(p2), "%s/q.sock", dir);
+	snprintf(ep, sizeof(ep), "ipc://%s", p2);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p2);
+	if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(ls, 4) != 0) {
+		CHECK(0, "queue test: listen");
+		return;
+	}
+	/* With a small socket buffer the first 20000-byte message is written
+	 * in part; three more fit a 76000-byte queue only once the written
+	 * part is reclaimed, which leaves the queue starting mid-message unless
+	 * the reclaim stops at a message edge. */
+	zmtp_init(&z, ep, 1000, 76000, err, sizeof(err));
+	cs = accept_pumping(ls, &z);
+	CHECK(cs >= 0 && write(cs, hello, n) == (ssize_t)n, "queue test: ready");
+	pump(&z, 100, NULL, NULL);
+	/* A small socket buffer: writes stop in the middle of a message. */
+	int small = 3000;
+	setsockopt(zmtp_fd(&z), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	/* The worker reads nothing: the socket buffer fills, then the queue. */
+	for (int i = 0; i < 5000 && full < 50; i++) {
+		memset(msg, 'a' + i % 26, sizeof(msg));
+		snprintf(msg, sizeof(msg), "%08d", i);
+		struct zmtp_part part = { msg, sizeof(msg) };
+		int r = zmtp_send(&z, &part, 1);
+		if (r == ZMTP_OK)
+			sent = i + 1;
+		else
+			full++;
+		pump(&z, 1, NULL, NULL);
+	}
+	CHECK(full > 0, "queue test: the queue fills (FULL)");
+	close(cs);  /* the worker dies with bytes unread */
+	cs = accept_pumping(ls, &z);
+	CHECK(cs >= 0 && write(cs, hello, n) == (ssize_t)n, "queue test: reconnected");
+	got_bytes = malloc(1 << 20);
+	for (int i = 0; i < 100 && cs >= 0 && got_bytes != NULL; i++) {
+		pump(&z, 10, NULL, NULL);
+		struct pollfd pfd = { cs, POLLIN, 0 };
+		while (poll(&pfd, 1, 0) == 1) {
+			ssize_t r = read(cs, got_bytes + have, (1 << 20) - have);
+			if (r <= 0)
+				break;
+			have += (size_t)r;
+		}
+	}
+	/* Their handshake, then whole 20000-byte messages in rising order. */
+	size_t pos = 107;
+	int frames = 0, ok = have >= pos, prev = -1;
+	while (ok && pos < have) {
+		ok = have - pos >= 9 && got_bytes[pos] == 0x02;
+		uint64_t len = 0;
+		for (int i = 0; ok && i < 8; i++)
+			len = len << 8 | got_bytes[pos + 1 + i];
+		ok = ok && len == sizeof(msg) && have - pos - 9 >= sizeof(msg);
+		if (!ok)
+			break;
+		char num[9];
+		memcpy(num, got_bytes + pos + 9, 8);
+		num[8] = '\0';
+		int k = atoi(num);
+		ok = k > prev && k < sent && got_bytes[pos + 9 + sizeof(msg) - 1] ==
+		    (unsigned char)('a' + k % 26);
+		prev = k;
+		pos += 9 + sizeof(msg);
+		frames++;
+	}
+	CHECK(ok && frames > 0, "queue test: the new worker gets whole messages, in order");
+	printf("# %d sent, %d received after the break, prev %d\n", sent,
+	    frames, prev);
+	CHECK(prev == sent - 1, "queue test: the last message queued arrives");
+	free(got_bytes);
+	zmtp_close(&z);
+	if (cs >= 0)
+		close(cs);
+	close(ls);
+	unlink(p2);
+}
+
 int
 main(void)
 {
@@ -439,6 +547,7 @@ main(void)
 	test_endpoints();
 	test_with_router();
 	test_raw();
+	test_queue_across_a_break();
 	unlink(path);
 	rmdir(dir);
 	UNIT_EXIT();
