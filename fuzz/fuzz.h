@@ -25,6 +25,40 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 		}                                                            \
 	} while (0)
 
+/* A seed made from the whole input (never 0), for fuzz_piece_len. */
+static inline uint64_t
+fuzz_seed(const uint8_t *data, size_t size)
+{
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+
+	for (size_t i = 0; i < size; i++)
+		seed = (seed ^ data[i]) * 0x100000001b3ULL;
+	return seed != 0 ? seed : 1;
+}
+
+/* The length of the next piece to feed an incremental parser, at most left:
+ * mostly short pieces, sometimes empty or long ones (xorshift on *seed). */
+static inline size_t
+fuzz_piece_len(uint64_t *seed, size_t left)
+{
+	uint64_t r = *seed;
+	size_t n;
+
+	r ^= r << 13;
+	r ^= r >> 7;
+	r ^= r << 17;
+	*seed = r;
+	n = (r & 7) == 0 ? (size_t)(r >> 8) % 512 : (size_t)(r >> 8) % 9;
+	return n < left ? n : left;
+}
+
+/* Two runs' logs (what a parser produced) must be the same bytes. */
+#define FUZZ_CHECK_SAME(a, alen, b, blen)                                    \
+	do {                                                                 \
+		FUZZ_CHECK((alen) == (blen));                                \
+		FUZZ_CHECK((alen) == 0 || memcmp((a), (b), (alen)) == 0);    \
+	} while (0)
+
 /* A heap copy of data with a NUL after it (the sanitizer sees any read
  * past it). The harness frees it. */
 static inline char *

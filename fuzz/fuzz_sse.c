@@ -46,16 +46,6 @@ on_event(void *arg, const char *data, size_t len)
 	return len == 4 && memcmp(data, "STOP", 4) == 0 ? STOP_RC : 0;
 }
 
-/* A small generator for the piece sizes, seeded from the input. */
-static uint64_t
-next_rand(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 enum mode { WHOLE, BYTES, PIECES };
 
 /* Parses the input in the given mode; returns the result of the last call
@@ -73,13 +63,8 @@ parse(const uint8_t *data, size_t size, enum mode mode, uint64_t seed,
 		size_t n = size - i;
 		if (mode == BYTES)
 			n = 1;
-		else if (mode == PIECES) {
-			/* Mostly short pieces, sometimes empty or long ones. */
-			uint64_t r = next_rand(&seed);
-			n = (r & 7) == 0 ? (size_t)(r >> 8) % 512 : (size_t)(r >> 8) % 9;
-			if (n > size - i)
-				n = size - i;
-		}
+		else if (mode == PIECES)
+			n = fuzz_piece_len(&seed, size - i);
 		/* A copy of exactly the piece: a read past it is a finding. */
 		char *piece = malloc(n > 0 ? n : 1);
 		FUZZ_CHECK(piece != NULL);
@@ -97,12 +82,7 @@ parse(const uint8_t *data, size_t size, enum mode mode, uint64_t seed,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint64_t seed = 0x9e3779b97f4a7c15ULL;
-
-	for (size_t i = 0; i < size; i++)
-		seed = (seed ^ data[i]) * 0x100000001b3ULL;
-	if (seed == 0)
-		seed = 1;
+	uint64_t seed = fuzz_seed(data, size);
 
 	const size_t maxes[2] = { 1 << 20, 1 + (size > 0 ? data[0] % 96 : 0) };
 	for (int m = 0; m < 2; m++) {
@@ -123,9 +103,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			int rc = parse(data, size, mode, seed, &c);
 			FUZZ_CHECK(rc == ref_rc);
 			FUZZ_CHECK(c.events == ref.events);
-			FUZZ_CHECK(c.log.len == ref.log.len);
-			FUZZ_CHECK(c.log.len == 0 ||
-			    memcmp(c.log.data, ref.log.data, c.log.len) == 0);
+			FUZZ_CHECK_SAME(c.log.data, c.log.len, ref.log.data,
+			    ref.log.len);
 			buf_free(&c.log);
 		}
 		buf_free(&ref.log);

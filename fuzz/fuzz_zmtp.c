@@ -20,15 +20,6 @@ struct collect {
 	size_t messages;
 };
 
-static uint64_t
-next_rand(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 /* Takes every whole message; returns 0 or ZMTP_ERR. */
 static int
 drain(struct zmtp *z, size_t max_msg, struct collect *c)
@@ -77,13 +68,8 @@ parse(const uint8_t *data, size_t size, int pieces, uint64_t seed,
 	z.hs_off = z.hs_len;
 	while (i < size && rc == 0) {
 		size_t n = size - i;
-		if (pieces) {
-			uint64_t r = next_rand(&seed);
-			n = (r & 7) == 0 ? (size_t)(r >> 8) % 512 :
-			    (size_t)(r >> 8) % 9;
-			if (n > size - i)
-				n = size - i;
-		}
+		if (pieces)
+			n = fuzz_piece_len(&seed, size - i);
 		rc = zmtp_feed(&z, data + i, n);
 		if (rc == 0)
 			rc = drain(&z, max_msg, c);
@@ -105,14 +91,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint64_t seed = 0x9e3779b97f4a7c15ULL;
-
 	if (size < 1 || size > 32768)  /* longer: over the input bound */
 		return 0;
-	for (size_t i = 0; i < size; i++)
-		seed = (seed ^ data[i]) * 0x100000001b3ULL;
-	if (seed == 0)
-		seed = 1;
+	uint64_t seed = fuzz_seed(data, size);
 	const size_t maxes[2] = { 1 << 20, 1 + data[0] % 300 };
 	for (int m = 0; m < 2; m++) {
 		struct collect ref = { 0 }, c = { 0 };
@@ -122,9 +103,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int rc = parse(data, size, 1, seed, maxes[m], &c);
 		FUZZ_CHECK(rc == ref_rc);
 		FUZZ_CHECK(c.messages == ref.messages);
-		FUZZ_CHECK(c.log.len == ref.log.len);
-		FUZZ_CHECK(c.log.len == 0 ||
-		    memcmp(c.log.data, ref.log.data, c.log.len) == 0);
+		FUZZ_CHECK_SAME(c.log.data, c.log.len, ref.log.data, ref.log.len);
 		buf_free(&ref.log);
 		buf_free(&c.log);
 	}
