@@ -13,8 +13,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN="${LIGHTCHAT_BIN:-$ROOT/build}"   # build-asan for the sanitizer run
 ADMIN="$BIN/lightchat-admin"
 export LIGHTCHAT_ROOT="$ROOT" LIGHTCHAT_BIN="$BIN"
-# LIGHTCHAT_WRAP (e.g. "valgrind --error-exitcode=99 ...") runs the worker
-# and the FastCGI program under a tool; the tests use it for memcheck.
+# LIGHTCHAT_WRAP (e.g. "valgrind --error-exitcode=99 ...") runs the worker,
+# the FastCGI program and each session under a tool; the tests use it for
+# memcheck.
 WRAP=${LIGHTCHAT_WRAP:-}
 if [ -n "$WRAP" ]; then  # lighttpd's bin-path wants an absolute program
 	tool=${WRAP%% *}
@@ -95,7 +96,7 @@ start_worker() {
 start_websocketd() {
 	LIGHTCHAT_CONFIG="$STATE/effective.conf" websocketd --address=127.0.0.1 --port="$WS_PORT" \
 		--maxforks="$(conf max_connections)" --loglevel=error \
-		--passenv="$passenv" "$BIN/lightchat-ws" \
+		--passenv="$passenv" $WRAP "$BIN/lightchat-ws" \
 		> >(sed -u -e '/while reading STD[A-Z]* from process: .*already closed/d' \
 			-e 's/token=[^&'"'"' ]*/token=[redacted]/g' >&2) 2>&1 &
 	WSD_PID=$!

@@ -73,6 +73,7 @@ assert_eq "ws with a forged token: 401" "$("$PY" "$WSCLIENT" "$WS?token=Bearer%2
 assert_eq "ws from a foreign origin: 403" "$("$PY" "$WSCLIENT" --cookie-jar "$J" --origin http://evil.example "$WS" 2>/dev/null)" "HTTP 403"
 out=$("$PY" "$WSCLIENT" --timeout 40 "$WS?token=Bearer%20$TOKEN" "$(prompt q1 'token in the query')")
 assert_eq "ws with the token in the query: reply" "$(jq -r .text.content <<<"$out")" "You said: token in the query"
+check "valgrind runs the session" grep -qs 'Command: .*lightchat-ws' "$VG"/vg.*.log
 
 # Both prompt shapes, streamed; a follow-up and a regenerate.
 out=$(ws "$J" "$(prompt seed1 'hello from the seed' '{"stream":true}')")
@@ -155,7 +156,7 @@ check "the worker interrupted the reply in flight" grep -q 'reply interrupted .*
 stack_stop
 
 # The verdict, per log.
-nlogs=0 nworker=0 nfcgi=0
+nlogs=0 nworker=0 nfcgi=0 nsession=0
 for f in "$VG"/vg.*.log; do
 	[ -f "$f" ] || continue
 	nlogs=$((nlogs + 1))
@@ -166,6 +167,7 @@ for f in "$VG"/vg.*.log; do
 	case "$prog" in
 	lightchat-worker) nworker=$((nworker + 1)) ;;
 	lightchat.fcgi) nfcgi=$((nfcgi + 1)) ;;
+	lightchat-ws) nsession=$((nsession + 1)) ;;
 	esac
 	name="valgrind $prog (pid $pid)"
 	summary=$(grep -h 'ERROR SUMMARY:' "$f" | tail -1 | sed 's/^==[0-9]*== //')
@@ -197,6 +199,7 @@ for f in "$VG"/vg.*.log; do
 done
 check "valgrind logs: the worker's" test "$nworker" -ge 1
 check "valgrind logs: the FastCGI program's" test "$nfcgi" -ge 1
+check "valgrind logs: the sessions' ($nsession)" test "$nsession" -ge 5
 if [ -n "${KEEP_LOGS:-}" ]; then
 	rm -rf "/tmp/$(basename "$0" .sh).vg"
 	cp -r "$VG" "/tmp/$(basename "$0" .sh).vg"
