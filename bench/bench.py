@@ -325,8 +325,11 @@ async def direct_stream(up, api_key, text, deadline, delay=0.0):
                        "messages": [{"role": "user", "content": text}]}).encode()
     try:
         left = deadline - time.perf_counter()
-        c.r, c.w = await asyncio.wait_for(asyncio.open_connection(u.hostname, u.port), left)
+        # timed from the connect: a client without the relay must open a
+        # connection to the API, as the worker does for every reply (the
+        # stack's client has its WebSocket open already)
         c.t_send = time.perf_counter()
+        c.r, c.w = await asyncio.wait_for(asyncio.open_connection(u.hostname, u.port), left)
         c.w.write((f"POST /v1/chat/completions HTTP/1.1\r\nHost: {u.hostname}:{u.port}\r\n"
                    f"Authorization: Bearer {api_key}\r\nContent-Type: application/json\r\n"
                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body)
@@ -784,7 +787,7 @@ def report(b, smoke):
                    f"{r['stream_wall']:.2f} | {errs} |")
     out.append("")
     out.append("## Relay detail (ms; stack = through lighttpd, websocketd, lightchat-ws, "
-               "worker; direct = the fake upstream's SSE read by the same client)")
+               "worker; direct = the fake upstream's SSE read by the same client, timed from its connect)")
     out.append("")
     out.append("| streams | TTFT p50 stack / direct | TTFT p99 stack / direct "
                "| gap p50 stack / direct | gap p99 stack / direct | direct errors "
