@@ -47,6 +47,16 @@ int store_open(struct store **out, const char *path, char *err,
 /* Closes the database; NULL is allowed. */
 void store_close(struct store *s);
 
+/* Transactions, so that the several writes of one step (a prompt's start,
+ * a reply's end, a periodic save) cost one commit. store_begin takes the
+ * write lock at once (BEGIN IMMEDIATE) and returns STORE_OK or STORE_ERR;
+ * store_commit returns STORE_OK, or STORE_ERR after rolling back;
+ * store_rollback undoes everything since store_begin (no-op outside a
+ * transaction). */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
 /* Returns 1 if id has the shape of a conversation id, else 0. */
 int store_id_valid(const char *id);
 
