@@ -93,13 +93,16 @@ int store_conv_list(struct store *s, const char *user, const char *query,
 int store_conv_get(struct store *s, const char *id, const char *user,
     cJSON **out);
 
-/* Adds a message; *msg_id gets its row id (may be NULL). */
+/* Adds a message; *msg_id gets its row id (may be NULL). Returns STORE_OK,
+ * STORE_INVALID for a role or state the schema does not allow, or
+ * STORE_ERR. */
 int store_msg_add(struct store *s, const char *conv_id, const char *role,
     const char *content, size_t len, const char *state, const char *model,
     long long *msg_id);
 
 /* Updates a message's content and state, with usage and error code when
- * known (NULL otherwise). */
+ * known (NULL otherwise). Returns STORE_OK, STORE_INVALID for a state the
+ * schema does not allow, or STORE_ERR. */
 int store_msg_update(struct store *s, long long msg_id, const char *content,
     size_t len, const char *state, const struct store_usage *usage,
     const char *error_code);
