@@ -410,8 +410,11 @@ store_conv_create(struct store *s, const char *user, const char *title,
 		log_err("store: getrandom failed");
 		return STORE_ERR;
 	}
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		id[2 * i] = "0123456789abcdef"[rnd[i] >> 4];
+		id[2 * i + 1] = "0123456789abcdef"[rnd[i] & 15];
+	}
+	id[STORE_ID_LEN] = '\0';
 	if (prep(s, ST_CONV_CREATE, &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, id) || bind_text(st, 2, user) ||
