@@ -13,8 +13,111 @@
 #define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_MS 10000
 
+/* The statements, prepared once on first use and kept: parsing and
+ * planning SQL costs more than running these small statements. */
+enum stmt {
+	ST_CONV_CREATE,
+	ST_CONV_OWNED,
+	ST_CONV_RENAME,
+	ST_CONV_DELETE,
+	ST_CONV_TOUCH,
+	ST_CONV_LIST,
+	ST_CONV_MESSAGES,
+	ST_CONV_GET,
+	ST_MSG_ADD,
+	ST_MSG_UPDATE,
+	ST_CONTEXT_SYSTEM,
+	ST_CONTEXT_TURNS,
+	ST_LAST_MESSAGE,
+	ST_DROP_TURN,
+	ST_HISTORY_TAIL,
+	ST_HISTORY_CANDIDATES,
+	ST_MARK_INTERRUPTED,
+	ST_LOGIN_CHECK,
+	ST_LOGIN_FAIL,
+	ST_LOGIN_PRUNE,
+	ST_LOGIN_CLEAR,
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST__MAX
+};
+
+static const char *const stmt_sql[ST__MAX] = {
+	[ST_CONV_CREATE] =
+	    "INSERT INTO conversations (id, user, title, model,"
+	    " system_prompt, created_at, updated_at) VALUES (?,?,?,?,?,?,?)",
+	[ST_CONV_OWNED] =
+	    "SELECT 1 FROM conversations WHERE id = ? AND user = ?",
+	[ST_CONV_RENAME] =
+	    "UPDATE conversations SET title = ?, updated_at = ?"
+	    " WHERE id = ? AND user = ?",
+	[ST_CONV_DELETE] =
+	    "DELETE FROM conversations WHERE id = ? AND user = ?",
+	[ST_CONV_TOUCH] =
+	    "UPDATE conversations SET model = ?,"
+	    " system_prompt = COALESCE(?, system_prompt), updated_at = ?"
+	    " WHERE id = ?",
+	[ST_CONV_LIST] =
+	    "SELECT id, title, model, created_at, updated_at"
+	    " FROM conversations c WHERE user = ?1"
+	    " AND (?2 < 0 OR updated_at < ?2 OR (updated_at = ?2 AND id < ?3))"
+	    " AND (?4 IS NULL OR title LIKE ?4 ESCAPE '\\' OR EXISTS"
+	    "  (SELECT 1 FROM messages m WHERE m.conversation_id = c.id"
+	    "   AND m.content LIKE ?4 ESCAPE '\\'))"
+	    " ORDER BY updated_at DESC, id DESC LIMIT ?5",
+	[ST_CONV_MESSAGES] =
+	    "SELECT id, role, content, state, model, created_at,"
+	    " updated_at, prompt_tokens, completion_tokens, total_tokens,"
+	    " error_code FROM messages WHERE conversation_id = ? ORDER BY id",
+	[ST_CONV_GET] =
+	    "SELECT id, title, model, system_prompt, created_at,"
+	    " updated_at FROM conversations WHERE id = ? AND user = ?",
+	[ST_MSG_ADD] =
+	    "INSERT INTO messages (conversation_id, role, content,"
+	    " state, model, created_at, updated_at) VALUES (?,?,?,?,?,?,?)",
+	[ST_MSG_UPDATE] =
+	    "UPDATE messages SET content = ?, state = ?,"
+	    " updated_at = ?, prompt_tokens = ?, completion_tokens = ?,"
+	    " total_tokens = ?, error_code = ? WHERE id = ?",
+	[ST_CONTEXT_SYSTEM] =
+	    "SELECT system_prompt FROM conversations WHERE id = ?",
+	[ST_CONTEXT_TURNS] =
+	    "SELECT role, content FROM messages WHERE conversation_id = ?"
+	    " AND role IN ('user','assistant') AND (state IN"
+	    " ('complete','stopped') OR role = 'user') ORDER BY id DESC",
+	[ST_LAST_MESSAGE] =
+	    "SELECT id, role FROM messages WHERE conversation_id = ?"
+	    " ORDER BY id DESC LIMIT 1 OFFSET ?",
+	[ST_DROP_TURN] =
+	    "DELETE FROM messages WHERE conversation_id = ? AND id >= ?",
+	[ST_HISTORY_TAIL] =
+	    "SELECT role, content FROM messages WHERE conversation_id = ?"
+	    " AND (role = 'user' OR (role = 'assistant' AND state IN"
+	    " ('complete','stopped'))) ORDER BY id DESC LIMIT ?",
+	[ST_HISTORY_CANDIDATES] =
+	    "SELECT id FROM conversations WHERE user = ?"
+	    " ORDER BY updated_at DESC LIMIT 20",
+	[ST_MARK_INTERRUPTED] =
+	    "UPDATE messages SET state = 'interrupted', updated_at = ?"
+	    " WHERE state = 'streaming'",
+	[ST_LOGIN_CHECK] =
+	    "SELECT count(*), min(at) FROM login_failures"
+	    " WHERE key = ? AND at > ?",
+	[ST_LOGIN_FAIL] =
+	    "INSERT INTO login_failures (key, at) VALUES (?, ?)",
+	[ST_LOGIN_PRUNE] =
+	    "DELETE FROM login_failures WHERE at < ?",
+	[ST_LOGIN_CLEAR] =
+	    "DELETE FROM login_failures WHERE key = ?",
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+};
+
 struct store {
 	sqlite3 *db;
+	sqlite3_stmt *st[ST__MAX];
 };
 
 static const char schema_v1[] =
@@ -68,45 +171,80 @@ db_fail(struct store *s, const char *what)
 	return STORE_ERR;
 }
 
+/* Gets statement id of s, prepared on first use. The caller hands it
+ * back with release() on every path, so that no statement keeps a read
+ * snapshot open or bindings of a previous call. */
 static int
-prep(struct store *s, const char *sql, sqlite3_stmt **st)
+prep(struct store *s, enum stmt id, sqlite3_stmt **st)
 {
+	*st = NULL;
 	if (s == NULL) {
 		/* The database could not be opened: every call fails cleanly. */
-		*st = NULL;
 		log_err("store: no database");
 		return STORE_ERR;
 	}
-	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
-		*st = NULL;
+	/* PERSISTENT: these live as long as the connection. */
+	if (s->st[id] == NULL && sqlite3_prepare_v3(s->db, stmt_sql[id], -1,
+	    SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL) != SQLITE_OK) {
+		s->st[id] = NULL;
 		return db_fail(s, "prepare");
 	}
+	*st = s->st[id];
 	return STORE_OK;
 }
 
-/* For a bind that failed: finalizes st and reports. */
+/* Makes a statement from prep() ready for its next use; NULL is allowed. */
+static void
+release(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* For a bind that failed: releases st and reports. */
 static int
 bind_fail(struct store *s, sqlite3_stmt *st)
 {
-	sqlite3_finalize(st);
+	release(st);
 	return db_fail(s, "bind");
 }
 
+/* STATIC, not a copy: every statement is stepped and released (its
+ * bindings cleared) before the function that bound it returns. */
 static int
 bind_text(sqlite3_stmt *st, int i, const char *v)
 {
-	return sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) == SQLITE_OK ?
+	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) == SQLITE_OK ?
 	    0 : -1;
 }
 
+/* Returns 1 if v is one of the NULL-terminated list, else 0. */
+static int
+one_of(const char *v, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(v, *list) == 0)
+			return 1;
+	return 0;
+}
+
+/* The values the schema's CHECK constraints allow, checked here instead:
+ * see store_open. */
+static const char *const msg_roles[] = { "user", "assistant", "system",
+    NULL };
+static const char *const msg_states[] = { STORE_COMPLETE, STORE_STREAMING,
+    STORE_STOPPED, STORE_ERROR, STORE_INTERRUPTED, NULL };
+
 /* Runs a statement that returns no rows. Returns STORE_OK or STORE_ERR;
- * finalizes st. */
+ * releases st. */
 static int
 run_done(struct store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : db_fail(s, what);
 
-	sqlite3_finalize(st);
+	release(st);
 	return rc;
 }
 
@@ -133,7 +271,8 @@ migrate(struct store *s, char *err, size_t errcap)
 	 * both create the schema. */
 	if (exec(s, "BEGIN IMMEDIATE") != STORE_OK)
 		goto fail;
-	if (prep(s, "PRAGMA user_version", &st) != STORE_OK)
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st,
+	    NULL) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		version = sqlite3_column_int(st, 0);
@@ -181,7 +320,12 @@ store_open(struct store **out, const char *path, char *err, size_t errcap)
 	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
 	if (exec(s, "PRAGMA journal_mode = WAL") != STORE_OK ||
 	    exec(s, "PRAGMA synchronous = NORMAL") != STORE_OK ||
-	    exec(s, "PRAGMA foreign_keys = ON") != STORE_OK) {
+	    exec(s, "PRAGMA foreign_keys = ON") != STORE_OK ||
+	    /* SQLite evaluates "x IN (a, b, c)" CHECKs by building a temporary
+	     * table on every insert or update: a third of a prompt's store
+	     * cost. Only store_msg_add and store_msg_update write the checked
+	     * columns, and they check the values themselves. */
+	    exec(s, "PRAGMA ignore_check_constraints = ON") != STORE_OK) {
 		snprintf(err, errcap, "database %s: %s", path,
 		    sqlite3_errmsg(s->db));
 		goto fail;
@@ -200,8 +344,44 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	for (int i = 0; i < ST__MAX; i++)
+		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
 	free(s);
+}
+
+/* Runs one of the transaction statements. */
+static int
+run_tx(struct store *s, enum stmt id, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (prep(s, id, &st) != STORE_OK)
+		return STORE_ERR;
+	return run_done(s, st, what);
+}
+
+int
+store_begin(struct store *s)
+{
+	return run_tx(s, ST_BEGIN, "begin");
+}
+
+int
+store_commit(struct store *s)
+{
+	if (run_tx(s, ST_COMMIT, "commit") == STORE_OK)
+		return STORE_OK;
+	store_rollback(s);
+	return STORE_ERR;
+}
+
+void
+store_rollback(struct store *s)
+{
+	/* SQLite may have rolled back already (after an I/O error). */
+	if (s != NULL && !sqlite3_get_autocommit(s->db))
+		run_tx(s, ST_ROLLBACK, "rollback");
 }
 
 int
@@ -230,11 +410,12 @@ store_conv_create(struct store *s, const char *user, const char *title,
 		log_err("store: getrandom failed");
 		return STORE_ERR;
 	}
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
-	if (prep(s, "INSERT INTO conversations (id, user, title, model,"
-	    " system_prompt, created_at, updated_at) VALUES (?,?,?,?,?,?,?)",
-	    &st) != STORE_OK)
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		id[2 * i] = "0123456789abcdef"[rnd[i] >> 4];
+		id[2 * i + 1] = "0123456789abcdef"[rnd[i] & 15];
+	}
+	id[STORE_ID_LEN] = '\0';
+	if (prep(s, ST_CONV_CREATE, &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, id) || bind_text(st, 2, user) ||
 	    bind_text(st, 3, title) || bind_text(st, 4, model) ||
@@ -253,13 +434,12 @@ store_conv_owned(struct store *s, const char *id, const char *user)
 
 	if (!store_id_valid(id))
 		return STORE_NOT_FOUND;
-	if (prep(s, "SELECT 1 FROM conversations WHERE id = ? AND user = ?",
-	    &st) != STORE_OK)
+	if (prep(s, ST_CONV_OWNED, &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, id) || bind_text(st, 2, user))
 		return bind_fail(s, st);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(st);
 	if (rc == SQLITE_ROW)
 		return STORE_OK;
 	return rc == SQLITE_DONE ? STORE_NOT_FOUND : db_fail(s, "owned");
@@ -271,7 +451,7 @@ run_owned(struct store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 
-	sqlite3_finalize(st);
+	release(st);
 	if (rc != SQLITE_DONE)
 		return db_fail(s, what);
 	return sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
@@ -288,8 +468,7 @@ store_conv_rename(struct store *s, const char *id, const char *user,
 		return STORE_NOT_FOUND;
 	if (n == 0 || n > STORE_TITLE_MAX)
 		return STORE_INVALID;
-	if (prep(s, "UPDATE conversations SET title = ?, updated_at = ?"
-	    " WHERE id = ? AND user = ?", &st) != STORE_OK)
+	if (prep(s, ST_CONV_RENAME, &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, title) ||
 	    sqlite3_bind_int64(st, 2, now_ms()) != SQLITE_OK ||
@@ -305,8 +484,7 @@ store_conv_delete(struct store *s, const char *id, const char *user)
 
 	if (!store_id_valid(id))
 		return STORE_NOT_FOUND;
-	if (prep(s, "DELETE FROM conversations WHERE id = ? AND user = ?",
-	    &st) != STORE_OK)
+	if (prep(s, ST_CONV_DELETE, &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, id) || bind_text(st, 2, user))
 		return bind_fail(s, st);
@@ -319,9 +497,7 @@ store_conv_touch(struct store *s, const char *id, const char *model,
 {
 	sqlite3_stmt *st = NULL;
 
-	if (prep(s, "UPDATE conversations SET model = ?,"
-	    " system_prompt = COALESCE(?, system_prompt), updated_at = ?"
-	    " WHERE id = ?", &st) != STORE_OK)
+	if (prep(s, ST_CONV_TOUCH, &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, model) || (system_prompt != NULL ?
 	    bind_text(st, 2, system_prompt) :
@@ -405,13 +581,7 @@ store_conv_list(struct store *s, const char *user, const char *query,
 	if (query != NULL && query[0] != '\0' &&
 	    (pattern = like_pattern(query)) == NULL)
 		return STORE_ERR;
-	if (prep(s, "SELECT id, title, model, created_at, updated_at"
-	    " FROM conversations c WHERE user = ?1"
-	    " AND (?2 < 0 OR updated_at < ?2 OR (updated_at = ?2 AND id < ?3))"
-	    " AND (?4 IS NULL OR title LIKE ?4 ESCAPE '\\' OR EXISTS"
-	    "  (SELECT 1 FROM messages m WHERE m.conversation_id = c.id"
-	    "   AND m.content LIKE ?4 ESCAPE '\\'))"
-	    " ORDER BY updated_at DESC, id DESC LIMIT ?5", &st) != STORE_OK)
+	if (prep(s, ST_CONV_LIST, &st) != STORE_OK)
 		goto out;
 	if (bind_text(st, 1, user) ||
 	    sqlite3_bind_int64(st, 2, c_time) != SQLITE_OK ||
@@ -456,7 +626,7 @@ store_conv_list(struct store *s, const char *user, const char *query,
 	root = NULL;
 	rc = STORE_OK;
 out:
-	sqlite3_finalize(st);
+	release(st);
 	cJSON_Delete(root);
 	free(pattern);
 	return rc;
@@ -469,10 +639,7 @@ add_messages(struct store *s, const char *id, cJSON *arr)
 	sqlite3_stmt *st = NULL;
 	int step, rc = STORE_ERR;
 
-	if (prep(s, "SELECT id, role, content, state, model, created_at,"
-	    " updated_at, prompt_tokens, completion_tokens, total_tokens,"
-	    " error_code FROM messages WHERE conversation_id = ? ORDER BY id",
-	    &st) != STORE_OK)
+	if (prep(s, ST_CONV_MESSAGES, &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, id)) {
 		db_fail(s, "bind");
@@ -510,7 +677,7 @@ add_messages(struct store *s, const char *id, cJSON *arr)
 	}
 	rc = STORE_OK;
 out:
-	sqlite3_finalize(st);
+	release(st);
 	return rc;
 }
 
@@ -524,9 +691,7 @@ store_conv_get(struct store *s, const char *id, const char *user, cJSON **out)
 	*out = NULL;
 	if (!store_id_valid(id))
 		return STORE_NOT_FOUND;
-	if (prep(s, "SELECT id, title, model, system_prompt, created_at,"
-	    " updated_at FROM conversations WHERE id = ? AND user = ?",
-	    &st) != STORE_OK)
+	if (prep(s, ST_CONV_GET, &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, id) || bind_text(st, 2, user)) {
 		db_fail(s, "bind");
@@ -554,7 +719,7 @@ store_conv_get(struct store *s, const char *id, const char *user, cJSON **out)
 	root = NULL;
 	rc = STORE_OK;
 out:
-	sqlite3_finalize(st);
+	release(st);
 	cJSON_Delete(root);
 	return rc;
 }
@@ -567,12 +732,14 @@ store_msg_add(struct store *s, const char *conv_id, const char *role,
 	sqlite3_stmt *st = NULL;
 	long long now = now_ms();
 
-	if (prep(s, "INSERT INTO messages (conversation_id, role, content,"
-	    " state, model, created_at, updated_at) VALUES (?,?,?,?,?,?,?)",
-	    &st) != STORE_OK)
+	if (prep(s, ST_MSG_ADD, &st) != STORE_OK)
 		return STORE_ERR;
+	if (!one_of(role, msg_roles) || !one_of(state, msg_states)) {
+		release(st);
+		return STORE_INVALID;
+	}
 	if (bind_text(st, 1, conv_id) || bind_text(st, 2, role) ||
-	    sqlite3_bind_text(st, 3, content, (int)len, SQLITE_TRANSIENT) !=
+	    sqlite3_bind_text(st, 3, content, (int)len, SQLITE_STATIC) !=
 	    SQLITE_OK || bind_text(st, 4, state) || bind_text(st, 5, model) ||
 	    sqlite3_bind_int64(st, 6, now) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 7, now) != SQLITE_OK)
@@ -591,11 +758,13 @@ store_msg_update(struct store *s, long long msg_id, const char *content,
 	sqlite3_stmt *st = NULL;
 	int ok;
 
-	if (prep(s, "UPDATE messages SET content = ?, state = ?,"
-	    " updated_at = ?, prompt_tokens = ?, completion_tokens = ?,"
-	    " total_tokens = ?, error_code = ? WHERE id = ?", &st) != STORE_OK)
+	if (prep(s, ST_MSG_UPDATE, &st) != STORE_OK)
 		return STORE_ERR;
-	ok = sqlite3_bind_text(st, 1, content, (int)len, SQLITE_TRANSIENT) ==
+	if (!one_of(state, msg_states)) {
+		release(st);
+		return STORE_INVALID;
+	}
+	ok = sqlite3_bind_text(st, 1, content, (int)len, SQLITE_STATIC) ==
 	    SQLITE_OK && !bind_text(st, 2, state) &&
 	    sqlite3_bind_int64(st, 3, now_ms()) == SQLITE_OK &&
 	    sqlite3_bind_int64(st, 8, msg_id) == SQLITE_OK;
@@ -625,8 +794,8 @@ store_context(struct store *s, const char *conv_id, size_t budget,
 	if (arr == NULL || rev == NULL)
 		goto out;
 	/* The system prompt first, if any. */
-	if (prep(s, "SELECT system_prompt FROM conversations WHERE id = ?",
-	    &st) != STORE_OK || bind_text(st, 1, conv_id))
+	if (prep(s, ST_CONTEXT_SYSTEM, &st) != STORE_OK ||
+	    bind_text(st, 1, conv_id))
 		goto out;
 	step = sqlite3_step(st);
 	if (step == SQLITE_DONE) {
@@ -644,13 +813,11 @@ store_context(struct store *s, const char *conv_id, size_t budget,
 			goto out;
 		used += strlen(sys);
 	}
-	sqlite3_finalize(st);
+	release(st);
 	st = NULL;
 	/* Then the newest turns that fit, collected newest first. */
-	if (prep(s, "SELECT role, content FROM messages WHERE conversation_id = ?"
-	    " AND role IN ('user','assistant') AND (state IN"
-	    " ('complete','stopped') OR role = 'user') ORDER BY id DESC",
-	    &st) != STORE_OK || bind_text(st, 1, conv_id))
+	if (prep(s, ST_CONTEXT_TURNS, &st) != STORE_OK ||
+	    bind_text(st, 1, conv_id))
 		goto out;
 	while (n < max_messages && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t len = (size_t)sqlite3_column_bytes(st, 1);
@@ -675,9 +842,9 @@ store_context(struct store *s, const char *conv_id, size_t budget,
 	arr = NULL;
 	rc = STORE_OK;
 out:
-	if (rc == STORE_ERR)
+	if (rc == STORE_ERR && s != NULL)
 		db_fail(s, "context");
-	sqlite3_finalize(st);
+	release(st);
 	cJSON_Delete(arr);
 	cJSON_Delete(rev);
 	return rc;
@@ -694,8 +861,7 @@ last_message(struct store *s, const char *conv_id, int skip, long long *id,
 
 	role[0] = '\0';
 	*id = 0;
-	if (prep(s, "SELECT id, role FROM messages WHERE conversation_id = ?"
-	    " ORDER BY id DESC LIMIT 1 OFFSET ?", &st) != STORE_OK)
+	if (prep(s, ST_LAST_MESSAGE, &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, conv_id) ||
 	    sqlite3_bind_int(st, 2, skip) != SQLITE_OK)
@@ -705,7 +871,7 @@ last_message(struct store *s, const char *conv_id, int skip, long long *id,
 		*id = sqlite3_column_int64(st, 0);
 		snprintf(role, 16, "%s", (const char *)sqlite3_column_text(st, 1));
 	}
-	sqlite3_finalize(st);
+	release(st);
 	return step == SQLITE_ROW || step == SQLITE_DONE ? STORE_OK :
 	    db_fail(s, "last message");
 }
@@ -722,8 +888,7 @@ store_drop_last_turn(struct store *s, const char *conv_id, int and_prompt)
 		return STORE_ERR;
 	if (strcmp(role, "assistant") != 0 || strcmp(prole, "user") != 0)
 		return STORE_NOT_FOUND;
-	if (prep(s, "DELETE FROM messages WHERE conversation_id = ? AND id >= ?",
-	    &st) != STORE_OK)
+	if (prep(s, ST_DROP_TURN, &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, conv_id) || sqlite3_bind_int64(st, 2,
 	    and_prompt ? prompt_id : reply_id) != SQLITE_OK)
@@ -747,10 +912,7 @@ history_matches(struct store *s, const char *conv_id, const cJSON *history)
 	if (n == 0)
 		return 0;
 	/* Failed replies never reached the client's transcript. */
-	if (prep(s, "SELECT role, content FROM messages WHERE conversation_id = ?"
-	    " AND (role = 'user' OR (role = 'assistant' AND state IN"
-	    " ('complete','stopped'))) ORDER BY id DESC LIMIT ?",
-	    &st) != STORE_OK)
+	if (prep(s, ST_HISTORY_TAIL, &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, conv_id) || sqlite3_bind_int(st, 2, n) != SQLITE_OK)
 		return bind_fail(s, st);
@@ -775,7 +937,7 @@ history_matches(struct store *s, const char *conv_id, const cJSON *history)
 		seen++;
 		i--;
 	}
-	sqlite3_finalize(st);
+	release(st);
 	return match && seen == n;
 }
 
@@ -787,8 +949,7 @@ store_find_by_history(struct store *s, const char *user,
 	int step, rc = STORE_NOT_FOUND;
 
 	/* The user's few most recent conversations are the candidates. */
-	if (prep(s, "SELECT id FROM conversations WHERE user = ?"
-	    " ORDER BY updated_at DESC LIMIT 20", &st) != STORE_OK)
+	if (prep(s, ST_HISTORY_CANDIDATES, &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, user))
 		return bind_fail(s, st);
@@ -805,7 +966,7 @@ store_find_by_history(struct store *s, const char *user,
 			break;
 		}
 	}
-	sqlite3_finalize(st);
+	release(st);
 	return rc;
 }
 
@@ -814,8 +975,7 @@ store_mark_interrupted(struct store *s)
 {
 	sqlite3_stmt *st = NULL;
 
-	if (prep(s, "UPDATE messages SET state = 'interrupted', updated_at = ?"
-	    " WHERE state = 'streaming'", &st) != STORE_OK)
+	if (prep(s, ST_MARK_INTERRUPTED, &st) != STORE_OK)
 		return STORE_ERR;
 	if (sqlite3_bind_int64(st, 1, now_ms()) != SQLITE_OK)
 		return bind_fail(s, st);
@@ -834,8 +994,7 @@ store_login_check(struct store *s, const char *key, int max, long window_s,
 	long long oldest = 0;
 
 	*retry_after = 0;
-	if (prep(s, "SELECT count(*), min(at) FROM login_failures"
-	    " WHERE key = ? AND at > ?", &st) != STORE_OK)
+	if (prep(s, ST_LOGIN_CHECK, &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, key) || sqlite3_bind_int64(st, 2, since) !=
 	    SQLITE_OK)
@@ -845,7 +1004,7 @@ store_login_check(struct store *s, const char *key, int max, long window_s,
 		count = sqlite3_column_int(st, 0);
 		oldest = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	release(st);
 	if (step != SQLITE_ROW)
 		return db_fail(s, "login check");
 	if (count < max)
@@ -862,8 +1021,7 @@ store_login_fail(struct store *s, const char *key, long window_s)
 	sqlite3_stmt *st = NULL;
 	long long now = now_ms();
 
-	if (prep(s, "INSERT INTO login_failures (key, at) VALUES (?, ?)",
-	    &st) != STORE_OK)
+	if (prep(s, ST_LOGIN_FAIL, &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, key) || sqlite3_bind_int64(st, 2, now) !=
 	    SQLITE_OK)
@@ -871,7 +1029,7 @@ store_login_fail(struct store *s, const char *key, long window_s)
 	if (run_done(s, st, "login failure") != STORE_OK)
 		return STORE_ERR;
 	/* Forget what has left every window: the table stays small. */
-	if (prep(s, "DELETE FROM login_failures WHERE at < ?", &st) != STORE_OK)
+	if (prep(s, ST_LOGIN_PRUNE, &st) != STORE_OK)
 		return STORE_ERR;
 	if (sqlite3_bind_int64(st, 1, now - (long long)window_s * 1000) !=
 	    SQLITE_OK)
@@ -884,7 +1042,7 @@ store_login_clear(struct store *s, const char *key)
 {
 	sqlite3_stmt *st = NULL;
 
-	if (prep(s, "DELETE FROM login_failures WHERE key = ?", &st) != STORE_OK)
+	if (prep(s, ST_LOGIN_CLEAR, &st) != STORE_OK)
 		return STORE_ERR;
 	if (bind_text(st, 1, key))
 		return bind_fail(s, st);

@@ -47,6 +47,16 @@ int store_open(struct store **out, const char *path, char *err,
 /* Closes the database; NULL is allowed. */
 void store_close(struct store *s);
 
+/* Transactions, so that the several writes of one step (a prompt's start,
+ * a reply's end, a periodic save) cost one commit. store_begin takes the
+ * write lock at once (BEGIN IMMEDIATE) and returns STORE_OK or STORE_ERR;
+ * store_commit returns STORE_OK, or STORE_ERR after rolling back;
+ * store_rollback undoes everything since store_begin (no-op outside a
+ * transaction). */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
 /* Returns 1 if id has the shape of a conversation id, else 0. */
 int store_id_valid(const char *id);
 
@@ -83,13 +93,16 @@ int store_conv_list(struct store *s, const char *user, const char *query,
 int store_conv_get(struct store *s, const char *id, const char *user,
     cJSON **out);
 
-/* Adds a message; *msg_id gets its row id (may be NULL). */
+/* Adds a message; *msg_id gets its row id (may be NULL). Returns STORE_OK,
+ * STORE_INVALID for a role or state the schema does not allow, or
+ * STORE_ERR. */
 int store_msg_add(struct store *s, const char *conv_id, const char *role,
     const char *content, size_t len, const char *state, const char *model,
     long long *msg_id);
 
 /* Updates a message's content and state, with usage and error code when
- * known (NULL otherwise). */
+ * known (NULL otherwise). Returns STORE_OK, STORE_INVALID for a state the
+ * schema does not allow, or STORE_ERR. */
 int store_msg_update(struct store *s, long long msg_id, const char *content,
     size_t len, const char *state, const struct store_usage *usage,
     const char *error_code);

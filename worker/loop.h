@@ -1,5 +1,5 @@
 /* loop.h - the worker's one event loop: a ZeroMQ socket and every libcurl
- * transfer in one zmq_poll, with libcurl's socket and timer callbacks (the
+ * transfer in one epoll set, with libcurl's socket and timer callbacks (the
  * multi_socket API). Many replies stream at once on one thread. */
 #ifndef LC_LOOP_H
 #define LC_LOOP_H
@@ -22,7 +22,7 @@ struct loop *loop_new(void *zsock, CURLM *multi, loop_socket_fn on_socket,
 /* Calls fn(arg) about every interval_ms milliseconds from the loop. */
 void loop_set_tick(struct loop *l, void (*fn)(void *arg), long interval_ms);
 
-/* Runs until *stop becomes non-zero. Returns 0, or -1 on a poll error. */
+/* Runs until *stop becomes non-zero. Returns 0, or -1 if epoll fails. */
 int loop_run(struct loop *l, volatile sig_atomic_t *stop);
 
 /* Reports finished transfers now (after handles were added or removed

@@ -70,14 +70,18 @@ reply_unlink(struct reply *r)
 	free(r);
 }
 
-/* Saves r's text in the store with state (and usage, error when known). */
+/* Saves r's text in the store with state (and usage, error when known).
+ * A final state also touches the conversation, in the same transaction. */
 static void
 save(struct reply *r, const char *state, const char *error_code)
 {
 	struct store_usage u;
+	int final = strcmp(state, STORE_STREAMING) != 0, tx = 0;
 
 	if (r->msg_row == 0)
 		return;
+	if (final)
+		tx = store_begin(r->w->store) == STORE_OK;
 	u.present = r->call.usage.present;
 	u.prompt_tokens = r->call.usage.prompt_tokens;
 	u.completion_tokens = r->call.usage.completion_tokens;
@@ -87,10 +91,12 @@ save(struct reply *r, const char *state, const char *error_code)
 		log_err("reply %s: could not save msgid=%.40s", state, r->msgid);
 	else
 		r->flushed = r->call.content.len;
-	if (strcmp(state, STORE_STREAMING) != 0 &&
+	if (final &&
 	    store_conv_touch(r->w->store, r->conversation_id, r->model, NULL) !=
 	    STORE_OK)
 		log_err("could not update conversation %s", r->conversation_id);
+	if (tx && store_commit(r->w->store) != STORE_OK)
+		log_err("reply %s: could not save msgid=%.40s", state, r->msgid);
 }
 
 /* Sends the final frame, saves, logs and frees r. */
@@ -158,9 +164,24 @@ reply_interrupt(struct reply *r)
 void
 reply_flush_all(struct worker *w)
 {
-	for (struct reply *r = w->replies; r != NULL; r = r->next)
-		if (r->msg_row != 0 && r->call.content.len != r->flushed)
-			save(r, STORE_STREAMING, NULL);
+	struct reply *r;
+	int tx = 0;
+
+	/* Every growing reply in one transaction: one commit per tick. */
+	for (r = w->replies; r != NULL; r = r->next) {
+		if (r->msg_row == 0 || r->call.content.len == r->flushed)
+			continue;
+		if (!tx)
+			tx = store_begin(w->store) == STORE_OK ? 1 : -1;
+		save(r, STORE_STREAMING, NULL);
+	}
+	if (tx == 1 && store_commit(w->store) != STORE_OK) {
+		log_err("could not save the replies in progress");
+		/* Rolled back: save them all again at the next tick. */
+		for (r = w->replies; r != NULL; r = r->next)
+			if (r->msg_row != 0)
+				r->flushed = (size_t)-1;
+	}
 }
 
 struct reply *
@@ -362,7 +383,8 @@ reply_start(struct worker *w, const struct peer *p, const char *user,
 	struct reply *r = NULL;
 	cJSON *messages = NULL;
 	char *body = NULL;
-	int replaced = 0;
+	long long msg_row = 0;
+	int replaced = 0, tx;
 
 	if (w->draining) {
 		worker_send_error(w, p, req->msgid, "server_busy",
@@ -392,6 +414,10 @@ reply_start(struct worker *w, const struct peer *p, const char *user,
 		    "the server is busy; try again in a moment", NULL);
 		return;
 	}
+	/* The prompt's writes (conversation, prompt, the reply's row) are one
+	 * transaction: one commit instead of up to four. Without it (no
+	 * database, or BEGIN failed) each write commits alone, as before. */
+	tx = w->store != NULL && store_begin(w->store) == STORE_OK;
 	if (req->seed) {
 		store_seed(w, user, req, req->conversation_id, title,
 		    sizeof(title));
@@ -399,18 +425,41 @@ reply_start(struct worker *w, const struct peer *p, const char *user,
 		req->body = NULL;
 	} else {
 		if (store_conversation(w, p, user, req, regenerate, title,
-		    sizeof(title), &replaced, &messages) != 0)
+		    sizeof(title), &replaced, &messages) != 0) {
+			if (tx)
+				store_rollback(w->store);
 			return;
+		}
 		body = request_body(req, messages);
 		cJSON_Delete(messages);
 	}
 	r = calloc(1, sizeof(*r));
 	if (r == NULL || body == NULL) {
+		if (tx)
+			store_rollback(w->store);
 		free(body);
 		free(r);
 		worker_send_error(w, p, req->msgid, "server_error",
 		    "out of memory", NULL);
 		return;
+	}
+	if (req->conversation_id[0] != '\0' &&
+	    store_msg_add(w->store, req->conversation_id, "assistant", "", 0,
+	    STORE_STREAMING, req->model, &msg_row) != STORE_OK)
+		log_err("could not store the reply msgid=%.40s", req->msgid);
+	if (tx && store_commit(w->store) != STORE_OK) {
+		/* Rolled back: nothing of this prompt is stored. */
+		if (!req->seed) {
+			free(body);
+			free(r);
+			worker_send_error(w, p, req->msgid, "storage_error",
+			    "the conversation could not be saved; try again",
+			    NULL);
+			return;
+		}
+		log_err("could not store a seed-style prompt user=%s", user);
+		req->conversation_id[0] = '\0';  /* served unstored */
+		msg_row = 0;
 	}
 	r->w = w;
 	r->origin = *p;
@@ -427,10 +476,7 @@ reply_start(struct worker *w, const struct peer *p, const char *user,
 		w->replies->prev = r;
 	w->replies = r;
 	w->nreplies++;
-	if (r->conversation_id[0] != '\0' &&
-	    store_msg_add(w->store, r->conversation_id, "assistant", "", 0,
-	    STORE_STREAMING, r->model, &r->msg_row) != STORE_OK)
-		log_err("could not store the reply msgid=%.40s", r->msgid);
+	r->msg_row = msg_row;
 	if (upstream_init(&r->call, w->cfg, body, on_delta, r) != 0 ||
 	    curl_multi_add_handle(w->multi, r->call.easy) != CURLM_OK) {
 		struct upstream_outcome o = { "server_error",

@@ -37,6 +37,16 @@ struct peer_rate {
 	struct timespec last;
 };
 
+/* A token that verified: its user and expiry (see check_session). */
+#define TOKEN_SEEN_SLOTS 64
+#define TOKEN_SEEN_MAX 512    /* longer tokens are verified every time */
+struct token_seen {
+	size_t len;                   /* 0: empty slot */
+	char token[TOKEN_SEEN_MAX];
+	char user[LC_USER_MAX + 1];
+	long exp;
+};
+
 struct reply {
 	struct reply *prev, *next;
 	struct worker *w;
@@ -65,6 +75,7 @@ struct worker {
 	long nreplies;
 	struct watcher *watchers;
 	struct peer_rate *rates;
+	struct token_seen seen[TOKEN_SEEN_SLOTS];
 	int draining;                 /* stopping: no new replies */
 	struct timespec drain_start;
 	volatile sig_atomic_t drained; /* the drain is over */
