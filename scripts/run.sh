@@ -84,8 +84,11 @@ done
 
 # The worker and websocketd are restarted when they exit (a crash, or a
 # sysadmin's kill to reload them); their PIDs are in <state>/*.pid.
+# GNUTLS_NO_IMPLICIT_INIT: Debian's libcurl pulls in GnuTLS through librtmp;
+# the worker speaks only http(s) through OpenSSL, so GnuTLS's constructor
+# (0.6 MB of touched pages) is skipped.
 start_worker() {
-	$WRAP "$BIN/lightchat-worker" &
+	GNUTLS_NO_IMPLICIT_INIT=1 $WRAP "$BIN/lightchat-worker" &
 	WORKER_PID=$!
 	echo "$WORKER_PID" >"$STATE/worker.pid"
 }
