@@ -91,6 +91,14 @@ def pss_kb(pid):
     return None
 
 
+def machine_ticks():
+    """(busy, total) clock ticks of the whole machine, all cores (/proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]  # idle + iowait
+    return sum(v[:8]) - idle, sum(v[:8])
+
+
 def cpu_ticks(pid, children=True):
     """utime+stime (+ reaped children's) of a process, in clock ticks."""
     try:
@@ -263,8 +271,9 @@ async def open_many(url, token, n, timeout, parallel=64):
     return await asyncio.gather(*(one() for _ in range(n)))
 
 
-async def ws_stream(c, msgid, text, deadline, delay=0.0):
-    """Send one prompt (conversation shape, streamed) and read to its final frame."""
+async def ws_stream(c, msgid, text, deadline, delay=0.0, on_first=None):
+    """Send one prompt (conversation shape, streamed) and read to its final frame;
+    on_first() is called when its first token arrives."""
     msg = json.dumps({"action": "sendprompt",
                       "payload": {"msgid": msgid, "prompt": text, "stream": True}})
     c.t_send, c.deltas, c.final = None, [], None
@@ -288,6 +297,8 @@ async def ws_stream(c, msgid, text, deadline, delay=0.0):
                 return
             if b'"type":"delta"' in payload:
                 c.deltas.append(now)
+                if on_first and len(c.deltas) == 1:
+                    on_first()
             elif b'"type":"reply"' in payload:
                 c.final = "reply"
                 return
@@ -473,9 +484,33 @@ class Bench:
         c2 = self.stack.cpu()
         await asyncio.sleep(hold)
         c3 = self.stack.cpu()
+        # when the burst's last first token arrives: how busy the machine was
+        # until then, and whose CPU it was (the first tokens of a burst are
+        # the prompts' start-up work; the next tokens come a pacing gap later)
+        first = {"k": 0}
+
+        def on_first():
+            first["k"] += 1
+            if first["k"] == len(ok):
+                first["t"] = time.perf_counter()
+                first["machine"] = machine_ticks()
+                first["cpu"] = self.stack.cpu()
+        m0 = machine_ticks()
         t0 = time.perf_counter()
         deadline = t0 + stream_timeout
-        await asyncio.gather(*(ws_stream(c, self.msgid(), prompt, deadline) for c in ok))
+        await asyncio.gather(*(ws_stream(c, self.msgid(), prompt, deadline,
+                                         on_first=on_first) for c in ok))
+        burst = None
+        if "t" in first:
+            busy = first["machine"][0] - m0[0]
+            total = first["machine"][1] - m0[1]
+            d = cpu_delta(c3, first["cpu"])
+            burst = {"window_ms": (first["t"] - t0) * 1000,
+                     "busy": busy / total if total else None,
+                     "stack_ms": stack_cpu_s(d) * 1000,
+                     "worker_ms": d.get("worker", 0) * 1000,
+                     "upstream_ms": d.get("upstream", 0) * 1000,
+                     "loadgen_ms": d.get("loadgen", 0) * 1000}
         s_wall = time.perf_counter() - t0
         c4 = self.stack.cpu()
         stream_err = errors_of(ok)
@@ -543,7 +578,7 @@ class Bench:
              "stream_err": stream_err, "direct_err": errors_of(direct),
              "spread_run": spread_r, "stream_worker_per_prompt":
                  st_cpu.get("worker", 0) / max(len(ok), 1),
-             "tokens": sum(len(c.deltas) for c in ok),
+             "tokens": sum(len(c.deltas) for c in ok), "burst": burst,
              "direct_tokens": sum(len(c.deltas) for c in direct)}
         for name, xs, ys in (("ttft", st, dt), ("gap", sg, dg)):
             for p in (50, 99):
@@ -821,6 +856,36 @@ def report(b, smoke):
                + "; the worker is one thread, so a burst of N prompts queues behind "
                "about N times that.")
     out.append("")
+    bursts = [(n, g[n]["burst"]) for n in levels if 5 <= n <= 100 and g[n].get("burst")]
+    if bursts:
+        cores = os.cpu_count() or 1
+        out.append("Where a burst's time to first token goes: from the instant every "
+                   "stream sends its prompt until the last first token arrives, how busy "
+                   f"the machine's {cores} cores were (/proc/stat) and whose CPU it was. "
+                   "Until its first token a prompt is start-up work only (the next "
+                   "token comes a pacing gap later), so the stack's CPU per prompt here "
+                   "is what starting one costs: lighttpd and websocketd relaying the "
+                   "frame, the session, the worker's checks, its SQLite transaction and "
+                   "its connect to the upstream. When the cores are saturated, the "
+                   "median prompt of a burst of N waits for about N/2 times that, "
+                   f"divided by {cores} cores: the floor below.")
+        out.append("")
+        out.append("| burst | last first token after | cores busy | stack CPU "
+                   "(worker) | per prompt | fake upstream CPU | load generator CPU "
+                   "| floor for the median's added wait |")
+        out.append("|---|---|---|---|---|---|---|---|")
+        for n, bu in bursts:
+            per = bu["stack_ms"] / n
+            out.append(f"| {n} | {bu['window_ms']:.1f} ms | "
+                       f"{f1(bu['busy'] * 100 if bu['busy'] is not None else None, '%', 0)} | "
+                       f"{bu['stack_ms']:.0f} ms ({bu['worker_ms']:.0f} ms) | "
+                       f"{per:.2f} ms | {bu['upstream_ms']:.0f} ms | "
+                       f"{bu['loadgen_ms']:.0f} ms | {n / 2 * per / cores:.1f} ms |")
+        out.append("")
+        out.append("CPU figures are clock ticks (10 ms) summed over processes: "
+                   "approximate over windows this short. Not shown for 1000: its last "
+                   "first token comes after other streams' next tokens.")
+        out.append("")
     if t:
         out.append("## Throughput detail")
         out.append("")
