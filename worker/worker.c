@@ -22,7 +22,11 @@
 #include "relay.h"
 #include "worker_int.h"
 
-#define DRAIN_BATCH 256    /* messages handled before libcurl gets a turn */
+/* Messages handled before libcurl gets a turn. Small: in a burst of
+ * prompts, each one's request then leaves while the next is being set up,
+ * instead of all of them after the whole burst (which added ~10 ms to the
+ * median first token of 100 prompts arriving at once). */
+#define DRAIN_BATCH 2
 #define FLUSH_MS 1000      /* how often growing replies are saved */
 
 int
