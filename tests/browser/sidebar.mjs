@@ -51,7 +51,10 @@ try {
   });
   await check('clicking a conversation loads its messages', async () => {
     await item(ids.alpha).locator('.conv-link').click();
-    await page.waitForFunction(() => document.querySelectorAll('article.msg[data-role]').length === 2);
+    // the open conversation has two messages too: wait for the clicked one's
+    await page.waitForFunction(() => document.querySelectorAll('article.msg[data-role]').length === 2
+      && document.querySelector('#messages').innerText.includes('You said: Alpha'), null, { timeout: 5000 })
+      .catch(() => {});
     const text = await page.locator('#messages').innerText();
     expect(text.includes('Alpha: planning notes') && text.includes('You said: Alpha: planning notes'), text);
     expect(!text.includes('Delta'), text);

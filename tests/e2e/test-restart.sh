@@ -36,7 +36,12 @@ kill -CONT "$wpid"
 wait "$cpid"
 pongs=$(grep -c '"type":"pong"' "$T/bigout")
 limited=$(grep -c '"code":"rate_limited"' "$T/bigout")
-check "paused worker, 12 MB flood: the session stays small (${rss} kB RSS)" test "$rss" -gt 0 -a "$rss" -lt 8000
+if ldd "$BIN/lightchat-ws" 2>/dev/null | grep -q libasan; then
+	# ASan's shadow memory and quarantine make RSS meaningless here
+	echo "skip - paused worker, 12 MB flood: the session stays small (sanitizer build: ${rss} kB RSS)"
+else
+	check "paused worker, 12 MB flood: the session stays small (${rss} kB RSS)" test "$rss" -gt 0 -a "$rss" -lt 8000
+fi
 assert_eq "paused worker, 12 MB flood: every message answered ($pongs pongs, $limited limited)" "$((pongs + limited))" "60"
 assert_eq "paused worker: same worker afterwards" "$(cat "$T/state/worker.pid")" "$wpid"
 
