@@ -312,12 +312,12 @@ try_connect(struct zmtp *z)
 static int
 next_unit(struct zmtp *z, struct zmtp_part parts[ZMTP_MAX_PARTS], int *n)
 {
-	const unsigned char *p = (const unsigned char *)z->in.data + z->in_off;
 	size_t avail = z->in.len - z->in_off, off = 0, total = 0;
 	int frames = 0;
 
 	if (z->state < ZMTP_HANDSHAKE || avail == 0)
-		return 0;
+		return 0;  /* (in.data may still be NULL) */
+	const unsigned char *p = (const unsigned char *)z->in.data + z->in_off;
 	if (!z->peer_greeted) {
 		if (avail < ZMTP_GREETING_LEN)
 			return 0;
