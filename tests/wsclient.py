@@ -76,9 +76,11 @@ def mask(data, key):
     return (int.from_bytes(data, "big") ^ int.from_bytes(k, "big")).to_bytes(n, "big")
 
 
-def frame(opcode, payload):
-    """A client frame: FIN set, always masked (RFC 6455 5.3)."""
-    head = bytes([0x80 | opcode])
+def frame(opcode, payload, fin=True):
+    """A client frame, always masked (RFC 6455 5.3); fin=False starts or
+    continues a fragmented message. Also used by tests/bad-input/run.py and
+    bench/bench.py."""
+    head = bytes([(0x80 if fin else 0) | opcode])
     n = len(payload)
     if n < 126:
         head += bytes([0x80 | n])

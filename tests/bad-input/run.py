@@ -33,6 +33,10 @@ import struct
 import sys
 import time
 
+# the WebSocket client frame encoder, shared with the test client
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from wsclient import frame as ws_frame  # noqa: E402
+
 PORT = int(os.environ["BASE_PORT"])
 WS_PORT = int(os.environ["WS_PORT"])
 STATE = os.environ["STATE"]
@@ -358,25 +362,6 @@ def run_http(case):
 
 
 # ---------------------------------------------------------------- WebSocket
-
-def mask(data, key):
-    n = len(data)
-    k = (key * (n // 4 + 1))[:n]
-    return (int.from_bytes(data, "big") ^ int.from_bytes(k, "big")).to_bytes(n, "big")
-
-
-def ws_frame(opcode, payload, fin=True):
-    head = bytes([(0x80 if fin else 0) | opcode])
-    n = len(payload)
-    if n < 126:
-        head += bytes([0x80 | n])
-    elif n < 1 << 16:
-        head += bytes([0x80 | 126]) + struct.pack("!H", n)
-    else:
-        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
-    key = os.urandom(4)
-    return head + key + mask(payload, key)
-
 
 class WS:
     """A minimal client connection: handshake, send frames, read messages."""
