@@ -33,6 +33,10 @@ import sys
 import time
 from urllib.parse import urlsplit
 
+# the WebSocket client frame encoder, shared with the test client
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from wsclient import frame as ws_frame  # noqa: E402
+
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 MB = 1024.0  # kB per MB (MiB, as smaps reports kB)
@@ -211,21 +215,6 @@ def mem_total(m, groups=None):
 
 
 # ---------------------------------------------------------------- WebSocket --------
-def ws_frame(opcode, payload):
-    head = bytes([0x80 | opcode])
-    n = len(payload)
-    if n < 126:
-        head += bytes([0x80 | n])
-    elif n < 65536:
-        head += bytes([0x80 | 126]) + struct.pack("!H", n)
-    else:
-        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
-    key = os.urandom(4)
-    k = (key * (n // 4 + 1))[:n]
-    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(k, "big")).to_bytes(n, "big")
-    return head + key + masked
-
-
 async def read_frame(r):
     h = await r.readexactly(2)
     op, n = h[0] & 0x0F, h[1] & 0x7F
@@ -412,6 +401,15 @@ def pct(xs, p):
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
+def put_added(into, name, stack_xs, direct_xs):
+    """Stores p50/p99 of both runs and their difference (stack minus direct) as
+    into[f"{name}_p{p}_stack" / "_direct" / "_added"]."""
+    for p in (50, 99):
+        s, d = pct(stack_xs, p), pct(direct_xs, p)
+        into[f"{name}_p{p}_stack"], into[f"{name}_p{p}_direct"] = s, d
+        into[f"{name}_p{p}_added"] = (s - d) if s is not None and d is not None else None
+
+
 def latencies(conns):
     ttft, gaps = [], []
     for c in conns:
@@ -568,11 +566,8 @@ class Bench:
                         "direct_err": errors_of(direct2)}
             st2, sg2 = latencies(ok)
             dt2, dg2 = latencies(direct2)
-            for name, xs, ys in (("ttft", st2, dt2), ("gap", sg2, dg2)):
-                for p in (50, 99):
-                    s_, d_ = pct(xs, p), pct(ys, p)
-                    spread_r[f"{name}_p{p}_stack"], spread_r[f"{name}_p{p}_direct"] = s_, d_
-                    spread_r[f"{name}_p{p}_added"] = (s_ - d_) if None not in (s_, d_) else None
+            put_added(spread_r, "ttft", st2, dt2)
+            put_added(spread_r, "gap", sg2, dg2)
         pinned = None
         ncpu = os.cpu_count() or 1
         if n in (10, 100) and ncpu >= 2 and not a.smoke:
@@ -601,10 +596,7 @@ class Bench:
                     set_affinity(pid, everything)
                 set_affinity(a.up_pid, everything)
             pinned = {"err": perr}
-            for p in (50, 99):
-                s_, d_ = pct(pst, p), pct(pdt, p)
-                pinned[f"p{p}_stack"], pinned[f"p{p}_direct"] = s_, d_
-                pinned[f"p{p}_added"] = (s_ - d_) if None not in (s_, d_) else None
+            put_added(pinned, "ttft", pst, pdt)
         await close_all(conns)
         gone = await self.wait_sessions(0, 30)
         if not gone:
@@ -644,11 +636,8 @@ class Bench:
              "tokens": sum(len(c.deltas) for c in ok), "burst": burst,
              "pinned": pinned,
              "direct_tokens": sum(len(c.deltas) for c in direct)}
-        for name, xs, ys in (("ttft", st, dt), ("gap", sg, dg)):
-            for p in (50, 99):
-                s, d = pct(xs, p), pct(ys, p)
-                r[f"{name}_p{p}_stack"], r[f"{name}_p{p}_direct"] = s, d
-                r[f"{name}_p{p}_added"] = (s - d) if s is not None and d is not None else None
+        put_added(r, "ttft", st, dt)
+        put_added(r, "gap", sg, dg)
         self.growth.append(r)
         log(f"level {n}: opened {len(ok)} ({fmt_err(open_err)}), PSS {r['pss_total']:.1f} MB, "
             f"+{r['per_conn_kb']:.0f} kB/conn; stream errors {fmt_err(stream_err)}; "
@@ -800,42 +789,33 @@ def report(b, smoke):
                      f"+{r['per_group_kb'].get('lighttpd', 0)/MB:.3f})",
                      "≤ 0.6 MB", verdict(v <= 0.6)))
     target_n = 100 if 100 in g else (levels[-1] if levels else None)
-    for n in levels:
-        r = g[n]
-        for name, label in (("ttft", "time to first token"), ("gap", "inter-token gap")):
-            p50, p99 = r[f"{name}_p50_added"], r[f"{name}_p99_added"]
+    def relay_rows(n, res_, what, names=("ttft", "gap"), extra=lambda name: ""):
+        """Summary rows of added latency for n streams run as `what`; the
+        target applies at target_n."""
+        for name in names:
+            label = {"ttft": "time to first token", "gap": "inter-token gap"}[name]
+            p50, p99 = res_[f"{name}_p50_added"], res_[f"{name}_p99_added"]
             tgt, ok = "—", None
             if n == target_n and p50 is not None:
                 tgt, ok = "p50 ≤ 1 ms, p99 ≤ 10 ms", p50 <= 1 and p99 <= 10
-            rows.append((f"3. Added {label}, {n} stream{'s' if n > 1 else ''}"
-                         + (", all started in the same millisecond" if n > 1 else ""),
-                         f"p50 {f1(p50, ' ms', 2)}, p99 {f1(p99, ' ms', 2)}", tgt,
-                         verdict(ok)))
+            rows.append((f"3. Added {label}, {n} stream{'s' if n > 1 else ''}{what}",
+                         f"p50 {f1(p50, ' ms', 2)}, p99 {f1(p99, ' ms', 2)}{extra(name)}",
+                         tgt, verdict(ok)))
+
+    for n in levels:
+        relay_rows(n, g[n], ", all started in the same millisecond" if n > 1 else "")
     for n in levels:
         pr = g[n].get("pinned")
-        if not pr:
-            continue
-        p50, p99 = pr["p50_added"], pr["p99_added"]
-        tgt, ok = "—", None
-        if n == target_n and p50 is not None:
-            tgt, ok = "p50 ≤ 1 ms, p99 ≤ 10 ms", p50 <= 1 and p99 <= 10
-        rows.append((f"3. Added time to first token, {n} streams, all started in the same "
-                     "millisecond, the fake upstream on a core of its own",
-                     f"p50 {f1(p50, ' ms', 2)}, p99 {f1(p99, ' ms', 2)} (stack p50 "
-                     f"{f1(pr['p50_stack'], ' ms', 1)}, direct {f1(pr['p50_direct'], ' ms', 1)}"
-                     f"; errors {fmt_err(pr['err'])})", tgt, verdict(ok)))
+        if pr:
+            relay_rows(n, pr, ", all started in the same millisecond, the fake upstream "
+                       "on a core of its own", names=("ttft",),
+                       extra=lambda name: f" (stack p50 {f1(pr['ttft_p50_stack'], ' ms', 1)}, "
+                       f"direct {f1(pr['ttft_p50_direct'], ' ms', 1)}; errors "
+                       f"{fmt_err(pr['err'])})")
     for n in levels:
         sr = g[n].get("spread_run")
-        if not sr:
-            continue
-        for name, label in (("ttft", "time to first token"), ("gap", "inter-token gap")):
-            p50, p99 = sr[f"{name}_p50_added"], sr[f"{name}_p99_added"]
-            tgt, ok = "—", None
-            if n == target_n and p50 is not None:
-                tgt, ok = "p50 ≤ 1 ms, p99 ≤ 10 ms", p50 <= 1 and p99 <= 10
-            rows.append((f"3. Added {label}, {n} streams, starts spread over "
-                         f"{sr['spread']:.0f} s", f"p50 {f1(p50, ' ms', 2)}, p99 "
-                         f"{f1(p99, ' ms', 2)}", tgt, verdict(ok)))
+        if sr:
+            relay_rows(n, sr, f", starts spread over {sr['spread']:.0f} s")
     top = levels[-1] if levels else None
     if top is not None:
         r = g[top]
