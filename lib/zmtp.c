@@ -78,12 +78,19 @@ get_be32(const unsigned char *p)
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
+/* Returns the length of the header of a frame of len bytes. */
+static size_t
+header_len(size_t len)
+{
+	return len <= 255 ? 2 : 9;
+}
+
 /* Writes a frame header for len bytes into h (9 bytes room); returns its
  * length. */
 static size_t
 frame_header(unsigned char *h, unsigned flags, size_t len)
 {
-	if (len <= 255) {
+	if (header_len(len) == 2) {
 		h[0] = (unsigned char)flags;
 		h[1] = (unsigned char)len;
 		return 2;
@@ -588,23 +595,13 @@ zmtp_service(struct zmtp *z, short revents)
 	return ZMTP_OK;
 }
 
-size_t
-zmtp_encoded_len(const size_t *lens, int n)
-{
-	size_t total = 0;
-
-	for (int i = 0; i < n; i++)
-		total += (lens[i] <= 255 ? 2 : 9) + lens[i];
-	return total;
-}
-
 int
 zmtp_send(struct zmtp *z, const struct zmtp_part *parts, int n)
 {
 	size_t need = 0, old;
 
 	for (int i = 0; i < n; i++)
-		need += zmtp_encoded_len(&parts[i].len, 1);
+		need += header_len(parts[i].len) + parts[i].len;
 	if (need > z->out.max - (z->out.len - z->out_off))
 		return ZMTP_FULL;
 	if (z->out.len + need > z->out.max) {

@@ -98,9 +98,6 @@ int zmtp_service(struct zmtp *z, short revents);
  * zmtp_service has written some) or ZMTP_ERR (out of memory). */
 int zmtp_send(struct zmtp *z, const struct zmtp_part *parts, int n);
 
-/* Returns how many bytes zmtp_send would queue for frames of these sizes. */
-size_t zmtp_encoded_len(const size_t *lens, int n);
-
 /* Takes the next whole message received: its first ZMTP_MAX_PARTS frames
  * into parts, their number (all of them, counted) into *n. The data stay
  * valid until the next zmtp_recv, zmtp_service or zmtp_feed call. Returns 1
