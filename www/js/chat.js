@@ -62,15 +62,20 @@ export class Chat extends EventTarget {
 
   get busy() { return !!this.pending; }
 
+  // Empty the shown messages (and what this tab has in flight) and tell the view.
+  resetMessages(loading) {
+    this.own.clear();
+    this.setPending(null);
+    this.messages = [];
+    this.emit('reset', { loading });
+  }
+
   /** Show conversation `id` (null: a new chat): read it, then watch it. */
   open(id) {
     this.id = id || null;
-    this.own.clear();
-    this.setPending(null);
     this.stale = false;
     this.idleReloads = 0;
-    this.messages = [];
-    this.emit('reset', { loading: !!this.id });
+    this.resetMessages(!!this.id);
     if (!this.id) {
       this.gen++;
       this.loading = false;
@@ -85,10 +90,7 @@ export class Chat extends EventTarget {
     this.gen++;
     this.loading = false;
     this.id = null;
-    this.own.clear();
-    this.setPending(null);
-    this.messages = [];
-    this.emit('reset', { loading: false });
+    this.resetMessages(false);
   }
 
   // Read the open conversation from the REST API, replace the messages with it, then
@@ -114,10 +116,7 @@ export class Chat extends EventTarget {
     if (gen !== this.gen) return;
     this.loading = false;
     this.stale = false;
-    this.own.clear();
-    this.setPending(null);
-    this.messages = [];
-    this.emit('reset', { loading: false });
+    this.resetMessages(false);
     for (const m of conv.messages || []) {
       const msg = fromStored(m);
       if (msg) this.add(msg);
