@@ -703,12 +703,14 @@ def start_conversation(who, text):
     msg = {"action": "sendprompt", "payload": {"msgid": f"setup-{who}-{time.time()}", "prompt": text}}
     c.send(1, json.dumps(msg).encode())
     conv = None
+    seen = []
     deadline = time.time() + 15
     while time.time() < deadline:
         m = c.recv(deadline - time.time())
         if m is None:
             break
         f = frame_json(*m)
+        seen.append(f)
         if f.get("type") == "start":
             conv = f.get("conversation_id")
         if is_final(f):
@@ -716,7 +718,7 @@ def start_conversation(who, text):
     c.send(8, struct.pack("!H", 1000))
     c.close()
     if not conv:
-        raise RuntimeError(f"setup: no conversation for {who}")
+        raise RuntimeError(f"setup: no conversation for {who}; frames: {seen!r:.600}")
     return conv
 
 
