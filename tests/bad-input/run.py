@@ -718,7 +718,8 @@ def start_conversation(who, text):
     c.send(8, struct.pack("!H", 1000))
     c.close()
     if not conv:
-        raise RuntimeError(f"setup: no conversation for {who}; frames: {seen!r:.600}")
+        raise RuntimeError(f"setup: no conversation for {who}; handshake status "
+                           f"{c.status}; frames: {seen!r:.600}")
     return conv
 
 

@@ -39,7 +39,8 @@ BASE_PORT=$PORT WS_PORT=$WS_PORT STATE="$T/state" \
 rc=$?
 cat "$T/cases.out"
 if [ $rc -ne 0 ]; then
-	not_ok "the case runner finished" "exit status $rc" "$(tail -3 "$T/cases.err")"
+	not_ok "the case runner finished" "exit status $rc" "$(tail -3 "$T/cases.err")" \
+		"$(grep -E 'gw_backend|error|warn' "$T/stack.log" | tail -5)"
 fi
 FAILED=$((FAILED + $(grep -c '^not ok - ' "$T/cases.out")))
 
