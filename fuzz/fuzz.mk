@@ -19,32 +19,32 @@ comma := ,
 
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer
-FUZZ_BASE    := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -Ilib -Iworker \
-                $(call pkg_cflags,$(PKGS))
+FUZZ_BASE    := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -MMD -MP -Ilib -Iworker
 # The project's code as it is (clang may warn where gcc does not: report,
 # do not fail); the harnesses with warnings as errors.
 FUZZ_CFLAGS_LIB  := $(FUZZ_BASE) -fsanitize=fuzzer-no-link $(filter-out -Werror,$(WARN)) -Wno-error
 FUZZ_CFLAGS_HARN := $(FUZZ_BASE) -fsanitize=fuzzer-no-link $(WARN) -Ifuzz
 FUZZ_LDFLAGS     := -fsanitize=fuzzer $(FUZZ_SAN)
 
-# What each harness links beyond its own file: sources and pkg-config names.
-fuzz_src_sse     := worker/sse.c $(LIB_BASE)
+# What each harness links beyond its own file: sources and pkg-config names
+# (the Makefile's modules), and each harness object's own cflags.
+fuzz_src_sse     := $(sse_SRC) $(base_SRC)
 fuzz_pkgs_sse    :=
-fuzz_src_request := worker/request.c $(LIB_BASE) $(LIB_STORE)
+fuzz_src_request := $(request_SRC) $(store_SRC) $(json_SRC) $(base_SRC)
 fuzz_pkgs_request:= libcjson sqlite3
-fuzz_src_creds   := lib/creds.c $(LIB_BASE)
+fuzz_src_creds   := $(creds_SRC) $(base_SRC)
 fuzz_pkgs_creds  :=
-fuzz_src_token   := lib/token.c $(LIB_BASE)
+fuzz_src_token   := $(token_SRC) $(base_SRC)
 fuzz_pkgs_token  := libjwt
-fuzz_src_users   := lib/users.c lib/token.c $(LIB_BASE)
+fuzz_src_users   := $(users_SRC) $(token_SRC) $(base_SRC)
 fuzz_pkgs_users  := libjwt libxcrypt
 # users_verify hashes on purpose slowly: fuzz_users.c wraps crypt_r.
 fuzz_ld_users    := -Wl,--wrap=crypt_r
-fuzz_src_config  := $(LIB_BASE)
+fuzz_src_config  := $(base_SRC)
 fuzz_pkgs_config :=
-fuzz_src_utf8    := $(LIB_BASE)
+fuzz_src_utf8    := $(base_SRC)
 fuzz_pkgs_utf8   :=
-fuzz_src_zmtp    := $(LIB_ZMTP) $(LIB_BASE)
+fuzz_src_zmtp    := $(zmtp_SRC) $(base_SRC)
 fuzz_pkgs_zmtp   :=
 
 fuzz_obj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
@@ -71,23 +71,25 @@ fuzz-clean:
 
 clean: fuzz-clean
 
-FUZZ_HDRS := $(wildcard lib/*.h worker/*.h) fuzz/fuzz.h
-
 # Keeps the build out of git even where .gitignore does not list it.
 $(FUZZ_BUILD)/.gitignore:
 	@mkdir -p $(dir $@)
 	@printf '*\n' >$@
 
-$(FUZZ_BUILD)/obj/fuzz/%.o: fuzz/%.c $(FUZZ_HDRS) | fuzz-cc $(FUZZ_BUILD)/.gitignore
+$(FUZZ_BUILD)/obj/fuzz/%.o: fuzz/%.c | fuzz-cc $(FUZZ_BUILD)/.gitignore
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS_HARN) -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS_HARN) $(FUZZ_PKG_CFLAGS) -c $< -o $@
 
-$(FUZZ_BUILD)/obj/%.o: %.c $(FUZZ_HDRS) | fuzz-cc $(FUZZ_BUILD)/.gitignore
+$(FUZZ_BUILD)/obj/%.o: %.c | fuzz-cc $(FUZZ_BUILD)/.gitignore
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS_LIB) -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS_LIB) $(FUZZ_PKG_CFLAGS) -c $< -o $@
 
 define fuzz_link
 $(FUZZ_BUILD)/fuzz_$(1): $(FUZZ_BUILD)/obj/fuzz/fuzz_$(1).o $(call fuzz_obj,$(fuzz_src_$(1)))
 	$$(FUZZ_CC) $$(FUZZ_LDFLAGS) $(fuzz_ld_$(1)) -o $$@ $$^ $(if $(fuzz_pkgs_$(1)),$$(call pkg_libs,$(fuzz_pkgs_$(1))))
 endef
 $(foreach h,$(FUZZ_NAMES),$(eval $(call fuzz_link,$(h))))
+# Each object's cflags: those of the packages of the harnesses it serves.
+$(foreach h,$(FUZZ_NAMES),$(eval $(FUZZ_BUILD)/obj/fuzz/fuzz_$(h).o $(call fuzz_obj,$(fuzz_src_$(h))): FUZZ_PKG_CFLAGS += $(call pkg_cflags,$(fuzz_pkgs_$(h)))))
+
+-include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)

@@ -4,7 +4,8 @@
 # summary per file, and finally one line "N passed, N failed".
 # "all" also runs the unit and end-to-end tests again against the sanitizer
 # build (build-asan/: ASan + UBSan + LeakSanitizer), where any report fails.
-#   tests/run.sh [unit|e2e|browser|fuzz|bench|asan|all] [FILTER]
+#   tests/run.sh [unit|e2e|fuzz|bench|asan|all] [FILTER]
+# (the browser tests run inside e2e: tests/e2e/test-browser.sh)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -52,11 +53,6 @@ fi
 if [ "$WHAT" = all ] || [ "$WHAT" = e2e ]; then
 	for t in tests/e2e/test-*.sh; do
 		run_one "e2e-$(basename "$t" .sh)" bash "$t"
-	done
-fi
-if [ "$WHAT" = all ] || [ "$WHAT" = browser ]; then
-	for t in tests/browser/test-*.mjs; do
-		[ -f "$t" ] && run_one "browser-$(basename "$t" .mjs)" node "$t"
 	done
 fi
 
