@@ -46,7 +46,9 @@ fi
 # stops a stuck run
 limit=900
 [ -n "$SMOKE" ] && limit=120
-timeout --kill-after=10 "$limit" "$PY" "$HERE/bench.py" $SMOKE --out "$OUT.tmp" \
+# bench.py's modules import tools/wsframe.py (the WebSocket codec)
+PYTHONPATH="$ROOT/tools${PYTHONPATH:+:$PYTHONPATH}" \
+	timeout --kill-after=10 "$limit" "$PY" "$HERE/bench.py" $SMOKE --out "$OUT.tmp" \
 	--base "$BASE" --up "$UP" --api-key "$API_KEY" --state "$T/state" --up-pid "$UP_PID" \
 	--token "$TOKEN" --user alice --password "$PW_alice"
 rc=$?
