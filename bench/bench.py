@@ -26,6 +26,7 @@ Modules (siblings; each imports only those below it): bench.py -> phases.py
 (the measuring phases) and report.py (the text); phases.py -> clients.py (the
 connections) and sampling.py (/proc, snapshots, statistics); report.py ->
 sampling.py; clients.py -> tools/wsframe.py (the WebSocket codec).
+test_clients.py checks clients.py against a scripted server (run.sh --smoke).
 """
 import argparse
 import asyncio
