@@ -4,8 +4,9 @@
 # (memory, per-connection cost, relay overhead, throughput, logins, growth),
 # prints the table and writes it to bench/RESULTS.md.
 #   bench/run.sh           the full run (a few minutes), writes bench/RESULTS.md
-#   bench/run.sh --smoke   a tiny run (well under a minute) printing TAP lines;
-#                          its table goes to $BENCH_OUT (default: a temp file)
+#   bench/run.sh --smoke   a tiny run (well under a minute) printing TAP lines
+#                          (bench/test_clients.py's first); its table goes to
+#                          $BENCH_OUT (default: a temp file)
 set -u
 SMOKE=
 [ "${1:-}" = "--smoke" ] && SMOKE=--smoke
@@ -22,6 +23,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../tests/e2e/lib.sh"
 
 [ -x "$ADMIN" ] || { echo "not ok - bench: not built (run make)"; exit 1; }
+# bench.py's modules import tools/wsframe.py (the WebSocket codec); only
+# they get this path, not the stack
+PYPATH="$ROOT/tools${PYTHONPATH:+:$PYTHONPATH}"
+# the smoke run first checks the benchmark's WebSocket client against a
+# scripted server (no stack needed)
+if [ -n "$SMOKE" ]; then
+	PYTHONPATH="$PYPATH" "$PY" "$HERE/test_clients.py" || FAILED=$((FAILED + 1))
+fi
 
 # lib.sh's stack, with the fake upstream unpaced (the benchmark paces replies
 # with #slow, or not at all for throughput), and one user allowed 1000
@@ -46,7 +55,8 @@ fi
 # stops a stuck run
 limit=900
 [ -n "$SMOKE" ] && limit=120
-timeout --kill-after=10 "$limit" "$PY" "$HERE/bench.py" $SMOKE --out "$OUT.tmp" \
+PYTHONPATH="$PYPATH" timeout --kill-after=10 "$limit" "$PY" "$HERE/bench.py" $SMOKE \
+	--out "$OUT.tmp" \
 	--base "$BASE" --up "$UP" --api-key "$API_KEY" --state "$T/state" --up-pid "$UP_PID" \
 	--token "$TOKEN" --user alice --password "$PW_alice"
 rc=$?

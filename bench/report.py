@@ -1,0 +1,270 @@
+"""report.py - the benchmark's results as text: the figures table with its
+targets and verdicts, the growth, relay, burst, throughput, login, memory
+and idle-process sections and the notes, as the Markdown bench/RESULTS.md
+holds. Formats what phases.py measured; measures nothing itself.
+"""
+import os
+
+from sampling import MB, fmt_err, machine
+
+
+def f1(x, unit="", nd=1):
+    """x with nd decimals and unit; "n/a" for None."""
+    return "n/a" if x is None else f"{x:.{nd}f}{unit}"
+
+
+def verdict(ok):
+    """A target's result column: pass, **miss**, or n/a (no target, None)."""
+    return "n/a" if ok is None else ("pass" if ok else "**miss**")
+
+
+def report(b, smoke):
+    """(the Markdown text, the figures table's rows as (figure, value, target,
+    result)) of a Bench whose phases have run."""
+    res, g = b.res, {r["n"]: r for r in b.growth}
+    rows = []  # (figure, value, target, result)
+    idle = res.get("idle_pss")
+    rows.append(("1. Idle PSS (lighttpd + FastCGI + websocketd + worker)", f1(idle, " MB"),
+                 "≤ 20 MB", verdict(None if idle is None else idle <= 20)))
+    levels = sorted(g)
+    big = [n for n in levels if n >= 100] or levels[-1:]
+    for n in big:
+        r = g[n]
+        v = r["per_conn_kb"] / MB
+        rows.append((f"2. PSS per idle connection at {n}", f"{v:.3f} MB "
+                     f"(lightchat-ws {r['session_avg_kb']/MB:.3f}, websocketd "
+                     f"+{r['per_group_kb'].get('websocketd', 0)/MB:.3f}, lighttpd "
+                     f"+{r['per_group_kb'].get('lighttpd', 0)/MB:.3f})",
+                     "≤ 0.6 MB", verdict(v <= 0.6)))
+    target_n = 100 if 100 in g else (levels[-1] if levels else None)
+    def relay_rows(n, res_, what, names=("ttft", "gap"), extra=lambda name: ""):
+        """Summary rows of added latency for n streams run as `what`; the
+        target applies at target_n."""
+        for name in names:
+            label = {"ttft": "time to first token", "gap": "inter-token gap"}[name]
+            p50, p99 = res_[f"{name}_p50_added"], res_[f"{name}_p99_added"]
+            tgt, ok = "—", None
+            if n == target_n and p50 is not None:
+                tgt, ok = "p50 ≤ 1 ms, p99 ≤ 10 ms", p50 <= 1 and p99 <= 10
+            rows.append((f"3. Added {label}, {n} stream{'s' if n > 1 else ''}{what}",
+                         f"p50 {f1(p50, ' ms', 2)}, p99 {f1(p99, ' ms', 2)}{extra(name)}",
+                         tgt, verdict(ok)))
+
+    for n in levels:
+        relay_rows(n, g[n], ", all started in the same millisecond" if n > 1 else "")
+    for n in levels:
+        pr = g[n].get("pinned")
+        if pr:
+            relay_rows(n, pr, ", all started in the same millisecond, the fake upstream "
+                       "on a core of its own", names=("ttft",),
+                       extra=lambda name: f" (stack p50 {f1(pr['ttft_p50_stack'], ' ms', 1)}, "
+                       f"direct {f1(pr['ttft_p50_direct'], ' ms', 1)}; errors "
+                       f"{fmt_err(pr['err'])})")
+    for n in levels:
+        sr = g[n].get("spread_run")
+        if sr:
+            relay_rows(n, sr, f", starts spread over {sr['spread']:.0f} s")
+    top = levels[-1] if levels else None
+    if top is not None:
+        r = g[top]
+        errs = dict(r["open_err"])
+        for k, v in list(r["stream_err"].items()) + list(
+                (r.get("spread_run") or {}).get("stream_err", {}).items()):
+            errs[k] = errs.get(k, 0) + v
+        rows.append((f"3. Errors at {top} streams", fmt_err(errs), "none",
+                     verdict(not errs)))
+    t = res.get("throughput")
+    if t:
+        rows.append(("4. Throughput (delta frames/s through the stack)",
+                     f"{t['fps']:.0f}/s ({t['streams']} streams; fake alone: "
+                     f"{t['direct_fps']:.0f}/s)", "—", "n/a"))
+        rows.append(("4. Worker CPU per 1000 relayed tokens",
+                     f1(t["worker_per_1k"], " s", 3), "—", "n/a"))
+    lg, az = res.get("login"), res.get("authz")
+    if lg:
+        rows.append(("5. Logins/s (yescrypt default cost, wrk -c4)",
+                     f"{lg['rps']:.1f}/s (p50 {f1(lg['p50'], ' ms')}, non-2xx {lg['non2xx']})",
+                     "—", "n/a"))
+    if az:
+        rf = res.get("authz_refused")
+        rows.append(("5. /ws authorizations/s (valid token, wrk -c8)",
+                     f"{az['rps']:.0f}/s (p50 {f1(az['p50'], ' ms', 2)})"
+                     + (f"; refusals {rf['rps']:.0f}/s" if rf else ""), "—", "n/a"))
+
+    m = machine()
+    out = []
+    out.append("# lightchat benchmark results" + (" (smoke run)" if smoke else ""))
+    out.append("")
+    out.append(f"- date: {m['date']}")
+    out.append(f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory']} RAM, "
+               f"Linux {m['kernel']}")
+    out.append("- everything on this one machine over loopback: the stack, the fake "
+               "upstream (Python, tests/fake_upstream.py --delay-ms 0) and the load "
+               "generator (bench/bench.py, Python asyncio; wrk for HTTP) share its cores")
+    out.append("- produced by `make bench` (bench/run.sh); figures are measured, not asserted")
+    out.append("")
+    out.append("| figure | value | target | result |")
+    out.append("|---|---|---|---|")
+    for row in rows:
+        out.append("| " + " | ".join(row) + " |")
+    out.append("")
+    out.append("## 6. Growth with connections")
+    out.append("")
+    out.append("Idle authenticated connections held open, then one streamed reply each "
+               "(prompt `" + b.prompt + "`). CPU is the stack's (lighttpd, FastCGI, "
+               "websocketd with its lightchat-ws children, worker), in CPU seconds.")
+    out.append("")
+    out.append("| connections | opened | PSS total MB | PSS core MB | lightchat-ws avg MB "
+               "| added MB/conn | CPU to open | CPU idle | CPU streaming (worker) "
+               "| stream wall s | errors |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for n in levels:
+        r = g[n]
+        errs = fmt_err({**r["open_err"], **r["stream_err"]})
+        out.append(f"| {n} | {r['opened']} | {r['pss_total']:.1f} | {r['pss_core']:.1f} | "
+                   f"{r['session_avg_kb']/MB:.3f} | {r['per_conn_kb']/MB:.3f} | "
+                   f"{r['open_cpu']:.2f} s | {r['idle_cpu']:.2f} s / {r['hold']:.0f} s | "
+                   f"{r['stream_cpu']:.2f} s ({r['stream_worker_cpu']:.2f}) | "
+                   f"{r['stream_wall']:.2f} | {errs} |")
+    out.append("")
+    out.append("## Relay detail (ms; stack = through lighttpd, websocketd, lightchat-ws, "
+               "worker; direct = the fake upstream's SSE read by the same client, timed from its connect)")
+    out.append("")
+    out.append("| streams | TTFT p50 stack / direct | TTFT p99 stack / direct "
+               "| gap p50 stack / direct | gap p99 stack / direct | direct errors "
+               "| fake CPU (stack run / direct run) | load generator CPU (stack / direct) |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    for n in levels:
+        r = g[n]
+
+        def sd(k):
+            return f"{f1(r[k + '_stack'], '', 2)} / {f1(r[k + '_direct'], '', 2)}"
+        out.append(f"| {n} | {sd('ttft_p50')} | {sd('ttft_p99')} | {sd('gap_p50')} | "
+                   f"{sd('gap_p99')} | {fmt_err(r['direct_err'])} | "
+                   f"{r['stream_upstream_cpu']:.2f} s in {r['stream_wall']:.1f} s / "
+                   f"{r['direct_upstream_cpu']:.2f} s in {r['direct_wall']:.1f} s | "
+                   f"{r['stream_loadgen_cpu']:.2f} s / {r['direct_loadgen_cpu']:.2f} s |")
+        sr = r.get("spread_run")
+        if sr:
+            def sd2(k):
+                return f"{f1(sr[k + '_stack'], '', 2)} / {f1(sr[k + '_direct'], '', 2)}"
+            out.append(f"| {n}, spread over {sr['spread']:.0f} s | {sd2('ttft_p50')} | "
+                       f"{sd2('ttft_p99')} | {sd2('gap_p50')} | {sd2('gap_p99')} | "
+                       f"{fmt_err(sr['direct_err'])} (stack: {fmt_err(sr['stream_err'])}) "
+                       "| | |")
+    out.append("")
+    out.append("The first rows of each count start every stream in the same millisecond "
+               f"(a burst; up to 100 streams, {b.burst_rounds} burst{'s' if b.burst_rounds != 1 else ''} with their samples "
+               "pooled, as one burst's figures vary from the next on a shared machine); 'spread' rows start them evenly over the given time, each "
+               "stream lasting longer, so the same number run at once. Worker CPU per "
+               "prompt (burst round: the worker's CPU divided by the streams, relaying "
+               "their tokens included): " + ", ".join(
+                   f"{g[n]['stream_worker_per_prompt'] * 1000:.1f} ms at {n}" for n in levels)
+               + "; the worker is one thread, so a burst of N prompts queues behind "
+               "about N times that.")
+    out.append("")
+    bursts = [(n, g[n]["burst"]) for n in levels if 5 <= n <= 100 and g[n].get("burst")]
+    if bursts:
+        cores = os.cpu_count() or 1
+        out.append("Where a burst's time to first token goes: from the instant every "
+                   "stream sends its prompt until the last first token arrives, how busy "
+                   f"the machine's {cores} cores were (/proc/stat) and whose CPU it was. "
+                   "Until its first token a prompt is start-up work only (the next "
+                   "token comes a pacing gap later), so the stack's CPU per prompt here "
+                   "is what starting one costs: lighttpd and websocketd relaying the "
+                   "frame, the session, the worker's checks, its SQLite transaction, its "
+                   "connect to the upstream, and the first token's way back. The fake "
+                   "upstream needs the same CPU in the direct run; the stack's share is "
+                   "what the burst adds, on the same cores.")
+        out.append("")
+        out.append("| burst | last first token after | cores busy | stack CPU "
+                   "(worker) | stack CPU per prompt | of it lighttpd, websocketd and "
+                   "session | fake upstream CPU | load generator CPU |")
+        out.append("|---|---|---|---|---|---|---|---|")
+        for n, bu in bursts:
+            out.append(f"| {n} | {bu['window_ms']:.1f} ms | "
+                       f"{f1(bu['busy'] * 100 if bu['busy'] is not None else None, '%', 0)} | "
+                       f"{bu['stack_ms']:.0f} ms ({bu['worker_ms']:.0f} ms) | "
+                       f"{bu['stack_ms'] / n:.2f} ms | "
+                       f"{(bu['stack_ms'] - bu['worker_ms']) / n:.2f} ms | "
+                       f"{bu['upstream_ms']:.0f} ms | {bu['loadgen_ms']:.0f} ms |")
+        out.append("")
+        out.append("In a burst the median prompt waits for about half the burst's "
+                   "start-up work in the relay's processes (the worker is one thread; "
+                   "lighttpd, websocketd and the sessions come before it), on cores the "
+                   "fake upstream and the load generator keep busy as well. The rows 'the "
+                   "fake upstream on a core of its own' repeat the bursts with the fake "
+                   "on core 0 and the stack on the other cores (the load generator free), "
+                   "as where the API runs on other machines: what is left is what the "
+                   "relay adds itself.")
+        out.append("")
+        out.append("CPU figures are clock ticks (10 ms) summed over processes: "
+                   "approximate over windows this short. Not shown for 1000: its last "
+                   "first token comes after other streams' next tokens.")
+        out.append("")
+    if t:
+        out.append("## Throughput detail")
+        out.append("")
+        out.append(f"{t['streams']} streams of `#words:{t['words']}` at once, no pacing: "
+                   f"{t['tokens']} delta frames in {t['wall']:.2f} s = {t['fps']:.0f}/s "
+                   f"(errors: {fmt_err(t['errors'])}). CPU seconds in that window: worker "
+                   f"{t['worker_cpu']:.2f}, websocketd + lightchat-ws "
+                   f"{t['websocketd_cpu']:.2f}, lighttpd {t['lighttpd_cpu']:.2f}, whole stack "
+                   f"{t['stack_cpu']:.2f}, fake upstream {t['upstream_cpu']:.2f}, load "
+                   f"generator {t['loadgen_cpu']:.2f} (of {t['wall'] * (os.cpu_count() or 1):.2f} "
+                   f"available on {os.cpu_count()} cores). The fake upstream alone, read "
+                   f"directly at the same load: {t['direct_tokens']} events in "
+                   f"{t['direct_wall']:.2f} s = {t['direct_fps']:.0f}/s, using "
+                   f"{t['direct_upstream_cpu']:.2f} s CPU (load generator "
+                   f"{t['direct_loadgen_cpu']:.2f} s).")
+        busy = t["upstream_cpu"] / t["wall"] if t["wall"] else 0
+        if busy > 0.8:
+            out.append("")
+            out.append(f"The fake upstream used {busy:.0%} of a core during the stack run "
+                       "(Python, one GIL): it, not the stack, bounds this figure.")
+        out.append("")
+    if lg or az:
+        out.append("## Login and authorization detail")
+        out.append("")
+        for name, r in (("POST /login", lg), ("GET /ws, valid token", az),
+                        ("GET /ws, invalid token (401)", res.get("authz_refused"))):
+            if r:
+                out.append(f"- {name}: {r['rps']:.1f}/s over {r['seconds']} s with "
+                           f"{r['conns']} connections; latency p50 {f1(r['p50'], ' ms', 2)}, "
+                           f"p99 {f1(r['p99'], ' ms', 2)}; non-2xx {r['non2xx']} "
+                           f"{r['socket_errors']}; wrk CPU {r['wrk_cpu']:.2f} s"
+                           + (f"; FastCGI CPU {r['fcgi_cpu']:.2f} s" if 'fcgi_cpu' in r else ""))
+        out.append("")
+        out.append("The valid-token /ws request has no `Upgrade` header: the FastCGI "
+                   "authorizer checks the token, lighttpd proxies the request to websocketd, "
+                   "which answers 404 without starting a session, so the rate is that of "
+                   "authorization plus one proxy hop.")
+        out.append("")
+    d = getattr(b, "detail", None)
+    if d:
+        r = d["roll"]
+        out.append(f"## Where a connection's memory goes (one lightchat-ws of {d['n']})")
+        out.append("")
+        out.append(f"Rss {r.get('Rss', 0)} kB, Pss {r.get('Pss', 0)} kB, Private_Clean "
+                   f"{r.get('Private_Clean', 0)} kB, Private_Dirty {r.get('Private_Dirty', 0)} kB "
+                   f"(Anonymous {r.get('Anonymous', 0)} kB), Shared_Clean "
+                   f"{r.get('Shared_Clean', 0)} kB; {d['threads']} threads. "
+                   "Mappings with the most PSS (kB PSS / kB private):")
+        out.append("")
+        for name, (pss, priv) in d["top"]:
+            out.append(f"- {name}: {pss} / {priv}")
+        out.append("")
+    out.append("## Idle processes")
+    out.append("")
+    for grp, (n, s) in sorted(res.get("idle_breakdown", {}).items()):
+        extra = " (not counted in figure 1: run.sh's bash, its log filters)" \
+            if grp == "supervisor" else ""
+        out.append(f"- {grp}: {n} process{'es' if n > 1 else ''}, {s / MB:.2f} MB PSS{extra}")
+    out.append("")
+    if b.notes:
+        out.append("## Notes")
+        out.append("")
+        for note in b.notes:
+            out.append("- " + note)
+        out.append("")
+    return "\n".join(out), rows
