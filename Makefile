@@ -26,8 +26,9 @@ pkg_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
 
 LIB_BASE  := lib/log.c lib/buf.c lib/config.c lib/utf8.c lib/monotime.c
 LIB_AUTH  := lib/token.c lib/creds.c lib/users.c
-LIB_STORE := lib/store.c lib/json.c
-LIB_ZMTP  := lib/zmtp.c
+LIB_ID    := lib/id.c
+LIB_STORE := lib/store.c lib/store_conv.c lib/store_login.c $(LIB_ID) lib/json.c
+LIB_ZMTP  := ws/zmtp.c
 FCGI_SRC  := $(wildcard cgi-bin/*.c)
 WS_SRC    := $(wildcard ws/*.c)
 WORKER_SRC:= $(wildcard worker/*.c)
@@ -54,7 +55,7 @@ $(BUILD)/obj/%.o: %.c $(wildcard lib/*.h cgi-bin/*.h worker/*.h ws/*.h)
 $(FCGI_BIN): $(call obj,$(FCGI_SRC) $(LIB_BASE) $(LIB_AUTH) $(LIB_STORE))
 	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi $(call pkg_libs,libcjson libjwt libxcrypt sqlite3)
 
-# The per-connection session: libc only. It speaks ZMTP itself (lib/zmtp.c):
+# The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 $(WS_BIN): $(call obj,$(WS_SRC) $(LIB_BASE) $(LIB_ZMTP))
 	$(CC) $(LDFLAGS) -o $@ $^
@@ -68,7 +69,7 @@ $(ADMIN_BIN): $(call obj,$(ADMIN_SRC) $(LIB_BASE) $(LIB_AUTH))
 # Unit tests link the library code and the worker's modules (not its main).
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(call obj,$(LIB_BASE) $(LIB_AUTH) $(LIB_STORE) $(LIB_ZMTP)) $(WORKER_LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(call pkg_cflags,$(PKGS)) -Iworker -Itests/unit -o $@ $(filter %.c %.o,$^) \
+	$(CC) $(CFLAGS) $(call pkg_cflags,$(PKGS)) -Iworker -Iws -Itests/unit -o $@ $(filter %.c %.o,$^) \
 	    $(LDFLAGS) $(call pkg_libs,libzmq libcurl libcjson libjwt libxcrypt sqlite3)
 
 deps:

@@ -19,7 +19,7 @@ comma := ,
 
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer
-FUZZ_BASE    := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -Ilib -Iworker \
+FUZZ_BASE    := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -Ilib -Iworker -Iws \
                 $(call pkg_cflags,$(PKGS))
 # The project's code as it is (clang may warn where gcc does not: report,
 # do not fail); the harnesses with warnings as errors.
@@ -30,8 +30,8 @@ FUZZ_LDFLAGS     := -fsanitize=fuzzer $(FUZZ_SAN)
 # What each harness links beyond its own file: sources and pkg-config names.
 fuzz_src_sse     := worker/sse.c $(LIB_BASE)
 fuzz_pkgs_sse    :=
-fuzz_src_request := worker/request.c $(LIB_BASE) $(LIB_STORE)
-fuzz_pkgs_request:= libcjson sqlite3
+fuzz_src_request := worker/request.c $(LIB_BASE) $(LIB_ID)
+fuzz_pkgs_request:= libcjson
 fuzz_src_creds   := lib/creds.c $(LIB_BASE)
 fuzz_pkgs_creds  :=
 fuzz_src_token   := lib/token.c $(LIB_BASE)
@@ -71,7 +71,7 @@ fuzz-clean:
 
 clean: fuzz-clean
 
-FUZZ_HDRS := $(wildcard lib/*.h worker/*.h) fuzz/fuzz.h
+FUZZ_HDRS := $(wildcard lib/*.h worker/*.h ws/*.h) fuzz/fuzz.h
 
 # Keeps the build out of git even where .gitignore does not list it.
 $(FUZZ_BUILD)/.gitignore:
