@@ -7,7 +7,10 @@
  * Every statement binds its parameters. Results meant for clients are
  * returned as cJSON values the caller deletes. Every function but
  * store_open accepts a NULL store (a database that could not be opened)
- * and then fails with STORE_ERR. */
+ * and then fails with STORE_ERR. Storage only: what goes into a reply's
+ * context is the worker's policy (worker/context.c). Implemented in
+ * store.c (connection, schema, statements, transactions), store_conv.c
+ * (conversations and messages) and store_login.c (failed logins). */
 #ifndef LC_STORE_H
 #define LC_STORE_H
 

@@ -20,7 +20,7 @@ one_of(const char *v, const char *const *list)
 }
 
 /* The values the schema's CHECK constraints allow, checked here instead:
- * see store_open. */
+ * see store_open in store.c. */
 static const char *const msg_roles[] = { "user", "assistant", "system",
     NULL };
 static const char *const msg_states[] = { STORE_COMPLETE, STORE_STREAMING,
