@@ -54,12 +54,17 @@ json_SRC   := lib/json.c
 json_INC   := -Ilib
 json_PKGS  := libcjson
 
-store_SRC  := lib/store.c
+id_SRC     := lib/id.c
+id_INC     := -Ilib
+id_PKGS    :=
+
+store_SRC  := lib/store.c lib/store_conv.c lib/store_login.c
 store_INC  := -Ilib
 store_PKGS := sqlite3 libcjson
 
-zmtp_SRC   := lib/zmtp.c
-zmtp_INC   := -Ilib
+# The session's own ZeroMQ peer (only ws/ speaks ZMTP itself).
+zmtp_SRC   := ws/zmtp.c
+zmtp_INC   := -Ilib -Iws
 zmtp_PKGS  :=
 
 # The worker's modules without its main (the unit tests link these).
@@ -79,13 +84,18 @@ upstream_SRC := worker/upstream.c
 upstream_INC := -Ilib -Iworker
 upstream_PKGS:= libcurl libcjson
 
+context_SRC := worker/context.c
+context_INC := -Ilib -Iworker
+context_PKGS:= libcjson
+
 loop_SRC   := worker/loop.c
 loop_INC   := -Ilib -Iworker
 loop_PKGS  := libzmq libcurl
 
 # The rest of the worker: its sessions, watchers, prompts and replies.
 wcore_SRC  := $(filter-out worker/main.c $(sse_SRC) $(frames_SRC) \
-              $(request_SRC) $(upstream_SRC) $(loop_SRC),$(wildcard worker/*.c))
+              $(request_SRC) $(upstream_SRC) $(context_SRC) $(loop_SRC),\
+              $(wildcard worker/*.c))
 wcore_INC  := -Ilib -Iworker
 wcore_PKGS := libzmq libcurl libcjson sqlite3
 
@@ -98,7 +108,7 @@ fcgi_INC   := -Ilib -Icgi-bin
 fcgi_PKGS  := libcjson
 fcgi_LIBS  := -lfcgi
 
-ws_SRC     := $(wildcard ws/*.c)
+ws_SRC     := $(filter-out $(zmtp_SRC),$(wildcard ws/*.c))
 ws_INC     := -Ilib -Iws
 ws_PKGS    :=
 
@@ -106,8 +116,8 @@ admin_SRC  := $(wildcard admin/*.c)
 admin_INC  := -Ilib
 admin_PKGS :=
 
-MODULES := base token creds users json store zmtp sse frames request \
-           upstream loop wcore wmain fcgi ws admin
+MODULES := base token creds users json id store zmtp sse frames request \
+           upstream context loop wcore wmain fcgi ws admin
 
 # Each module's objects compile with its own include paths and cflags.
 define module_flags
@@ -122,12 +132,12 @@ link_libs = $(foreach m,$(1),$($(m)_LIBS)) \
 
 # --------------------------------------------------------------- programs --
 # The FastCGI program: login, REST API, /ws authorizer.
-FCGI_MODS   := fcgi store json users token creds base
-# The per-connection session: libc only. It speaks ZMTP itself (lib/zmtp.c):
+FCGI_MODS   := fcgi store id json users token creds base
+# The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp base
-WORKER_MODS := wmain wcore upstream request frames sse loop store json \
-               token creds base
+WORKER_MODS := wmain wcore upstream request context frames sse loop store \
+               id json token creds base
 ADMIN_MODS  := admin users token base
 
 FCGI_BIN   := $(BUILD)/lightchat.fcgi
@@ -141,9 +151,11 @@ test-config_MODS  := base
 test-creds_MODS   := creds base
 test-frames_MODS  := frames base
 test-json_MODS    := json base
-test-request_MODS := request store json base
+test-context_MODS := context store id json base
+test_PKGS_test-context := sqlite3
+test-request_MODS := request id base
 test-sse_MODS     := sse base
-test-store_MODS   := store json base
+test-store_MODS   := store id json base
 test-token_MODS   := token base
 test-users_MODS   := users token base
 test-utf8_MODS    := base

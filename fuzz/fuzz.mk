@@ -19,7 +19,7 @@ comma := ,
 
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer
-FUZZ_BASE    := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -MMD -MP -Ilib -Iworker
+FUZZ_BASE    := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -MMD -MP -Ilib -Iworker -Iws
 # The project's code as it is (clang may warn where gcc does not: report,
 # do not fail); the harnesses with warnings as errors.
 FUZZ_CFLAGS_LIB  := $(FUZZ_BASE) -fsanitize=fuzzer-no-link $(filter-out -Werror,$(WARN)) -Wno-error
@@ -30,8 +30,8 @@ FUZZ_LDFLAGS     := -fsanitize=fuzzer $(FUZZ_SAN)
 # (the Makefile's modules), and each harness object's own cflags.
 fuzz_src_sse     := $(sse_SRC) $(base_SRC)
 fuzz_pkgs_sse    :=
-fuzz_src_request := $(request_SRC) $(store_SRC) $(json_SRC) $(base_SRC)
-fuzz_pkgs_request:= libcjson sqlite3
+fuzz_src_request := $(request_SRC) $(id_SRC) $(base_SRC)
+fuzz_pkgs_request:= libcjson
 fuzz_src_creds   := $(creds_SRC) $(base_SRC)
 fuzz_pkgs_creds  :=
 fuzz_src_token   := $(token_SRC) $(base_SRC)

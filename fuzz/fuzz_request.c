@@ -13,8 +13,8 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
+#include "id.h"
 #include "request.h"
-#include "store.h"
 
 static struct lc_config cfg;
 
@@ -100,7 +100,7 @@ check_one(const cJSON *payload, enum request_kind kind)
 	FUZZ_CHECK(config_list_has(cfg.models, req.model));
 	FUZZ_CHECK(req.params != NULL);
 	FUZZ_CHECK(req.conversation_id[0] == '\0' ||
-	    store_id_valid(req.conversation_id));
+	    id_valid(req.conversation_id));
 	if (kind == REQUEST_REGENERATE) {
 		FUZZ_CHECK(req.conversation_id[0] != '\0');
 	} else if (req.seed) {

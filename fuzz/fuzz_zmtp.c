@@ -1,4 +1,4 @@
-/* fuzz_zmtp.c - lib/zmtp.h, the session's ZMTP parser, on bytes from the
+/* fuzz_zmtp.c - ws/zmtp.h, the session's ZMTP parser, on bytes from the
  * worker's side of the connection.
  *
  * The first input byte picks the starting point: after the handshake (odd:

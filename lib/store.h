@@ -1,4 +1,4 @@
-/* store.h - conversations and their messages in SQLite.
+/* store.h - conversations, their messages and failed logins in SQLite.
  *
  * The worker writes (new conversations, prompts, replies as they stream);
  * the FastCGI program reads, renames, deletes and exports. WAL mode and a
@@ -7,14 +7,22 @@
  * Every statement binds its parameters. Results meant for clients are
  * returned as cJSON values the caller deletes. Every function but
  * store_open accepts a NULL store (a database that could not be opened)
- * and then fails with STORE_ERR. */
+ * and then fails with STORE_ERR. Storage only: what goes into a reply's
+ * context is the worker's policy (worker/context.c). Implemented in
+ * store.c (connection, schema, statements, transactions), store_conv.c
+ * (conversations and messages) and store_login.c (failed logins). */
 #ifndef LC_STORE_H
 #define LC_STORE_H
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
-#define STORE_ID_LEN 32          /* conversation ids: 32 hex digits */
+#include "id.h"
+
+/* Old names of id.h's, for callers not moved to it yet. */
+#define STORE_ID_LEN ID_LEN
+#define store_id_valid(id) id_valid(id)
+
 #define STORE_TITLE_MAX 200      /* bytes of a title */
 
 enum store_err {
@@ -57,13 +65,9 @@ int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
 
-/* Returns 1 if id has the shape of a conversation id, else 0. */
-int store_id_valid(const char *id);
-
-/* Creates a conversation for user. id gets its new id. */
+/* Creates a conversation for user. id gets its new id (id.h). */
 int store_conv_create(struct store *s, const char *user, const char *title,
-    const char *model, const char *system_prompt,
-    char id[STORE_ID_LEN + 1]);
+    const char *model, const char *system_prompt, char id[ID_LEN + 1]);
 
 /* Returns STORE_OK if conversation id exists and belongs to user. */
 int store_conv_owned(struct store *s, const char *id, const char *user);
@@ -107,26 +111,40 @@ int store_msg_update(struct store *s, long long msg_id, const char *content,
     size_t len, const char *state, const struct store_usage *usage,
     const char *error_code);
 
-/* Builds the context for the next reply: the conversation's system prompt,
- * then its newest user/assistant messages (complete or stopped, oldest
- * first) whose contents add up to at most budget bytes, at most
- * max_messages of them. *out gets a cJSON array of {role,content}. */
-int store_context(struct store *s, const char *conv_id, size_t budget,
-    int max_messages, cJSON **out);
+/* Gets conversation conv_id's system prompt: *out gets a malloc'd copy
+ * ("" when it has none) that the caller frees. Returns STORE_OK,
+ * STORE_NOT_FOUND (no such conversation; *out NULL) or STORE_ERR (*out
+ * NULL). */
+int store_conv_system(struct store *s, const char *conv_id, char **out);
+
+/* Called by store_conv_turns with one message: its role and its content,
+ * len bytes followed by a NUL (content may hold a NUL before len: the
+ * column allows any bytes). Both are valid only during the call. Returns 0
+ * for the next message, 1 to stop, -1 to fail. */
+typedef int (*store_turn_fn)(void *arg, const char *role,
+    const char *content, size_t len);
+
+/* The turns a reply is built on: calls fn(arg, ...) for conversation
+ * conv_id's user messages (any state) and its assistant messages in state
+ * complete or stopped, newest first, at most limit of them (limit < 1:
+ * none). System messages and failed, streaming or interrupted replies are
+ * left out. Returns STORE_OK (also when fn stopped, or there is no such
+ * message or conversation), or STORE_ERR when SQLite failed (logged) or
+ * fn returned -1. */
+int store_conv_turns(struct store *s, const char *conv_id, int limit,
+    store_turn_fn fn, void *arg);
+
+/* Gets the ids of user's most recently updated conversations, newest
+ * first, at most max of them, into ids (max elements); *n gets how many.
+ * Returns STORE_OK or STORE_ERR (*n 0 then). */
+int store_conv_recent(struct store *s, const char *user, int max,
+    char (*ids)[ID_LEN + 1], int *n);
 
 /* Removes the conversation's last assistant message (for regenerate) and,
  * with and_prompt, the user message before it too (for edit). Returns
  * STORE_NOT_FOUND when the conversation does not end that way. */
 int store_drop_last_turn(struct store *s, const char *conv_id,
     int and_prompt);
-
-/* Finds user's most recent conversation whose stored user/assistant
- * messages end with history (a cJSON array of {role,content}, system
- * messages ignored), so that a client re-sending the whole transcript on
- * each prompt continues one conversation. id gets it; STORE_NOT_FOUND if
- * none. */
-int store_find_by_history(struct store *s, const char *user,
-    const cJSON *history, char id[STORE_ID_LEN + 1]);
 
 /* Marks every message still "streaming" as "interrupted" (at worker start).
  * Returns the number marked, or STORE_ERR. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "context.h"
 #include "log.h"
 #include "loop.h"
 #include "monotime.h"
@@ -270,7 +271,7 @@ store_seed(struct worker *w, const char *user, const struct chat_request *req,
 		return;
 	cJSON_DeleteItemFromArray(history, n - 1);
 	make_title(lcontent->valuestring, title, titlecap);
-	rc = store_find_by_history(s, user, history, conv);
+	rc = context_find_transcript(s, user, history, conv);
 	if (rc == STORE_NOT_FOUND) {
 		const char *sys = "";
 		cJSON_ArrayForEach(m, history) {
@@ -355,7 +356,7 @@ store_conversation(struct worker *w, const struct peer *p, const char *user,
 		rc = store_msg_add(s, conv, "user", req->prompt,
 		    strlen(req->prompt), STORE_COMPLETE, "", NULL);
 	if (rc == STORE_OK)
-		rc = store_context(s, conv, (size_t)w->cfg->context_budget,
+		rc = context_build(s, conv, (size_t)w->cfg->context_budget,
 		    (int)w->cfg->max_messages, messages);
 	if (rc != STORE_OK) {
 		worker_send_error(w, p, req->msgid, "storage_error",

@@ -241,11 +241,10 @@ request_parse(const cJSON *payload, enum request_kind kind,
 
 	conv = cJSON_GetObjectItemCaseSensitive(payload, "conversation_id");
 	if (conv != NULL && !cJSON_IsNull(conv)) {
-		if (!cJSON_IsString(conv) || !store_id_valid(conv->valuestring))
+		if (!cJSON_IsString(conv) || !id_valid(conv->valuestring))
 			return fail(err, "invalid_request", "conversation_id",
 			    "conversation_id must be an id from this server");
-		memcpy(out->conversation_id, conv->valuestring,
-		    STORE_ID_LEN + 1);
+		memcpy(out->conversation_id, conv->valuestring, ID_LEN + 1);
 	}
 	if (check_params(cJSON_GetObjectItemCaseSensitive(payload, "params"),
 	    cfg, out, err) != 0)

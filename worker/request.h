@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
-#include "store.h"
+#include "id.h"
 
 #define REQUEST_MSGID_MAX 128
 #define REQUEST_MODEL_MAX 128
@@ -25,7 +25,7 @@ struct chat_request {
 	int seed;                           /* the seed shape (messages) */
 	cJSON *params;                      /* checked numeric parameters */
 	cJSON *messages;                    /* seed shape: checked copy */
-	char conversation_id[STORE_ID_LEN + 1]; /* "" : a new conversation */
+	char conversation_id[ID_LEN + 1];  /* "" : a new conversation */
 	char *prompt;                       /* conversation shape */
 	char *system;                       /* new system prompt, or NULL */
 	int edit_last;                      /* replace the last prompt+reply */

@@ -1,7 +1,7 @@
 /* main.c - lightchat-ws: one process per WebSocket connection, started by
  * websocketd. It relays client lines (stdin) to the worker and the worker's
  * lines to the client (stdout) as a ZeroMQ DEALER, speaking ZMTP itself
- * (lib/zmtp.c: libzmq would cost each connection ~0.4 MB) and verifying
+ * (ws/zmtp.c: libzmq would cost each connection ~0.4 MB) and verifying
  * nothing itself: it forwards the connection's credentials
  * and the worker decides. stdin and ZeroMQ are polled together (websocketd
  * deadlocks otherwise); every line out is flushed at once; stdin EOF ends the

@@ -1,5 +1,7 @@
 /* test-store.c - the store's statements (prepared once, reused), its
- * transactions, the role/state checks done in C, and the NULL store. */
+ * transactions, the role/state checks done in C, the primitives a reply's
+ * context is read through (system prompt, turns, recent conversations),
+ * and the NULL store. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +9,26 @@
 
 #include "store.h"
 #include "unit.h"
+
+/* What store_conv_turns gave: roles and contents joined by "|". */
+struct turns {
+	char seen[512];
+	int calls, stop_after, fail_at;
+};
+
+static int
+collect(void *arg, const char *role, const char *content, size_t len)
+{
+	struct turns *t = arg;
+	size_t n = strlen(t->seen);
+
+	t->calls++;
+	if (t->fail_at > 0 && t->calls == t->fail_at)
+		return -1;
+	snprintf(t->seen + n, sizeof(t->seen) - n, "%s%s:%.*s",
+	    n > 0 ? "|" : "", role, (int)len, content);
+	return t->stop_after > 0 && t->calls == t->stop_after ? 1 : 0;
+}
 
 /* Returns the number of messages of conversation id, or -1. */
 static int
@@ -25,10 +47,9 @@ int
 main(void)
 {
 	char dir[] = "/tmp/lightchat-store.XXXXXX", path[256], err[256];
-	char id[STORE_ID_LEN + 1], id2[STORE_ID_LEN + 1];
+	char id[ID_LEN + 1], id2[ID_LEN + 1];
 	struct store *s = NULL;
 	long long row = 0;
-	cJSON *ctx = NULL;
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
@@ -41,7 +62,7 @@ main(void)
 		char prompt[32];
 		snprintf(prompt, sizeof(prompt), "prompt %d", i);
 		ok = store_conv_create(s, "alice", "t", "m", "", id) == STORE_OK &&
-		    store_id_valid(id) &&
+		    id_valid(id) &&
 		    store_msg_add(s, id, "user", prompt, strlen(prompt),
 		    STORE_COMPLETE, "", NULL) == STORE_OK &&
 		    store_msg_add(s, id, "assistant", "", 0, STORE_STREAMING, "m",
@@ -53,12 +74,11 @@ main(void)
 	}
 	CHECK(ok, "50 conversations through the reused statements");
 	CHECK(count_messages(s, id, "alice") == 2, "two messages stored");
-	CHECK(store_context(s, id, 1000, 10, &ctx) == STORE_OK &&
-	    cJSON_GetArraySize(ctx) == 2, "context has both messages");
-	CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(ctx, 1),
-	    "content")->valuestring, "answer", "context: the updated reply");
-	cJSON_Delete(ctx);
-	ctx = NULL;
+	struct turns t = { "", 0, 0, 0 };
+	CHECK(store_conv_turns(s, id, 10, collect, &t) == STORE_OK,
+	    "turns of the last conversation");
+	CHECK_STR(t.seen, "assistant:answer|user:prompt 49",
+	    "turns: newest first, the updated reply");
 	/* The updated usage columns are unbound again for the next update. */
 	struct store_usage u = { 1, 3, 4, 7 };
 	CHECK(store_msg_update(s, row, "a", 1, STORE_COMPLETE, &u, "x") ==
@@ -80,6 +100,78 @@ main(void)
 	CHECK(store_msg_update(s, row, "x", 1, "done", NULL, NULL) ==
 	    STORE_INVALID, "bad state refused on update");
 	CHECK(count_messages(s, id, "alice") == 2, "nothing stored by them");
+
+	/* The primitives a reply's context is read through. */
+	char conv[ID_LEN + 1], *sys = NULL;
+	CHECK(store_conv_create(s, "carol", "t", "m", "be brief", conv) ==
+	    STORE_OK, "a conversation with a system prompt");
+	CHECK(store_conv_system(s, conv, &sys) == STORE_OK && sys != NULL &&
+	    strcmp(sys, "be brief") == 0, "its system prompt");
+	free(sys);
+	sys = NULL;
+	CHECK(store_conv_system(s, id, &sys) == STORE_OK && sys != NULL &&
+	    sys[0] == '\0', "no system prompt: \"\"");
+	free(sys);
+	sys = (char *)"x";
+	CHECK(store_conv_system(s, "0123456789abcdef0123456789abcdef", &sys) ==
+	    STORE_NOT_FOUND && sys == NULL, "system prompt of no conversation");
+	sys = NULL;
+	static const struct {
+		const char *role, *content, *state;
+	} rows[] = {
+		{ "system", "sys", STORE_COMPLETE },
+		{ "user", "u1", STORE_COMPLETE },
+		{ "assistant", "a1", STORE_COMPLETE },
+		{ "user", "u2", STORE_COMPLETE },
+		{ "assistant", "failed", STORE_ERROR },
+		{ "assistant", "cut", STORE_INTERRUPTED },
+		{ "assistant", "a2", STORE_STOPPED },
+		{ "user", "u3", STORE_COMPLETE },
+		{ "assistant", "live", STORE_STREAMING },
+	};
+	ok = 1;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		ok = ok && store_msg_add(s, conv, rows[i].role, rows[i].content,
+		    strlen(rows[i].content), rows[i].state, "", NULL) == STORE_OK;
+	CHECK(ok, "a conversation with every kind of message");
+	memset(&t, 0, sizeof(t));
+	CHECK(store_conv_turns(s, conv, 100, collect, &t) == STORE_OK,
+	    "all its turns");
+	CHECK_STR(t.seen, "user:u3|assistant:a2|user:u2|assistant:a1|user:u1",
+	    "turns: prompts and complete/stopped replies, newest first");
+	memset(&t, 0, sizeof(t));
+	CHECK(store_conv_turns(s, conv, 2, collect, &t) == STORE_OK &&
+	    strcmp(t.seen, "user:u3|assistant:a2") == 0, "turns: the limit");
+	memset(&t, 0, sizeof(t));
+	CHECK(store_conv_turns(s, conv, 0, collect, &t) == STORE_OK &&
+	    t.calls == 0, "turns: limit 0 is none, not all");
+	memset(&t, 0, sizeof(t));
+	t.stop_after = 3;
+	CHECK(store_conv_turns(s, conv, 100, collect, &t) == STORE_OK &&
+	    t.calls == 3, "turns: the callback stops the walk");
+	memset(&t, 0, sizeof(t));
+	t.fail_at = 2;
+	CHECK(store_conv_turns(s, conv, 100, collect, &t) == STORE_ERR &&
+	    t.calls == 2, "turns: a failing callback is STORE_ERR");
+	memset(&t, 0, sizeof(t));
+	CHECK(store_conv_turns(s, "0123456789abcdef0123456789abcdef", 10,
+	    collect, &t) == STORE_OK && t.calls == 0,
+	    "turns of no conversation: none");
+
+	char recent[3][ID_LEN + 1], c1[ID_LEN + 1], c2[ID_LEN + 1];
+	int nrecent = -1;
+	CHECK(store_conv_recent(s, "dave", 3, recent, &nrecent) == STORE_OK &&
+	    nrecent == 0, "recent: none yet");
+	CHECK(store_conv_create(s, "dave", "t", "m", "", c1) == STORE_OK &&
+	    store_conv_create(s, "dave", "t", "m", "", c2) == STORE_OK,
+	    "two conversations");
+	usleep(2000);  /* updated_at is in milliseconds */
+	CHECK(store_conv_touch(s, c1, "m", NULL) == STORE_OK, "the first touched");
+	CHECK(store_conv_recent(s, "dave", 3, recent, &nrecent) == STORE_OK &&
+	    nrecent == 2 && strcmp(recent[0], c1) == 0 &&
+	    strcmp(recent[1], c2) == 0, "recent: most recently updated first");
+	CHECK(store_conv_recent(s, "dave", 1, recent, &nrecent) == STORE_OK &&
+	    nrecent == 1 && strcmp(recent[0], c1) == 0, "recent: at most max");
 
 	/* Transactions: rolled back, then committed. */
 	CHECK(store_begin(s) == STORE_OK, "begin");
@@ -116,8 +208,13 @@ main(void)
 	    "NULL store: create");
 	CHECK(store_msg_add(NULL, id, "user", "x", 1, STORE_COMPLETE, "",
 	    NULL) == STORE_ERR, "NULL store: add");
-	CHECK(store_context(NULL, id, 10, 10, &ctx) == STORE_ERR && ctx == NULL,
-	    "NULL store: context");
+	CHECK(store_conv_system(NULL, id, &sys) == STORE_ERR && sys == NULL,
+	    "NULL store: system prompt");
+	memset(&t, 0, sizeof(t));
+	CHECK(store_conv_turns(NULL, id, 10, collect, &t) == STORE_ERR &&
+	    t.calls == 0, "NULL store: turns");
+	CHECK(store_conv_recent(NULL, "a", 3, recent, &nrecent) == STORE_ERR &&
+	    nrecent == 0, "NULL store: recent");
 
 	store_close(s);
 	char side[300];

@@ -1,4 +1,4 @@
-/* test-zmtp.c - unit tests of lib/zmtp.c, the session's own ZMTP 3.0
+/* test-zmtp.c - unit tests of ws/zmtp.c, the session's own ZMTP 3.0
  * DEALER, against libzmq's real ROUTER (what the worker binds), and against
  * a raw socket that sends crafted bytes (what libzmq never would). */
 #include <errno.h>

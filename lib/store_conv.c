@@ -1,0 +1,563 @@
+/* store_conv.c - conversations and their messages: created, listed,
+ * read, renamed, deleted, written as replies stream, and read back for the
+ * worker's next reply (system prompt, turns, recent conversations). */
+#include "store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* Returns 1 if v is one of the NULL-terminated list, else 0. */
+static int
+one_of(const char *v, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(v, *list) == 0)
+			return 1;
+	return 0;
+}
+
+/* The values the schema's CHECK constraints allow, checked here instead:
+ * see store_open in store.c. */
+static const char *const msg_roles[] = { "user", "assistant", "system",
+    NULL };
+static const char *const msg_states[] = { STORE_COMPLETE, STORE_STREAMING,
+    STORE_STOPPED, STORE_ERROR, STORE_INTERRUPTED, NULL };
+
+int
+store_conv_create(struct store *s, const char *user, const char *title,
+    const char *model, const char *system_prompt, char id[ID_LEN + 1])
+{
+	sqlite3_stmt *st = NULL;
+	long long now = store_now_ms();
+
+	if (id_new(id) != 0)
+		return STORE_ERR;
+	if (store_prep(s, ST_CONV_CREATE, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, id) || store_bind_text(st, 2, user) ||
+	    store_bind_text(st, 3, title) || store_bind_text(st, 4, model) ||
+	    store_bind_text(st, 5, system_prompt) ||
+	    sqlite3_bind_int64(st, 6, now) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 7, now) != SQLITE_OK)
+		return store_bind_fail(s, st);
+	return store_run_done(s, st, "create conversation");
+}
+
+int
+store_conv_owned(struct store *s, const char *id, const char *user)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!id_valid(id))
+		return STORE_NOT_FOUND;
+	if (store_prep(s, ST_CONV_OWNED, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, id) || store_bind_text(st, 2, user))
+		return store_bind_fail(s, st);
+	rc = sqlite3_step(st);
+	store_release(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_NOT_FOUND : store_db_fail(s, "owned");
+}
+
+/* Runs an UPDATE/DELETE bound to (…, id, user); NOT_FOUND if no row. */
+static int
+run_owned(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	store_release(st);
+	if (rc != SQLITE_DONE)
+		return store_db_fail(s, what);
+	return sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+int
+store_conv_rename(struct store *s, const char *id, const char *user,
+    const char *title)
+{
+	sqlite3_stmt *st = NULL;
+	size_t n = strlen(title);
+
+	if (!id_valid(id))
+		return STORE_NOT_FOUND;
+	if (n == 0 || n > STORE_TITLE_MAX)
+		return STORE_INVALID;
+	if (store_prep(s, ST_CONV_RENAME, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, title) ||
+	    sqlite3_bind_int64(st, 2, store_now_ms()) != SQLITE_OK ||
+	    store_bind_text(st, 3, id) || store_bind_text(st, 4, user))
+		return store_bind_fail(s, st);
+	return run_owned(s, st, "rename");
+}
+
+int
+store_conv_delete(struct store *s, const char *id, const char *user)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (!id_valid(id))
+		return STORE_NOT_FOUND;
+	if (store_prep(s, ST_CONV_DELETE, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, id) || store_bind_text(st, 2, user))
+		return store_bind_fail(s, st);
+	return run_owned(s, st, "delete");
+}
+
+int
+store_conv_touch(struct store *s, const char *id, const char *model,
+    const char *system_prompt)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (store_prep(s, ST_CONV_TOUCH, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, model) || (system_prompt != NULL ?
+	    store_bind_text(st, 2, system_prompt) :
+	    sqlite3_bind_null(st, 2) != SQLITE_OK) ||
+	    sqlite3_bind_int64(st, 3, store_now_ms()) != SQLITE_OK ||
+	    store_bind_text(st, 4, id))
+		return store_bind_fail(s, st);
+	return run_owned(s, st, "touch");
+}
+
+/* Adds the text of column i (with its length: contents may hold any
+ * bytes but NUL) to obj as name. */
+static int
+add_text_col(cJSON *obj, const char *name, sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	int n = sqlite3_column_bytes(st, i);
+	cJSON *v;
+
+	if (t == NULL)
+		return cJSON_AddNullToObject(obj, name) != NULL;
+	if ((size_t)n != strlen((const char *)t))
+		return 0;  /* an embedded NUL: cannot be a JSON string here */
+	v = cJSON_CreateString((const char *)t);
+	return v != NULL && cJSON_AddItemToObject(obj, name, v);
+}
+
+/* Adds created_at and updated_at from columns i and i + 1. */
+static int
+add_times(cJSON *obj, sqlite3_stmt *st, int i)
+{
+	return cJSON_AddNumberToObject(obj, "created_at",
+	    (double)sqlite3_column_int64(st, i)) != NULL &&
+	    cJSON_AddNumberToObject(obj, "updated_at",
+	    (double)sqlite3_column_int64(st, i + 1)) != NULL;
+}
+
+/* Turns "%q_\" into a LIKE pattern "%\%q\_\\%" matching it anywhere. */
+static char *
+like_pattern(const char *q)
+{
+	size_t n = strlen(q);
+	char *p = malloc(2 * n + 3), *o = p;
+
+	if (p == NULL)
+		return NULL;
+	*o++ = '%';
+	for (; *q; q++) {
+		if (*q == '%' || *q == '_' || *q == '\\')
+			*o++ = '\\';
+		*o++ = *q;
+	}
+	*o++ = '%';
+	*o = '\0';
+	return p;
+}
+
+int
+store_conv_list(struct store *s, const char *user, const char *query,
+    int limit, const char *cursor, cJSON **out)
+{
+	sqlite3_stmt *st = NULL;
+	long long c_time = -1;
+	char c_id[ID_LEN + 1] = "";
+	char *pattern = NULL;
+	cJSON *root = NULL, *list;
+	int rc = STORE_ERR, n = 0, step;
+
+	*out = NULL;
+	if (limit < 1 || limit > 100)
+		return STORE_INVALID;
+	if (cursor != NULL && cursor[0] != '\0') {
+		/* "<updated_at>-<id>" from the previous page */
+		char *end = NULL;
+		c_time = strtoll(cursor, &end, 10);
+		if (end == cursor || *end != '-' || c_time < 0 ||
+		    !id_valid(end + 1))
+			return STORE_INVALID;
+		memcpy(c_id, end + 1, ID_LEN + 1);
+	}
+	if (query != NULL && query[0] != '\0' &&
+	    (pattern = like_pattern(query)) == NULL)
+		return STORE_ERR;
+	if (store_prep(s, ST_CONV_LIST, &st) != STORE_OK)
+		goto out;
+	if (store_bind_text(st, 1, user) ||
+	    sqlite3_bind_int64(st, 2, c_time) != SQLITE_OK ||
+	    store_bind_text(st, 3, c_id) ||
+	    (pattern != NULL ? store_bind_text(st, 4, pattern) :
+	    sqlite3_bind_null(st, 4) != SQLITE_OK) ||
+	    sqlite3_bind_int(st, 5, limit + 1) != SQLITE_OK) {
+		store_db_fail(s, "bind");
+		goto out;
+	}
+	root = cJSON_CreateObject();
+	list = cJSON_AddArrayToObject(root, "conversations");
+	if (list == NULL)
+		goto out;
+	char next[64] = "";
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == limit) {
+			/* One more row exists: the cursor is the last one kept. */
+			cJSON *last = cJSON_GetArrayItem(list, n - 1);
+			snprintf(next, sizeof(next), "%.0f-%s",
+			    cJSON_GetObjectItem(last, "updated_at")->valuedouble,
+			    cJSON_GetObjectItem(last, "id")->valuestring);
+			break;
+		}
+		cJSON *c = cJSON_CreateObject();
+		if (c == NULL || !cJSON_AddItemToArray(list, c) ||
+		    !add_text_col(c, "id", st, 0) ||
+		    !add_text_col(c, "title", st, 1) ||
+		    !add_text_col(c, "model", st, 2) ||
+		    !add_times(c, st, 3))
+			goto out;
+		n++;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		store_db_fail(s, "list");
+		goto out;
+	}
+	if ((next[0] ? cJSON_AddStringToObject(root, "next", next) :
+	    cJSON_AddNullToObject(root, "next")) == NULL)
+		goto out;
+	*out = root;
+	root = NULL;
+	rc = STORE_OK;
+out:
+	store_release(st);
+	cJSON_Delete(root);
+	free(pattern);
+	return rc;
+}
+
+/* Adds the messages of conversation id to the array arr. */
+static int
+add_messages(struct store *s, const char *id, cJSON *arr)
+{
+	sqlite3_stmt *st = NULL;
+	int step, rc = STORE_ERR;
+
+	if (store_prep(s, ST_CONV_MESSAGES, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, id)) {
+		store_db_fail(s, "bind");
+		goto out;
+	}
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *m = cJSON_CreateObject();
+		if (m == NULL || !cJSON_AddItemToArray(arr, m) ||
+		    cJSON_AddNumberToObject(m, "id",
+		    (double)sqlite3_column_int64(st, 0)) == NULL ||
+		    !add_text_col(m, "role", st, 1) ||
+		    !add_text_col(m, "content", st, 2) ||
+		    !add_text_col(m, "state", st, 3) ||
+		    !add_text_col(m, "model", st, 4) ||
+		    !add_times(m, st, 5))
+			goto out;
+		if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+			cJSON *u = cJSON_AddObjectToObject(m, "usage");
+			if (u == NULL ||
+			    cJSON_AddNumberToObject(u, "prompt_tokens",
+			    (double)sqlite3_column_int64(st, 7)) == NULL ||
+			    cJSON_AddNumberToObject(u, "completion_tokens",
+			    (double)sqlite3_column_int64(st, 8)) == NULL ||
+			    cJSON_AddNumberToObject(u, "total_tokens",
+			    (double)sqlite3_column_int64(st, 9)) == NULL)
+				goto out;
+		}
+		if (sqlite3_column_type(st, 10) != SQLITE_NULL &&
+		    !add_text_col(m, "error", st, 10))
+			goto out;
+	}
+	if (step != SQLITE_DONE) {
+		store_db_fail(s, "messages");
+		goto out;
+	}
+	rc = STORE_OK;
+out:
+	store_release(st);
+	return rc;
+}
+
+int
+store_conv_get(struct store *s, const char *id, const char *user, cJSON **out)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *root = NULL, *msgs;
+	int rc = STORE_ERR, step;
+
+	*out = NULL;
+	if (!id_valid(id))
+		return STORE_NOT_FOUND;
+	if (store_prep(s, ST_CONV_GET, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, id) || store_bind_text(st, 2, user)) {
+		store_db_fail(s, "bind");
+		goto out;
+	}
+	step = sqlite3_step(st);
+	if (step == SQLITE_DONE) {
+		rc = STORE_NOT_FOUND;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		store_db_fail(s, "get");
+		goto out;
+	}
+	root = cJSON_CreateObject();
+	if (root == NULL || !add_text_col(root, "id", st, 0) ||
+	    !add_text_col(root, "title", st, 1) ||
+	    !add_text_col(root, "model", st, 2) ||
+	    !add_text_col(root, "system_prompt", st, 3) ||
+	    !add_times(root, st, 4) ||
+	    (msgs = cJSON_AddArrayToObject(root, "messages")) == NULL ||
+	    add_messages(s, id, msgs) != STORE_OK)
+		goto out;
+	*out = root;
+	root = NULL;
+	rc = STORE_OK;
+out:
+	store_release(st);
+	cJSON_Delete(root);
+	return rc;
+}
+
+int
+store_msg_add(struct store *s, const char *conv_id, const char *role,
+    const char *content, size_t len, const char *state, const char *model,
+    long long *msg_id)
+{
+	sqlite3_stmt *st = NULL;
+	long long now = store_now_ms();
+
+	if (store_prep(s, ST_MSG_ADD, &st) != STORE_OK)
+		return STORE_ERR;
+	if (!one_of(role, msg_roles) || !one_of(state, msg_states)) {
+		store_release(st);
+		return STORE_INVALID;
+	}
+	if (store_bind_text(st, 1, conv_id) || store_bind_text(st, 2, role) ||
+	    sqlite3_bind_text(st, 3, content, (int)len, SQLITE_STATIC) !=
+	    SQLITE_OK || store_bind_text(st, 4, state) || store_bind_text(st, 5, model) ||
+	    sqlite3_bind_int64(st, 6, now) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 7, now) != SQLITE_OK)
+		return store_bind_fail(s, st);
+	int rc = store_run_done(s, st, "add message");
+	if (rc == STORE_OK && msg_id != NULL)
+		*msg_id = sqlite3_last_insert_rowid(s->db);
+	return rc;
+}
+
+int
+store_msg_update(struct store *s, long long msg_id, const char *content,
+    size_t len, const char *state, const struct store_usage *usage,
+    const char *error_code)
+{
+	sqlite3_stmt *st = NULL;
+	int ok;
+
+	if (store_prep(s, ST_MSG_UPDATE, &st) != STORE_OK)
+		return STORE_ERR;
+	if (!one_of(state, msg_states)) {
+		store_release(st);
+		return STORE_INVALID;
+	}
+	ok = sqlite3_bind_text(st, 1, content, (int)len, SQLITE_STATIC) ==
+	    SQLITE_OK && !store_bind_text(st, 2, state) &&
+	    sqlite3_bind_int64(st, 3, store_now_ms()) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 8, msg_id) == SQLITE_OK;
+	if (ok && usage != NULL && usage->present)
+		ok = sqlite3_bind_int64(st, 4, (long long)usage->prompt_tokens) ==
+		    SQLITE_OK && sqlite3_bind_int64(st, 5,
+		    (long long)usage->completion_tokens) == SQLITE_OK &&
+		    sqlite3_bind_int64(st, 6, (long long)usage->total_tokens) ==
+		    SQLITE_OK;
+	if (ok && error_code != NULL)
+		ok = !store_bind_text(st, 7, error_code);
+	if (!ok)
+		return store_bind_fail(s, st);
+	return store_run_done(s, st, "update message");
+}
+
+int
+store_conv_system(struct store *s, const char *conv_id, char **out)
+{
+	sqlite3_stmt *st = NULL;
+	int step, rc = STORE_ERR;
+
+	*out = NULL;
+	if (store_prep(s, ST_CONV_SYSTEM, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, conv_id))
+		return store_bind_fail(s, st);
+	step = sqlite3_step(st);
+	if (step == SQLITE_DONE) {
+		rc = STORE_NOT_FOUND;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		store_db_fail(s, "system prompt");
+		goto out;
+	}
+	const char *sys = (const char *)sqlite3_column_text(st, 0);
+	if ((*out = strdup(sys != NULL ? sys : "")) == NULL) {
+		log_err("store: out of memory");
+		goto out;
+	}
+	rc = STORE_OK;
+out:
+	store_release(st);
+	return rc;
+}
+
+int
+store_conv_turns(struct store *s, const char *conv_id, int limit,
+    store_turn_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int step, rc = STORE_ERR;
+
+	if (store_prep(s, ST_CONV_TURNS, &st) != STORE_OK)
+		return STORE_ERR;
+	/* LIMIT -1 would mean no limit. */
+	if (store_bind_text(st, 1, conv_id) ||
+	    sqlite3_bind_int(st, 2, limit > 0 ? limit : 0) != SQLITE_OK)
+		return store_bind_fail(s, st);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *role = (const char *)sqlite3_column_text(st, 0);
+		const char *content = (const char *)sqlite3_column_text(st, 1);
+		int len = sqlite3_column_bytes(st, 1);
+		if (role == NULL || content == NULL) {
+			/* NOT NULL columns: SQLite ran out of memory. */
+			store_db_fail(s, "turns");
+			goto out;
+		}
+		int r = fn(arg, role, content, (size_t)len);
+		if (r < 0)
+			goto out;
+		if (r > 0)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		store_db_fail(s, "turns");
+		goto out;
+	}
+	rc = STORE_OK;
+out:
+	store_release(st);
+	return rc;
+}
+
+int
+store_conv_recent(struct store *s, const char *user, int max,
+    char (*ids)[ID_LEN + 1], int *n)
+{
+	sqlite3_stmt *st = NULL;
+	int step = SQLITE_DONE, rc = STORE_ERR;
+
+	*n = 0;
+	if (store_prep(s, ST_CONV_RECENT, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, user) ||
+	    sqlite3_bind_int(st, 2, max > 0 ? max : 0) != SQLITE_OK)
+		return store_bind_fail(s, st);
+	while (*n < max && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		if (id == NULL) {
+			store_db_fail(s, "recent");
+			goto out;
+		}
+		snprintf(ids[*n], ID_LEN + 1, "%s", id);
+		(*n)++;
+	}
+	if (*n < max && step != SQLITE_DONE) {
+		store_db_fail(s, "recent");
+		goto out;
+	}
+	rc = STORE_OK;
+out:
+	store_release(st);
+	return rc;
+}
+
+/* Returns the id and role of the last message of conv_id, skipping
+ * skip messages; 0 with role "" when there is none. */
+static int
+last_message(struct store *s, const char *conv_id, int skip, long long *id,
+    char role[16])
+{
+	sqlite3_stmt *st = NULL;
+	int step;
+
+	role[0] = '\0';
+	*id = 0;
+	if (store_prep(s, ST_LAST_MESSAGE, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, conv_id) ||
+	    sqlite3_bind_int(st, 2, skip) != SQLITE_OK)
+		return store_bind_fail(s, st);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		snprintf(role, 16, "%s", (const char *)sqlite3_column_text(st, 1));
+	}
+	store_release(st);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? STORE_OK :
+	    store_db_fail(s, "last message");
+}
+
+int
+store_drop_last_turn(struct store *s, const char *conv_id, int and_prompt)
+{
+	sqlite3_stmt *st = NULL;
+	long long reply_id, prompt_id;
+	char role[16], prole[16];
+
+	if (last_message(s, conv_id, 0, &reply_id, role) != STORE_OK ||
+	    last_message(s, conv_id, 1, &prompt_id, prole) != STORE_OK)
+		return STORE_ERR;
+	if (strcmp(role, "assistant") != 0 || strcmp(prole, "user") != 0)
+		return STORE_NOT_FOUND;
+	if (store_prep(s, ST_DROP_TURN, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, conv_id) || sqlite3_bind_int64(st, 2,
+	    and_prompt ? prompt_id : reply_id) != SQLITE_OK)
+		return store_bind_fail(s, st);
+	return store_run_done(s, st, "drop last turn");
+}
+
+int
+store_mark_interrupted(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (store_prep(s, ST_MARK_INTERRUPTED, &st) != STORE_OK)
+		return STORE_ERR;
+	if (sqlite3_bind_int64(st, 1, store_now_ms()) != SQLITE_OK)
+		return store_bind_fail(s, st);
+	if (store_run_done(s, st, "mark interrupted") != STORE_OK)
+		return STORE_ERR;
+	return sqlite3_changes(s->db);
+}

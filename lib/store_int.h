@@ -1,0 +1,77 @@
+/* store_int.h - what the store's files share and nobody else sees: the
+ * connection, the one table of statements, and the helpers that prepare,
+ * bind, run and release them. Included only by lib/store*.c. */
+#ifndef LC_STORE_INT_H
+#define LC_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+/* Every statement the store runs, by the file that runs it; their SQL is
+ * one table in store.c. */
+enum stmt {
+	/* store.c: transactions */
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	/* store_conv.c: conversations and messages */
+	ST_CONV_CREATE,
+	ST_CONV_OWNED,
+	ST_CONV_RENAME,
+	ST_CONV_DELETE,
+	ST_CONV_TOUCH,
+	ST_CONV_LIST,
+	ST_CONV_MESSAGES,
+	ST_CONV_GET,
+	ST_CONV_SYSTEM,
+	ST_CONV_TURNS,
+	ST_CONV_RECENT,
+	ST_MSG_ADD,
+	ST_MSG_UPDATE,
+	ST_LAST_MESSAGE,
+	ST_DROP_TURN,
+	ST_MARK_INTERRUPTED,
+	/* store_login.c: failed logins */
+	ST_LOGIN_CHECK,
+	ST_LOGIN_FAIL,
+	ST_LOGIN_PRUNE,
+	ST_LOGIN_CLEAR,
+	ST__MAX
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST__MAX];   /* prepared on first use, kept */
+};
+
+/* Milliseconds since the epoch: ordering by update time needs more than
+ * seconds. */
+long long store_now_ms(void);
+
+/* Logs what failed with SQLite's message; returns STORE_ERR. */
+int store_db_fail(struct store *s, const char *what);
+
+/* Gets statement id of s into *st, prepared on first use. Returns STORE_OK,
+ * or STORE_ERR (logged; *st NULL) for a NULL store or a failed prepare.
+ * The caller hands *st back with store_release on every path, so that no
+ * statement keeps a read snapshot open or bindings of a previous call. */
+int store_prep(struct store *s, enum stmt id, sqlite3_stmt **st);
+
+/* Makes a statement from store_prep ready for its next use; NULL is
+ * allowed. */
+void store_release(sqlite3_stmt *st);
+
+/* For a bind that failed: releases st, logs, returns STORE_ERR. */
+int store_bind_fail(struct store *s, sqlite3_stmt *st);
+
+/* Binds v (NUL-terminated) to parameter i without copying it: every
+ * statement is stepped and released before the function that bound it
+ * returns. Returns 0 or -1. */
+int store_bind_text(sqlite3_stmt *st, int i, const char *v);
+
+/* Steps st, which returns no rows, and releases it. Returns STORE_OK or
+ * STORE_ERR (logged with what). */
+int store_run_done(struct store *s, sqlite3_stmt *st, const char *what);
+
+#endif
