@@ -60,7 +60,7 @@ main(void)
 	cJSON_Delete(ctx);
 	ctx = NULL;
 	/* The updated usage columns are unbound again for the next update. */
-	struct store_usage u = { 1, 3, 4, 7 };
+	struct lc_usage u = { 1, 3, 4, 7 };
 	CHECK(store_msg_update(s, row, "a", 1, STORE_COMPLETE, &u, "x") ==
 	    STORE_OK && store_msg_update(s, row, "b", 1, STORE_STOPPED, NULL,
 	    NULL) == STORE_OK, "updates with and without usage");
