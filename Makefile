@@ -71,6 +71,14 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(call obj,$(LIB_BASE) $(LIB_
 	$(CC) $(CFLAGS) $(call pkg_cflags,$(PKGS)) -Iworker -Itests/unit -o $@ $(filter %.c %.o,$^) \
 	    $(LDFLAGS) $(call pkg_libs,libzmq libcurl libcjson libjwt libxcrypt sqlite3)
 
+# test-reply links no ZeroMQ: proof that a reply's life does not need it.
+REPLY_TEST_OBJ := $(call obj,$(LIB_BASE) $(LIB_STORE) worker/reply.c \
+    worker/watch.c worker/upstream.c worker/sse.c worker/frames.c)
+$(BUILD)/tests/test-reply: tests/unit/test-reply.c tests/unit/unit.h $(REPLY_TEST_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call pkg_cflags,libcjson libcurl sqlite3) -Iworker -Itests/unit -o $@ \
+	    $(filter %.c %.o,$^) $(LDFLAGS) $(call pkg_libs,libcurl libcjson sqlite3)
+
 deps:
 	@scripts/deps.sh
 
