@@ -30,8 +30,9 @@ FUZZ_LDFLAGS     := -fsanitize=fuzzer $(FUZZ_SAN)
 # What each harness links beyond its own file: sources and pkg-config names.
 fuzz_src_sse     := worker/sse.c $(LIB_BASE)
 fuzz_pkgs_sse    :=
-fuzz_src_request := worker/request.c $(LIB_BASE) $(LIB_STORE)
-fuzz_pkgs_request:= libcjson sqlite3
+# upstream_body (worker/upstream.c) builds the body the harness checks.
+fuzz_src_request := worker/request.c worker/upstream.c worker/sse.c $(LIB_BASE) $(LIB_STORE)
+fuzz_pkgs_request:= libcjson libcurl sqlite3
 fuzz_src_creds   := lib/creds.c $(LIB_BASE)
 fuzz_pkgs_creds  :=
 fuzz_src_token   := lib/token.c $(LIB_BASE)
