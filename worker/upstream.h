@@ -1,10 +1,11 @@
 /* upstream.h - one streamed call to {base}/chat/completions with libcurl:
  * its request body and the HTTP call.
  *
- * The caller builds the body (upstream_body), creates the call, adds its easy handle to a multi handle, and
- * when libcurl reports the transfer done, asks upstream_outcome how it
- * ended. Content arrives through on_delta as it is parsed, already valid
- * UTF-8, and accumulates (bounded by max_reply) in call->content. */
+ * The caller builds the body (upstream_body), creates the call, adds its
+ * easy handle to a multi handle, and when libcurl reports the transfer
+ * done, asks upstream_outcome how it ended. Content arrives through
+ * on_delta as it is parsed, already valid UTF-8, and accumulates (bounded
+ * by max_reply) in call->content. */
 #ifndef LC_UPSTREAM_H
 #define LC_UPSTREAM_H
 
