@@ -67,41 +67,55 @@ zmtp_SRC   := ws/zmtp.c
 zmtp_INC   := -Ilib -Iws
 zmtp_PKGS  :=
 
-# The worker's modules without its main (the unit tests link these).
-sse_SRC    := worker/sse.c
-sse_INC    := -Ilib -Iworker
-sse_PKGS   :=
+# The worker, one module a file, lowest layer first (docs/ARCHITECTURE.md).
+sse_SRC      := worker/sse.c
+sse_INC      := -Ilib -Iworker
+sse_PKGS     :=
 
-frames_SRC := worker/frames.c
-frames_INC := -Ilib -Iworker
-frames_PKGS:= libcjson
+frames_SRC   := worker/frames.c
+frames_INC   := -Ilib -Iworker
+frames_PKGS  := libcjson
 
-request_SRC := worker/request.c
-request_INC := -Ilib -Iworker
-request_PKGS:= libcjson
+request_SRC  := worker/request.c
+request_INC  := -Ilib -Iworker
+request_PKGS := libcjson
 
 upstream_SRC := worker/upstream.c
 upstream_INC := -Ilib -Iworker
 upstream_PKGS:= libcurl libcjson
 
-context_SRC := worker/context.c
-context_INC := -Ilib -Iworker
-context_PKGS:= libcjson
+context_SRC  := worker/context.c
+context_INC  := -Ilib -Iworker
+context_PKGS := libcjson
 
-loop_SRC   := worker/loop.c
-loop_INC   := -Ilib -Iworker
-loop_PKGS  := libzmq libcurl
+watch_SRC    := worker/watch.c
+watch_INC    := -Ilib -Iworker
+watch_PKGS   := libcjson
 
-# The rest of the worker: its sessions, watchers, prompts and replies.
-wcore_SRC  := $(filter-out worker/main.c $(sse_SRC) $(frames_SRC) \
-              $(request_SRC) $(upstream_SRC) $(context_SRC) $(loop_SRC),\
-              $(wildcard worker/*.c))
-wcore_INC  := -Ilib -Iworker
-wcore_PKGS := libzmq libcurl libcjson sqlite3
+reply_SRC    := worker/reply.c
+reply_INC    := -Ilib -Iworker
+reply_PKGS   := libcurl libcjson
 
-wmain_SRC  := worker/main.c
-wmain_INC  := -Ilib -Iworker
-wmain_PKGS := libcurl
+prompt_SRC   := worker/prompt.c
+prompt_INC   := -Ilib -Iworker
+prompt_PKGS  := libcurl libcjson
+
+# The only worker module that speaks ZeroMQ (with loop.c's ZMQ_FD).
+session_SRC  := worker/session.c
+session_INC  := -Ilib -Iworker
+session_PKGS := libzmq libcurl libcjson
+
+loop_SRC     := worker/loop.c
+loop_INC     := -Ilib -Iworker
+loop_PKGS    := libzmq libcurl
+
+wcore_SRC    := worker/worker.c
+wcore_INC    := -Ilib -Iworker
+wcore_PKGS   := libcurl libcjson
+
+wmain_SRC    := worker/main.c
+wmain_INC    := -Ilib -Iworker
+wmain_PKGS   := libcurl
 
 fcgi_SRC   := $(wildcard cgi-bin/*.c)
 fcgi_INC   := -Ilib -Icgi-bin
@@ -117,7 +131,8 @@ admin_INC  := -Ilib
 admin_PKGS :=
 
 MODULES := base token creds users json id store zmtp sse frames request \
-           upstream context loop wcore wmain fcgi ws admin
+           upstream context watch reply prompt session loop wcore wmain \
+           fcgi ws admin
 
 # Each module's objects compile with its own include paths and cflags.
 define module_flags
@@ -136,8 +151,8 @@ FCGI_MODS   := fcgi store id json users token creds base
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp base
-WORKER_MODS := wmain wcore upstream request context frames sse loop store \
-               id json token creds base
+WORKER_MODS := wmain wcore loop session prompt reply watch context upstream \
+               request frames sse store id json token creds base
 ADMIN_MODS  := admin users token base
 
 FCGI_BIN   := $(BUILD)/lightchat.fcgi
@@ -153,7 +168,10 @@ test-frames_MODS  := frames base
 test-json_MODS    := json base
 test-context_MODS := context store id json base
 test_PKGS_test-context := sqlite3
-test-request_MODS := request id base
+# test-reply links no ZeroMQ: proof that a reply's life does not need it.
+test-reply_MODS   := reply watch upstream request frames sse store id json \
+                     token base
+test-request_MODS := request upstream sse id base
 test-sse_MODS     := sse base
 test-store_MODS   := store id json base
 test-token_MODS   := token base

@@ -175,7 +175,7 @@ export_conv(struct http_req *r, const char *user, const char *id)
 int
 page_conversations(struct http_req *r)
 {
-	char user[LC_USER_MAX + 1], id[STORE_ID_LEN + 1];
+	char user[LC_USER_MAX + 1], id[ID_LEN + 1];
 	const char *rest = r->path + strlen(PREFIX);
 	const char *m = r->method;
 	int t, rc;
@@ -200,12 +200,12 @@ page_conversations(struct http_req *r)
 		return list(r, user);
 	}
 	/* "/<id>" or "/<id>/export" */
-	if (rest[0] != '/' || strlen(rest + 1) < STORE_ID_LEN)
+	if (rest[0] != '/' || strlen(rest + 1) < ID_LEN)
 		return http_send_error(r, 404, "not_found", "No such conversation");
-	memcpy(id, rest + 1, STORE_ID_LEN);
-	id[STORE_ID_LEN] = '\0';
-	rest += 1 + STORE_ID_LEN;
-	if (!store_id_valid(id))
+	memcpy(id, rest + 1, ID_LEN);
+	id[ID_LEN] = '\0';
+	rest += 1 + ID_LEN;
+	if (!id_valid(id))
 		return http_send_error(r, 404, "not_found", "No such conversation");
 	if (strcmp(rest, "/export") == 0) {
 		if (strcmp(m, "GET") != 0) {

@@ -30,8 +30,9 @@ FUZZ_LDFLAGS     := -fsanitize=fuzzer $(FUZZ_SAN)
 # (the Makefile's modules), and each harness object's own cflags.
 fuzz_src_sse     := $(sse_SRC) $(base_SRC)
 fuzz_pkgs_sse    :=
-fuzz_src_request := $(request_SRC) $(id_SRC) $(base_SRC)
-fuzz_pkgs_request:= libcjson
+# upstream_body (worker/upstream.c) builds the body the harness checks.
+fuzz_src_request := $(request_SRC) $(upstream_SRC) $(sse_SRC) $(id_SRC) $(base_SRC)
+fuzz_pkgs_request:= libcjson libcurl
 fuzz_src_creds   := $(creds_SRC) $(base_SRC)
 fuzz_pkgs_creds  :=
 fuzz_src_token   := $(token_SRC) $(base_SRC)

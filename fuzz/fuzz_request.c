@@ -4,10 +4,10 @@
  * REQUEST_SENDPROMPT and as REQUEST_REGENERATE against a configuration
  * loaded once (with aliases that are odd on purpose), then freed.
  * Invariants: an error has a code; a success has a valid msgid and an
- * allowed model; a seed-shaped success has an upstream body that is JSON
- * with that model, the messages and stream: true; request_body works for
- * the conversation shape too; request_free leaves nothing behind (the leak
- * checker runs at the end of every input). */
+ * allowed model; a seed-shaped success gives an upstream body
+ * (upstream_body) that is JSON with that model, the messages and stream:
+ * true; so does the conversation shape with a context; request_free leaves
+ * nothing behind (the leak checker runs at the end of every input). */
 #include "fuzz.h"
 
 #include <cjson/cJSON.h>
@@ -15,6 +15,7 @@
 #include "config.h"
 #include "id.h"
 #include "request.h"
+#include "upstream.h"
 
 static struct lc_config cfg;
 
@@ -104,10 +105,13 @@ check_one(const cJSON *payload, enum request_kind kind)
 	if (kind == REQUEST_REGENERATE) {
 		FUZZ_CHECK(req.conversation_id[0] != '\0');
 	} else if (req.seed) {
-		FUZZ_CHECK(req.messages != NULL && req.body != NULL);
+		FUZZ_CHECK(req.messages != NULL);
 		int n = cJSON_GetArraySize(req.messages);
 		FUZZ_CHECK(n >= 1 && n <= cfg.max_messages);
-		check_body(req.body, &req, n);
+		char *body = upstream_body(req.model, req.messages, req.params);
+		FUZZ_CHECK(body != NULL);
+		check_body(body, &req, n);
+		free(body);
 	} else {
 		FUZZ_CHECK(req.prompt != NULL && req.prompt[0] != '\0');
 		FUZZ_CHECK(strlen(req.prompt) <= (size_t)cfg.max_message);
@@ -120,7 +124,7 @@ check_one(const cJSON *payload, enum request_kind kind)
 		cJSON_AddItemToArray(msgs, m);
 		cJSON_AddStringToObject(m, "role", "user");
 		cJSON_AddStringToObject(m, "content", req.prompt);
-		char *body = request_body(&req, msgs);
+		char *body = upstream_body(req.model, msgs, req.params);
 		FUZZ_CHECK(body != NULL);
 		check_body(body, &req, 1);
 		free(body);

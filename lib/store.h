@@ -18,10 +18,7 @@
 #include <stddef.h>
 
 #include "id.h"
-
-/* Old names of id.h's, for callers not moved to it yet. */
-#define STORE_ID_LEN ID_LEN
-#define store_id_valid(id) id_valid(id)
+#include "usage.h"
 
 #define STORE_TITLE_MAX 200      /* bytes of a title */
 
@@ -41,11 +38,6 @@ enum store_err {
 #define STORE_INTERRUPTED "interrupted"
 
 struct store;
-
-struct store_usage {
-	int present;
-	double prompt_tokens, completion_tokens, total_tokens;
-};
 
 /* Opens (creating and migrating) the database at path. Returns STORE_OK with
  * *out set (close with store_close), or STORE_ERR with a message in err. */
@@ -108,7 +100,7 @@ int store_msg_add(struct store *s, const char *conv_id, const char *role,
  * known (NULL otherwise). Returns STORE_OK, STORE_INVALID for a state the
  * schema does not allow, or STORE_ERR. */
 int store_msg_update(struct store *s, long long msg_id, const char *content,
-    size_t len, const char *state, const struct store_usage *usage,
+    size_t len, const char *state, const struct lc_usage *usage,
     const char *error_code);
 
 /* Gets conversation conv_id's system prompt: *out gets a malloc'd copy

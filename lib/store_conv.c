@@ -372,7 +372,7 @@ store_msg_add(struct store *s, const char *conv_id, const char *role,
 
 int
 store_msg_update(struct store *s, long long msg_id, const char *content,
-    size_t len, const char *state, const struct store_usage *usage,
+    size_t len, const char *state, const struct lc_usage *usage,
     const char *error_code)
 {
 	sqlite3_stmt *st = NULL;

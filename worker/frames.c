@@ -49,7 +49,7 @@ frame_delta(const char *msgid, const char *conversation_id, const char *delta)
 char *
 frame_reply(const char *msgid, const char *conversation_id,
     const char *content, const char *model, const char *finish_reason,
-    const struct frame_usage *usage)
+    const struct lc_usage *usage)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *text = NULL, *u = NULL;

@@ -6,10 +6,7 @@
 
 #include <stddef.h>
 
-struct frame_usage {
-	int present;
-	double prompt_tokens, completion_tokens, total_tokens;
-};
+#include "usage.h"
 
 struct frame_error {
 	const char *msgid;       /* NULL: "msgid": null */
@@ -32,7 +29,7 @@ char *frame_delta(const char *msgid, const char *conversation_id,
  * "text":{"role":"assistant","content"},"model","finish_reason","usage"?}. */
 char *frame_reply(const char *msgid, const char *conversation_id,
     const char *content, const char *model, const char *finish_reason,
-    const struct frame_usage *usage);
+    const struct lc_usage *usage);
 
 /* A reply began: {"type":"start","msgid","conversation_id","title","model",
  * "prompt"?,"replaced"} where prompt is the new user message (NULL when

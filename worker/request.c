@@ -260,12 +260,7 @@ request_parse(const cJSON *payload, enum request_kind kind,
 	if (messages != NULL) {
 		/* The seed's shape: the client's own transcript goes upstream. */
 		out->seed = 1;
-		if (check_messages(messages, cfg, &out->messages, err) != 0)
-			return -1;
-		out->body = request_body(out, out->messages);
-		if (out->body == NULL)
-			return fail(err, "server_error", NULL, "out of memory");
-		return 0;
+		return check_messages(messages, cfg, &out->messages, err);
 	}
 	if (get_string(payload, "prompt", max_text, &out->prompt, err) != 0 ||
 	    get_string(payload, "system", max_text, &out->system, err) != 0)
@@ -284,35 +279,6 @@ request_parse(const cJSON *payload, enum request_kind kind,
 	return 0;
 }
 
-char *
-request_body(const struct chat_request *req, const cJSON *messages)
-{
-	cJSON *body = cJSON_CreateObject(), *opts, *p, *copy;
-	char *out = NULL;
-
-	if (body == NULL || cJSON_AddStringToObject(body, "model", req->model) ==
-	    NULL)
-		goto out;
-	copy = cJSON_Duplicate(messages, 1);
-	if (copy == NULL || !cJSON_AddItemToObject(body, "messages", copy)) {
-		cJSON_Delete(copy);
-		goto out;
-	}
-	cJSON_ArrayForEach(p, req->params) {
-		if (cJSON_AddNumberToObject(body, p->string, p->valuedouble) ==
-		    NULL)
-			goto out;
-	}
-	if (cJSON_AddBoolToObject(body, "stream", 1) == NULL ||
-	    (opts = cJSON_AddObjectToObject(body, "stream_options")) == NULL ||
-	    cJSON_AddBoolToObject(opts, "include_usage", 1) == NULL)
-		goto out;
-	out = cJSON_PrintUnformatted(body);
-out:
-	cJSON_Delete(body);
-	return out;
-}
-
 void
 request_free(struct chat_request *req)
 {
@@ -320,7 +286,6 @@ request_free(struct chat_request *req)
 	cJSON_Delete(req->messages);
 	free(req->prompt);
 	free(req->system);
-	free(req->body);
 	req->params = req->messages = NULL;
-	req->prompt = req->system = req->body = NULL;
+	req->prompt = req->system = NULL;
 }

@@ -1,5 +1,4 @@
-/* request.h - validating what a client sends ("sendprompt", "regenerate")
- * and building the body of an upstream /chat/completions request.
+/* request.h - validating what a client sends ("sendprompt", "regenerate").
  *
  * Two shapes of sendprompt are accepted: the seed's, carrying the whole
  * transcript in "messages", and the conversation shape, carrying one new
@@ -29,7 +28,6 @@ struct chat_request {
 	char *prompt;                       /* conversation shape */
 	char *system;                       /* new system prompt, or NULL */
 	int edit_last;                      /* replace the last prompt+reply */
-	char *body;                         /* seed shape: the upstream body */
 };
 
 struct request_error {
@@ -41,14 +39,10 @@ struct request_error {
 /* Validates payload (may be NULL) of a kind of message against cfg.
  * Returns 0 with out filled, or -1 with err filled; out->msgid is set
  * whenever the msgid itself was valid. Free out with request_free either
- * way. For the seed shape out->body is built already. */
+ * way. */
 int request_parse(const cJSON *payload, enum request_kind kind,
     const struct lc_config *cfg, struct chat_request *out,
     struct request_error *err);
-
-/* Builds the upstream body for req with messages (a cJSON array of
- * {role,content}). Returns a malloc'd string, or NULL when out of memory. */
-char *request_body(const struct chat_request *req, const cJSON *messages);
 
 /* Frees what req holds. */
 void request_free(struct chat_request *req);

@@ -1,18 +1,21 @@
-/* upstream.h - one streamed call to {base}/chat/completions with libcurl.
+/* upstream.h - one streamed call to {base}/chat/completions with libcurl:
+ * its request body and the HTTP call.
  *
- * The caller creates the call, adds its easy handle to a multi handle, and
- * when libcurl reports the transfer done, asks upstream_outcome how it
- * ended. Content arrives through on_delta as it is parsed, already valid
- * UTF-8, and accumulates (bounded by max_reply) in call->content. */
+ * The caller builds the body (upstream_body), creates the call, adds its
+ * easy handle to a multi handle, and when libcurl reports the transfer
+ * done, asks upstream_outcome how it ended. Content arrives through
+ * on_delta as it is parsed, already valid UTF-8, and accumulates (bounded
+ * by max_reply) in call->content. */
 #ifndef LC_UPSTREAM_H
 #define LC_UPSTREAM_H
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 
 #include "buf.h"
 #include "config.h"
-#include "frames.h"
 #include "sse.h"
+#include "usage.h"
 
 #define UPSTREAM_ERRBODY_MAX 65536  /* bytes of an error body kept */
 #define UPSTREAM_EVENT_SLACK 65536 /* an SSE event may exceed max_reply by this */
@@ -30,7 +33,7 @@ struct upstream_call {
 	int kind;                     /* 0 unknown, 1 event stream, 2 other */
 	int done;                     /* [DONE] seen */
 	char finish_reason[32];
-	struct frame_usage usage;
+	struct lc_usage usage;
 	const char *fail_code;        /* set when the worker aborts the call */
 	char fail_msg[256];
 	char errbuf[CURL_ERROR_SIZE];
@@ -45,6 +48,14 @@ struct upstream_outcome {
 	long status;                  /* HTTP status, 0 if none */
 	long retry_after;             /* -1 unknown */
 };
+
+/* Builds the /chat/completions request body: model, messages (a cJSON
+ * array of {role,content}: the seed's transcript or the stored context),
+ * the checked sampling parameters in params (a cJSON object of numbers, may
+ * be NULL), stream with usage. Returns a malloc'd string the caller frees
+ * (or hands to upstream_init), or NULL when out of memory. */
+char *upstream_body(const char *model, const cJSON *messages,
+    const cJSON *params);
 
 /* Prepares call to POST body (ownership taken, freed by upstream_free even on
  * failure) to cfg's upstream. Returns 0, or -1 when out of memory. */

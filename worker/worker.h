@@ -1,5 +1,5 @@
-/* worker.h - the chat worker's state and its handling of session messages:
- * credential checks, action routing, and the replies in flight. */
+/* worker.h - the chat worker: its modules wired to one event loop, run
+ * until a signal, then drained. */
 #ifndef LC_WORKER_H
 #define LC_WORKER_H
 

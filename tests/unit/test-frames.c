@@ -80,7 +80,7 @@ test_delta_and_pong(void)
 static void
 test_reply(void)
 {
-	struct frame_usage u = { 1, 9, 2, 11 };
+	struct lc_usage u = { 1, 9, 2, 11 };
 	cJSON *r = parse_frame(frame_reply("m-1", NULL, "Hello!", "gpt-x", "stop", &u),
 	    "reply");
 	const cJSON *text = get(r, "text"), *usage = get(r, "usage");

@@ -1,4 +1,6 @@
-/* test-request.c - unit tests of worker/request.c: sendprompt validation. */
+/* test-request.c - unit tests of worker/request.c: sendprompt validation,
+ * and the upstream body (worker/upstream.c's upstream_body) built from
+ * what it validated. */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include "config.h"
 #include "request.h"
 #include "unit.h"
+#include "upstream.h"
 
 static struct lc_config cfg;
 
@@ -43,7 +46,7 @@ run(const char *json, struct chat_request *out, struct request_error *err)
 	return rc;
 }
 
-/* Expects a failure with code and field; frees nothing (body is NULL). */
+/* Expects a failure with code and field. */
 static void
 expect_fail(const char *json, const char *code, const char *field,
     const char *name)
@@ -52,8 +55,7 @@ expect_fail(const char *json, const char *code, const char *field,
 	struct request_error err;
 	int rc = run(json, &out, &err);
 	int ok = rc == -1 && err.code != NULL && strcmp(err.code, code) == 0 &&
-	    strcmp(err.field, field) == 0 && out.body == NULL &&
-	    err.message[0] != '\0';
+	    strcmp(err.field, field) == 0 && err.message[0] != '\0';
 
 	CHECK(ok, name);
 	if (!ok)
@@ -66,6 +68,17 @@ static const cJSON *
 num(const cJSON *body, const char *name)
 {
 	return cJSON_GetObjectItemCaseSensitive(body, name);
+}
+
+/* The upstream body of a parsed seed request, parsed back, or NULL. */
+static cJSON *
+seed_body(const struct chat_request *req)
+{
+	char *text = upstream_body(req->model, req->messages, req->params);
+	cJSON *body = text != NULL ? cJSON_Parse(text) : NULL;
+
+	free(text);
+	return body;
 }
 
 #define MSGS "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]"
@@ -87,7 +100,7 @@ test_seed(void)
 	CHECK_STR(out.msgid, "m-1", "seed: msgid");
 	CHECK_STR(out.model, "m2", "seed: model");
 	CHECK(out.stream == 1, "seed: stream wanted");
-	cJSON *body = out.body ? cJSON_Parse(out.body) : NULL;
+	cJSON *body = seed_body(&out);
 	CHECK(body != NULL, "seed: body is JSON");
 	CHECK(cJSON_IsString(num(body, "model")) &&
 	    strcmp(num(body, "model")->valuestring, "m2") == 0, "body: model");
@@ -129,7 +142,7 @@ test_seed(void)
 	CHECK(run("{\"msgid\":\"a\"," MSGS ",\"params\":{\"max_tokens\":\"100\","
 	    "\"temperature\":\"0.5\",\"top_p\":\"1e-1\"}}", &out, &err) == 0,
 	    "numeric strings accepted");
-	body = out.body ? cJSON_Parse(out.body) : NULL;
+	body = seed_body(&out);
 	CHECK(cJSON_IsNumber(num(body, "max_tokens")) &&
 	    num(body, "max_tokens")->valuedouble == 100 &&
 	    cJSON_IsNumber(num(body, "temperature")) &&
@@ -145,7 +158,7 @@ test_seed(void)
 
 	CHECK(run("{\"msgid\":\"a\"," MSGS "}", &out, &err) == 0,
 	    "missing params accepted");
-	body = out.body ? cJSON_Parse(out.body) : NULL;
+	body = seed_body(&out);
 	CHECK_STR(out.model, "m1", "missing params: default model");
 	CHECK(num(body, "max_tokens") == NULL && num(body, "temperature") ==
 	    NULL, "missing params: no sampling fields");
@@ -323,7 +336,7 @@ test_msgid_and_messages(void)
 		expect_fail(json, "invalid_request", bad_msgs[i][1], name);
 	}
 	CHECK(run("{\"msgid\":\"keep-me\",\"messages\":[]}", &out, &err) == -1 &&
-	    strcmp(out.msgid, "keep-me") == 0 && out.body == NULL,
+	    strcmp(out.msgid, "keep-me") == 0,
 	    "msgid kept when messages fail");
 	request_free(&out);
 	CHECK(run("{\"msgid\":\"keep-2\"," MSGS ",\"params\":{\"top_p\":9}}",
@@ -351,19 +364,19 @@ test_conversation_shape(void)
 	    "\"%s\",\"prompt\":\"Hi there\",\"system\":\"Be brief\","
 	    "\"stream\":true,\"params\":{\"temperature\":0.5}}", id);
 	CHECK(run(json, &out, &err) == 0, "conversation shape accepted");
-	CHECK(!out.seed && out.body == NULL && out.messages == NULL,
-	    "conversation shape: not seed, no body yet");
+	CHECK(!out.seed && out.messages == NULL,
+	    "conversation shape: not seed, no messages");
 	CHECK_STR(out.conversation_id, id, "conversation shape: id kept");
 	CHECK_STR(out.prompt, "Hi there", "conversation shape: prompt kept");
 	CHECK_STR(out.system, "Be brief", "conversation shape: system kept");
 	cJSON *msgs = cJSON_Parse("[{\"role\":\"user\",\"content\":\"Hi\"}]");
-	char *body = request_body(&out, msgs);
+	char *body = upstream_body(out.model, msgs, out.params);
 	cJSON *b = body != NULL ? cJSON_Parse(body) : NULL;
 	CHECK(b != NULL && cJSON_GetArraySize(num(b, "messages")) == 1 &&
 	    num(b, "temperature") != NULL &&
 	    num(b, "temperature")->valuedouble == 0.5 &&
 	    cJSON_IsTrue(num(b, "stream")),
-	    "request_body: given messages and the checked params");
+	    "upstream_body: given messages and the checked params");
 	cJSON_Delete(b);
 	free(body);
 	cJSON_Delete(msgs);

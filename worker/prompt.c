@@ -1,0 +1,319 @@
+/* prompt.c - turns a validated prompt into a reply: admission, the prompt
+ * stored (seed transcript or conversation, with titles), the context
+ * built, and the prepared reply handed to reply.c. */
+#include "prompt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "context.h"
+#include "frames.h"
+#include "log.h"
+#include "utf8.h"
+
+#define TITLE_MAX 60   /* bytes of a title made from the first prompt */
+
+struct prompts {
+	const struct lc_config *cfg;
+	struct store *store;
+	struct replies *replies;
+	int draining;                 /* stopping: no new replies */
+};
+
+struct prompts *
+prompts_new(const struct lc_config *cfg, struct store *store,
+    struct replies *replies)
+{
+	struct prompts *ps = calloc(1, sizeof(*ps));
+
+	if (ps == NULL)
+		return NULL;
+	ps->cfg = cfg;
+	ps->store = store;
+	ps->replies = replies;
+	return ps;
+}
+
+void
+prompts_free(struct prompts *ps)
+{
+	free(ps);
+}
+
+void
+prompt_drain(struct prompts *ps)
+{
+	ps->draining = 1;
+}
+
+/* Sets err to tell the session why; returns -1. */
+static int
+refuse(struct request_error *err, const char *code, const char *message,
+    const char *field)
+{
+	err->code = code;
+	snprintf(err->message, sizeof(err->message), "%s", message);
+	snprintf(err->field, sizeof(err->field), "%s", field != NULL ? field : "");
+	return -1;
+}
+
+/* Makes a title from the first line of a prompt, cut on a UTF-8 boundary. */
+static void
+make_title(const char *prompt, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	while (*prompt == ' ' || *prompt == '\n' || *prompt == '\t' ||
+	    *prompt == '\r')
+		prompt++;
+	while (prompt[n] != '\0' && prompt[n] != '\n' && prompt[n] != '\r')
+		n++;
+	if (n > TITLE_MAX)
+		n = utf8_valid_prefix(prompt, TITLE_MAX);
+	while (n > 0 && (prompt[n - 1] == ' ' || prompt[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n >= cap) {
+		snprintf(out, cap, "New chat");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)  /* no control characters in titles */
+		out[i] = (unsigned char)prompt[i] < 0x20 ? ' ' : prompt[i];
+	out[n] = '\0';
+}
+
+/* Admits a prompt, or returns -1 with err set: the worker stops, the msgid
+ * or the conversation already has a reply, or too many are in flight. */
+static int
+admit(struct prompts *ps, const char *user, const struct chat_request *req,
+    struct request_error *err)
+{
+	long n = reply_count(ps->replies);
+
+	if (ps->draining)
+		return refuse(err, "server_busy",
+		    "the server is restarting; try again in a moment", NULL);
+	if (reply_find(ps->replies, user, req->msgid, NULL) != NULL)
+		return refuse(err, "duplicate_msgid",
+		    "a reply with this msgid is already in progress", "msgid");
+	if (req->conversation_id[0] != '\0' &&
+	    reply_find(ps->replies, user, NULL, req->conversation_id) != NULL)
+		return refuse(err, "conversation_busy",
+		    "a reply is already being written in this conversation; "
+		    "stop it or wait", NULL);
+	if (reply_count_user(ps->replies, user) >=
+	    ps->cfg->max_inflight_per_user)
+		return refuse(err, "too_many_requests",
+		    "too many replies in progress; wait for one to finish", NULL);
+	if (n >= ps->cfg->max_inflight) {
+		log_warn("busy: %ld replies in flight", n);
+		return refuse(err, "server_busy",
+		    "the server is busy; try again in a moment", NULL);
+	}
+	return 0;
+}
+
+/* Stores a seed-shaped request: it continues the conversation whose
+ * messages the client re-sent, or starts one. Best effort: a failure is
+ * logged and the reply is served unstored. Sets conv to "" then. */
+static void
+store_seed(struct prompts *ps, const char *user,
+    const struct chat_request *req, char conv[ID_LEN + 1], char *title,
+    size_t titlecap)
+{
+	struct store *s = ps->store;
+	int n = cJSON_GetArraySize(req->messages);
+	const cJSON *last = cJSON_GetArrayItem(req->messages, n - 1);
+	const cJSON *lrole = cJSON_GetObjectItemCaseSensitive(last, "role");
+	const cJSON *lcontent = cJSON_GetObjectItemCaseSensitive(last,
+	    "content");
+	cJSON *history = NULL;
+	const cJSON *m;
+	int rc;
+
+	conv[0] = '\0';
+	if (!cJSON_IsString(lrole) || strcmp(lrole->valuestring, "user") != 0)
+		return;  /* nothing new to store */
+	history = cJSON_Duplicate(req->messages, 1);
+	if (history == NULL)
+		return;
+	cJSON_DeleteItemFromArray(history, n - 1);
+	make_title(lcontent->valuestring, title, titlecap);
+	rc = context_find_transcript(s, user, history, conv);
+	if (rc == STORE_NOT_FOUND) {
+		const char *sys = "";
+		cJSON_ArrayForEach(m, history) {
+			const cJSON *r = cJSON_GetObjectItemCaseSensitive(m, "role");
+			if (strcmp(r->valuestring, "system") == 0) {
+				sys = cJSON_GetObjectItemCaseSensitive(m,
+				    "content")->valuestring;
+				break;
+			}
+		}
+		const cJSON *first_user = NULL;
+		cJSON_ArrayForEach(m, req->messages) {
+			const cJSON *r = cJSON_GetObjectItemCaseSensitive(m, "role");
+			if (strcmp(r->valuestring, "user") == 0) {
+				first_user = m;
+				break;
+			}
+		}
+		make_title(cJSON_GetObjectItemCaseSensitive(first_user,
+		    "content")->valuestring, title, titlecap);
+		rc = store_conv_create(s, user, title, req->model, sys, conv);
+		cJSON_ArrayForEach(m, history) {
+			const char *r = cJSON_GetObjectItemCaseSensitive(m,
+			    "role")->valuestring;
+			const char *c = cJSON_GetObjectItemCaseSensitive(m,
+			    "content")->valuestring;
+			if (rc == STORE_OK && strcmp(r, "system") != 0)
+				rc = store_msg_add(s, conv, r, c, strlen(c),
+				    STORE_COMPLETE, "", NULL);
+		}
+	}
+	if (rc == STORE_OK)
+		rc = store_msg_add(s, conv, "user", lcontent->valuestring,
+		    strlen(lcontent->valuestring), STORE_COMPLETE, "", NULL);
+	if (rc != STORE_OK) {
+		log_err("could not store a seed-style prompt user=%s", user);
+		conv[0] = '\0';
+	}
+	cJSON_Delete(history);
+}
+
+/* Prepares the stored conversation for req: creates it or checks it is
+ * user's, applies edit/regenerate, adds the prompt, and builds the context.
+ * Returns 0 with *messages set (the caller deletes it), or -1 with err
+ * set. */
+static int
+store_conversation(struct prompts *ps, const char *user,
+    struct chat_request *req, int regenerate, char *title, size_t titlecap,
+    int *replaced, cJSON **messages, struct request_error *err)
+{
+	struct store *s = ps->store;
+	char *conv = req->conversation_id;
+	int rc;
+
+	*replaced = 0;
+	*messages = NULL;
+	if (conv[0] == '\0') {
+		make_title(req->prompt, title, titlecap);
+		rc = store_conv_create(s, user, title, req->model,
+		    req->system != NULL ? req->system : "", conv);
+	} else {
+		rc = store_conv_owned(s, conv, user);
+		if (rc == STORE_NOT_FOUND)
+			return refuse(err, "not_found", "no such conversation",
+			    "conversation_id");
+		if (rc == STORE_OK && (regenerate || req->edit_last)) {
+			rc = store_drop_last_turn(s, conv, !regenerate);
+			if (rc == STORE_NOT_FOUND)
+				return refuse(err, "nothing_to_replace",
+				    "the conversation does not end with a reply",
+				    NULL);
+			*replaced = regenerate ? 1 : 2;
+		}
+		if (rc == STORE_OK)
+			rc = store_conv_touch(s, conv, req->model, req->system);
+		title[0] = '\0';
+	}
+	if (rc == STORE_OK && !regenerate)
+		rc = store_msg_add(s, conv, "user", req->prompt,
+		    strlen(req->prompt), STORE_COMPLETE, "", NULL);
+	if (rc == STORE_OK)
+		rc = context_build(s, conv, (size_t)ps->cfg->context_budget,
+		    (int)ps->cfg->max_messages, messages);
+	if (rc != STORE_OK)
+		return refuse(err, "storage_error",
+		    "the conversation could not be saved; try again", NULL);
+	return 0;
+}
+
+/* The new user message of req, for the start frame. */
+static const char *
+new_prompt(const struct chat_request *req)
+{
+	const cJSON *last;
+
+	if (!req->seed)
+		return req->prompt;
+	last = cJSON_GetArrayItem(req->messages,
+	    cJSON_GetArraySize(req->messages) - 1);
+	return cJSON_GetObjectItemCaseSensitive(last, "content")->valuestring;
+}
+
+int
+prompt_start(struct prompts *ps, const struct peer *p, const char *user,
+    struct chat_request *req, int regenerate, struct request_error *err)
+{
+	char title[STORE_TITLE_MAX + 1] = "";
+	struct reply *r = NULL;
+	cJSON *context = NULL;
+	long long msg_row = 0;
+	int replaced = 0, tx = 0, rc = -1;
+
+	memset(err, 0, sizeof(*err));
+	if (admit(ps, user, req, err) != 0)
+		goto out;
+	/* The prompt's writes (conversation, prompt, the reply's row) are one
+	 * transaction: one commit instead of up to four. Without it (no
+	 * database, or BEGIN failed) each write commits alone, as before. */
+	tx = ps->store != NULL && store_begin(ps->store) == STORE_OK;
+	if (req->seed)
+		store_seed(ps, user, req, req->conversation_id, title,
+		    sizeof(title));
+	else if (store_conversation(ps, user, req, regenerate, title,
+	    sizeof(title), &replaced, &context, err) != 0)
+		goto out;
+	struct reply_spec spec = { p, user, req->msgid, req->model,
+	    req->stream, !req->seed, req->seed ? req->messages : context,
+	    req->params };
+	r = reply_new(ps->replies, &spec);
+	if (r == NULL) {
+		refuse(err, "server_error", "out of memory", NULL);
+		goto out;
+	}
+	if (req->conversation_id[0] != '\0' &&
+	    store_msg_add(ps->store, req->conversation_id, "assistant", "", 0,
+	    STORE_STREAMING, req->model, &msg_row) != STORE_OK)
+		log_err("could not store the reply msgid=%.40s", req->msgid);
+	if (tx) {
+		tx = 0;
+		if (store_commit(ps->store) != STORE_OK) {
+			/* Rolled back: nothing of this prompt is stored. */
+			if (!req->seed) {
+				refuse(err, "storage_error", "the conversation "
+				    "could not be saved; try again", NULL);
+				goto out;
+			}
+			log_err("could not store a seed-style prompt user=%s",
+			    user);
+			req->conversation_id[0] = '\0';  /* served unstored */
+			msg_row = 0;
+		}
+	}
+	rc = 0;
+	if (reply_start(r, req->conversation_id, msg_row) != 0) {
+		r = NULL;  /* ended with an error frame */
+		goto out;
+	}
+	if (req->conversation_id[0] != '\0')
+		/* The new user message, for other sessions showing the
+		 * conversation; the seed client gets no frame of a shape it does
+		 * not know. */
+		reply_send(r, frame_start(req->msgid, req->conversation_id,
+		    title, req->model, regenerate ? NULL : new_prompt(req),
+		    replaced), !req->seed);
+	log_info("reply start user=%s msgid=%.40s conversation=%s model=%s "
+	    "stream=%d%s", user, req->msgid,
+	    req->conversation_id[0] ? req->conversation_id : "-", req->model,
+	    req->stream, regenerate ? " regenerate" :
+	    req->edit_last ? " edit" : "");
+	r = NULL;  /* in flight: reply.c has it */
+out:
+	if (tx)
+		store_rollback(ps->store);
+	reply_discard(r);
+	cJSON_Delete(context);
+	return rc;
+}

@@ -1,0 +1,504 @@
+/* session.c - the worker's side of the WebSocket sessions: receives their
+ * messages from the ROUTER socket, checks the credentials that ride on
+ * each, budgets each session's messages, dispatches the actions
+ * (sendprompt, regenerate, stop, watch, ping), and sends lines, errors and
+ * closes back. The only module that touches ZeroMQ. */
+#include "session.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include <cjson/cJSON.h>
+
+#include "creds.h"
+#include "frames.h"
+#include "json.h"
+#include "log.h"
+#include "monotime.h"
+#include "relay.h"
+#include "request.h"
+
+/* Per-session message budget (a token bucket), against floods. */
+struct peer_rate {
+	struct peer_rate *next;
+	struct peer peer;
+	double tokens;
+	struct timespec last;
+};
+
+/* A token that verified: its user and expiry (see token_check). */
+#define TOKEN_SEEN_SLOTS 64
+#define TOKEN_SEEN_MAX 512    /* longer tokens are verified every time */
+struct token_seen {
+	size_t len;                   /* 0: empty slot */
+	char token[TOKEN_SEEN_MAX];
+	char user[LC_USER_MAX + 1];
+	long exp;
+};
+
+struct session {
+	const struct lc_config *cfg;
+	const struct lc_token_key *key;
+	struct store *store;
+	void *zctx, *router;
+	struct watch *watch;
+	struct prompts *prompts;
+	struct replies *replies;
+	struct peer_rate *rates;
+	struct token_seen seen[TOKEN_SEEN_SLOTS];
+};
+
+/* Sends one frame set to a session. Returns 0, or -1 if it is gone. */
+static int
+send_to(struct session *s, const struct peer *p, const char *kind,
+    const char *body)
+{
+	if (zmq_send(s->router, p->id, p->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_send(s->router, kind, strlen(kind), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
+	    0 ||
+	    zmq_send(s->router, body, strlen(body), ZMQ_DONTWAIT) < 0) {
+		if (errno != EHOSTUNREACH)
+			log_warn("send to session: %s", zmq_strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sink_send(void *arg, const struct peer *p, const char *line)
+{
+	return send_to(arg, p, RELAY_LINE, line);
+}
+
+struct peer_sink
+session_sink(struct session *s)
+{
+	struct peer_sink sink = { sink_send, s };
+
+	return sink;
+}
+
+/* Sends frame (freed here) to a session as one client line. */
+static void
+send_frame(struct session *s, const struct peer *p, char *frame)
+{
+	if (frame == NULL) {
+		log_err("out of memory building a frame");
+		return;
+	}
+	send_to(s, p, RELAY_LINE, frame);
+	free(frame);
+}
+
+static void
+send_error(struct session *s, const struct peer *p, const char *msgid,
+    const char *code, const char *message, const char *field)
+{
+	struct frame_error e = { msgid, NULL, code, message, field, 0, -1,
+	    NULL };
+
+	send_frame(s, p, frame_error(&e));
+}
+
+static void
+do_prompt(struct session *s, const struct peer *p, const char *user,
+    const cJSON *payload, enum request_kind kind)
+{
+	struct chat_request req;
+	struct request_error err;
+
+	if (request_parse(payload, kind, s->cfg, &req, &err) != 0 ||
+	    prompt_start(s->prompts, p, user, &req, kind == REQUEST_REGENERATE,
+	    &err) != 0)
+		send_error(s, p, req.msgid[0] ? req.msgid : NULL, err.code,
+		    err.message, err.field);
+	request_free(&req);
+}
+
+static void
+do_stop(struct session *s, const struct peer *p, const char *user,
+    const cJSON *payload)
+{
+	const cJSON *msgid = cJSON_GetObjectItemCaseSensitive(payload, "msgid");
+	const cJSON *conv = cJSON_GetObjectItemCaseSensitive(payload,
+	    "conversation_id");
+	struct reply *r;
+
+	if (!cJSON_IsString(msgid) && !cJSON_IsString(conv)) {
+		send_error(s, p, NULL, "invalid_request",
+		    "stop needs payload.msgid or payload.conversation_id",
+		    "msgid");
+		return;
+	}
+	/* Any of the user's sessions may stop the user's reply. */
+	r = reply_find(s->replies, user, cJSON_IsString(msgid) ?
+	    msgid->valuestring : NULL, cJSON_IsString(conv) ?
+	    conv->valuestring : NULL);
+	if (r != NULL)
+		reply_stop(r);  /* else already finished: its frame is sent */
+}
+
+/* watch {"conversation_id": id|null}; ping may carry {"watch": id} so that
+ * a restarted worker learns again what each session shows. */
+static void
+do_watch(struct session *s, const struct peer *p, const char *user,
+    const cJSON *id, int quiet)
+{
+	const char *was;
+
+	if (id == NULL || cJSON_IsNull(id)) {
+		if (!quiet)
+			watch_set(s->watch, p, user, "");
+		return;
+	}
+	if (!cJSON_IsString(id) || !id_valid(id->valuestring)) {
+		send_error(s, p, NULL, "invalid_request",
+		    "conversation_id must be an id from this server",
+		    "conversation_id");
+		return;
+	}
+	was = watch_get(s->watch, p);
+	if (quiet && was != NULL && strcmp(was, id->valuestring) == 0)
+		return;  /* a heartbeat that changes nothing */
+	int rc = store_conv_owned(s->store, id->valuestring, user);
+	if (rc != STORE_OK) {
+		send_error(s, p, NULL, rc == STORE_NOT_FOUND ?
+		    "not_found" : "storage_error", rc == STORE_NOT_FOUND ?
+		    "no such conversation" : "the database failed",
+		    "conversation_id");
+		return;
+	}
+	watch_set(s->watch, p, user, id->valuestring);
+	send_frame(s, p, reply_snapshot(s->replies, user, id->valuestring));
+}
+
+/* Takes one message from p's budget: max_messages_per_minute, refilled
+ * continuously, bursts up to a quarter of it. Returns 0, or -1 when empty. */
+static int
+rate_take(struct session *s, const struct peer *p)
+{
+	double per_s = (double)s->cfg->max_messages_per_minute / 60.0;
+	double burst = (double)s->cfg->max_messages_per_minute / 4.0 + 1.0;
+	struct peer_rate *x;
+
+	for (x = s->rates; x != NULL; x = x->next)
+		if (peer_equal(&x->peer, p))
+			break;
+	if (x == NULL) {
+		x = calloc(1, sizeof(*x));
+		if (x == NULL)
+			return 0;  /* out of memory: do not punish the client */
+		x->peer = *p;
+		x->tokens = burst;
+		monotime_now(&x->last);
+		x->next = s->rates;
+		s->rates = x;
+	}
+	x->tokens += per_s * (double)monotime_ms_since(&x->last) / 1000.0;
+	monotime_now(&x->last);
+	if (x->tokens > burst)
+		x->tokens = burst;
+	if (x->tokens < 1.0)
+		return -1;
+	x->tokens -= 1.0;
+	return 0;
+}
+
+static void
+rate_forget(struct session *s, const struct peer *p)
+{
+	for (struct peer_rate **pp = &s->rates, *x; (x = *pp) != NULL;
+	    pp = &x->next) {
+		if (peer_equal(&x->peer, p)) {
+			*pp = x->next;
+			free(x);
+			return;
+		}
+	}
+}
+
+/* Handles one client line. */
+static void
+do_message(struct session *s, const struct peer *p, const char *user,
+    const char *line, size_t len)
+{
+	cJSON *json = NULL;
+
+	if (rate_take(s, p) != 0) {
+		send_error(s, p, NULL, "rate_limited",
+		    "too many messages; slow down", NULL);
+		return;
+	}
+	const char *why = "each message must be one JSON object";
+	json = json_parse_strict(line, len, &why);
+	if (!cJSON_IsObject(json)) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "bad message: %s", why);
+		send_error(s, p, NULL, "bad_json", msg, NULL);
+		goto out;
+	}
+	const cJSON *action = cJSON_GetObjectItemCaseSensitive(json, "action");
+	const cJSON *payload = cJSON_GetObjectItemCaseSensitive(json, "payload");
+	const char *a = cJSON_IsString(action) ? action->valuestring : "";
+	if (strcmp(a, "sendprompt") == 0) {
+		do_prompt(s, p, user, payload, REQUEST_SENDPROMPT);
+	} else if (strcmp(a, "regenerate") == 0) {
+		do_prompt(s, p, user, payload, REQUEST_REGENERATE);
+	} else if (strcmp(a, "stop") == 0) {
+		do_stop(s, p, user, payload);
+	} else if (strcmp(a, "watch") == 0) {
+		do_watch(s, p, user, cJSON_GetObjectItemCaseSensitive(payload,
+		    "conversation_id"), 0);
+	} else if (strcmp(a, "ping") == 0) {
+		do_watch(s, p, user, cJSON_GetObjectItemCaseSensitive(payload,
+		    "watch"), 1);
+		send_frame(s, p, frame_pong());
+	} else {
+		send_error(s, p, NULL, "unknown_action",
+		    "unknown action; use sendprompt, regenerate, stop, watch or "
+		    "ping", "action");
+	}
+out:
+	cJSON_Delete(json);
+}
+
+/* The session went away: it watches nothing; its replies go on. */
+static void
+drop_peer(struct session *s, const struct peer *p)
+{
+	watch_set(s->watch, p, "", "");
+	rate_forget(s, p);
+	reply_peer_gone(s->replies, p);
+}
+
+/* Returns 1 if the n bytes at a and b are equal, in time that depends on n
+ * only. */
+static int
+equal_ct(const char *a, const char *b, size_t n)
+{
+	unsigned char diff = 0;
+
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}
+
+/* Verifies token as token_verify does, remembering tokens that verified:
+ * every session message carries its token, and decoding it (base64, two
+ * JSON parses, an HMAC) was a third of the worker's cost per message. The
+ * key does not change while the worker runs, and a token that was valid
+ * (iat, nbf not in the future) stays valid until its exp, which is checked
+ * each time. Returns an LC_TOKEN_* code, with user set on LC_TOKEN_OK. */
+static int
+token_check(struct session *s, const char *token, time_t now,
+    char user[LC_USER_MAX + 1])
+{
+	size_t n = strlen(token);
+	uint32_t h = 2166136261u;   /* FNV-1a, to pick a slot */
+	struct token_seen *e;
+	long exp = 0;
+	int t;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)token[i]) * 16777619u;
+	e = &s->seen[h % TOKEN_SEEN_SLOTS];
+	if (n < TOKEN_SEEN_MAX && e->len == n &&
+	    equal_ct(e->token, token, n) && e->exp > (long)now) {
+		memcpy(user, e->user, strlen(e->user) + 1);
+		return LC_TOKEN_OK;
+	}
+	t = token_verify(s->key, token, now, user, &exp);
+	if (t == LC_TOKEN_OK && n < TOKEN_SEEN_MAX) {
+		memcpy(e->token, token, n);
+		e->len = n;
+		memcpy(e->user, user, strlen(user) + 1);
+		e->exp = exp;
+	}
+	return t;
+}
+
+/* Checks a session's credentials again (the authorizer did first). Returns
+ * 0 with user set, or -1 after refusing the session. */
+static int
+check_session(struct session *s, const struct peer *p, zmq_msg_t *f,
+    char user[LC_USER_MAX + 1])
+{
+	char field[RELAY_UP_FRAMES][RELAY_FIELD_MAX + 1];
+	char token[LC_TOKEN_MAX + 1];
+
+	for (int i = RELAY_COOKIE; i <= RELAY_PEER; i++) {
+		size_t n = zmq_msg_size(&f[i]);
+		if (n > RELAY_FIELD_MAX)
+			n = 0;
+		memcpy(field[i], zmq_msg_data(&f[i]), n);
+		field[i][n] = '\0';
+	}
+	if (!creds_origin_allowed(field[RELAY_ORIGIN], field[RELAY_HOST],
+	    s->cfg->allowed_origins)) {
+		log_warn("session refused: origin not allowed peer=%.64s",
+		    field[RELAY_PEER]);
+		send_error(s, p, NULL, "unauthorized", "origin not allowed", NULL);
+		send_to(s, p, RELAY_CLOSE, "origin");
+		return -1;
+	}
+	int t = LC_TOKEN_MALFORMED;
+	if (creds_find_token(field[RELAY_COOKIE], field[RELAY_QUERY], token,
+	    sizeof(token)) == 1)
+		t = token_check(s, token, time(NULL), user);
+	explicit_bzero(token, sizeof(token));
+	if (t != LC_TOKEN_OK) {
+		log_info("session refused: %s peer=%.64s", token_strerror(t),
+		    field[RELAY_PEER]);
+		send_error(s, p, NULL, "unauthorized",
+		    t == LC_TOKEN_EXPIRED ? "your session has expired; log in "
+		    "again" : "log in first", NULL);
+		send_to(s, p, RELAY_CLOSE, "unauthorized");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+frame_is(zmq_msg_t *m, const char *str)
+{
+	return zmq_msg_size(m) == strlen(str) &&
+	    memcmp(zmq_msg_data(m), str, strlen(str)) == 0;
+}
+
+/* Reads one whole message (identity + RELAY_UP_FRAMES frames) and acts.
+ * Returns 0 handled, 1 nothing to read, -1 error. */
+static int
+handle_one(struct session *s)
+{
+	zmq_msg_t f[RELAY_UP_FRAMES + 1];
+	struct peer p;
+	char user[LC_USER_MAX + 1];
+	int nf = 0, rc = -1, more = 1;
+
+	while (more) {
+		zmq_msg_t extra, *m = nf <= RELAY_UP_FRAMES ? &f[nf] : &extra;
+		zmq_msg_init(m);
+		if (zmq_msg_recv(m, s->router, nf == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+			zmq_msg_close(m);
+			rc = (nf == 0 && errno == EAGAIN) ? 1 : -1;
+			goto out;
+		}
+		more = zmq_msg_more(m);
+		if (m == &extra)
+			zmq_msg_close(m);  /* extra frames are dropped */
+		nf++;
+	}
+	rc = 0;
+	if (nf != RELAY_UP_FRAMES + 1 || zmq_msg_size(&f[0]) > PEER_ID_MAX) {
+		log_warn("malformed message from a session (%d frames)", nf);
+		goto out;
+	}
+	p.idlen = zmq_msg_size(&f[0]);
+	memcpy(p.id, zmq_msg_data(&f[0]), p.idlen);
+	zmq_msg_t *fields = &f[1];
+	if (frame_is(&fields[RELAY_KIND], RELAY_BYE)) {
+		drop_peer(s, &p);
+		goto out;
+	}
+	if (check_session(s, &p, fields, user) != 0) {
+		drop_peer(s, &p);
+		goto out;
+	}
+	if (frame_is(&fields[RELAY_KIND], RELAY_HELLO)) {
+		log_info("session open user=%s", user);
+	} else if (frame_is(&fields[RELAY_KIND], RELAY_TOOLONG)) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "the message is larger than %ld bytes",
+		    s->cfg->max_message);
+		send_error(s, &p, NULL, "message_too_large", msg, NULL);
+	} else if (frame_is(&fields[RELAY_KIND], RELAY_MSG)) {
+		do_message(s, &p, user, zmq_msg_data(&fields[RELAY_BODY]),
+		    zmq_msg_size(&fields[RELAY_BODY]));
+	} else {
+		log_warn("unknown message kind from a session");
+	}
+out:
+	for (int i = 0; i < nf && i <= RELAY_UP_FRAMES; i++)
+		zmq_msg_close(&f[i]);
+	return rc;
+}
+
+void
+session_receive(struct session *s, int max)
+{
+	for (int i = 0; i < max; i++)
+		if (handle_one(s) != 0)
+			break;
+}
+
+struct session *
+session_new(const struct lc_config *cfg, const struct lc_token_key *key,
+    struct store *store)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	int one = 1, zero = 0;
+
+	if (s == NULL)
+		return NULL;
+	s->cfg = cfg;
+	s->key = key;
+	s->store = store;
+	s->zctx = zmq_ctx_new();
+	if (s->zctx == NULL ||
+	    (s->router = zmq_socket(s->zctx, ZMQ_ROUTER)) == NULL ||
+	    /* Sends to a vanished session fail instead of vanishing. */
+	    zmq_setsockopt(s->router, ZMQ_ROUTER_MANDATORY, &one,
+	    sizeof(one)) != 0 ||
+	    /* Replies are bounded by max_reply; never drop a frame. */
+	    zmq_setsockopt(s->router, ZMQ_SNDHWM, &zero, sizeof(zero)) != 0 ||
+	    zmq_setsockopt(s->router, ZMQ_LINGER, &zero, sizeof(zero)) != 0) {
+		log_err("zmq socket: %s", zmq_strerror(errno));
+		goto fail;
+	}
+	if (zmq_bind(s->router, cfg->worker_endpoint) != 0) {
+		log_err("bind %s: %s", cfg->worker_endpoint, zmq_strerror(errno));
+		goto fail;
+	}
+	return s;
+fail:
+	session_free(s);
+	return NULL;
+}
+
+void
+session_route(struct session *s, struct watch *watch, struct prompts *prompts,
+    struct replies *replies)
+{
+	s->watch = watch;
+	s->prompts = prompts;
+	s->replies = replies;
+}
+
+void *
+session_socket(struct session *s)
+{
+	return s->router;
+}
+
+void
+session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	while (s->rates != NULL) {
+		struct peer_rate *x = s->rates;
+		s->rates = x->next;
+		free(x);
+	}
+	if (s->router != NULL)
+		zmq_close(s->router);
+	if (s->zctx != NULL)
+		zmq_ctx_term(s->zctx);
+	explicit_bzero(s->seen, sizeof(s->seen));
+	free(s);
+}

@@ -1,0 +1,41 @@
+/* session.h - the worker's side of the WebSocket sessions: the ROUTER
+ * socket, each message's credentials checked (lib/relay.h), a per-session
+ * message budget, the actions dispatched (sendprompt, regenerate, stop,
+ * watch, ping), and lines, errors and closes sent back to a session. */
+#ifndef LC_SESSION_H
+#define LC_SESSION_H
+
+#include "config.h"
+#include "peer.h"
+#include "prompt.h"
+#include "reply.h"
+#include "store.h"
+#include "token.h"
+#include "watch.h"
+
+struct session;
+
+/* Opens the ROUTER socket on cfg->worker_endpoint. cfg, key and store
+ * (NULL allowed: watch then fails with storage_error) must outlive it.
+ * Returns NULL with a logged reason on failure. */
+struct session *session_new(const struct lc_config *cfg,
+    const struct lc_token_key *key, struct store *store);
+
+/* Gives s the modules its actions go to; before session_receive. They must
+ * outlive s. */
+void session_route(struct session *s, struct watch *watch,
+    struct prompts *prompts, struct replies *replies);
+
+/* The ZeroMQ socket, for the event loop to wait on. */
+void *session_socket(struct session *s);
+
+/* Sends lines to s's sessions (for watch.c). */
+struct peer_sink session_sink(struct session *s);
+
+/* Reads and handles at most max whole messages waiting on the socket. */
+void session_receive(struct session *s, int max);
+
+/* Closes the socket and frees s; NULL is allowed. */
+void session_free(struct session *s);
+
+#endif
