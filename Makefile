@@ -34,7 +34,8 @@ obj        = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 # NAME_SRC: sources; NAME_INC: include paths; NAME_PKGS: pkg-config packages
 # (cflags for its objects, libs for whatever links it); NAME_LIBS: other
 # libraries without a .pc file.
-base_SRC   := lib/log.c lib/buf.c lib/config.c lib/utf8.c lib/monotime.c
+base_SRC   := lib/log.c lib/buf.c lib/config.c lib/utf8.c lib/monotime.c \
+              lib/username.c
 base_INC   := -Ilib
 base_PKGS  :=
 
@@ -175,7 +176,7 @@ test-request_MODS := request upstream sse id base
 test-sse_MODS     := sse base
 test-store_MODS   := store id json base
 test-token_MODS   := token base
-test-users_MODS   := users token base
+test-users_MODS   := users base
 test-utf8_MODS    := base
 test-zmtp_MODS    := zmtp base
 test_PKGS_test-zmtp := libzmq

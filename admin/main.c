@@ -127,7 +127,7 @@ user_set(const struct lc_config *cfg, const char *name, int random, int add)
 	char pw[LC_PASSWORD_MAX + 2], hash[512];
 	int rc = 1;
 
-	if (!user_name_valid(name)) {
+	if (!username_valid(name)) {
 		fprintf(stderr, "invalid user name: use 1-%d letters, digits "
 		    "and . _ @ -\n", LC_USER_MAX);
 		return 1;

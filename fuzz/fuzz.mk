@@ -37,8 +37,8 @@ fuzz_src_creds   := $(creds_SRC) $(base_SRC)
 fuzz_pkgs_creds  :=
 fuzz_src_token   := $(token_SRC) $(base_SRC)
 fuzz_pkgs_token  := libjwt
-fuzz_src_users   := $(users_SRC) $(token_SRC) $(base_SRC)
-fuzz_pkgs_users  := libjwt libxcrypt
+fuzz_src_users   := $(users_SRC) $(base_SRC)
+fuzz_pkgs_users  := libxcrypt
 # users_verify hashes on purpose slowly: fuzz_users.c wraps crypt_r.
 fuzz_ld_users    := -Wl,--wrap=crypt_r
 fuzz_src_config  := $(base_SRC)

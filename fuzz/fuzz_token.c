@@ -40,7 +40,7 @@ check_verified(int rc, const char *user, long exp)
 	FUZZ_CHECK(token_strerror(rc) != NULL);
 	FUZZ_CHECK(memchr(user, '\0', LC_USER_MAX + 1) != NULL);
 	if (rc == LC_TOKEN_OK) {
-		FUZZ_CHECK(user_name_valid(user));
+		FUZZ_CHECK(username_valid(user));
 		FUZZ_CHECK(exp > (long)NOW);
 	} else {
 		FUZZ_CHECK(user[0] == '\0');
@@ -118,7 +118,7 @@ round_trip(const uint8_t *data, size_t size)
 	while (n > 0) {
 		memcpy(name, data, n);
 		name[n] = '\0';
-		if (user_name_valid(name))
+		if (username_valid(name))
 			break;
 		n--;
 	}

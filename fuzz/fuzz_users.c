@@ -23,7 +23,6 @@
 #include <crypt.h>
 #include <stdbool.h>
 
-#include "token.h"
 #include "users.h"
 
 #define PASSWORD "secret"
@@ -139,14 +138,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(rc == LC_USERS_OK || rc == LC_USERS_DENIED ||
 	    rc == LC_USERS_BAD_HASH);
 	FUZZ_CHECK(users_strerror(rc) != NULL);
-	if (!user_name_valid(user))
+	if (!username_valid(user))
 		FUZZ_CHECK(rc == LC_USERS_DENIED);
 	if (rc == LC_USERS_OK || rc == LC_USERS_BAD_HASH)
 		FUZZ_CHECK(seen > 0);
 	users_verify(path, "alice", PASSWORD);
 	users_hash_kind_ok(password);
 
-	if (user_name_valid(user)) {
+	if (username_valid(user)) {
 		int before = count;
 		/* Replace (or add) the user: the reader finds the new hash. */
 		rc = users_set(path, user, hash_secret, 0, 0);

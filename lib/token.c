@@ -92,25 +92,6 @@ out:
 	return rc;
 }
 
-int
-user_name_valid(const char *name)
-{
-	size_t n = 0;
-
-	if (name == NULL || name[0] == '\0' || name[0] == '-')
-		return 0;
-	for (const char *p = name; *p; p++, n++) {
-		char c = *p;
-		if (n >= LC_USER_MAX)
-			return 0;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '@' ||
-		    c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
 char *
 token_issue(const struct lc_token_key *key, const char *user, long lifetime,
     time_t now)
@@ -181,7 +162,7 @@ token_verify(const struct lc_token_key *key, const char *token, time_t now,
 	long exp = jwt_get_grant_int(jwt, "exp");
 	long iat = jwt_get_grant_int(jwt, "iat");
 	long nbf = jwt_get_grant_int(jwt, "nbf");
-	if (sub == NULL || !user_name_valid(sub) || purpose == NULL ||
+	if (sub == NULL || !username_valid(sub) || purpose == NULL ||
 	    strcmp(purpose, TOKEN_PURPOSE) != 0 || exp <= 0 || iat <= 0 ||
 	    iat > (long)now + TOKEN_SKEW || nbf > (long)now + TOKEN_SKEW) {
 		rc = LC_TOKEN_BAD_CLAIMS;

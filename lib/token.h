@@ -10,10 +10,11 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "username.h"   /* LC_USER_MAX: a token's subject is a user */
+
 #define LC_TOKEN_KEY_MIN 32
 #define LC_TOKEN_KEY_MAX 512
 #define LC_TOKEN_MAX 2048        /* longest token accepted */
-#define LC_USER_MAX 64           /* longest user name, without NUL */
 
 enum lc_token_err {
 	LC_TOKEN_OK = 0,
@@ -51,9 +52,5 @@ int token_verify(const struct lc_token_key *key, const char *token, time_t now,
 
 /* Returns a short description of a token error code, for logs. */
 const char *token_strerror(int err);
-
-/* Returns 1 if name is an acceptable user name: 1..LC_USER_MAX bytes of
- * letters, digits and ._@- (not starting with '-'), else 0. */
-int user_name_valid(const char *name);
 
 #endif

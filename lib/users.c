@@ -110,7 +110,7 @@ users_verify(const char *path, const char *user, const char *password)
 	fp = fopen(path, "r");
 	if (fp == NULL)
 		return LC_USERS_IO;
-	if (user_name_valid(user))
+	if (username_valid(user))
 		found = find_user(fp, user, hash, sizeof(hash));
 	if (ferror(fp))
 		found = -2;
@@ -246,7 +246,7 @@ int
 users_set(const char *path, const char *user, const char *hash,
     int must_be_new, int must_exist)
 {
-	if (!user_name_valid(user) || !users_hash_kind_ok(hash) ||
+	if (!username_valid(user) || !users_hash_kind_ok(hash) ||
 	    strchr(hash, '\n') != NULL || strchr(hash, ':') != NULL)
 		return LC_USERS_BAD_INPUT;
 	return users_rewrite(path, user, hash, must_be_new, must_exist);
@@ -255,7 +255,7 @@ users_set(const char *path, const char *user, const char *hash,
 int
 users_delete(const char *path, const char *user)
 {
-	if (!user_name_valid(user))
+	if (!username_valid(user))
 		return LC_USERS_BAD_INPUT;
 	return users_rewrite(path, user, NULL, 0, 1);
 }

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "token.h"
+#include "username.h"
 
 #define LC_USERS_LINE_MAX 1024
 /* libxcrypt refuses passphrases of CRYPT_MAX_PASSPHRASE_SIZE (512) bytes

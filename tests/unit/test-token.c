@@ -322,24 +322,24 @@ test_names(void)
 {
 	char n64[LC_USER_MAX + 2];
 
-	CHECK(user_name_valid("alice"), "name: alice");
-	CHECK(user_name_valid("a"), "name: one letter");
-	CHECK(user_name_valid("A.b_c@d-e9"), "name: all allowed classes");
-	CHECK(user_name_valid("bob-"), "name: trailing dash");
+	CHECK(username_valid("alice"), "name: alice");
+	CHECK(username_valid("a"), "name: one letter");
+	CHECK(username_valid("A.b_c@d-e9"), "name: all allowed classes");
+	CHECK(username_valid("bob-"), "name: trailing dash");
 	memset(n64, 'x', LC_USER_MAX);
 	n64[LC_USER_MAX] = '\0';
-	CHECK(user_name_valid(n64), "name: 64 bytes");
+	CHECK(username_valid(n64), "name: 64 bytes");
 	n64[LC_USER_MAX] = 'x';
 	n64[LC_USER_MAX + 1] = '\0';
-	CHECK(!user_name_valid(n64), "name: 65 bytes refused");
-	CHECK(!user_name_valid(""), "name: empty refused");
-	CHECK(!user_name_valid(NULL), "name: NULL refused");
-	CHECK(!user_name_valid("-bob"), "name: leading dash refused");
-	CHECK(!user_name_valid("a b"), "name: space refused");
-	CHECK(!user_name_valid("a:b"), "name: colon refused");
-	CHECK(!user_name_valid("a/b"), "name: slash refused");
-	CHECK(!user_name_valid("a\nb"), "name: newline refused");
-	CHECK(!user_name_valid("caf\xc3\xa9"), "name: non-ASCII refused");
+	CHECK(!username_valid(n64), "name: 65 bytes refused");
+	CHECK(!username_valid(""), "name: empty refused");
+	CHECK(!username_valid(NULL), "name: NULL refused");
+	CHECK(!username_valid("-bob"), "name: leading dash refused");
+	CHECK(!username_valid("a b"), "name: space refused");
+	CHECK(!username_valid("a:b"), "name: colon refused");
+	CHECK(!username_valid("a/b"), "name: slash refused");
+	CHECK(!username_valid("a\nb"), "name: newline refused");
+	CHECK(!username_valid("caf\xc3\xa9"), "name: non-ASCII refused");
 }
 
 int
