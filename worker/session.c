@@ -2,7 +2,8 @@
  * messages from the ROUTER socket, checks the credentials that ride on
  * each, budgets each session's messages, dispatches the actions
  * (sendprompt, regenerate, stop, watch, ping), and sends lines, errors and
- * closes back. The only module that touches ZeroMQ. */
+ * closes back. The only module that sends or receives ZeroMQ messages
+ * (loop.c only waits on the socket). */
 #include "session.h"
 
 #include <errno.h>
@@ -222,6 +223,50 @@ rate_forget(struct session *s, const struct peer *p)
 	}
 }
 
+static void
+act_sendprompt(struct session *s, const struct peer *p, const char *user,
+    const cJSON *payload)
+{
+	do_prompt(s, p, user, payload, REQUEST_SENDPROMPT);
+}
+
+static void
+act_regenerate(struct session *s, const struct peer *p, const char *user,
+    const cJSON *payload)
+{
+	do_prompt(s, p, user, payload, REQUEST_REGENERATE);
+}
+
+static void
+act_watch(struct session *s, const struct peer *p, const char *user,
+    const cJSON *payload)
+{
+	do_watch(s, p, user, cJSON_GetObjectItemCaseSensitive(payload,
+	    "conversation_id"), 0);
+}
+
+static void
+act_ping(struct session *s, const struct peer *p, const char *user,
+    const cJSON *payload)
+{
+	do_watch(s, p, user, cJSON_GetObjectItemCaseSensitive(payload,
+	    "watch"), 1);
+	send_frame(s, p, frame_pong());
+}
+
+/* The client actions (docs/PROTOCOL.md), by their "action" name. */
+static const struct action {
+	const char *name;
+	void (*fn)(struct session *s, const struct peer *p, const char *user,
+	    const cJSON *payload);
+} actions[] = {
+	{ "sendprompt", act_sendprompt },
+	{ "regenerate", act_regenerate },
+	{ "stop", do_stop },
+	{ "watch", act_watch },
+	{ "ping", act_ping },
+};
+
 /* Handles one client line. */
 static void
 do_message(struct session *s, const struct peer *p, const char *user,
@@ -245,24 +290,15 @@ do_message(struct session *s, const struct peer *p, const char *user,
 	const cJSON *action = cJSON_GetObjectItemCaseSensitive(json, "action");
 	const cJSON *payload = cJSON_GetObjectItemCaseSensitive(json, "payload");
 	const char *a = cJSON_IsString(action) ? action->valuestring : "";
-	if (strcmp(a, "sendprompt") == 0) {
-		do_prompt(s, p, user, payload, REQUEST_SENDPROMPT);
-	} else if (strcmp(a, "regenerate") == 0) {
-		do_prompt(s, p, user, payload, REQUEST_REGENERATE);
-	} else if (strcmp(a, "stop") == 0) {
-		do_stop(s, p, user, payload);
-	} else if (strcmp(a, "watch") == 0) {
-		do_watch(s, p, user, cJSON_GetObjectItemCaseSensitive(payload,
-		    "conversation_id"), 0);
-	} else if (strcmp(a, "ping") == 0) {
-		do_watch(s, p, user, cJSON_GetObjectItemCaseSensitive(payload,
-		    "watch"), 1);
-		send_frame(s, p, frame_pong());
-	} else {
-		send_error(s, p, NULL, "unknown_action",
-		    "unknown action; use sendprompt, regenerate, stop, watch or "
-		    "ping", "action");
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		if (strcmp(a, actions[i].name) == 0) {
+			actions[i].fn(s, p, user, payload);
+			goto out;
+		}
 	}
+	send_error(s, p, NULL, "unknown_action",
+	    "unknown action; use sendprompt, regenerate, stop, watch or ping",
+	    "action");
 out:
 	cJSON_Delete(json);
 }
