@@ -71,6 +71,12 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(call obj,$(LIB_BASE) $(LIB_
 	$(CC) $(CFLAGS) $(call pkg_cflags,$(PKGS)) -Iworker -Itests/unit -o $@ $(filter %.c %.o,$^) \
 	    $(LDFLAGS) $(call pkg_libs,libzmq libcurl libcjson libjwt libxcrypt sqlite3)
 
+# The route table's test links the FastCGI program's pages (not its main).
+$(BUILD)/tests/test-route: tests/unit/test-route.c tests/unit/unit.h $(call obj,$(filter-out cgi-bin/main.c,$(FCGI_SRC)) $(LIB_BASE) $(LIB_AUTH) $(LIB_STORE))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call pkg_cflags,$(PKGS)) -Icgi-bin -Itests/unit -o $@ $(filter %.c %.o,$^) \
+	    $(LDFLAGS) -lfcgi $(call pkg_libs,libcjson libjwt libxcrypt sqlite3)
+
 deps:
 	@scripts/deps.sh
 
