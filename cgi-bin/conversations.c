@@ -4,8 +4,8 @@
  *   PATCH  /api/conversations/ID {"title"}        rename
  *   DELETE /api/conversations/ID                  delete
  *   GET    /api/conversations/ID/export?format=md|json
- * Another user's conversation is a 404, as is one that does not exist. The
- * routes (routes.c) have checked the user, the id and the database. */
+ * Another user's conversation is a 404, as is one that does not exist.
+ * route.c has checked the user, the id's shape and the database first. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* login.c - POST /login (the seed's JSON shapes: a token for a name and a
- * password, within the login rate limits) and POST /logout. The routes
- * (routes.c) answer the Origin, method and CORS preflight checks. */
+ * password, within the login rate limits) and POST /logout. The Origin,
+ * method and CORS preflight checks declared in routes.c are made by route.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
