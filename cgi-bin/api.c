@@ -13,7 +13,8 @@ page_me(struct http_req *r, const struct route_ctx *ctx)
 	int rc;
 
 	if (cJSON_AddStringToObject(root, "username", ctx->user) == NULL ||
-	    cJSON_AddNumberToObject(root, "expires", (double)ctx->exp) == NULL ||
+	    cJSON_AddNumberToObject(root, "expires", (double)ctx->exp) ==
+	    NULL ||
 	    cJSON_AddBoolToObject(root, "demo", r->cfg->demo) == NULL) {
 		cJSON_Delete(root);
 		return http_send_json(r, 500, NULL);

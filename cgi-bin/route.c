@@ -35,7 +35,8 @@ route_find(const struct route *table, size_t n, const char *path,
 	m->not_found = "No such page";
 	m->id[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
-		if (!(table[i].flags & ROUTE_ID) && exact_match(&table[i], path)) {
+		if (!(table[i].flags & ROUTE_ID) &&
+		    exact_match(&table[i], path)) {
 			m->route = m->owner = (int)i;
 			return;
 		}
@@ -45,7 +46,8 @@ route_find(const struct route *table, size_t n, const char *path,
 		size_t len = strlen(rt->path);
 		const char *rest = path + len;
 
-		if (!(rt->flags & ROUTE_ID) || strncmp(path, rt->path, len) != 0)
+		if (!(rt->flags & ROUTE_ID) ||
+		    strncmp(path, rt->path, len) != 0)
 			continue;
 		if (m->owner < 0)
 			m->owner = (int)i;
@@ -71,7 +73,8 @@ route_handler
 route_handler_for(const struct route *rt, const char *method)
 {
 	for (int i = 0; i < ROUTE_METHOD__MAX; i++)
-		if (rt->handler[i] != NULL && strcmp(method, method_names[i]) == 0)
+		if (rt->handler[i] != NULL &&
+		    strcmp(method, method_names[i]) == 0)
 			return rt->handler[i];
 	return NULL;
 }
@@ -174,13 +177,13 @@ route_serve(struct http_req *r, const struct route *table, size_t n)
 	memset(&ctx, 0, sizeof(ctx));
 	if (rt->auth != ROUTE_AUTH_NONE) {
 		int t = http_authenticate(r, ctx.user, &ctx.exp);
+		if (t != LC_TOKEN_OK && rt->auth == ROUTE_AUTH_REQUIRED)
+			return refuse(r, 401, "unauthorized",
+			    t == LC_TOKEN_EXPIRED ? "Your session has expired" :
+			    "Log in first");
 		if (t != LC_TOKEN_OK) {
 			ctx.user[0] = '\0';
 			ctx.exp = 0;
-			if (rt->auth == ROUTE_AUTH_REQUIRED)
-				return refuse(r, 401, "unauthorized",
-				    t == LC_TOKEN_EXPIRED ?
-				    "Your session has expired" : "Log in first");
 		}
 	}
 	if ((rt->flags & ROUTE_STORE) && r->store == NULL)

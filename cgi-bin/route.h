@@ -39,7 +39,7 @@ enum route_method {
 /* Whose request a route answers. The default (0) is the strict one, so a
  * route that says nothing requires a user. */
 enum route_auth {
-	ROUTE_AUTH_REQUIRED = 0, /* valid credentials (cookie or Bearer), or 401 */
+	ROUTE_AUTH_REQUIRED = 0, /* valid cookie or Bearer token, or 401 */
 	ROUTE_AUTH_OPTIONAL,     /* the user when the credentials are valid */
 	ROUTE_AUTH_NONE          /* credentials are not looked at */
 };
@@ -53,9 +53,9 @@ enum route_auth {
 
 /* What a handler is handed: every check of its route has passed. */
 struct route_ctx {
-	char user[LC_USER_MAX + 1]; /* the user; "" only under AUTH_OPTIONAL/NONE */
+	char user[LC_USER_MAX + 1]; /* "" only under AUTH_OPTIONAL or NONE */
 	long exp;                   /* the token's expiry; 0 when user is "" */
-	char id[STORE_ID_LEN + 1];  /* ROUTE_ID: a valid conversation id; else "" */
+	char id[STORE_ID_LEN + 1];  /* ROUTE_ID: a valid conversation id */
 };
 
 /* Answers the request completely. Returns 0, or -1 if the client is gone. */
@@ -81,11 +81,11 @@ struct route {
 
 /* Where a path leads in a table. */
 struct route_match {
-	int route;                 /* the route's index, or -1 */
-	int owner;                 /* whose checks run: route, or for a near miss
-	                            * the ROUTE_ID route; -1 when none claims it */
-	const char *not_found;     /* the 404 message when route is -1 (static) */
-	char id[STORE_ID_LEN + 1]; /* the id segment when route has ROUTE_ID */
+	int route;             /* the route's index, or -1 */
+	int owner;             /* whose checks run: route, or for a near miss
+	                        * the ROUTE_ID route; -1 when none claims it */
+	const char *not_found; /* the 404 message when route is -1 (static) */
+	char id[STORE_ID_LEN + 1]; /* the id when route has ROUTE_ID, else "" */
 };
 
 #define ROUTE_ALLOW_MAX 64

@@ -25,7 +25,8 @@ const struct route routes[PAGE__MAX] = {
 		.handler = { [ROUTE_GET] = page_models },
 	},
 	[PAGE_CONV_LIST] = {
-		.path = "/api/conversations", .flags = ROUTE_STORE | ROUTE_SLASH,
+		.path = "/api/conversations",
+		.flags = ROUTE_STORE | ROUTE_SLASH,
 		.auth = ROUTE_AUTH_REQUIRED,
 		.handler = { [ROUTE_GET] = page_conv_list },
 	},

@@ -26,7 +26,8 @@ test_exact(void)
 
 	CHECK(find("/login", &m) == PAGE_LOGIN, "find: /login");
 	CHECK(find("/logout", &m) == PAGE_LOGOUT, "find: /logout");
-	CHECK(find("/api/me", &m) == PAGE_ME && m.id[0] == '\0', "find: /api/me");
+	CHECK(find("/api/me", &m) == PAGE_ME && m.id[0] == '\0',
+	    "find: /api/me");
 	CHECK(find("/api/models", &m) == PAGE_MODELS, "find: /api/models");
 	CHECK(find("/api/conversations", &m) == PAGE_CONV_LIST,
 	    "find: the list");
@@ -92,9 +93,11 @@ test_allow(void)
 	char allow[ROUTE_ALLOW_MAX], use[ROUTE_ALLOW_MAX], name[64];
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		route_allow(&routes[want[i].page], allow, use);
-		snprintf(name, sizeof(name), "allow: %s%s", routes[want[i].page].path,
-		    routes[want[i].page].suffix ? routes[want[i].page].suffix : "");
+		const struct route *rt = &routes[want[i].page];
+
+		route_allow(rt, allow, use);
+		snprintf(name, sizeof(name), "allow: %s%s", rt->path,
+		    rt->suffix != NULL ? rt->suffix : "");
 		CHECK_STR(allow, want[i].allow, name);
 		CHECK_STR(use, want[i].use, name);
 	}
@@ -116,7 +119,8 @@ test_methods(void)
 	CHECK(route_handler_for(conv, "DELETE") == page_conv_delete,
 	    "method: DELETE");
 	CHECK(route_handler_for(conv, "get") == NULL, "method: case matters");
-	CHECK(route_handler_for(conv, "HEAD") == NULL, "method: HEAD is not GET");
+	CHECK(route_handler_for(conv, "HEAD") == NULL,
+	    "method: HEAD is not GET");
 	CHECK(route_handler_for(conv, "POST") == NULL, "method: POST");
 	CHECK(route_handler_for(conv, "") == NULL, "method: empty");
 	CHECK(route_handler_for(&routes[PAGE_LOGIN], "OPTIONS") == NULL,
