@@ -118,10 +118,16 @@ wmain_SRC    := worker/main.c
 wmain_INC    := -Ilib -Iworker
 wmain_PKGS   := libcurl
 
-fcgi_SRC   := $(wildcard cgi-bin/*.c)
+# The FastCGI program's pages and routes (the unit tests link these), and
+# its main.
+fcgi_SRC   := $(filter-out cgi-bin/main.c,$(wildcard cgi-bin/*.c))
 fcgi_INC   := -Ilib -Icgi-bin
 fcgi_PKGS  := libcjson
 fcgi_LIBS  := -lfcgi
+
+fmain_SRC  := cgi-bin/main.c
+fmain_INC  := -Ilib -Icgi-bin
+fmain_PKGS := libcjson
 
 ws_SRC     := $(filter-out $(zmtp_SRC),$(wildcard ws/*.c))
 ws_INC     := -Ilib -Iws
@@ -133,7 +139,7 @@ admin_PKGS :=
 
 MODULES := base token creds users json id store zmtp sse frames request \
            upstream context watch reply prompt session loop wcore wmain \
-           fcgi ws admin
+           fcgi fmain ws admin
 
 # Each module's objects compile with its own include paths and cflags.
 define module_flags
@@ -148,7 +154,7 @@ link_libs = $(foreach m,$(1),$($(m)_LIBS)) \
 
 # --------------------------------------------------------------- programs --
 # The FastCGI program: login, REST API, /ws authorizer.
-FCGI_MODS   := fcgi store id json users token creds base
+FCGI_MODS   := fmain fcgi store id json users token creds base
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp base
@@ -172,6 +178,7 @@ test_PKGS_test-context := sqlite3
 # test-reply links no ZeroMQ: proof that a reply's life does not need it.
 test-reply_MODS   := reply watch upstream request frames sse store id json \
                      token base
+test-route_MODS   := fcgi store id json users token creds base
 test-request_MODS := request upstream sse id base
 test-sse_MODS     := sse base
 test-store_MODS   := store id json base
@@ -216,6 +223,7 @@ $(foreach t,$(UNIT_NAMES),$(eval $(call unit_test,$(t))))
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
+# The route table's test links the FastCGI program's pages (not its main).
 deps:
 	@scripts/deps.sh
 

@@ -4,7 +4,8 @@
  *   PATCH  /api/conversations/ID {"title"}        rename
  *   DELETE /api/conversations/ID                  delete
  *   GET    /api/conversations/ID/export?format=md|json
- * Another user's conversation is a 404, as is one that does not exist. */
+ * Another user's conversation is a 404, as is one that does not exist.
+ * route.c has checked the user, the id's shape and the database first. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,6 @@
 #include "pages.h"
 #include "store.h"
 
-#define PREFIX "/api/conversations"
 #define QUERY_MAX 200
 #define EXPORT_MAX ((size_t)64 << 20)
 
@@ -30,8 +30,8 @@ store_error(struct http_req *r, int rc)
 	    "The database failed; try again");
 }
 
-static int
-list(struct http_req *r, const char *user)
+int
+page_conv_list(struct http_req *r, const struct route_ctx *ctx)
 {
 	char q[QUERY_MAX + 1] = "", cursor[128] = "", limit_s[16] = "";
 	cJSON *out = NULL;
@@ -50,7 +50,7 @@ list(struct http_req *r, const char *user)
 			return http_send_error(r, 400, "invalid_request",
 			    "limit must be from 1 to 100");
 	}
-	rc = store_conv_list(r->store, user, q, (int)limit, cursor, &out);
+	rc = store_conv_list(r->store, ctx->user, q, (int)limit, cursor, &out);
 	if (rc != STORE_OK)
 		return store_error(r, rc);
 	rc = http_send_json(r, 200, out);
@@ -58,8 +58,8 @@ list(struct http_req *r, const char *user)
 	return rc;
 }
 
-static int
-rename_conv(struct http_req *r, const char *user, const char *id)
+int
+page_conv_rename(struct http_req *r, const struct route_ctx *ctx)
 {
 	struct lc_buf body;
 	cJSON *json = NULL;
@@ -83,13 +83,14 @@ rename_conv(struct http_req *r, const char *user, const char *id)
 		    "Send {\"title\": \"…\"}: 1 to 200 bytes on one line");
 		goto out;
 	}
-	rc = store_conv_rename(r->store, id, user, title->valuestring);
+	rc = store_conv_rename(r->store, ctx->id, ctx->user,
+	    title->valuestring);
 	if (rc != STORE_OK) {
 		rc = store_error(r, rc);
 		goto out;
 	}
 	cJSON *ok = cJSON_CreateObject();
-	if (cJSON_AddStringToObject(ok, "id", id) == NULL ||
+	if (cJSON_AddStringToObject(ok, "id", ctx->id) == NULL ||
 	    cJSON_AddStringToObject(ok, "title", title->valuestring) == NULL) {
 		cJSON_Delete(ok);
 		rc = http_send_json(r, 500, NULL);
@@ -128,8 +129,8 @@ export_md_message(struct lc_buf *b, const cJSON *m)
 	    buf_append_str(b, "\n\n") ? -1 : 0;
 }
 
-static int
-export_conv(struct http_req *r, const char *user, const char *id)
+int
+page_conv_export(struct http_req *r, const struct route_ctx *ctx)
 {
 	char format[8] = "md";
 	cJSON *conv = NULL, *m;
@@ -140,11 +141,11 @@ export_conv(struct http_req *r, const char *user, const char *id)
 	    (strcmp(format, "md") != 0 && strcmp(format, "json") != 0))
 		return http_send_error(r, 400, "invalid_request",
 		    "format must be md or json");
-	rc = store_conv_get(r->store, id, user, &conv);
+	rc = store_conv_get(r->store, ctx->id, ctx->user, &conv);
 	if (rc != STORE_OK)
 		return store_error(r, rc);
 	http_add_header(r, "Content-Disposition: attachment; "
-	    "filename=\"conversation-%s.%s\"", id, format);
+	    "filename=\"conversation-%s.%s\"", ctx->id, format);
 	if (strcmp(format, "json") == 0) {
 		rc = http_send_json(r, 200, conv);
 		cJSON_Delete(conv);
@@ -173,69 +174,25 @@ export_conv(struct http_req *r, const char *user, const char *id)
 }
 
 int
-page_conversations(struct http_req *r)
+page_conv_get(struct http_req *r, const struct route_ctx *ctx)
 {
-	char user[LC_USER_MAX + 1], id[ID_LEN + 1];
-	const char *rest = r->path + strlen(PREFIX);
-	const char *m = r->method;
-	int t, rc;
+	cJSON *conv = NULL;
+	int rc = store_conv_get(r->store, ctx->id, ctx->user, &conv);
 
-	if (!r->origin_allowed)
-		return http_send_error(r, 403, "origin_not_allowed",
-		    "This origin is not allowed");
-	t = http_authenticate(r, user, NULL);
-	if (t != LC_TOKEN_OK)
-		return http_send_error(r, 401, "unauthorized",
-		    t == LC_TOKEN_EXPIRED ? "Your session has expired" :
-		    "Log in first");
-	if (r->store == NULL)
-		return http_send_error(r, 503, "storage_error",
-		    "The database is not available");
-	if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
-		if (strcmp(m, "GET") != 0) {
-			http_add_header(r, "Allow: GET");
-			return http_send_error(r, 405, "method_not_allowed",
-			    "Use GET");
-		}
-		return list(r, user);
-	}
-	/* "/<id>" or "/<id>/export" */
-	if (rest[0] != '/' || strlen(rest + 1) < ID_LEN)
-		return http_send_error(r, 404, "not_found", "No such conversation");
-	memcpy(id, rest + 1, ID_LEN);
-	id[ID_LEN] = '\0';
-	rest += 1 + ID_LEN;
-	if (!id_valid(id))
-		return http_send_error(r, 404, "not_found", "No such conversation");
-	if (strcmp(rest, "/export") == 0) {
-		if (strcmp(m, "GET") != 0) {
-			http_add_header(r, "Allow: GET");
-			return http_send_error(r, 405, "method_not_allowed",
-			    "Use GET");
-		}
-		return export_conv(r, user, id);
-	}
-	if (rest[0] != '\0')
-		return http_send_error(r, 404, "not_found", "No such page");
-	if (strcmp(m, "GET") == 0) {
-		cJSON *conv = NULL;
-		rc = store_conv_get(r->store, id, user, &conv);
-		if (rc != STORE_OK)
-			return store_error(r, rc);
-		rc = http_send_json(r, 200, conv);
-		cJSON_Delete(conv);
-		return rc;
-	}
-	if (strcmp(m, "PATCH") == 0)
-		return rename_conv(r, user, id);
-	if (strcmp(m, "DELETE") == 0) {
-		rc = store_conv_delete(r->store, id, user);
-		if (rc != STORE_OK)
-			return store_error(r, rc);
-		log_info("conversation deleted user=%s id=%s", user, id);
-		return http_send(r, 204, NULL, NULL, 0);
-	}
-	http_add_header(r, "Allow: GET, PATCH, DELETE");
-	return http_send_error(r, 405, "method_not_allowed",
-	    "Use GET, PATCH or DELETE");
+	if (rc != STORE_OK)
+		return store_error(r, rc);
+	rc = http_send_json(r, 200, conv);
+	cJSON_Delete(conv);
+	return rc;
+}
+
+int
+page_conv_delete(struct http_req *r, const struct route_ctx *ctx)
+{
+	int rc = store_conv_delete(r->store, ctx->id, ctx->user);
+
+	if (rc != STORE_OK)
+		return store_error(r, rc);
+	log_info("conversation deleted user=%s id=%s", ctx->user, ctx->id);
+	return http_send(r, 204, NULL, NULL, 0);
 }

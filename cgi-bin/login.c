@@ -1,5 +1,6 @@
-/* login.c - POST /login (the seed's JSON shapes), POST /logout, and the CORS
- * preflight the seed client triggers from its other origin. */
+/* login.c - POST /login (the seed's JSON shapes: a token for a name and a
+ * password, within the login rate limits) and POST /logout. The Origin,
+ * method and CORS preflight checks declared in routes.c are made by route.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,30 +40,12 @@ login_reply(struct http_req *r, int status, const char *message,
 	return rc;
 }
 
-/* Adds the CORS headers for an allowed foreign origin. */
-static void
-cors_headers(struct http_req *r)
+int
+login_refuse(struct http_req *r, int status, const char *code,
+    const char *message)
 {
-	if (!r->cross_origin)
-		return;
-	http_add_header(r, "Access-Control-Allow-Origin: %s", r->origin);
-	http_add_header(r, "Vary: Origin");
-}
-
-static int
-login_preflight(struct http_req *r)
-{
-	if (!r->cross_origin)
-		return http_send_error(r, 403, "origin_not_allowed",
-		    "This origin may not call /login");
-	cors_headers(r);
-	http_add_header(r, "Access-Control-Allow-Methods: POST, OPTIONS");
-	/* The seed client sends a stray Access-Control-Allow-Origin request
-	 * header, so the preflight asks for it. */
-	http_add_header(r, "Access-Control-Allow-Headers: content-type, "
-	    "access-control-allow-origin, authorization");
-	http_add_header(r, "Access-Control-Max-Age: 600");
-	return http_send_json(r, 204, NULL);
+	(void)code;
+	return login_reply(r, status, message, NULL, NULL, 0);
 }
 
 static const char *
@@ -84,7 +67,7 @@ login_limited(struct http_req *r, const char *key, long max, long *retry)
 }
 
 int
-page_login(struct http_req *r)
+page_login(struct http_req *r, const struct route_ctx *ctx)
 {
 	struct lc_buf body;
 	cJSON *json = NULL;
@@ -92,22 +75,8 @@ page_login(struct http_req *r)
 	int rc, status;
 	time_t now = time(NULL);
 
+	(void)ctx;
 	buf_init(&body, (size_t)r->cfg->max_body);
-	if (!r->origin_allowed) {
-		rc = login_reply(r, 403, "This origin is not allowed", NULL,
-		    NULL, 0);
-		goto out;
-	}
-	if (strcmp(r->method, "OPTIONS") == 0) {
-		rc = login_preflight(r);
-		goto out;
-	}
-	cors_headers(r);
-	if (strcmp(r->method, "POST") != 0) {
-		http_add_header(r, "Allow: POST, OPTIONS");
-		rc = login_reply(r, 405, "Use POST", NULL, NULL, 0);
-		goto out;
-	}
 	status = http_read_body(r, &body);
 	if (status != 0) {
 		rc = login_reply(r, status, status == 413 ? "Request too large" :
@@ -206,21 +175,13 @@ out:
 }
 
 int
-page_logout(struct http_req *r)
+page_logout(struct http_req *r, const struct route_ctx *ctx)
 {
-	char user[LC_USER_MAX + 1];
 	cJSON *root;
 	int rc;
 
-	if (strcmp(r->method, "POST") != 0) {
-		http_add_header(r, "Allow: POST");
-		return http_send_error(r, 405, "method_not_allowed", "Use POST");
-	}
-	if (!r->origin_allowed)
-		return http_send_error(r, 403, "origin_not_allowed",
-		    "This origin is not allowed");
-	if (http_authenticate(r, user, NULL) == LC_TOKEN_OK)
-		log_info("logout user=%s", user);
+	if (ctx->user[0] != '\0')
+		log_info("logout user=%s", ctx->user);
 	http_add_header(r, "Set-Cookie: %s=; Path=/; HttpOnly; SameSite=Strict; "
 	    "Max-Age=0", LC_COOKIE_NAME);
 	root = cJSON_CreateObject();

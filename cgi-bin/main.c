@@ -1,6 +1,7 @@
-/* main.c - the FastCGI program: wires configuration, the token key and the
- * page table to libfcgi's accept loop. One binary serves two roles: the
- * responder for /login, /logout and the /api pages, and the authorizer for /ws. */
+/* main.c - the FastCGI program: wires configuration, the token key, the
+ * database and the route table to libfcgi's accept loop. One binary serves
+ * two roles: the responder for the routes in routes.c, and the authorizer
+ * for /ws. */
 #include <fcgiapp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -10,17 +11,8 @@
 #include "config.h"
 #include "log.h"
 #include "pages.h"
+#include "route.h"
 #include "store.h"
-
-enum page { PAGE_LOGIN, PAGE_LOGOUT, PAGE_ME, PAGE_MODELS, PAGE__MAX };
-
-static const char *const page_paths[PAGE__MAX] = {
-	"/login", "/logout", "/api/me", "/api/models",
-};
-
-static int (*const page_handlers[PAGE__MAX])(struct http_req *) = {
-	page_login, page_logout, page_me, page_models,
-};
 
 static void
 serve(FCGX_Request *fcgi, const struct lc_config *cfg,
@@ -39,18 +31,7 @@ serve(FCGX_Request *fcgi, const struct lc_config *cfg,
 		page_authorize(&r);
 		return;
 	}
-	for (int p = 0; p < PAGE__MAX; p++) {
-		if (strcmp(r.path, page_paths[p]) == 0) {
-			page_handlers[p](&r);
-			return;
-		}
-	}
-	if (strncmp(r.path, "/api/conversations", 18) == 0 &&
-	    (r.path[18] == '\0' || r.path[18] == '/')) {
-		page_conversations(&r);
-		return;
-	}
-	http_send_error(&r, 404, "not_found", "No such page");
+	route_serve(&r, routes, PAGE__MAX);
 }
 
 int

@@ -1,26 +1,64 @@
-/* pages.h - the handlers of the FastCGI program, one per page. Each answers
- * the request completely and returns 0, or -1 if the client went away. */
+/* pages.h - the pages of the FastCGI program and the one table that routes
+ * requests to them (routes.c). A handler is called by route_serve only after
+ * its route's checks have passed (route.h): it does no method, Origin,
+ * credential or database check of its own, and answers the request
+ * completely, returning 0, or -1 if the client went away. */
 #ifndef LC_PAGES_H
 #define LC_PAGES_H
 
 #include "http.h"
+#include "route.h"
 
-/* POST /login, OPTIONS /login (CORS preflight). */
-int page_login(struct http_req *r);
+enum page {
+	PAGE_LOGIN,       /* /login */
+	PAGE_LOGOUT,      /* /logout */
+	PAGE_ME,          /* /api/me */
+	PAGE_MODELS,      /* /api/models */
+	PAGE_CONV_LIST,   /* /api/conversations[/] */
+	PAGE_CONV,        /* /api/conversations/ID */
+	PAGE_CONV_EXPORT, /* /api/conversations/ID/export */
+	PAGE__MAX
+};
 
-/* POST /logout. */
-int page_logout(struct http_req *r);
+/* Every path the responder serves, its methods and its checks. */
+extern const struct route routes[PAGE__MAX];
+
+/* POST /login (the seed's JSON shapes). */
+int page_login(struct http_req *r, const struct route_ctx *ctx);
+
+/* Answers a refusal of /login in the seed's shape ({"isAuthorized":false,
+ * "msg":message,...}); code is not part of that shape. */
+int login_refuse(struct http_req *r, int status, const char *code,
+    const char *message);
+
+/* POST /logout: ctx->user is "" without valid credentials. */
+int page_logout(struct http_req *r, const struct route_ctx *ctx);
 
 /* GET /api/me. */
-int page_me(struct http_req *r);
+int page_me(struct http_req *r, const struct route_ctx *ctx);
 
 /* GET /api/models. */
-int page_models(struct http_req *r);
+int page_models(struct http_req *r, const struct route_ctx *ctx);
 
-/* /api/conversations and below. */
-int page_conversations(struct http_req *r);
+/* GET /api/conversations?q=&limit=&cursor=: ctx->user's, newest first. */
+int page_conv_list(struct http_req *r, const struct route_ctx *ctx);
 
-/* The /ws authorizer: 200 lets lighttpd proxy the upgrade to websocketd. */
+/* GET /api/conversations/ID: one, with its messages. */
+int page_conv_get(struct http_req *r, const struct route_ctx *ctx);
+
+/* PATCH /api/conversations/ID {"title"}: rename. */
+int page_conv_rename(struct http_req *r, const struct route_ctx *ctx);
+
+/* DELETE /api/conversations/ID. */
+int page_conv_delete(struct http_req *r, const struct route_ctx *ctx);
+
+/* GET /api/conversations/ID/export?format=md|json. */
+int page_conv_export(struct http_req *r, const struct route_ctx *ctx);
+
+/* The /ws authorizer (FCGI_ROLE=AUTHORIZER, any path): 200 lets lighttpd
+ * proxy the upgrade to websocketd. It checks the Origin and the credentials
+ * itself: they differ from the routes' (a ?token= query is accepted, the
+ * messages and log lines are its own). */
 int page_authorize(struct http_req *r);
 
 #endif

@@ -1,0 +1,45 @@
+/* routes.c - the route table: every path the responder serves, the methods
+ * each answers and the checks its requests pass before the handler (the
+ * order of the checks is in route.h). A new page is one entry here. */
+#include "pages.h"
+
+const struct route routes[PAGE__MAX] = {
+	[PAGE_LOGIN] = {
+		.path = "/login", .flags = ROUTE_CORS,
+		.auth = ROUTE_AUTH_NONE, .refuse = login_refuse,
+		.handler = { [ROUTE_POST] = page_login },
+	},
+	[PAGE_LOGOUT] = {
+		.path = "/logout", .flags = ROUTE_METHOD_FIRST,
+		.auth = ROUTE_AUTH_OPTIONAL,
+		.handler = { [ROUTE_POST] = page_logout },
+	},
+	[PAGE_ME] = {
+		.path = "/api/me", .flags = ROUTE_METHOD_FIRST,
+		.auth = ROUTE_AUTH_REQUIRED,
+		.handler = { [ROUTE_GET] = page_me },
+	},
+	[PAGE_MODELS] = {
+		.path = "/api/models", .flags = ROUTE_METHOD_FIRST,
+		.auth = ROUTE_AUTH_REQUIRED,
+		.handler = { [ROUTE_GET] = page_models },
+	},
+	[PAGE_CONV_LIST] = {
+		.path = "/api/conversations",
+		.flags = ROUTE_STORE | ROUTE_SLASH,
+		.auth = ROUTE_AUTH_REQUIRED,
+		.handler = { [ROUTE_GET] = page_conv_list },
+	},
+	[PAGE_CONV] = {
+		.path = "/api/conversations/", .suffix = "",
+		.flags = ROUTE_STORE | ROUTE_ID, .auth = ROUTE_AUTH_REQUIRED,
+		.handler = { [ROUTE_GET] = page_conv_get,
+		    [ROUTE_PATCH] = page_conv_rename,
+		    [ROUTE_DELETE] = page_conv_delete },
+	},
+	[PAGE_CONV_EXPORT] = {
+		.path = "/api/conversations/", .suffix = "/export",
+		.flags = ROUTE_STORE | ROUTE_ID, .auth = ROUTE_AUTH_REQUIRED,
+		.handler = { [ROUTE_GET] = page_conv_export },
+	},
+};
