@@ -115,7 +115,7 @@ http_query(const struct http_req *r, const char *name, char *out,
 	while (*q) {
 		size_t len = strcspn(q, "&");
 		if (len > nlen && strncmp(q, name, nlen) == 0 && q[nlen] == '=')
-			return url_decode(q + nlen + 1, len - nlen - 1, out,
+			return creds_url_decode(q + nlen + 1, len - nlen - 1, out,
 			    outcap) < 0 ? -1 : 1;
 		q += len + (q[len] == '&');
 	}

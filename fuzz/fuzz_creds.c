@@ -8,7 +8,7 @@
  * results are NUL-terminated within outcap; a found cookie has no ';'; a
  * bearer token has no leading or trailing space; the same call with more
  * room finds the same thing; creds_find_token is the cookie when there is
- * one and else the query; url_decode returns the length of what it wrote,
+ * one and else the query; creds_url_decode returns the length of what it wrote,
  * never a NUL byte; an Origin in the allowed list, or none, is allowed. */
 #include "fuzz.h"
 
@@ -108,21 +108,21 @@ check_url_decode(const char *s, size_t n, size_t small)
 	memcpy(src, s, n);
 	char *out = malloc(BIG);
 	FUZZ_CHECK(out != NULL);
-	int len = url_decode(src, n, out, BIG);
+	int len = creds_url_decode(src, n, out, BIG);
 	if (len >= 0) {
 		FUZZ_CHECK((size_t)len < BIG && (size_t)len <= n);
 		FUZZ_CHECK(out[len] == '\0' && strlen(out) == (size_t)len);
 	}
 	char *out2 = malloc(small);
 	FUZZ_CHECK(out2 != NULL);
-	int len2 = url_decode(src, n, out2, small);
+	int len2 = creds_url_decode(src, n, out2, small);
 	if (len2 >= 0) {
 		FUZZ_CHECK(len2 == len);
 		FUZZ_CHECK(memcmp(out, out2, (size_t)len + 1) == 0);
 	} else if (len >= 0) {
 		FUZZ_CHECK((size_t)len + 1 > small);
 	}
-	FUZZ_CHECK(url_decode(src, n, out2, 0) == -1);
+	FUZZ_CHECK(creds_url_decode(src, n, out2, 0) == -1);
 	free(out2);
 	free(out);
 	free(src);

@@ -19,7 +19,7 @@ hexval(char c)
 }
 
 int
-url_decode(const char *src, size_t srclen, char *out, size_t outcap)
+creds_url_decode(const char *src, size_t srclen, char *out, size_t outcap)
 {
 	size_t n = 0;
 
@@ -110,7 +110,7 @@ creds_query_token(const char *query, char *out, size_t outcap)
 		if (end == NULL)
 			end = p + strlen(p);
 		if ((size_t)(end - p) >= 6 && strncmp(p, "token=", 6) == 0) {
-			if (url_decode(p + 6, (size_t)(end - p - 6), out, outcap) < 0)
+			if (creds_url_decode(p + 6, (size_t)(end - p - 6), out, outcap) < 0)
 				return -1;
 			strip_bearer(out);
 			return 1;

@@ -37,6 +37,6 @@ bool creds_origin_allowed(const char *origin, const char *host,
 
 /* Percent-decodes src (also '+' as space) into out. Returns the length, or -1
  * on a bad escape, a NUL byte, or when it does not fit. */
-int url_decode(const char *src, size_t srclen, char *out, size_t outcap);
+int creds_url_decode(const char *src, size_t srclen, char *out, size_t outcap);
 
 #endif

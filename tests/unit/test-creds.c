@@ -193,24 +193,24 @@ test_url_decode(void)
 {
 	char out[8];
 
-	CHECK(url_decode("a%41+b", 6, out, sizeof(out)) == 4 &&
+	CHECK(creds_url_decode("a%41+b", 6, out, sizeof(out)) == 4 &&
 	    strcmp(out, "aA b") == 0, "decode: escape and +");
-	CHECK(url_decode("%e2%82%ac", 9, out, sizeof(out)) == 3 &&
+	CHECK(creds_url_decode("%e2%82%ac", 9, out, sizeof(out)) == 3 &&
 	    strcmp(out, "\xe2\x82\xac") == 0, "decode: lower-case hex bytes");
-	CHECK(url_decode("", 0, out, sizeof(out)) == 0 && out[0] == '\0',
+	CHECK(creds_url_decode("", 0, out, sizeof(out)) == 0 && out[0] == '\0',
 	    "decode: empty");
-	CHECK(url_decode("x", 0, out, 0) == -1, "decode: no room at all");
-	CHECK(url_decode("abcdefg", 7, out, 8) == 7, "decode: 7 in 8");
-	CHECK(url_decode("abcdefgh", 8, out, 8) == -1, "decode: 8 in 8 -> -1");
-	CHECK(url_decode("%41%42%43%44%45%46%47", 21, out, 8) == 7 &&
+	CHECK(creds_url_decode("x", 0, out, 0) == -1, "decode: no room at all");
+	CHECK(creds_url_decode("abcdefg", 7, out, 8) == 7, "decode: 7 in 8");
+	CHECK(creds_url_decode("abcdefgh", 8, out, 8) == -1, "decode: 8 in 8 -> -1");
+	CHECK(creds_url_decode("%41%42%43%44%45%46%47", 21, out, 8) == 7 &&
 	    strcmp(out, "ABCDEFG") == 0, "decode: escapes count once");
-	CHECK(url_decode("%41", 2, out, sizeof(out)) == -1,
+	CHECK(creds_url_decode("%41", 2, out, sizeof(out)) == -1,
 	    "decode: srclen cuts the escape");
-	CHECK(url_decode("ab%41", 2, out, sizeof(out)) == 2 &&
+	CHECK(creds_url_decode("ab%41", 2, out, sizeof(out)) == 2 &&
 	    strcmp(out, "ab") == 0, "decode: srclen respected");
-	CHECK(url_decode("%4g", 3, out, sizeof(out)) == -1, "decode: bad hex");
-	CHECK(url_decode("%-1", 3, out, sizeof(out)) == -1, "decode: sign");
-	CHECK(url_decode("a%00", 4, out, sizeof(out)) == -1, "decode: NUL");
+	CHECK(creds_url_decode("%4g", 3, out, sizeof(out)) == -1, "decode: bad hex");
+	CHECK(creds_url_decode("%-1", 3, out, sizeof(out)) == -1, "decode: sign");
+	CHECK(creds_url_decode("a%00", 4, out, sizeof(out)) == -1, "decode: NUL");
 }
 
 int
