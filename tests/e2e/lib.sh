@@ -87,7 +87,7 @@ worker_pid() { pgrep -P "$STACK_PID" -f lightchat-worker | head -1; }
 # checkouts, two engineers) neither see nor kill each other's processes.
 stack_procs() {
 	local p
-	for p in $(pgrep -f 'lightchat|websocketd|lighttpd|fake_upstream'); do
+	for p in $(pgrep -f 'lightchat|websocketd|lighttpd|fake_upstream|demo-upstream'); do
 		grep -qsxzF "LIGHTCHAT_STATE=$T/state" "/proc/$p/environ" && echo "$p"
 	done
 }
