@@ -142,6 +142,8 @@ class Decoder:
             fin, op, masked, n = b[0] & 0x80, b[0] & 0x0F, b[1] & 0x80, b[1] & 0x7F
             if b[0] & 0x70:
                 raise ProtocolError("reserved bits set in a frame")
+            if op not in (OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG):
+                raise ProtocolError(f"unknown opcode {op}")
             pos = 2
             if n == 126:
                 if len(b) < 4:
@@ -180,8 +182,6 @@ class Decoder:
                     self.frag_op, self.frags, self.frag_len = None, [], 0
                     return msg
                 continue
-            if op not in (OP_TEXT, OP_BINARY):
-                raise ProtocolError(f"unknown opcode {op}")
             if self.frag_op is not None:
                 raise ProtocolError("a new message inside a fragmented one")
             if fin:
