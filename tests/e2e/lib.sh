@@ -162,7 +162,7 @@ ws() {
 	"$PY" "$WSCLIENT" --cookie-jar "$jar" ${WSOPTS:-} "$WS" "$@"
 }
 
-# final OUTPUT: the last frame of a wsclient output.
+# final OUTPUT: the last frame of the client's output.
 final() { printf '%s\n' "$1" | tail -1; }
 
 finish() {
