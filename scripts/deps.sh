@@ -8,7 +8,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 # Build: compiler, libraries. Run: lighttpd, websocketd, the vendored
 # JavaScript libraries. Tests and tools: curl, jq, python3, htpasswd,
-# mkpasswd, chromium and node for the browser tests, clang with libFuzzer
+# mkpasswd, tmux (Ctrl-C of `make run`), chromium and node for the browser
+# tests, clang with libFuzzer
 # (make fuzz) and valgrind.
 PACKAGES=(
 	build-essential pkg-config
@@ -16,7 +17,7 @@ PACKAGES=(
 	libsqlite3-dev libcrypt-dev
 	lighttpd websocketd
 	libjs-marked libjs-highlight.js node-dompurify
-	curl jq python3 apache2-utils whois procps
+	curl jq python3 apache2-utils whois procps tmux
 	chromium
 	clang libclang-rt-14-dev valgrind wrk
 )

@@ -2,7 +2,19 @@
 # run.sh - start the whole lightchat stack in the foreground: the worker,
 # websocketd with one lightchat-ws per connection, and lighttpd with the
 # FastCGI program. With no API key configured it also starts the built-in
-# demo upstream. Ctrl-C (or SIGTERM) stops everything.
+# demo upstream (tools/demo-upstream). Ctrl-C (or SIGTERM, or the terminal
+# closing) stops everything and exits with status 0.
+#
+# Ctrl-C: the terminal sends SIGINT to its whole foreground process group.
+# Each component runs in a session of its own (setsid), out of that group, so
+# that only this script (and make above it) gets it; the script then stops the
+# components in order (stop_all). Were they in the group, each would stop on
+# its own at once: lighttpd's FastCGI children die under it (lighttpd logs
+# failed connects), the demo upstream quits in the middle of the replies the
+# worker is finishing, and whichever exits first races the trap below (a
+# "component exited" exit 1 is make's "Error 1"). GNU make, on SIGINT, waits
+# for this script and reports nothing when it exits 0, then ends itself by the
+# same signal (the shell shows status 130, silently).
 #
 # Environment: LIGHTCHAT_PORT (8080), LIGHTCHAT_STATE (./state),
 # LIGHTCHAT_CONFIG (./lightchat.conf), OPENAI_API_KEY, OPENAI_BASE_URL, and
@@ -28,15 +40,34 @@ export LIGHTCHAT_STATE="${LIGHTCHAT_STATE:-$ROOT/state}"
 say() { printf 'lightchat: %s\n' "$*" >&2; }
 conf() { "$ADMIN" config "$1"; }
 
-stop_all() {
-	trap - INT TERM EXIT
-	local pids
-	pids=$(jobs -p)
-	[ -n "$pids" ] || return 0
-	kill -TERM $pids 2>/dev/null || true
-	wait $pids 2>/dev/null || true
+# stop PID...: SIGTERM, then waits until they have all exited (a trapped
+# signal cuts a wait short: wait again).
+stop() {
+	local p
+	[ $# -gt 0 ] || return 0
+	kill -TERM "$@" 2>/dev/null || true
+	for p in "$@"; do
+		while kill -0 "$p" 2>/dev/null; do wait "$p" 2>/dev/null; done
+	done
 }
-trap 'say "stopping"; stop_all; exit 0' INT TERM
+# stop_all: lighttpd and websocketd first (no new requests; sessions end with
+# their connections), then the worker, which finishes the replies in flight
+# (for at most drain_timeout), and the demo upstream last, since it is
+# answering those replies. Another Ctrl-C meanwhile kills what is left.
+stop_all() {
+	trap - EXIT
+	STOPPING=$(jobs -p)
+	trap 'kill -KILL $STOPPING 2>/dev/null' INT TERM HUP
+	local pids="" p
+	for p in $STOPPING; do
+		[ "$p" = "${WORKER_PID:-}" ] || [ "$p" = "${DEMO_PID:-}" ] || pids="$pids $p"
+	done
+	stop $pids
+	stop ${WORKER_PID:-}
+	stop ${DEMO_PID:-}
+	stop $(jobs -p)
+}
+trap 'say "stopping"; stop_all; exit 0' INT TERM HUP
 trap 'stop_all' EXIT
 
 for prog in lighttpd websocketd; do
@@ -59,8 +90,9 @@ export LIGHTCHAT_STATE="$STATE" LIGHTCHAT_PORT="$PORT" LIGHTCHAT_WS_PORT="$WS_PO
 if [ -z "$(conf upstream_api_key)" ] && [ -z "${LIGHTCHAT_NO_DEMO:-}" ]; then
 	DEMO_PORT=${LIGHTCHAT_DEMO_PORT:-$((PORT + 2))}
 	rm -f "$STATE/demo.port"
-	python3 "$ROOT/tests/fake_upstream.py" --demo --port "$DEMO_PORT" \
+	setsid python3 "$ROOT/tools/demo-upstream" --port "$DEMO_PORT" \
 		--port-file "$STATE/demo.port" &
+	DEMO_PID=$!
 	for _ in $(seq 50); do [ -s "$STATE/demo.port" ] && break; sleep 0.1; done
 	[ -s "$STATE/demo.port" ] || { say "the demo upstream did not start"; exit 1; }
 	export OPENAI_BASE_URL="http://127.0.0.1:$(cat "$STATE/demo.port")/v1"
@@ -88,7 +120,7 @@ done
 # the worker speaks only http(s) through OpenSSL, so GnuTLS's constructor
 # (0.6 MB of touched pages) is skipped.
 start_worker() {
-	GNUTLS_NO_IMPLICIT_INIT=1 $WRAP "$BIN/lightchat-worker" &
+	GNUTLS_NO_IMPLICIT_INIT=1 setsid $WRAP "$BIN/lightchat-worker" &
 	WORKER_PID=$!
 	echo "$WORKER_PID" >"$STATE/worker.pid"
 }
@@ -97,7 +129,7 @@ start_worker() {
 # websocketd 0.4 also logs a spurious "file already closed" error at every
 # disconnect: drop those lines.
 start_websocketd() {
-	LIGHTCHAT_CONFIG="$STATE/effective.conf" websocketd --address=127.0.0.1 --port="$WS_PORT" \
+	LIGHTCHAT_CONFIG="$STATE/effective.conf" setsid websocketd --address=127.0.0.1 --port="$WS_PORT" \
 		--maxforks="$(conf max_connections)" --loglevel=error \
 		--passenv="$passenv" $WRAP "$BIN/lightchat-ws" \
 		> >(sed -u -e '/while reading STD[A-Z]* from process: .*already closed/d' \
@@ -116,7 +148,7 @@ mkfifo -m 600 "$STATE/access.fifo"
 exec {access_fd}<>"$STATE/access.fifo"
 cat <&"$access_fd" >&2 &
 export LIGHTCHAT_ACCESS_LOG="$STATE/access.fifo"
-LIGHTCHAT_CONFIG="$STATE/effective.conf" lighttpd -D -f "$ROOT/lighttpd.conf" &
+LIGHTCHAT_CONFIG="$STATE/effective.conf" setsid lighttpd -D -f "$ROOT/lighttpd.conf" &
 echo "$$" > "$STATE/run.pid"
 
 say "listening on http://$BIND:$PORT/ (websocketd on 127.0.0.1:$WS_PORT)"

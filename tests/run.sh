@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# run.sh - lightchat's whole test suite: C unit tests, end-to-end tests
-# through the real stack, and browser tests. Prints TAP-style lines, a
+# run.sh - lightchat's whole test suite: C and Python unit tests, end-to-end
+# tests through the real stack, and browser tests. Prints TAP-style lines, a
 # summary per file, and finally one line "N passed, N failed".
 # "all" also runs the unit and end-to-end tests again against the sanitizer
 # build (build-asan/: ASan + UBSan + LeakSanitizer), where any report fails.
@@ -48,6 +48,11 @@ run_one() {
 if [ "$WHAT" = all ] || [ "$WHAT" = unit ]; then
 	for t in "$BUILD"/tests/test-*; do
 		[ -x "$t" ] && run_one "unit-$(basename "$t")" "$t"
+	done
+	# The Python tools (tools/), with tests/unit/tap.py as their harness.
+	for t in tests/unit/test_*.py; do
+		run_one "unit-$(basename "$t" .py)" \
+			env PYTHONPATH="$ROOT/tools:$ROOT/tests/unit" python3 "$t"
 	done
 fi
 if [ "$WHAT" = all ] || [ "$WHAT" = e2e ]; then

@@ -70,18 +70,24 @@ def accept_for(key):
     return base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
 
 
+def _bytes(v):
+    """bytes as they are; str as UTF-8."""
+    return bytes(v) if isinstance(v, (bytes, bytearray)) else v.encode("utf-8")
+
+
 def handshake_request(path, host, headers=(), key=None):
-    """The client's upgrade request as bytes, and its key. headers are extra
-    "Name: value" strings (Origin, Cookie, ...); a "Host:" among them
+    """The client's upgrade request as bytes, and its key. path and the
+    headers (extra "Name: value" lines: Origin, Cookie, ...) may be str
+    (sent as UTF-8) or bytes (sent unchanged). A "Host:" among the headers
     replaces the default one."""
     key = key or new_key()
-    extra = list(headers)
-    lines = [f"GET {path} HTTP/1.1"]
-    if not any(h.split(":", 1)[0].strip().lower() == "host" for h in extra):
-        lines.append(f"Host: {host}")
-    lines += ["Upgrade: websocket", "Connection: Upgrade",
-              f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"] + extra
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"), key
+    extra = [_bytes(h) for h in headers]
+    lines = [b"GET " + _bytes(path) + b" HTTP/1.1"]
+    if not any(h.split(b":", 1)[0].strip().lower() == b"host" for h in extra):
+        lines.append(b"Host: " + _bytes(host))
+    lines += [b"Upgrade: websocket", b"Connection: Upgrade",
+              b"Sec-WebSocket-Key: " + key.encode(), b"Sec-WebSocket-Version: 13"] + extra
+    return b"\r\n".join(lines) + b"\r\n\r\n", key
 
 
 def parse_response_head(head):
@@ -136,6 +142,8 @@ class Decoder:
             fin, op, masked, n = b[0] & 0x80, b[0] & 0x0F, b[1] & 0x80, b[1] & 0x7F
             if b[0] & 0x70:
                 raise ProtocolError("reserved bits set in a frame")
+            if op not in (OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG):
+                raise ProtocolError(f"unknown opcode {op}")
             pos = 2
             if n == 126:
                 if len(b) < 4:
@@ -174,8 +182,6 @@ class Decoder:
                     self.frag_op, self.frags, self.frag_len = None, [], 0
                     return msg
                 continue
-            if op not in (OP_TEXT, OP_BINARY):
-                raise ProtocolError(f"unknown opcode {op}")
             if self.frag_op is not None:
                 raise ProtocolError("a new message inside a fragmented one")
             if fin:

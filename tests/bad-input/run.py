@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs the bad-input table (tests/bad-input/cases.tsv) against a running stack.
 
-    python3 tests/bad-input/run.py CASES.tsv
+    PYTHONPATH=tools python3 tests/bad-input/run.py CASES.tsv   (tools/: wsframe.py)
 
 Started by tests/e2e/test-bad-input.sh, which starts the stack, logs alice and bob
 in and passes what this needs in the environment:
@@ -29,13 +29,10 @@ import os
 import re
 import select
 import socket
-import struct
 import sys
 import time
 
-# the WebSocket client frame encoder, shared with the test client
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from wsclient import frame as ws_frame  # noqa: E402
+import wsframe  # tools/wsframe.py, on the PYTHONPATH test-bad-input.sh sets
 
 PORT = int(os.environ["BASE_PORT"])
 WS_PORT = int(os.environ["WS_PORT"])
@@ -364,21 +361,16 @@ def run_http(case):
 # ---------------------------------------------------------------- WebSocket
 
 class WS:
-    """A minimal client connection: handshake, send frames, read messages."""
+    """A minimal client connection: handshake, send frames, read messages.
+    path and headers are bytes (a case may put any byte in them)."""
 
     def __init__(self, path=b"/ws", headers=(), port=PORT, timeout=5.0):
         self.closed = False
-        self.buf = b""
-        self.frag = None
+        self.decoder = wsframe.Decoder()
+        self.ready = []  # messages decoded but not yet returned by recv()
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        key = base64.b64encode(os.urandom(16))
-        names = {h.split(b":", 1)[0].strip().lower() for h in headers}
-        lines = [b"GET " + path + b" HTTP/1.1"]
-        if b"host" not in names:
-            lines.append(f"Host: 127.0.0.1:{port}".encode())
-        lines += [b"Upgrade: websocket", b"Connection: Upgrade",
-                  b"Sec-WebSocket-Key: " + key, b"Sec-WebSocket-Version: 13"] + list(headers)
-        self.sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n")
+        request, _ = wsframe.handshake_request(path, f"127.0.0.1:{port}", headers)
+        self.sock.sendall(request)
         data = b""
         deadline = time.time() + timeout
         while b"\r\n\r\n" not in data and time.time() < deadline:
@@ -390,16 +382,15 @@ class WS:
                 break
             data += chunk
         head, _, rest = data.partition(b"\r\n\r\n")
-        parts = head.split(b"\r\n")[0].split()
-        self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        self.status, hdrs = wsframe.parse_response_head(head)
         self.body = b""
         if self.status == 101:
-            self.buf = rest
+            self.feed(rest)
         else:
             # a refusal: read its body (Content-Length says how much; the
             # connection may stay open for keep-alive)
-            m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
-            want = int(m.group(1)) if m else None
+            cl = hdrs.get("content-length", "")
+            want = int(cl) if cl.isdigit() else None
             deadline = time.time() + 2
             while (want is None or len(rest) < want) and time.time() < deadline:
                 r, _, _ = select.select([self.sock], [], [], max(deadline - time.time(), 0))
@@ -412,58 +403,36 @@ class WS:
 
     def send(self, opcode, payload, fin=True):
         try:
-            self.sock.sendall(ws_frame(opcode, payload, fin))
+            self.sock.sendall(wsframe.encode(opcode, payload, fin))
         except OSError:
             self.closed = True
 
-    def _parse(self):
-        """One whole message from self.buf, or None."""
-        while True:
-            b = self.buf
-            if len(b) < 2:
-                return None
-            fin, op, n = b[0] & 0x80, b[0] & 0x0F, b[1] & 0x7F
-            pos = 2
-            if n == 126:
-                if len(b) < 4:
-                    return None
-                n, pos = struct.unpack("!H", b[2:4])[0], 4
-            elif n == 127:
-                if len(b) < 10:
-                    return None
-                n, pos = struct.unpack("!Q", b[2:10])[0], 10
-            if b[1] & 0x80:
-                pos += 4  # a server must not mask; never expected
-            if len(b) < pos + n:
-                return None
-            payload, self.buf = b[pos:pos + n], b[pos + n:]
-            if op == 9:
-                self.send(10, payload)
-                continue
-            if op == 10:
-                continue
-            if op == 8:
+    def feed(self, data):
+        """Decodes received bytes: pings are answered, pongs dropped, a close
+        frame marks the connection closed; messages wait in self.ready. A
+        server breaking RFC 6455 ends the connection and raises ProtocolError
+        (the case fails)."""
+        try:
+            msgs = self.decoder.feed(data)
+        except wsframe.ProtocolError:
+            self.close()
+            raise
+        for op, payload in msgs:
+            if self.closed:
+                break
+            if op == wsframe.OP_PING:
+                self.send(wsframe.OP_PONG, payload)
+            elif op == wsframe.OP_CLOSE:
                 self.closed = True
-                return ("close", payload)
-            if op == 0:
-                self.frag[1].append(payload)
-                if fin:
-                    op, parts = self.frag
-                    self.frag = None
-                    return (op, b"".join(parts))
-                continue
-            if not fin:
-                self.frag = (op, [payload])
-                continue
-            return (op, payload)
+            elif op != wsframe.OP_PONG:
+                self.ready.append((op, payload))
 
     def recv(self, timeout):
         """The next message as (opcode, payload), or None at timeout/close."""
         deadline = time.time() + timeout
         while True:
-            m = self._parse()
-            if m is not None:
-                return None if m[0] == "close" else m
+            if self.ready:
+                return self.ready.pop(0)
             if self.closed:
                 return None
             left = deadline - time.time()
@@ -479,7 +448,7 @@ class WS:
             if not chunk:
                 self.closed = True
                 continue
-            self.buf += chunk
+            self.feed(chunk)
 
     def close(self):
         self.closed = True
@@ -538,7 +507,7 @@ class Conns:
     def close_all(self):
         for c in self.conns.values():
             if not c.closed:
-                c.send(8, struct.pack("!H", 1000))
+                c.send(wsframe.OP_CLOSE, wsframe.close_payload(1000))
                 c.close()
         self.conns = {}
 
@@ -715,7 +684,7 @@ def start_conversation(who, text):
             conv = f.get("conversation_id")
         if is_final(f):
             break
-    c.send(8, struct.pack("!H", 1000))
+    c.send(wsframe.OP_CLOSE, wsframe.close_payload(1000))
     c.close()
     if not conv:
         raise RuntimeError(f"setup: no conversation for {who}; handshake status "
@@ -768,7 +737,7 @@ class Busy:
             if is_final(f) and f.get("msgid") == self.msgid:
                 final = f
                 break
-        self.c.send(8, struct.pack("!H", 1000))
+        self.c.send(wsframe.OP_CLOSE, wsframe.close_payload(1000))
         self.c.close()
         return final
 

@@ -9,7 +9,7 @@ PY=${PYTHON:-python3}
 [ -x /usr/bin/python3 ] && PY=${PYTHON:-/usr/bin/python3}
 BIN="$ROOT/${BUILD:-build}"     # BUILD=build-asan: the sanitizer build
 ADMIN="$BIN/lightchat-admin"
-WSCLIENT="$ROOT/tests/wsclient.py"
+WSCLIENT="$ROOT/tools/lightchat-ws"
 API_KEY="test-upstream-key-0123456789"
 FAILED=0
 
@@ -87,7 +87,7 @@ worker_pid() { pgrep -P "$STACK_PID" -f lightchat-worker | head -1; }
 # checkouts, two engineers) neither see nor kill each other's processes.
 stack_procs() {
 	local p
-	for p in $(pgrep -f 'lightchat|websocketd|lighttpd|fake_upstream'); do
+	for p in $(pgrep -f 'lightchat|websocketd|lighttpd|fake_upstream|demo-upstream'); do
 		grep -qsxzF "LIGHTCHAT_STATE=$T/state" "/proc/$p/environ" && echo "$p"
 	done
 }
@@ -162,7 +162,7 @@ ws() {
 	"$PY" "$WSCLIENT" --cookie-jar "$jar" ${WSOPTS:-} "$WS" "$@"
 }
 
-# final OUTPUT: the last frame of a wsclient output.
+# final OUTPUT: the last frame of the client's output.
 final() { printf '%s\n' "$1" | tail -1; }
 
 finish() {

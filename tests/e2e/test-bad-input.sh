@@ -34,7 +34,7 @@ check "setup: worker, websocketd, lighttpd and FastCGI found" \
 
 BASE_PORT=$PORT WS_PORT=$WS_PORT STATE="$T/state" \
 	ALICE="$(token_of "$J")" BOB="$(token_of "$JB")" PW_ALICE="$PW_alice" \
-	API_KEY="$API_KEY" WATCH_PIDS="$watch" \
+	API_KEY="$API_KEY" WATCH_PIDS="$watch" PYTHONPATH="$ROOT/tools${PYTHONPATH:+:$PYTHONPATH}" \
 	"$PY" "$ROOT/tests/bad-input/run.py" "$ROOT/tests/bad-input/cases.tsv" >"$T/cases.out" 2>"$T/cases.err"
 rc=$?
 cat "$T/cases.out"
