@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Fake OpenAI-compatible chat-completions API for lightchat's tests and demo.
+"""Fake OpenAI-compatible chat-completions API for lightchat's tests (the demo
+model of `make run` is tools/demo-upstream, not this).
 
     python3 tests/fake_upstream.py --port N [--host 127.0.0.1] [--port-file F]
-                                   [--api-key KEY] [--demo] [--delay-ms 5]
+                                   [--api-key KEY] [--delay-ms 5]
 
 POST .../chat/completions  streams (or returns) a reply chosen from the last user
                            message P; '#' tokens in P pick a scenario:
-    (none)          "You said: " + P   (--demo: a Markdown note on setting a real key)
+    (none)          "You said: " + P
     #status:CODE    that HTTP status with an OpenAI error body (429: Retry-After: 7)
     #truncate       role chunk + 3 content events, then the TCP connection is closed
     #hang           headers + role chunk, then silence until the client leaves
@@ -67,29 +68,6 @@ int main(void) {
 ```
 
 That's all."""
-DEMO_REPLY = """### 👋 Hello from lightchat's demo model
-
-This answer comes from lightchat's **built-in demo model**, because no `OPENAI_API_KEY` \
-is configured. No real language model was asked.
-
-You wrote:
-
-{quote}
-
-To chat with a real model, stop lightchat and start it again with your key:
-
-```sh
-OPENAI_API_KEY=sk-... make run
-```
-
-To use a local OpenAI-compatible server such as **Ollama** or **llama.cpp**, also set \
-`OPENAI_BASE_URL`, for example:
-
-```sh
-OPENAI_BASE_URL=http://127.0.0.1:11434/v1 OPENAI_API_KEY=ollama make run
-```
-
-Tip: put `#markdown`, `#unicode` or `#words:40` in a prompt to see other demo replies."""
 ERRORS = {  # status -> (message, type, code), after OpenAI's own answers
     400: ("Invalid request.", "invalid_request_error", None),
     401: ("Incorrect API key provided: sk-fake****.", "invalid_request_error",
@@ -393,7 +371,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if isinstance(m, dict) and m.get("role") == "user":
                 prompt = content_text(m.get("content"))
         d = directives(prompt)
-        scenario = ",".join(d) or ("demo" if self.opts.demo else "default")
+        scenario = ",".join(d) or "default"
         stream = isinstance(body, dict) and body.get("stream") is True
         log(f"POST {path} model={model} scenario={scenario} "
             f"stream={str(stream).lower()} auth={'yes' if auth else 'no'}")
@@ -436,9 +414,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if "words" in d:
             n = int(d["words"]) if d["words"].isdigit() else 10
             return " ".join(f"w{i}" for i in range(1, min(n, 2_000_000) + 1))
-        if self.opts.demo and not d:
-            quote = "\n".join("> " + line for line in (prompt or "(nothing)").splitlines())
-            return DEMO_REPLY.format(quote=quote)
         return "You said: " + prompt
 
     def reply(self, body, prompt, d):
@@ -493,7 +468,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             pieces = pieces[:3]
         elif "badjson" in d or "midstream-error" in d:
             pieces = pieces[:1]
-        per_word = slow / max(len(pieces), 1) if slow else (0.04 if self.opts.demo else 0)
+        per_word = slow / max(len(pieces), 1) if slow else 0
         for piece in pieces:
             sse.event(chunk_obj({"content": piece}))
             if per_word:
@@ -576,8 +551,6 @@ def main():
     ap.add_argument("--port", type=int, required=True, help="0 picks a free port")
     ap.add_argument("--port-file", help="write the bound port number here")
     ap.add_argument("--api-key", help="require 'Authorization: Bearer KEY'")
-    ap.add_argument("--demo", action="store_true",
-                    help="reply with the 'no API key configured' demo text")
     ap.add_argument("--delay-ms", type=float, default=5.0,
                     help="pause after each HTTP chunk (default 5)")
     opts = ap.parse_args()
@@ -595,7 +568,7 @@ def main():
         with open(tmp, "w") as f:
             f.write(f"{port}\n")
         os.replace(tmp, opts.port_file)
-    log(f"listening on {opts.host}:{port}{' (demo)' if opts.demo else ''}")
+    log(f"listening on {opts.host}:{port}")
     try:
         server.serve_forever()
     except SystemExit:

@@ -1,6 +1,6 @@
 """wsframe.py - a sans-IO RFC 6455 WebSocket codec: client handshake bytes,
 frame encoding and an incremental frame decoder. It never touches a socket,
-so the shell client (tools/lightchat-ws), the bad-input runner and the
+so the shell client (tools/lightchat-client), the bad-input runner and the
 benchmark share it whatever their I/O (blocking, select or asyncio).
 
     req, key = handshake_request("/ws", "127.0.0.1:8080", ["Cookie: a=b"])

@@ -9,7 +9,7 @@ PY=${PYTHON:-python3}
 [ -x /usr/bin/python3 ] && PY=${PYTHON:-/usr/bin/python3}
 BIN="$ROOT/${BUILD:-build}"     # BUILD=build-asan: the sanitizer build
 ADMIN="$BIN/lightchat-admin"
-WSCLIENT="$ROOT/tools/lightchat-ws"
+WSCLIENT="$ROOT/tools/lightchat-client"
 API_KEY="test-upstream-key-0123456789"
 FAILED=0
 
