@@ -106,13 +106,9 @@ sessions_left() {
 	echo "$n"
 }
 
-# stack_stop: stops everything by PID and checks nothing is left behind.
-stack_stop() {
-	kill -TERM "$STACK_PID" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$STACK_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$STACK_PID" 2>/dev/null
-	kill -TERM "$UP_PID" 2>/dev/null
-	wait "$UP_PID" 2>/dev/null
+# nothing_left NAME: waits up to 3 s for this stack's processes to end, then
+# passes NAME when none is left (any left is shown and killed).
+nothing_left() {
 	local left=""
 	for _ in $(seq 30); do
 		left=$(stack_procs)
@@ -120,11 +116,21 @@ stack_stop() {
 		sleep 0.1
 	done
 	if [ -n "$left" ]; then
-		not_ok "stack stops without leaving processes" "$(ps -o pid,args -p ${left//$'\n'/,})"
+		not_ok "$1" "$(ps -o pid,args -p "${left//$'\n'/,}")"
 		kill -KILL $left 2>/dev/null
 	else
-		ok "stack stops without leaving processes"
+		ok "$1"
 	fi
+}
+
+# stack_stop: stops everything by PID and checks nothing is left behind.
+stack_stop() {
+	kill -TERM "$STACK_PID" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$STACK_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$STACK_PID" 2>/dev/null
+	kill -TERM "$UP_PID" 2>/dev/null
+	wait "$UP_PID" 2>/dev/null
+	nothing_left "stack stops without leaving processes"
 	if grep -q "$API_KEY" "$T/stack.log" "$T/upstream.log"; then
 		not_ok "no API key in any log line"
 	fi

@@ -25,13 +25,6 @@ assert_match "demo: a prompt gets the demo model's reply" "$(jq -r .text.content
 kill -TERM "$STACK_PID"
 for _ in $(seq 50); do kill -0 "$STACK_PID" 2>/dev/null || break; sleep 0.1; done
 check "demo: Ctrl-C (SIGTERM) stops the stack" bash -c "! kill -0 $STACK_PID 2>/dev/null"
-left=1
-for _ in $(seq 30); do
-	if [ -z "$(stack_procs)" ]; then
-		left=0; break
-	fi
-	sleep 0.1
-done
-assert_eq "demo: nothing left running" "$left" "0"
+nothing_left "demo: nothing left running"
 rm -rf "$T"
 finish

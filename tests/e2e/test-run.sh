@@ -78,18 +78,7 @@ ASAN_OPTIONS='log_path=$T/sanitizer:detect_leaks=1' $cmd" Enter
 	else
 		ok "$name: no traceback, error or interrupt on the console"
 	fi
-	local left=""
-	for _ in $(seq 30); do
-		left=$(stack_procs)
-		[ -z "$left" ] && break
-		sleep 0.1
-	done
-	if [ -n "$left" ]; then
-		not_ok "$name: nothing of the stack left running" "$(ps -o pid,args -p "${left//$'\n'/,}")"
-		kill -KILL $left 2>/dev/null
-	else
-		ok "$name: nothing of the stack left running"
-	fi
+	nothing_left "$name: nothing of the stack left running"
 	if ls "$T"/sanitizer.* >/dev/null 2>&1; then
 		not_ok "$name: no sanitizer report" "$(head -c 600 "$T"/sanitizer.*)"
 	fi
