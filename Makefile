@@ -1,7 +1,8 @@
 # lightchat - build, run and test.
 #   make          build everything (warnings are errors)
 #   make deps     install the Debian (and npm) packages the project needs
-#   make run      deps + build + start the whole stack in the foreground
+#   make run      the packages to build and run + build the programs + start
+#                 the whole stack in the foreground (nothing from tests/)
 #   make test     deps + build + the whole test suite
 #   make asan     build with AddressSanitizer + UBSan into build-asan/
 #   make clean    remove everything the build made
@@ -191,8 +192,9 @@ test_PKGS_test-zmtp := libzmq
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test-*.c))
 UNIT_BINS  := $(addprefix $(BUILD)/tests/,$(UNIT_NAMES))
 
-.PHONY: all deps run test unit asan clean fuzz
-all: $(FCGI_BIN) $(WS_BIN) $(WORKER_BIN) $(ADMIN_BIN) $(UNIT_BINS)
+.PHONY: all programs deps deps-run run test unit asan clean fuzz
+all: programs $(UNIT_BINS)
+programs: $(FCGI_BIN) $(WS_BIN) $(WORKER_BIN) $(ADMIN_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -225,9 +227,12 @@ $(foreach t,$(UNIT_NAMES),$(eval $(call unit_test,$(t))))
 
 # The route table's test links the FastCGI program's pages (not its main).
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh all
 
-run: deps all
+deps-run:
+	@scripts/deps.sh run
+
+run: deps-run programs
 	@scripts/run.sh
 
 test: deps all asan

@@ -1,37 +1,52 @@
 #!/usr/bin/env bash
-# deps.sh - install the Debian packages (and the npm package for the browser
-# tests) that lightchat needs, when missing. Safe to run again: it only
-# installs what is not there.
+# deps.sh - install the Debian packages (and, for the tests, the npm package)
+# that lightchat needs, when missing. Safe to run again: it only installs what
+# is not there, and does nothing (in well under a second) when all is.
+#   scripts/deps.sh run   what building and running need (make run)
+#   scripts/deps.sh all   that, and what the tests, fuzzers and benchmark
+#                         need (make test, make deps)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WHAT=${1:-all}
+case "$WHAT" in run | all) ;; *) echo "usage: $0 [run|all]" >&2; exit 2 ;; esac
 
-# Build: compiler, libraries. Run: lighttpd, websocketd, the vendored
-# JavaScript libraries. Tests and tools: curl, jq, python3, htpasswd,
-# mkpasswd, tmux (Ctrl-C of `make run`), chromium and node for the browser
-# tests, clang with libFuzzer
-# (make fuzz) and valgrind.
-PACKAGES=(
+# Build: compiler, libraries. Run: lighttpd, websocketd, the JavaScript
+# libraries the page loads, python3 for the demo model and the shell client.
+RUN_PACKAGES=(
 	build-essential pkg-config
 	libfcgi-dev libcjson-dev libjwt-dev libzmq3-dev libcurl4-openssl-dev
 	libsqlite3-dev libcrypt-dev
 	lighttpd websocketd
 	libjs-marked libjs-highlight.js node-dompurify
-	curl jq python3 apache2-utils whois procps tmux
+	python3
+)
+# Tests and tools: curl, jq, htpasswd, mkpasswd, chromium and node for the
+# browser tests, tmux for the console test, clang with libFuzzer (make fuzz),
+# valgrind, wrk for the benchmark.
+TEST_PACKAGES=(
+	curl jq apache2-utils whois procps tmux
 	chromium
 	clang libclang-rt-14-dev valgrind wrk
 )
 
+want=("${RUN_PACKAGES[@]}")
+[ "$WHAT" = all ] && want+=("${TEST_PACKAGES[@]}")
+
+# One dpkg-query for all of them: the packages installed, by name.
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${want[@]}" 2>/dev/null |
+	awk '$NF == "installed" {print $1}' || true)
 missing=()
-for p in "${PACKAGES[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-		missing+=("$p")
+for p in "${want[@]}"; do
+	grep -qxF "$p" <<<"$installed" || missing+=("$p")
 done
 
 # Node.js and npm may come from elsewhere than Debian (a newer build that
 # bundles npm): only ask Debian for them when the commands are missing.
-command -v node >/dev/null || missing+=(nodejs)
-command -v npm >/dev/null || missing+=(npm)
+if [ "$WHAT" = all ]; then
+	command -v node >/dev/null || missing+=(nodejs)
+	command -v npm >/dev/null || missing+=(npm)
+fi
 
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}" >&2
@@ -48,7 +63,7 @@ fi
 
 # playwright-core drives Debian's chromium in the browser tests (no browser
 # download: it uses /usr/bin/chromium).
-if [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
+if [ "$WHAT" = all ] && [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
 	echo "deps: installing playwright-core for the browser tests" >&2
 	(cd "$ROOT/tests/browser" && npm ci --no-audit --no-fund --loglevel=error >&2)
 fi
