@@ -35,39 +35,37 @@ obj        = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 # NAME_SRC: sources; NAME_INC: include paths; NAME_PKGS: pkg-config packages
 # (cflags for its objects, libs for whatever links it); NAME_LIBS: other
 # libraries without a .pc file.
-base_SRC   := lib/log.c lib/buf.c lib/config.c lib/utf8.c lib/monotime.c \
-              lib/username.c
-base_INC   := -Ilib
-base_PKGS  :=
+log_SRC      := lib/log.c
+buf_SRC      := lib/buf.c
+utf8_SRC     := lib/utf8.c
+monotime_SRC := lib/monotime.c
+config_SRC   := lib/config.c
+username_SRC := lib/username.c
 
-token_SRC  := lib/token.c
-token_INC  := -Ilib
-token_PKGS := libjwt
+token_SRC    := lib/token.c
+token_PKGS   := libjwt
 
-creds_SRC  := lib/creds.c
-creds_INC  := -Ilib
-creds_PKGS :=
+creds_SRC    := lib/creds.c
 
-users_SRC  := lib/users.c
-users_INC  := -Ilib
-users_PKGS := libxcrypt
+users_SRC    := lib/users.c
+users_PKGS   := libxcrypt
 
-json_SRC   := lib/json.c
-json_INC   := -Ilib
-json_PKGS  := libcjson
+json_SRC     := lib/json.c
+json_PKGS    := libcjson
 
-id_SRC     := lib/id.c
-id_INC     := -Ilib
-id_PKGS    :=
+id_SRC       := lib/id.c
 
-store_SRC  := lib/store.c lib/store_conv.c lib/store_login.c
-store_INC  := -Ilib
-store_PKGS := sqlite3 libcjson
+# The store's core and its conversations; login limits apart (only the
+# FastCGI program counts failed logins).
+store_SRC    := lib/store.c lib/store_conv.c
+store_PKGS   := sqlite3 libcjson
+
+store_login_SRC  := lib/store_login.c
+store_login_PKGS := sqlite3 libcjson
 
 # The session's own ZeroMQ peer (only ws/ speaks ZMTP itself).
-zmtp_SRC   := ws/zmtp.c
-zmtp_INC   := -Ilib -Iws
-zmtp_PKGS  :=
+zmtp_SRC     := ws/zmtp.c
+zmtp_INC     := -Ilib -Iws
 
 # The worker, one module a file, lowest layer first (docs/ARCHITECTURE.md).
 sse_SRC      := worker/sse.c
@@ -119,12 +117,16 @@ wmain_SRC    := worker/main.c
 wmain_INC    := -Ilib -Iworker
 wmain_PKGS   := libcurl
 
-# The FastCGI program's pages and routes (the unit tests link these), and
-# its main.
-fcgi_SRC   := $(filter-out cgi-bin/main.c,$(wildcard cgi-bin/*.c))
-fcgi_INC   := -Ilib -Icgi-bin
-fcgi_PKGS  := libcjson
-fcgi_LIBS  := -lfcgi
+# The FastCGI program: its pages and routes (test-route links these), the
+# /ws authorizer, and its main.
+pages_SRC  := $(filter-out cgi-bin/main.c cgi-bin/authorize.c,$(wildcard cgi-bin/*.c))
+pages_INC  := -Ilib -Icgi-bin
+pages_PKGS := libcjson
+pages_LIBS := -lfcgi
+
+authorize_SRC  := cgi-bin/authorize.c
+authorize_INC  := -Ilib -Icgi-bin
+authorize_PKGS := libcjson
 
 fmain_SRC  := cgi-bin/main.c
 fmain_INC  := -Ilib -Icgi-bin
@@ -138,13 +140,15 @@ admin_SRC  := $(wildcard admin/*.c)
 admin_INC  := -Ilib
 admin_PKGS :=
 
-MODULES := base token creds users json id store zmtp sse frames request \
-           upstream context watch reply prompt session loop wcore wmain \
-           fcgi fmain ws admin
+MODULES := log buf utf8 monotime config username id json token creds users \
+           store store_login zmtp sse frames request upstream context watch \
+           reply prompt session loop wcore wmain pages authorize fmain ws \
+           admin
 
-# Each module's objects compile with its own include paths and cflags.
+# Each module's objects compile with its own include paths (-Ilib when it
+# says none) and cflags.
 define module_flags
-$(call obj,$($(1)_SRC)): MOD_CFLAGS := $($(1)_INC) $(call pkg_cflags,$($(1)_PKGS))
+$(call obj,$($(1)_SRC)): MOD_CFLAGS := $(or $($(1)_INC),-Ilib) $(call pkg_cflags,$($(1)_PKGS))
 endef
 $(foreach m,$(MODULES),$(eval $(call module_flags,$(m))))
 
@@ -155,13 +159,15 @@ link_libs = $(foreach m,$(1),$($(m)_LIBS)) \
 
 # --------------------------------------------------------------- programs --
 # The FastCGI program: login, REST API, /ws authorizer.
-FCGI_MODS   := fmain fcgi store id json users token creds base
+FCGI_MODS   := fmain authorize pages store store_login users token creds \
+               json id username config log buf utf8
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
-WS_MODS     := ws zmtp base
+WS_MODS     := ws zmtp config log buf monotime
 WORKER_MODS := wmain wcore loop session prompt reply watch context upstream \
-               request frames sse store id json token creds base
-ADMIN_MODS  := admin users token base
+               request frames sse store id json token creds username config \
+               log buf utf8 monotime
+ADMIN_MODS  := admin users token username config log
 
 FCGI_BIN   := $(BUILD)/lightchat.fcgi
 WS_BIN     := $(BUILD)/lightchat-ws
@@ -170,23 +176,25 @@ ADMIN_BIN  := $(BUILD)/lightchat-admin
 
 # ------------------------------------------------------------- unit tests --
 # test-NAME links the modules in test-NAME_MODS (tests/unit/test-NAME.c).
-test-config_MODS  := base
-test-creds_MODS   := creds base
-test-frames_MODS  := frames base
-test-json_MODS    := json base
-test-context_MODS := context store id json base
+test-config_MODS  := config
+test-context_MODS := context store id log
 test_PKGS_test-context := sqlite3
+test-creds_MODS   := creds config
+test-frames_MODS  := frames buf utf8
+test-json_MODS    := json buf utf8
 # test-reply links no ZeroMQ: proof that a reply's life does not need it.
-test-reply_MODS   := reply watch upstream request frames sse store id json \
-                     token base
-test-route_MODS   := fcgi store id json users token creds base
-test-request_MODS := request upstream sse id base
-test-sse_MODS     := sse base
-test-store_MODS   := store id json base
-test-token_MODS   := token base
-test-users_MODS   := users base
-test-utf8_MODS    := base
-test-zmtp_MODS    := zmtp base
+test-reply_MODS   := reply watch upstream frames sse store id config log buf \
+                     utf8 monotime
+test-request_MODS := request upstream sse id config log buf utf8
+# The route table's test links the FastCGI program's pages, not its main.
+test-route_MODS   := pages store store_login users token creds json id \
+                     username config log buf utf8
+test-sse_MODS     := sse buf
+test-store_MODS   := store id log
+test-token_MODS   := token username
+test-users_MODS   := users username
+test-utf8_MODS    := utf8 buf
+test-zmtp_MODS    := zmtp log buf monotime
 test_PKGS_test-zmtp := libzmq
 
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test-*.c))
@@ -214,7 +222,7 @@ $(eval $(call program,admin,$(ADMIN_BIN),$(ADMIN_MODS)))
 # tests/unit, and the cflags of its packages) and its link line.
 define unit_test
 $(BUILD)/obj/tests/unit/$(1).o: MOD_CFLAGS := -Itests/unit \
-    $(sort $(foreach m,$($(1)_MODS),$($(m)_INC))) \
+    -Ilib $(sort $(foreach m,$($(1)_MODS),$($(m)_INC))) \
     $(call pkg_cflags,$(sort $(foreach m,$($(1)_MODS),$($(m)_PKGS)) $(test_PKGS_$(1))))
 $(BUILD)/tests/$(1): $(BUILD)/obj/tests/unit/$(1).o $(call link_objs,$($(1)_MODS))
 	@mkdir -p $$(dir $$@)
@@ -225,7 +233,6 @@ $(foreach t,$(UNIT_NAMES),$(eval $(call unit_test,$(t))))
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
-# The route table's test links the FastCGI program's pages (not its main).
 deps:
 	@scripts/deps.sh all
 

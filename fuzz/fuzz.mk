@@ -26,26 +26,29 @@ FUZZ_CFLAGS_LIB  := $(FUZZ_BASE) -fsanitize=fuzzer-no-link $(filter-out -Werror,
 FUZZ_CFLAGS_HARN := $(FUZZ_BASE) -fsanitize=fuzzer-no-link $(WARN) -Ifuzz
 FUZZ_LDFLAGS     := -fsanitize=fuzzer $(FUZZ_SAN)
 
+# The small shared modules every harness may use (the Makefile's modules).
+FUZZ_LIB := $(foreach m,log buf utf8 monotime config username,$($(m)_SRC))
+
 # What each harness links beyond its own file: sources and pkg-config names
 # (the Makefile's modules), and each harness object's own cflags.
-fuzz_src_sse     := $(sse_SRC) $(base_SRC)
+fuzz_src_sse     := $(sse_SRC) $(FUZZ_LIB)
 fuzz_pkgs_sse    :=
 # upstream_body (worker/upstream.c) builds the body the harness checks.
-fuzz_src_request := $(request_SRC) $(upstream_SRC) $(sse_SRC) $(id_SRC) $(base_SRC)
+fuzz_src_request := $(request_SRC) $(upstream_SRC) $(sse_SRC) $(id_SRC) $(FUZZ_LIB)
 fuzz_pkgs_request:= libcjson libcurl
-fuzz_src_creds   := $(creds_SRC) $(base_SRC)
+fuzz_src_creds   := $(creds_SRC) $(FUZZ_LIB)
 fuzz_pkgs_creds  :=
-fuzz_src_token   := $(token_SRC) $(base_SRC)
+fuzz_src_token   := $(token_SRC) $(FUZZ_LIB)
 fuzz_pkgs_token  := libjwt
-fuzz_src_users   := $(users_SRC) $(base_SRC)
+fuzz_src_users   := $(users_SRC) $(FUZZ_LIB)
 fuzz_pkgs_users  := libxcrypt
 # users_verify hashes on purpose slowly: fuzz_users.c wraps crypt_r.
 fuzz_ld_users    := -Wl,--wrap=crypt_r
-fuzz_src_config  := $(base_SRC)
+fuzz_src_config  := $(FUZZ_LIB)
 fuzz_pkgs_config :=
-fuzz_src_utf8    := $(base_SRC)
+fuzz_src_utf8    := $(FUZZ_LIB)
 fuzz_pkgs_utf8   :=
-fuzz_src_zmtp    := $(zmtp_SRC) $(base_SRC)
+fuzz_src_zmtp    := $(zmtp_SRC) $(FUZZ_LIB)
 fuzz_pkgs_zmtp   :=
 
 fuzz_obj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
