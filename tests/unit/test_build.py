@@ -11,6 +11,8 @@ from tap import eq, run, test
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BUILD = os.environ.get("BUILD", "build")
+# A make of its own: not the flags or jobserver of the make that runs the tests.
+ENV = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
 PROGRAMS = {"FCGI_MODS": "lightchat.fcgi", "WS_MODS": "lightchat-ws",
             "WORKER_MODS": "lightchat-worker", "ADMIN_MODS": "lightchat-admin"}
 
@@ -20,7 +22,7 @@ def make_vars(names):
     rules = "show:\n" + "".join(f"\t@echo '{n}=$({n})'\n" for n in names)
     out = subprocess.run(["make", "-s", "--no-print-directory", "-C", ROOT, "-f", "Makefile",
                           "-f", "-", "show", f"BUILD={BUILD}"], input=rules,
-                         capture_output=True, text=True, check=True).stdout
+                         capture_output=True, text=True, check=True, env=ENV).stdout
     return {k: v.split() for k, _, v in (line.partition("=") for line in out.splitlines())}
 
 
@@ -95,7 +97,7 @@ def headers_rebuild_their_users():
     """a changed header rebuilds the objects that include it, and no other"""
     out = subprocess.run(["make", "-n", "--no-print-directory", "-C", ROOT, f"BUILD={BUILD}",
                           "-W", "lib/id.h", "programs"], capture_output=True, text=True,
-                         check=True).stdout
+                         check=True, env=ENV).stdout
     rebuilt = set(re.findall(r"-c (\S+\.c) ", out))
     for src in ("lib/id.c", "lib/store_conv.c", "worker/request.c", "cgi-bin/route.c"):
         eq(src in rebuilt, True, f"{src} includes id.h (through its headers)")
