@@ -41,6 +41,7 @@ utf8_SRC     := lib/utf8.c
 monotime_SRC := lib/monotime.c
 config_SRC   := lib/config.c
 username_SRC := lib/username.c
+perms_SRC    := lib/perms.c
 
 token_SRC    := lib/token.c
 token_PKGS   := libjwt
@@ -140,7 +141,7 @@ admin_SRC  := $(wildcard admin/*.c)
 admin_INC  := -Ilib
 admin_PKGS :=
 
-MODULES := log buf utf8 monotime config username id json token creds users \
+MODULES := log buf utf8 monotime config username perms id json token creds users \
            store store_login zmtp sse frames request upstream context watch \
            reply prompt session loop wcore wmain pages authorize fmain ws \
            admin
@@ -160,14 +161,14 @@ link_libs = $(foreach m,$(1),$($(m)_LIBS)) \
 # --------------------------------------------------------------- programs --
 # The FastCGI program: login, REST API, /ws authorizer.
 FCGI_MODS   := fmain authorize pages store store_login users token creds \
-               json id username config log buf utf8
+               json id username perms config log buf utf8
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp config log buf monotime
 WORKER_MODS := wmain wcore loop session prompt reply watch context upstream \
-               request frames sse store id json token creds username config \
-               log buf utf8 monotime
-ADMIN_MODS  := admin users token username config log
+               request frames sse store id json token creds username perms \
+               config log buf utf8 monotime
+ADMIN_MODS  := admin users token username perms config log
 
 FCGI_BIN   := $(BUILD)/lightchat.fcgi
 WS_BIN     := $(BUILD)/lightchat-ws
@@ -183,6 +184,7 @@ test-creds_MODS   := creds config
 test-frames_MODS  := frames buf utf8
 test-json_MODS    := json buf utf8
 # test-reply links no ZeroMQ: proof that a reply's life does not need it.
+test-perms_MODS   := perms
 test-reply_MODS   := reply watch upstream frames sse store id config log buf \
                      utf8 monotime
 test-request_MODS := request upstream sse id config log buf utf8

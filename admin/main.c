@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "perms.h"
 #include "token.h"
 #include "users.h"
 
@@ -299,6 +300,15 @@ main(int argc, char **argv)
 		return usage();
 	if (config_load(&cfg, err) != 0) {
 		fprintf(stderr, "configuration: %s\n", err);
+		config_free(&cfg);
+		return 1;
+	}
+	/* What this tool creates (the state directory, the key, the users
+	 * file) is private; printing the settings needs no private state. */
+	perms_private_umask();
+	if (strcmp(argv[1], "config") != 0 &&
+	    perms_check_state(&cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
 		config_free(&cfg);
 		return 1;
 	}

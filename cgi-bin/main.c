@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "perms.h"
 #include "pages.h"
 #include "route.h"
 #include "store.h"
@@ -51,6 +52,13 @@ main(void)
 		goto out;
 	}
 	log_init("fcgi", cfg.log_level);
+	/* Its files (the database and its -wal/-shm, sockets) are private,
+	 * and so must the state directory and the users file be. */
+	perms_private_umask();
+	if (perms_check_state(&cfg, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		goto out;
+	}
 	if (token_key_load(cfg.token_key_file, &key, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		goto out;

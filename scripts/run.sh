@@ -37,7 +37,23 @@ export LIGHTCHAT_FCGI_CMD="${WRAP:+$WRAP }$BIN/lightchat.fcgi"
 export LIGHTCHAT_CONFIG="${LIGHTCHAT_CONFIG:-$ROOT/lightchat.conf}"
 export LIGHTCHAT_STATE="${LIGHTCHAT_STATE:-$ROOT/state}"
 
+# Everything the stack creates (state, database, sockets, logs' FIFO) is
+# lightchat's own: the programs check the state directory and the users file
+# too, and refuse others' access.
+umask 077
+
 say() { printf 'lightchat: %s\n' "$*" >&2; }
+# redact: copies log lines to stderr without tokens. websocketd prints the
+# request URL on its log lines and lighttpd prints it when the WebSocket
+# backend is down, and the seed client puts its token in the query
+# (?token=Bearer%20<jwt>); a JWT anywhere else in a line goes too. Run in a
+# session of its own, like the programs it serves, so that it outlives a
+# Ctrl-C until they have said their last words.
+redact() {
+	setsid sed -u -e '/while reading STD[A-Z]* from process: .*already closed/d' \
+		-e 's/token=[^&'"'"' ]*/token=[redacted]/g' \
+		-e 's/eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/[redacted-token]/g' >&2
+}
 conf() { "$ADMIN" config "$1"; }
 
 # stop PID...: SIGTERM, then waits until they have all exited (a trapped
@@ -124,16 +140,14 @@ start_worker() {
 	WORKER_PID=$!
 	echo "$WORKER_PID" >"$STATE/worker.pid"
 }
-# websocketd prints the request URL on each of its log lines, and the seed
-# client puts its token in the query: redact it before it reaches a log.
-# websocketd 0.4 also logs a spurious "file already closed" error at every
-# disconnect: drop those lines.
+# websocketd's log lines go through redact (it prints the request URL, with
+# the seed's token); websocketd 0.4 also logs a spurious "file already
+# closed" error at every disconnect, which redact drops.
 start_websocketd() {
 	LIGHTCHAT_CONFIG="$STATE/effective.conf" setsid websocketd --address=127.0.0.1 --port="$WS_PORT" \
 		--maxforks="$(conf max_connections)" --loglevel=error \
 		--passenv="$passenv" $WRAP "$BIN/lightchat-ws" \
-		> >(sed -u -e '/while reading STD[A-Z]* from process: .*already closed/d' \
-			-e 's/token=[^&'"'"' ]*/token=[redacted]/g' >&2) 2>&1 &
+		> >(redact) 2>&1 &
 	WSD_PID=$!
 	echo "$WSD_PID" >"$STATE/websocketd.pid"
 }
@@ -148,7 +162,10 @@ mkfifo -m 600 "$STATE/access.fifo"
 exec {access_fd}<>"$STATE/access.fifo"
 cat <&"$access_fd" >&2 &
 export LIGHTCHAT_ACCESS_LOG="$STATE/access.fifo"
-LIGHTCHAT_CONFIG="$STATE/effective.conf" setsid lighttpd -D -f "$ROOT/lighttpd.conf" &
+# lighttpd's error log is its stderr (-D): through redact, since it prints
+# the URL of a request whose backend is down.
+LIGHTCHAT_CONFIG="$STATE/effective.conf" setsid lighttpd -D -f "$ROOT/lighttpd.conf" \
+	2> >(redact) &
 echo "$$" > "$STATE/run.pid"
 
 say "listening on http://$BIND:$PORT/ (websocketd on 127.0.0.1:$WS_PORT)"

@@ -40,7 +40,7 @@ free_port() {
 # upstream base URL), and users alice and bob (passwords in PW_alice/PW_bob).
 stack_start() {
 	T=$(mktemp -d /tmp/lightchat-e2e.XXXXXX)
-	mkdir -p "$T/state"
+	mkdir -m 700 "$T/state"   # private, as the programs require
 	"$PY" "$ROOT/tests/fake_upstream.py" --port 0 --port-file "$T/up.port" \
 		--api-key "$API_KEY" --delay-ms "${UPSTREAM_DELAY_MS:-2}" >"$T/upstream.log" 2>&1 &
 	UP_PID=$!
