@@ -179,7 +179,7 @@ ADMIN_BIN  := $(BUILD)/lightchat-admin
 test-config_MODS  := config
 test-context_MODS := context store id log
 test_PKGS_test-context := sqlite3
-test-creds_MODS   := creds config
+test-creds_MODS   := creds
 test-frames_MODS  := frames buf utf8
 test-json_MODS    := json buf utf8
 # test-reply links no ZeroMQ: proof that a reply's life does not need it.
@@ -188,7 +188,7 @@ test-reply_MODS   := reply watch upstream frames sse store id config log buf \
 test-request_MODS := request upstream sse id config log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages store store_login users token creds json id \
-                     username config log buf utf8
+                     username log buf utf8
 test-sse_MODS     := sse buf
 test-store_MODS   := store id log
 test-token_MODS   := token username
