@@ -1,6 +1,7 @@
 /* login.c - POST /login (the seed's JSON shapes: a token for a name and a
  * password, within the login rate limits) and POST /logout. The Origin,
  * method and CORS preflight checks declared in routes.c are made by route.c. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,49 @@ login_limited(struct http_req *r, const char *key, long max, long *retry)
 	    retry) == STORE_LIMITED;
 }
 
+/* The least time a password check takes, whatever its outcome: the slower
+ * of a yescrypt check at the configured cost and the unknown-user check,
+ * measured once per process, plus a margin. Per process on purpose. */
+static long long verify_floor_ns;
+
+/* Checks user's password so that an unknown user, a wrong password and a
+ * right one against any hash take the same time (at least the floor); then
+ * upgrades a weaker hash of a right password to the configured cost.
+ * Returns users_verify's code. */
+static int
+login_verify(struct http_req *r, const char *user, const char *password)
+{
+	struct timespec until;
+	int v;
+
+	if (verify_floor_ns == 0) {
+		long long m = users_check_ns((int)r->cfg->password_cost);
+		verify_floor_ns = m > 0 ? m + m / 4 + 2000000LL : 100000000LL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)(verify_floor_ns / 1000000000LL);
+	until.tv_nsec += (long)(verify_floor_ns % 1000000000LL);
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	v = users_verify(r->cfg->users_file, user, password);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) ==
+	    EINTR)
+		;
+	if (v != LC_USERS_OK)
+		return v;
+	int up = users_upgrade(r->cfg->users_file, user, password,
+	    (int)r->cfg->password_cost);
+	if (up == 1)
+		log_info("login: rehashed user=%s to yescrypt cost %ld",
+		    user, r->cfg->password_cost);
+	else if (up < 0 && up != LC_USERS_CHANGED)
+		log_warn("login: could not rehash user=%s: %s", user,
+		    users_strerror(up));
+	return v;
+}
+
 int
 page_login(struct http_req *r, const struct route_ctx *ctx)
 {
@@ -115,8 +159,7 @@ page_login(struct http_req *r, const struct route_ctx *ctx)
 		rc = login_reply(r, 429, msg, NULL, NULL, 0);
 		goto out;
 	}
-	int v = users_verify(r->cfg->users_file, u->valuestring,
-	    p->valuestring);
+	int v = login_verify(r, u->valuestring, p->valuestring);
 	if (v == LC_USERS_IO || v == LC_USERS_NOMEM) {
 		log_err("login: %s (%s)", users_strerror(v), r->cfg->users_file);
 		rc = login_reply(r, 500, "Server error", NULL, NULL, 0);
