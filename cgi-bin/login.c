@@ -1,5 +1,5 @@
 /* login.c - POST /login (the seed's JSON shapes: a token for a name and a
- * password, within the login rate limits) and POST /logout. The Origin,
+ * password, within the login throttling of login_guard.c) and POST /logout. The Origin,
  * method and CORS preflight checks declared in routes.c are made by route.c. */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include "creds.h"
 #include "json.h"
 #include "log.h"
+#include "login_guard.h"
 #include "pages.h"
 #include "store.h"
 #include "users.h"
@@ -47,24 +48,6 @@ login_refuse(struct http_req *r, int status, const char *code,
 {
 	(void)code;
 	return login_reply(r, status, message, NULL, NULL, 0);
-}
-
-static const char *
-client_addr(const struct http_req *r)
-{
-	const char *a = http_param(r, "REMOTE_ADDR");
-	return a != NULL ? a : "-";
-}
-
-/* Returns 1 if key has too many recent failures (*retry set), else 0.
- * Without a database there is no limit (and the error is logged). */
-static int
-login_limited(struct http_req *r, const char *key, long max, long *retry)
-{
-	if (r->store == NULL)
-		return 0;
-	return store_login_check(r->store, key, (int)max, r->cfg->login_window,
-	    retry) == STORE_LIMITED;
 }
 
 /* The least time a password check takes, whatever its outcome: the slower
@@ -142,17 +125,12 @@ page_login(struct http_req *r, const struct route_ctx *ctx)
 		    NULL, 0);
 		goto out;
 	}
-	char ukey[LC_USER_MAX + 8], akey[128];
-	long retry = 0;
-	/* The name as typed, valid or not, so unknown users are limited the
-	 * same way as known ones. */
-	snprintf(ukey, sizeof(ukey), "user:%.*s", LC_USER_MAX, u->valuestring);
-	snprintf(akey, sizeof(akey), "addr:%.100s", client_addr(r));
-	if (login_limited(r, akey, r->cfg->login_max_failures_addr, &retry) ||
-	    login_limited(r, ukey, r->cfg->login_max_failures_user, &retry)) {
+	struct login_guard guard;
+	long retry = guard_check(r, u->valuestring, &guard);
+	if (retry > 0) {
 		char msg[96];
 		log_warn("login rate limited user=%.64s addr=%s", u->valuestring,
-		    client_addr(r));
+		    guard_addr(r));
 		snprintf(msg, sizeof(msg), "Too many failed logins; try again in "
 		    "%ld s", retry);
 		http_add_header(r, "Retry-After: %ld", retry);
@@ -170,12 +148,8 @@ page_login(struct http_req *r, const struct route_ctx *ctx)
 			log_err("login: user %.64s has a refused hash kind in %s",
 			    u->valuestring, r->cfg->users_file);
 		log_info("login failed user=%.64s addr=%s", u->valuestring,
-		    client_addr(r));
-		if (r->store != NULL &&
-		    (store_login_fail(r->store, ukey, r->cfg->login_window) !=
-		    STORE_OK || store_login_fail(r->store, akey,
-		    r->cfg->login_window) != STORE_OK))
-			log_err("login: could not record a failure");
+		    guard_addr(r));
+		guard_failed(r, &guard);
 		rc = login_reply(r, 401, LOGIN_FAILED, NULL, NULL, 0);
 		goto out;
 	}
@@ -194,9 +168,8 @@ page_login(struct http_req *r, const struct route_ctx *ctx)
 	http_add_header(r, "Set-Cookie: %s=%s; Path=/; HttpOnly; "
 	    "SameSite=Strict%s%s", LC_COOKIE_NAME, token, maxage,
 	    secure ? "; Secure" : "");
-	log_info("login ok user=%s addr=%s", u->valuestring, client_addr(r));
-	if (r->store != NULL && store_login_clear(r->store, ukey) != STORE_OK)
-		log_err("login: could not clear failures");
+	log_info("login ok user=%s addr=%s", u->valuestring, guard_addr(r));
+	guard_succeeded(r, &guard);
 	rc = login_reply(r, 200, "success", token, u->valuestring,
 	    (long)now + r->cfg->token_lifetime);
 out:

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "creds.h"
+#include "device.h"
 #include "unit.h"
 
 #define C LC_COOKIE_NAME
@@ -240,6 +241,59 @@ test_url_decode(void)
 	CHECK(creds_url_decode("a%00", 4, out, sizeof(out)) == -1, "decode: NUL");
 }
 
+static void
+test_device(void)
+{
+	struct lc_token_key key = { .len = 40 }, other = { .len = 40 };
+	char v[LC_DEVICE_MAX], v2[LC_DEVICE_MAX], id[LC_DEVICE_ID_MAX],
+	    id2[LC_DEVICE_ID_MAX];
+	time_t now = 1700000000;
+
+	memset(key.bytes, 'k', key.len);
+	memset(other.bytes, 'o', other.len);
+	CHECK(device_issue(&key, "alice", 3600, now, v) == 0 && v[0] != '\0',
+	    "device: issued");
+	CHECK(strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_") == strlen(v), "device: base64url, cookie-safe");
+	CHECK(strstr(v, "alice") == NULL, "device: the name is not in clear");
+	CHECK(device_verify(&key, v, "alice", now + 10, id) == 1 &&
+	    strlen(id) == 16, "device: verifies for its user, with an id");
+	CHECK(device_verify(&key, v, "bob", now + 10, NULL) == 0,
+	    "device: not for another user");
+	CHECK(device_verify(&key, v, "alic", now + 10, NULL) == 0,
+	    "device: not for a prefix of the user");
+	CHECK(device_verify(&key, v, "alice", now + 3600, NULL) == 0,
+	    "device: expired at its end");
+	CHECK(device_verify(&key, v, "alice", now + 3599, NULL) == 1,
+	    "device: valid just before");
+	CHECK(device_verify(&other, v, "alice", now, NULL) == 0,
+	    "device: another key refuses it");
+	for (size_t i = 0; v[i] != '\0'; i += 7) {
+		char t[LC_DEVICE_MAX];
+		memcpy(t, v, sizeof(t));
+		t[i] = t[i] == 'A' ? 'B' : 'A';
+		if (device_verify(&key, t, "alice", now, NULL) != 0) {
+			CHECK(0, "device: a changed character is refused");
+			break;
+		}
+	}
+	CHECK(1, "device: tampering anywhere is refused");
+	v[strlen(v) - 1] = '\0';
+	CHECK(device_verify(&key, v, "alice", now, NULL) == 0,
+	    "device: truncated refused");
+	CHECK(device_verify(&key, NULL, "alice", now, NULL) == 0 &&
+	    device_verify(&key, "", "alice", now, NULL) == 0 &&
+	    device_verify(&key, "!!!!", "alice", now, NULL) == 0,
+	    "device: NULL, empty, junk refused");
+	CHECK(device_issue(&key, "alice", 3600, now, v) == 0 &&
+	    device_issue(&key, "alice", 3600, now, v2) == 0 &&
+	    strcmp(v, v2) != 0 && device_verify(&key, v, "alice", now, id) &&
+	    device_verify(&key, v2, "alice", now, id2) && strcmp(id, id2) != 0,
+	    "device: two devices, two ids");
+	CHECK(device_issue(&key, "bad name", 3600, now, v) == -1,
+	    "device: invalid user name refused");
+}
+
 int
 main(void)
 {
@@ -248,5 +302,6 @@ main(void)
 	test_bearer_and_find();
 	test_origin();
 	test_url_decode();
+	test_device();
 	UNIT_EXIT();
 }
