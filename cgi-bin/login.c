@@ -1,6 +1,7 @@
 /* login.c - POST /login (the seed's JSON shapes: a token for a name and a
- * password, within the login throttling of login_guard.c) and POST /logout. The Origin,
- * method and CORS preflight checks declared in routes.c are made by route.c. */
+ * password, within the throttling of login_guard.c, in a constant time) and
+ * POST /logout. The Origin, method and CORS preflight checks declared in
+ * routes.c are made by route.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
