@@ -268,7 +268,7 @@ test_device(void)
 	    "device: valid just before");
 	CHECK(device_verify(&other, v, "alice", now, NULL) == 0,
 	    "device: another key refuses it");
-	for (size_t i = 0; v[i] != '\0'; i += 7) {
+	for (size_t i = 0; i < strlen(v); i += 7) {
 		char t[LC_DEVICE_MAX];
 		memcpy(t, v, sizeof(t));
 		t[i] = t[i] == 'A' ? 'B' : 'A';
@@ -278,6 +278,14 @@ test_device(void)
 		}
 	}
 	CHECK(1, "device: tampering anywhere is refused");
+	{
+		char t[LC_DEVICE_MAX];
+		memcpy(t, v, sizeof(t));
+		size_t last = strlen(t) - 1;
+		t[last] = t[last] == 'A' ? 'B' : 'A';
+		CHECK(device_verify(&key, t, "alice", now, NULL) == 0,
+		    "device: a changed last character is refused");
+	}
 	v[strlen(v) - 1] = '\0';
 	CHECK(device_verify(&key, v, "alice", now, NULL) == 0,
 	    "device: truncated refused");
