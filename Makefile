@@ -48,6 +48,13 @@ token_PKGS   := libjwt
 
 creds_SRC    := lib/creds.c
 
+# Device cookies (HMAC-SHA256 with the token key) and the throttling rule
+# with its in-memory table: only the FastCGI program's login uses them.
+device_SRC   := lib/device.c
+device_PKGS  := libcrypto
+
+throttle_SRC := lib/throttle.c
+
 users_SRC    := lib/users.c
 users_PKGS   := libxcrypt
 
@@ -142,6 +149,7 @@ admin_INC  := -Ilib
 admin_PKGS :=
 
 MODULES := log buf utf8 monotime config username perms id json token creds users \
+           device throttle \
            store store_login zmtp sse frames request upstream context watch \
            reply prompt session loop wcore wmain pages authorize fmain ws \
            admin
@@ -161,7 +169,7 @@ link_libs = $(foreach m,$(1),$($(m)_LIBS)) \
 # --------------------------------------------------------------- programs --
 # The FastCGI program: login, REST API, /ws authorizer.
 FCGI_MODS   := fmain authorize pages store store_login users token creds \
-               json id username perms config log buf utf8
+               device throttle json id username perms config log buf utf8
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp config log buf monotime
@@ -180,7 +188,7 @@ ADMIN_BIN  := $(BUILD)/lightchat-admin
 test-config_MODS  := config
 test-context_MODS := context store id log
 test_PKGS_test-context := sqlite3
-test-creds_MODS   := creds config
+test-creds_MODS   := creds device username
 test-frames_MODS  := frames buf utf8
 test-json_MODS    := json buf utf8
 # test-reply links no ZeroMQ: proof that a reply's life does not need it.
@@ -189,9 +197,10 @@ test-reply_MODS   := reply watch upstream frames sse store id config log buf \
                      utf8 monotime
 test-request_MODS := request upstream sse id config log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
-test-route_MODS   := pages store store_login users token creds json id \
-                     username config log buf utf8
+test-route_MODS   := pages store store_login users token creds device \
+                     throttle json id username log buf utf8
 test-sse_MODS     := sse buf
+test-throttle_MODS := throttle
 test-store_MODS   := store id log
 test-token_MODS   := token username
 test-users_MODS   := users username

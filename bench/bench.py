@@ -40,10 +40,10 @@ async def main_async(a):
     b = Bench(a)
     if a.smoke:
         levels, prompt, hold, tput = [1, 5], "#words:5 #slow:0.25", 1.0, (2, 200)
-        login_s = 1
+        login_s, timing_n = 1, 5
     else:
         levels, prompt, hold, tput = [1, 10, 100, 1000], "#words:20 #slow:2", 5.0, (50, 1000)
-        login_s = 8
+        login_s, timing_n = 8, 30
     spread = 1.0
     b.prompt = prompt
     await b.idle()
@@ -52,6 +52,7 @@ async def main_async(a):
                       spread=spread if n >= 5 else 0.0)
     await b.throughput(*tput)
     await b.logins(login_s)
+    b.login_timing(timing_n)
     text, rows = report(b, a.smoke)
     return b, text, rows
 
@@ -92,6 +93,13 @@ def main():
         else:
             print("ok - bench: logins/s measured # SKIP wrk not installed")
             print("ok - bench: authorizations/s measured # SKIP wrk not installed")
+        lt = b.res.get("login_timing")
+        if shutil.which("htpasswd"):
+            tap(lt and all(v["n"] > 0 and v["p50"] for v in lt.values())
+                and set(b.res.get("login_timing_status", {})) == {401},
+                "bench: failed-login time by kind measured (all 401)")
+        else:
+            print("ok - bench: failed-login time by kind measured # SKIP no htpasswd")
         tap(len(g) >= 2, "bench: growth table produced")
 
 

@@ -2,7 +2,8 @@
 class: idle footprint, then per number of connections the per-connection
 cost, growth and relay overhead (bursts, spread starts, the fake upstream
 pinned to a core of its own), then throughput, then logins and /ws
-authorizations (wrk). Each phase stores its figures in Bench.res,
+authorizations (wrk), then the time of failed logins by kind (unknown user,
+wrong yescrypt, wrong bcrypt password: no timing oracle). Each phase stores its figures in Bench.res,
 Bench.growth and Bench.notes for report.py; every loop is bounded in count
 and time.
 """
@@ -17,7 +18,7 @@ import time
 
 from clients import close_all, direct_stream, open_many, ws_stream
 from sampling import (CORE, MB, Stack, cpu_delta, errors_of, fmt_err, latencies,
-                      machine_ticks, mem_total, put_added, session_detail,
+                      machine_ticks, mem_total, pct, put_added, session_detail,
                       set_affinity, stack_cpu_s, stack_pids)
 
 
@@ -334,3 +335,51 @@ class Bench:
                      headers=["Cookie: lightchat_session=not-a-valid-token"])
         if r:
             self.res["authz_refused"] = r
+
+    def login_timing(self, each):
+        """Failed logins by kind, interleaved, one at a time through the stack:
+        an unknown user, a wrong password for a yescrypt user and for a bcrypt
+        (htpasswd -B, cost 5) user. The login limits are lifted by run.sh."""
+        import http.client
+        import json
+        from urllib.parse import urlsplit
+        a = self.a
+        if not shutil.which("htpasswd"):
+            self.notes.append("htpasswd is not installed: login timing by kind "
+                              "not measured (apt-get install apache2-utils)")
+            return
+        users = os.path.join(a.state, "users")
+        p = subprocess.run(["htpasswd", "-bB", users, "benchbcrypt", "bench-Bcrypt-1"],
+                           capture_output=True, text=True, timeout=30)
+        if p.returncode != 0:
+            self.notes.append("htpasswd -bB failed: login timing not measured")
+            return
+        u = urlsplit(a.base)
+        kinds = (("unknown user", "nosuchuser", "wrong-1"),
+                 ("wrong yescrypt", a.user, "wrong-2"),
+                 ("wrong bcrypt", "benchbcrypt", "wrong-3"))
+        times = {k[0]: [] for k in kinds}
+        statuses = {}
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+        try:
+            for _ in range(1 + each):   # the first round warms up, uncounted
+                for name, user, pw in kinds:
+                    body = json.dumps({"username": user, "password": pw})
+                    t0 = time.perf_counter()
+                    conn.request("POST", "/login", body,
+                                 {"Content-Type": "application/json"})
+                    r = conn.getresponse()
+                    r.read()
+                    dt = (time.perf_counter() - t0) * 1000
+                    statuses[r.status] = statuses.get(r.status, 0) + 1
+                    if _ > 0:
+                        times[name].append(dt)
+        finally:
+            conn.close()
+        self.res["login_timing"] = {
+            name: {"n": len(xs), "p50": pct(xs, 50), "p90": pct(xs, 90)}
+            for name, xs in times.items()}
+        self.res["login_timing_status"] = statuses
+        log("login timing: " + ", ".join(
+            f"{n} p50 {v['p50']:.1f} ms p90 {v['p90']:.1f} ms"
+            for n, v in self.res["login_timing"].items()))

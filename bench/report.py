@@ -91,6 +91,14 @@ def report(b, smoke):
                      f"{az['rps']:.0f}/s (p50 {f1(az['p50'], ' ms', 2)})"
                      + (f"; refusals {rf['rps']:.0f}/s" if rf else ""), "—", "n/a"))
 
+    lt = res.get("login_timing")
+    if lt:
+        rows.append(("6. Failed login time p50/p90: unknown user / wrong yescrypt / "
+                     "wrong bcrypt",
+                     " / ".join(f"{f1(v['p50'], '', 1)}/{f1(v['p90'], '', 1)}"
+                                for v in lt.values()) + " ms",
+                     "same within noise", "n/a"))
+
     m = machine()
     out = []
     out.append("# lightchat benchmark results" + (" (smoke run)" if smoke else ""))
@@ -239,6 +247,18 @@ def report(b, smoke):
                    "authorizer checks the token, lighttpd proxies the request to websocketd, "
                    "which answers 404 without starting a session, so the rate is that of "
                    "authorization plus one proxy hop.")
+        out.append("")
+    if lt:
+        out.append("## Failed login time by kind (no timing oracle)")
+        out.append("")
+        for name, v in lt.items():
+            out.append(f"- {name}: {v['n']} logins, p50 {f1(v['p50'], ' ms', 1)}, "
+                       f"p90 {f1(v['p90'], ' ms', 1)}")
+        out.append("")
+        out.append("One at a time on one connection, the kinds interleaved. Every check "
+                   "waits for a floor (the slower of a yescrypt check at password_cost and "
+                   "the unknown-user check, measured once per process, plus a margin), so "
+                   "bcrypt's ~2 ms and yescrypt's ~20 ms do not show.")
         out.append("")
     d = getattr(b, "detail", None)
     if d:

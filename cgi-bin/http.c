@@ -22,7 +22,7 @@ int
 http_req_init(struct http_req *r, FCGX_Request *fcgi,
     const struct lc_config *cfg, const struct lc_token_key *key)
 {
-	const char *uri, *q, *host;
+	const char *uri, *q;
 	size_t n;
 
 	memset(r, 0, sizeof(*r));
@@ -42,11 +42,12 @@ http_req_init(struct http_req *r, FCGX_Request *fcgi,
 	memcpy(r->path, uri, n);
 	r->path[n] = '\0';
 	r->origin = http_param(r, "HTTP_ORIGIN");
-	host = http_param(r, "HTTP_HOST");
-	r->origin_allowed = creds_origin_allowed(r->origin, host,
+	/* Against the configured origins, never the Host header. */
+	r->origin_allowed = creds_origin_allowed(r->origin, cfg->public_origin,
 	    cfg->allowed_origins);
 	r->cross_origin = r->origin != NULL && r->origin[0] != '\0' &&
-	    r->origin_allowed && !creds_origin_allowed(r->origin, host, NULL);
+	    r->origin_allowed &&
+	    !creds_origin_match(r->origin, cfg->public_origin);
 	return 0;
 }
 

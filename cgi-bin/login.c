@@ -1,6 +1,8 @@
 /* login.c - POST /login (the seed's JSON shapes: a token for a name and a
- * password, within the login rate limits) and POST /logout. The Origin,
- * method and CORS preflight checks declared in routes.c are made by route.c. */
+ * password, within the throttling of login_guard.c, in a constant time) and
+ * POST /logout. The Origin, method and CORS preflight checks declared in
+ * routes.c are made by route.c. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "creds.h"
 #include "json.h"
 #include "log.h"
+#include "login_guard.h"
 #include "pages.h"
 #include "store.h"
 #include "users.h"
@@ -48,22 +51,47 @@ login_refuse(struct http_req *r, int status, const char *code,
 	return login_reply(r, status, message, NULL, NULL, 0);
 }
 
-static const char *
-client_addr(const struct http_req *r)
-{
-	const char *a = http_param(r, "REMOTE_ADDR");
-	return a != NULL ? a : "-";
-}
+/* The least time a password check takes, whatever its outcome: the slower
+ * of a yescrypt check at the configured cost and the unknown-user check,
+ * measured once per process, plus a margin. Per process on purpose. */
+static long long verify_floor_ns;
 
-/* Returns 1 if key has too many recent failures (*retry set), else 0.
- * Without a database there is no limit (and the error is logged). */
+/* Checks user's password so that an unknown user, a wrong password and a
+ * right one against any hash take the same time (at least the floor); then
+ * upgrades a weaker hash of a right password to the configured cost.
+ * Returns users_verify's code. */
 static int
-login_limited(struct http_req *r, const char *key, long max, long *retry)
+login_verify(struct http_req *r, const char *user, const char *password)
 {
-	if (r->store == NULL)
-		return 0;
-	return store_login_check(r->store, key, (int)max, r->cfg->login_window,
-	    retry) == STORE_LIMITED;
+	struct timespec until;
+	int v;
+
+	if (verify_floor_ns == 0) {
+		long long m = users_check_ns((int)r->cfg->password_cost);
+		verify_floor_ns = m > 0 ? m + m / 4 + 2000000LL : 100000000LL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)(verify_floor_ns / 1000000000LL);
+	until.tv_nsec += (long)(verify_floor_ns % 1000000000LL);
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	v = users_verify(r->cfg->users_file, user, password);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) ==
+	    EINTR)
+		;
+	if (v != LC_USERS_OK)
+		return v;
+	int up = users_upgrade(r->cfg->users_file, user, password,
+	    (int)r->cfg->password_cost);
+	if (up == 1)
+		log_info("login: rehashed user=%s to yescrypt cost %ld",
+		    user, r->cfg->password_cost);
+	else if (up < 0 && up != LC_USERS_CHANGED)
+		log_warn("login: could not rehash user=%s: %s", user,
+		    users_strerror(up));
+	return v;
 }
 
 int
@@ -98,25 +126,19 @@ page_login(struct http_req *r, const struct route_ctx *ctx)
 		    NULL, 0);
 		goto out;
 	}
-	char ukey[LC_USER_MAX + 8], akey[128];
-	long retry = 0;
-	/* The name as typed, valid or not, so unknown users are limited the
-	 * same way as known ones. */
-	snprintf(ukey, sizeof(ukey), "user:%.*s", LC_USER_MAX, u->valuestring);
-	snprintf(akey, sizeof(akey), "addr:%.100s", client_addr(r));
-	if (login_limited(r, akey, r->cfg->login_max_failures_addr, &retry) ||
-	    login_limited(r, ukey, r->cfg->login_max_failures_user, &retry)) {
+	struct login_guard guard;
+	long retry = guard_check(r, u->valuestring, &guard);
+	if (retry > 0) {
 		char msg[96];
 		log_warn("login rate limited user=%.64s addr=%s", u->valuestring,
-		    client_addr(r));
+		    guard_addr(r));
 		snprintf(msg, sizeof(msg), "Too many failed logins; try again in "
 		    "%ld s", retry);
 		http_add_header(r, "Retry-After: %ld", retry);
 		rc = login_reply(r, 429, msg, NULL, NULL, 0);
 		goto out;
 	}
-	int v = users_verify(r->cfg->users_file, u->valuestring,
-	    p->valuestring);
+	int v = login_verify(r, u->valuestring, p->valuestring);
 	if (v == LC_USERS_IO || v == LC_USERS_NOMEM) {
 		log_err("login: %s (%s)", users_strerror(v), r->cfg->users_file);
 		rc = login_reply(r, 500, "Server error", NULL, NULL, 0);
@@ -127,12 +149,8 @@ page_login(struct http_req *r, const struct route_ctx *ctx)
 			log_err("login: user %.64s has a refused hash kind in %s",
 			    u->valuestring, r->cfg->users_file);
 		log_info("login failed user=%.64s addr=%s", u->valuestring,
-		    client_addr(r));
-		if (r->store != NULL &&
-		    (store_login_fail(r->store, ukey, r->cfg->login_window) !=
-		    STORE_OK || store_login_fail(r->store, akey,
-		    r->cfg->login_window) != STORE_OK))
-			log_err("login: could not record a failure");
+		    guard_addr(r));
+		guard_failed(r, &guard);
 		rc = login_reply(r, 401, LOGIN_FAILED, NULL, NULL, 0);
 		goto out;
 	}
@@ -151,9 +169,8 @@ page_login(struct http_req *r, const struct route_ctx *ctx)
 	http_add_header(r, "Set-Cookie: %s=%s; Path=/; HttpOnly; "
 	    "SameSite=Strict%s%s", LC_COOKIE_NAME, token, maxage,
 	    secure ? "; Secure" : "");
-	log_info("login ok user=%s addr=%s", u->valuestring, client_addr(r));
-	if (r->store != NULL && store_login_clear(r->store, ukey) != STORE_OK)
-		log_err("login: could not clear failures");
+	log_info("login ok user=%s addr=%s", u->valuestring, guard_addr(r));
+	guard_succeeded(r, &guard);
 	rc = login_reply(r, 200, "success", token, u->valuestring,
 	    (long)now + r->cfg->token_lifetime);
 out:

@@ -193,7 +193,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_url_decode(parts[i], strlen(parts[i]), small);
 	check_url_decode((const char *)data, size, small);
 
-	/* The Origin check. */
+	/* The Origin check: host stands for the public origins here. */
 	const char *origin = n > P_ORIGIN ? parts[P_ORIGIN] : NULL;
 	const char *host = n > P_HOST ? parts[P_HOST] : NULL;
 	const char *allowed = n > P_ALLOWED ? parts[P_ALLOWED] : NULL;
@@ -202,15 +202,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(ok);
 	FUZZ_CHECK(creds_origin_allowed(NULL, host, allowed));
 	FUZZ_CHECK(creds_origin_allowed("", host, allowed));
-	if (origin != NULL && origin[0] != '\0' && plain_item(origin)) {
-		FUZZ_CHECK(creds_origin_allowed(origin, host, origin));
-		FUZZ_CHECK(creds_origin_allowed(origin, NULL, origin));
+	if (origin != NULL && origin[0] != '\0') {
+		FUZZ_CHECK(ok == (creds_origin_match(origin, host) ||
+		    creds_origin_match(origin, allowed)));
+		/* An origin that matches anything matches itself, and is
+		 * scheme://host[:port] with nothing after. */
+		if (ok) {
+			FUZZ_CHECK(creds_origin_match(origin, origin));
+			FUZZ_CHECK(strncasecmp(origin, "http://", 7) == 0 ||
+			    strncasecmp(origin, "https://", 8) == 0);
+			const char *rest = strstr(origin, "://") + 3;
+			FUZZ_CHECK(strpbrk(rest, "/@?# ") == NULL);
+		}
+		if (strstr(origin, "://") == NULL)
+			FUZZ_CHECK(!ok);
 	}
-	if (allowed != NULL && origin != NULL && config_list_has(allowed, origin))
-		FUZZ_CHECK(ok);
-	if (origin != NULL && strstr(origin, "://") == NULL &&
-	    (allowed == NULL || !config_list_has(allowed, origin)))
-		FUZZ_CHECK(!ok || origin[0] == '\0');
+	if (allowed != NULL && origin != NULL && origin[0] != '\0' &&
+	    plain_item(origin) && creds_origin_match(origin, origin))
+		FUZZ_CHECK(creds_origin_allowed(origin, NULL, origin));
 	creds_origin_allowed(origin, host, NULL);
 	creds_origin_allowed(host, origin, allowed);
 

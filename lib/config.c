@@ -44,6 +44,7 @@ static const struct cfg_entry cfg_table[] = {
 	{ "model_aliases", CFG_STR, O(model_aliases),
 	  "gpt-3.5-turbo=gpt-4o-mini,gpt-3.5-turbo-0301=gpt-4o-mini", 0, 0,
 	  false, NULL },
+	{ "public_origin", CFG_STR, O(public_origin), "", 0, 0, false, NULL },
 	{ "allowed_origins", CFG_STR, O(allowed_origins), "", 0, 0, false, NULL },
 	{ "log_level", CFG_STR, O(log_level), "info", 0, 0, false, NULL },
 	{ "token_lifetime", CFG_INT, O(token_lifetime), "86400", 60, 2592000,
@@ -54,6 +55,11 @@ static const struct cfg_entry cfg_table[] = {
 	  1, 100000, false, NULL },
 	{ "login_window", CFG_INT, O(login_window), "600", 1, 86400, false,
 	  NULL },
+	{ "login_max_delay", CFG_INT, O(login_max_delay), "300", 1, 86400, false,
+	  NULL },
+	{ "login_device_lifetime", CFG_INT, O(login_device_lifetime), "7776000",
+	  3600, 315360000, false, NULL },
+	{ "password_cost", CFG_INT, O(password_cost), "5", 1, 11, false, NULL },
 	{ "drain_timeout", CFG_INT, O(drain_timeout), "10", 0, 3600, false,
 	  NULL },
 	{ "max_messages_per_minute", CFG_INT, O(max_messages_per_minute), "120",
@@ -306,6 +312,41 @@ cfg_read_key_file(struct lc_config *cfg, char *err)
 	return rc;
 }
 
+/* An empty public_origin becomes the origins a browser on this host uses
+ * to reach lighttpd: http://127.0.0.1:<port>, http://localhost:<port> and
+ * http://[::1]:<port>, and http://<bind>:<port> for another address than a
+ * wildcard one (0.0.0.0, ::). Behind a proxy or TLS, set it. */
+static int
+cfg_derive_origin(struct lc_config *cfg, char *err)
+{
+	char v[1024];
+	int n;
+
+	if (cfg->public_origin[0] != '\0')
+		return 0;
+	n = snprintf(v, sizeof(v), "http://127.0.0.1:%ld,http://localhost:%ld,"
+	    "http://[::1]:%ld", cfg->port, cfg->port, cfg->port);
+	if (n > 0 && (size_t)n < sizeof(v) && cfg->bind[0] != '\0' &&
+	    strcmp(cfg->bind, "127.0.0.1") != 0 &&
+	    strcmp(cfg->bind, "0.0.0.0") != 0 && strcmp(cfg->bind, "::") != 0 &&
+	    strcmp(cfg->bind, "::1") != 0 && strcmp(cfg->bind, "localhost") != 0)
+		n += snprintf(v + n, sizeof(v) - (size_t)n,
+		    strchr(cfg->bind, ':') != NULL ? ",http://[%.200s]:%ld" :
+		    ",http://%.200s:%ld", cfg->bind, cfg->port);
+	if (n < 0 || (size_t)n >= sizeof(v)) {
+		snprintf(err, LC_CONFIG_ERR_MAX, "public_origin: bind too long");
+		return -1;
+	}
+	char *copy = strdup(v);
+	if (copy == NULL) {
+		snprintf(err, LC_CONFIG_ERR_MAX, "out of memory");
+		return -1;
+	}
+	free(cfg->public_origin);
+	cfg->public_origin = copy;
+	return 0;
+}
+
 int
 config_load(struct lc_config *cfg, char err[LC_CONFIG_ERR_MAX])
 {
@@ -344,7 +385,8 @@ config_load(struct lc_config *cfg, char err[LC_CONFIG_ERR_MAX])
 	}
 	if (cfg->ws_port == 0)
 		cfg->ws_port = cfg->port < 65535 ? cfg->port + 1 : cfg->port - 1;
-	if (cfg_derive(&cfg->users_file, "", cfg->state, "/users", err) != 0 ||
+	if (cfg_derive_origin(cfg, err) != 0 ||
+	    cfg_derive(&cfg->users_file, "", cfg->state, "/users", err) != 0 ||
 	    cfg_derive(&cfg->token_key_file, "", cfg->state, "/token.key",
 	    err) != 0 ||
 	    cfg_derive(&cfg->worker_endpoint, "ipc://", cfg->state,

@@ -26,12 +26,18 @@ struct lc_config {
 	char *models;             /* comma-separated allow-list */
 	char *default_model;
 	char *model_aliases;      /* "alias=model,alias=model" */
+	char *public_origin;      /* the origins the page is served from, comma-
+	                           * separated "scheme://host[:port]"; "" : the
+	                           * loopback ones at port (config.c) */
 	char *allowed_origins;    /* comma-separated "scheme://host[:port]" */
 	char *log_level;
 	long token_lifetime;      /* seconds */
 	long login_max_failures_user; /* failed logins per user per window */
 	long login_max_failures_addr; /* failed logins per address per window */
 	long login_window;        /* seconds */
+	long login_max_delay;     /* seconds: the longest wait between failures */
+	long login_device_lifetime; /* seconds a device cookie is trusted */
+	long password_cost;       /* yescrypt cost of new and upgraded hashes */
 	long drain_timeout;       /* seconds the worker finishes replies on stop */
 	long max_messages_per_minute; /* WebSocket messages per connection */
 	long max_body;            /* HTTP request body bytes */

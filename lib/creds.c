@@ -1,10 +1,9 @@
 /* creds.c - token extraction from cookies, queries and headers; Origin. */
 #include "creds.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
-
-#include "config.h"
 
 static int
 hexval(char c)
@@ -150,16 +149,102 @@ creds_find_token(const char *cookie_header, const char *query, char *out,
 	return creds_query_token(query, out, outcap);
 }
 
+/* Splits an origin "scheme://host[:port]" (a trailing "/" too when
+ * lenient) into its lower-case scheme (http or https) and host and its port
+ * (the scheme's default when absent). Returns 0, or -1 for anything else:
+ * "null", a path, user info, a bad port, an over-long host. */
+static int
+origin_parse(const char *o, size_t len, int lenient, char scheme[6],
+    char host[256], long *port)
+{
+	size_t i, hlen;
+	const char *h, *end = o + len;
+
+	if (lenient && len > 0 && o[len - 1] == '/')
+		end--;
+	if ((size_t)(end - o) > 7 && strncasecmp(o, "http://", 7) == 0) {
+		memcpy(scheme, "http", 5);
+		*port = 80;
+		h = o + 7;
+	} else if ((size_t)(end - o) > 8 && strncasecmp(o, "https://", 8) == 0) {
+		memcpy(scheme, "https", 6);
+		*port = 443;
+		h = o + 8;
+	} else {
+		return -1;
+	}
+	const char *colon = NULL;
+	if (*h == '[') {                  /* an IPv6 literal */
+		const char *rb = memchr(h, ']', (size_t)(end - h));
+		if (rb == NULL)
+			return -1;
+		colon = rb + 1 < end ? rb + 1 : NULL;
+		if (colon != NULL && *colon != ':')
+			return -1;
+	} else {
+		colon = memchr(h, ':', (size_t)(end - h));
+	}
+	hlen = (size_t)((colon != NULL ? colon : end) - h);
+	if (hlen == 0 || hlen >= 256)
+		return -1;
+	for (i = 0; i < hlen; i++) {
+		unsigned char c = (unsigned char)h[i];
+		if (c <= ' ' || c >= 0x7f || c == '/' || c == '@' || c == '?' ||
+		    c == '#' || c == '\\')
+			return -1;
+		host[i] = (char)tolower(c);
+	}
+	host[hlen] = '\0';
+	if (colon != NULL) {
+		long p = 0;
+		const char *d = colon + 1;
+		if (d == end || end - d > 5)
+			return -1;
+		for (; d < end; d++) {
+			if (*d < '0' || *d > '9')
+				return -1;
+			p = p * 10 + (*d - '0');
+		}
+		if (p < 1 || p > 65535)
+			return -1;
+		*port = p;
+	}
+	return 0;
+}
+
 bool
-creds_origin_allowed(const char *origin, const char *host, const char *allowed)
+creds_origin_match(const char *origin, const char *list)
+{
+	char s1[6], h1[256], s2[6], h2[256];
+	long p1, p2;
+
+	if (origin == NULL || list == NULL ||
+	    origin_parse(origin, strlen(origin), 0, s1, h1, &p1) != 0)
+		return false;
+	while (*list) {
+		while (*list == ',' || *list == ' ' || *list == '\t')
+			list++;
+		const char *end = list;
+		while (*end && *end != ',')
+			end++;
+		const char *last = end;
+		while (last > list && (last[-1] == ' ' || last[-1] == '\t'))
+			last--;
+		if (last > list && origin_parse(list, (size_t)(last - list), 1,
+		    s2, h2, &p2) == 0 && strcmp(s1, s2) == 0 &&
+		    strcmp(h1, h2) == 0 && p1 == p2)
+			return true;
+		list = end;
+	}
+	return false;
+}
+
+bool
+creds_origin_allowed(const char *origin, const char *public_origins,
+    const char *allowed)
 {
 	if (origin == NULL || origin[0] == '\0')
 		return true;
-	if (allowed != NULL && config_list_has(allowed, origin))
-		return true;
-	/* Same origin: the part after "scheme://" equals the Host header. */
-	const char *sep = strstr(origin, "://");
-	if (sep == NULL || host == NULL || host[0] == '\0')
-		return false;
-	return strcasecmp(sep + 3, host) == 0;
+	return creds_origin_match(origin, public_origins) ||
+	    creds_origin_match(origin, allowed);
 }

@@ -29,10 +29,19 @@ int creds_bearer(const char *authorization, char *out, size_t outcap);
 int creds_find_token(const char *cookie_header, const char *query, char *out,
     size_t outcap);
 
+/* Returns true if origin ("scheme://host[:port]", as a browser sends it)
+ * names exactly one of the origins of the comma-separated list: the same
+ * scheme (http or https), host (compared in lower case) and port (80 and
+ * 443 when absent, so "http://h" is "http://h:80"). A list entry may end
+ * in "/"; the origin may not, nor carry a path, user info or "null". NULL
+ * origin or list: false. */
+bool creds_origin_match(const char *origin, const char *list);
+
 /* Decides whether a request's Origin may use the service: no Origin (not a
- * browser), the request's own host (Origin's host[:port] equals Host), or an
- * exact member of the comma-separated allowed list. */
-bool creds_origin_allowed(const char *origin, const char *host,
+ * browser), or one that matches (creds_origin_match) the configured public
+ * origins or the allowed ones. The request's own Host header is never
+ * consulted: an attacker chooses it (DNS rebinding). Lists may be NULL. */
+bool creds_origin_allowed(const char *origin, const char *public_origins,
     const char *allowed);
 
 /* Percent-decodes src (also '+' as space) into out. Returns the length, or -1

@@ -12,7 +12,7 @@
 
 #include "log.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_BUSY_MS 10000
 
 /* The statements, prepared once on first use and kept: parsing and
@@ -78,7 +78,7 @@ static const char *const stmt_sql[ST__MAX] = {
 	    "UPDATE messages SET state = 'interrupted', updated_at = ?"
 	    " WHERE state = 'streaming'",
 	[ST_LOGIN_CHECK] =
-	    "SELECT count(*), min(at) FROM login_failures"
+	    "SELECT count(*), max(at) FROM login_failures"
 	    " WHERE key = ? AND at > ?",
 	[ST_LOGIN_FAIL] =
 	    "INSERT INTO login_failures (key, at) VALUES (?, ?)",
@@ -86,6 +86,13 @@ static const char *const stmt_sql[ST__MAX] = {
 	    "DELETE FROM login_failures WHERE at < ?",
 	[ST_LOGIN_CLEAR] =
 	    "DELETE FROM login_failures WHERE key = ?",
+	[ST_LOGIN_TRUST] =
+	    "INSERT INTO login_trust (key, at) VALUES (?, ?)"
+	    " ON CONFLICT (key) DO UPDATE SET at = excluded.at",
+	[ST_LOGIN_TRUST_PRUNE] =
+	    "DELETE FROM login_trust WHERE at < ?",
+	[ST_LOGIN_TRUSTED] =
+	    "SELECT 1 FROM login_trust WHERE key = ? AND at > ?",
 };
 
 static const char schema_v1[] =
@@ -120,6 +127,13 @@ static const char schema_v2[] =
     " key TEXT NOT NULL,"
     " at INTEGER NOT NULL);"
     "CREATE INDEX login_failures_by_key ON login_failures (key, at);";
+
+/* v3: successful logins per user and address, trusted within the login
+ * window (a stranger's failures do not throttle them). */
+static const char schema_v3[] =
+    "CREATE TABLE login_trust ("
+    " key TEXT PRIMARY KEY,"
+    " at INTEGER NOT NULL);";
 
 long long
 store_now_ms(void)
@@ -232,6 +246,9 @@ migrate(struct store *s, char *err, size_t errcap)
 		goto fail;
 	if (version < 2 && (exec(s, schema_v2) != STORE_OK ||
 	    exec(s, "PRAGMA user_version = 2") != STORE_OK))
+		goto fail;
+	if (version < 3 && (exec(s, schema_v3) != STORE_OK ||
+	    exec(s, "PRAGMA user_version = 3") != STORE_OK))
 		goto fail;
 	if (exec(s, "COMMIT") != STORE_OK)
 		goto fail;

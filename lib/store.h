@@ -143,12 +143,13 @@ int store_drop_last_turn(struct store *s, const char *conv_id,
 int store_mark_interrupted(struct store *s);
 
 /* Login rate limiting, shared by every FastCGI process through the
- * database. key names what is limited ("user:alice", "addr:192.0.2.1").
- * store_login_check returns STORE_OK, or STORE_LIMITED with *retry_after
- * set to the seconds until one more attempt is allowed, when key has max
- * failures within the last window_s seconds. */
-int store_login_check(struct store *s, const char *key, int max,
-    long window_s, long *retry_after);
+ * database. key names what is limited ("user:alice", "addr:192.0.2.1",
+ * "dev:<id>"). store_login_count sets *count to key's failures within the
+ * last window_s seconds and *last_ms to the last one's time (ms since the
+ * epoch; 0 without failures). Returns STORE_OK or STORE_ERR (then the
+ * caller cannot know, and must not assume none). */
+int store_login_count(struct store *s, const char *key, long window_s,
+    int *count, long long *last_ms);
 
 /* Records a failed login for key (and forgets failures older than
  * window_s). */
@@ -156,6 +157,14 @@ int store_login_fail(struct store *s, const char *key, long window_s);
 
 /* Forgets key's failures (after a successful login). */
 int store_login_clear(struct store *s, const char *key);
+
+/* Records a successful login for key ("ok:alice|192.0.2.1"), forgetting
+ * successes older than window_s. Returns STORE_OK or STORE_ERR. */
+int store_login_trust(struct store *s, const char *key, long window_s);
+
+/* Returns STORE_OK if key had a successful login within the last window_s
+ * seconds, STORE_NOT_FOUND if not, STORE_ERR. */
+int store_login_trusted(struct store *s, const char *key, long window_s);
 
 /* Returns a short description of an error code. */
 const char *store_strerror(int err);

@@ -1,17 +1,18 @@
 /* store_login.c - login rate limiting: failed logins counted per key in
- * the database, so every FastCGI process sees the same counts. */
+ * the database, so every FastCGI process sees the same counts; successful
+ * logins per user and address, which are trusted for the window. */
 #include "store_int.h"
 
 int
-store_login_check(struct store *s, const char *key, int max, long window_s,
-    long *retry_after)
+store_login_count(struct store *s, const char *key, long window_s,
+    int *count, long long *last_ms)
 {
 	sqlite3_stmt *st = NULL;
-	long long now = store_now_ms(), since = now - (long long)window_s * 1000;
-	int step, count = 0;
-	long long oldest = 0;
+	long long since = store_now_ms() - (long long)window_s * 1000;
+	int step;
 
-	*retry_after = 0;
+	*count = 0;
+	*last_ms = 0;
 	if (store_prep(s, ST_LOGIN_CHECK, &st) != STORE_OK)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, key) || sqlite3_bind_int64(st, 2, since) !=
@@ -19,18 +20,13 @@ store_login_check(struct store *s, const char *key, int max, long window_s,
 		return store_bind_fail(s, st);
 	step = sqlite3_step(st);
 	if (step == SQLITE_ROW) {
-		count = sqlite3_column_int(st, 0);
-		oldest = sqlite3_column_int64(st, 1);
+		*count = sqlite3_column_int(st, 0);
+		*last_ms = sqlite3_column_int64(st, 1);
 	}
 	store_release(st);
 	if (step != SQLITE_ROW)
 		return store_db_fail(s, "login check");
-	if (count < max)
-		return STORE_OK;
-	/* Allowed again when the oldest failure leaves the window. */
-	*retry_after = (long)((oldest + (long long)window_s * 1000 - now) /
-	    1000) + 1;
-	return STORE_LIMITED;
+	return STORE_OK;
 }
 
 int
@@ -65,4 +61,46 @@ store_login_clear(struct store *s, const char *key)
 	if (store_bind_text(st, 1, key))
 		return store_bind_fail(s, st);
 	return store_run_done(s, st, "clear login failures");
+}
+
+int
+store_login_trust(struct store *s, const char *key, long window_s)
+{
+	sqlite3_stmt *st = NULL;
+	long long now = store_now_ms();
+
+	if (store_prep(s, ST_LOGIN_TRUST, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, key) || sqlite3_bind_int64(st, 2, now) !=
+	    SQLITE_OK)
+		return store_bind_fail(s, st);
+	if (store_run_done(s, st, "login success") != STORE_OK)
+		return STORE_ERR;
+	if (store_prep(s, ST_LOGIN_TRUST_PRUNE, &st) != STORE_OK)
+		return STORE_ERR;
+	if (sqlite3_bind_int64(st, 1, now - (long long)window_s * 1000) !=
+	    SQLITE_OK)
+		return store_bind_fail(s, st);
+	return store_run_done(s, st, "prune login successes");
+}
+
+int
+store_login_trusted(struct store *s, const char *key, long window_s)
+{
+	sqlite3_stmt *st = NULL;
+	long long since = store_now_ms() - (long long)window_s * 1000;
+	int step;
+
+	if (store_prep(s, ST_LOGIN_TRUSTED, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, key) || sqlite3_bind_int64(st, 2, since) !=
+	    SQLITE_OK)
+		return store_bind_fail(s, st);
+	step = sqlite3_step(st);
+	store_release(st);
+	if (step == SQLITE_ROW)
+		return STORE_OK;
+	if (step == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	return store_db_fail(s, "login trust");
 }

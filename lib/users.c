@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A valid yescrypt hash of a random password nobody knows: verifying an
@@ -135,13 +136,22 @@ users_verify(const char *path, const char *user, const char *password)
 int
 users_hash(const char *password, char *out, size_t outcap)
 {
+	return users_hash_cost(password, 0, out, outcap);
+}
+
+int
+users_hash_cost(const char *password, int cost, char *out, size_t outcap)
+{
 	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
 	struct crypt_data *cd = NULL;
 	int rc = LC_USERS_NOMEM;
 
 	if (password[0] == '\0' || strlen(password) > LC_PASSWORD_MAX)
 		return LC_USERS_BAD_INPUT;
-	if (crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof(salt)) == NULL)
+	if (cost < 0 || cost > LC_USERS_COST_MAX)
+		return LC_USERS_BAD_INPUT;
+	if (crypt_gensalt_rn("$y$", (unsigned long)cost, NULL, 0, salt,
+	    sizeof(salt)) == NULL)
 		return LC_USERS_NOMEM;
 	cd = calloc(1, sizeof(*cd));
 	if (cd == NULL)
@@ -160,11 +170,23 @@ out:
 	return rc;
 }
 
+/* Returns 1 if the rest of a line (after "user:", line end included) is
+ * exactly hash. */
+static int
+line_has_hash(const char *rest, const char *hash)
+{
+	size_t n = strcspn(rest, "\r\n");
+
+	return n == strlen(hash) && memcmp(rest, hash, n) == 0;
+}
+
 /* Rewrites the file with user's line replaced (hash != NULL), added, or
- * removed (hash == NULL), under an exclusive lock on path.lock. */
+ * removed (hash == NULL), under an exclusive lock on path.lock. With expect,
+ * the line is replaced only while its hash is still expect (else
+ * LC_USERS_CHANGED, the file untouched). */
 static int
 users_rewrite(const char *path, const char *user, const char *hash,
-    int must_be_new, int must_exist)
+    int must_be_new, int must_exist, const char *expect)
 {
 	char tmp[4096], lockpath[4096], *line = NULL;
 	FILE *in = NULL, *out = NULL;
@@ -194,6 +216,11 @@ users_rewrite(const char *path, const char *user, const char *hash,
 		if (!opaque && (size_t)n > ulen &&
 		    strncmp(line, user, ulen) == 0 && line[ulen] == ':') {
 			found = 1;
+			if (expect != NULL && !line_has_hash(line + ulen + 1,
+			    expect)) {
+				rc = LC_USERS_CHANGED;
+				goto out;
+			}
 			if (hash != NULL && !must_be_new)
 				fprintf(out, "%s:%s\n", user, hash);
 			if (hash == NULL || !must_be_new)
@@ -249,7 +276,7 @@ users_set(const char *path, const char *user, const char *hash,
 	if (!username_valid(user) || !users_hash_kind_ok(hash) ||
 	    strchr(hash, '\n') != NULL || strchr(hash, ':') != NULL)
 		return LC_USERS_BAD_INPUT;
-	return users_rewrite(path, user, hash, must_be_new, must_exist);
+	return users_rewrite(path, user, hash, must_be_new, must_exist, NULL);
 }
 
 int
@@ -257,7 +284,7 @@ users_delete(const char *path, const char *user)
 {
 	if (!username_valid(user))
 		return LC_USERS_BAD_INPUT;
-	return users_rewrite(path, user, NULL, 0, 1);
+	return users_rewrite(path, user, NULL, 0, 1, NULL);
 }
 
 int
@@ -286,6 +313,129 @@ users_each(const char *path, void (*fn)(const char *user, void *arg), void *arg)
 	return count;
 }
 
+/* The cost (1..LC_USERS_COST_MAX) whose yescrypt parameters a hash has, 0
+ * for the default cost's, -1 for another kind or unknown parameters. */
+static int
+yescrypt_cost(const char *hash)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+
+	if (strncmp(hash, "$y$", 3) != 0)
+		return -1;
+	const char *p = hash + 3, *end = strchr(p, '$');
+	if (end == NULL)
+		return -1;
+	for (int c = 1; c <= LC_USERS_COST_MAX; c++) {
+		if (crypt_gensalt_rn("$y$", (unsigned long)c, NULL, 0, salt,
+		    sizeof(salt)) == NULL)
+			return -1;
+		size_t n = strcspn(salt + 3, "$");
+		if (n == (size_t)(end - p) && memcmp(salt + 3, p, n) == 0)
+			return c;
+	}
+	return -1;
+}
+
+int
+users_hash_weaker(const char *hash, int cost)
+{
+	if (cost == 0)
+		cost = LC_USERS_COST_DEFAULT;
+	if (!users_hash_kind_ok(hash))
+		return 0;
+	if (strncmp(hash, "$y$", 3) != 0)
+		return 1;
+	int have = yescrypt_cost(hash);
+	return have > 0 && have < cost;
+}
+
+int
+users_upgrade(const char *path, const char *user, const char *password,
+    int cost)
+{
+	char hash[LC_USERS_LINE_MAX], fresh[LC_USERS_LINE_MAX];
+	int found = 0, rc;
+	FILE *fp;
+
+	if (!username_valid(user))
+		return LC_USERS_BAD_INPUT;
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		return LC_USERS_IO;
+	found = find_user(fp, user, hash, sizeof(hash));
+	if (ferror(fp))
+		found = -2;
+	fclose(fp);
+	if (found == -2)
+		return LC_USERS_IO;
+	if (found != 1)
+		return LC_USERS_NOT_FOUND;
+	if (!users_hash_weaker(hash, cost)) {
+		rc = 0;
+		goto out;
+	}
+	/* The password is checked again against what the file holds now:
+	 * never write a hash of a password that is no longer the user's. */
+	rc = hash_check(password, hash);
+	if (rc != 1) {
+		rc = rc < 0 ? LC_USERS_NOMEM : LC_USERS_CHANGED;
+		goto out;
+	}
+	rc = users_hash_cost(password, cost, fresh, sizeof(fresh));
+	if (rc == LC_USERS_OK)
+		rc = users_rewrite(path, user, fresh, 0, 1, hash);
+	if (rc == LC_USERS_OK)
+		rc = 1;
+out:
+	explicit_bzero(hash, sizeof(hash));
+	explicit_bzero(fresh, sizeof(fresh));
+	return rc;
+}
+
+/* Nanoseconds one crypt_r of a throwaway password with setting takes. */
+static long long
+time_crypt(const char *setting, struct crypt_data *cd)
+{
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	const char *res = crypt_r("lightchat timing probe", setting, cd);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	if (res == NULL || res[0] == '*')
+		return -1;
+	return (long long)(b.tv_sec - a.tv_sec) * 1000000000LL +
+	    (b.tv_nsec - a.tv_nsec);
+}
+
+long long
+users_check_ns(int cost)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	long long most = -1;
+
+	if (cd == NULL)
+		return -1;
+	if (cost < 0 || cost > LC_USERS_COST_MAX || crypt_gensalt_rn("$y$",
+	    (unsigned long)cost, NULL, 0, salt, sizeof(salt)) == NULL)
+		goto out;
+	for (int i = 0; i < 3; i++) {
+		long long a = time_crypt(salt, cd), b = time_crypt(dummy_hash, cd);
+		if (a < 0 || b < 0) {
+			most = -1;
+			goto out;
+		}
+		if (a > most)
+			most = a;
+		if (b > most)
+			most = b;
+	}
+out:
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return most;
+}
+
 const char *
 users_strerror(int err)
 {
@@ -298,6 +448,7 @@ users_strerror(int err)
 	case LC_USERS_EXISTS: return "user already exists";
 	case LC_USERS_NOT_FOUND: return "no such user";
 	case LC_USERS_BAD_INPUT: return "invalid user name or password";
+	case LC_USERS_CHANGED: return "the user's hash changed meanwhile";
 	}
 	return "unknown error";
 }

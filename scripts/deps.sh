@@ -16,7 +16,7 @@ case "$WHAT" in run | all) ;; *) echo "usage: $0 [run|all]" >&2; exit 2 ;; esac
 RUN_PACKAGES=(
 	build-essential pkg-config
 	libfcgi-dev libcjson-dev libjwt-dev libzmq3-dev libcurl4-openssl-dev
-	libsqlite3-dev libcrypt-dev
+	libsqlite3-dev libcrypt-dev libssl-dev
 	lighttpd websocketd
 	libjs-marked libjs-highlight.js node-dompurify
 	python3

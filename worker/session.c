@@ -374,7 +374,8 @@ check_session(struct session *s, const struct peer *p, zmq_msg_t *f,
 		memcpy(field[i], zmq_msg_data(&f[i]), n);
 		field[i][n] = '\0';
 	}
-	if (!creds_origin_allowed(field[RELAY_ORIGIN], field[RELAY_HOST],
+	/* The configured origins, not the Host the client chose. */
+	if (!creds_origin_allowed(field[RELAY_ORIGIN], s->cfg->public_origin,
 	    s->cfg->allowed_origins)) {
 		log_warn("session refused: origin not allowed peer=%.64s",
 		    field[RELAY_PEER]);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test-limits.sh - abuse limits: failed logins per user and per address
-# (shared by every FastCGI process through the database), messages per
-# connection, replies per user; and a stopping worker that finishes its
+# (shared by every FastCGI process through the database, growing delays),
+# messages per connection, replies per user; and a stopping worker that finishes its
 # replies before it exits.
 . "$(dirname "$0")/lib.sh"
 stack_start LIGHTCHAT_LOGIN_MAX_FAILURES_USER=3 LIGHTCHAT_LOGIN_MAX_FAILURES_ADDR=8 \
@@ -21,7 +21,15 @@ for p in $(stack_procs); do
 	[ "$(cat /proc/$p/comm 2>/dev/null)" = lightchat.fcgi ] && kill -TERM "$p"
 done
 sleep 1
-assert_eq "the limit survives new FastCGI processes" "$(login alice "$PW_alice" "$J")" "429"
+# Growing delays, not a wall: after the first delay (1 s) one more attempt
+# may go; its failure doubles the delay. A fresh process that knew nothing
+# would let the right password in.
+assert_eq "after the first delay one more attempt goes" "$(login alice wrong "$J")" "401"
+status=$(curl -s -D "$T/h" -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+	-d "{\"username\":\"alice\",\"password\":\"$PW_alice\"}" "$BASE/login")
+assert_eq "the limit survives new FastCGI processes" "$status" "429"
+retry2=$(tr -d '\r' <"$T/h" | sed -n 's/^Retry-After: //p')
+check "the delay grew ($retry s, then $retry2 s)" test "${retry2:-0}" -gt "${retry:-0}"
 for i in 1 2 3; do login nobody x "$J" >/dev/null; done
 assert_eq "unknown users are limited like known ones" "$(login nobody x "$J")" "429"
 login carol x "$J" >/dev/null

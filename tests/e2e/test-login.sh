@@ -89,6 +89,22 @@ sleep 0.2
 check "a newline in a user name is escaped in the log" grep -q 'user=eve\\x0ainfo fcgi: login ok user=root' "$T/stack.log"
 check "no forged log line" bash -c "! grep -q '^info fcgi: login ok user=root' '$T/stack.log'"
 
+# A successful login with a weaker hash (htpasswd -B's bcrypt) rehashes it
+# to yescrypt at the configured cost; the file keeps its other lines.
+U=$T/state/users
+printf '# managed by hand: keep this comment\n' >>"$U"
+htpasswd -bB "$U" carol 'carol-Secret-3' 2>/dev/null
+printf '# trailing comment\n' >>"$U"
+before=$(grep -v '^carol:' "$U")
+check "carol starts with a bcrypt hash" grep -q '^carol:\$2y\$' "$U"
+assert_eq "bcrypt user logs in: 200" "$(login carol 'carol-Secret-3' "$T/jarc")" "200"
+check "the login rehashed carol to yescrypt" grep -q '^carol:\$y\$j9T\$' "$U"
+assert_eq "rehash: every other line kept" "$(grep -v '^carol:' "$U")" "$before"
+assert_eq "rehash: the password still works" "$(login carol 'carol-Secret-3' "$T/jarc")" "200"
+assert_eq "rehash: a wrong one still fails" "$(login carol 'carol-secret-3' "$T/jarc")" "401"
+check "the rehash is logged" grep -q 'rehashed user=carol to yescrypt cost 5' "$T/stack.log"
+check "rehashed once" test "$(grep -c 'rehashed user=carol' "$T/stack.log")" -eq 1
+
 # A password never reaches the log.
 check "no password in the log" bash -c "! grep -q '$PW_alice' '$T/stack.log'"
 

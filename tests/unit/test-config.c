@@ -121,6 +121,11 @@ test_defaults(void)
 	CHECK(config_list_has(cfg.models, cfg.default_model),
 	    "defaults: default model in models");
 	CHECK_STR(cfg.allowed_origins, "", "defaults: allowed_origins");
+	CHECK_STR(cfg.public_origin, "http://127.0.0.1:8080,"
+	    "http://localhost:8080,http://[::1]:8080",
+	    "defaults: public_origin from the port");
+	CHECK(cfg.login_max_delay == 300 && cfg.password_cost == 5 &&
+	    cfg.login_device_lifetime == 7776000, "defaults: login keys");
 	CHECK_STR(cfg.log_level, "info", "defaults: log_level");
 	CHECK(cfg.token_lifetime == 86400 && cfg.max_body == 16384 &&
 	    cfg.max_message == 1048576 && cfg.max_messages == 200 &&

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "creds.h"
+#include "device.h"
 #include "unit.h"
 
 #define C LC_COOKIE_NAME
@@ -150,42 +151,69 @@ test_bearer_and_find(void)
 static void
 test_origin(void)
 {
+	const char *pub = "http://chat.example:8080, https://Chat.Example/";
 	const char *allowed = "https://app.example.com, http://localhost:3000";
 
-	CHECK(creds_origin_allowed(NULL, "h:1", allowed), "origin: NULL ok");
-	CHECK(creds_origin_allowed("", "h:1", allowed), "origin: empty ok");
-	CHECK(creds_origin_allowed("http://chat.example:8080", "chat.example:8080",
-	    NULL), "origin: same host:port");
-	CHECK(creds_origin_allowed("https://Chat.Example", "chat.example", ""),
-	    "origin: host case-insensitive");
-	CHECK(!creds_origin_allowed("http://chat.example:8081",
-	    "chat.example:8080", allowed), "origin: other port refused");
-	CHECK(!creds_origin_allowed("http://chat.example",
-	    "chat.example:8080", allowed), "origin: missing port refused");
-	CHECK(!creds_origin_allowed("http://evil.example", "chat.example",
-	    allowed), "origin: other host refused");
-	CHECK(!creds_origin_allowed("http://chat.example.evil", "chat.example",
-	    NULL), "origin: host prefix refused");
-	CHECK(!creds_origin_allowed("http://chat.example", NULL, NULL),
-	    "origin: no Host refused");
-	CHECK(!creds_origin_allowed("http://chat.example", "", NULL),
-	    "origin: empty Host refused");
-	CHECK(!creds_origin_allowed("null", "chat.example", allowed),
-	    "origin: null refused");
-	CHECK(!creds_origin_allowed("chat.example", "chat.example", NULL),
+	CHECK(creds_origin_allowed(NULL, pub, allowed), "origin: NULL ok");
+	CHECK(creds_origin_allowed("", pub, allowed), "origin: empty ok");
+	CHECK(creds_origin_allowed("http://chat.example:8080", pub, NULL),
+	    "origin: public host:port");
+	CHECK(creds_origin_allowed("https://chat.example", pub, ""),
+	    "origin: public, trailing slash in the list");
+	CHECK(creds_origin_allowed("HTTPS://CHAT.example", pub, NULL),
+	    "origin: scheme and host case-insensitive");
+	CHECK(creds_origin_allowed("https://chat.example:443", pub, NULL),
+	    "origin: explicit default port https");
+	CHECK(creds_origin_allowed("http://h", "http://h:80", NULL),
+	    "origin: http://h equals http://h:80");
+	CHECK(creds_origin_allowed("http://h:80", "http://h", NULL),
+	    "origin: http://h:80 equals http://h");
+	CHECK(!creds_origin_allowed("https://h", "http://h:443", NULL),
+	    "origin: https://h is not http://h:443");
+	CHECK(!creds_origin_allowed("http://chat.example:8081", pub, allowed),
+	    "origin: other port refused");
+	CHECK(!creds_origin_allowed("http://chat.example", pub, allowed),
+	    "origin: missing port refused");
+	CHECK(!creds_origin_allowed("http://chat.example:08080x", pub, NULL),
+	    "origin: junk port refused");
+	CHECK(!creds_origin_allowed("http://chat.example:0", "http://chat.example:0",
+	    NULL), "origin: port 0 refused");
+	CHECK(!creds_origin_allowed("https://chat.example/", pub, NULL),
+	    "origin: a trailing slash in the Origin refused");
+	CHECK(!creds_origin_allowed("https://chat.example/x", pub, NULL),
+	    "origin: a path refused");
+	CHECK(!creds_origin_allowed("https://u@chat.example", pub, NULL),
+	    "origin: user info refused");
+	CHECK(!creds_origin_allowed("http://evil.example", pub, allowed),
+	    "origin: other host refused");
+	CHECK(!creds_origin_allowed("http://evil.example", NULL, NULL),
+	    "origin: no lists refuses");
+	CHECK(!creds_origin_allowed("http://chat.example.evil:8080", pub, NULL),
+	    "origin: host prefix refused");
+	CHECK(!creds_origin_allowed("null", pub, allowed), "origin: null refused");
+	CHECK(!creds_origin_allowed("chat.example:8080", pub, NULL),
 	    "origin: no scheme refused");
-	CHECK(creds_origin_allowed("https://app.example.com", "chat.example",
-	    allowed), "origin: listed");
-	CHECK(creds_origin_allowed("http://localhost:3000", "chat.example",
-	    allowed), "origin: listed after a space");
-	CHECK(!creds_origin_allowed("https://app.example.co", "chat.example",
-	    allowed), "origin: prefix of a listed origin refused");
-	CHECK(!creds_origin_allowed("https://app.example.com.evil",
-	    "chat.example", allowed), "origin: listed origin as prefix refused");
-	CHECK(!creds_origin_allowed("http://localhost:300", "chat.example",
-	    allowed), "origin: shorter port refused");
-	CHECK(!creds_origin_allowed("http://app.example.com", "chat.example",
-	    allowed), "origin: other scheme than listed refused");
+	CHECK(!creds_origin_allowed("ftp://chat.example:8080", "ftp://chat.example:8080",
+	    NULL), "origin: other schemes refused");
+	CHECK(creds_origin_allowed("https://app.example.com", pub, allowed),
+	    "origin: listed");
+	CHECK(creds_origin_allowed("http://localhost:3000", pub, allowed),
+	    "origin: listed after a space");
+	CHECK(!creds_origin_allowed("https://app.example.co", pub, allowed),
+	    "origin: prefix of a listed origin refused");
+	CHECK(!creds_origin_allowed("https://app.example.com.evil", pub, allowed),
+	    "origin: listed origin as prefix refused");
+	CHECK(!creds_origin_allowed("http://localhost:300", pub, allowed),
+	    "origin: shorter port refused");
+	CHECK(!creds_origin_allowed("http://app.example.com", pub, allowed),
+	    "origin: other scheme than listed refused");
+	CHECK(creds_origin_allowed("http://[::1]:8080", "http://[::1]:8080", NULL),
+	    "origin: IPv6 literal");
+	CHECK(!creds_origin_allowed("http://[::1]:8081", "http://[::1]:8080", NULL),
+	    "origin: IPv6 literal, other port");
+	CHECK(creds_origin_match("http://chat.example:8080", pub) &&
+	    !creds_origin_match("https://app.example.com", pub),
+	    "origin: match names only the given list");
 }
 
 static void
@@ -213,6 +241,67 @@ test_url_decode(void)
 	CHECK(creds_url_decode("a%00", 4, out, sizeof(out)) == -1, "decode: NUL");
 }
 
+static void
+test_device(void)
+{
+	struct lc_token_key key = { .len = 40 }, other = { .len = 40 };
+	char v[LC_DEVICE_MAX], v2[LC_DEVICE_MAX], id[LC_DEVICE_ID_MAX],
+	    id2[LC_DEVICE_ID_MAX];
+	time_t now = 1700000000;
+
+	memset(key.bytes, 'k', key.len);
+	memset(other.bytes, 'o', other.len);
+	CHECK(device_issue(&key, "alice", 3600, now, v) == 0 && v[0] != '\0',
+	    "device: issued");
+	CHECK(strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_") == strlen(v), "device: base64url, cookie-safe");
+	CHECK(strstr(v, "alice") == NULL, "device: the name is not in clear");
+	CHECK(device_verify(&key, v, "alice", now + 10, id) == 1 &&
+	    strlen(id) == 16, "device: verifies for its user, with an id");
+	CHECK(device_verify(&key, v, "bob", now + 10, NULL) == 0,
+	    "device: not for another user");
+	CHECK(device_verify(&key, v, "alic", now + 10, NULL) == 0,
+	    "device: not for a prefix of the user");
+	CHECK(device_verify(&key, v, "alice", now + 3600, NULL) == 0,
+	    "device: expired at its end");
+	CHECK(device_verify(&key, v, "alice", now + 3599, NULL) == 1,
+	    "device: valid just before");
+	CHECK(device_verify(&other, v, "alice", now, NULL) == 0,
+	    "device: another key refuses it");
+	for (size_t i = 0; i < strlen(v); i += 7) {
+		char t[LC_DEVICE_MAX];
+		memcpy(t, v, sizeof(t));
+		t[i] = t[i] == 'A' ? 'B' : 'A';
+		if (device_verify(&key, t, "alice", now, NULL) != 0) {
+			CHECK(0, "device: a changed character is refused");
+			break;
+		}
+	}
+	CHECK(1, "device: tampering anywhere is refused");
+	{
+		char t[LC_DEVICE_MAX];
+		memcpy(t, v, sizeof(t));
+		size_t last = strlen(t) - 1;
+		t[last] = t[last] == 'A' ? 'B' : 'A';
+		CHECK(device_verify(&key, t, "alice", now, NULL) == 0,
+		    "device: a changed last character is refused");
+	}
+	v[strlen(v) - 1] = '\0';
+	CHECK(device_verify(&key, v, "alice", now, NULL) == 0,
+	    "device: truncated refused");
+	CHECK(device_verify(&key, NULL, "alice", now, NULL) == 0 &&
+	    device_verify(&key, "", "alice", now, NULL) == 0 &&
+	    device_verify(&key, "!!!!", "alice", now, NULL) == 0,
+	    "device: NULL, empty, junk refused");
+	CHECK(device_issue(&key, "alice", 3600, now, v) == 0 &&
+	    device_issue(&key, "alice", 3600, now, v2) == 0 &&
+	    strcmp(v, v2) != 0 && device_verify(&key, v, "alice", now, id) &&
+	    device_verify(&key, v2, "alice", now, id2) && strcmp(id, id2) != 0,
+	    "device: two devices, two ids");
+	CHECK(device_issue(&key, "bad name", 3600, now, v) == -1,
+	    "device: invalid user name refused");
+}
+
 int
 main(void)
 {
@@ -221,5 +310,6 @@ main(void)
 	test_bearer_and_find();
 	test_origin();
 	test_url_decode();
+	test_device();
 	UNIT_EXIT();
 }

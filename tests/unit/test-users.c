@@ -342,6 +342,67 @@ test_long_and_missing(void)
 	    0 && users_strerror(999) != NULL, "users_strerror");
 }
 
+static void
+test_rehash(void)
+{
+	char low[256], def[256], high[256], text[2048], line[512];
+	FILE *fp;
+
+	CHECK(users_hash_cost("pw", 3, low, sizeof(low)) == LC_USERS_OK &&
+	    strncmp(low, "$y$j7T$", 7) == 0, "hash at cost 3");
+	CHECK(users_hash_cost("pw", 0, def, sizeof(def)) == LC_USERS_OK &&
+	    strncmp(def, "$y$j9T$", 7) == 0, "hash at the default cost");
+	CHECK(users_hash_cost("pw", 7, high, sizeof(high)) == LC_USERS_OK &&
+	    strncmp(high, "$y$jBT$", 7) == 0, "hash at cost 7");
+	CHECK(users_hash_cost("pw", 12, high, sizeof(high)) ==
+	    LC_USERS_BAD_INPUT, "cost over the maximum refused");
+	CHECK(users_hash_weaker("$2y$05$rKfa/3bCpxf9q26FXbdmdet8PuApF/48LoYVS2q"
+	    "dYGKuLpCeTgUZ2", 5), "rehash: bcrypt is weaker");
+	CHECK(users_hash_weaker("$6$salt$hash", 5), "rehash: sha512 is weaker");
+	CHECK(users_hash_weaker(low, 5), "rehash: yescrypt cost 3 < 5");
+	CHECK(!users_hash_weaker(def, 5), "rehash: yescrypt at the cost is not");
+	CHECK(!users_hash_weaker(def, 0), "rehash: cost 0 is the default");
+	CHECK(!users_hash_weaker(high, 5), "rehash: a stronger one is kept");
+	CHECK(users_hash_weaker(def, 7), "rehash: default < configured 7");
+	CHECK(!users_hash_weaker("$y$zzz$salt$hash", 5),
+	    "rehash: unknown yescrypt parameters left alone");
+	CHECK(!users_hash_weaker("abJnggxhB/yWI", 5), "rehash: DES never");
+
+	fp = popen("htpasswd -nbB dave 'dave pw' 2>/dev/null", "r");
+	line[0] = '\0';
+	if (fp != NULL) {
+		if (fgets(line, sizeof(line), fp) == NULL)
+			line[0] = '\0';
+		pclose(fp);
+	}
+	snprintf(text, sizeof(text), "# users: keep me\nalice:%s\n%s# end\n",
+	    def, line);
+	write_file(path, text);
+	CHECK(users_upgrade(path, "dave", "wrong", 5) == LC_USERS_CHANGED,
+	    "upgrade: a wrong password writes nothing");
+	CHECK_STR(read_file(path), text, "upgrade: file untouched");
+	CHECK(users_upgrade(path, "alice", "pw", 5) == 0,
+	    "upgrade: nothing to do at the cost");
+	CHECK(users_upgrade(path, "dave", "dave pw", 5) == 1,
+	    "upgrade: bcrypt rehashed");
+	const char *now = read_file(path);
+	char want[2048];
+	snprintf(want, sizeof(want), "# users: keep me\nalice:%s\ndave:$y$j9T$",
+	    def);
+	CHECK(strncmp(now, want, strlen(want)) == 0 &&
+	    strstr(now, "\n# end\n") != NULL && strstr(now, "$2y$") == NULL,
+	    "upgrade: only that line changed, comments kept");
+	CHECK(users_verify(path, "dave", "dave pw") == LC_USERS_OK,
+	    "upgrade: the password still works");
+	CHECK(users_upgrade(path, "dave", "dave pw", 5) == 0,
+	    "upgrade: once only");
+	CHECK(users_upgrade(path, "nobody", "x", 5) == LC_USERS_NOT_FOUND,
+	    "upgrade: unknown user");
+	long long ns = users_check_ns(5);
+	CHECK(ns > 100000 && ns < 5000000000LL, "check_ns: a plausible time");
+	CHECK(users_check_ns(99) == -1, "check_ns: bad cost");
+}
+
 int
 main(void)
 {
@@ -356,6 +417,7 @@ main(void)
 	test_hash_and_set();
 	test_foreign_hashes();
 	test_long_and_missing();
+	test_rehash();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		printf("# could not remove %s\n", dir);
