@@ -2,7 +2,7 @@
  * migration, the cache of prepared statements (their SQL in one table),
  * transactions and the error helpers the other store files share.
  * Conversations and messages are in store_conv.c, login limits in
- * store_login.c. */
+ * store_login.c, login sessions in store_session.c. */
 #include "store_int.h"
 
 #include <stdio.h>
@@ -12,7 +12,7 @@
 
 #include "log.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_BUSY_MS 10000
 
 /* The statements, prepared once on first use and kept: parsing and
@@ -86,6 +86,32 @@ static const char *const stmt_sql[ST__MAX] = {
 	    "DELETE FROM login_failures WHERE at < ?",
 	[ST_LOGIN_CLEAR] =
 	    "DELETE FROM login_failures WHERE key = ?",
+	[ST_SESS_CREATE] =
+	    "INSERT INTO sessions (sid, user, created_at, last_seen,"
+	    " expires_at, addr, client, remember) VALUES (?,?,?,?,?,?,?,?)",
+	[ST_SESS_GET] =
+	    "SELECT user, last_seen, expires_at, remember, revoked_at"
+	    " FROM sessions WHERE sid = ?",
+	[ST_SESS_TOUCH] =
+	    "UPDATE sessions SET last_seen = ?1 WHERE sid = ?2"
+	    " AND last_seen < ?1",
+	[ST_SESS_REVOKE] =
+	    "UPDATE sessions SET revoked_at = ?1 WHERE sid = ?2"
+	    " AND (?3 IS NULL OR user = ?3) AND revoked_at IS NULL",
+	[ST_SESS_REVOKE_USER] =
+	    "UPDATE sessions SET revoked_at = ?1 WHERE user = ?2"
+	    " AND revoked_at IS NULL AND (?3 IS NULL OR sid <> ?3)",
+	/* Active ones: not revoked, not expired, not idle too long. */
+	[ST_SESS_LIST] =
+	    "SELECT sid, user, created_at, last_seen, expires_at, addr,"
+	    " client, remember FROM sessions WHERE (?1 IS NULL OR user = ?1)"
+	    " AND revoked_at IS NULL AND expires_at > ?2"
+	    " AND (remember <> 0 OR last_seen + ?3 > ?2)"
+	    " ORDER BY user, last_seen DESC",
+	/* Rows nobody can use any more, kept a day for the admin's eyes. */
+	[ST_SESS_PURGE] =
+	    "DELETE FROM sessions WHERE expires_at < ?1"
+	    " OR revoked_at < ?1 OR (remember = 0 AND last_seen + ?2 < ?1)",
 };
 
 static const char schema_v1[] =
@@ -120,6 +146,21 @@ static const char schema_v2[] =
     " key TEXT NOT NULL,"
     " at INTEGER NOT NULL);"
     "CREATE INDEX login_failures_by_key ON login_failures (key, at);";
+
+/* v3: login sessions, so that logout, revocation and idle time end them
+ * on the server. */
+static const char schema_v3[] =
+    "CREATE TABLE sessions ("
+    " sid TEXT PRIMARY KEY,"
+    " user TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " addr TEXT NOT NULL DEFAULT '',"
+    " client TEXT NOT NULL DEFAULT '',"
+    " remember INTEGER NOT NULL DEFAULT 0,"
+    " revoked_at INTEGER);"
+    "CREATE INDEX sessions_by_user ON sessions (user);";
 
 long long
 store_now_ms(void)
@@ -232,6 +273,9 @@ migrate(struct store *s, char *err, size_t errcap)
 		goto fail;
 	if (version < 2 && (exec(s, schema_v2) != STORE_OK ||
 	    exec(s, "PRAGMA user_version = 2") != STORE_OK))
+		goto fail;
+	if (version < 3 && (exec(s, schema_v3) != STORE_OK ||
+	    exec(s, "PRAGMA user_version = 3") != STORE_OK))
 		goto fail;
 	if (exec(s, "COMMIT") != STORE_OK)
 		goto fail;

@@ -10,7 +10,8 @@
  * and then fails with STORE_ERR. Storage only: what goes into a reply's
  * context is the worker's policy (worker/context.c). Implemented in
  * store.c (connection, schema, statements, transactions), store_conv.c
- * (conversations and messages) and store_login.c (failed logins). */
+ * (conversations and messages), store_login.c (failed logins) and
+ * store_session.c (login sessions). */
 #ifndef LC_STORE_H
 #define LC_STORE_H
 
@@ -156,6 +157,59 @@ int store_login_fail(struct store *s, const char *key, long window_s);
 
 /* Forgets key's failures (after a successful login). */
 int store_login_clear(struct store *s, const char *key);
+
+/* Login sessions: one row a login, named by the sid its token carries
+ * (lib/token.h). Times are seconds since the epoch. */
+#define STORE_CLIENT_MAX 200     /* bytes of a session's client (User-Agent) */
+#define STORE_ADDR_MAX 64        /* bytes of a session's address */
+
+enum store_session_state {
+	STORE_SESSION_ACTIVE = 0,
+	STORE_SESSION_UNKNOWN,   /* no such sid (or another user's) */
+	STORE_SESSION_REVOKED,   /* logged out or revoked */
+	STORE_SESSION_EXPIRED,   /* past its expiry */
+	STORE_SESSION_IDLE,      /* not "remember me" and unused too long */
+};
+
+/* Records a new session sid of user from now until expires_at, from addr
+ * and client (NULL allowed; cut to STORE_ADDR_MAX / STORE_CLIENT_MAX bytes,
+ * control characters replaced by '?'). Returns STORE_OK or STORE_ERR. */
+int store_session_create(struct store *s, const char *sid, const char *user,
+    long long now, long long expires_at, const char *addr,
+    const char *client, int remember);
+
+/* Looks session sid of user up at time now: *state gets its state (a
+ * session not "remember me" is idle when unused for idle_s seconds) and
+ * *last_seen (may be NULL) when it was last used. Returns STORE_OK, or
+ * STORE_ERR (state STORE_SESSION_UNKNOWN then). */
+int store_session_check(struct store *s, const char *sid, const char *user,
+    long long now, long idle_s, enum store_session_state *state,
+    long long *last_seen);
+
+/* Sets session sid's last use to now (never backwards). Callers write at
+ * most once in a while (lib/session_check.c). */
+int store_session_touch(struct store *s, const char *sid, long long now);
+
+/* Ends session sid (only if it is user's, when user is not NULL). Returns
+ * STORE_OK, STORE_NOT_FOUND (no such active session) or STORE_ERR. */
+int store_session_revoke(struct store *s, const char *sid, const char *user,
+    long long now);
+
+/* Ends every session of user but except_sid (NULL: all). *n (may be NULL)
+ * gets how many ended. Returns STORE_OK or STORE_ERR. */
+int store_session_revoke_user(struct store *s, const char *user,
+    const char *except_sid, long long now, int *n);
+
+/* Lists the active sessions of user (NULL: everyone's) at time now, by user
+ * then most recently used: *out gets [{sid,user,created_at,last_seen,
+ * expires_at,addr,client,remember}] (a cJSON array the caller deletes).
+ * Returns STORE_OK or STORE_ERR (*out NULL). */
+int store_session_list(struct store *s, const char *user, long long now,
+    long idle_s, cJSON **out);
+
+/* Deletes the rows of sessions that ended more than a day before now.
+ * Returns the number deleted, or STORE_ERR. */
+int store_session_purge(struct store *s, long long now, long idle_s);
 
 /* Returns a short description of an error code. */
 const char *store_strerror(int err);

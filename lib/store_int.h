@@ -37,6 +37,14 @@ enum stmt {
 	ST_LOGIN_FAIL,
 	ST_LOGIN_PRUNE,
 	ST_LOGIN_CLEAR,
+	/* store_session.c: login sessions */
+	ST_SESS_CREATE,
+	ST_SESS_GET,
+	ST_SESS_TOUCH,
+	ST_SESS_REVOKE,
+	ST_SESS_REVOKE_USER,
+	ST_SESS_LIST,
+	ST_SESS_PURGE,
 	ST__MAX
 };
 

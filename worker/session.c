@@ -23,6 +23,7 @@
 #include "monotime.h"
 #include "relay.h"
 #include "request.h"
+#include "session_check.h"
 
 /* Per-session message budget (a token bucket), against floods. */
 struct peer_rate {
@@ -32,14 +33,19 @@ struct peer_rate {
 	struct timespec last;
 };
 
-/* A token that verified: its user and expiry (see token_check). */
+/* A token that verified: its user, expiry, session and fingerprint, and
+ * when its session was last found valid (see token_check). */
 #define TOKEN_SEEN_SLOTS 64
 #define TOKEN_SEEN_MAX 512    /* longer tokens are verified every time */
+#define SESSION_RECHECK_MS 2000  /* staleness allowed of a session's check */
 struct token_seen {
 	size_t len;                   /* 0: empty slot */
 	char token[TOKEN_SEEN_MAX];
 	char user[LC_USER_MAX + 1];
+	char sid[LC_SID_LEN + 1];
+	char pwv[LC_PWV_LEN + 1];
 	long exp;
+	struct timespec checked;      /* session_check last said valid */
 };
 
 struct session {
@@ -324,18 +330,22 @@ equal_ct(const char *a, const char *b, size_t n)
 	return diff == 0;
 }
 
-/* Verifies token as token_verify does, remembering tokens that verified:
- * every session message carries its token, and decoding it (base64, two
- * JSON parses, an HMAC) was a third of the worker's cost per message. The
- * key does not change while the worker runs, and a token that was valid
- * (iat, nbf not in the future) stays valid until its exp, which is checked
- * each time. Returns an LC_TOKEN_* code, with user set on LC_TOKEN_OK. */
+/* Verifies token as lib/session_check.h's session_verify does, remembering
+ * tokens that verified: every session message carries its token, and
+ * decoding it (base64, two JSON parses, an HMAC) was a third of the
+ * worker's cost per message. A token that was valid (iat, nbf not in the
+ * future) stays so until its exp, which is checked each time, while the
+ * key stays (session_key_changed empties the cache); its session (row and
+ * fingerprint) is checked again when the last check is SESSION_RECHECK_MS
+ * old. Returns an LC_TOKEN_* code, with user, sid and pwv (may be NULL)
+ * set on LC_TOKEN_OK. */
 static int
 token_check(struct session *s, const char *token, time_t now,
-    char user[LC_USER_MAX + 1])
+    char user[LC_USER_MAX + 1], char *sid_out, char *pwv_out)
 {
 	size_t n = strlen(token);
 	uint32_t h = 2166136261u;   /* FNV-1a, to pick a slot */
+	char sid[LC_SID_LEN + 1], pwv[LC_PWV_LEN + 1];
 	struct token_seen *e;
 	long exp = 0;
 	int t;
@@ -345,17 +355,44 @@ token_check(struct session *s, const char *token, time_t now,
 	e = &s->seen[h % TOKEN_SEEN_SLOTS];
 	if (n < TOKEN_SEEN_MAX && e->len == n &&
 	    equal_ct(e->token, token, n) && e->exp > (long)now) {
+		if (monotime_ms_since(&e->checked) >= SESSION_RECHECK_MS) {
+			if (session_check(s->store, s->cfg, e->user, e->sid,
+			    e->pwv, now, 1, NULL) != SESSION_VALID) {
+				explicit_bzero(e, sizeof(*e));
+				user[0] = '\0';
+				return LC_TOKEN_REVOKED;
+			}
+			monotime_now(&e->checked);
+		}
 		memcpy(user, e->user, strlen(e->user) + 1);
+		if (sid_out != NULL)
+			memcpy(sid_out, e->sid, sizeof(e->sid));
+		if (pwv_out != NULL)
+			memcpy(pwv_out, e->pwv, sizeof(e->pwv));
 		return LC_TOKEN_OK;
 	}
-	t = token_verify(s->key, token, now, user, &exp);
-	if (t == LC_TOKEN_OK && n < TOKEN_SEEN_MAX) {
+	t = token_verify(s->key, token, now, user, &exp, sid, pwv);
+	if (t == LC_TOKEN_OK && session_check(s->store, s->cfg, user, sid, pwv,
+	    now, 1, NULL) != SESSION_VALID) {
+		user[0] = '\0';
+		t = LC_TOKEN_REVOKED;
+	}
+	if (t != LC_TOKEN_OK)
+		return t;
+	if (n < TOKEN_SEEN_MAX) {
 		memcpy(e->token, token, n);
 		e->len = n;
 		memcpy(e->user, user, strlen(user) + 1);
+		memcpy(e->sid, sid, sizeof(sid));
+		memcpy(e->pwv, pwv, sizeof(pwv));
 		e->exp = exp;
+		monotime_now(&e->checked);
 	}
-	return t;
+	if (sid_out != NULL)
+		memcpy(sid_out, sid, sizeof(sid));
+	if (pwv_out != NULL)
+		memcpy(pwv_out, pwv, sizeof(pwv));
+	return LC_TOKEN_OK;
 }
 
 /* Checks a session's credentials again (the authorizer did first). Returns
@@ -385,7 +422,7 @@ check_session(struct session *s, const struct peer *p, zmq_msg_t *f,
 	int t = LC_TOKEN_MALFORMED;
 	if (creds_find_token(field[RELAY_COOKIE], field[RELAY_QUERY], token,
 	    sizeof(token)) == 1)
-		t = token_check(s, token, time(NULL), user);
+		t = token_check(s, token, time(NULL), user, NULL, NULL);
 	explicit_bzero(token, sizeof(token));
 	if (t != LC_TOKEN_OK) {
 		log_info("session refused: %s peer=%.64s", token_strerror(t),
