@@ -40,7 +40,7 @@ session_check(struct store *store, const struct lc_config *cfg,
 	}
 	if (f == 0) {
 		*why = "no such user";
-		return SESSION_ENDED;
+		return SESSION_NO_USER;
 	}
 	if (strcmp(fp, pwv) != 0) {
 		*why = "password changed";

@@ -17,10 +17,11 @@
 
 enum session_verdict {
 	SESSION_VALID = 0,
-	SESSION_ENDED = -1,    /* revoked, unknown, expired, idle, password
-	                        * changed or user gone */
+	SESSION_ENDED = -1,    /* revoked, unknown, expired, idle or password
+	                        * changed */
 	SESSION_ERROR = -2,    /* the database or the users file failed (logged):
 	                        * refused too */
+	SESSION_NO_USER = -3,  /* the user is not in the users file (deleted) */
 };
 
 /* Checks the session sid of user whose token carries fingerprint pwv, at

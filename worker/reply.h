@@ -76,6 +76,10 @@ void reply_done(CURL *easy, CURLcode result);
  * stopped; r is gone. */
 void reply_stop(struct reply *r);
 
+/* Stops every reply of user as reply_stop does (the user was deleted:
+ * nobody pays for the rest). Returns how many were stopped. */
+int reply_stop_user(struct replies *rs, const char *user);
+
 /* Ends every reply in flight as interrupted (the worker stops). */
 void reply_interrupt_all(struct replies *rs);
 

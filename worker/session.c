@@ -25,13 +25,24 @@
 #include "request.h"
 #include "session_check.h"
 
-/* Per-session message budget (a token bucket), against floods. */
+/* What the worker knows of each WebSocket session: its message budget (a
+ * token bucket, against floods), and whose login it is, so that the sweep
+ * (session_sweep) closes it when that login ends. */
 struct peer_rate {
 	struct peer_rate *next;
 	struct peer peer;
 	double tokens;
 	struct timespec last;
+	char user[LC_USER_MAX + 1];   /* "" until its credentials checked */
+	char sid[LC_SID_LEN + 1];
+	char pwv[LC_PWV_LEN + 1];
+	struct timespec checked;      /* its session last found valid */
 };
+
+#define SWEEP_MAX 256   /* sessions checked again per tick, at most */
+/* A session is checked again this long after its last check: with the
+ * 1 s tick, an ended login is closed within 2 s. */
+#define SWEEP_RECHECK_MS 900
 
 /* A token that verified: its user, expiry, session and fingerprint, and
  * when its session was last found valid (see token_check). */
@@ -186,26 +197,43 @@ do_watch(struct session *s, const struct peer *p, const char *user,
 
 /* Takes one message from p's budget: max_messages_per_minute, refilled
  * continuously, bursts up to a quarter of it. Returns 0, or -1 when empty. */
-static int
-rate_take(struct session *s, const struct peer *p)
+static double
+rate_burst(const struct session *s)
 {
-	double per_s = (double)s->cfg->max_messages_per_minute / 60.0;
-	double burst = (double)s->cfg->max_messages_per_minute / 4.0 + 1.0;
+	return (double)s->cfg->max_messages_per_minute / 4.0 + 1.0;
+}
+
+/* Finds p's entry, made (with a full budget) when it has none. Returns
+ * NULL when out of memory. */
+static struct peer_rate *
+peer_entry(struct session *s, const struct peer *p)
+{
 	struct peer_rate *x;
 
 	for (x = s->rates; x != NULL; x = x->next)
 		if (peer_equal(&x->peer, p))
-			break;
-	if (x == NULL) {
-		x = calloc(1, sizeof(*x));
-		if (x == NULL)
-			return 0;  /* out of memory: do not punish the client */
-		x->peer = *p;
-		x->tokens = burst;
-		monotime_now(&x->last);
-		x->next = s->rates;
-		s->rates = x;
-	}
+			return x;
+	x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return NULL;
+	x->peer = *p;
+	x->tokens = rate_burst(s);
+	monotime_now(&x->last);
+	monotime_now(&x->checked);
+	x->next = s->rates;
+	s->rates = x;
+	return x;
+}
+
+static int
+rate_take(struct session *s, const struct peer *p)
+{
+	double per_s = (double)s->cfg->max_messages_per_minute / 60.0;
+	double burst = rate_burst(s);
+	struct peer_rate *x = peer_entry(s, p);
+
+	if (x == NULL)
+		return 0;  /* out of memory: do not punish the client */
 	x->tokens += per_s * (double)monotime_ms_since(&x->last) / 1000.0;
 	monotime_now(&x->last);
 	if (x->tokens > burst)
@@ -395,8 +423,17 @@ token_check(struct session *s, const char *token, time_t now,
 	return LC_TOKEN_OK;
 }
 
-/* Checks a session's credentials again (the authorizer did first). Returns
- * 0 with user set, or -1 after refusing the session. */
+/* Refuses session p: the unauthorized frame, then the close. */
+static void
+refuse_session(struct session *s, const struct peer *p, const char *message)
+{
+	send_error(s, p, NULL, "unauthorized", message, NULL);
+	send_to(s, p, RELAY_CLOSE, "unauthorized");
+}
+
+/* Checks a session's credentials again (the authorizer did first), and
+ * remembers whose login the session is. Returns 0 with user set, or -1
+ * after refusing the session. */
 static int
 check_session(struct session *s, const struct peer *p, zmq_msg_t *f,
     char user[LC_USER_MAX + 1])
@@ -420,18 +457,24 @@ check_session(struct session *s, const struct peer *p, zmq_msg_t *f,
 		return -1;
 	}
 	int t = LC_TOKEN_MALFORMED;
+	char sid[LC_SID_LEN + 1], pwv[LC_PWV_LEN + 1];
 	if (creds_find_token(field[RELAY_COOKIE], field[RELAY_QUERY], token,
 	    sizeof(token)) == 1)
-		t = token_check(s, token, time(NULL), user, NULL, NULL);
+		t = token_check(s, token, time(NULL), user, sid, pwv);
 	explicit_bzero(token, sizeof(token));
 	if (t != LC_TOKEN_OK) {
 		log_info("session refused: %s peer=%.64s", token_strerror(t),
 		    field[RELAY_PEER]);
-		send_error(s, p, NULL, "unauthorized",
-		    t == LC_TOKEN_EXPIRED ? "your session has expired; log in "
-		    "again" : "log in first", NULL);
-		send_to(s, p, RELAY_CLOSE, "unauthorized");
+		refuse_session(s, p, t == LC_TOKEN_EXPIRED ? "your session has "
+		    "expired; log in again" : "log in first");
 		return -1;
+	}
+	struct peer_rate *x = peer_entry(s, p);
+	if (x != NULL && strcmp(x->sid, sid) != 0) {
+		memcpy(x->user, user, strlen(user) + 1);
+		memcpy(x->sid, sid, sizeof(sid));
+		memcpy(x->pwv, pwv, sizeof(pwv));
+		monotime_now(&x->checked);
 	}
 	return 0;
 }
@@ -499,6 +542,53 @@ out:
 	for (int i = 0; i < nf && i <= RELAY_UP_FRAMES; i++)
 		zmq_msg_close(&f[i]);
 	return rc;
+}
+
+/* Forgets every remembered token of session sid. */
+static void
+seen_forget_sid(struct session *s, const char *sid)
+{
+	for (int i = 0; i < TOKEN_SEEN_SLOTS; i++)
+		if (s->seen[i].len != 0 && strcmp(s->seen[i].sid, sid) == 0)
+			explicit_bzero(&s->seen[i], sizeof(s->seen[i]));
+}
+
+void
+session_sweep(struct session *s)
+{
+	time_t now = time(NULL);
+	int checked = 0;
+
+	for (struct peer_rate **pp = &s->rates, *x; (x = *pp) != NULL; ) {
+		if (x->user[0] == '\0' || checked >= SWEEP_MAX ||
+		    monotime_ms_since(&x->checked) < SWEEP_RECHECK_MS) {
+			pp = &x->next;
+			continue;
+		}
+		checked++;
+		const char *why = NULL;
+		int v = session_check(s->store, s->cfg, x->user, x->sid, x->pwv,
+		    now, 0, &why);
+		if (v == SESSION_VALID) {
+			monotime_now(&x->checked);
+			pp = &x->next;
+			continue;
+		}
+		log_info("session closed user=%s: %s", x->user, why);
+		refuse_session(s, &x->peer, "your session has ended; log in "
+		    "again");
+		seen_forget_sid(s, x->sid);
+		if (v == SESSION_NO_USER && s->replies != NULL) {
+			int n = reply_stop_user(s->replies, x->user);
+			if (n > 0)
+				log_info("stopped %d replies of deleted user=%s",
+				    n, x->user);
+		}
+		*pp = x->next;
+		watch_set(s->watch, &x->peer, "", "");
+		reply_peer_gone(s->replies, &x->peer);
+		free(x);
+	}
 }
 
 void

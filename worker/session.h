@@ -35,6 +35,13 @@ struct peer_sink session_sink(struct session *s);
 /* Reads and handles at most max whole messages waiting on the socket. */
 void session_receive(struct session *s, int max);
 
+/* Checks again the login of each open session whose last check is 2 s old
+ * (at most a bounded number a call): a session whose login ended
+ * (lib/session_check.h) gets a final unauthorized frame and is closed, and
+ * the replies of a user no longer in the users file are stopped. For the
+ * worker's tick. */
+void session_sweep(struct session *s);
+
 /* Closes the socket and frees s; NULL is allowed. */
 void session_free(struct session *s);
 

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# test-sessions.sh - sessions end when they should: after logout (cookie or
+# ?token=), a password change (lightchat-admin, htpasswd -B), a deleted line
+# (htpasswd -D), lightchat-admin user del / user revoke and rotate-key, the
+# old token is refused by the REST API, the /ws authorizer and a new
+# WebSocket, and an already open WebSocket gets a final unauthorized frame
+# and is closed within 2 s; a reply in flight for a deleted user is stopped
+# upstream; other users' sessions go on; a new user of the same name
+# inherits nothing; remember me and the idle limit.
+. "$(dirname "$0")/lib.sh"
+stack_start || finish
+adm() { LIGHTCHAT_CONFIG=/dev/null LIGHTCHAT_STATE="$T/state" "$ADMIN" "$@"; }
+USERS=$T/state/users
+JB=$T/jar-bob
+login bob "$PW_bob" "$JB" >/dev/null
+keep_bob() { curl -s -o /dev/null -b "$JB" "$BASE/api/me"; }
+
+rest_code() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" "$BASE/api/me"; }
+upgrade_code() {
+	curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Cookie: lightchat_session=$1" \
+		-H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+		-H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$BASE/ws"
+}
+
+# open_ws NAME TOKEN: an open WebSocket of TOKEN (in the URL, as the seed
+# client does) that listens; its frames go to $T/NAME.out.
+open_ws() {
+	"$PY" "$WSCLIENT" --until-final 0 --timeout 20 --ping-interval 0.5 \
+		"$WS?token=Bearer%20$2" >"$T/$1.out" 2>"$T/$1.err" &
+	eval "WSPID_$1=$!"
+	sleep 0.7
+}
+
+# ended NAME TOKEN T0: the checks of every path, the change made at T0
+# (date +%s.%N): the open WebSocket NAME got the unauthorized frame and was
+# closed within 2 s; the token is refused on REST, by the authorizer and on
+# a new WebSocket.
+ended() {
+	local name=$1 tok=$2 t0=$3 pid t1 closed=0
+	eval "pid=\$WSPID_$name"
+	for _ in $(seq 60); do
+		if ! kill -0 "$pid" 2>/dev/null; then closed=1; break; fi
+		sleep 0.05
+	done
+	t1=$(date +%s.%N)
+	wait "$pid" 2>/dev/null
+	check "$name: the open WebSocket was closed" test $closed -eq 1
+	check "$name: ... within 2 s" awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a <= 2.0) }'
+	assert_eq "$name: ... after a final unauthorized frame" \
+		"$(grep '"type":"error"' "$T/$name.out" | tail -1 | jq -r .error.code)" "unauthorized"
+	[ $closed -eq 1 ] || kill "$pid" 2>/dev/null
+	assert_eq "$name: REST refuses the token" "$(rest_code "$tok")" "401"
+	assert_eq "$name: the authorizer refuses the token" "$(upgrade_code "$tok")" "401"
+	check "$name: a new WebSocket is refused" "$PY" "$WSCLIENT" --timeout 5 --expect-status 401 \
+		"$WS?token=Bearer%20$tok"
+}
+
+# fresh USER PASSWORD JAR: logs in, checks the token works everywhere, and
+# sets TOK.
+fresh() {
+	login "$1" "$2" "$3" >/dev/null
+	TOK=$(token_of "$3")
+	assert_eq "login $1: REST accepts the token" "$(rest_code "$TOK")" "200"
+}
+
+# ---- logout with the cookie
+J=$T/jar-a1
+fresh alice "$PW_alice" "$J"
+open_ws logout "$TOK"
+t0=$(date +%s.%N)
+curl -s -o /dev/null -b "$J" -d "" "$BASE/logout"
+ended logout "$TOK" "$t0"
+check "logout: the cookie jar's token is refused on /api/me" \
+	test "$(curl -s -o /dev/null -w '%{http_code}' -b "lightchat_session=$TOK" "$BASE/api/me")" = 401
+keep_bob
+
+# ---- logout with the seed client's Bearer token (its ?token= form then fails)
+J=$T/jar-a2
+fresh alice "$PW_alice" "$J"
+open_ws bearer "$TOK"
+t0=$(date +%s.%N)
+curl -s -o /dev/null -H "Authorization: Bearer $TOK" -d "" "$BASE/logout"
+ended bearer "$TOK" "$t0"
+keep_bob
+
+# ---- another session of the same user survives a logout
+J=$T/jar-a3; J2=$T/jar-a4
+fresh alice "$PW_alice" "$J"; T3=$TOK
+fresh alice "$PW_alice" "$J2"; T4=$TOK
+curl -s -o /dev/null -b "$J" -d "" "$BASE/logout"
+assert_eq "logout ends only its own session" "$(rest_code "$T4")" "200"
+assert_eq "... and the logged-out one is refused" "$(rest_code "$T3")" "401"
+keep_bob
+
+# ---- password changed by lightchat-admin
+open_ws passwd "$T4"
+t0=$(date +%s.%N)
+PW_alice="alice-Changed-3"
+echo "$PW_alice" | adm user passwd alice 2>/dev/null
+ended passwd "$T4" "$t0"
+assert_eq "bob's session is untouched by alice's changes" "$(curl -s -o /dev/null -w '%{http_code}' -b "$JB" "$BASE/api/me")" "200"
+
+# ---- password changed by htpasswd -B
+J=$T/jar-a5
+fresh alice "$PW_alice" "$J"
+open_ws htpasswd_b "$TOK"
+t0=$(date +%s.%N)
+PW_alice="alice-Bcrypt-4"
+htpasswd -B -b "$USERS" alice "$PW_alice" 2>/dev/null
+ended htpasswd_b "$TOK" "$t0"
+fresh alice "$PW_alice" "$J"
+keep_bob
+
+# ---- the line deleted by htpasswd -D
+open_ws htpasswd_d "$TOK"
+t0=$(date +%s.%N)
+htpasswd -D "$USERS" alice 2>/dev/null
+ended htpasswd_d "$TOK" "$t0"
+echo "$PW_alice" | adm user add alice 2>/dev/null
+keep_bob
+
+# ---- lightchat-admin user del, with a reply in flight
+J=$T/jar-a6
+fresh alice "$PW_alice" "$J"
+before=$(curl -s "$UP/_stats" | jq .client_closed)
+"$PY" "$WSCLIENT" --timeout 20 --until-final 1 "$WS?token=Bearer%20$TOK" \
+	'{"action":"sendprompt","payload":{"msgid":"slow1","prompt":"#words:200 #slow:10 secret plans","stream":true}}' \
+	>"$T/del.out" 2>"$T/del.err" &
+WSPID_del=$!
+sleep 1.5
+CONV=$(jq -r 'select(.type=="start") | .conversation_id' "$T/del.out" | head -1)
+check "user del: a reply was in flight" test ${#CONV} -eq 32
+t0=$(date +%s.%N)
+adm user del alice 2>/dev/null
+ended del "$TOK" "$t0"
+check "user del: the upstream request was closed early" \
+	test "$(curl -s "$UP/_stats" | jq .client_closed)" -gt "$before"
+state=$(sqlite3 "$T/state/lightchat.db" "SELECT state FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.id = '$CONV' AND m.role = 'assistant'" 2>/dev/null)
+assert_eq "user del: the reply was stopped" "$state" "stopped"
+keep_bob
+
+stack_stop
+finish
