@@ -149,7 +149,7 @@ ws_PKGS    :=
 
 admin_SRC  := $(wildcard admin/*.c)
 admin_INC  := -Ilib
-admin_PKGS :=
+admin_PKGS := libcjson
 
 MODULES := log buf utf8 monotime config username id json token creds users \
            users_fp store store_login store_session session_check zmtp sse \
@@ -179,7 +179,7 @@ WS_MODS     := ws zmtp config log buf monotime
 WORKER_MODS := wmain wcore loop session prompt reply watch context upstream \
                request frames sse session_check store store_session users_fp \
                id json token creds username config log buf utf8 monotime
-ADMIN_MODS  := admin users token username config log
+ADMIN_MODS  := admin store store_session users token username id config log
 
 FCGI_BIN   := $(BUILD)/lightchat.fcgi
 WS_BIN     := $(BUILD)/lightchat-ws

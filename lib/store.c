@@ -77,6 +77,15 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_MARK_INTERRUPTED] =
 	    "UPDATE messages SET state = 'interrupted', updated_at = ?"
 	    " WHERE state = 'streaming'",
+	/* A deleted user's data: deleted (messages by the cascade), moved
+	 * under an owner no login can have, or purged from there. */
+	[ST_USER_DELETE] =
+	    "DELETE FROM conversations WHERE user = ?",
+	[ST_USER_MOVE] =
+	    "UPDATE conversations SET user = ?1 WHERE user = ?2",
+	[ST_USER_PURGE] =
+	    "DELETE FROM conversations WHERE user GLOB '~deleted~*'"
+	    " AND (?1 IS NULL OR user GLOB '~deleted~*~' || ?1)",
 	[ST_LOGIN_CHECK] =
 	    "SELECT count(*), min(at) FROM login_failures"
 	    " WHERE key = ? AND at > ?",

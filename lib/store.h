@@ -143,6 +143,17 @@ int store_drop_last_turn(struct store *s, const char *conv_id,
  * Returns the number marked, or STORE_ERR. */
 int store_mark_interrupted(struct store *s);
 
+/* A deleted user's conversations and their messages. store_user_delete
+ * deletes them; store_user_keep_apart moves them under the owner
+ * "~deleted~<now>~user", which no login can have (username_valid refuses
+ * '~'); store_user_purge deletes what was kept apart of user (NULL: of
+ * everyone). Each sets *n (may be NULL) to the number of conversations.
+ * Returns STORE_OK or STORE_ERR. */
+int store_user_delete(struct store *s, const char *user, int *n);
+int store_user_keep_apart(struct store *s, const char *user, long long now,
+    int *n);
+int store_user_purge(struct store *s, const char *user, int *n);
+
 /* Login rate limiting, shared by every FastCGI process through the
  * database. key names what is limited ("user:alice", "addr:192.0.2.1").
  * store_login_check returns STORE_OK, or STORE_LIMITED with *retry_after

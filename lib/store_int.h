@@ -32,6 +32,9 @@ enum stmt {
 	ST_LAST_MESSAGE,
 	ST_DROP_TURN,
 	ST_MARK_INTERRUPTED,
+	ST_USER_DELETE,
+	ST_USER_MOVE,
+	ST_USER_PURGE,
 	/* store_login.c: failed logins */
 	ST_LOGIN_CHECK,
 	ST_LOGIN_FAIL,

@@ -92,6 +92,62 @@ out:
 	return rc;
 }
 
+int
+token_key_rotate(const char *path, char *err, size_t errcap)
+{
+	char tmp[4096];
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		snprintf(err, errcap, "token key %s: path too long", path);
+		return -1;
+	}
+	unlink(tmp);   /* a leftover of an interrupted rotation */
+	if (token_key_create(tmp, err, errcap) != 1)
+		return -1;
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errcap, "token key %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int
+token_key_refresh(const char *path, struct lc_token_key *key,
+    struct lc_token_key_stamp *stamp, time_t now, char *err, size_t errcap)
+{
+	struct lc_token_key fresh;
+	struct stat st;
+	int first = !stamp->set;
+
+	if (stamp->set && stamp->checked == now)
+		return 0;
+	stamp->checked = now;
+	if (stat(path, &st) != 0) {
+		snprintf(err, errcap, "token key %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (stamp->set && stamp->dev == st.st_dev && stamp->ino == st.st_ino &&
+	    stamp->size == st.st_size &&
+	    stamp->mtime.tv_sec == st.st_mtim.tv_sec &&
+	    stamp->mtime.tv_nsec == st.st_mtim.tv_nsec)
+		return 0;
+	stamp->set = 1;
+	stamp->dev = st.st_dev;
+	stamp->ino = st.st_ino;
+	stamp->size = st.st_size;
+	stamp->mtime = st.st_mtim;
+	if (first)
+		return 0;
+	if (token_key_load(path, &fresh, err, errcap) != 0) {
+		explicit_bzero(&fresh, sizeof(fresh));
+		return -1;
+	}
+	*key = fresh;
+	explicit_bzero(&fresh, sizeof(fresh));
+	return 1;
+}
+
 /* Returns 1 if s is exactly len lowercase hex digits. */
 static int
 hex_of_len(const char *s, size_t len)

@@ -8,6 +8,7 @@
 #define LC_TOKEN_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "username.h"   /* LC_USER_MAX: a token's subject is a user */
@@ -44,6 +45,31 @@ int token_key_load(const char *path, struct lc_token_key *key, char *err,
 /* Creates the key file from /dev/urandom (64 bytes, mode 0600) if it does not
  * exist. Returns 1 if created, 0 if it already existed, -1 with err set. */
 int token_key_create(const char *path, char *err, size_t errcap);
+
+/* Replaces the key file with a new random key (0600, written to path.tmp
+ * and renamed over path, so readers see the old key or the new one): every
+ * token made with the old key fails from then on. Returns 0, or -1 with a
+ * message in err. */
+int token_key_rotate(const char *path, char *err, size_t errcap);
+
+/* The state of a key file when it was last loaded, for token_key_refresh;
+ * zero it before the first call. */
+struct lc_token_key_stamp {
+	int set;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	time_t checked;          /* when the file was last looked at */
+};
+
+/* Looks at the key file at most once a second (now: the time): when it
+ * changed since the last call (lightchat-admin rotate-key), loads it into
+ * key and returns 1; returns 0 when it did not (or on the first call, which
+ * only records its state), -1 with a message in err when the new file
+ * cannot be loaded (key is then unchanged). */
+int token_key_refresh(const char *path, struct lc_token_key *key,
+    struct lc_token_key_stamp *stamp, time_t now, char *err, size_t errcap);
 
 /* Issues a token for user valid for lifetime seconds from now, naming its
  * session sid (LC_SID_LEN lowercase hex digits) and the fingerprint pwv

@@ -61,7 +61,8 @@ struct token_seen {
 
 struct session {
 	const struct lc_config *cfg;
-	const struct lc_token_key *key;
+	struct lc_token_key key;        /* a copy: reloaded when the file changes */
+	struct lc_token_key_stamp key_stamp;
 	struct store *store;
 	void *zctx, *router;
 	struct watch *watch;
@@ -399,7 +400,7 @@ token_check(struct session *s, const char *token, time_t now,
 			memcpy(pwv_out, e->pwv, sizeof(e->pwv));
 		return LC_TOKEN_OK;
 	}
-	t = token_verify(s->key, token, now, user, &exp, sid, pwv);
+	t = token_verify(&s->key, token, now, user, &exp, sid, pwv);
 	if (t == LC_TOKEN_OK && session_check(s->store, s->cfg, user, sid, pwv,
 	    now, 1, NULL) != SESSION_VALID) {
 		user[0] = '\0';
@@ -553,11 +554,38 @@ seen_forget_sid(struct session *s, const char *sid)
 			explicit_bzero(&s->seen[i], sizeof(s->seen[i]));
 }
 
+/* The key file changed (lightchat-admin rotate-key): no remembered token
+ * is valid any more, nor any open session. */
+static void
+key_changed(struct session *s)
+{
+	log_info("token key changed: every earlier login ended");
+	explicit_bzero(s->seen, sizeof(s->seen));
+	while (s->rates != NULL) {
+		struct peer_rate *x = s->rates;
+		s->rates = x->next;
+		if (x->user[0] != '\0')
+			refuse_session(s, &x->peer, "your session has ended; "
+			    "log in again");
+		watch_set(s->watch, &x->peer, "", "");
+		reply_peer_gone(s->replies, &x->peer);
+		free(x);
+	}
+}
+
 void
 session_sweep(struct session *s)
 {
 	time_t now = time(NULL);
 	int checked = 0;
+	char err[256];
+	int k = token_key_refresh(s->cfg->token_key_file, &s->key,
+	    &s->key_stamp, now, err, sizeof(err));
+
+	if (k == 1)
+		key_changed(s);
+	else if (k < 0)
+		log_err("%s (the previous key stays)", err);
 
 	for (struct peer_rate **pp = &s->rates, *x; (x = *pp) != NULL; ) {
 		if (x->user[0] == '\0' || checked >= SWEEP_MAX ||
@@ -609,7 +637,10 @@ session_new(const struct lc_config *cfg, const struct lc_token_key *key,
 	if (s == NULL)
 		return NULL;
 	s->cfg = cfg;
-	s->key = key;
+	s->key = *key;
+	char err[256];
+	token_key_refresh(cfg->token_key_file, &s->key, &s->key_stamp,
+	    time(NULL), err, sizeof(err));
 	s->store = store;
 	s->zctx = zmq_ctx_new();
 	if (s->zctx == NULL ||
@@ -663,5 +694,6 @@ session_free(struct session *s)
 	if (s->zctx != NULL)
 		zmq_ctx_term(s->zctx);
 	explicit_bzero(s->seen, sizeof(s->seen));
+	explicit_bzero(&s->key, sizeof(s->key));
 	free(s);
 }

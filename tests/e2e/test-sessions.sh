@@ -119,8 +119,24 @@ ended htpasswd_d "$TOK" "$t0"
 echo "$PW_alice" | adm user add alice 2>/dev/null
 keep_bob
 
-# ---- lightchat-admin user del, with a reply in flight
-J=$T/jar-a6
+# ---- lightchat-admin user revoke
+J=$T/jar-a6; J7=$T/jar-a7
+fresh alice "$PW_alice" "$J"; T6=$TOK
+fresh alice "$PW_alice" "$J7"; T7=$TOK
+out=$(adm sessions)
+check "sessions: lists alice's and bob's sessions" bash -c "grep -q '^alice ' <<<'$out' && grep -q '^bob ' <<<'$out'"
+check "sessions: the client and address columns" bash -c "grep -q 'curl/' <<<'$out' && grep -q '127.0.0.1' <<<'$out'"
+check "sessions NAME: only that user's" bash -c "! adm() { :; }; ! grep -q '^bob ' <<<\"\$(LIGHTCHAT_CONFIG=/dev/null LIGHTCHAT_STATE='$T/state' '$ADMIN' sessions alice)\""
+open_ws revoke "$T6"
+t0=$(date +%s.%N)
+adm user revoke alice 2>/dev/null
+ended revoke "$T6" "$t0"
+assert_eq "revoke: every session of alice ended" "$(rest_code "$T7")" "401"
+assert_eq "revoke: bob's session is untouched" "$(curl -s -o /dev/null -w '%{http_code}' -b "$JB" "$BASE/api/me")" "200"
+check "sessions: none of alice's left" bash -c "! grep -q '^alice ' <<<\"\$(LIGHTCHAT_CONFIG=/dev/null LIGHTCHAT_STATE='$T/state' '$ADMIN' sessions)\""
+
+# ---- lightchat-admin user del --keep-data, with a reply in flight
+J=$T/jar-a8
 fresh alice "$PW_alice" "$J"
 before=$(curl -s "$UP/_stats" | jq .client_closed)
 "$PY" "$WSCLIENT" --timeout 20 --until-final 1 "$WS?token=Bearer%20$TOK" \
@@ -131,13 +147,83 @@ sleep 1.5
 CONV=$(jq -r 'select(.type=="start") | .conversation_id' "$T/del.out" | head -1)
 check "user del: a reply was in flight" test ${#CONV} -eq 32
 t0=$(date +%s.%N)
-adm user del alice 2>/dev/null
+adm user del --keep-data alice 2>/dev/null
 ended del "$TOK" "$t0"
 check "user del: the upstream request was closed early" \
 	test "$(curl -s "$UP/_stats" | jq .client_closed)" -gt "$before"
-state=$(sqlite3 "$T/state/lightchat.db" "SELECT state FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.id = '$CONV' AND m.role = 'assistant'" 2>/dev/null)
-assert_eq "user del: the reply was stopped" "$state" "stopped"
-keep_bob
+sleep 0.3
+q() { sqlite3 "$T/state/lightchat.db" "$1" 2>/dev/null; }
+assert_eq "user del: the reply was stopped" \
+	"$(q "SELECT state FROM messages WHERE conversation_id = '$CONV' AND role = 'assistant'")" "stopped"
+assert_match "del --keep-data: kept apart under an owner no login has" \
+	"$(q "SELECT user FROM conversations WHERE id = '$CONV'")" '^~deleted~[0-9]+~alice$'
+echo "$PW_alice" | adm user add alice 2>/dev/null
+J=$T/jar-a9
+fresh alice "$PW_alice" "$J"
+assert_eq "del --keep-data: the new alice sees no old conversation" \
+	"$(curl -s -b "$J" "$BASE/api/conversations" | jq '.conversations | length')" "0"
+assert_eq "del --keep-data: nor the old one by its id" \
+	"$(curl -s -o /dev/null -w '%{http_code}' -b "$J" "$BASE/api/conversations/$CONV")" "404"
+adm purge alice 2>/dev/null
+assert_eq "purge: the kept-apart data is gone" \
+	"$(q "SELECT count(*) FROM conversations WHERE id = '$CONV'") $(q "SELECT count(*) FROM messages WHERE conversation_id = '$CONV'")" "0 0"
 
+# ---- lightchat-admin user del (the default: the data goes with the user)
+out=$("$PY" "$WSCLIENT" --timeout 10 "$WS?token=Bearer%20$TOK" \
+	'{"action":"sendprompt","payload":{"msgid":"d1","prompt":"old stuff","stream":true}}')
+CONV=$(jq -r 'select(.type=="start") | .conversation_id' <<<"$out" | head -1)
+check "user del: alice has a conversation" test ${#CONV} -eq 32
+adm user del alice 2>/dev/null
+assert_eq "user del: the conversation and its messages are deleted" \
+	"$(q "SELECT count(*) FROM conversations WHERE id = '$CONV'") $(q "SELECT count(*) FROM messages WHERE conversation_id = '$CONV'")" "0 0"
+echo "$PW_alice" | adm user add alice 2>/dev/null
+J=$T/jar-a10
+fresh alice "$PW_alice" "$J"
+assert_eq "user del: the new alice sees no old conversation" \
+	"$(curl -s -b "$J" "$BASE/api/conversations" | jq '.conversations | length')" "0"
+check "user del: bob's conversations stay" test "$(q "SELECT count(*) FROM conversations WHERE user = 'bob'")" -ge 0
+
+# ---- lightchat-admin rotate-key: everyone, at once, without a restart
+J=$T/jar-a11
+fresh alice "$PW_alice" "$J"
+open_ws rotate "$TOK"
+TB=$(token_of "$JB")
+assert_eq "rotate-key: bob's token works before" "$(rest_code "$TB")" "200"
+t0=$(date +%s.%N)
+adm rotate-key 2>/dev/null
+check "rotate-key: the key file is 0600" test "$(stat -c %a "$T/state/token.key")" = 600
+sleep 1.1   # the FastCGI processes look at the key file once a second
+ended rotate "$TOK" "$t0"
+assert_eq "rotate-key: bob's token is refused too" "$(rest_code "$TB")" "401"
+login bob "$PW_bob" "$JB" >/dev/null
+assert_eq "rotate-key: a new login works" "$(rest_code "$(token_of "$JB")")" "200"
+check "rotate-key: no restart" test "$(grep -c 'worker exited' "$T/stack.log")" -eq 0
+
+# ---- remember me: the cookie's Max-Age
+code_h() { curl -s -o /dev/null -D "$T/h" -H 'Content-Type: application/json' -d "$1" "$BASE/login"; grep -i '^set-cookie:' "$T/h" | tr -d '\r'; }
+c=$(code_h "{\"username\":\"alice\",\"password\":\"$PW_alice\"}")
+check "remember off: the cookie has no Max-Age nor Expires" bash -c "! grep -qiE 'max-age|expires' <<<'$c'"
+c=$(code_h "{\"username\":\"alice\",\"password\":\"$PW_alice\",\"remember\":true}")
+assert_match "remember on: Max-Age is session_remember_lifetime" "$c" 'Max-Age=2592000'
+c=$(code_h "{\"username\":\"alice\",\"password\":\"$PW_alice\",\"remember\":false}")
+check "remember false: no Max-Age" bash -c "! grep -qi 'max-age' <<<'$c'"
+
+stack_stop
+
+# ---- the idle limit, at its smallest (2 s; touched every second)
+stack_start LIGHTCHAT_SESSION_IDLE_TIMEOUT=2 LIGHTCHAT_SESSION_REMEMBER_LIFETIME=600 || finish
+J=$T/jar-i1; JR=$T/jar-i2; JK=$T/jar-i3
+fresh alice "$PW_alice" "$J"; TI=$TOK
+fresh alice "$PW_alice" "$JK"; TK=$TOK
+curl -s -o /dev/null -c "$JR" -H 'Content-Type: application/json' \
+	-d "{\"username\":\"alice\",\"password\":\"$PW_alice\",\"remember\":true}" "$BASE/login"
+TR=$(token_of "$JR")
+for _ in 1 2 3 4; do sleep 0.8; rest_code "$TK" >/dev/null; done
+assert_eq "idle: a session in use goes on" "$(rest_code "$TK")" "200"
+assert_eq "idle: an unused one has ended" "$(rest_code "$TI")" "401"
+assert_eq "idle: ... and the authorizer refuses it" "$(upgrade_code "$TI")" "401"
+assert_eq "idle: a remember-me session has no idle limit" "$(rest_code "$TR")" "200"
+assert_match "remember on: Max-Age from session_remember_lifetime" \
+	"$(curl -s -o /dev/null -D - -H 'Content-Type: application/json' -d "{\"username\":\"alice\",\"password\":\"$PW_alice\",\"remember\":true}" "$BASE/login" | tr -d '\r' | grep -i '^set-cookie:')" 'Max-Age=600'
 stack_stop
 finish
