@@ -202,6 +202,8 @@ test-request_MODS := request upstream sse id config log buf utf8
 test-route_MODS   := pages session_check store store_login store_session \
                      users users_fp token creds json id username config log \
                      buf utf8
+test-sessions_MODS := session_check store store_session users_fp token \
+                      username id log
 test-sse_MODS     := sse buf
 test-store_MODS   := store id log
 test-token_MODS   := token username
