@@ -342,11 +342,19 @@ static int
 cmd_rotate_key(const struct lc_config *cfg)
 {
 	char err[512];
+	struct store *st = NULL;
 
 	if (token_key_rotate(cfg->token_key_file, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	/* The rows too, so that sessions lists no login that cannot work. */
+	st = open_store(cfg);
+	if (st == NULL || store_session_revoke_user(st, NULL, NULL,
+	    (long long)time(NULL), NULL) != STORE_OK)
+		fprintf(stderr, "(the sessions table could not be updated: "
+		    "the old tokens fail anyway)\n");
+	store_close(st);
 	fprintf(stderr, "new token key in %s: every session has ended\n",
 	    cfg->token_key_file);
 	return 0;

@@ -97,7 +97,8 @@ static const char *const stmt_sql[ST__MAX] = {
 	    "DELETE FROM login_failures WHERE key = ?",
 	[ST_SESS_CREATE] =
 	    "INSERT INTO sessions (sid, user, created_at, last_seen,"
-	    " expires_at, addr, client, remember) VALUES (?,?,?,?,?,?,?,?)",
+	    " expires_at, addr, client, remember, pub)"
+	    " VALUES (?,?,?,?,?,?,?,?,?)",
 	[ST_SESS_GET] =
 	    "SELECT user, last_seen, expires_at, remember, revoked_at"
 	    " FROM sessions WHERE sid = ?",
@@ -107,13 +108,17 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_SESS_REVOKE] =
 	    "UPDATE sessions SET revoked_at = ?1 WHERE sid = ?2"
 	    " AND (?3 IS NULL OR user = ?3) AND revoked_at IS NULL",
+	[ST_SESS_REVOKE_PUB] =
+	    "UPDATE sessions SET revoked_at = ?1 WHERE pub = ?2"
+	    " AND user = ?3 AND revoked_at IS NULL",
 	[ST_SESS_REVOKE_USER] =
-	    "UPDATE sessions SET revoked_at = ?1 WHERE user = ?2"
+	    "UPDATE sessions SET revoked_at = ?1 WHERE (?2 IS NULL OR user = ?2)"
 	    " AND revoked_at IS NULL AND (?3 IS NULL OR sid <> ?3)",
 	/* Active ones: not revoked, not expired, not idle too long. */
 	[ST_SESS_LIST] =
 	    "SELECT sid, user, created_at, last_seen, expires_at, addr,"
-	    " client, remember FROM sessions WHERE (?1 IS NULL OR user = ?1)"
+	    " client, remember, pub FROM sessions"
+	    " WHERE (?1 IS NULL OR user = ?1)"
 	    " AND revoked_at IS NULL AND expires_at > ?2"
 	    " AND (remember <> 0 OR last_seen + ?3 > ?2)"
 	    " ORDER BY user, last_seen DESC",
@@ -168,7 +173,8 @@ static const char schema_v3[] =
     " addr TEXT NOT NULL DEFAULT '',"
     " client TEXT NOT NULL DEFAULT '',"
     " remember INTEGER NOT NULL DEFAULT 0,"
-    " revoked_at INTEGER);"
+    " revoked_at INTEGER,"
+    " pub TEXT NOT NULL DEFAULT '');"   /* its public id: users see it */
     "CREATE INDEX sessions_by_user ON sessions (user);";
 
 long long

@@ -206,14 +206,22 @@ int store_session_touch(struct store *s, const char *sid, long long now);
 int store_session_revoke(struct store *s, const char *sid, const char *user,
     long long now);
 
-/* Ends every session of user but except_sid (NULL: all). *n (may be NULL)
- * gets how many ended. Returns STORE_OK or STORE_ERR. */
+/* Ends user's session by its public id (the "id" of store_session_list).
+ * Returns STORE_OK, STORE_NOT_FOUND (none such of user's active) or
+ * STORE_ERR. */
+int store_session_revoke_pub(struct store *s, const char *pub,
+    const char *user, long long now);
+
+/* Ends every session of user (NULL: everyone's, for a new token key) but
+ * except_sid (NULL: all). *n (may be NULL) gets how many ended. Returns STORE_OK or STORE_ERR. */
 int store_session_revoke_user(struct store *s, const char *user,
     const char *except_sid, long long now, int *n);
 
 /* Lists the active sessions of user (NULL: everyone's) at time now, by user
  * then most recently used: *out gets [{sid,user,created_at,last_seen,
- * expires_at,addr,client,remember}] (a cJSON array the caller deletes).
+ * expires_at,addr,client,remember,id}] (a cJSON array the caller deletes;
+ * id is the session's public id, made at random with it: show that, never
+ * the sid).
  * Returns STORE_OK or STORE_ERR (*out NULL). */
 int store_session_list(struct store *s, const char *user, long long now,
     long idle_s, cJSON **out);

@@ -35,9 +35,13 @@ store_session_create(struct store *s, const char *sid, const char *user,
     long long now, long long expires_at, const char *addr,
     const char *client, int remember)
 {
-	char a[STORE_ADDR_MAX + 1], c[STORE_CLIENT_MAX + 1];
+	char a[STORE_ADDR_MAX + 1], c[STORE_CLIENT_MAX + 1], pub[ID_LEN + 1];
 	sqlite3_stmt *st = NULL;
 
+	/* Its public id: another random one, so that listing sessions to
+	 * their user never shows a sid (a sid is half a token's worth). */
+	if (id_new(pub) != 0)
+		return STORE_ERR;
 	clean_copy(a, addr, STORE_ADDR_MAX);
 	clean_copy(c, client, STORE_CLIENT_MAX);
 	if (store_prep(s, ST_SESS_CREATE, &st) != STORE_OK)
@@ -47,7 +51,8 @@ store_session_create(struct store *s, const char *sid, const char *user,
 	    sqlite3_bind_int64(st, 4, now) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 5, expires_at) != SQLITE_OK ||
 	    store_bind_text(st, 6, a) || store_bind_text(st, 7, c) ||
-	    sqlite3_bind_int(st, 8, remember != 0) != SQLITE_OK)
+	    sqlite3_bind_int(st, 8, remember != 0) != SQLITE_OK ||
+	    store_bind_text(st, 9, pub))
 		return store_bind_fail(s, st);
 	return store_run_done(s, st, "create session");
 }
@@ -126,6 +131,22 @@ store_session_revoke(struct store *s, const char *sid, const char *user,
 }
 
 int
+store_session_revoke_pub(struct store *s, const char *pub, const char *user,
+    long long now)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (store_prep(s, ST_SESS_REVOKE_PUB, &st) != STORE_OK)
+		return STORE_ERR;
+	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK ||
+	    store_bind_text(st, 2, pub) || store_bind_text(st, 3, user))
+		return store_bind_fail(s, st);
+	if (store_run_done(s, st, "revoke session") != STORE_OK)
+		return STORE_ERR;
+	return sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+int
 store_session_revoke_user(struct store *s, const char *user,
     const char *except_sid, long long now, int *n)
 {
@@ -136,7 +157,8 @@ store_session_revoke_user(struct store *s, const char *user,
 	if (store_prep(s, ST_SESS_REVOKE_USER, &st) != STORE_OK)
 		return STORE_ERR;
 	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK ||
-	    store_bind_text(st, 2, user) ||
+	    (user != NULL ? store_bind_text(st, 2, user) :
+	    sqlite3_bind_null(st, 2) != SQLITE_OK) ||
 	    (except_sid != NULL ? store_bind_text(st, 3, except_sid) :
 	    sqlite3_bind_null(st, 3) != SQLITE_OK))
 		return store_bind_fail(s, st);
@@ -191,7 +213,8 @@ store_session_list(struct store *s, const char *user, long long now,
 		    (double)sqlite3_column_int64(st, 4)) == NULL ||
 		    add_text(o, "addr", st, 5) || add_text(o, "client", st, 6) ||
 		    cJSON_AddBoolToObject(o, "remember",
-		    sqlite3_column_int(st, 7)) == NULL)
+		    sqlite3_column_int(st, 7)) == NULL ||
+		    add_text(o, "id", st, 8))
 			goto out;   /* o is arr's: deleted with it */
 	}
 	if (step != SQLITE_DONE) {

@@ -199,6 +199,30 @@ login bob "$PW_bob" "$JB" >/dev/null
 assert_eq "rotate-key: a new login works" "$(rest_code "$(token_of "$JB")")" "200"
 check "rotate-key: no restart" test "$(grep -c 'worker exited' "$T/stack.log")" -eq 0
 
+# ---- users see their own sessions and end them
+JS1=$T/jar-s1; JS2=$T/jar-s2; JS3=$T/jar-s3
+fresh alice "$PW_alice" "$JS1"; S1=$TOK
+fresh alice "$PW_alice" "$JS2"; S2=$TOK
+list=$(curl -s -b "$JS1" "$BASE/api/sessions")
+assert_eq "GET /api/sessions: alice's two" "$(jq '.sessions | length' <<<"$list")" "2"
+assert_eq "GET /api/sessions: the caller's is current" "$(jq '[.sessions[] | select(.current)] | length' <<<"$list")" "1"
+sid2=$(cut -d. -f2 <<<"$S2" | tr '_-' '/+' | base64 -d 2>/dev/null | jq -r .sid)
+check "GET /api/sessions: no sid in the answer" bash -c "! grep -q '$sid2' <<<'$list'"
+check "GET /api/sessions: fields" test "$(jq -c '.sessions[0] | keys' <<<"$list")" = '["addr","client","current","id","last_seen","remember","started"]'
+bid=$(curl -s -b "$JB" "$BASE/api/sessions" | jq -r '.sessions[0].id')
+assert_eq "DELETE another user's session: 404" "$(curl -s -o /dev/null -w '%{http_code}' -b "$JS1" -X DELETE "$BASE/api/sessions/$bid")" "404"
+assert_eq "... and bob's session goes on" "$(curl -s -o /dev/null -w '%{http_code}' -b "$JB" "$BASE/api/me")" "200"
+other=$(jq -r '.sessions[] | select(.current | not) | .id' <<<"$list")
+assert_eq "DELETE /api/sessions/ID: 204" "$(curl -s -o /dev/null -w '%{http_code}' -b "$JS1" -X DELETE "$BASE/api/sessions/$other")" "204"
+assert_eq "... that session has ended" "$(rest_code "$S2")" "401"
+assert_eq "... the caller's goes on" "$(rest_code "$S1")" "200"
+fresh alice "$PW_alice" "$JS3"; S3=$TOK
+assert_eq "POST /api/sessions/others: 200" "$(curl -s -o "$T/oth" -w '%{http_code}' -b "$JS1" -d '' "$BASE/api/sessions/others")" "200"
+assert_eq "... ended one" "$(jq .ended "$T/oth")" "1"
+assert_eq "... the other session has ended" "$(rest_code "$S3")" "401"
+assert_eq "... the caller's goes on" "$(rest_code "$S1")" "200"
+assert_eq "... bob's goes on" "$(curl -s -o /dev/null -w '%{http_code}' -b "$JB" "$BASE/api/me")" "200"
+
 # ---- remember me: the cookie's Max-Age
 code_h() { curl -s -o /dev/null -D "$T/h" -H 'Content-Type: application/json' -d "$1" "$BASE/login"; grep -i '^set-cookie:' "$T/h" | tr -d '\r'; }
 c=$(code_h "{\"username\":\"alice\",\"password\":\"$PW_alice\"}")

@@ -118,9 +118,16 @@ test_rows(struct store *s)
 	CHECK(store_session_list(s, NULL, now + 10, 60, &list) == STORE_OK &&
 	    cJSON_GetArraySize(list) == 0, "list: active ones only");
 	cJSON_Delete(list);
+	CHECK(store_session_create(s, "0000000000000000000000000000000a",
+	    "erin", now, now + 100, "", "", 0) == STORE_OK &&
+	    store_session_revoke_user(s, NULL, NULL, now, &n) == STORE_OK &&
+	    n == 1 && store_session_list(s, NULL, now + 10, 60, &list) ==
+	    STORE_OK && cJSON_GetArraySize(list) == 0,
+	    "revoke_user: NULL is everyone's");
+	cJSON_Delete(list);
 	CHECK(store_session_purge(s, now + 1000, 60) == 0,
 	    "purge: ended rows are kept a day");
-	CHECK(store_session_purge(s, now + 90000, 60) == 3,
+	CHECK(store_session_purge(s, now + 90000, 60) == 4,
 	    "purge: then deleted");
 	CHECK(store_session_check(NULL, SID1, "alice", now, 60, &st, NULL) ==
 	    STORE_ERR && st == STORE_SESSION_UNKNOWN, "check: NULL store fails");
