@@ -159,6 +159,10 @@ page_login(struct http_req *r, const struct route_ctx *ctx)
 		rc = login_reply(r, 500, "Server error", NULL, NULL, 0);
 		goto out;
 	}
+	/* Rows of sessions that ended a day ago go (the table stays small). */
+	if (r->store != NULL && store_session_purge(r->store, (long long)now,
+	    r->cfg->session_idle_timeout) == STORE_ERR)
+		log_warn("login: could not purge ended sessions");
 	token = token_issue(r->key, u->valuestring, sid, pwv, lifetime, now);
 	if (token == NULL) {
 		rc = login_reply(r, 500, "Server error", NULL, NULL, 0);
