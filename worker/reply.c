@@ -281,6 +281,24 @@ reply_stop_user(struct replies *rs, const char *user)
 	return n;
 }
 
+int
+reply_stop_gone(struct replies *rs,
+    int (*exists)(void *arg, const char *user), void *arg)
+{
+	int n = 0;
+
+	for (struct reply *r = rs->head; r != NULL; ) {
+		if (exists(arg, r->user)) {
+			r = r->next;
+			continue;
+		}
+		reply_stop(r);
+		n++;
+		r = rs->head;
+	}
+	return n;
+}
+
 void
 reply_interrupt_all(struct replies *rs)
 {

@@ -80,6 +80,11 @@ void reply_stop(struct reply *r);
  * nobody pays for the rest). Returns how many were stopped. */
 int reply_stop_user(struct replies *rs, const char *user);
 
+/* Stops, as reply_stop_user does, every reply whose user exists(arg, user)
+ * says is gone (0); also those whose session closed. Returns how many. */
+int reply_stop_gone(struct replies *rs,
+    int (*exists)(void *arg, const char *user), void *arg);
+
 /* Ends every reply in flight as interrupted (the worker stops). */
 void reply_interrupt_all(struct replies *rs);
 

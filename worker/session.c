@@ -24,6 +24,7 @@
 #include "relay.h"
 #include "request.h"
 #include "session_check.h"
+#include "users_fp.h"
 
 /* What the worker knows of each WebSocket session: its message budget (a
  * token bucket, against floods), and whose login it is, so that the sweep
@@ -554,6 +555,17 @@ seen_forget_sid(struct session *s, const char *sid)
 			explicit_bzero(&s->seen[i], sizeof(s->seen[i]));
 }
 
+/* For reply_stop_gone: 1 while user is in the users file (or the file
+ * cannot be read: a reply is not stopped on a read error). */
+static int
+user_exists(void *arg, const char *user)
+{
+	struct session *s = arg;
+	char fp[LC_USERS_FP_LEN + 1];
+
+	return users_fingerprint(s->cfg->users_file, user, fp) != 0;
+}
+
 /* The key file changed (lightchat-admin rotate-key): no remembered token
  * is valid any more, nor any open session. */
 static void
@@ -588,8 +600,11 @@ session_sweep(struct session *s)
 		log_err("%s (the previous key stays)", err);
 
 	for (struct peer_rate **pp = &s->rates, *x; (x = *pp) != NULL; ) {
-		if (x->user[0] == '\0' || checked >= SWEEP_MAX ||
-		    monotime_ms_since(&x->checked) < SWEEP_RECHECK_MS) {
+		/* A deleted user's sessions are due at once: they are closed
+		 * before their replies are stopped below. */
+		if (x->user[0] == '\0' || ((checked >= SWEEP_MAX ||
+		    monotime_ms_since(&x->checked) < SWEEP_RECHECK_MS) &&
+		    user_exists(s, x->user))) {
 			pp = &x->next;
 			continue;
 		}
@@ -616,6 +631,13 @@ session_sweep(struct session *s)
 		watch_set(s->watch, &x->peer, "", "");
 		reply_peer_gone(s->replies, &x->peer);
 		free(x);
+	}
+	/* Then a deleted user's replies stop, with or without a connection
+	 * (the fingerprints are cached: a stat() a tick). */
+	if (s->replies != NULL) {
+		int n = reply_stop_gone(s->replies, user_exists, s);
+		if (n > 0)
+			log_info("stopped %d replies of deleted users", n);
 	}
 }
 

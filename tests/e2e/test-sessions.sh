@@ -170,6 +170,23 @@ adm purge alice 2>/dev/null
 assert_eq "purge: the kept-apart data is gone" \
 	"$(q "SELECT count(*) FROM conversations WHERE id = '$CONV'") $(q "SELECT count(*) FROM messages WHERE conversation_id = '$CONV'")" "0 0"
 
+# ---- a deleted user's reply that outlived its connection is stopped too
+before=$(curl -s "$UP/_stats" | jq .client_closed)
+out=$("$PY" "$WSCLIENT" --timeout 10 --close-after 3 "$WS?token=Bearer%20$TOK" \
+	'{"action":"sendprompt","payload":{"msgid":"slow2","prompt":"#words:200 #slow:10 more plans","stream":true}}')
+CONV=$(jq -r 'select(.type=="start") | .conversation_id' <<<"$out" | head -1)
+check "no connection: a reply goes on without its connection" test ${#CONV} -eq 32
+sleep 0.5
+adm user del --keep-data alice 2>/dev/null
+sleep 2
+check "no connection: the upstream request was closed early" \
+	test "$(curl -s "$UP/_stats" | jq .client_closed)" -gt "$before"
+assert_eq "no connection: the reply was stopped" \
+	"$(q "SELECT state FROM messages WHERE conversation_id = '$CONV' AND role = 'assistant'")" "stopped"
+adm purge 2>/dev/null
+echo "$PW_alice" | adm user add alice 2>/dev/null
+fresh alice "$PW_alice" "$J"
+
 # ---- lightchat-admin user del (the default: the data goes with the user)
 out=$("$PY" "$WSCLIENT" --timeout 10 "$WS?token=Bearer%20$TOK" \
 	'{"action":"sendprompt","payload":{"msgid":"d1","prompt":"old stuff","stream":true}}')
