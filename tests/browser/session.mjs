@@ -73,6 +73,7 @@ try {
       const mine = await page.locator('#sessions-list li .badge').count();
       const ends = await page.locator('#sessions-list li button[data-id]').count();
       expect(rows >= 2 && mine === 1 && ends === rows - 1, { rows, mine, ends });
+      await page.locator("#sessions-others").scrollIntoViewIfNeeded();
       await page.screenshot({ path: `${artifacts}/sessions-drawer.png` });
     });
     await check('"Log out everywhere else" ends the other browser\'s session, not this one', async () => {
