@@ -58,6 +58,9 @@ throttle_SRC := lib/throttle.c
 users_SRC    := lib/users.c
 users_PKGS   := libxcrypt
 
+# The fingerprint of a user's hash: no libxcrypt (the worker links it).
+users_fp_SRC := lib/users_fp.c
+
 json_SRC     := lib/json.c
 json_PKGS    := libcjson
 
@@ -70,6 +73,14 @@ store_PKGS   := sqlite3 libcjson
 
 store_login_SRC  := lib/store_login.c
 store_login_PKGS := sqlite3 libcjson
+
+# Login sessions in the store, and the one check of a token's session
+# (REST, the /ws authorizer and the worker).
+store_session_SRC  := lib/store_session.c
+store_session_PKGS := sqlite3 libcjson
+
+session_check_SRC  := lib/session_check.c
+session_check_PKGS := libcjson
 
 # The session's own ZeroMQ peer (only ws/ speaks ZMTP itself).
 zmtp_SRC     := ws/zmtp.c
@@ -146,13 +157,12 @@ ws_PKGS    :=
 
 admin_SRC  := $(wildcard admin/*.c)
 admin_INC  := -Ilib
-admin_PKGS :=
+admin_PKGS := libcjson
 
 MODULES := log buf utf8 monotime config username perms id json token creds users \
-           device throttle \
-           store store_login zmtp sse frames request upstream context watch \
-           reply prompt session loop wcore wmain pages authorize fmain ws \
-           admin
+           device throttle users_fp store store_login store_session \
+           session_check zmtp sse frames request upstream context watch reply \
+           prompt session loop wcore wmain pages authorize fmain ws admin
 
 # Each module's objects compile with its own include paths (-Ilib when it
 # says none) and cflags.
@@ -168,15 +178,17 @@ link_libs = $(foreach m,$(1),$($(m)_LIBS)) \
 
 # --------------------------------------------------------------- programs --
 # The FastCGI program: login, REST API, /ws authorizer.
-FCGI_MODS   := fmain authorize pages store store_login users token creds \
-               device throttle json id username perms config log buf utf8
+FCGI_MODS   := fmain authorize pages session_check store store_login \
+               store_session users users_fp token creds device throttle json \
+               id username perms config log buf utf8
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp config log buf monotime
 WORKER_MODS := wmain wcore loop session prompt reply watch context upstream \
-               request frames sse store id json token creds username perms \
-               config log buf utf8 monotime
-ADMIN_MODS  := admin users token username perms config log
+               request frames sse session_check store store_session users_fp \
+               id json token creds username perms config log buf utf8 monotime
+ADMIN_MODS  := admin store store_session users token username perms id \
+               config log
 
 FCGI_BIN   := $(BUILD)/lightchat.fcgi
 WS_BIN     := $(BUILD)/lightchat-ws
@@ -197,8 +209,11 @@ test-reply_MODS   := reply watch upstream frames sse store id config log buf \
                      utf8 monotime
 test-request_MODS := request upstream sse id config log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
-test-route_MODS   := pages store store_login users token creds device \
-                     throttle json id username log buf utf8
+test-route_MODS   := pages session_check store store_login store_session \
+                     users users_fp token creds device throttle json id \
+                     username log buf utf8
+test-sessions_MODS := session_check store store_session users_fp token \
+                      username id log
 test-sse_MODS     := sse buf
 test-throttle_MODS := throttle
 test-store_MODS   := store id log

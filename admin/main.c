@@ -4,9 +4,19 @@
  *   lightchat-admin init                  state dir, token key, first user
  *   lightchat-admin user add NAME [--random]
  *   lightchat-admin user passwd NAME [--random]
- *   lightchat-admin user del NAME
+ *   lightchat-admin user del [--keep-data] NAME
+ *   lightchat-admin user revoke NAME      end all of NAME's sessions
  *   lightchat-admin user list
+ *   lightchat-admin sessions [NAME]       the active sessions
+ *   lightchat-admin rotate-key            end every session at once
+ *   lightchat-admin purge [NAME]          data kept apart by del --keep-data
  *   lightchat-admin config [KEY | --file]
+ *
+ * A password change or a deletion ends the user's sessions (their tokens
+ * carry the fingerprint of the old hash; the sessions are revoked in the
+ * database too). A deleted user's conversations are deleted with the user,
+ * so that a new user of the same name does not inherit them; --keep-data
+ * keeps them apart, under an owner no login can have, until purge.
  *
  * Passwords are read from the terminal (twice, without echo) or, when stdin
  * is not a terminal, as one line from stdin; --random makes one and prints
@@ -20,9 +30,12 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include "config.h"
 #include "log.h"
 #include "perms.h"
+#include "store.h"
 #include "token.h"
 #include "users.h"
 
@@ -34,8 +47,12 @@ usage(void)
 	fprintf(stderr,
 	    "usage: lightchat-admin init\n"
 	    "       lightchat-admin user add|passwd NAME [--random]\n"
-	    "       lightchat-admin user del NAME\n"
+	    "       lightchat-admin user del [--keep-data] NAME\n"
+	    "       lightchat-admin user revoke NAME\n"
 	    "       lightchat-admin user list\n"
+	    "       lightchat-admin sessions [NAME]\n"
+	    "       lightchat-admin rotate-key\n"
+	    "       lightchat-admin purge [NAME]\n"
 	    "       lightchat-admin config [KEY | --file]\n");
 	return 2;
 }
@@ -152,6 +169,78 @@ out:
 	return rc;
 }
 
+/* Opens the database, or says why not. Returns NULL on failure. */
+static struct store *
+open_store(const struct lc_config *cfg)
+{
+	struct store *st = NULL;
+	char err[512];
+
+	if (store_open(&st, cfg->database, err, sizeof(err)) != STORE_OK) {
+		fprintf(stderr, "%s\n", err);
+		return NULL;
+	}
+	return st;
+}
+
+/* Ends every session of name in the database. Returns 0 or 1. */
+static int
+revoke_user(const struct lc_config *cfg, const char *name, int quiet)
+{
+	struct store *st = open_store(cfg);
+	int n = 0, rc = 1;
+
+	if (st == NULL)
+		return 1;
+	if (store_session_revoke_user(st, name, NULL, (long long)time(NULL),
+	    &n) != STORE_OK) {
+		fprintf(stderr, "%s: could not end the sessions\n", name);
+		goto out;
+	}
+	if (!quiet || n > 0)
+		fprintf(stderr, "ended %d session%s of %s\n", n, n == 1 ? "" :
+		    "s", name);
+	rc = 0;
+out:
+	store_close(st);
+	return rc;
+}
+
+/* user del [--keep-data] NAME: the line, the sessions, the data. */
+static int
+user_del(const struct lc_config *cfg, const char *name, int keep)
+{
+	struct store *st = NULL;
+	int n = 0, rc = 1;
+	int e = users_delete(cfg->users_file, name);
+
+	if (e != LC_USERS_OK) {
+		fprintf(stderr, "%s: %s\n", name, users_strerror(e));
+		return 1;
+	}
+	fprintf(stderr, "deleted %s\n", name);
+	st = open_store(cfg);
+	if (st == NULL)
+		goto out;
+	if (store_session_revoke_user(st, name, NULL, (long long)time(NULL),
+	    NULL) != STORE_OK)
+		fprintf(stderr, "%s: could not end the sessions\n", name);
+	if (keep ? store_user_keep_apart(st, name, (long long)time(NULL), &n) :
+	    store_user_delete(st, name, &n)) {
+		fprintf(stderr, "%s: could not %s the conversations\n", name,
+		    keep ? "keep apart" : "delete");
+		goto out;
+	}
+	fprintf(stderr, keep ? "kept %d conversation%s of %s apart "
+	    "(lightchat-admin purge %s removes them)\n" :
+	    "deleted %d conversation%s of %s\n", n, n == 1 ? "" : "s", name,
+	    name);
+	rc = 0;
+out:
+	store_close(st);
+	return rc;
+}
+
 static void
 print_user(const char *user, void *arg)
 {
@@ -177,18 +266,124 @@ cmd_user(const struct lc_config *cfg, int argc, char **argv)
 		return usage();
 	if (strcmp(argv[2], "add") == 0)
 		return user_set(cfg, argv[3], random, 1);
-	if (strcmp(argv[2], "passwd") == 0)
-		return user_set(cfg, argv[3], random, 0);
+	if (strcmp(argv[2], "passwd") == 0) {
+		if (user_set(cfg, argv[3], random, 0) != 0)
+			return 1;
+		return revoke_user(cfg, argv[3], 1);
+	}
 	if (strcmp(argv[2], "del") == 0) {
-		int e = users_delete(cfg->users_file, argv[3]);
-		if (e != LC_USERS_OK) {
-			fprintf(stderr, "%s: %s\n", argv[3], users_strerror(e));
+		int keep = strcmp(argv[3], "--keep-data") == 0;
+		if (keep && argc < 5)
+			return usage();
+		return user_del(cfg, argv[keep ? 4 : 3], keep);
+	}
+	if (strcmp(argv[2], "revoke") == 0) {
+		if (!username_valid(argv[3])) {
+			fprintf(stderr, "invalid user name: %s\n", argv[3]);
 			return 1;
 		}
-		fprintf(stderr, "deleted %s\n", argv[3]);
-		return 0;
+		return revoke_user(cfg, argv[3], 0);
 	}
 	return usage();
+}
+
+/* Formats a time for the sessions table. */
+static void
+fmt_time(double t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (localtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%d %H:%M", &tm) == 0)
+		snprintf(out, 32, "%.0f", t);
+}
+
+/* sessions [NAME]: the active sessions as a table. */
+static int
+cmd_sessions(const struct lc_config *cfg, const char *name)
+{
+	struct store *st = open_store(cfg);
+	cJSON *list = NULL, *e;
+	int rc = 1;
+
+	if (st == NULL)
+		return 1;
+	if (store_session_list(st, name, (long long)time(NULL),
+	    cfg->session_idle_timeout, &list) != STORE_OK) {
+		fprintf(stderr, "could not list the sessions\n");
+		goto out;
+	}
+	printf("%-20s %-8s %-16s %-16s %-15s %-8s %s\n", "USER", "SESSION",
+	    "STARTED", "LAST SEEN", "ADDRESS", "REMEMBER", "CLIENT");
+	cJSON_ArrayForEach(e, list) {
+		char started[32], seen[32];
+		fmt_time(cJSON_GetNumberValue(cJSON_GetObjectItem(e,
+		    "created_at")), started);
+		fmt_time(cJSON_GetNumberValue(cJSON_GetObjectItem(e,
+		    "last_seen")), seen);
+		printf("%-20s %.8s %-16s %-16s %-15s %-8s %.60s\n",
+		    cJSON_GetStringValue(cJSON_GetObjectItem(e, "user")),
+		    cJSON_GetStringValue(cJSON_GetObjectItem(e, "sid")),
+		    started, seen,
+		    cJSON_GetStringValue(cJSON_GetObjectItem(e, "addr")),
+		    cJSON_IsTrue(cJSON_GetObjectItem(e, "remember")) ? "yes" :
+		    "no", cJSON_GetStringValue(cJSON_GetObjectItem(e, "client")));
+	}
+	rc = 0;
+out:
+	cJSON_Delete(list);
+	store_close(st);
+	return rc;
+}
+
+/* rotate-key: a new key file; the running programs load it within a
+ * second, and every token made with the old one fails. */
+static int
+cmd_rotate_key(const struct lc_config *cfg)
+{
+	char err[512];
+	struct store *st = NULL;
+
+	if (token_key_rotate(cfg->token_key_file, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	/* The rows too, so that sessions lists no login that cannot work. */
+	st = open_store(cfg);
+	if (st == NULL || store_session_revoke_user(st, NULL, NULL,
+	    (long long)time(NULL), NULL) != STORE_OK)
+		fprintf(stderr, "(the sessions table could not be updated: "
+		    "the old tokens fail anyway)\n");
+	store_close(st);
+	fprintf(stderr, "new token key in %s: every session has ended\n",
+	    cfg->token_key_file);
+	return 0;
+}
+
+/* purge [NAME]: deletes what user del --keep-data kept apart. */
+static int
+cmd_purge(const struct lc_config *cfg, const char *name)
+{
+	struct store *st = NULL;
+	int n = 0, rc = 1;
+
+	if (name != NULL && !username_valid(name)) {
+		fprintf(stderr, "invalid user name: %s\n", name);
+		return 1;
+	}
+	st = open_store(cfg);
+	if (st == NULL)
+		return 1;
+	if (store_user_purge(st, name, &n) != STORE_OK) {
+		fprintf(stderr, "could not purge\n");
+		goto out;
+	}
+	fprintf(stderr, "purged %d conversation%s\n", n, n == 1 ? "" : "s");
+	rc = 0;
+out:
+	store_close(st);
+	return rc;
 }
 
 /* Creates the token key and, when there is no user at all, a first user
@@ -318,6 +513,12 @@ main(int argc, char **argv)
 		rc = cmd_user(&cfg, argc, argv);
 	else if (strcmp(argv[1], "config") == 0)
 		rc = cmd_config(&cfg, argc, argv);
+	else if (strcmp(argv[1], "sessions") == 0)
+		rc = cmd_sessions(&cfg, argc >= 3 ? argv[2] : NULL);
+	else if (strcmp(argv[1], "rotate-key") == 0)
+		rc = cmd_rotate_key(&cfg);
+	else if (strcmp(argv[1], "purge") == 0)
+		rc = cmd_purge(&cfg, argc >= 3 ? argv[2] : NULL);
 	else
 		rc = usage();
 	config_free(&cfg);

@@ -7,6 +7,7 @@
 #include "creds.h"
 #include "log.h"
 #include "pages.h"
+#include "session_check.h"
 
 int
 page_authorize(struct http_req *r)
@@ -29,7 +30,8 @@ page_authorize(struct http_req *r)
 		log_info("ws refused: no credentials addr=%s", addr);
 		return http_send_error(r, 401, "unauthorized", "Log in first");
 	}
-	int t = token_verify(r->key, token, time(NULL), user, NULL);
+	int t = session_verify(r->key, r->store, r->cfg, token, time(NULL), 1,
+	    user, NULL, NULL);
 	explicit_bzero(token, sizeof(token));
 	if (t != LC_TOKEN_OK) {
 		log_info("ws refused: %s addr=%s", token_strerror(t), addr);

@@ -11,6 +11,7 @@
 
 #include "creds.h"
 #include "log.h"
+#include "session_check.h"
 
 const char *
 http_param(const struct http_req *r, const char *name)
@@ -209,7 +210,7 @@ http_send_error(struct http_req *r, int status, const char *code,
 
 int
 http_authenticate(const struct http_req *r, char user[LC_USER_MAX + 1],
-    long *exp)
+    long *exp, char *sid)
 {
 	char token[LC_TOKEN_MAX + 1];
 	int found = creds_cookie(http_param(r, "HTTP_COOKIE"), LC_COOKIE_NAME,
@@ -221,5 +222,8 @@ http_authenticate(const struct http_req *r, char user[LC_USER_MAX + 1],
 		    sizeof(token));
 	if (found != 1)
 		return LC_TOKEN_MALFORMED;
-	return token_verify(r->key, token, time(NULL), user, exp);
+	int t = session_verify(r->key, r->store, r->cfg, token, time(NULL), 1,
+	    user, exp, sid);
+	explicit_bzero(token, sizeof(token));
+	return t;
 }

@@ -59,10 +59,13 @@ int http_send_error(struct http_req *r, int status, const char *code,
     const char *message);
 
 /* Finds and verifies the request's token: the session cookie or an
- * "Authorization: Bearer" header. Returns LC_TOKEN_OK with user and exp set,
- * or a token error (LC_TOKEN_MALFORMED when there is none). */
+ * "Authorization: Bearer" header, and its session (lib/session_check.h;
+ * the use is recorded). Returns LC_TOKEN_OK with user, exp and sid
+ * (LC_SID_LEN + 1 bytes; may be NULL) set, or a token error
+ * (LC_TOKEN_MALFORMED when there is none, LC_TOKEN_REVOKED when its
+ * session is over). */
 int http_authenticate(const struct http_req *r, char user[LC_USER_MAX + 1],
-    long *exp);
+    long *exp, char *sid);
 
 /* Finds parameter name in the query string and percent-decodes it into out.
  * Returns 1 found, 0 absent, -1 malformed or too long. */

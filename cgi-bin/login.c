@@ -1,7 +1,9 @@
 /* login.c - POST /login (the seed's JSON shapes: a token for a name and a
- * password, within the throttling of login_guard.c, in a constant time) and
- * POST /logout. The Origin, method and CORS preflight checks declared in
- * routes.c are made by route.c. */
+ * password, within the throttling of login_guard.c and in a constant time,
+ * for a new session recorded in the store; "remember" makes it a long one)
+ * and POST /logout (ends the presented token's session). The Origin,
+ * method and CORS preflight checks declared in routes.c are made by
+ * route.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "pages.h"
 #include "store.h"
 #include "users.h"
+#include "users_fp.h"
 
 #define LOGIN_FAILED "Invalid username or password"
 
@@ -154,7 +157,31 @@ page_login(struct http_req *r, const struct route_ctx *ctx)
 		rc = login_reply(r, 401, LOGIN_FAILED, NULL, NULL, 0);
 		goto out;
 	}
-	token = token_issue(r->key, u->valuestring, r->cfg->token_lifetime, now);
+	/* A new session: its row lets logout and revocation end it, the
+	 * fingerprint ends it when the password changes. */
+	int rem = cJSON_IsTrue(remember);
+	long lifetime = rem ? r->cfg->session_remember_lifetime :
+	    r->cfg->token_lifetime;
+	char sid[ID_LEN + 1], pwv[LC_USERS_FP_LEN + 1];
+	if (id_new(sid) != 0 || users_fingerprint(r->cfg->users_file,
+	    u->valuestring, pwv) != 1) {
+		log_err("login: no session id or fingerprint for user=%.64s",
+		    u->valuestring);
+		rc = login_reply(r, 500, "Server error", NULL, NULL, 0);
+		goto out;
+	}
+	if (r->store != NULL && store_session_create(r->store, sid,
+	    u->valuestring, (long long)now, (long long)now + lifetime,
+	    guard_addr(r), http_param(r, "HTTP_USER_AGENT"), rem) != STORE_OK) {
+		log_err("login: could not record the session");
+		rc = login_reply(r, 500, "Server error", NULL, NULL, 0);
+		goto out;
+	}
+	/* Rows of sessions that ended a day ago go (the table stays small). */
+	if (r->store != NULL && store_session_purge(r->store, (long long)now,
+	    r->cfg->session_idle_timeout) == STORE_ERR)
+		log_warn("login: could not purge ended sessions");
+	token = token_issue(r->key, u->valuestring, sid, pwv, lifetime, now);
 	if (token == NULL) {
 		rc = login_reply(r, 500, "Server error", NULL, NULL, 0);
 		goto out;
@@ -162,17 +189,17 @@ page_login(struct http_req *r, const struct route_ctx *ctx)
 	const char *https = http_param(r, "HTTPS");
 	int secure = r->cfg->cookie_secure ||
 	    (https != NULL && strcmp(https, "on") == 0);
+	/* Without "remember me" the cookie ends with the browser session. */
 	char maxage[64] = "";
-	if (cJSON_IsTrue(remember))
-		snprintf(maxage, sizeof(maxage), "; Max-Age=%ld",
-		    r->cfg->token_lifetime);
+	if (rem)
+		snprintf(maxage, sizeof(maxage), "; Max-Age=%ld", lifetime);
 	http_add_header(r, "Set-Cookie: %s=%s; Path=/; HttpOnly; "
 	    "SameSite=Strict%s%s", LC_COOKIE_NAME, token, maxage,
 	    secure ? "; Secure" : "");
 	log_info("login ok user=%s addr=%s", u->valuestring, guard_addr(r));
 	guard_succeeded(r, &guard);
 	rc = login_reply(r, 200, "success", token, u->valuestring,
-	    (long)now + r->cfg->token_lifetime);
+	    (long)now + lifetime);
 out:
 	if (token != NULL) {
 		explicit_bzero(token, strlen(token));
@@ -197,8 +224,14 @@ page_logout(struct http_req *r, const struct route_ctx *ctx)
 	cJSON *root;
 	int rc;
 
-	if (ctx->user[0] != '\0')
+	/* The presented token's session ends on the server: the same token
+	 * is refused everywhere from now on. */
+	if (ctx->user[0] != '\0') {
 		log_info("logout user=%s", ctx->user);
+		if (r->store != NULL && store_session_revoke(r->store, ctx->sid, ctx->user,
+		    (long long)time(NULL)) == STORE_ERR)
+			log_err("logout: could not end the session");
+	}
 	http_add_header(r, "Set-Cookie: %s=; Path=/; HttpOnly; SameSite=Strict; "
 	    "Max-Age=0", LC_COOKIE_NAME);
 	root = cJSON_CreateObject();

@@ -1,12 +1,14 @@
 /* main.c - the FastCGI program: wires configuration, the token key, the
  * database and the route table to libfcgi's accept loop. One binary serves
  * two roles: the responder for the routes in routes.c, and the authorizer
- * for /ws. */
+ * for /ws. A new key file (lightchat-admin rotate-key) is loaded at once:
+ * the file is looked at before a request, at most once a second. */
 #include <fcgiapp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "log.h"
@@ -71,7 +73,18 @@ main(void)
 		log_err("FastCGI initialisation failed");
 		goto out;
 	}
+	struct lc_token_key_stamp stamp;
+	memset(&stamp, 0, sizeof(stamp));
+	token_key_refresh(cfg.token_key_file, &key, &stamp, time(NULL), err,
+	    sizeof(err));
 	while (FCGX_Accept_r(&fcgi) >= 0) {
+		/* lightchat-admin rotate-key: every old token fails from now. */
+		int k = token_key_refresh(cfg.token_key_file, &key, &stamp,
+		    time(NULL), err, sizeof(err));
+		if (k == 1)
+			log_info("token key changed: every earlier login ended");
+		else if (k < 0)
+			log_err("%s (the previous key stays)", err);
 		serve(&fcgi, &cfg, &key, store);
 		FCGX_Finish_r(&fcgi);
 	}

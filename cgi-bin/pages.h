@@ -17,6 +17,9 @@ enum page {
 	PAGE_CONV_LIST,   /* /api/conversations[/] */
 	PAGE_CONV,        /* /api/conversations/ID */
 	PAGE_CONV_EXPORT, /* /api/conversations/ID/export */
+	PAGE_SESSIONS,    /* /api/sessions */
+	PAGE_SESSIONS_OTHERS, /* /api/sessions/others */
+	PAGE_SESSION,     /* /api/sessions/ID */
 	PAGE__MAX
 };
 
@@ -54,6 +57,18 @@ int page_conv_delete(struct http_req *r, const struct route_ctx *ctx);
 
 /* GET /api/conversations/ID/export?format=md|json. */
 int page_conv_export(struct http_req *r, const struct route_ctx *ctx);
+
+/* GET /api/sessions: ctx->user's active sessions {"sessions":[{id,started,
+ * last_seen,addr,client,remember,current}]}, id a public id. */
+int page_sessions_list(struct http_req *r, const struct route_ctx *ctx);
+
+/* DELETE /api/sessions/ID: ends one of ctx->user's sessions (204; 404 for
+ * anyone else's). */
+int page_session_delete(struct http_req *r, const struct route_ctx *ctx);
+
+/* POST /api/sessions/others: ends every other session of ctx->user
+ * {"ended":n}. */
+int page_sessions_others(struct http_req *r, const struct route_ctx *ctx);
 
 /* The /ws authorizer (FCGI_ROLE=AUTHORIZER, any path): 200 lets lighttpd
  * proxy the upgrade to websocketd. It checks the Origin and the credentials

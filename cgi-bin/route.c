@@ -176,7 +176,7 @@ route_serve(struct http_req *r, const struct route *table, size_t n)
 		cors_headers(r);
 	memset(&ctx, 0, sizeof(ctx));
 	if (rt->auth != ROUTE_AUTH_NONE) {
-		int t = http_authenticate(r, ctx.user, &ctx.exp);
+		int t = http_authenticate(r, ctx.user, &ctx.exp, ctx.sid);
 		if (t != LC_TOKEN_OK && rt->auth == ROUTE_AUTH_REQUIRED)
 			return refuse(r, 401, "unauthorized",
 			    t == LC_TOKEN_EXPIRED ? "Your session has expired" :
@@ -184,6 +184,7 @@ route_serve(struct http_req *r, const struct route *table, size_t n)
 		if (t != LC_TOKEN_OK) {
 			ctx.user[0] = '\0';
 			ctx.exp = 0;
+			ctx.sid[0] = '\0';
 		}
 	}
 	if ((rt->flags & ROUTE_STORE) && r->store == NULL)

@@ -55,6 +55,7 @@ enum route_auth {
 struct route_ctx {
 	char user[LC_USER_MAX + 1]; /* "" only under AUTH_OPTIONAL or NONE */
 	long exp;                   /* the token's expiry; 0 when user is "" */
+	char sid[LC_SID_LEN + 1];   /* the token's session; "" when user is "" */
 	char id[ID_LEN + 1];  /* ROUTE_ID: a valid conversation id */
 };
 

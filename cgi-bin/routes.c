@@ -42,4 +42,21 @@ const struct route routes[PAGE__MAX] = {
 		.flags = ROUTE_STORE | ROUTE_ID, .auth = ROUTE_AUTH_REQUIRED,
 		.handler = { [ROUTE_GET] = page_conv_export },
 	},
+	[PAGE_SESSIONS] = {
+		.path = "/api/sessions",
+		.flags = ROUTE_STORE | ROUTE_METHOD_FIRST,
+		.auth = ROUTE_AUTH_REQUIRED,
+		.handler = { [ROUTE_GET] = page_sessions_list },
+	},
+	[PAGE_SESSIONS_OTHERS] = {
+		.path = "/api/sessions/others",
+		.flags = ROUTE_STORE | ROUTE_METHOD_FIRST,
+		.auth = ROUTE_AUTH_REQUIRED,
+		.handler = { [ROUTE_POST] = page_sessions_others },
+	},
+	[PAGE_SESSION] = {
+		.path = "/api/sessions/", .suffix = "",
+		.flags = ROUTE_STORE | ROUTE_ID, .auth = ROUTE_AUTH_REQUIRED,
+		.handler = { [ROUTE_DELETE] = page_session_delete },
+	},
 };

@@ -67,7 +67,7 @@ check_claims(const char *json)
 			return;
 		char user[LC_USER_MAX + 1];
 		long exp = 0;
-		int rc = token_verify(&key, token, NOW, user, &exp);
+		int rc = token_verify(&key, token, NOW, user, &exp, NULL, NULL);
 		check_verified(rc, user, exp);
 		if (algs[i] != JWT_ALG_HS256)
 			FUZZ_CHECK(rc != LC_TOKEN_OK);
@@ -84,7 +84,7 @@ check_claims(const char *json)
 			FUZZ_CHECK(jwt_get_grant_int(d, "nbf") <= (long)NOW + 60);
 			jwt_free(d);
 			FUZZ_CHECK(token_verify(&other_key, token, NOW, user,
-			    NULL) != LC_TOKEN_OK);
+			    NULL, NULL, NULL) != LC_TOKEN_OK);
 		}
 		free(token);
 	}
@@ -126,20 +126,22 @@ round_trip(const uint8_t *data, size_t size)
 		strcpy(name, "alice");
 	long lifetime = 60 + (long)(size * 977 % 2592000);
 
-	char *token = token_issue(&key, name, lifetime, NOW);
+	char *token = token_issue(&key, name,
+	    "0123456789abcdef0123456789abcdef", "0011223344556677", lifetime,
+	    NOW);
 	FUZZ_CHECK(token != NULL);
-	int rc = token_verify(&key, token, NOW, user, &exp);
+	int rc = token_verify(&key, token, NOW, user, &exp, NULL, NULL);
 	FUZZ_CHECK(rc == LC_TOKEN_OK);
 	FUZZ_CHECK(strcmp(user, name) == 0);
 	FUZZ_CHECK(exp == (long)NOW + lifetime);
-	FUZZ_CHECK(token_verify(&key, token, NOW + lifetime - 1, user, NULL) ==
+	FUZZ_CHECK(token_verify(&key, token, NOW + lifetime - 1, user, NULL, NULL, NULL) ==
 	    LC_TOKEN_OK);
-	FUZZ_CHECK(token_verify(&key, token, NOW + lifetime, user, NULL) ==
+	FUZZ_CHECK(token_verify(&key, token, NOW + lifetime, user, NULL, NULL, NULL) ==
 	    LC_TOKEN_EXPIRED);
-	FUZZ_CHECK(token_verify(&other_key, token, NOW, user, NULL) ==
+	FUZZ_CHECK(token_verify(&other_key, token, NOW, user, NULL, NULL, NULL) ==
 	    LC_TOKEN_BAD_SIGNATURE);
 	/* Issued in the future (a clock far behind): refused. */
-	FUZZ_CHECK(token_verify(&key, token, NOW - 3600, user, NULL) ==
+	FUZZ_CHECK(token_verify(&key, token, NOW - 3600, user, NULL, NULL, NULL) ==
 	    LC_TOKEN_BAD_CLAIMS);
 
 	/* One payload character changed (its top bit, so the decoded bytes
@@ -152,7 +154,7 @@ round_trip(const uint8_t *data, size_t size)
 	size_t at = (size > 0 ? data[size - 1] : 0) % (plen - 1);
 	char *c = dot1 + 1 + at;
 	*c = b64chars[b64val(*c) ^ 32];
-	FUZZ_CHECK(token_verify(&key, token, NOW, user, NULL) != LC_TOKEN_OK);
+	FUZZ_CHECK(token_verify(&key, token, NOW, user, NULL, NULL, NULL) != LC_TOKEN_OK);
 	free(token);
 }
 
@@ -163,7 +165,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char user[LC_USER_MAX + 1];
 	long exp = 0;
 
-	int rc = token_verify(&key, s, NOW, user, &exp);
+	int rc = token_verify(&key, s, NOW, user, &exp, NULL, NULL);
 	check_verified(rc, user, exp);
 	if (strlen(s) > LC_TOKEN_MAX)
 		FUZZ_CHECK(rc == LC_TOKEN_MALFORMED);

@@ -31,7 +31,9 @@ struct lc_config {
 	                           * loopback ones at port (config.c) */
 	char *allowed_origins;    /* comma-separated "scheme://host[:port]" */
 	char *log_level;
-	long token_lifetime;      /* seconds */
+	long token_lifetime;      /* seconds a login lasts (remember me off) */
+	long session_idle_timeout; /* seconds unused before such a login ends */
+	long session_remember_lifetime; /* seconds a "remember me" login lasts */
 	long login_max_failures_user; /* failed logins per user per window */
 	long login_max_failures_addr; /* failed logins per address per window */
 	long login_window;        /* seconds */

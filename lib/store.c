@@ -2,7 +2,7 @@
  * migration, the cache of prepared statements (their SQL in one table),
  * transactions and the error helpers the other store files share.
  * Conversations and messages are in store_conv.c, login limits in
- * store_login.c. */
+ * store_login.c, login sessions in store_session.c. */
 #include "store_int.h"
 
 #include <stdio.h>
@@ -12,7 +12,7 @@
 
 #include "log.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_BUSY_MS 10000
 
 /* The statements, prepared once on first use and kept: parsing and
@@ -77,6 +77,15 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_MARK_INTERRUPTED] =
 	    "UPDATE messages SET state = 'interrupted', updated_at = ?"
 	    " WHERE state = 'streaming'",
+	/* A deleted user's data: deleted (messages by the cascade), moved
+	 * under an owner no login can have, or purged from there. */
+	[ST_USER_DELETE] =
+	    "DELETE FROM conversations WHERE user = ?",
+	[ST_USER_MOVE] =
+	    "UPDATE conversations SET user = ?1 WHERE user = ?2",
+	[ST_USER_PURGE] =
+	    "DELETE FROM conversations WHERE user GLOB '~deleted~*'"
+	    " AND (?1 IS NULL OR user GLOB '~deleted~*~' || ?1)",
 	[ST_LOGIN_CHECK] =
 	    "SELECT count(*), max(at) FROM login_failures"
 	    " WHERE key = ? AND at > ?",
@@ -93,6 +102,37 @@ static const char *const stmt_sql[ST__MAX] = {
 	    "DELETE FROM login_trust WHERE at < ?",
 	[ST_LOGIN_TRUSTED] =
 	    "SELECT 1 FROM login_trust WHERE key = ? AND at > ?",
+	[ST_SESS_CREATE] =
+	    "INSERT INTO sessions (sid, user, created_at, last_seen,"
+	    " expires_at, addr, client, remember, pub)"
+	    " VALUES (?,?,?,?,?,?,?,?,?)",
+	[ST_SESS_GET] =
+	    "SELECT user, last_seen, expires_at, remember, revoked_at"
+	    " FROM sessions WHERE sid = ?",
+	[ST_SESS_TOUCH] =
+	    "UPDATE sessions SET last_seen = ?1 WHERE sid = ?2"
+	    " AND last_seen < ?1",
+	[ST_SESS_REVOKE] =
+	    "UPDATE sessions SET revoked_at = ?1 WHERE sid = ?2"
+	    " AND (?3 IS NULL OR user = ?3) AND revoked_at IS NULL",
+	[ST_SESS_REVOKE_PUB] =
+	    "UPDATE sessions SET revoked_at = ?1 WHERE pub = ?2"
+	    " AND user = ?3 AND revoked_at IS NULL",
+	[ST_SESS_REVOKE_USER] =
+	    "UPDATE sessions SET revoked_at = ?1 WHERE (?2 IS NULL OR user = ?2)"
+	    " AND revoked_at IS NULL AND (?3 IS NULL OR sid <> ?3)",
+	/* Active ones: not revoked, not expired, not idle too long. */
+	[ST_SESS_LIST] =
+	    "SELECT sid, user, created_at, last_seen, expires_at, addr,"
+	    " client, remember, pub FROM sessions"
+	    " WHERE (?1 IS NULL OR user = ?1)"
+	    " AND revoked_at IS NULL AND expires_at > ?2"
+	    " AND (remember <> 0 OR last_seen + ?3 > ?2)"
+	    " ORDER BY user, last_seen DESC",
+	/* Rows nobody can use any more, kept a day for the admin's eyes. */
+	[ST_SESS_PURGE] =
+	    "DELETE FROM sessions WHERE expires_at < ?1"
+	    " OR revoked_at < ?1 OR (remember = 0 AND last_seen + ?2 < ?1)",
 };
 
 static const char schema_v1[] =
@@ -134,6 +174,21 @@ static const char schema_v3[] =
     "CREATE TABLE login_trust ("
     " key TEXT PRIMARY KEY,"
     " at INTEGER NOT NULL);";
+/* v4: login sessions, so that logout, revocation and idle time end them
+ * on the server. */
+static const char schema_v4[] =
+    "CREATE TABLE sessions ("
+    " sid TEXT PRIMARY KEY,"
+    " user TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " addr TEXT NOT NULL DEFAULT '',"
+    " client TEXT NOT NULL DEFAULT '',"
+    " remember INTEGER NOT NULL DEFAULT 0,"
+    " revoked_at INTEGER,"
+    " pub TEXT NOT NULL DEFAULT '');"   /* its public id: users see it */
+    "CREATE INDEX sessions_by_user ON sessions (user);";
 
 long long
 store_now_ms(void)
@@ -249,6 +304,9 @@ migrate(struct store *s, char *err, size_t errcap)
 		goto fail;
 	if (version < 3 && (exec(s, schema_v3) != STORE_OK ||
 	    exec(s, "PRAGMA user_version = 3") != STORE_OK))
+		goto fail;
+	if (version < 4 && (exec(s, schema_v4) != STORE_OK ||
+	    exec(s, "PRAGMA user_version = 4") != STORE_OK))
 		goto fail;
 	if (exec(s, "COMMIT") != STORE_OK)
 		goto fail;

@@ -10,7 +10,8 @@
  * and then fails with STORE_ERR. Storage only: what goes into a reply's
  * context is the worker's policy (worker/context.c). Implemented in
  * store.c (connection, schema, statements, transactions), store_conv.c
- * (conversations and messages) and store_login.c (failed logins). */
+ * (conversations and messages), store_login.c (failed logins) and
+ * store_session.c (login sessions). */
 #ifndef LC_STORE_H
 #define LC_STORE_H
 
@@ -142,6 +143,17 @@ int store_drop_last_turn(struct store *s, const char *conv_id,
  * Returns the number marked, or STORE_ERR. */
 int store_mark_interrupted(struct store *s);
 
+/* A deleted user's conversations and their messages. store_user_delete
+ * deletes them; store_user_keep_apart moves them under the owner
+ * "~deleted~<now>~user", which no login can have (username_valid refuses
+ * '~'); store_user_purge deletes what was kept apart of user (NULL: of
+ * everyone). Each sets *n (may be NULL) to the number of conversations.
+ * Returns STORE_OK or STORE_ERR. */
+int store_user_delete(struct store *s, const char *user, int *n);
+int store_user_keep_apart(struct store *s, const char *user, long long now,
+    int *n);
+int store_user_purge(struct store *s, const char *user, int *n);
+
 /* Login rate limiting, shared by every FastCGI process through the
  * database. key names what is limited ("user:alice", "addr:192.0.2.1",
  * "dev:<id>"). store_login_count sets *count to key's failures within the
@@ -165,6 +177,67 @@ int store_login_trust(struct store *s, const char *key, long window_s);
 /* Returns STORE_OK if key had a successful login within the last window_s
  * seconds, STORE_NOT_FOUND if not, STORE_ERR. */
 int store_login_trusted(struct store *s, const char *key, long window_s);
+
+/* Login sessions: one row a login, named by the sid its token carries
+ * (lib/token.h). Times are seconds since the epoch. */
+#define STORE_CLIENT_MAX 200     /* bytes of a session's client (User-Agent) */
+#define STORE_ADDR_MAX 64        /* bytes of a session's address */
+
+enum store_session_state {
+	STORE_SESSION_ACTIVE = 0,
+	STORE_SESSION_UNKNOWN,   /* no such sid (or another user's) */
+	STORE_SESSION_REVOKED,   /* logged out or revoked */
+	STORE_SESSION_EXPIRED,   /* past its expiry */
+	STORE_SESSION_IDLE,      /* not "remember me" and unused too long */
+};
+
+/* Records a new session sid of user from now until expires_at, from addr
+ * and client (NULL allowed; cut to STORE_ADDR_MAX / STORE_CLIENT_MAX bytes,
+ * control characters replaced by '?'). Returns STORE_OK or STORE_ERR. */
+int store_session_create(struct store *s, const char *sid, const char *user,
+    long long now, long long expires_at, const char *addr,
+    const char *client, int remember);
+
+/* Looks session sid of user up at time now: *state gets its state (a
+ * session not "remember me" is idle when unused for idle_s seconds) and
+ * *last_seen (may be NULL) when it was last used. Returns STORE_OK, or
+ * STORE_ERR (state STORE_SESSION_UNKNOWN then). */
+int store_session_check(struct store *s, const char *sid, const char *user,
+    long long now, long idle_s, enum store_session_state *state,
+    long long *last_seen);
+
+/* Sets session sid's last use to now (never backwards). Callers write at
+ * most once in a while (lib/session_check.c). */
+int store_session_touch(struct store *s, const char *sid, long long now);
+
+/* Ends session sid (only if it is user's, when user is not NULL). Returns
+ * STORE_OK, STORE_NOT_FOUND (no such active session) or STORE_ERR. */
+int store_session_revoke(struct store *s, const char *sid, const char *user,
+    long long now);
+
+/* Ends user's session by its public id (the "id" of store_session_list).
+ * Returns STORE_OK, STORE_NOT_FOUND (none such of user's active) or
+ * STORE_ERR. */
+int store_session_revoke_pub(struct store *s, const char *pub,
+    const char *user, long long now);
+
+/* Ends every session of user (NULL: everyone's, for a new token key) but
+ * except_sid (NULL: all). *n (may be NULL) gets how many ended. Returns STORE_OK or STORE_ERR. */
+int store_session_revoke_user(struct store *s, const char *user,
+    const char *except_sid, long long now, int *n);
+
+/* Lists the active sessions of user (NULL: everyone's) at time now, by user
+ * then most recently used: *out gets [{sid,user,created_at,last_seen,
+ * expires_at,addr,client,remember,id}] (a cJSON array the caller deletes;
+ * id is the session's public id, made at random with it: show that, never
+ * the sid).
+ * Returns STORE_OK or STORE_ERR (*out NULL). */
+int store_session_list(struct store *s, const char *user, long long now,
+    long idle_s, cJSON **out);
+
+/* Deletes the rows of sessions that ended more than a day before now.
+ * Returns the number deleted, or STORE_ERR. */
+int store_session_purge(struct store *s, long long now, long idle_s);
 
 /* Returns a short description of an error code. */
 const char *store_strerror(int err);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "username.h"
 
 /* Returns 1 if v is one of the NULL-terminated list, else 0. */
 static int
@@ -560,4 +561,49 @@ store_mark_interrupted(struct store *s)
 	if (store_run_done(s, st, "mark interrupted") != STORE_OK)
 		return STORE_ERR;
 	return sqlite3_changes(s->db);
+}
+
+/* Runs a statement binding text a (and b when not NULL) and sets *n to the
+ * rows it changed. */
+static int
+run_user(struct store *s, enum stmt id, const char *a, const char *b,
+    int *n, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (n != NULL)
+		*n = 0;
+	if (store_prep(s, id, &st) != STORE_OK)
+		return STORE_ERR;
+	if ((a != NULL ? store_bind_text(st, 1, a) :
+	    sqlite3_bind_null(st, 1) != SQLITE_OK) ||
+	    (b != NULL && store_bind_text(st, 2, b)))
+		return store_bind_fail(s, st);
+	if (store_run_done(s, st, what) != STORE_OK)
+		return STORE_ERR;
+	if (n != NULL)
+		*n = sqlite3_changes(s->db);
+	return STORE_OK;
+}
+
+int
+store_user_delete(struct store *s, const char *user, int *n)
+{
+	return run_user(s, ST_USER_DELETE, user, NULL, n, "delete user data");
+}
+
+int
+store_user_keep_apart(struct store *s, const char *user, long long now,
+    int *n)
+{
+	char owner[LC_USER_MAX + 64];
+
+	snprintf(owner, sizeof(owner), "~deleted~%lld~%s", now, user);
+	return run_user(s, ST_USER_MOVE, owner, user, n, "keep user data apart");
+}
+
+int
+store_user_purge(struct store *s, const char *user, int *n)
+{
+	return run_user(s, ST_USER_PURGE, user, NULL, n, "purge user data");
 }

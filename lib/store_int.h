@@ -32,6 +32,9 @@ enum stmt {
 	ST_LAST_MESSAGE,
 	ST_DROP_TURN,
 	ST_MARK_INTERRUPTED,
+	ST_USER_DELETE,
+	ST_USER_MOVE,
+	ST_USER_PURGE,
 	/* store_login.c: failed logins */
 	ST_LOGIN_CHECK,
 	ST_LOGIN_FAIL,
@@ -40,6 +43,15 @@ enum stmt {
 	ST_LOGIN_TRUST,
 	ST_LOGIN_TRUST_PRUNE,
 	ST_LOGIN_TRUSTED,
+	/* store_session.c: login sessions */
+	ST_SESS_CREATE,
+	ST_SESS_GET,
+	ST_SESS_TOUCH,
+	ST_SESS_REVOKE,
+	ST_SESS_REVOKE_PUB,
+	ST_SESS_REVOKE_USER,
+	ST_SESS_LIST,
+	ST_SESS_PURGE,
 	ST__MAX
 };
 

@@ -92,16 +92,90 @@ out:
 	return rc;
 }
 
+int
+token_key_rotate(const char *path, char *err, size_t errcap)
+{
+	char tmp[4096];
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		snprintf(err, errcap, "token key %s: path too long", path);
+		return -1;
+	}
+	unlink(tmp);   /* a leftover of an interrupted rotation */
+	if (token_key_create(tmp, err, errcap) != 1)
+		return -1;
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errcap, "token key %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int
+token_key_refresh(const char *path, struct lc_token_key *key,
+    struct lc_token_key_stamp *stamp, time_t now, char *err, size_t errcap)
+{
+	struct lc_token_key fresh;
+	struct stat st;
+	int first = !stamp->set;
+
+	if (stamp->set && stamp->checked == now)
+		return 0;
+	stamp->checked = now;
+	if (stat(path, &st) != 0) {
+		snprintf(err, errcap, "token key %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (stamp->set && stamp->dev == st.st_dev && stamp->ino == st.st_ino &&
+	    stamp->size == st.st_size &&
+	    stamp->mtime.tv_sec == st.st_mtim.tv_sec &&
+	    stamp->mtime.tv_nsec == st.st_mtim.tv_nsec)
+		return 0;
+	stamp->set = 1;
+	stamp->dev = st.st_dev;
+	stamp->ino = st.st_ino;
+	stamp->size = st.st_size;
+	stamp->mtime = st.st_mtim;
+	if (first)
+		return 0;
+	if (token_key_load(path, &fresh, err, errcap) != 0) {
+		explicit_bzero(&fresh, sizeof(fresh));
+		return -1;
+	}
+	*key = fresh;
+	explicit_bzero(&fresh, sizeof(fresh));
+	return 1;
+}
+
+/* Returns 1 if s is exactly len lowercase hex digits. */
+static int
+hex_of_len(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return 0;
+	for (; s[n] != '\0'; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return 0;
+	return n == len;
+}
+
 char *
-token_issue(const struct lc_token_key *key, const char *user, long lifetime,
-    time_t now)
+token_issue(const struct lc_token_key *key, const char *user, const char *sid,
+    const char *pwv, long lifetime, time_t now)
 {
 	jwt_t *jwt = NULL;
 	char *out = NULL;
 
+	if (!hex_of_len(sid, LC_SID_LEN) || !hex_of_len(pwv, LC_PWV_LEN))
+		return NULL;
 	if (jwt_new(&jwt) != 0)
 		return NULL;
 	if (jwt_add_grant(jwt, "sub", user) != 0 ||
+	    jwt_add_grant(jwt, "sid", sid) != 0 ||
+	    jwt_add_grant(jwt, "pwv", pwv) != 0 ||
 	    jwt_add_grant(jwt, "purpose", TOKEN_PURPOSE) != 0 ||
 	    jwt_add_grant_int(jwt, "iat", (long)now) != 0 ||
 	    jwt_add_grant_int(jwt, "nbf", (long)now) != 0 ||
@@ -135,7 +209,7 @@ token_shape_ok(const char *token)
 
 int
 token_verify(const struct lc_token_key *key, const char *token, time_t now,
-    char user[LC_USER_MAX + 1], long *exp_out)
+    char user[LC_USER_MAX + 1], long *exp_out, char *sid_out, char *pwv_out)
 {
 	jwt_t *jwt = NULL;
 	int rc;
@@ -162,7 +236,10 @@ token_verify(const struct lc_token_key *key, const char *token, time_t now,
 	long exp = jwt_get_grant_int(jwt, "exp");
 	long iat = jwt_get_grant_int(jwt, "iat");
 	long nbf = jwt_get_grant_int(jwt, "nbf");
-	if (sub == NULL || !username_valid(sub) || purpose == NULL ||
+	const char *sid = jwt_get_grant(jwt, "sid");
+	const char *pwv = jwt_get_grant(jwt, "pwv");
+	if (!hex_of_len(sid, LC_SID_LEN) || !hex_of_len(pwv, LC_PWV_LEN) ||
+	    sub == NULL || !username_valid(sub) || purpose == NULL ||
 	    strcmp(purpose, TOKEN_PURPOSE) != 0 || exp <= 0 || iat <= 0 ||
 	    iat > (long)now + TOKEN_SKEW || nbf > (long)now + TOKEN_SKEW) {
 		rc = LC_TOKEN_BAD_CLAIMS;
@@ -175,6 +252,10 @@ token_verify(const struct lc_token_key *key, const char *token, time_t now,
 	memcpy(user, sub, strlen(sub) + 1);
 	if (exp_out != NULL)
 		*exp_out = exp;
+	if (sid_out != NULL)
+		memcpy(sid_out, sid, LC_SID_LEN + 1);
+	if (pwv_out != NULL)
+		memcpy(pwv_out, pwv, LC_PWV_LEN + 1);
 	rc = LC_TOKEN_OK;
 out:
 	jwt_free(jwt);
@@ -192,6 +273,7 @@ token_strerror(int err)
 	case LC_TOKEN_EXPIRED: return "token expired";
 	case LC_TOKEN_BAD_CLAIMS: return "bad claims";
 	case LC_TOKEN_NOMEM: return "out of memory";
+	case LC_TOKEN_REVOKED: return "session ended";
 	}
 	return "unknown token error";
 }

@@ -262,6 +262,43 @@ reply_stop(struct reply *r)
 	finish(r, NULL, STORE_STOPPED, "stopped");
 }
 
+int
+reply_stop_user(struct replies *rs, const char *user)
+{
+	int n = 0;
+
+	/* finish() takes the reply out of the list: look again from the
+	 * start after each. */
+	for (struct reply *r = rs->head; r != NULL; ) {
+		if (strcmp(r->user, user) != 0) {
+			r = r->next;
+			continue;
+		}
+		reply_stop(r);
+		n++;
+		r = rs->head;
+	}
+	return n;
+}
+
+int
+reply_stop_gone(struct replies *rs,
+    int (*exists)(void *arg, const char *user), void *arg)
+{
+	int n = 0;
+
+	for (struct reply *r = rs->head; r != NULL; ) {
+		if (exists(arg, r->user)) {
+			r = r->next;
+			continue;
+		}
+		reply_stop(r);
+		n++;
+		r = rs->head;
+	}
+	return n;
+}
+
 void
 reply_interrupt_all(struct replies *rs)
 {

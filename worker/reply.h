@@ -76,6 +76,15 @@ void reply_done(CURL *easy, CURLcode result);
  * stopped; r is gone. */
 void reply_stop(struct reply *r);
 
+/* Stops every reply of user as reply_stop does (the user was deleted:
+ * nobody pays for the rest). Returns how many were stopped. */
+int reply_stop_user(struct replies *rs, const char *user);
+
+/* Stops, as reply_stop_user does, every reply whose user exists(arg, user)
+ * says is gone (0); also those whose session closed. Returns how many. */
+int reply_stop_gone(struct replies *rs,
+    int (*exists)(void *arg, const char *user), void *arg);
+
 /* Ends every reply in flight as interrupted (the worker stops). */
 void reply_interrupt_all(struct replies *rs);
 

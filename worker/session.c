@@ -23,28 +23,47 @@
 #include "monotime.h"
 #include "relay.h"
 #include "request.h"
+#include "session_check.h"
+#include "users_fp.h"
 
-/* Per-session message budget (a token bucket), against floods. */
+/* What the worker knows of each WebSocket session: its message budget (a
+ * token bucket, against floods), and whose login it is, so that the sweep
+ * (session_sweep) closes it when that login ends. */
 struct peer_rate {
 	struct peer_rate *next;
 	struct peer peer;
 	double tokens;
 	struct timespec last;
+	char user[LC_USER_MAX + 1];   /* "" until its credentials checked */
+	char sid[LC_SID_LEN + 1];
+	char pwv[LC_PWV_LEN + 1];
+	struct timespec checked;      /* its session last found valid */
 };
 
-/* A token that verified: its user and expiry (see token_check). */
+#define SWEEP_MAX 256   /* sessions checked again per tick, at most */
+/* A session is checked again this long after its last check: with the
+ * 1 s tick, an ended login is closed within 2 s. */
+#define SWEEP_RECHECK_MS 900
+
+/* A token that verified: its user, expiry, session and fingerprint, and
+ * when its session was last found valid (see token_check). */
 #define TOKEN_SEEN_SLOTS 64
 #define TOKEN_SEEN_MAX 512    /* longer tokens are verified every time */
+#define SESSION_RECHECK_MS 2000  /* staleness allowed of a session's check */
 struct token_seen {
 	size_t len;                   /* 0: empty slot */
 	char token[TOKEN_SEEN_MAX];
 	char user[LC_USER_MAX + 1];
+	char sid[LC_SID_LEN + 1];
+	char pwv[LC_PWV_LEN + 1];
 	long exp;
+	struct timespec checked;      /* session_check last said valid */
 };
 
 struct session {
 	const struct lc_config *cfg;
-	const struct lc_token_key *key;
+	struct lc_token_key key;        /* a copy: reloaded when the file changes */
+	struct lc_token_key_stamp key_stamp;
 	struct store *store;
 	void *zctx, *router;
 	struct watch *watch;
@@ -180,26 +199,43 @@ do_watch(struct session *s, const struct peer *p, const char *user,
 
 /* Takes one message from p's budget: max_messages_per_minute, refilled
  * continuously, bursts up to a quarter of it. Returns 0, or -1 when empty. */
-static int
-rate_take(struct session *s, const struct peer *p)
+static double
+rate_burst(const struct session *s)
 {
-	double per_s = (double)s->cfg->max_messages_per_minute / 60.0;
-	double burst = (double)s->cfg->max_messages_per_minute / 4.0 + 1.0;
+	return (double)s->cfg->max_messages_per_minute / 4.0 + 1.0;
+}
+
+/* Finds p's entry, made (with a full budget) when it has none. Returns
+ * NULL when out of memory. */
+static struct peer_rate *
+peer_entry(struct session *s, const struct peer *p)
+{
 	struct peer_rate *x;
 
 	for (x = s->rates; x != NULL; x = x->next)
 		if (peer_equal(&x->peer, p))
-			break;
-	if (x == NULL) {
-		x = calloc(1, sizeof(*x));
-		if (x == NULL)
-			return 0;  /* out of memory: do not punish the client */
-		x->peer = *p;
-		x->tokens = burst;
-		monotime_now(&x->last);
-		x->next = s->rates;
-		s->rates = x;
-	}
+			return x;
+	x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return NULL;
+	x->peer = *p;
+	x->tokens = rate_burst(s);
+	monotime_now(&x->last);
+	monotime_now(&x->checked);
+	x->next = s->rates;
+	s->rates = x;
+	return x;
+}
+
+static int
+rate_take(struct session *s, const struct peer *p)
+{
+	double per_s = (double)s->cfg->max_messages_per_minute / 60.0;
+	double burst = rate_burst(s);
+	struct peer_rate *x = peer_entry(s, p);
+
+	if (x == NULL)
+		return 0;  /* out of memory: do not punish the client */
 	x->tokens += per_s * (double)monotime_ms_since(&x->last) / 1000.0;
 	monotime_now(&x->last);
 	if (x->tokens > burst)
@@ -324,18 +360,22 @@ equal_ct(const char *a, const char *b, size_t n)
 	return diff == 0;
 }
 
-/* Verifies token as token_verify does, remembering tokens that verified:
- * every session message carries its token, and decoding it (base64, two
- * JSON parses, an HMAC) was a third of the worker's cost per message. The
- * key does not change while the worker runs, and a token that was valid
- * (iat, nbf not in the future) stays valid until its exp, which is checked
- * each time. Returns an LC_TOKEN_* code, with user set on LC_TOKEN_OK. */
+/* Verifies token as lib/session_check.h's session_verify does, remembering
+ * tokens that verified: every session message carries its token, and
+ * decoding it (base64, two JSON parses, an HMAC) was a third of the
+ * worker's cost per message. A token that was valid (iat, nbf not in the
+ * future) stays so until its exp, which is checked each time, while the
+ * key stays (session_key_changed empties the cache); its session (row and
+ * fingerprint) is checked again when the last check is SESSION_RECHECK_MS
+ * old. Returns an LC_TOKEN_* code, with user, sid and pwv (may be NULL)
+ * set on LC_TOKEN_OK. */
 static int
 token_check(struct session *s, const char *token, time_t now,
-    char user[LC_USER_MAX + 1])
+    char user[LC_USER_MAX + 1], char *sid_out, char *pwv_out)
 {
 	size_t n = strlen(token);
 	uint32_t h = 2166136261u;   /* FNV-1a, to pick a slot */
+	char sid[LC_SID_LEN + 1], pwv[LC_PWV_LEN + 1];
 	struct token_seen *e;
 	long exp = 0;
 	int t;
@@ -345,21 +385,57 @@ token_check(struct session *s, const char *token, time_t now,
 	e = &s->seen[h % TOKEN_SEEN_SLOTS];
 	if (n < TOKEN_SEEN_MAX && e->len == n &&
 	    equal_ct(e->token, token, n) && e->exp > (long)now) {
+		if (monotime_ms_since(&e->checked) >= SESSION_RECHECK_MS) {
+			if (session_check(s->store, s->cfg, e->user, e->sid,
+			    e->pwv, now, 1, NULL) != SESSION_VALID) {
+				explicit_bzero(e, sizeof(*e));
+				user[0] = '\0';
+				return LC_TOKEN_REVOKED;
+			}
+			monotime_now(&e->checked);
+		}
 		memcpy(user, e->user, strlen(e->user) + 1);
+		if (sid_out != NULL)
+			memcpy(sid_out, e->sid, sizeof(e->sid));
+		if (pwv_out != NULL)
+			memcpy(pwv_out, e->pwv, sizeof(e->pwv));
 		return LC_TOKEN_OK;
 	}
-	t = token_verify(s->key, token, now, user, &exp);
-	if (t == LC_TOKEN_OK && n < TOKEN_SEEN_MAX) {
+	t = token_verify(&s->key, token, now, user, &exp, sid, pwv);
+	if (t == LC_TOKEN_OK && session_check(s->store, s->cfg, user, sid, pwv,
+	    now, 1, NULL) != SESSION_VALID) {
+		user[0] = '\0';
+		t = LC_TOKEN_REVOKED;
+	}
+	if (t != LC_TOKEN_OK)
+		return t;
+	if (n < TOKEN_SEEN_MAX) {
 		memcpy(e->token, token, n);
 		e->len = n;
 		memcpy(e->user, user, strlen(user) + 1);
+		memcpy(e->sid, sid, sizeof(sid));
+		memcpy(e->pwv, pwv, sizeof(pwv));
 		e->exp = exp;
+		monotime_now(&e->checked);
 	}
-	return t;
+	if (sid_out != NULL)
+		memcpy(sid_out, sid, sizeof(sid));
+	if (pwv_out != NULL)
+		memcpy(pwv_out, pwv, sizeof(pwv));
+	return LC_TOKEN_OK;
 }
 
-/* Checks a session's credentials again (the authorizer did first). Returns
- * 0 with user set, or -1 after refusing the session. */
+/* Refuses session p: the unauthorized frame, then the close. */
+static void
+refuse_session(struct session *s, const struct peer *p, const char *message)
+{
+	send_error(s, p, NULL, "unauthorized", message, NULL);
+	send_to(s, p, RELAY_CLOSE, "unauthorized");
+}
+
+/* Checks a session's credentials again (the authorizer did first), and
+ * remembers whose login the session is. Returns 0 with user set, or -1
+ * after refusing the session. */
 static int
 check_session(struct session *s, const struct peer *p, zmq_msg_t *f,
     char user[LC_USER_MAX + 1])
@@ -384,18 +460,24 @@ check_session(struct session *s, const struct peer *p, zmq_msg_t *f,
 		return -1;
 	}
 	int t = LC_TOKEN_MALFORMED;
+	char sid[LC_SID_LEN + 1], pwv[LC_PWV_LEN + 1];
 	if (creds_find_token(field[RELAY_COOKIE], field[RELAY_QUERY], token,
 	    sizeof(token)) == 1)
-		t = token_check(s, token, time(NULL), user);
+		t = token_check(s, token, time(NULL), user, sid, pwv);
 	explicit_bzero(token, sizeof(token));
 	if (t != LC_TOKEN_OK) {
 		log_info("session refused: %s peer=%.64s", token_strerror(t),
 		    field[RELAY_PEER]);
-		send_error(s, p, NULL, "unauthorized",
-		    t == LC_TOKEN_EXPIRED ? "your session has expired; log in "
-		    "again" : "log in first", NULL);
-		send_to(s, p, RELAY_CLOSE, "unauthorized");
+		refuse_session(s, p, t == LC_TOKEN_EXPIRED ? "your session has "
+		    "expired; log in again" : "log in first");
 		return -1;
+	}
+	struct peer_rate *x = peer_entry(s, p);
+	if (x != NULL && strcmp(x->sid, sid) != 0) {
+		memcpy(x->user, user, strlen(user) + 1);
+		memcpy(x->sid, sid, sizeof(sid));
+		memcpy(x->pwv, pwv, sizeof(pwv));
+		monotime_now(&x->checked);
 	}
 	return 0;
 }
@@ -465,6 +547,101 @@ out:
 	return rc;
 }
 
+/* Forgets every remembered token of session sid. */
+static void
+seen_forget_sid(struct session *s, const char *sid)
+{
+	for (int i = 0; i < TOKEN_SEEN_SLOTS; i++)
+		if (s->seen[i].len != 0 && strcmp(s->seen[i].sid, sid) == 0)
+			explicit_bzero(&s->seen[i], sizeof(s->seen[i]));
+}
+
+/* For reply_stop_gone: 1 while user is in the users file (or the file
+ * cannot be read: a reply is not stopped on a read error). */
+static int
+user_exists(void *arg, const char *user)
+{
+	struct session *s = arg;
+	char fp[LC_USERS_FP_LEN + 1];
+
+	return users_fingerprint(s->cfg->users_file, user, fp) != 0;
+}
+
+/* The key file changed (lightchat-admin rotate-key): no remembered token
+ * is valid any more, nor any open session. */
+static void
+key_changed(struct session *s)
+{
+	log_info("token key changed: every earlier login ended");
+	explicit_bzero(s->seen, sizeof(s->seen));
+	while (s->rates != NULL) {
+		struct peer_rate *x = s->rates;
+		s->rates = x->next;
+		if (x->user[0] != '\0')
+			refuse_session(s, &x->peer, "your session has ended; "
+			    "log in again");
+		watch_set(s->watch, &x->peer, "", "");
+		reply_peer_gone(s->replies, &x->peer);
+		free(x);
+	}
+}
+
+void
+session_sweep(struct session *s)
+{
+	time_t now = time(NULL);
+	int checked = 0;
+	char err[256];
+	int k = token_key_refresh(s->cfg->token_key_file, &s->key,
+	    &s->key_stamp, now, err, sizeof(err));
+
+	if (k == 1)
+		key_changed(s);
+	else if (k < 0)
+		log_err("%s (the previous key stays)", err);
+
+	for (struct peer_rate **pp = &s->rates, *x; (x = *pp) != NULL; ) {
+		/* A deleted user's sessions are due at once: they are closed
+		 * before their replies are stopped below. */
+		if (x->user[0] == '\0' || ((checked >= SWEEP_MAX ||
+		    monotime_ms_since(&x->checked) < SWEEP_RECHECK_MS) &&
+		    user_exists(s, x->user))) {
+			pp = &x->next;
+			continue;
+		}
+		checked++;
+		const char *why = NULL;
+		int v = session_check(s->store, s->cfg, x->user, x->sid, x->pwv,
+		    now, 0, &why);
+		if (v == SESSION_VALID) {
+			monotime_now(&x->checked);
+			pp = &x->next;
+			continue;
+		}
+		log_info("session closed user=%s: %s", x->user, why);
+		refuse_session(s, &x->peer, "your session has ended; log in "
+		    "again");
+		seen_forget_sid(s, x->sid);
+		if (v == SESSION_NO_USER && s->replies != NULL) {
+			int n = reply_stop_user(s->replies, x->user);
+			if (n > 0)
+				log_info("stopped %d replies of deleted user=%s",
+				    n, x->user);
+		}
+		*pp = x->next;
+		watch_set(s->watch, &x->peer, "", "");
+		reply_peer_gone(s->replies, &x->peer);
+		free(x);
+	}
+	/* Then a deleted user's replies stop, with or without a connection
+	 * (the fingerprints are cached: a stat() a tick). */
+	if (s->replies != NULL) {
+		int n = reply_stop_gone(s->replies, user_exists, s);
+		if (n > 0)
+			log_info("stopped %d replies of deleted users", n);
+	}
+}
+
 void
 session_receive(struct session *s, int max)
 {
@@ -483,7 +660,10 @@ session_new(const struct lc_config *cfg, const struct lc_token_key *key,
 	if (s == NULL)
 		return NULL;
 	s->cfg = cfg;
-	s->key = key;
+	s->key = *key;
+	char err[256];
+	token_key_refresh(cfg->token_key_file, &s->key, &s->key_stamp,
+	    time(NULL), err, sizeof(err));
 	s->store = store;
 	s->zctx = zmq_ctx_new();
 	if (s->zctx == NULL ||
@@ -537,5 +717,6 @@ session_free(struct session *s)
 	if (s->zctx != NULL)
 		zmq_ctx_term(s->zctx);
 	explicit_bzero(s->seen, sizeof(s->seen));
+	explicit_bzero(&s->key, sizeof(s->key));
 	free(s);
 }

@@ -15,8 +15,9 @@
 
 struct session;
 
-/* Opens the ROUTER socket on cfg->worker_endpoint. cfg, key and store
- * (NULL allowed: watch then fails with storage_error) must outlive it.
+/* Opens the ROUTER socket on cfg->worker_endpoint. cfg and store (NULL
+ * allowed: watch then fails with storage_error) must outlive it; key is
+ * copied (and reloaded by session_sweep when its file changes).
  * Returns NULL with a logged reason on failure. */
 struct session *session_new(const struct lc_config *cfg,
     const struct lc_token_key *key, struct store *store);
@@ -34,6 +35,15 @@ struct peer_sink session_sink(struct session *s);
 
 /* Reads and handles at most max whole messages waiting on the socket. */
 void session_receive(struct session *s, int max);
+
+/* Reloads the token key when its file changed (every open session is then
+ * closed: their tokens are no longer valid). Checks again the login of each
+ * open session whose last check is 2 s old
+ * (at most a bounded number a call): a session whose login ended
+ * (lib/session_check.h) gets a final unauthorized frame and is closed, and
+ * the replies of a user no longer in the users file are stopped. For the
+ * worker's tick. */
+void session_sweep(struct session *s);
 
 /* Closes the socket and frees s; NULL is allowed. */
 void session_free(struct session *s);

@@ -83,6 +83,7 @@ on_tick(void *arg)
 	struct worker *w = arg;
 
 	reply_flush_all(w->replies);
+	session_sweep(w->session);
 	check_drain(w);
 }
 

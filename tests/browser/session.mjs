@@ -58,6 +58,39 @@ try {
     await context.close();
   }
 
+  // ---- the user's sessions, and "log out everywhere else" ------------------------
+  {
+    const here = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const there = await browser.newContext();
+    const page = await newPage(here);
+    const other = await newPage(there);
+    await login(other);
+    await login(page);
+    await check('the settings drawer lists the sessions, this browser marked', async () => {
+      await page.click('#open-settings');
+      await page.locator('#sessions-list li').nth(1).waitFor({ timeout: 5000 });
+      const rows = await page.locator('#sessions-list li').count();
+      const mine = await page.locator('#sessions-list li .badge').count();
+      const ends = await page.locator('#sessions-list li button[data-id]').count();
+      expect(rows >= 2 && mine === 1 && ends === rows - 1, { rows, mine, ends });
+      await page.locator("#sessions-others").scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${artifacts}/sessions-drawer.png` });
+    });
+    await check('"Log out everywhere else" ends the other browser\'s session, not this one', async () => {
+      await page.click('#sessions-others');
+      await page.waitForFunction(() => document.querySelectorAll('#sessions-list li').length === 1, null,
+        { timeout: 5000 });
+      await other.locator('#login-view').waitFor({ state: 'visible', timeout: 10000 });
+      const gone = await there.request.get(`${base}/api/me`);
+      const kept = await here.request.get(`${base}/api/me`);
+      expect(gone.status() === 401 && kept.status() === 200, [gone.status(), kept.status()]);
+      expect(await page.locator('#sessions-others').isDisabled(), 'the button stays enabled');
+    });
+    await page.click('#settings-close');
+    await here.close();
+    await there.close();
+  }
+
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await newPage(context);
   await login(page);

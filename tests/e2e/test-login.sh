@@ -19,7 +19,7 @@ assert_eq "login ok: cookie token equals body token" "$(token_of "$J")" "$(jq -r
 
 status=$(curl -s -D "$T/h" -o /dev/null -H 'Content-Type: application/json' \
 	-d "{\"username\":\"alice\",\"password\":\"$PW_alice\",\"remember\":true}" "$BASE/login")
-assert_match "login with remember: persistent cookie" "$(grep -i '^set-cookie:' "$T/h" | tr -d '\r')" 'Max-Age=86400'
+assert_match "login with remember: persistent cookie" "$(grep -i '^set-cookie:' "$T/h" | tr -d '\r')" 'Max-Age=2592000'  # session_remember_lifetime's default
 
 # Bad logins: one answer for an unknown user and a wrong password.
 status=$(curl -s -o "$T/wrong" -H 'Content-Type: application/json' -w '%{http_code}' \

@@ -134,7 +134,9 @@ assert_eq "logout: 200" "$(code -b "$J" -d '' "$BASE/logout")" "200"
 # Stop with a reply in flight: the worker drains it (drain_timeout 2 s),
 # stores it as interrupted, and frees it on the way out. SIGTERM goes to
 # run.sh, which stops the worker and lighttpd (which stops the FastCGI
-# processes); valgrind writes each summary as they exit.
+# processes); valgrind writes each summary as they exit. (Logout above
+# ended that session: a new login for this one.)
+login alice "$PW_alice" "$J" >/dev/null
 ws "$J" "$(cprompt drain '#words:400 #slow:20')" >"$T/drain.out" 2>&1 &
 drain_pid=$!
 for _ in $(seq 100); do grep -qs '"type":"delta"' "$T/drain.out" && break; sleep 0.1; done

@@ -14,6 +14,9 @@
 
 static char dir[64];
 
+#define TSID "0123456789abcdef0123456789abcdef"
+#define TPWV "00112233aabbccdd"
+
 /* Writes n bytes of value c into dir/name with the given mode. */
 static void
 write_key(const char *path, size_t n, int c, mode_t mode)
@@ -75,7 +78,7 @@ static int
 verify(const struct lc_token_key *key, const char *tok, time_t now)
 {
 	char user[LC_USER_MAX + 1];
-	return token_verify(key, tok, now, user, NULL);
+	return token_verify(key, tok, now, user, NULL, NULL, NULL);
 }
 
 static void
@@ -150,22 +153,31 @@ test_round_trip(const struct lc_token_key *key,
 	time_t now = 1700000000;
 	char user[LC_USER_MAX + 1];
 	long exp = 0;
-	char *tok = token_issue(key, "alice@example.org", 3600, now);
+	char *tok = token_issue(key, "alice@example.org", TSID, TPWV, 3600, now);
 
 	CHECK(tok != NULL, "issue: token made");
 	if (tok == NULL)
 		return;
-	CHECK(token_verify(key, tok, now, user, &exp) == LC_TOKEN_OK,
+	CHECK(token_verify(key, tok, now, user, &exp, NULL, NULL) == LC_TOKEN_OK,
 	    "verify: round trip ok");
 	CHECK_STR(user, "alice@example.org", "verify: user copied");
+	char sid[LC_SID_LEN + 1], pwv[LC_PWV_LEN + 1];
+	CHECK(token_verify(key, tok, now, user, NULL, sid, pwv) == LC_TOKEN_OK,
+	    "verify: with sid and pwv out");
+	CHECK_STR(sid, TSID, "verify: sid returned");
+	CHECK_STR(pwv, TPWV, "verify: pwv returned");
+	CHECK(token_issue(key, "alice", "xyz", TPWV, 60, now) == NULL,
+	    "issue: a sid of the wrong shape refused");
+	CHECK(token_issue(key, "alice", TSID, "0011", 60, now) == NULL,
+	    "issue: a pwv of the wrong shape refused");
 	CHECK(exp == now + 3600, "verify: exp returned");
-	CHECK(token_verify(key, tok, now + 10, user, NULL) == LC_TOKEN_OK,
+	CHECK(token_verify(key, tok, now + 10, user, NULL, NULL, NULL) == LC_TOKEN_OK,
 	    "verify: exp pointer may be NULL");
 	CHECK(verify(key, tok, now + 3599) == LC_TOKEN_OK,
 	    "verify: one second before exp ok");
 	CHECK(verify(key, tok, now + 3600) == LC_TOKEN_EXPIRED,
 	    "verify: at exp expired");
-	CHECK(token_verify(key, tok, now + 100000000, user, &exp) ==
+	CHECK(token_verify(key, tok, now + 100000000, user, &exp, NULL, NULL) ==
 	    LC_TOKEN_EXPIRED, "verify: far future expired");
 	CHECK(user[0] == '\0', "verify: expired leaves user empty");
 	CHECK(verify(key, tok, now - 3600) == LC_TOKEN_BAD_CLAIMS,
@@ -175,7 +187,8 @@ test_round_trip(const struct lc_token_key *key,
 
 	/* Replace the payload with one naming another user. */
 	char forged[4096], payload[512];
-	const char *claims = "{\"sub\":\"admin\",\"purpose\":\"lightchat-session\","
+	const char *claims = "{\"sid\":\"" TSID "\",\"pwv\":\"" TPWV "\","
+	    "\"sub\":\"admin\",\"purpose\":\"lightchat-session\","
 	    "\"iat\":1700000000,\"nbf\":1700000000,\"exp\":1700003600}";
 	const char *d1 = strchr(tok, '.'), *d2 = strrchr(tok, '.');
 	b64url((const unsigned char *)claims, strlen(claims), payload);
@@ -203,29 +216,38 @@ static void
 test_forged(const struct lc_token_key *key)
 {
 	time_t now = 1700000000;
-	const char *good = "{\"sub\":\"bob\",\"purpose\":\"lightchat-session\","
+	const char *good = "{\"sid\":\"0123456789abcdef0123456789abcdef\",\"pwv\":\"00112233aabbccdd\",\"sub\":\"bob\",\"purpose\":\"lightchat-session\","
 	    "\"iat\":1700000000,\"nbf\":1700000000,\"exp\":1700003600}";
 	struct { const char *json; const char *name; } bad[] = {
-		{ "{\"purpose\":\"lightchat-session\",\"iat\":1700000000,"
+		{ "{\"sid\":\"0123456789abcdef0123456789abcdef\",\"pwv\":\"00112233aabbccdd\",\"purpose\":\"lightchat-session\",\"iat\":1700000000,"
 		  "\"nbf\":1700000000,\"exp\":1700003600}", "missing sub" },
-		{ "{\"sub\":\"bob\",\"iat\":1700000000,\"nbf\":1700000000,"
+		{ "{\"sid\":\"0123456789abcdef0123456789abcdef\",\"pwv\":\"00112233aabbccdd\",\"sub\":\"bob\",\"iat\":1700000000,\"nbf\":1700000000,"
 		  "\"exp\":1700003600}", "missing purpose" },
-		{ "{\"sub\":\"bob\",\"purpose\":\"other\",\"iat\":1700000000,"
+		{ "{\"sid\":\"0123456789abcdef0123456789abcdef\",\"pwv\":\"00112233aabbccdd\",\"sub\":\"bob\",\"purpose\":\"other\",\"iat\":1700000000,"
 		  "\"nbf\":1700000000,\"exp\":1700003600}", "wrong purpose" },
-		{ "{\"sub\":\"bob\",\"purpose\":\"lightchat-session\","
+		{ "{\"sid\":\"0123456789abcdef0123456789abcdef\",\"pwv\":\"00112233aabbccdd\",\"sub\":\"bob\",\"purpose\":\"lightchat-session\","
 		  "\"iat\":1700000000,\"nbf\":1700000000}", "missing exp" },
-		{ "{\"sub\":\"bob\",\"purpose\":\"lightchat-session\","
+		{ "{\"sid\":\"0123456789abcdef0123456789abcdef\",\"pwv\":\"00112233aabbccdd\",\"sub\":\"bob\",\"purpose\":\"lightchat-session\","
 		  "\"nbf\":1700000000,\"exp\":1700003600}", "missing iat" },
-		{ "{\"sub\":\"../etc\",\"purpose\":\"lightchat-session\","
+		{ "{\"sid\":\"0123456789abcdef0123456789abcdef\",\"pwv\":\"00112233aabbccdd\",\"sub\":\"../etc\",\"purpose\":\"lightchat-session\","
 		  "\"iat\":1700000000,\"nbf\":1700000000,\"exp\":1700003600}",
 		  "invalid sub" },
-		{ "{\"sub\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		{ "{\"sid\":\"0123456789abcdef0123456789abcdef\",\"pwv\":\"00112233aabbccdd\",\"sub\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 		  "aaaaaaaaaaaa\",\"purpose\":\"lightchat-session\","
 		  "\"iat\":1700000000,\"nbf\":1700000000,\"exp\":1700003600}",
 		  "65-byte sub" },
-		{ "{\"sub\":\"bob\",\"purpose\":\"lightchat-session\","
+		{ "{\"sid\":\"0123456789abcdef0123456789abcdef\",\"pwv\":\"00112233aabbccdd\",\"sub\":\"bob\",\"purpose\":\"lightchat-session\","
 		  "\"iat\":1700000000,\"nbf\":1700001000,\"exp\":1700003600}",
 		  "nbf in the future" },
+		{ "{\"pwv\":\"00112233aabbccdd\",\"sub\":\"bob\","
+		  "\"purpose\":\"lightchat-session\",\"iat\":1700000000,"
+		  "\"nbf\":1700000000,\"exp\":1700003600}", "missing sid" },
+		{ "{\"sid\":\"0123456789abcdef0123456789abcdef\",\"sub\":\"bob\","
+		  "\"purpose\":\"lightchat-session\",\"iat\":1700000000,"
+		  "\"nbf\":1700000000,\"exp\":1700003600}", "missing pwv" },
+		{ "{\"sid\":\"0123456789abcdef0123456789abcdeX\",\"pwv\":\"00112233aabbccdd\",\"sub\":\"bob\","
+		  "\"purpose\":\"lightchat-session\",\"iat\":1700000000,"
+		  "\"nbf\":1700000000,\"exp\":1700003600}", "sid not hex" },
 	};
 	char name[128], *tok;
 
@@ -293,7 +315,7 @@ test_malformed(const struct lc_token_key *key)
 	big[n - 100] = '.';
 	big[n] = '\0';
 	strcpy(user, "junk");
-	CHECK(token_verify(key, big, 1700000000, user, NULL) ==
+	CHECK(token_verify(key, big, 1700000000, user, NULL, NULL, NULL) ==
 	    LC_TOKEN_MALFORMED, "9 MB token -> MALFORMED, no crash");
 	CHECK(user[0] == '\0', "9 MB token: user emptied");
 	free(big);
@@ -308,7 +330,7 @@ test_malformed(const struct lc_token_key *key)
 		CHECK(verify(key, shapes[i], 1700000000) == LC_TOKEN_MALFORMED,
 		    name);
 	}
-	CHECK(token_verify(key, NULL, 1700000000, user, NULL) ==
+	CHECK(token_verify(key, NULL, 1700000000, user, NULL, NULL, NULL) ==
 	    LC_TOKEN_MALFORMED, "NULL token -> MALFORMED");
 	/* Right alphabet and shape, but not a JWT at all. */
 	CHECK(verify(key, "abc.def.ghi", 1700000000) == LC_TOKEN_MALFORMED,

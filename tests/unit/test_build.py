@@ -85,7 +85,9 @@ def unit_tests_link_what_they_use():
 def libraries_per_program():
     """the programs and test-reply need only their modules' libraries"""
     eq(needed("lightchat-ws"), ["libc"], "lightchat-ws: libc only")
-    eq(needed("lightchat-admin"), ["libc", "libcrypt", "libjwt"], "lightchat-admin")
+    # the admin tool links the store: sessions and a deleted user's data
+    eq(needed("lightchat-admin"), ["libc", "libcjson", "libcrypt", "libjwt", "libsqlite3"],
+       "lightchat-admin")
     worker = needed("lightchat-worker")
     eq("libcrypt" in worker or "libfcgi" in worker, False, "the worker: no libxcrypt, no libfcgi")
     eq("libzmq" in needed("tests/test-reply"), False, "test-reply: no libzmq")

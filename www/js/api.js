@@ -47,5 +47,11 @@ export const login = (username, password, remember) =>
 export const logout = () => request('POST', '/logout', {}, { auth: false });
 /** → {username, expires, demo}; throws ApiError(401) when not logged in. */
 export const me = () => request('GET', '/api/me', undefined, { auth: false });
+/** → {sessions: [{id, started, last_seen, addr, client, remember, current}]} */
+export const sessions = () => request('GET', '/api/sessions');
+/** Ends one of the user's own sessions (by its public id). */
+export const endSession = (id) => request('DELETE', `/api/sessions/${encodeURIComponent(id)}`);
+/** Ends every other session of the user → {ended}. */
+export const endOtherSessions = () => request('POST', '/api/sessions/others', {});
 /** → {models: [...], default} */
 export const models = () => request('GET', '/api/models');

@@ -6,6 +6,7 @@ import { ChatSocket } from './socket.js';
 import { Chat } from './chat.js';
 import { MessageView } from './render.js';
 import { Settings } from './settings.js';
+import { Sessions } from './sessions.js';
 import { Sidebar } from './sidebar.js';
 import { Composer } from './composer.js';
 
@@ -19,6 +20,7 @@ const socket = new ChatSocket('/ws');
 const chat = new Chat(socket);
 const view = new MessageView($('messages'), $('empty'));
 const settings = new Settings($('settings'), $('open-settings'));
+new Sessions($('settings'), $('open-settings'));
 const composer = new Composer();
 const sidebar = new Sidebar({
   nav: $('sidebar'), toggle: $('sidebar-toggle'), backdrop: $('sidebar-backdrop'),
