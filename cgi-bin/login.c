@@ -173,8 +173,13 @@ page_login(struct http_req *r, const struct route_ctx *ctx)
 	if (r->store != NULL && store_session_create(r->store, sid,
 	    u->valuestring, (long long)now, (long long)now + lifetime,
 	    guard_addr(r), http_param(r, "HTTP_USER_AGENT"), rem) != STORE_OK) {
-		log_err("login: could not record the session");
-		rc = login_reply(r, 500, "Server error", NULL, NULL, 0);
+		/* Fail closed: a session logout could not end is no session. */
+		log_err("login: could not record the session user=%.64s",
+		    u->valuestring);
+		http_add_header(r, "Retry-After: 30");
+		rc = login_reply(r, 503, "The server cannot record the login "
+		    "now (its storage is full or failing); try again later",
+		    NULL, NULL, 0);
 		goto out;
 	}
 	/* Rows of sessions that ended a day ago go (the table stays small). */

@@ -91,8 +91,12 @@ if mount -t tmpfs -o size=2m tmpfs "$DBFS" 2>/dev/null; then
 	assert_eq "full disk: failures still throttle (429)" "$(try 127.0.0.2 alice "$PW_alice")" "429"
 	check "full disk: the database could not count them" grep -q 'cannot count failed logins' "$T/stack.log"
 	assert_eq "full disk: the incident is logged once" "$(grep -c 'cannot count failed logins' "$T/stack.log")" "1"
-	assert_eq "full disk: other users still log in" "$(try 127.0.0.1 bob "$PW_bob")" "200"
+	# A login must record its session (or logout could not end it): on a
+	# full disk it is refused, never let in unrevocable.
+	assert_eq "full disk: a login whose session cannot be recorded is refused (503)" \
+		"$(try 127.0.0.1 bob "$PW_bob")" "503"
 	rm -f "$DBFS/fill"
+	assert_eq "disk freed: bob logs in again" "$(try 127.0.0.1 bob "$PW_bob")" "200"
 
 	# An unreadable database: junk in its place, new FastCGI processes.
 	mv "$DBFS/lightchat.db" "$DBFS/old.db"
