@@ -69,6 +69,8 @@ stack_start() {
 	done
 	if [ $up -ne 1 ]; then
 		not_ok "stack starts" "$(tail -5 "$T/stack.log")"
+		# What did start is stopped: a failed test leaves nothing running.
+		kill -TERM "$STACK_PID" "$UP_PID" 2>/dev/null
 		return 1
 	fi
 	PW_alice="alice-Secret-1"
