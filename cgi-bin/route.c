@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
+
 static const char *const method_names[ROUTE_METHOD__MAX] = {
 	[ROUTE_GET] = "GET",
 	[ROUTE_POST] = "POST",
@@ -167,9 +169,14 @@ route_serve(struct http_req *r, const struct route *table, size_t n)
 	if ((rt->flags & ROUTE_METHOD_FIRST) && m.route >= 0 && h == NULL &&
 	    !is_preflight)
 		return refuse_method(r, rt, refuse);
-	if (!r->origin_allowed)
+	if (!r->origin_allowed) {
+		/* The sysadmin's hint: a page served from another address
+		 * (bind 0.0.0.0, a proxy, TLS) needs its origin configured. */
+		log_warn("request refused: Origin %.100s is not in public_origin "
+		    "or allowed_origins", r->origin != NULL ? r->origin : "-");
 		return refuse(r, 403, "origin_not_allowed",
 		    "This origin is not allowed");
+	}
 	if (is_preflight)
 		return preflight(r, rt);
 	if (rt->flags & ROUTE_CORS)
