@@ -101,22 +101,32 @@ find_user(FILE *fp, const char *user, char *hash, size_t cap)
 	return rc;
 }
 
+/* Reads user's hash from the users file at path into hash (cap bytes).
+ * Returns 1 found, 0 not there (or an invalid name), or LC_USERS_IO. */
+static int
+read_hash(const char *path, const char *user, char *hash, size_t cap)
+{
+	FILE *fp = fopen(path, "r");
+	int found = 0;
+
+	if (fp == NULL)
+		return LC_USERS_IO;
+	if (username_valid(user))
+		found = find_user(fp, user, hash, cap);
+	if (ferror(fp))
+		found = -2;
+	fclose(fp);
+	return found == -2 ? LC_USERS_IO : found;
+}
+
 int
 users_verify(const char *path, const char *user, const char *password)
 {
 	char hash[LC_USERS_LINE_MAX];
 	int found = 0, rc;
-	FILE *fp;
 
-	fp = fopen(path, "r");
-	if (fp == NULL)
-		return LC_USERS_IO;
-	if (username_valid(user))
-		found = find_user(fp, user, hash, sizeof(hash));
-	if (ferror(fp))
-		found = -2;
-	fclose(fp);
-	if (found == -2)
+	found = read_hash(path, user, hash, sizeof(hash));
+	if (found == LC_USERS_IO)
 		return LC_USERS_IO;
 	if (found == 1 && !users_hash_kind_ok(hash)) {
 		hash_check(password, dummy_hash);
@@ -355,18 +365,11 @@ users_upgrade(const char *path, const char *user, const char *password,
 {
 	char hash[LC_USERS_LINE_MAX], fresh[LC_USERS_LINE_MAX];
 	int found = 0, rc;
-	FILE *fp;
 
 	if (!username_valid(user))
 		return LC_USERS_BAD_INPUT;
-	fp = fopen(path, "r");
-	if (fp == NULL)
-		return LC_USERS_IO;
-	found = find_user(fp, user, hash, sizeof(hash));
-	if (ferror(fp))
-		found = -2;
-	fclose(fp);
-	if (found == -2)
+	found = read_hash(path, user, hash, sizeof(hash));
+	if (found == LC_USERS_IO)
 		return LC_USERS_IO;
 	if (found != 1)
 		return LC_USERS_NOT_FOUND;

@@ -262,15 +262,17 @@ reply_stop(struct reply *r)
 	finish(r, NULL, STORE_STOPPED, "stopped");
 }
 
-int
-reply_stop_user(struct replies *rs, const char *user)
+/* Stops every reply for which stop(arg, user) is true; returns how many.
+ * finish() takes a reply out of the list: look again from the start after
+ * each. */
+static int
+stop_where(struct replies *rs, int (*stop)(void *arg, const char *user),
+    void *arg)
 {
 	int n = 0;
 
-	/* finish() takes the reply out of the list: look again from the
-	 * start after each. */
 	for (struct reply *r = rs->head; r != NULL; ) {
-		if (strcmp(r->user, user) != 0) {
+		if (!stop(arg, r->user)) {
 			r = r->next;
 			continue;
 		}
@@ -281,22 +283,38 @@ reply_stop_user(struct replies *rs, const char *user)
 	return n;
 }
 
+static int
+is_user(void *arg, const char *user)
+{
+	return strcmp(user, arg) == 0;
+}
+
+int
+reply_stop_user(struct replies *rs, const char *user)
+{
+	return stop_where(rs, is_user, (void *)user);
+}
+
+struct gone {
+	int (*exists)(void *arg, const char *user);
+	void *arg;
+};
+
+static int
+is_gone(void *arg, const char *user)
+{
+	struct gone *g = arg;
+
+	return !g->exists(g->arg, user);
+}
+
 int
 reply_stop_gone(struct replies *rs,
     int (*exists)(void *arg, const char *user), void *arg)
 {
-	int n = 0;
+	struct gone g = { exists, arg };
 
-	for (struct reply *r = rs->head; r != NULL; ) {
-		if (exists(arg, r->user)) {
-			r = r->next;
-			continue;
-		}
-		reply_stop(r);
-		n++;
-		r = rs->head;
-	}
-	return n;
+	return stop_where(rs, is_gone, &g);
 }
 
 void
