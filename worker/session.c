@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <zmq.h>
 
@@ -64,6 +65,7 @@ struct session {
 	const struct lc_config *cfg;
 	struct lc_token_key key;        /* a copy: reloaded when the file changes */
 	struct lc_token_key_stamp key_stamp;
+	struct stat users_stamp;      /* the users file when last swept */
 	struct store *store;
 	void *zctx, *router;
 	struct watch *watch;
@@ -586,11 +588,30 @@ key_changed(struct session *s)
 	}
 }
 
+/* Returns 1 if the users file changed since the last call (or cannot be
+ * looked at), else 0: a user can only be deleted by changing it, so an
+ * unchanged file spares the sweep a lookup per session. */
+static int
+users_file_changed(struct session *s)
+{
+	struct stat st, *o = &s->users_stamp;
+
+	if (stat(s->cfg->users_file, &st) != 0)
+		return 1;
+	if (st.st_dev == o->st_dev && st.st_ino == o->st_ino &&
+	    st.st_size == o->st_size &&
+	    st.st_mtim.tv_sec == o->st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == o->st_mtim.tv_nsec)
+		return 0;
+	*o = st;
+	return 1;
+}
+
 void
 session_sweep(struct session *s)
 {
 	time_t now = time(NULL);
-	int checked = 0;
+	int checked = 0, changed = users_file_changed(s);
 	char err[256];
 	int k = token_key_refresh(s->cfg->token_key_file, &s->key,
 	    &s->key_stamp, now, err, sizeof(err));
@@ -605,7 +626,7 @@ session_sweep(struct session *s)
 		 * before their replies are stopped below. */
 		if (x->user[0] == '\0' || ((checked >= SWEEP_MAX ||
 		    monotime_ms_since(&x->checked) < SWEEP_RECHECK_MS) &&
-		    user_exists(s, x->user))) {
+		    (!changed || user_exists(s, x->user)))) {
 			pp = &x->next;
 			continue;
 		}
@@ -634,8 +655,8 @@ session_sweep(struct session *s)
 		free(x);
 	}
 	/* Then a deleted user's replies stop, with or without a connection
-	 * (the fingerprints are cached: a stat() a tick). */
-	if (s->replies != NULL) {
+	 * (only when the users file changed: nobody was deleted otherwise). */
+	if (changed && s->replies != NULL) {
 		int n = reply_stop_gone(s->replies, user_exists, s);
 		if (n > 0)
 			log_info("stopped %d replies of deleted users", n);
