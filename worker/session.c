@@ -379,6 +379,7 @@ token_check(struct session *s, const char *token, time_t now,
 	uint32_t h = 2166136261u;   /* FNV-1a, to pick a slot */
 	char sid[LC_SID_LEN + 1], pwv[LC_PWV_LEN + 1];
 	struct token_seen *e;
+	const char *why = NULL;
 	long exp = 0;
 	int t;
 
@@ -389,7 +390,9 @@ token_check(struct session *s, const char *token, time_t now,
 	    equal_ct(e->token, token, n) && e->exp > (long)now) {
 		if (monotime_ms_since(&e->checked) >= SESSION_RECHECK_MS) {
 			if (session_check(s->store, s->cfg, e->user, e->sid,
-			    e->pwv, now, 1, NULL) != SESSION_VALID) {
+			    e->pwv, now, 1, &why) != SESSION_VALID) {
+				log_info("session refused user=%s: %s",
+				    e->user, why);
 				explicit_bzero(e, sizeof(*e));
 				user[0] = '\0';
 				return LC_TOKEN_REVOKED;
@@ -405,7 +408,8 @@ token_check(struct session *s, const char *token, time_t now,
 	}
 	t = token_verify(&s->key, token, now, user, &exp, sid, pwv);
 	if (t == LC_TOKEN_OK && session_check(s->store, s->cfg, user, sid, pwv,
-	    now, 1, NULL) != SESSION_VALID) {
+	    now, 1, &why) != SESSION_VALID) {
+		log_info("session refused user=%s: %s", user, why);
 		user[0] = '\0';
 		t = LC_TOKEN_REVOKED;
 	}

@@ -143,7 +143,15 @@ stack_stop() {
 		not_ok "no sanitizer report" "$(head -c 600 "$T"/sanitizer.*)"
 	fi
 	[ -n "${KEEP_LOGS:-}" ] && cp "$T/stack.log" "/tmp/$(basename "$0").stack.log"
+	show_log "$T/stack.log"
 	rm -rf "$T"
+}
+
+# show_log FILE: after a failure, the programs' last log lines (not the
+# access log), so that a failure in CI says what the stack saw.
+show_log() {
+	[ "$FAILED" -gt 0 ] && [ -f "$1" ] || return 0
+	grep -E '^(debug|info|warn|error|err) |^lightchat:' "$1" | tail -25 | sed 's/^/#   log: /'
 }
 
 # login USER PASSWORD JAR: logs in, storing the cookie in JAR; prints the

@@ -26,5 +26,6 @@ kill -TERM "$STACK_PID"
 for _ in $(seq 50); do kill -0 "$STACK_PID" 2>/dev/null || break; sleep 0.1; done
 check "demo: Ctrl-C (SIGTERM) stops the stack" bash -c "! kill -0 $STACK_PID 2>/dev/null"
 nothing_left "demo: nothing left running"
+show_log "$T/stack.log"
 rm -rf "$T"
 finish
