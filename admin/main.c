@@ -152,7 +152,8 @@ user_set(const struct lc_config *cfg, const char *name, int random, int add)
 	}
 	if (get_password(random, pw, sizeof(pw)) != 0)
 		goto out;
-	int e = users_hash(pw, hash, sizeof(hash));
+	int e = users_hash_cost(pw, (int)cfg->password_cost, hash,
+	    sizeof(hash));
 	if (e == LC_USERS_OK)
 		e = users_set(cfg->users_file, name, hash, add, !add);
 	if (e != LC_USERS_OK) {
@@ -413,7 +414,8 @@ cmd_init(const struct lc_config *cfg)
 	if (n > 0)
 		return 0;
 	if (random_password(pw, RANDOM_PASSWORD_LEN) != 0 ||
-	    users_hash(pw, hash, sizeof(hash)) != LC_USERS_OK ||
+	    users_hash_cost(pw, (int)cfg->password_cost, hash, sizeof(hash)) !=
+	    LC_USERS_OK ||
 	    users_set(cfg->users_file, "admin", hash, 1, 0) != LC_USERS_OK) {
 		fprintf(stderr, "cannot create the first user in %s\n",
 		    cfg->users_file);

@@ -22,6 +22,10 @@ assert_eq "init again: the key is kept" "$(md5sum <"$T0/state/token.key")" "$key
 echo 'pw-of-carol' | adm user add carol 2>/dev/null
 assert_eq "user add: listed" "$(adm user list | sort | tr '\n' ' ')" "admin carol "
 check "user add: yescrypt hash" grep -q '^carol:\$y\$' "$T0/state/users"
+# New hashes are made at password_cost (7 is "jBT"), so a login need not rehash them.
+echo 'pw-of-dave' | LIGHTCHAT_PASSWORD_COST=7 adm user add dave 2>/dev/null
+check "user add: the hash is at password_cost" grep -q '^dave:\$y\$jBT\$' "$T0/state/users"
+adm user del dave >/dev/null 2>&1
 echo 'x' | adm user add carol 2>"$T0/err"; rc=$?
 check "user add of an existing user fails" test $rc -ne 0
 assert_match "user add of an existing user says why" "$(cat "$T0/err")" 'already exists'
