@@ -418,7 +418,7 @@ cmd_usage(const struct lc_config *cfg)
 {
 	struct store *st = open_store(cfg);
 	cJSON *list = NULL, *e;
-	int rc = 1;
+	int rc = 1, own = 0;
 
 	if (st == NULL)
 		return 1;
@@ -435,6 +435,7 @@ cmd_usage(const struct lc_config *cfg)
 		double quota = cJSON_IsNull(q) ? (double)cfg->user_storage_quota :
 		    cJSON_GetNumberValue(q);
 		char qs[32], used[16];
+		own |= !cJSON_IsNull(q);
 		if (quota > 0) {
 			snprintf(qs, sizeof(qs), "%.0f%s", quota,
 			    cJSON_IsNull(q) ? "" : "*");
@@ -451,7 +452,9 @@ cmd_usage(const struct lc_config *cfg)
 		    cJSON_GetNumberValue(cJSON_GetObjectItem(e, "messages")),
 		    bytes, qs, used);
 	}
-	printf("(* a quota of the user's own: lightchat-admin user quota)\n");
+	if (own)
+		printf("(* a quota of the user's own: lightchat-admin user "
+		    "quota)\n");
 	rc = 0;
 out:
 	cJSON_Delete(list);

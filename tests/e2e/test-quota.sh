@@ -7,7 +7,7 @@
 # state directory): prompts are refused before the reserve, login failures
 # are still recorded, the database stays whole.
 . "$(dirname "$0")/lib.sh"
-adm() { LIGHTCHAT_CONFIG=/dev/null LIGHTCHAT_STATE="$T/state" LIGHTCHAT_USER_STORAGE_QUOTA=3000 "$ADMIN" "$@"; }
+adm() { LIGHTCHAT_CONFIG=/dev/null LIGHTCHAT_STATE="$T/state" LIGHTCHAT_USER_STORAGE_QUOTA=3000 "$ADMIN" "$@" 2>/dev/null; }
 cprompt() {  # MSGID TEXT [CONV]: a conversation-shaped prompt
 	jq -cn --arg id "$1" --arg t "$2" --arg c "${3:-}" \
 		'{action:"sendprompt",payload:({msgid:$id,prompt:$t,stream:true} +
