@@ -163,6 +163,8 @@ check_storage(struct prompts *ps, const char *user, const char *conv,
 		    "%lld bytes stored (user_storage_quota), this prompt needs "
 		    "%lld; delete conversations to make room", u.bytes, quota,
 		    adding);
+		log_info("prompt refused user=%s: quota %lld bytes, %lld stored",
+		    user, quota, u.bytes);
 		return refuse(err, "quota_exceeded", m, NULL);
 	}
 	if (cfg->conversation_max_bytes > 0 &&
@@ -171,6 +173,8 @@ check_storage(struct prompts *ps, const char *user, const char *conv,
 		    "%ld bytes (conversation_max_bytes), this prompt needs %lld; "
 		    "start a new conversation", bytes,
 		    cfg->conversation_max_bytes, adding);
+		log_info("prompt refused user=%s conversation=%s: %lld bytes",
+		    user, conv, bytes);
 		return refuse(err, "conversation_too_large", m, NULL);
 	}
 	if (cfg->conversation_max_messages > 0 &&
@@ -178,6 +182,8 @@ check_storage(struct prompts *ps, const char *user, const char *conv,
 		snprintf(m, sizeof(m), "this conversation is too long: %lld of "
 		    "%ld messages (conversation_max_messages); start a new "
 		    "conversation", msgs, cfg->conversation_max_messages);
+		log_info("prompt refused user=%s conversation=%s: %lld messages",
+		    user, conv, msgs);
 		return refuse(err, "conversation_too_large", m, NULL);
 	}
 	return 0;

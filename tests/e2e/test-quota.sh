@@ -86,6 +86,7 @@ check "a bad quota is refused" bash -c "! LIGHTCHAT_CONFIG=/dev/null LIGHTCHAT_S
 assert_eq "deleting a conversation" "$(curl -s -o /dev/null -w '%{http_code}' -b "$J" -X DELETE "$BASE/api/conversations/$C3")" "204"
 assert_eq "makes room for the next prompt" "$(final "$(ws "$J" "$(cprompt q6 room)")" | jq -r .type)" "reply"
 assert_eq "the counters match the rows" "$(rows "SELECT bytes FROM user_usage WHERE user = 'alice'")" "$(bytes_of alice)"
+check "refusals are logged" grep -q 'prompt refused user=alice: quota 3000 bytes, 3866 stored' "$T/stack.log"
 stack_stop
 
 # A small disk: the state directory on a 16 MB tmpfs, 6 MB kept in reserve.
