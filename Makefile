@@ -79,6 +79,11 @@ store_login_PKGS := sqlite3 libcjson
 store_session_SRC  := lib/store_session.c
 store_session_PKGS := sqlite3 libcjson
 
+# Storage use and quotas in the store (the worker checks, the admin tool
+# shows and sets them).
+store_quota_SRC  := lib/store_quota.c
+store_quota_PKGS := sqlite3 libcjson
+
 session_check_SRC  := lib/session_check.c
 session_check_PKGS := libcjson
 
@@ -185,10 +190,10 @@ FCGI_MODS   := fmain authorize pages session_check store store_login \
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp config log buf monotime
 WORKER_MODS := wmain wcore loop session prompt reply watch context upstream \
-               request frames sse session_check store store_session users_fp \
-               id json token creds username perms config log buf utf8 monotime
-ADMIN_MODS  := admin store store_session users token username perms id \
-               config log
+               request frames sse session_check store store_session \
+               store_quota users_fp id json token creds username perms config log buf utf8 monotime
+ADMIN_MODS  := admin store store_session store_quota users token username \
+               perms id config log
 
 FCGI_BIN   := $(BUILD)/lightchat.fcgi
 WS_BIN     := $(BUILD)/lightchat-ws
@@ -217,6 +222,8 @@ test-sessions_MODS := session_check store store_session users_fp token \
 test-sse_MODS     := sse buf
 test-throttle_MODS := throttle
 test-store_MODS   := store id log
+test-quota_MODS   := store store_quota id log
+test_PKGS_test-quota := sqlite3
 test-token_MODS   := token username
 test-users_MODS   := users username
 test-utf8_MODS    := utf8 buf

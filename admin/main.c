@@ -7,6 +7,8 @@
  *   lightchat-admin user del [--keep-data] NAME
  *   lightchat-admin user revoke NAME      end all of NAME's sessions
  *   lightchat-admin user list
+ *   lightchat-admin user quota NAME BYTES|default   NAME's storage quota
+ *   lightchat-admin usage                 each user's stored data and quota
  *   lightchat-admin sessions [NAME]       the active sessions
  *   lightchat-admin rotate-key            end every session at once
  *   lightchat-admin purge [NAME]          data kept apart by del --keep-data
@@ -50,6 +52,8 @@ usage(void)
 	    "       lightchat-admin user del [--keep-data] NAME\n"
 	    "       lightchat-admin user revoke NAME\n"
 	    "       lightchat-admin user list\n"
+	    "       lightchat-admin user quota NAME BYTES[K|M|G]|default\n"
+	    "       lightchat-admin usage\n"
 	    "       lightchat-admin sessions [NAME]\n"
 	    "       lightchat-admin rotate-key\n"
 	    "       lightchat-admin purge [NAME]\n"
@@ -226,6 +230,9 @@ user_del(const struct lc_config *cfg, const char *name, int keep)
 	if (store_session_revoke_user(st, name, NULL, (long long)time(NULL),
 	    NULL) != STORE_OK)
 		fprintf(stderr, "%s: could not end the sessions\n", name);
+	/* A new user of the same name starts with the default quota. */
+	if (store_quota_set(st, name, -1) != STORE_OK)
+		fprintf(stderr, "%s: could not remove the quota\n", name);
 	if (keep ? store_user_keep_apart(st, name, (long long)time(NULL), &n) :
 	    store_user_delete(st, name, &n)) {
 		fprintf(stderr, "%s: could not %s the conversations\n", name,
@@ -236,6 +243,67 @@ user_del(const struct lc_config *cfg, const char *name, int keep)
 	    "(lightchat-admin purge %s removes them)\n" :
 	    "deleted %d conversation%s of %s\n", n, n == 1 ? "" : "s", name,
 	    name);
+	rc = 0;
+out:
+	store_close(st);
+	return rc;
+}
+
+/* Reads "BYTES[K|M|G]" (powers of 1024) into *out. Returns 0 or -1. */
+static int
+parse_bytes(const char *v, long long *out)
+{
+	char *end = NULL;
+	long long n, mul = 1;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0 || end == v || n < 0)
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		mul = 1024;
+	else if (*end == 'M' || *end == 'm')
+		mul = 1024 * 1024;
+	else if (*end == 'G' || *end == 'g')
+		mul = 1024 * 1024 * 1024;
+	if (mul > 1)
+		end++;
+	if (*end != '\0' || n > (1LL << 42) / mul)
+		return -1;
+	*out = n * mul;
+	return 0;
+}
+
+/* user quota NAME BYTES|default: NAME's own storage quota (0: no limit),
+ * or the configured one again. */
+static int
+user_quota(const struct lc_config *cfg, const char *name, const char *value)
+{
+	struct store *st = NULL;
+	long long bytes = -1;
+	int rc = 1;
+
+	if (!username_valid(name)) {
+		fprintf(stderr, "invalid user name: %s\n", name);
+		return 1;
+	}
+	if (strcmp(value, "default") != 0 && parse_bytes(value, &bytes) != 0) {
+		fprintf(stderr, "quota: a number of bytes (K, M, G allowed; 0: "
+		    "no limit) or default, not %s\n", value);
+		return 2;
+	}
+	if ((st = open_store(cfg)) == NULL)
+		return 1;
+	if (store_quota_set(st, name, bytes) != STORE_OK) {
+		fprintf(stderr, "%s: could not set the quota\n", name);
+		goto out;
+	}
+	if (bytes < 0)
+		fprintf(stderr, "%s has the default quota (user_storage_quota, "
+		    "%ld bytes)\n", name, cfg->user_storage_quota);
+	else
+		fprintf(stderr, "%s may store %lld bytes%s\n", name, bytes,
+		    bytes == 0 ? " (no limit)" : "");
 	rc = 0;
 out:
 	store_close(st);
@@ -277,6 +345,11 @@ cmd_user(const struct lc_config *cfg, int argc, char **argv)
 		if (keep && argc < 5)
 			return usage();
 		return user_del(cfg, argv[keep ? 4 : 3], keep);
+	}
+	if (strcmp(argv[2], "quota") == 0) {
+		if (argc != 5)
+			return usage();
+		return user_quota(cfg, argv[3], argv[4]);
 	}
 	if (strcmp(argv[2], "revoke") == 0) {
 		if (!username_valid(argv[3])) {
@@ -331,6 +404,58 @@ cmd_sessions(const struct lc_config *cfg, const char *name)
 		    cJSON_IsTrue(cJSON_GetObjectItem(e, "remember")) ? "yes" :
 		    "no", cJSON_GetStringValue(cJSON_GetObjectItem(e, "client")));
 	}
+	rc = 0;
+out:
+	cJSON_Delete(list);
+	store_close(st);
+	return rc;
+}
+
+/* usage: each user's conversations, messages, bytes and quota as a
+ * table (users with nothing stored appear when they have a quota of their
+ * own). */
+static int
+cmd_usage(const struct lc_config *cfg)
+{
+	struct store *st = open_store(cfg);
+	cJSON *list = NULL, *e;
+	int rc = 1, own = 0;
+
+	if (st == NULL)
+		return 1;
+	if (store_quota_list(st, &list) != STORE_OK) {
+		fprintf(stderr, "could not read the usage\n");
+		goto out;
+	}
+	printf("%-20s %13s %10s %14s %14s %s\n", "USER", "CONVERSATIONS",
+	    "MESSAGES", "BYTES", "QUOTA", "USED");
+	cJSON_ArrayForEach(e, list) {
+		const cJSON *q = cJSON_GetObjectItem(e, "quota");
+		double bytes = cJSON_GetNumberValue(cJSON_GetObjectItem(e,
+		    "bytes"));
+		double quota = cJSON_IsNull(q) ? (double)cfg->user_storage_quota :
+		    cJSON_GetNumberValue(q);
+		char qs[32], used[16];
+		own |= !cJSON_IsNull(q);
+		if (quota > 0) {
+			snprintf(qs, sizeof(qs), "%.0f%s", quota,
+			    cJSON_IsNull(q) ? "" : "*");
+			snprintf(used, sizeof(used), "%.0f%%",
+			    bytes * 100 / quota);
+		} else {
+			snprintf(qs, sizeof(qs), "none%s", cJSON_IsNull(q) ? "" :
+			    "*");
+			snprintf(used, sizeof(used), "-");
+		}
+		printf("%-20s %13.0f %10.0f %14.0f %14s %s\n",
+		    cJSON_GetStringValue(cJSON_GetObjectItem(e, "user")),
+		    cJSON_GetNumberValue(cJSON_GetObjectItem(e, "conversations")),
+		    cJSON_GetNumberValue(cJSON_GetObjectItem(e, "messages")),
+		    bytes, qs, used);
+	}
+	if (own)
+		printf("(* a quota of the user's own: lightchat-admin user "
+		    "quota)\n");
 	rc = 0;
 out:
 	cJSON_Delete(list);
@@ -517,6 +642,8 @@ main(int argc, char **argv)
 		rc = cmd_config(&cfg, argc, argv);
 	else if (strcmp(argv[1], "sessions") == 0)
 		rc = cmd_sessions(&cfg, argc >= 3 ? argv[2] : NULL);
+	else if (strcmp(argv[1], "usage") == 0)
+		rc = cmd_usage(&cfg);
 	else if (strcmp(argv[1], "rotate-key") == 0)
 		rc = cmd_rotate_key(&cfg);
 	else if (strcmp(argv[1], "purge") == 0)

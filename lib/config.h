@@ -50,6 +50,14 @@ struct lc_config {
 	long max_inflight;        /* replies in flight in the worker */
 	long max_inflight_per_user;
 	long context_budget;      /* bytes of stored history sent upstream */
+	long user_storage_quota;  /* bytes of messages a user may store (0: no
+	                           * limit); lightchat-admin user quota sets
+	                           * one user's */
+	long conversation_max_bytes; /* bytes of one conversation (0: no limit) */
+	long conversation_max_messages; /* messages of one (0: no limit) */
+	long storage_reserve;     /* bytes kept free on the state directory's
+	                           * filesystem: prompts are refused below
+	                           * (0: no check) */
 	char *database;           /* "" : <state>/lightchat.db */
 	long max_connections;     /* websocketd --maxforks */
 	long upstream_connect_timeout;

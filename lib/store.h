@@ -11,7 +11,8 @@
  * context is the worker's policy (worker/context.c). Implemented in
  * store.c (connection, schema, statements, transactions), store_conv.c
  * (conversations and messages), store_login.c (failed logins) and
- * store_session.c (login sessions). */
+ * store_session.c (login sessions) and store_quota.c (storage use and
+ * quotas). */
 #ifndef LC_STORE_H
 #define LC_STORE_H
 
@@ -238,6 +239,40 @@ int store_session_list(struct store *s, const char *user, long long now,
 /* Deletes the rows of sessions that ended more than a day before now.
  * Returns the number deleted, or STORE_ERR. */
 int store_session_purge(struct store *s, long long now, long idle_s);
+
+/* Storage use and quotas. The counters are kept by the schema's triggers
+ * in the transaction of every write, so reading them is one row; bytes
+ * are those of the messages' contents. */
+struct store_usage {
+	long long conversations;
+	long long messages;
+	long long bytes;
+};
+
+/* Sets *u to user's use (all zero when user has nothing stored). Returns
+ * STORE_OK or STORE_ERR (*u zero then). */
+int store_quota_usage(struct store *s, const char *user,
+    struct store_usage *u);
+
+/* Sets *messages and *bytes to conversation conv_id's. Returns STORE_OK,
+ * STORE_NOT_FOUND (no such conversation) or STORE_ERR; both 0 unless
+ * STORE_OK. */
+int store_quota_conv(struct store *s, const char *conv_id,
+    long long *messages, long long *bytes);
+
+/* Sets *bytes to user's own quota. Returns STORE_OK, STORE_NOT_FOUND (user
+ * has the configured default; *bytes -1) or STORE_ERR (*bytes -1). */
+int store_quota_get(struct store *s, const char *user, long long *bytes);
+
+/* Gives user a quota of their own of bytes (>= 0), or with bytes < 0 the
+ * configured default again. Returns STORE_OK or STORE_ERR. */
+int store_quota_set(struct store *s, const char *user, long long bytes);
+
+/* Lists every user with something stored or a quota of their own, by
+ * name: *out gets [{user,conversations,messages,bytes,quota}] (quota null
+ * for the default), a cJSON array the caller deletes. Returns STORE_OK or
+ * STORE_ERR (*out NULL). */
+int store_quota_list(struct store *s, cJSON **out);
 
 /* Returns a short description of an error code. */
 const char *store_strerror(int err);

@@ -52,6 +52,13 @@ enum stmt {
 	ST_SESS_REVOKE_USER,
 	ST_SESS_LIST,
 	ST_SESS_PURGE,
+	/* store_quota.c: storage quotas */
+	ST_QUOTA_USAGE,
+	ST_QUOTA_CONV,
+	ST_QUOTA_GET,
+	ST_QUOTA_SET,
+	ST_QUOTA_CLEAR,
+	ST_QUOTA_LIST,
 	ST__MAX
 };
 

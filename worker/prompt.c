@@ -1,11 +1,13 @@
-/* prompt.c - turns a validated prompt into a reply: admission, the prompt
- * stored (seed transcript or conversation, with titles), the context
- * built, and the prepared reply handed to reply.c. */
+/* prompt.c - turns a validated prompt into a reply: admission, the
+ * storage limits (the disk's reserve, the user's quota, the conversation's
+ * size), the prompt stored (seed transcript or conversation, with titles),
+ * the context built, and the prepared reply handed to reply.c. */
 #include "prompt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "context.h"
 #include "frames.h"
@@ -113,13 +115,89 @@ admit(struct prompts *ps, const char *user, const struct chat_request *req,
 	return 0;
 }
 
+/* Refuses a prompt that would store adding bytes in new_msgs messages
+ * (net) into conversation conv ("": a new one) beyond a limit: the
+ * filesystem's reserve (storage_reserve), user's quota (their own or
+ * user_storage_quota) or the conversation's size (conversation_max_bytes,
+ * conversation_max_messages); 0 is no limit. Only prompts are checked: a
+ * reply is stored whole even past a limit (it was paid for), and the next
+ * prompt is refused. Runs inside the prompt's transaction, before its
+ * first write, so a refused prompt stores nothing. A counter that cannot
+ * be read refuses with storage_error, or with lenient (the seed shape,
+ * stored best effort) lets the prompt through. Returns 0, or -1 with err
+ * set. */
+static int
+check_storage(struct prompts *ps, const char *user, const char *conv,
+    long long adding, long long new_msgs, int lenient,
+    struct request_error *err)
+{
+	const struct lc_config *cfg = ps->cfg;
+	struct store_usage u = { 0, 0, 0 };
+	struct statvfs vfs;
+	long long quota = -1, msgs = 0, bytes = 0;
+	char m[256];
+	int rc;
+
+	if (cfg->storage_reserve > 0 && statvfs(cfg->database, &vfs) == 0) {
+		long long avail = (long long)vfs.f_bavail * (long long)vfs.f_frsize;
+		if (avail < cfg->storage_reserve + adding) {
+			log_warn("storage nearly full: %lld bytes free, reserve "
+			    "%ld; prompt refused user=%s", avail,
+			    cfg->storage_reserve, user);
+			return refuse(err, "storage_full", "the server's storage "
+			    "is nearly full; try again later", NULL);
+		}
+	}
+	rc = store_quota_get(ps->store, user, &quota);
+	if (rc == STORE_NOT_FOUND)
+		quota = cfg->user_storage_quota;
+	if (rc != STORE_ERR)
+		rc = store_quota_usage(ps->store, user, &u);
+	if (rc != STORE_ERR && conv[0] != '\0')
+		rc = store_quota_conv(ps->store, conv, &msgs, &bytes);
+	if (rc == STORE_ERR)
+		return lenient ? 0 : refuse(err, "storage_error",
+		    "the conversation could not be saved; try again", NULL);
+	if (quota > 0 && u.bytes + adding > quota) {
+		snprintf(m, sizeof(m), "your storage quota is used up: %lld of "
+		    "%lld bytes stored (user_storage_quota), this prompt needs "
+		    "%lld; delete conversations to make room", u.bytes, quota,
+		    adding);
+		log_info("prompt refused user=%s: quota %lld bytes, %lld stored",
+		    user, quota, u.bytes);
+		return refuse(err, "quota_exceeded", m, NULL);
+	}
+	if (cfg->conversation_max_bytes > 0 &&
+	    bytes + adding > cfg->conversation_max_bytes) {
+		snprintf(m, sizeof(m), "this conversation is too large: %lld of "
+		    "%ld bytes (conversation_max_bytes), this prompt needs %lld; "
+		    "start a new conversation", bytes,
+		    cfg->conversation_max_bytes, adding);
+		log_info("prompt refused user=%s conversation=%s: %lld bytes",
+		    user, conv, bytes);
+		return refuse(err, "conversation_too_large", m, NULL);
+	}
+	if (cfg->conversation_max_messages > 0 &&
+	    msgs + new_msgs > cfg->conversation_max_messages) {
+		snprintf(m, sizeof(m), "this conversation is too long: %lld of "
+		    "%ld messages (conversation_max_messages); start a new "
+		    "conversation", msgs, cfg->conversation_max_messages);
+		log_info("prompt refused user=%s conversation=%s: %lld messages",
+		    user, conv, msgs);
+		return refuse(err, "conversation_too_large", m, NULL);
+	}
+	return 0;
+}
+
 /* Stores a seed-shaped request: it continues the conversation whose
  * messages the client re-sent, or starts one. Best effort: a failure is
- * logged and the reply is served unstored. Sets conv to "" then. */
-static void
+ * logged and the reply is served unstored (conv set to ""), returning 0;
+ * a prompt beyond a storage limit (check_storage) returns -1 with err set
+ * and stores nothing. */
+static int
 store_seed(struct prompts *ps, const char *user,
     const struct chat_request *req, char conv[ID_LEN + 1], char *title,
-    size_t titlecap)
+    size_t titlecap, struct request_error *err)
 {
 	struct store *s = ps->store;
 	int n = cJSON_GetArraySize(req->messages);
@@ -129,17 +207,37 @@ store_seed(struct prompts *ps, const char *user,
 	    "content");
 	cJSON *history = NULL;
 	const cJSON *m;
-	int rc;
+	long long adding, new_msgs = 2;   /* the prompt, the reply's row */
+	int rc, refused = 0;
 
 	conv[0] = '\0';
 	if (!cJSON_IsString(lrole) || strcmp(lrole->valuestring, "user") != 0)
-		return;  /* nothing new to store */
+		return 0;  /* nothing new to store */
 	history = cJSON_Duplicate(req->messages, 1);
 	if (history == NULL)
-		return;
+		return 0;
 	cJSON_DeleteItemFromArray(history, n - 1);
 	make_title(lcontent->valuestring, title, titlecap);
 	rc = context_find_transcript(s, user, history, conv);
+	adding = (long long)strlen(lcontent->valuestring);
+	if (rc == STORE_NOT_FOUND) {
+		/* A new conversation stores the re-sent transcript too. */
+		cJSON_ArrayForEach(m, history) {
+			const char *r = cJSON_GetObjectItemCaseSensitive(m,
+			    "role")->valuestring;
+			if (strcmp(r, "system") != 0) {
+				adding += (long long)strlen(
+				    cJSON_GetObjectItemCaseSensitive(m,
+				    "content")->valuestring);
+				new_msgs++;
+			}
+		}
+	}
+	if ((rc == STORE_OK || rc == STORE_NOT_FOUND) && check_storage(ps,
+	    user, rc == STORE_OK ? conv : "", adding, new_msgs, 1, err) != 0) {
+		refused = 1;
+		goto out;
+	}
 	if (rc == STORE_NOT_FOUND) {
 		const char *sys = "";
 		cJSON_ArrayForEach(m, history) {
@@ -178,7 +276,11 @@ store_seed(struct prompts *ps, const char *user,
 		log_err("could not store a seed-style prompt user=%s", user);
 		conv[0] = '\0';
 	}
+out:
+	if (refused)
+		conv[0] = '\0';
 	cJSON_Delete(history);
+	return refused ? -1 : 0;
 }
 
 /* Prepares the stored conversation for req: creates it or checks it is
@@ -197,6 +299,9 @@ store_conversation(struct prompts *ps, const char *user,
 	*replaced = 0;
 	*messages = NULL;
 	if (conv[0] == '\0') {
+		if (check_storage(ps, user, "", (long long)strlen(req->prompt), 2,
+		    0, err) != 0)
+			return -1;
 		make_title(req->prompt, title, titlecap);
 		rc = store_conv_create(s, user, title, req->model,
 		    req->system != NULL ? req->system : "", conv);
@@ -205,6 +310,12 @@ store_conversation(struct prompts *ps, const char *user,
 		if (rc == STORE_NOT_FOUND)
 			return refuse(err, "not_found", "no such conversation",
 			    "conversation_id");
+		/* Net messages: a prompt adds itself and the reply's row; a
+		 * regenerated reply or an edited turn replaces as many. */
+		if (rc == STORE_OK && check_storage(ps, user, conv, regenerate ?
+		    0 : (long long)strlen(req->prompt), regenerate ||
+		    req->edit_last ? 0 : 2, 0, err) != 0)
+			return -1;
 		if (rc == STORE_OK && (regenerate || req->edit_last)) {
 			rc = store_drop_last_turn(s, conv, !regenerate);
 			if (rc == STORE_NOT_FOUND)
@@ -259,10 +370,11 @@ prompt_start(struct prompts *ps, const struct peer *p, const char *user,
 	 * transaction: one commit instead of up to four. Without it (no
 	 * database, or BEGIN failed) each write commits alone, as before. */
 	tx = ps->store != NULL && store_begin(ps->store) == STORE_OK;
-	if (req->seed)
-		store_seed(ps, user, req, req->conversation_id, title,
-		    sizeof(title));
-	else if (store_conversation(ps, user, req, regenerate, title,
+	if (req->seed) {
+		if (store_seed(ps, user, req, req->conversation_id, title,
+		    sizeof(title), err) != 0)
+			goto out;
+	} else if (store_conversation(ps, user, req, regenerate, title,
 	    sizeof(title), &replaced, &context, err) != 0)
 		goto out;
 	struct reply_spec spec = { p, user, req->msgid, req->model,

@@ -41,6 +41,12 @@ free_port() {
 stack_start() {
 	T=$(mktemp -d /tmp/lightchat-e2e.XXXXXX)
 	mkdir -m 700 "$T/state"   # private, as the programs require
+	# STATE_TMPFS=SIZE: the state directory on a tmpfs of its own (a small
+	# disk; root only); stack_stop unmounts it.
+	if [ -n "${STATE_TMPFS:-}" ] && ! mount -t tmpfs -o "size=$STATE_TMPFS,mode=700" tmpfs "$T/state"; then
+		not_ok "a tmpfs of $STATE_TMPFS for the state directory"
+		return 1
+	fi
 	"$PY" "$ROOT/tests/fake_upstream.py" --port 0 --port-file "$T/up.port" \
 		--api-key "$API_KEY" --delay-ms "${UPSTREAM_DELAY_MS:-2}" >"$T/upstream.log" 2>&1 &
 	UP_PID=$!
@@ -144,6 +150,7 @@ stack_stop() {
 	fi
 	[ -n "${KEEP_LOGS:-}" ] && cp "$T/stack.log" "/tmp/$(basename "$0").stack.log"
 	show_log "$T/stack.log"
+	if mountpoint -q "$T/state"; then umount "$T/state" || umount -l "$T/state"; fi
 	rm -rf "$T"
 }
 
