@@ -9,7 +9,7 @@ with tools/ on PYTHONPATH (for tools/wsframe.py):
 
     bench.py --base http://127.0.0.1:P --up http://127.0.0.1:U --api-key K
              --state DIR --up-pid PID --token JWT --user U --password PW
-             [--smoke] [--out FILE]
+             [--smoke] [--out FILE] [--phases idle,level,...]
 
 Measures, and prints as a table (Markdown, also written to --out):
   1. idle PSS of the stack (smaps_rollup, processes found by LIGHTCHAT_STATE in
@@ -19,7 +19,9 @@ Measures, and prints as a table (Markdown, also written to --out):
      minus the same read directly from the fake upstream's SSE stream;
   4. throughput (delta frames/s) and worker CPU s per 1000 relayed tokens;
   5. logins/s (wrk, default hash cost) and /ws authorizations/s;
-  6. growth: memory and CPU against N connections.
+  6. growth: memory and CPU against N connections;
+  7. the worker's CPU per client message it answers itself (ping), and
+     messages/s.
 Every loop is bounded in count and time; all traffic goes to 127.0.0.1.
 
 Modules (siblings; each imports only those below it): bench.py -> phases.py
@@ -44,15 +46,26 @@ async def main_async(a):
     else:
         levels, prompt, hold, tput = [1, 10, 100, 1000], "#words:20 #slow:2", 5.0, (50, 1000)
         login_s, timing_n = 8, 30
+    msgs = (2, 200) if a.smoke else (4, 20000)
     spread = 1.0
     b.prompt = prompt
-    await b.idle()
-    for n in levels:
+    want = set(a.phases.split(",")) if a.phases else None
+
+    def on(name):
+        return want is None or name in want
+    if on("idle"):
+        await b.idle()
+    for n in levels if on("level") else ():
         await b.level(n, prompt, hold, stream_timeout=120,
                       spread=spread if n >= 5 else 0.0)
-    await b.throughput(*tput)
-    await b.logins(login_s)
-    b.login_timing(timing_n)
+    if on("throughput"):
+        await b.throughput(*tput)
+    if on("logins"):
+        await b.logins(login_s)
+    if on("login_timing"):
+        b.login_timing(timing_n)
+    if on("msg_cost"):
+        await b.msg_cost(*msgs)
     text, rows = report(b, a.smoke)
     return b, text, rows
 
@@ -64,6 +77,8 @@ def main():
     ap.add_argument("--up-pid", type=int, required=True)
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out")
+    ap.add_argument("--phases", help="comma-separated: run only these phases (idle, "
+                    "level, throughput, logins, login_timing, msg_cost)")
     a = ap.parse_args()
     b, text, rows = asyncio.run(main_async(a))
     print(text)
@@ -101,6 +116,9 @@ def main():
         else:
             print("ok - bench: failed-login time by kind measured # SKIP no htpasswd")
         tap(len(g) >= 2, "bench: growth table produced")
+        mc = b.res.get("msg_cost")
+        tap(mc and mc["messages"] == mc["conns"] * mc["each"] and mc["conns"] > 0
+            and mc["worker_us"] is not None, "bench: worker CPU per message measured")
 
 
 if __name__ == "__main__":

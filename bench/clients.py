@@ -1,5 +1,6 @@
 """clients.py - the benchmark's client connections: WebSocket clients of the
-stack (open many at once, stream one prompt and time its deltas, close) and
+stack (open many at once, stream one prompt and time its deltas, answer
+pings, close) and
 the direct client that reads the same prompt as SSE straight from the fake
 upstream. Frames go through tools/wsframe.py (on PYTHONPATH, see
 bench/run.sh). Times are time.perf_counter() taken when the bytes are read.
@@ -116,6 +117,52 @@ async def ws_stream(c, msgid, text, deadline, delay=0.0, on_first=None):
             msgs = c.dec.feed(data)
     except (OSError, asyncio.TimeoutError, wsframe.ProtocolError) as e:
         c.error = c.error or type(e).__name__
+
+
+async def ws_pings(c, n, window, deadline):
+    """Sends n {"action":"ping"} messages, at most window of them unanswered,
+    and reads their {"type":"pong"} frames. Returns the number of pongs; any
+    other frame is counted in c.others (by its type); c.error on failure."""
+    msg = wsframe.encode(wsframe.OP_TEXT, b'{"action":"ping"}')
+    sent = pongs = 0
+    c.others = {}
+    try:
+        while pongs < n:
+            while sent < n and sent - pongs < window:
+                c.w.write(msg)
+                sent += 1
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                c.error = "timeout"
+                break
+            data = await asyncio.wait_for(c.r.read(READ_MAX), left)
+            if not data:
+                c.error = "IncompleteReadError"
+                break
+            for op, payload in c.dec.feed(data):
+                if op == wsframe.OP_PING:
+                    c.w.write(wsframe.encode(wsframe.OP_PONG, payload))
+                elif op == wsframe.OP_CLOSE:
+                    c.error = "closed"
+                elif payload == b'{"type":"pong"}':
+                    pongs += 1
+                else:
+                    try:
+                        kind = json.loads(payload).get("type", "?")
+                        if kind == "error":
+                            kind = "error:" + str(json.loads(payload)["error"]["code"])
+                    except (ValueError, KeyError, TypeError, AttributeError):
+                        kind = "?"
+                    if kind == "pong":
+                        pongs += 1
+                        continue
+                    c.others[kind] = c.others.get(kind, 0) + 1
+                    pongs += kind.startswith("error:")  # an answer all the same
+            if c.error:
+                break
+    except (OSError, asyncio.TimeoutError, wsframe.ProtocolError) as e:
+        c.error = c.error or type(e).__name__
+    return pongs
 
 
 async def close_all(conns):

@@ -3,7 +3,8 @@ class: idle footprint, then per number of connections the per-connection
 cost, growth and relay overhead (bursts, spread starts, the fake upstream
 pinned to a core of its own), then throughput, then logins and /ws
 authorizations (wrk), then the time of failed logins by kind (unknown user,
-wrong yescrypt, wrong bcrypt password: no timing oracle). Each phase stores its figures in Bench.res,
+wrong yescrypt, wrong bcrypt password: no timing oracle), and the
+worker's CPU per client message it answers itself (ping). Each phase stores its figures in Bench.res,
 Bench.growth and Bench.notes for report.py; every loop is bounded in count
 and time.
 """
@@ -16,10 +17,10 @@ import subprocess
 import sys
 import time
 
-from clients import close_all, direct_stream, open_many, ws_stream
-from sampling import (CORE, MB, Stack, cpu_delta, errors_of, fmt_err, latencies,
-                      machine_ticks, mem_total, pct, put_added, session_detail,
-                      set_affinity, stack_cpu_s, stack_pids)
+from clients import close_all, direct_stream, open_many, ws_pings, ws_stream
+from sampling import (CORE, MB, TICK, Stack, cpu_delta, errors_of, fmt_err, latencies,
+                      cpu_ticks, group_of, machine_ticks, mem_total, pct, put_added,
+                      session_detail, set_affinity, stack_cpu_s, stack_pids)
 
 
 def log(msg):
@@ -383,3 +384,48 @@ class Bench:
         log("login timing: " + ", ".join(
             f"{n} p50 {v['p50']:.1f} ms p90 {v['p90']:.1f} ms"
             for n, v in self.res["login_timing"].items()))
+
+    async def msg_cost(self, conns, each, window=32):
+        """The worker's CPU per client message it answers without an upstream
+        call: conns logged-in connections send `each` pings each (at most
+        window unanswered per connection), all at once; the worker's
+        utime+stime (/proc/PID/stat) before and after, divided by the
+        messages answered, and the messages/s through the stack. The
+        message budget is lifted by run.sh (LIGHTCHAT_MAX_MESSAGES_PER_MINUTE)."""
+        a = self.a
+        workers = [p for p in stack_pids(a.state) if group_of(p) == "worker"]
+        if len(workers) != 1:
+            self.notes.append(f"per-message cost not measured: {len(workers)} worker "
+                              "processes found")
+            return
+        wpid = workers[0]
+        cs = await open_many(self.ws_url, a.token, conns, timeout=30)
+        ok = [c for c in cs if not c.error]
+        await self.wait_sessions(len(ok), 15)
+        await self.settle(0.5)
+        # one round trip each first: every session is known to the worker
+        await asyncio.gather(*(ws_pings(c, 1, 1, time.perf_counter() + 10) for c in ok))
+        c0, w0 = self.stack.cpu(), cpu_ticks(wpid, children=False)
+        t0 = time.perf_counter()
+        got = await asyncio.gather(*(ws_pings(c, each, window, t0 + 120) for c in ok))
+        wall = time.perf_counter() - t0
+        c1, w1 = self.stack.cpu(), cpu_ticks(wpid, children=False)
+        others = {}
+        for c in ok:
+            for k, v in c.others.items():
+                others[k] = others.get(k, 0) + v
+        errs = errors_of(cs)
+        await close_all(cs)
+        await self.wait_sessions(0, 30)
+        n = sum(got)
+        d = cpu_delta(c0, c1)
+        w = (w1 - w0) / TICK if w0 is not None and w1 is not None else None
+        r = {"conns": len(ok), "each": each, "window": window, "messages": n,
+             "wall": wall, "mps": n / wall if wall else 0, "worker_cpu": w,
+             "worker_us": w / n * 1e6 if n and w is not None else None,
+             "stack_us": stack_cpu_s(d) / n * 1e6 if n else None,
+             "others": others, "errors": errs}
+        self.res["msg_cost"] = r
+        log(f"per-message cost: {n} pings in {wall:.2f} s = {r['mps']:.0f}/s; worker "
+            f"{f'{w:.2f}' if w is not None else 'n/a'} s CPU"
+            + (f" = {r['worker_us']:.1f} us/message" if r["worker_us"] else ""))

@@ -1,7 +1,7 @@
 """report.py - the benchmark's results as text: the figures table with its
-targets and verdicts, the growth, relay, burst, throughput, login, memory
-and idle-process sections and the notes, as the Markdown bench/RESULTS.md
-holds. Formats what phases.py measured; measures nothing itself.
+targets and verdicts, the growth, relay, burst, throughput, login,
+per-message, memory and idle-process sections and the notes, as the
+Markdown bench/RESULTS.md holds. Formats what phases.py measured; measures nothing itself.
 """
 import os
 
@@ -98,6 +98,13 @@ def report(b, smoke):
                      " / ".join(f"{f1(v['p50'], '', 1)}/{f1(v['p90'], '', 1)}"
                                 for v in lt.values()) + " ms",
                      "same within noise", "n/a"))
+
+    mc = res.get("msg_cost")
+    if mc:
+        rows.append((f"7. Worker CPU per client message (ping, {mc['conns']} connections "
+                     f"× {mc['each']})",
+                     f"{f1(mc['worker_us'], ' µs')} ({mc['mps']:.0f} messages/s; "
+                     f"whole stack {f1(mc['stack_us'], ' µs')})", "—", "n/a"))
 
     m = machine()
     out = []
@@ -259,6 +266,21 @@ def report(b, smoke):
                    "waits for a floor (the slower of a yescrypt check at password_cost and "
                    "the unknown-user check, measured once per process, plus a margin), so "
                    "bcrypt's ~2 ms and yescrypt's ~20 ms do not show.")
+        out.append("")
+    if mc:
+        out.append("## Per-message cost")
+        out.append("")
+        out.append(f"{mc['conns']} logged-in connections sent {mc['each']} "
+                   "`{\"action\":\"ping\"}` messages each, all at once (at most "
+                   f"{mc['window']} unanswered per connection): {mc['messages']} pongs "
+                   f"in {mc['wall']:.2f} s = {mc['mps']:.0f}/s through lighttpd, "
+                   "websocketd and lightchat-ws. The worker answers a ping itself (its "
+                   "credentials checked, no upstream call, no database write); its CPU "
+                   f"(utime+stime, /proc/PID/stat) in that window: "
+                   f"{f1(mc['worker_cpu'], ' s', 2)} = {f1(mc['worker_us'], ' µs')} per "
+                   f"message; the whole stack's: {f1(mc['stack_us'], ' µs')} per message. "
+                   f"Other frames: {fmt_err(mc['others'])}; connection errors: "
+                   f"{fmt_err(mc['errors'])}.")
         out.append("")
     d = getattr(b, "detail", None)
     if d:

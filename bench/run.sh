@@ -7,6 +7,12 @@
 #   bench/run.sh --smoke   a tiny run (well under a minute) printing TAP lines
 #                          (bench/test_clients.py's first); its table goes to
 #                          $BENCH_OUT (default: a temp file)
+#   BENCH_PHASES=msg_cost bench/run.sh   only the phases named (comma-separated,
+#                          see bench.py --phases); the table goes to $BENCH_OUT
+#                          (default: a temp file), bench/RESULTS.md is kept
+# The stack and the programs are this checkout's (tests/e2e/lib.sh: ROOT, and
+# BUILD for the build directory): to measure another commit, check it out in
+# a worktree, build it there and run its copy of bench/.
 set -u
 SMOKE=
 [ "${1:-}" = "--smoke" ] && SMOKE=--smoke
@@ -35,10 +41,11 @@ fi
 # lib.sh's stack, with the fake upstream unpaced (the benchmark paces replies
 # with #slow, or not at all for throughput), and one user allowed 1000
 # replies in flight (the load uses a single login).
-# The login limits are lifted: the login timing phase fails on purpose.
+# The login limits are lifted: the login timing phase fails on purpose. So
+# is the message budget: the per-message phase sends thousands of pings.
 UPSTREAM_DELAY_MS=0 stack_start LIGHTCHAT_MAX_INFLIGHT_PER_USER=1000 \
 	LIGHTCHAT_UPSTREAM_IDLE_TIMEOUT=120 LIGHTCHAT_LOGIN_MAX_FAILURES_USER=100000 \
-	LIGHTCHAT_LOGIN_MAX_FAILURES_ADDR=100000 ||
+	LIGHTCHAT_LOGIN_MAX_FAILURES_ADDR=100000 LIGHTCHAT_MAX_MESSAGES_PER_MINUTE=100000 ||
 	{ [ -n "${T:-}" ] && stack_stop >/dev/null; exit 1; }
 status=$(login alice "$PW_alice" "$T/jar")
 TOKEN=$(token_of "$T/jar")
@@ -48,7 +55,7 @@ if [ "$status" != 200 ] || [ -z "$TOKEN" ]; then
 	exit 1
 fi
 
-if [ -n "$SMOKE" ]; then
+if [ -n "$SMOKE" ] || [ -n "${BENCH_PHASES:-}" ]; then
 	OUT=${BENCH_OUT:-$T/RESULTS.md}
 else
 	OUT=${BENCH_OUT:-$HERE/RESULTS.md}
@@ -58,7 +65,7 @@ fi
 limit=900
 [ -n "$SMOKE" ] && limit=120
 PYTHONPATH="$PYPATH" timeout --kill-after=10 "$limit" "$PY" "$HERE/bench.py" $SMOKE \
-	--out "$OUT.tmp" \
+	--out "$OUT.tmp" ${BENCH_PHASES:+--phases "$BENCH_PHASES"} \
 	--base "$BASE" --up "$UP" --api-key "$API_KEY" --state "$T/state" --up-pid "$UP_PID" \
 	--token "$TOKEN" --user alice --password "$PW_alice"
 rc=$?

@@ -3,7 +3,7 @@
 local server (no stack): the handshake, the timing contract (every message
 one read completes carries that read's time), pings answered, final frames
 (reply, error, close, end of stream), messages read after a final frame kept
-for the next stream, and the close frame. Prints TAP lines; exit status 1 if
+for the next stream, pings counted by their pongs, and the close frame. Prints TAP lines; exit status 1 if
 one fails. Run by bench/run.sh --smoke, with tools/ on PYTHONPATH.
 """
 import asyncio
@@ -12,7 +12,7 @@ import sys
 import time
 
 import wsframe
-from clients import close_all, open_many, ws_open, ws_stream
+from clients import close_all, open_many, ws_open, ws_pings, ws_stream
 
 GAP = 0.05  # seconds between the server's two writes of one reply
 
@@ -34,6 +34,7 @@ class Server:
     def __init__(self, script, refuse=False):
         self.script, self.refuse = script, refuse
         self.got = []  # (opcode, payload) from the client
+        self.pings = 0
 
     async def handle(self, r, w):
         try:
@@ -56,7 +57,13 @@ class Server:
                     self.got.append((op, payload))
                     if op != wsframe.OP_TEXT:
                         continue
-                    msgid = json.loads(payload)["payload"]["msgid"]
+                    m = json.loads(payload)
+                    if m.get("action") == "ping":  # a pong; every 10th an idle frame too
+                        self.pings += 1
+                        w.write(text({"type": "pong"}) + (text({"type": "idle"})
+                                                          if self.pings % 10 == 0 else b""))
+                        continue
+                    msgid = m["payload"]["msgid"]
                     for step in self.script(msgid):
                         if isinstance(step, float):
                             await asyncio.sleep(step)
@@ -125,6 +132,11 @@ async def run(tap):
     await ws_stream(c2, "m5", "hi", time.perf_counter() + 5)
     tap(c2.error == "IncompleteReadError" and len(c2.deltas) == 1,
         "clients: the end of the stream is IncompleteReadError, as before")
+    c4 = await ws_open(url, "tok", 5)
+    n = await ws_pings(c4, 25, 4, time.perf_counter() + 5)
+    tap(n == 25 and srv_obj.pings == 25 and c4.others == {"idle": 2} and c4.error is None,
+        "clients: ws_pings counts the pongs, other frames apart")
+    await close_all([c4])
     c3 = await ws_open(url, "tok", 5)
     await close_all([c3])
     await asyncio.sleep(0.1)

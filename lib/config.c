@@ -102,6 +102,12 @@ static const struct cfg_entry cfg_table[] = {
 	{ "demo", CFG_BOOL, O(demo), "false", 0, 0, false, NULL },
 	{ "cookie_secure", CFG_BOOL, O(cookie_secure), "false", 0, 0, false,
 	  NULL },
+	/* the front (lighttpd.conf, through scripts/run.sh): connections at
+	 * once, and seconds a request may go without sending a byte */
+	{ "front_max_connections", CFG_INT, O(front_max_connections), "2048",
+	  16, 32767, false, NULL },
+	{ "front_read_timeout", CFG_INT, O(front_read_timeout), "15", 2, 600,
+	  false, NULL },
 };
 #undef O
 #define CFG_COUNT (sizeof(cfg_table) / sizeof(cfg_table[0]))

@@ -65,6 +65,8 @@ struct lc_config {
 	long upstream_total_timeout;
 	bool demo;                /* the upstream is the built-in demo */
 	bool cookie_secure;       /* force Secure on the cookie (behind TLS) */
+	long front_max_connections; /* lighttpd's server.max-connections */
+	long front_read_timeout;  /* lighttpd's server.max-read-idle, seconds */
 };
 
 /* Loads defaults, the file and the environment into cfg, validates the values

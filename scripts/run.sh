@@ -101,6 +101,12 @@ PORT=$(conf port)
 WS_PORT=$(conf ws_port)
 BIND=$(conf bind)
 export LIGHTCHAT_STATE="$STATE" LIGHTCHAT_PORT="$PORT" LIGHTCHAT_WS_PORT="$WS_PORT" LIGHTCHAT_BIND="$BIND"
+# lighttpd's connection limits (lighttpd.conf): its descriptors are this
+# script's limit (raised above; lighttpd takes at most 65535)
+LIGHTCHAT_MAX_FDS=$(ulimit -n)
+{ [ "$LIGHTCHAT_MAX_FDS" = unlimited ] || [ "$LIGHTCHAT_MAX_FDS" -gt 65535 ]; } && LIGHTCHAT_MAX_FDS=65535
+export LIGHTCHAT_MAX_FDS LIGHTCHAT_FRONT_MAX_CONNECTIONS="$(conf front_max_connections)" \
+	LIGHTCHAT_FRONT_READ_TIMEOUT="$(conf front_read_timeout)"
 
 # No API key: run against the demo upstream, and say so.
 if [ -z "$(conf upstream_api_key)" ] && [ -z "${LIGHTCHAT_NO_DEMO:-}" ]; then

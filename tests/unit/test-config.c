@@ -133,6 +133,8 @@ test_defaults(void)
 	    cfg.max_inflight == 1024 && cfg.max_inflight_per_user == 4,
 	    "defaults: limits");
 	CHECK(!cfg.demo && !cfg.cookie_secure, "defaults: booleans false");
+	CHECK(cfg.front_max_connections == 2048 && cfg.front_read_timeout == 15,
+	    "defaults: the front's limits");
 	config_free(&cfg);
 	CHECK(cfg.bind == NULL && cfg.state == NULL, "config_free clears");
 }
@@ -246,6 +248,10 @@ test_errors(void)
 	expect_err("max_body = 255\n", "max_body", "max_body below its minimum");
 	expect_err("demo = maybe\n", "demo", "bool 'maybe' refused");
 	expect_err("cookie_secure = 2\n", "cookie_secure", "bool '2' refused");
+	expect_err("front_read_timeout = 1\n", "front_read_timeout",
+	    "front_read_timeout below its minimum");
+	expect_err("front_max_connections = 32768\n", "front_max_connections",
+	    "front_max_connections above lighttpd's maximum");
 
 	memset(big, 'x', sizeof(big));
 	memcpy(big, "log_level = ", 12);
