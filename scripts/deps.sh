@@ -22,10 +22,11 @@ RUN_PACKAGES=(
 	python3
 )
 # Tests and tools: curl, jq, htpasswd, mkpasswd, chromium and node for the
-# browser tests, tmux for the console test, clang with libFuzzer (make fuzz),
+# browser tests, tmux for the console test, nftables for the per-address
+# connection cap (test-slowloris), clang with libFuzzer (make fuzz),
 # valgrind, wrk for the benchmark.
 TEST_PACKAGES=(
-	curl jq apache2-utils whois procps tmux
+	curl jq apache2-utils whois procps tmux nftables
 	chromium
 	clang libclang-rt-14-dev valgrind wrk
 )
