@@ -1,8 +1,9 @@
 /* session.c - the worker's side of the WebSocket sessions: receives their
  * messages from the ROUTER socket, checks the credentials that ride on
  * each, budgets each session's messages, dispatches the actions
- * (sendprompt, regenerate, stop, watch, ping), and sends lines, errors and
- * closes back. The only module that sends or receives ZeroMQ messages
+ * (sendprompt, regenerate, stop, watch, ping), and sends lines, errors,
+ * closes and, for each reply it admits, the asking session's fallback final
+ * frame (RELAY_INFLIGHT) back. The only module that sends or receives ZeroMQ messages
  * (loop.c only waits on the socket). */
 #include "session.h"
 
