@@ -3,8 +3,8 @@
  * each, budgets each session's messages, dispatches the actions
  * (sendprompt, regenerate, stop, watch, ping), and sends lines, errors,
  * closes and, for each reply it admits, the asking session's fallback final
- * frame (RELAY_INFLIGHT) back. The only module that sends or receives ZeroMQ messages
- * (loop.c only waits on the socket). */
+ * frame (RELAY_INFLIGHT) back. The only module that sends or receives ZeroMQ
+ * messages (loop.c only waits on the socket). */
 #include "session.h"
 
 #include <errno.h>
