@@ -20,7 +20,8 @@ wait_for() {
 
 mkfifo "$T/page.in" "$T/seed.in"
 # Each client's input stays open (fd 7, 8) until the end, so the connection
-# outlives the crash.
+# outlives the crash. A third client, seed-shaped without stream (the seed's
+# usual request), gets no frame at all before its final one.
 WSOPTS="--timeout 60 --stdin --until-final 2" ws "$J" <"$T/page.in" >"$T/page.out" 2>"$T/page.err" &
 PAGE=$!
 "$PY" "$WSCLIENT" --timeout 60 --stdin --until-final 2 "$WS?token=Bearer%20$TOKEN" \
@@ -32,8 +33,12 @@ long='#words:200 #slow:10 a long answer'
 jq -cn --arg p "$long" '{action:"sendprompt",payload:{msgid:"p1",prompt:$p,stream:true}}' >&7
 jq -cn --arg p "$long" '{action:"sendprompt",payload:{msgid:"s1",stream:true,
 	messages:[{role:"user",content:$p}]}}' >&8
+nostream=$(jq -cn --arg p "$long" '{action:"sendprompt",payload:{msgid:"n1",messages:[{role:"user",content:$p}]}}')
+"$PY" "$WSCLIENT" --timeout 30 "$WS?token=Bearer%20$TOKEN" "$nostream" >"$T/nostream.out" 2>/dev/null &
+NOSTREAM=$!
 check "page client: its reply streams" wait_for "$T/page.out" '"msgid":"p1".*"type":"delta"' 10
 check "seed client: its reply streams" wait_for "$T/seed.out" '"msgid":"s1".*"type":"delta"' 10
+check "seed client without stream: its reply started" wait_for "$T/stack.log" 'reply start user=alice msgid=n1 ' 10
 sleep 1.2   # the 1 s save has stored some of the text
 
 wpid=$(cat "$T/state/worker.pid")
@@ -42,8 +47,9 @@ kill -KILL "$wpid"
 t0=$(date +%s%N)
 check "page client: a final frame within 5 s of the kill" wait_for "$T/page.out" '"msgid":"p1".*"type":"(error|reply)"' 5
 check "seed client: a final frame within 5 s of the kill" wait_for "$T/seed.out" '"msgid":"s1".*"type":"(error|reply)"' 5
+check "seed client without stream: a final frame within 5 s of the kill" wait_for "$T/nostream.out" '"msgid":"n1"' 5
 ms=$((($(date +%s%N) - t0) / 1000000))
-echo "# both final frames $ms ms after the kill"
+echo "# the three final frames $ms ms after the kill"
 
 pfinal=$(jq -c 'select(.msgid=="p1" and (.type=="error" or .type=="reply"))' "$T/page.out")
 sfinal=$(jq -c 'select(.msgid=="s1" and (.type=="error" or .type=="reply"))' "$T/seed.out")
@@ -51,6 +57,9 @@ assert_eq "page client: the final frame is worker_unavailable" "$(jq -r .error.c
 assert_eq "seed client: the final frame is worker_unavailable" "$(jq -r .error.code <<<"$sfinal")" "worker_unavailable"
 assert_eq "seed client: in the seed's error shape (text without role)" \
 	"$(jq -c '[.type, (.text.content|startswith("Error: ")), (.text|has("role"))]' <<<"$sfinal")" '["error",true,false]'
+wait "$NOSTREAM"; nrc=$?
+assert_eq "seed client without stream: one frame, worker_unavailable, and it ends the client" \
+	"$(jq -c '[.msgid, .type, .error.code]' "$T/nostream.out") $nrc" '["n1","error","worker_unavailable"] 0'
 assert_eq "page client: exactly one final frame for p1" "$(grep -c '"msgid":"p1".*"type":"\(error\|reply\)"' "$T/page.out")" "1"
 CID=$(jq -r 'select(.type=="start" and .msgid=="p1") | .conversation_id' "$T/page.out")
 SCID=$(jq -r 'select(.msgid=="s1") | .conversation_id // empty' "$T/seed.out" | head -1)
@@ -63,7 +72,7 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 assert_eq "the worker is restarted" "$back" "1"
-check "the restart marks the reply interrupted" grep -q 'marked 2 unfinished replies as interrupted' "$T/stack.log"
+check "the restart marks the reply interrupted" grep -q 'marked 3 unfinished replies as interrupted' "$T/stack.log"
 conv=$(curl -s -b "$J" "$BASE/api/conversations/$CID")
 assert_eq "history: the page's reply is interrupted, with the text saved so far" \
 	"$(jq -c '.messages[-1] | [.role, .state, (.content|length > 0)]' <<<"$conv")" '["assistant","interrupted",true]'
