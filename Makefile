@@ -205,6 +205,7 @@ test-context_MODS := context store id log
 test_PKGS_test-context := sqlite3
 test-creds_MODS   := creds device username
 test-frames_MODS  := frames buf utf8
+test-inflight_MODS := inflight
 test-json_MODS    := json buf utf8
 # test-reply links no ZeroMQ: proof that a reply's life does not need it.
 test-perms_MODS   := perms
@@ -224,7 +225,6 @@ test-token_MODS   := token username
 test-users_MODS   := users username
 test-utf8_MODS    := utf8 buf
 test-zmtp_MODS    := zmtp log buf monotime
-test-inflight_MODS := inflight
 test_PKGS_test-zmtp := libzmq
 
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test-*.c))
