@@ -90,6 +90,9 @@ session_check_PKGS := libcjson
 # The session's own ZeroMQ peer (only ws/ speaks ZMTP itself).
 zmtp_SRC     := ws/zmtp.c
 zmtp_INC     := -Ilib -Iws
+# The replies a session's client waits for (libc only, no I/O).
+inflight_SRC := ws/inflight.c
+inflight_INC := -Ilib -Iws
 
 # The worker, one module a file, lowest layer first (docs/ARCHITECTURE.md).
 sse_SRC      := worker/sse.c
@@ -156,7 +159,7 @@ fmain_SRC  := cgi-bin/main.c
 fmain_INC  := -Ilib -Icgi-bin
 fmain_PKGS := libcjson
 
-ws_SRC     := $(filter-out $(zmtp_SRC),$(wildcard ws/*.c))
+ws_SRC     := $(filter-out $(zmtp_SRC) $(inflight_SRC),$(wildcard ws/*.c))
 ws_INC     := -Ilib -Iws
 ws_PKGS    :=
 
@@ -166,8 +169,8 @@ admin_PKGS := libcjson
 
 MODULES := log buf utf8 monotime config username perms id json token creds users \
            device throttle users_fp store store_login store_session \
-           session_check zmtp sse frames request upstream context watch reply \
-           prompt session loop wcore wmain pages authorize fmain ws admin
+           session_check zmtp inflight sse frames request upstream context \
+           watch reply prompt session loop wcore wmain pages authorize fmain ws admin
 
 # Each module's objects compile with its own include paths (-Ilib when it
 # says none) and cflags.
@@ -188,7 +191,7 @@ FCGI_MODS   := fmain authorize pages session_check store store_login \
                id username perms config log buf utf8
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
-WS_MODS     := ws zmtp config log buf monotime
+WS_MODS     := ws zmtp inflight config log buf monotime
 WORKER_MODS := wmain wcore loop session prompt reply watch context upstream \
                request frames sse session_check store store_session \
                store_quota users_fp id json token creds username perms config log buf utf8 monotime
@@ -207,6 +210,7 @@ test-context_MODS := context store id log
 test_PKGS_test-context := sqlite3
 test-creds_MODS   := creds device username
 test-frames_MODS  := frames buf utf8
+test-inflight_MODS := inflight
 test-json_MODS    := json buf utf8
 # test-reply links no ZeroMQ: proof that a reply's life does not need it.
 test-perms_MODS   := perms

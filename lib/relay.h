@@ -9,8 +9,12 @@
  * keeps no session table and survives a restart unnoticed.
  *
  * worker -> session, two frames: kind, body
- * kind "line" (body = one JSON text for the client) or "close" (body = a
- * reason; the session exits and websocketd closes the WebSocket). */
+ * kind "line" (body = one JSON text for the client), "close" (body = a
+ * reason; the session exits and websocketd closes the WebSocket) or
+ * "inflight" (sent once the worker admitted a prompt; body = the final
+ * frame the session gives its client if the connection to the worker breaks
+ * before the reply's own final frame went by: a worker_unavailable error;
+ * see ws/inflight.h for how the session recognises the reply's frames). */
 #ifndef LC_RELAY_H
 #define LC_RELAY_H
 
@@ -25,6 +29,7 @@ enum relay_up_frame {
 #define RELAY_BYE "bye"
 #define RELAY_LINE "line"
 #define RELAY_CLOSE "close"
+#define RELAY_INFLIGHT "inflight"
 
 /* Longest credential field forwarded (cookie header, query, ...). */
 #define RELAY_FIELD_MAX 8192

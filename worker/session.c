@@ -1,9 +1,10 @@
 /* session.c - the worker's side of the WebSocket sessions: receives their
  * messages from the ROUTER socket, checks the credentials that ride on
  * each, budgets each session's messages, dispatches the actions
- * (sendprompt, regenerate, stop, watch, ping), and sends lines, errors and
- * closes back. The only module that sends or receives ZeroMQ messages
- * (loop.c only waits on the socket). */
+ * (sendprompt, regenerate, stop, watch, ping), and sends lines, errors,
+ * closes and, for each reply it admits, the asking session's fallback final
+ * frame (RELAY_INFLIGHT) back. The only module that sends or receives ZeroMQ
+ * messages (loop.c only waits on the socket). */
 #include "session.h"
 
 #include <errno.h>
@@ -127,6 +128,31 @@ send_error(struct session *s, const struct peer *p, const char *msgid,
 	send_frame(s, p, frame_error(&e));
 }
 
+/* Tells the session that asked for an admitted reply that it is in flight,
+ * with the final frame its client gets should this worker go away before
+ * the reply ends (RELAY_INFLIGHT in lib/relay.h; ws/inflight.h). The frame
+ * begins as every frame of the reply does: same msgid, same conversation. */
+static void
+send_inflight(struct session *s, const struct peer *p, const char *user,
+    const struct chat_request *req)
+{
+	struct frame_error e = { req->msgid, req->conversation_id,
+	    "worker_unavailable",
+	    "the server stopped during this reply; regenerate it", NULL, 0, -1,
+	    NULL };
+	char *frame;
+
+	if (reply_find(s->replies, user, req->msgid, NULL) == NULL)
+		return;  /* it ended already, with its own final frame */
+	frame = frame_error(&e);
+	if (frame == NULL) {
+		log_err("out of memory building a frame");
+		return;
+	}
+	send_to(s, p, RELAY_INFLIGHT, frame);
+	free(frame);
+}
+
 static void
 do_prompt(struct session *s, const struct peer *p, const char *user,
     const cJSON *payload, enum request_kind kind)
@@ -139,6 +165,8 @@ do_prompt(struct session *s, const struct peer *p, const char *user,
 	    &err) != 0)
 		send_error(s, p, req.msgid[0] ? req.msgid : NULL, err.code,
 		    err.message, err.field);
+	else
+		send_inflight(s, p, user, &req);
 	request_free(&req);
 }
 

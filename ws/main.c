@@ -5,7 +5,9 @@
  * nothing itself: it forwards the connection's credentials
  * and the worker decides. stdin and ZeroMQ are polled together (websocketd
  * deadlocks otherwise); every line out is flushed at once; stdin EOF ends the
- * process within a second. */
+ * process within a second. When the connection to the worker breaks, every
+ * reply the client still waits for ends at once with the final frame the
+ * worker left for it (ws/inflight.h): a dead worker's replies never resume. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,6 +19,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "inflight.h"
 #include "log.h"
 #include "monotime.h"
 #include "relay.h"
@@ -34,6 +37,8 @@ struct session {
 	                                       * for (its body is in) */
 	char rx[READ_CHUNK];                  /* stdin bytes not forwarded */
 	size_t rx_len, rx_off;                /* yet: rx[rx_off..rx_len) */
+	struct inflight inflight;             /* replies the client waits for */
+	int worker_ready;                     /* the connection was ready */
 };
 
 static const char *
@@ -97,6 +102,53 @@ write_line(const char *p, size_t n)
 	return 0;
 }
 
+static int
+is_kind(const struct zmtp_part *part, const char *kind)
+{
+	return part->len == strlen(kind) && memcmp(part->data, kind,
+	    part->len) == 0;
+}
+
+/* The worker admitted a prompt of this client: remember the final frame
+ * it left for the reply (body), in case the worker goes away first. */
+static void
+track_reply(struct session *s, const struct zmtp_part *body)
+{
+	int r = inflight_add(&s->inflight, body->data, body->len);
+
+	if (r == INFLIGHT_FULL)
+		log_warn("%d replies in flight on this connection: the next "
+		    "is not tracked", INFLIGHT_MAX);
+	else if (r != INFLIGHT_OK)
+		log_err("a reply in flight could not be tracked (%s)",
+		    r == INFLIGHT_NOMEM ? "out of memory" : "malformed");
+}
+
+static int
+emit_line(void *arg, const char *line, size_t len)
+{
+	(void)arg;
+	return write_line(line, len);
+}
+
+/* Call after anything that may break the connection to the worker (its
+ * service, a send). When the connection was ready and is not any more, the
+ * worker went away and its replies with it: each one the client waits for
+ * gets its fallback final frame now. Returns 0, or -1 if stdout is gone. */
+static int
+check_worker(struct session *s)
+{
+	int was = s->worker_ready, n = inflight_count(&s->inflight), sent;
+
+	s->worker_ready = s->z.state == ZMTP_READY;
+	if (!was || s->worker_ready || n == 0)
+		return 0;
+	sent = inflight_fail(&s->inflight, emit_line, NULL);
+	log_warn("the worker went away: %d replies in flight ended as "
+	    "worker_unavailable", n);
+	return sent == n ? 0 : -1;
+}
+
 /* Handles the messages the worker sent. Returns 0 to go on, 1 to exit. */
 static int
 from_worker(struct session *s)
@@ -109,10 +161,14 @@ from_worker(struct session *s)
 			log_err("malformed message from the worker");
 			return 1;
 		}
+		if (is_kind(&parts[0], RELAY_INFLIGHT)) {
+			track_reply(s, &parts[1]);
+			continue;
+		}
 		/* "close", or anything unknown: end the connection. */
-		if (parts[0].len != strlen(RELAY_LINE) ||
-		    memcmp(parts[0].data, RELAY_LINE, parts[0].len) != 0)
+		if (!is_kind(&parts[0], RELAY_LINE))
 			return 1;
+		(void)inflight_done(&s->inflight, parts[1].data, parts[1].len);
 		if (write_line(parts[1].data, parts[1].len) != 0)
 			return 1;
 	}
@@ -247,7 +303,7 @@ main(void)
 			s.rx_off = 0;
 			s.rx_len = n > 0 ? (size_t)n : 0;
 		}
-		if (forward_client(&s) != 0)
+		if (forward_client(&s) != 0 || check_worker(&s) != 0)
 			goto out;
 		if (eof && !blocked(&s)) {
 			if (send_up(&s, RELAY_BYE, "", 0) == ZMTP_OK &&
@@ -258,6 +314,7 @@ main(void)
 	}
 out:
 	zmtp_close(&s.z);  /* every way here passed zmtp_init */
+	inflight_free(&s.inflight);
 	buf_free(&s.in);
 	config_free(&cfg);
 	return rc;

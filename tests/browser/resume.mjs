@@ -3,7 +3,9 @@
 // repeated), a second tab sees the stream live, can stop it and follows a regenerate
 // and an edit made in the first, a stopped reply stays
 // stopped after a reload, and a worker killed mid-reply (SIGKILL by PID; run.sh starts
-// it again) leaves a reply marked interrupted that Regenerate completes.
+// it again) leaves a reply marked interrupted that Regenerate completes: the page hears
+// it at once (lightchat-ws sends the worker_unavailable frame the worker left for it)
+// and its Regenerate works on the spot, as after a reload.
 // Needs UPSTREAM_URL and STATE_DIR; it kills the worker, so run it after the others.
 import { readFileSync } from 'node:fs';
 import {
@@ -118,13 +120,22 @@ try {
   });
 
   // ---- the worker is killed mid-reply -------------------------------------------------
-  await check('worker killed mid-reply: the open page marks the reply interrupted by itself', async () => {
+  await check('worker killed mid-reply: the open page marks the reply interrupted at once', async () => {
     await prompt(page, '#words:100 #slow:10');
     await hasWord(page, 11, 'w15');   // the worker saves a growing reply every second
     const old = workerPid();
+    const t0 = Date.now();
     process.kill(old, 'SIGKILL');
+    // Within 3 s (the page's own stall probe alone takes 8 s and more).
+    await page.waitForSelector('article.msg:nth-of-type(12)[data-state="interrupted"]', { timeout: 3000 });
+    const ms = Date.now() - t0;
+    const m = replies(page).nth(11);
+    expect(/Interrupted/.test(await m.locator('.msg-foot').innerText()), await m.locator('.msg-foot').innerText());
+    expect(await m.locator('button.act[data-action="regenerate"]').isVisible(), 'no Regenerate');
+    expect(!(await page.locator('#stop').isVisible()), 'Stop still shown');
+    await page.screenshot({ path: `${artifacts}/worker-unavailable-live-1280.png` });
+    console.log(`# marked interrupted ${ms} ms after the kill`);
     for (let i = 0; i < 100 && (() => { try { return workerPid() === old; } catch { return true; } })(); i++) await sleep(100);
-    await page.waitForSelector('article.msg:nth-of-type(12)[data-state="interrupted"]', { timeout: 20000 });
   });
   await check('after a reload the reply is marked interrupted, with its text and a Regenerate offer', async () => {
     await page.reload();
@@ -149,6 +160,21 @@ try {
     expect(await m.getAttribute('data-state') === 'done', await m.getAttribute('data-state'));
     expect((await body(page, 11).innerText()).trim() === words(100), await body(page, 11).innerText());
     expect(await replies(page).count() === 12, await replies(page).count());
+  });
+
+  await check('killed again mid-reply: Regenerate on the live page, without a reload, completes it', async () => {
+    await prompt(page, '#words:60 #slow:6');
+    await hasWord(page, 13, 'w10');
+    process.kill(workerPid(), 'SIGKILL');
+    await page.waitForSelector('article.msg:nth-of-type(14)[data-state="interrupted"]', { timeout: 3000 });
+    // At once, while the worker may still be away: the session holds it until it is back.
+    await replies(page).nth(13).locator('button.act[data-action="regenerate"]').click();
+    const m = await settled(page, 13, 30000);
+    expect(await m.getAttribute('data-state') === 'done', await m.getAttribute('data-state'));
+    expect((await body(page, 13).innerText()).trim() === words(60), await body(page, 13).innerText());
+    expect(await replies(page).count() === 14, await replies(page).count());
+    const { body: stored } = await apiGet(page, `/api/conversations/${await hashId(page)}`);
+    expect(stored.messages.at(-1).state === 'complete', stored.messages.at(-1));
   });
 
   await check('no script errors, no request to another host', () => {

@@ -211,11 +211,52 @@ test_error(void)
 	free(full);
 }
 
+/* The bytes up to the first `,"type":"` of a reply's frames are its key
+ * for lightchat-ws (ws/inflight.h): every frame of one reply begins with
+ * them, and the key's end is never inside a string. */
+static size_t
+key_len(const char *f)
+{
+	const char *k = f != NULL ? strstr(f, ",\"type\":\"") : NULL;
+
+	return k != NULL ? (size_t)(k - f) + strlen(",\"type\":\"") : 0;
+}
+
+static void
+test_reply_key(void)
+{
+	const char *ids[] = { "m-1", "a\",\"type\":\"x", "back\\slash" };
+	const char *convs[] = { "0123456789abcdef0123456789abcdef", "" };
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		for (size_t c = 0; c < 2; c++) {
+			struct frame_error e = { ids[i], convs[c],
+			    "worker_unavailable", "m", NULL, 0, -1, NULL };
+			char *fe = frame_error(&e);
+			char *fr = frame_reply(ids[i], convs[c], "hi", "m",
+			    NULL, NULL);
+			char *fd = frame_delta(ids[i], convs[c], "x");
+			size_t k = key_len(fe);
+			CHECK(k > 0 && fr != NULL && fd != NULL &&
+			    strncmp(fe, fr, k) == 0 && strncmp(fe, fd, k) == 0,
+			    "reply key: error, reply and delta frames share it");
+			CHECK(k > 0 && strncmp(fe + k, "error\"", 6) == 0 &&
+			    fr != NULL && strncmp(fr + k, "reply\"", 6) == 0 &&
+			    fd != NULL && strncmp(fd + k, "delta\"", 6) == 0,
+			    "reply key: followed by the frame's type");
+			free(fe);
+			free(fr);
+			free(fd);
+		}
+	}
+}
+
 int
 main(void)
 {
 	test_delta_and_pong();
 	test_reply();
 	test_error();
+	test_reply_key();
 	UNIT_EXIT();
 }
