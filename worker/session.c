@@ -1,6 +1,7 @@
 /* session.c - the worker's side of the WebSocket sessions: receives their
  * messages from the ROUTER socket, checks the credentials that ride on
- * each, budgets each session's messages, dispatches the actions
+ * each, budgets each session's messages, holds each user and address to
+ * their share of sessions and messages (limits.c), dispatches the actions
  * (sendprompt, regenerate, stop, watch, ping), and sends lines, errors and
  * closes back. The only module that sends or receives ZeroMQ messages
  * (loop.c only waits on the socket). */
