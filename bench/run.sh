@@ -40,12 +40,16 @@ fi
 
 # lib.sh's stack, with the fake upstream unpaced (the benchmark paces replies
 # with #slow, or not at all for throughput), and one user allowed 1000
-# replies in flight (the load uses a single login).
+# replies in flight and any number of connections and messages (the load uses
+# a single login from one address).
 # The login limits are lifted: the login timing phase fails on purpose. So
 # is the message budget: the per-message phase sends thousands of pings.
 UPSTREAM_DELAY_MS=0 stack_start LIGHTCHAT_MAX_INFLIGHT_PER_USER=1000 \
 	LIGHTCHAT_UPSTREAM_IDLE_TIMEOUT=120 LIGHTCHAT_LOGIN_MAX_FAILURES_USER=100000 \
-	LIGHTCHAT_LOGIN_MAX_FAILURES_ADDR=100000 LIGHTCHAT_MAX_MESSAGES_PER_MINUTE=100000 ||
+	LIGHTCHAT_LOGIN_MAX_FAILURES_ADDR=100000 LIGHTCHAT_MAX_MESSAGES_PER_MINUTE=100000 \
+	LIGHTCHAT_MAX_CONNECTIONS_PER_USER=100000 \
+	LIGHTCHAT_MAX_CONNECTIONS_PER_ADDRESS=100000 \
+	LIGHTCHAT_MAX_MESSAGES_PER_USER_MINUTE=1000000 ||
 	{ [ -n "${T:-}" ] && stack_stop >/dev/null; exit 1; }
 status=$(login alice "$PW_alice" "$T/jar")
 TOKEN=$(token_of "$T/jar")

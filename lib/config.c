@@ -93,6 +93,19 @@ static const struct cfg_entry cfg_table[] = {
 	{ "database", CFG_STR, O(database), "", 0, 0, false, NULL },
 	{ "max_connections", CFG_INT, O(max_connections), "1024", 1, 100000,
 	  false, NULL },
+	/* One person's tabs on a laptop, a phone and a tablet are about 10
+	 * sessions: 32 leaves room, and one user cannot take max_connections. */
+	{ "max_connections_per_user", CFG_INT, O(max_connections_per_user), "32",
+	  1, 100000, false, NULL },
+	/* A small office behind one NAT address: 20 people with 3 tabs and a
+	 * phone each is 80 sessions; 128 leaves room. */
+	{ "max_connections_per_address", CFG_INT,
+	  O(max_connections_per_address), "128", 1, 100000, false, NULL },
+	/* Across a user's sessions: 32 tabs' heartbeats (a ping each 25 s) are
+	 * 77 a minute, and a person types far fewer prompts; 240 leaves room
+	 * (bursts of a quarter, as per connection). */
+	{ "max_messages_per_user_minute", CFG_INT,
+	  O(max_messages_per_user_minute), "240", 1, 1000000, false, NULL },
 	{ "upstream_connect_timeout", CFG_INT, O(upstream_connect_timeout), "10",
 	  1, 600, false, NULL },
 	{ "upstream_idle_timeout", CFG_INT, O(upstream_idle_timeout), "120", 1,

@@ -60,6 +60,9 @@ struct lc_config {
 	                           * (0: no check) */
 	char *database;           /* "" : <state>/lightchat.db */
 	long max_connections;     /* websocketd --maxforks */
+	long max_connections_per_user;    /* WebSocket sessions per user */
+	long max_connections_per_address; /* WebSocket sessions per address */
+	long max_messages_per_user_minute; /* across a user's sessions */
 	long upstream_connect_timeout;
 	long upstream_idle_timeout;
 	long upstream_total_timeout;

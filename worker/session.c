@@ -1,6 +1,7 @@
 /* session.c - the worker's side of the WebSocket sessions: receives their
  * messages from the ROUTER socket, checks the credentials that ride on
- * each, budgets each session's messages, dispatches the actions
+ * each, budgets each session's messages, holds each user and address to
+ * their share of sessions and messages (limits.c), dispatches the actions
  * (sendprompt, regenerate, stop, watch, ping), and sends lines, errors,
  * closes and, for each reply it admits, the asking session's fallback final
  * frame (RELAY_INFLIGHT) back. The only module that sends or receives ZeroMQ
@@ -21,6 +22,7 @@
 #include "creds.h"
 #include "frames.h"
 #include "json.h"
+#include "limits.h"
 #include "log.h"
 #include "monotime.h"
 #include "relay.h"
@@ -73,8 +75,21 @@ struct session {
 	struct prompts *prompts;
 	struct replies *replies;
 	struct peer_rate *rates;
+	struct limits *limits;        /* sessions per user and address */
 	struct token_seen seen[TOKEN_SEEN_SLOTS];
 };
+
+_Static_assert(LIMITS_KEY_MAX >= PEER_ID_MAX, "a peer is a limits key");
+
+/* Milliseconds on the monotonic clock, for limits.c. */
+static long long
+now_ms(void)
+{
+	struct timespec t;
+
+	monotime_now(&t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 /* Sends one frame set to a session. Returns 0, or -1 if it is gone. */
 static int
@@ -345,6 +360,15 @@ do_message(struct session *s, const struct peer *p, const char *user,
 		    "too many messages; slow down", NULL);
 		return;
 	}
+	if (limits_take(s->limits, user, now_ms()) != 0) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "too many messages from your "
+		    "connections: at most %ld a minute "
+		    "(max_messages_per_user_minute); slow down",
+		    s->cfg->max_messages_per_user_minute);
+		send_error(s, p, NULL, "rate_limited", msg, NULL);
+		return;
+	}
 	const char *why = "each message must be one JSON object";
 	json = json_parse_strict(line, len, &why);
 	if (!cJSON_IsObject(json)) {
@@ -375,6 +399,7 @@ drop_peer(struct session *s, const struct peer *p)
 {
 	watch_set(s->watch, p, "", "");
 	rate_forget(s, p);
+	limits_close(s->limits, p->id, p->idlen);
 	reply_peer_gone(s->replies, p);
 }
 
@@ -467,6 +492,39 @@ refuse_session(struct session *s, const struct peer *p, const char *message)
 	send_to(s, p, RELAY_CLOSE, "unauthorized");
 }
 
+/* Counts session p of user from peer (the RELAY_PEER field) whose messages
+ * arrive on descriptor fd, and refuses it (an error frame naming the limit,
+ * then the close) when the user or the address has all the sessions it may
+ * have, or when the table is full (refused, never uncounted). Returns 0, or
+ * -1 after refusing it. */
+static int
+count_session(struct session *s, const struct peer *p, const char *user,
+    const char *peer, int fd)
+{
+	enum limits_verdict v = limits_open(s->limits, p->id, p->idlen, user,
+	    peer, fd, now_ms());
+	char msg[160];
+
+	if (v == LIMITS_OK)
+		return 0;
+	if (v == LIMITS_USER)
+		snprintf(msg, sizeof(msg), "too many connections for this user: "
+		    "at most %ld (max_connections_per_user)",
+		    s->cfg->max_connections_per_user);
+	else if (v == LIMITS_ADDRESS)
+		snprintf(msg, sizeof(msg), "too many connections from this "
+		    "address: at most %ld (max_connections_per_address)",
+		    s->cfg->max_connections_per_address);
+	else
+		snprintf(msg, sizeof(msg), "the server has no room for another "
+		    "connection; try again later");
+	log_warn("session refused user=%s peer=%.64s: too many connections "
+	    "(%s)", user, peer, limits_strerror(v));
+	send_error(s, p, NULL, "too_many_connections", msg, NULL);
+	send_to(s, p, RELAY_CLOSE, "too_many_connections");
+	return -1;
+}
+
 /* Checks a session's credentials again (the authorizer did first), and
  * remembers whose login the session is. Returns 0 with user set, or -1
  * after refusing the session. */
@@ -507,6 +565,11 @@ check_session(struct session *s, const struct peer *p, zmq_msg_t *f,
 		return -1;
 	}
 	struct peer_rate *x = peer_entry(s, p);
+	/* Its first checked message counts it; its "bye", its close by the
+	 * worker or its connection found gone (session_sweep) uncounts it. */
+	if (x != NULL && x->user[0] == '\0' && count_session(s, p, user,
+	    field[RELAY_PEER], zmq_msg_get(&f[RELAY_KIND], ZMQ_SRCFD)) != 0)
+		return -1;
 	if (x != NULL && strcmp(x->sid, sid) != 0) {
 		memcpy(x->user, user, strlen(user) + 1);
 		memcpy(x->sid, sid, sizeof(sid));
@@ -608,6 +671,7 @@ key_changed(struct session *s)
 {
 	log_info("token key changed: every earlier login ended");
 	explicit_bzero(s->seen, sizeof(s->seen));
+	limits_clear(s->limits);
 	while (s->rates != NULL) {
 		struct peer_rate *x = s->rates;
 		s->rates = x->next;
@@ -653,6 +717,14 @@ session_sweep(struct session *s)
 	else if (k < 0)
 		log_err("%s (the previous key stays)", err);
 
+	/* Sessions that ended without a "bye" (killed): their connection is
+	 * closed. */
+	struct peer gone;
+	while (limits_gone(s->limits, gone.id, &gone.idlen) == 1) {
+		log_info("session gone without a bye");
+		drop_peer(s, &gone);
+	}
+
 	for (struct peer_rate **pp = &s->rates, *x; (x = *pp) != NULL; ) {
 		/* A deleted user's sessions are due at once: they are closed
 		 * before their replies are stopped below. */
@@ -683,6 +755,7 @@ session_sweep(struct session *s)
 		}
 		*pp = x->next;
 		watch_set(s->watch, &x->peer, "", "");
+		limits_close(s->limits, x->peer.id, x->peer.idlen);
 		reply_peer_gone(s->replies, &x->peer);
 		free(x);
 	}
@@ -718,6 +791,16 @@ session_new(const struct lc_config *cfg, const struct lc_token_key *key,
 	token_key_refresh(cfg->token_key_file, &s->key, &s->key_stamp,
 	    time(NULL), err, sizeof(err));
 	s->store = store;
+	/* Twice the sessions websocketd runs at once: room for the ended ones
+	 * the sweep has not found yet. */
+	s->limits = limits_new(cfg->max_connections_per_user,
+	    cfg->max_connections_per_address,
+	    cfg->max_messages_per_user_minute,
+	    (size_t)cfg->max_connections * 2);
+	if (s->limits == NULL) {
+		log_err("out of memory for the session limits");
+		goto fail;
+	}
 	s->zctx = zmq_ctx_new();
 	if (s->zctx == NULL ||
 	    (s->router = zmq_socket(s->zctx, ZMQ_ROUTER)) == NULL ||
@@ -765,6 +848,7 @@ session_free(struct session *s)
 		s->rates = x->next;
 		free(x);
 	}
+	limits_free(s->limits);
 	if (s->router != NULL)
 		zmq_close(s->router);
 	if (s->zctx != NULL)

@@ -41,7 +41,9 @@ void session_receive(struct session *s, int max);
  * open session whose last check is 2 s old
  * (at most a bounded number a call): a session whose login ended
  * (lib/session_check.h) gets a final unauthorized frame and is closed, and
- * the replies of a user no longer in the users file are stopped. For the
+ * the replies of a user no longer in the users file are stopped. Sessions
+ * whose connection closed without a "bye" (killed) are forgotten and no
+ * longer counted against their user's and address's limits. For the
  * worker's tick. */
 void session_sweep(struct session *s);
 

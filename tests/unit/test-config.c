@@ -132,6 +132,10 @@ test_defaults(void)
 	    cfg.max_tokens_limit == 16384 && cfg.max_reply == 1048576 &&
 	    cfg.max_inflight == 1024 && cfg.max_inflight_per_user == 4,
 	    "defaults: limits");
+	CHECK(cfg.max_connections_per_user == 32 &&
+	    cfg.max_connections_per_address == 128 &&
+	    cfg.max_messages_per_user_minute == 240,
+	    "defaults: per-user and per-address limits");
 	CHECK(!cfg.demo && !cfg.cookie_secure, "defaults: booleans false");
 	CHECK(cfg.front_max_connections == 2048 && cfg.front_read_timeout == 15,
 	    "defaults: the front's limits");
