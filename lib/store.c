@@ -76,7 +76,8 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_DROP_TURN] =
 	    "DELETE FROM messages WHERE conversation_id = ? AND id >= ?",
 	[ST_MARK_INTERRUPTED] =
-	    "UPDATE messages SET state = 'interrupted', updated_at = ?"
+	    "UPDATE messages SET state = 'interrupted', updated_at = ?,"
+	    " error_code = 'worker_unavailable'"
 	    " WHERE state = 'streaming'",
 	/* A deleted user's data: deleted (messages by the cascade), moved
 	 * under an owner no login can have, or purged from there. */

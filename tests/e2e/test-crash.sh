@@ -76,6 +76,8 @@ check "the restart marks the reply interrupted" grep -q 'marked 3 unfinished rep
 conv=$(curl -s -b "$J" "$BASE/api/conversations/$CID")
 assert_eq "history: the page's reply is interrupted, with the text saved so far" \
 	"$(jq -c '.messages[-1] | [.role, .state, (.content|length > 0)]' <<<"$conv")" '["assistant","interrupted",true]'
+assert_eq "history: the interrupted reply's error says the worker stopped" \
+	"$(jq -r '.messages[-1].error' <<<"$conv")" "worker_unavailable"
 sconv=$(curl -s -b "$J" "$BASE/api/conversations/$SCID")
 assert_eq "history: the seed client's reply is interrupted" \
 	"$(jq -c '.messages[-1] | [.role, .state]' <<<"$sconv")" '["assistant","interrupted"]'
