@@ -230,32 +230,21 @@ exited() {
 	BACKOFF[$1]=$((d * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d * 2))
 	say "$2 exited (status $3); restarting it in $((d / 1000)).$((d % 1000 / 100)) s"
 }
-# start_due: starts the components whose time has come, and sets a timer
-# (a sleep job, which wakes the wait below) for the next one.
-TIMER_PID=""
+# start_due: starts the components whose time has come.
 start_due() {
-	local n now next=""
+	local n now
 	now=$(now_ms)
 	for n in "${!DUE[@]}"; do
-		if [ "${DUE[$n]}" -le "$now" ]; then
-			unset "DUE[$n]"
-			start "$n"
-			# websocketd found no namespace to start in: try again later
-			[ "$n" = websocketd ] && [ -z "$WSD_PID" ] && exited websocketd websocketd 1
-		fi
+		[ "${DUE[$n]}" -le "$now" ] || continue
+		unset "DUE[$n]"
+		start "$n"
+		# websocketd found no namespace to start in: try again later
+		[ "$n" = websocketd ] && [ -z "$WSD_PID" ] && exited websocketd websocketd 1
 	done
-	for n in "${!DUE[@]}"; do
-		[ -z "$next" ] || [ "${DUE[$n]}" -lt "$next" ] && next=${DUE[$n]}
-	done
-	[ -n "$TIMER_PID" ] && kill "$TIMER_PID" 2>/dev/null
-	TIMER_PID=""
-	if [ -n "$next" ]; then
-		local ms=$((next - now))
-		[ "$ms" -gt 0 ] || ms=1
-		sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))" &
-		TIMER_PID=$!
-	fi
 }
+# gone PID: the process has exited (bash reaps its children as they exit;
+# `wait PID` still gives the status).
+gone() { [ -n "$1" ] && ! kill -0 "$1" 2>/dev/null; }
 
 start worker
 # lighttpd's access log: a FIFO copied to our stderr (lighttpd gives piped
@@ -310,20 +299,35 @@ if [ ${#NETNS[@]} -gt 0 ]; then
 else
 	say "listening on http://$BIND:$PORT/ (websocketd on 127.0.0.1:$WS_PORT)"
 fi
+# The loop looks at its components four times a second. (`wait -n` misses
+# a job that ends while the script runs something else: bash reports it
+# and forgets it.) The read waits on a FIFO nobody writes, and a signal
+# cuts it short, so that its trap runs at once.
+mkfifo -m 600 "$STATE/run.tick.$$"
+exec {tick_fd}<>"$STATE/run.tick.$$"
+rm -f "$STATE/run.tick.$$"
 set +e
 while :; do
 	start_due
-	done_pid=""
-	wait -n -p done_pid
-	status=$?
-	case "${done_pid:-}" in
-	"") ;;   # a signal: its trap ends the script
-	"$LIGHTTPD_PID")
-		say "lighttpd exited (status $status); stopping"
-		exit 1 ;;
-	"$WORKER_PID") WORKER_PID=""; exited worker "the worker" "$status" ;;
-	"$WSD_PID") WSD_PID=""; exited websocketd websocketd "$status" ;;
-	"${DEMO_PID:-}") DEMO_PID=""; exited demo "the demo upstream" "$status" ;;
-	"$TIMER_PID") TIMER_PID="" ;;
-	esac
+	read -r -t 0.25 -u "$tick_fd" _
+	if gone "$LIGHTTPD_PID"; then
+		wait "$LIGHTTPD_PID"
+		say "lighttpd exited (status $?); stopping"
+		exit 1
+	fi
+	if gone "$WORKER_PID"; then
+		wait "$WORKER_PID"
+		exited worker "the worker" $?
+		WORKER_PID=""
+	fi
+	if gone "$WSD_PID"; then
+		wait "$WSD_PID"
+		exited websocketd websocketd $?
+		WSD_PID=""
+	fi
+	if gone "${DEMO_PID:-}"; then
+		wait "$DEMO_PID"
+		exited demo "the demo upstream" $?
+		DEMO_PID=""
+	fi
 done
