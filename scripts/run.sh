@@ -169,7 +169,7 @@ fi
 # ran for STABLE_S seconds starts again at 0.5 s. Only lighttpd exiting
 # stops the stack: while the worker or websocketd is down or restarting,
 # lighttpd goes on serving the page and /login. PIDs: <state>/*.pid.
-BACKOFF_MIN_MS=500 BACKOFF_MAX_MS=30000 STABLE_S=30
+BACKOFF_MIN_MS=500 BACKOFF_MAX_MS=30000 STABLE_S=10
 declare -A BACKOFF STARTED DUE
 now_ms() { local t=${EPOCHREALTIME/[.,]/}; echo $((t / 1000)); }
 
