@@ -171,7 +171,9 @@ fi
 # lighttpd goes on serving the page and /login. PIDs: <state>/*.pid.
 BACKOFF_MIN_MS=500 BACKOFF_MAX_MS=30000 STABLE_S=10
 declare -A BACKOFF STARTED DUE
-now_ms() { local t=${EPOCHREALTIME/[.,]/}; echo $((t / 1000)); }
+# now_ms: sets NOW to the time in milliseconds (no subshell: the loop runs
+# it four times a second).
+now_ms() { NOW=${EPOCHREALTIME/[.,]/}; NOW=$((NOW / 1000)); }
 
 # GNUTLS_NO_IMPLICIT_INIT: Debian's libcurl pulls in GnuTLS through librtmp;
 # the worker speaks only http(s) through OpenSSL, so GnuTLS's constructor
@@ -212,7 +214,8 @@ start_websocketd() {
 }
 # start NAME: starts a supervised component and notes when.
 start() {
-	STARTED[$1]=$(now_ms)
+	now_ms
+	STARTED[$1]=$NOW
 	case $1 in
 	worker) start_worker ;;
 	websocketd) start_websocketd || WSD_PID="" ;;
@@ -223,7 +226,8 @@ start() {
 # exited, after its back-off, and says so.
 exited() {
 	local now d
-	now=$(now_ms)
+	now_ms
+	now=$NOW
 	d=${BACKOFF[$1]:-$BACKOFF_MIN_MS}
 	[ $((now - ${STARTED[$1]:-0})) -ge $((STABLE_S * 1000)) ] && d=$BACKOFF_MIN_MS
 	DUE[$1]=$((now + d))
@@ -233,7 +237,8 @@ exited() {
 # start_due: starts the components whose time has come.
 start_due() {
 	local n now
-	now=$(now_ms)
+	now_ms
+	now=$NOW
 	for n in "${!DUE[@]}"; do
 		[ "${DUE[$n]}" -le "$now" ] || continue
 		unset "DUE[$n]"
@@ -260,16 +265,18 @@ export LIGHTCHAT_ACCESS_LOG="$STATE/access.fifo"
 # the URL of a request whose backend is down.
 if [ ${#NETNS[@]} -gt 0 ]; then
 	# Binds bind:port here, on the host, as descriptor 3, and execs the rest:
-	# unshare (a new network namespace), sh (loopback up inside it), then
-	# lighttpd, which takes descriptor 3 (LISTEN_PID is its own PID, all the
-	# way down one process). A host name is passed on as its address, so that
-	# lighttpd finds the socket it was given.
+	# unshare (a new network namespace), sh (loopback up inside it; then it
+	# waits, up to 5 s, until websocketd listens there, so that the site
+	# never answers before /ws works: early clients wait in the socket's
+	# backlog), then lighttpd, which takes descriptor 3 (LISTEN_PID is its
+	# own PID, all the way down one process). A host name is passed on as
+	# its address, so that lighttpd finds the socket it was given.
 	LIGHTCHAT_SOCKET_ACTIVATION=enable LIGHTCHAT_CONFIG="$STATE/effective.conf" \
 		setsid python3 -c '
 import os, socket, sys
 host, port = sys.argv[1], int(sys.argv[2])
 try:
-    ai = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    ai = socket.getaddrinfo(host or "0.0.0.0", port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     s = socket.socket(ai[0], socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(ai[4])
@@ -282,16 +289,24 @@ if s.fileno() != 3:
     os.dup2(s.fileno(), 3)
 os.set_inheritable(3, True)
 os.execvp(sys.argv[3], sys.argv[3:])' "$BIND" "$PORT" "${NETNS[@]}" \
-		sh -c 'ip link set lo up && export LISTEN_FDS=1 LISTEN_PID=$$ && exec "$@"' sh \
+		sh -c 'ip link set lo up || exit 1
+			port=$(printf "%04X" "$1"); shift; i=0
+			while [ $i -lt 500 ] && ! grep -q "^ *[0-9]*: 0100007F:$port 00000000:0000 0A" /proc/net/tcp; do
+				sleep 0.01; i=$((i + 1))
+			done
+			export LISTEN_FDS=1 LISTEN_PID=$$; exec "$@"' sh "$WS_PORT" \
 		lighttpd -D -f "$ROOT/lighttpd.conf" 2> >(redact) &
+	LIGHTTPD_PID=$!
+	start websocketd
 else
+	start websocketd
 	LIGHTCHAT_SOCKET_ACTIVATION=disable LIGHTCHAT_CONFIG="$STATE/effective.conf" \
 		setsid lighttpd -D -f "$ROOT/lighttpd.conf" 2> >(redact) &
+	LIGHTTPD_PID=$!
 fi
-LIGHTTPD_PID=$!
-start websocketd
 [ -n "$WSD_PID" ] || exited websocketd websocketd 1
-[ -n "${DEMO_PID:-}" ] && STARTED[demo]=$(now_ms)
+now_ms
+[ -n "${DEMO_PID:-}" ] && STARTED[demo]=$NOW
 echo "$$" > "$STATE/run.pid"
 
 if [ ${#NETNS[@]} -gt 0 ]; then
@@ -301,15 +316,24 @@ else
 fi
 # The loop looks at its components four times a second. (`wait -n` misses
 # a job that ends while the script runs something else: bash reports it
-# and forgets it.) The read waits on a FIFO nobody writes, and a signal
-# cuts it short, so that its trap runs at once.
+# and forgets it.) The read waits on a FIFO nobody writes. From here a
+# signal only sets STOP, and the loop stops the stack: a trap that ran
+# stop_all inside `read -t` was cut short by the read's timeout (bash jumps
+# back into the read), and the loop went on.
 mkfifo -m 600 "$STATE/run.tick.$$"
 exec {tick_fd}<>"$STATE/run.tick.$$"
 rm -f "$STATE/run.tick.$$"
+STOP=""
+trap 'STOP=1' INT TERM HUP
 set +e
 while :; do
 	start_due
 	read -r -t 0.25 -u "$tick_fd" _
+	if [ -n "$STOP" ]; then
+		say "stopping"
+		stop_all
+		exit 0
+	fi
 	if gone "$LIGHTTPD_PID"; then
 		wait "$LIGHTTPD_PID"
 		say "lighttpd exited (status $?); stopping"
