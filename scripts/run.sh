@@ -5,6 +5,11 @@
 # demo upstream (tools/demo-upstream). Ctrl-C (or SIGTERM, or the terminal
 # closing) stops everything and exits with status 0.
 #
+# lighttpd, its FastCGI program, websocketd and the sessions run in a
+# private network namespace; a component that exits is restarted with a
+# back-off, and only lighttpd exiting stops the stack (both explained where
+# they start, below).
+#
 # Ctrl-C: the terminal sends SIGINT to its whole foreground process group.
 # Each component runs in a session of its own (setsid), out of that group, so
 # that only this script (and make above it) gets it; the script then stops the
@@ -17,8 +22,9 @@
 # same signal (the shell shows status 130, silently).
 #
 # Environment: LIGHTCHAT_PORT (8080), LIGHTCHAT_STATE (./state),
-# LIGHTCHAT_CONFIG (./lightchat.conf), OPENAI_API_KEY, OPENAI_BASE_URL, and
-# any LIGHTCHAT_<SETTING> of docs/CONFIG in README.md.
+# LIGHTCHAT_CONFIG (./lightchat.conf), OPENAI_API_KEY, OPENAI_BASE_URL,
+# LIGHTCHAT_NETNS=off (no private network namespace, see below), and any
+# LIGHTCHAT_<SETTING> of docs/CONFIG in README.md.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
