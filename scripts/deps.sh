@@ -12,14 +12,15 @@ WHAT=${1:-all}
 case "$WHAT" in run | all) ;; *) echo "usage: $0 [run|all]" >&2; exit 2 ;; esac
 
 # Build: compiler, libraries. Run: lighttpd, websocketd, the JavaScript
-# libraries the page loads, python3 for the demo model and the shell client.
+# libraries the page loads, python3 for the demo model and the shell client,
+# iproute2 (ip) to bring up loopback in the private network namespace.
 RUN_PACKAGES=(
 	build-essential pkg-config
 	libfcgi-dev libcjson-dev libjwt-dev libzmq3-dev libcurl4-openssl-dev
 	libsqlite3-dev libcrypt-dev libssl-dev
 	lighttpd websocketd
 	libjs-marked libjs-highlight.js node-dompurify
-	python3
+	python3 iproute2
 )
 # Tests and tools: curl, jq, htpasswd, mkpasswd, chromium and node for the
 # browser tests, tmux for the console test, nftables for the per-address

@@ -5,6 +5,11 @@
 # demo upstream (tools/demo-upstream). Ctrl-C (or SIGTERM, or the terminal
 # closing) stops everything and exits with status 0.
 #
+# lighttpd, its FastCGI program, websocketd and the sessions run in a
+# private network namespace; a component that exits is restarted with a
+# back-off, and only lighttpd exiting stops the stack (both explained where
+# they start, below).
+#
 # Ctrl-C: the terminal sends SIGINT to its whole foreground process group.
 # Each component runs in a session of its own (setsid), out of that group, so
 # that only this script (and make above it) gets it; the script then stops the
@@ -17,8 +22,9 @@
 # same signal (the shell shows status 130, silently).
 #
 # Environment: LIGHTCHAT_PORT (8080), LIGHTCHAT_STATE (./state),
-# LIGHTCHAT_CONFIG (./lightchat.conf), OPENAI_API_KEY, OPENAI_BASE_URL, and
-# any LIGHTCHAT_<SETTING> of docs/CONFIG in README.md.
+# LIGHTCHAT_CONFIG (./lightchat.conf), OPENAI_API_KEY, OPENAI_BASE_URL,
+# LIGHTCHAT_NETNS=off (no private network namespace, see below), and any
+# LIGHTCHAT_<SETTING> of docs/CONFIG in README.md.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -112,11 +118,15 @@ export LIGHTCHAT_MAX_FDS LIGHTCHAT_FRONT_MAX_CONNECTIONS="$(conf front_max_conne
 if [ -z "$(conf upstream_api_key)" ] && [ -z "${LIGHTCHAT_NO_DEMO:-}" ]; then
 	DEMO_PORT=${LIGHTCHAT_DEMO_PORT:-$((PORT + 2))}
 	rm -f "$STATE/demo.port"
-	setsid python3 "$ROOT/tools/demo-upstream" --port "$DEMO_PORT" \
-		--port-file "$STATE/demo.port" &
-	DEMO_PID=$!
+	start_demo() {
+		setsid python3 "$ROOT/tools/demo-upstream" --port "$DEMO_PORT" \
+			--port-file "$STATE/demo.port" &
+		DEMO_PID=$!
+	}
+	start_demo
 	for _ in $(seq 50); do [ -s "$STATE/demo.port" ] && break; sleep 0.1; done
 	[ -s "$STATE/demo.port" ] || { say "the demo upstream did not start"; exit 1; }
+	DEMO_PORT=$(cat "$STATE/demo.port")   # a restart takes the same port
 	export OPENAI_BASE_URL="http://127.0.0.1:$(cat "$STATE/demo.port")/v1"
 	export LIGHTCHAT_DEMO=true
 	say "************************************************************"
@@ -136,8 +146,47 @@ for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
 	[ -n "${!v:-}" ] && passenv="$passenv,$v"
 done
 
-# The worker and websocketd are restarted when they exit (a crash, or a
-# sysadmin's kill to reload them); their PIDs are in <state>/*.pid.
+# websocketd's port must be one that no other local user can take: were it
+# on the host's loopback, any user could bind 127.0.0.1:ws_port while
+# websocketd restarts (or before it starts) and lighttpd would hand that
+# process the next upgrade, session cookie and ?token= included. So lighttpd
+# (with its FastCGI program), websocketd and the sessions run in a network
+# namespace of their own, where 127.0.0.1:ws_port exists for them alone;
+# lighttpd gets its public socket, bound here on the host, by socket
+# activation (LISTEN_FDS). The worker (it calls the upstream API) and the
+# demo upstream stay on the host: the worker's endpoint is ipc:// in the
+# state directory, which works across network namespaces. systemd's
+# equivalent: PrivateNetwork= with a .socket unit for lighttpd, and
+# JoinsNamespaceOf= for websocketd (docs/ARCHITECTURE.md).
+# LIGHTCHAT_NETNS=off keeps everything on the host (the old behaviour).
+HOST_NS=$(readlink /proc/$$/ns/net)
+NETNS=() NSENTER=() why=""
+if [ "${LIGHTCHAT_NETNS:-on}" = off ]; then
+	why="LIGHTCHAT_NETNS=off"
+elif ! command -v ip >/dev/null; then
+	why="ip (iproute2) is not installed"
+elif [ "$(id -u)" -eq 0 ] && unshare --net ip link set lo up 2>/dev/null; then
+	NETNS=(unshare --net) NSENTER=(--net)
+elif why=$(unshare --user --map-root-user --net ip link set lo up 2>&1); then
+	NETNS=(unshare --user --map-root-user --net) NSENTER=(--user --net --preserve-credentials)
+else
+	why=${why//$'\n'/ }
+fi
+if [ ${#NETNS[@]} -eq 0 ]; then
+	say "no private network namespace (${why:-unshare failed}): websocketd listens on the host's 127.0.0.1:$WS_PORT, where another local user could take the port while it restarts (docs/SECURITY.md)"
+fi
+
+# Restarts: a component that exits is started again after a back-off that
+# starts at 0.5 s and doubles up to 30 s while it keeps failing; one that
+# ran for STABLE_S seconds starts again at 0.5 s. Only lighttpd exiting
+# stops the stack: while the worker or websocketd is down or restarting,
+# lighttpd goes on serving the page and /login. PIDs: <state>/*.pid.
+BACKOFF_MIN_MS=500 BACKOFF_MAX_MS=30000 STABLE_S=10
+declare -A BACKOFF STARTED DUE
+# now_ms: sets NOW to the time in milliseconds (no subshell: the loop runs
+# it four times a second).
+now_ms() { NOW=${EPOCHREALTIME/[.,]/}; NOW=$((NOW / 1000)); }
+
 # GNUTLS_NO_IMPLICIT_INIT: Debian's libcurl pulls in GnuTLS through librtmp;
 # the worker speaks only http(s) through OpenSSL, so GnuTLS's constructor
 # (0.6 MB of touched pages) is skipped.
@@ -148,17 +197,73 @@ start_worker() {
 }
 # websocketd's log lines go through redact (it prints the request URL, with
 # the seed's token); websocketd 0.4 also logs a spurious "file already
-# closed" error at every disconnect, which redact drops.
+# closed" error at every disconnect, which redact drops. With a namespace it
+# starts in lighttpd's (nsenter execs websocketd: the PID stays), and never
+# on the host: a lighttpd not yet in its namespace is waited for.
 start_websocketd() {
-	LIGHTCHAT_CONFIG="$STATE/effective.conf" setsid websocketd --address=127.0.0.1 --port="$WS_PORT" \
+	local enter=()
+	if [ ${#NETNS[@]} -gt 0 ]; then
+		local ns="" _
+		for _ in $(seq 100); do
+			ns=$(readlink "/proc/$LIGHTTPD_PID/ns/net" 2>/dev/null) || ns=""
+			[ -n "$ns" ] && [ "$ns" != "$HOST_NS" ] && break
+			kill -0 "$LIGHTTPD_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+		if [ -z "$ns" ] || [ "$ns" = "$HOST_NS" ]; then
+			say "lighttpd has no network namespace of its own: websocketd not started"
+			return 1
+		fi
+		enter=(nsenter --target "$LIGHTTPD_PID" "${NSENTER[@]}" --)
+	fi
+	LIGHTCHAT_CONFIG="$STATE/effective.conf" setsid "${enter[@]}" websocketd \
+		--address=127.0.0.1 --port="$WS_PORT" \
 		--maxforks="$(conf max_connections)" --loglevel=error \
 		--passenv="$passenv" $WRAP "$BIN/lightchat-ws" \
 		> >(redact) 2>&1 &
 	WSD_PID=$!
 	echo "$WSD_PID" >"$STATE/websocketd.pid"
 }
-start_worker
-start_websocketd
+# start NAME: starts a supervised component and notes when.
+start() {
+	now_ms
+	STARTED[$1]=$NOW
+	case $1 in
+	worker) start_worker ;;
+	websocketd) start_websocketd || WSD_PID="" ;;
+	demo) start_demo ;;
+	esac
+}
+# exited NAME LABEL STATUS: schedules the next start of a component that
+# exited, after its back-off, and says so.
+exited() {
+	local now d
+	now_ms
+	now=$NOW
+	d=${BACKOFF[$1]:-$BACKOFF_MIN_MS}
+	[ $((now - ${STARTED[$1]:-0})) -ge $((STABLE_S * 1000)) ] && d=$BACKOFF_MIN_MS
+	DUE[$1]=$((now + d))
+	BACKOFF[$1]=$((d * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d * 2))
+	say "$2 exited (status $3); restarting it in $((d / 1000)).$((d % 1000 / 100)) s"
+}
+# start_due: starts the components whose time has come.
+start_due() {
+	local n now
+	now_ms
+	now=$NOW
+	for n in "${!DUE[@]}"; do
+		[ "${DUE[$n]}" -le "$now" ] || continue
+		unset "DUE[$n]"
+		start "$n"
+		# websocketd found no namespace to start in: try again later
+		[ "$n" = websocketd ] && [ -z "$WSD_PID" ] && exited websocketd websocketd 1
+	done
+}
+# gone PID: the process has exited (bash reaps its children as they exit;
+# `wait PID` still gives the status).
+gone() { [ -n "$1" ] && ! kill -0 "$1" 2>/dev/null; }
+
+start worker
 # lighttpd's access log: a FIFO copied to our stderr (lighttpd gives piped
 # loggers /dev/null as stderr, and reopening /dev/stderr clobbers files).
 rm -f "$STATE/access.fifo"
@@ -170,34 +275,95 @@ cat <&"$access_fd" >&2 &
 export LIGHTCHAT_ACCESS_LOG="$STATE/access.fifo"
 # lighttpd's error log is its stderr (-D): through redact, since it prints
 # the URL of a request whose backend is down.
-LIGHTCHAT_CONFIG="$STATE/effective.conf" setsid lighttpd -D -f "$ROOT/lighttpd.conf" \
-	2> >(redact) &
+if [ ${#NETNS[@]} -gt 0 ]; then
+	# Binds bind:port here, on the host, as descriptor 3, and execs the rest:
+	# unshare (a new network namespace), sh (loopback up inside it; then it
+	# waits, up to 5 s, until websocketd listens there, so that the site
+	# never answers before /ws works: early clients wait in the socket's
+	# backlog), then lighttpd, which takes descriptor 3 (LISTEN_PID is its
+	# own PID, all the way down one process). A host name is passed on as
+	# its address, so that lighttpd finds the socket it was given.
+	LIGHTCHAT_SOCKET_ACTIVATION=enable LIGHTCHAT_CONFIG="$STATE/effective.conf" \
+		setsid python3 -c '
+import os, socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+try:
+    ai = socket.getaddrinfo(host or "0.0.0.0", port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    s = socket.socket(ai[0], socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(ai[4])
+    s.listen(1024)
+except OSError as e:
+    sys.exit(f"lightchat: cannot listen on {host}:{port}: {e.strerror or e}")
+if ai[0] == socket.AF_INET:
+    os.environ["LIGHTCHAT_BIND"] = ai[4][0]
+if s.fileno() != 3:
+    os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.execvp(sys.argv[3], sys.argv[3:])' "$BIND" "$PORT" "${NETNS[@]}" \
+		sh -c 'ip link set lo up || exit 1
+			port=$(printf "%04X" "$1"); shift; i=0
+			while [ $i -lt 500 ] && ! grep -q "^ *[0-9]*: 0100007F:$port 00000000:0000 0A" /proc/net/tcp; do
+				sleep 0.01; i=$((i + 1))
+			done
+			export LISTEN_FDS=1 LISTEN_PID=$$; exec "$@"' sh "$WS_PORT" \
+		lighttpd -D -f "$ROOT/lighttpd.conf" 2> >(redact) &
+	LIGHTTPD_PID=$!
+	start websocketd
+else
+	start websocketd
+	LIGHTCHAT_SOCKET_ACTIVATION=disable LIGHTCHAT_CONFIG="$STATE/effective.conf" \
+		setsid lighttpd -D -f "$ROOT/lighttpd.conf" 2> >(redact) &
+	LIGHTTPD_PID=$!
+fi
+[ -n "$WSD_PID" ] || exited websocketd websocketd 1
+now_ms
+[ -n "${DEMO_PID:-}" ] && STARTED[demo]=$NOW
 echo "$$" > "$STATE/run.pid"
 
-say "listening on http://$BIND:$PORT/ (websocketd on 127.0.0.1:$WS_PORT)"
+if [ ${#NETNS[@]} -gt 0 ]; then
+	say "listening on http://$BIND:$PORT/ (websocketd on 127.0.0.1:$WS_PORT in a private network namespace)"
+else
+	say "listening on http://$BIND:$PORT/ (websocketd on 127.0.0.1:$WS_PORT)"
+fi
+# The loop looks at its components four times a second. (`wait -n` misses
+# a job that ends while the script runs something else: bash reports it
+# and forgets it.) The read waits on a FIFO nobody writes. From here a
+# signal only sets STOP, and the loop stops the stack: a trap that ran
+# stop_all inside `read -t` was cut short by the read's timeout (bash jumps
+# back into the read), and the loop went on.
+mkfifo -m 600 "$STATE/run.tick.$$"
+exec {tick_fd}<>"$STATE/run.tick.$$"
+rm -f "$STATE/run.tick.$$"
+STOP=""
+trap 'STOP=1' INT TERM HUP
 set +e
-quick_exits=0
 while :; do
-	started=$SECONDS
-	wait -n -p done_pid
-	status=$?
-	# Give up on a component that keeps failing at once (bad config...).
-	if [ $((SECONDS - started)) -lt 3 ]; then quick_exits=$((quick_exits + 1)); else quick_exits=0; fi
-	if [ "$quick_exits" -ge 5 ]; then
-		say "components keep exiting at once; stopping"
+	start_due
+	read -r -t 0.25 -u "$tick_fd" _
+	if [ -n "$STOP" ]; then
+		say "stopping"
+		stop_all
+		exit 0
+	fi
+	if gone "$LIGHTTPD_PID"; then
+		wait "$LIGHTTPD_PID"
+		say "lighttpd exited (status $?); stopping"
 		exit 1
 	fi
-	case "${done_pid:-}" in
-	"$WORKER_PID")
-		say "the worker exited (status $status); restarting it"
-		sleep 0.5
-		start_worker ;;
-	"$WSD_PID")
-		say "websocketd exited (status $status); restarting it"
-		sleep 0.5
-		start_websocketd ;;
-	*)
-		say "a component exited (status $status); stopping"
-		exit 1 ;;
-	esac
+	if gone "$WORKER_PID"; then
+		wait "$WORKER_PID"
+		exited worker "the worker" $?
+		WORKER_PID=""
+	fi
+	if gone "$WSD_PID"; then
+		wait "$WSD_PID"
+		exited websocketd websocketd $?
+		WSD_PID=""
+	fi
+	if gone "${DEMO_PID:-}"; then
+		wait "$DEMO_PID"
+		exited demo "the demo upstream" $?
+		DEMO_PID=""
+	fi
 done

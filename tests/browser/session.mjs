@@ -3,7 +3,7 @@
 // while the connection is down, and an expired session (logging in again reopens the
 // conversation; logging out forgets it).
 // Needs UPSTREAM_URL and STATE_DIR; run it last, as it kills parts of the stack.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import {
   base, password, artifacts, stateDir, check, expect, notOk, exitCode, launch, newPage, login, replies, settled, send,
   words, recordTexts, expectGrowth,
@@ -191,6 +191,26 @@ try {
     expect(await page.evaluate(() => location.hash) === '', await page.evaluate(() => location.hash));
     await login(page);
     expect(await replies(page).count() === 0, await replies(page).count());
+  });
+  // ---- the chat service restarting ------------------------------------------------
+  // websocketd killed twice in a row, once it has run long enough for run.sh's back-off
+  // to start again at 0.5 s (10 s: the PID file's age), is down for 1 s: the page's
+  // upgrades are refused meanwhile, its session is valid, so it says the chat service is
+  // restarting, and the banner goes once the page has reconnected.
+  await check('websocketd down and restarting: the page shows a banner, then reconnects', async () => {
+    const age = Date.now() - statSync(`${stateDir}/websocketd.pid`).mtimeMs;
+    if (age < 11000) await new Promise((r) => setTimeout(r, 11000 - age));
+    await page.waitForSelector('#status[data-state="open"]', { timeout: 10000 });
+    await restart('websocketd');
+    process.kill(pidOf('websocketd'), 'SIGTERM');
+    await page.locator('#backend-banner').waitFor({ state: 'visible', timeout: 5000 });
+    const text = await page.locator('#backend-banner').innerText();
+    expect(/chat service restarting, reconnecting/i.test(text), text);
+    await page.screenshot({ path: `${artifacts}/backend-restarting-1280-light.png` });
+    await page.waitForSelector('#status[data-state="open"]', { timeout: 20000 });
+    expect(await page.locator('#backend-banner').isHidden(), 'the banner stayed after the reconnect');
+    const reply = await send(page, 'after the chat service came back');
+    expect((await reply.innerText()).includes('You said: after the chat service came back'), await reply.innerText());
   });
   await check('no script errors on the page', () => expect(page.errors.length === 0, page.errors.join(' | ')));
 } catch (e) {

@@ -87,6 +87,63 @@ stack_start() {
 		"$ADMIN" user add bob 2>/dev/null
 }
 
+# ws_direct_start: sets WS_DIRECT_PORT, a port on the host's loopback that
+# leads straight to websocketd, for tests of what the worker refuses without
+# lighttpd in front. run.sh runs websocketd in a private network namespace,
+# where the host cannot reach it: a forwarder then listens here (the socket
+# bound on the host, passed down as descriptor 3) and connects in there
+# (nsenter into lighttpd's namespace; FWD_PID, stopped by stack_stop).
+# Without the namespace it is WS_PORT itself.
+ws_direct_start() {
+	local lp enter=(--net)
+	lp=$(cat "$T/state/lighttpd.pid")
+	WS_DIRECT_PORT=$WS_PORT
+	[ "$(readlink "/proc/$lp/ns/net")" = "$(readlink /proc/$$/ns/net)" ] && return 0
+	[ "$(id -u)" -eq 0 ] || enter=(--user --net --preserve-credentials)
+	rm -f "$T/fwd.port"
+	"$PY" -c '
+import os, socket, sys
+s = socket.create_server(("127.0.0.1", 0))
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+if s.fileno() != 3:
+    os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.execvp(sys.argv[2], sys.argv[2:])' "$T/fwd.port" nsenter --target "$lp" "${enter[@]}" -- \
+		"$PY" -c '
+import socket, sys, threading
+def pump(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+    except OSError:
+        pass
+    for x in (a, b):
+        try:
+            x.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+ls = socket.socket(fileno=3)
+while True:
+    c, _ = ls.accept()
+    try:
+        u = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    except OSError:
+        c.close()
+        continue
+    threading.Thread(target=pump, args=(c, u), daemon=True).start()
+    threading.Thread(target=pump, args=(u, c), daemon=True).start()' "$WS_PORT" \
+		>"$T/fwd.log" 2>&1 &
+	FWD_PID=$!
+	for _ in $(seq 50); do [ -s "$T/fwd.port" ] && break; sleep 0.1; done
+	WS_DIRECT_PORT=$(cat "$T/fwd.port" 2>/dev/null)
+	[ -n "$WS_DIRECT_PORT" ]
+}
+
 # worker_pid: the PID of this stack's worker.
 worker_pid() { pgrep -P "$STACK_PID" -f lightchat-worker | head -1; }
 
@@ -133,6 +190,11 @@ nothing_left() {
 
 # stack_stop: stops everything by PID and checks nothing is left behind.
 stack_stop() {
+	if [ -n "${FWD_PID:-}" ]; then
+		kill -TERM "$FWD_PID" 2>/dev/null
+		wait "$FWD_PID" 2>/dev/null
+		FWD_PID=""
+	fi
 	kill -TERM "$STACK_PID" 2>/dev/null
 	for _ in $(seq 50); do kill -0 "$STACK_PID" 2>/dev/null || break; sleep 0.1; done
 	kill -KILL "$STACK_PID" 2>/dev/null

@@ -33,7 +33,8 @@ wpid=$(worker_pid)
 check "setup: worker, websocketd, lighttpd and FastCGI found" \
 	test "$(wc -w <<<"$watch")" -ge 4 -a -n "$wpid"
 
-BASE_PORT=$PORT WS_PORT=$WS_PORT STATE="$T/state" \
+check "setup: a way straight to websocketd" ws_direct_start
+BASE_PORT=$PORT WS_PORT=$WS_DIRECT_PORT STATE="$T/state" \
 	ALICE="$(token_of "$J")" BOB="$(token_of "$JB")" PW_ALICE="$PW_alice" \
 	API_KEY="$API_KEY" WATCH_PIDS="$watch" PYTHONPATH="$ROOT/tools${PYTHONPATH:+:$PYTHONPATH}" \
 	"$PY" "$ROOT/tests/bad-input/run.py" "$ROOT/tests/bad-input/cases.tsv" >"$T/cases.out" 2>"$T/cases.err"

@@ -167,6 +167,7 @@ socket.addEventListener('status', ({ detail }) => {
   el.dataset.state = detail.state;
   el.textContent = STATUS_TEXT[detail.state] || detail.state;
   el.title = detail.retryIn ? `Next attempt in ${Math.ceil(detail.retryIn / 1000)} s` : '';
+  if (detail.state === 'open' || detail.state === 'closed') $('backend-banner').hidden = true;
 });
 socket.addEventListener('open', () => {
   // Conversations may have changed while the connection was down.
@@ -183,8 +184,11 @@ socket.addEventListener('message', ({ detail: f }) => {
 socket.addEventListener('lost', ({ detail }) => {
   chat.connectionLost();
   // A browser cannot see why an upgrade was refused: ask whether the session is still valid.
+  // It is: the chat service (websocketd) is restarting, and the page says so until it is back.
   if (!detail.opened && loggedIn) {
-    api.me().catch((e) => { if (e.status === 401) expire(); });
+    api.me().then(() => {
+      if (loggedIn && socket.state !== 'open') $('backend-banner').hidden = false;
+    }, (e) => { if (e.status === 401) expire(); });
   }
 });
 // A phone that wakes up, or a tab shown again: the list may be out of date.
