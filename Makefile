@@ -119,6 +119,11 @@ prompt_SRC   := worker/prompt.c
 prompt_INC   := -Ilib -Iworker
 prompt_PKGS  := libcurl libcjson
 
+# Each session's outgoing queue: its bound, coalesced deltas (no ZeroMQ).
+outq_SRC     := worker/outq.c
+outq_INC     := -Ilib -Iworker
+outq_PKGS    :=
+
 # The only worker module that speaks ZeroMQ (with loop.c's ZMQ_FD).
 session_SRC  := worker/session.c
 session_INC  := -Ilib -Iworker
@@ -162,7 +167,7 @@ admin_PKGS := libcjson
 MODULES := log buf utf8 monotime config username perms id json token creds users \
            device throttle users_fp store store_login store_session \
            session_check zmtp sse frames request upstream context watch reply \
-           prompt session loop wcore wmain pages authorize fmain ws admin
+           prompt outq session loop wcore wmain pages authorize fmain ws admin
 
 # Each module's objects compile with its own include paths (-Ilib when it
 # says none) and cflags.
@@ -184,7 +189,7 @@ FCGI_MODS   := fmain authorize pages session_check store store_login \
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp config log buf monotime
-WORKER_MODS := wmain wcore loop session prompt reply watch context upstream \
+WORKER_MODS := wmain wcore loop session outq prompt reply watch context upstream \
                request frames sse session_check store store_session users_fp \
                id json token creds username perms config log buf utf8 monotime
 ADMIN_MODS  := admin store store_session users token username perms id \
@@ -204,6 +209,7 @@ test-creds_MODS   := creds device username
 test-frames_MODS  := frames buf utf8
 test-json_MODS    := json buf utf8
 # test-reply links no ZeroMQ: proof that a reply's life does not need it.
+test-outq_MODS    := outq log monotime
 test-perms_MODS   := perms
 test-reply_MODS   := reply watch upstream frames sse store id config log buf \
                      utf8 monotime

@@ -490,7 +490,7 @@ main(void)
 	struct store *s = NULL;
 	struct watch *wl = NULL;
 	struct replies *rs = NULL;
-	struct peer_sink sink = { fake_send, NULL };
+	struct peer_sink sink = { fake_send, NULL, NULL };
 	int loaded = 0;
 
 	if (mkdtemp(dir) == NULL || curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
