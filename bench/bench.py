@@ -19,7 +19,8 @@ Measures, and prints as a table (Markdown, also written to --out):
      minus the same read directly from the fake upstream's SSE stream;
   4. throughput (delta frames/s) and worker CPU s per 1000 relayed tokens;
   5. logins/s (wrk, default hash cost) and /ws authorizations/s;
-  6. growth: memory and CPU against N connections.
+  6. growth: memory and CPU against N connections;
+  7. the worker's memory with N clients that never read (peak, after).
 Every loop is bounded in count and time; all traffic goes to 127.0.0.1.
 
 Modules (siblings; each imports only those below it): bench.py -> phases.py
@@ -41,9 +42,17 @@ async def main_async(a):
     if a.smoke:
         levels, prompt, hold, tput = [1, 5], "#words:5 #slow:0.25", 1.0, (2, 200)
         login_s, timing_n = 1, 5
+        slow = (2, 20000, 3.0)
     else:
         levels, prompt, hold, tput = [1, 10, 100, 1000], "#words:20 #slow:2", 5.0, (50, 1000)
         login_s, timing_n = 8, 30
+        slow = (8, 120000, 30.0)
+    b.prompt = prompt
+    if a.only == "slow_readers":  # this phase alone (its rows only)
+        await b.idle()
+        await b.slow_readers(*slow)
+        rows = [r for r in report(b, a.smoke)[1] if r[0].startswith("7.")]
+        return b, "\n".join("| " + " | ".join(r) + " |" for r in rows), rows
     spread = 1.0
     b.prompt = prompt
     await b.idle()
@@ -51,6 +60,7 @@ async def main_async(a):
         await b.level(n, prompt, hold, stream_timeout=120,
                       spread=spread if n >= 5 else 0.0)
     await b.throughput(*tput)
+    await b.slow_readers(*slow)
     await b.logins(login_s)
     b.login_timing(timing_n)
     text, rows = report(b, a.smoke)
@@ -63,6 +73,8 @@ def main():
         ap.add_argument("--" + k, required=True)
     ap.add_argument("--up-pid", type=int, required=True)
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--only", choices=("slow_readers",),
+                    help="run this phase alone (bench/run.sh: BENCH_ONLY)")
     ap.add_argument("--out")
     a = ap.parse_args()
     b, text, rows = asyncio.run(main_async(a))
@@ -70,7 +82,10 @@ def main():
     if a.out:
         with open(a.out, "w") as f:
             f.write(text + "\n")
-    if a.smoke:  # TAP: the benchmark ran and produced each figure
+    if a.smoke and a.only:
+        tap_ok = b.res.get("slow_readers") is not None
+        print(("ok - " if tap_ok else "not ok - ") + "bench: slow readers measured")
+    elif a.smoke:  # TAP: the benchmark ran and produced each figure
         g = {r["n"]: r for r in b.growth}
 
         def tap(ok, name):
@@ -101,6 +116,8 @@ def main():
         else:
             print("ok - bench: failed-login time by kind measured # SKIP no htpasswd")
         tap(len(g) >= 2, "bench: growth table produced")
+        tap(b.res.get("slow_readers") is not None,
+            "bench: worker memory with non-reading clients measured")
 
 
 if __name__ == "__main__":

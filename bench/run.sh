@@ -48,7 +48,7 @@ if [ "$status" != 200 ] || [ -z "$TOKEN" ]; then
 	exit 1
 fi
 
-if [ -n "$SMOKE" ]; then
+if [ -n "$SMOKE" ] || [ -n "${BENCH_ONLY:-}" ]; then
 	OUT=${BENCH_OUT:-$T/RESULTS.md}
 else
 	OUT=${BENCH_OUT:-$HERE/RESULTS.md}
@@ -57,7 +57,9 @@ fi
 # stops a stuck run
 limit=900
 [ -n "$SMOKE" ] && limit=120
+# BENCH_ONLY=slow_readers runs that phase alone (its row only)
 PYTHONPATH="$PYPATH" timeout --kill-after=10 "$limit" "$PY" "$HERE/bench.py" $SMOKE \
+	${BENCH_ONLY:+--only "$BENCH_ONLY"} \
 	--out "$OUT.tmp" \
 	--base "$BASE" --up "$UP" --api-key "$API_KEY" --state "$T/state" --up-pid "$UP_PID" \
 	--token "$TOKEN" --user alice --password "$PW_alice"
