@@ -46,7 +46,7 @@ async def main_async(a):
     else:
         levels, prompt, hold, tput = [1, 10, 100, 1000], "#words:20 #slow:2", 5.0, (50, 1000)
         login_s, timing_n = 8, 30
-        slow = (8, 120000, 30.0)
+        slow = (4, 120000, 45.0)
     b.prompt = prompt
     if a.only == "slow_readers":  # this phase alone (its rows only)
         await b.idle()

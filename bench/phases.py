@@ -18,7 +18,7 @@ import sys
 import time
 
 import wsframe
-from clients import close_all, direct_stream, open_many, ws_stream
+from clients import close_all, direct_stream, open_many, ws_open, ws_stream
 from sampling import (CORE, MB, Stack, cpu_delta, errors_of, fmt_err, group_of, latencies,
                       machine_ticks, mem_total, pct, put_added, rss_kb,
                       session_detail, set_affinity, stack_cpu_s, stack_pids)
@@ -289,15 +289,18 @@ class Bench:
             self.notes.append("slow readers: no worker process found")
             return None
         before = rss_kb(pid) or 0
-        conns = await open_many(self.ws_url, self.a.token, n, timeout=30)
+        conns = await asyncio.gather(*(ws_open(self.ws_url, self.a.token, 30,
+                                               rcvbuf=4096) for _ in range(n)))
         ok = [c for c in conns if not c.error]
         for i, c in enumerate(ok):
             msg = json.dumps({"action": "sendprompt", "payload": {
                 "msgid": f"slow{i}", "prompt": f"#words:{words} slow reader {i}",
                 "stream": True}})
             c.w.write(wsframe.encode(wsframe.OP_TEXT, msg.encode()))
-        # asyncio stops reading a socket whose buffer holds 128 KiB that
-        # nobody takes: from there on the client does not read.
+        # asyncio stops reading a socket whose buffer holds 8 KiB that
+        # nobody takes: from there on the client does not read (and its
+        # small receive window keeps the kernel and lighttpd from taking
+        # much on its behalf).
         peak, end = before, time.monotonic() + hold
         while time.monotonic() < end:
             peak = max(peak, rss_kb(pid) or 0)
