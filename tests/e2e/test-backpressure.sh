@@ -150,6 +150,8 @@ check "... coalesced: fewer deltas than words" test "$(jq -r .late.deltas <<<"$R
 assert_eq "a client behind too long gets slow_client" "$(jq -r .stuck.slow_client <<<"$R")" true
 assert_eq "... and is closed" "$(jq -r .stuck.closed <<<"$R")" true
 check "the log says why it was closed" grep -q "slow client, behind for" "$T/stack.log"
+# websocketd's panic on a closed blocked client is one line, not a trace.
+check "no Go stack trace in the log" bash -c "! grep -qE '^goroutine [0-9]+ |^created by |\.go:[0-9]+ \+0x' '$T/stack.log'"
 
 # Memory is given back after they go.
 sleep 3
