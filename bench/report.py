@@ -91,14 +91,6 @@ def report(b, smoke):
                      f"{az['rps']:.0f}/s (p50 {f1(az['p50'], ' ms', 2)})"
                      + (f"; refusals {rf['rps']:.0f}/s" if rf else ""), "—", "n/a"))
 
-    sr = res.get("slow_readers")
-    if sr:
-        rows.append((f"7. Worker memory with {sr['opened']} non-reading clients "
-                     f"(`#words:{sr['words']}` each, held {sr['hold']:.0f} s)",
-                     f"peak {sr['peak_mb']:.1f} MB, {sr['after_mb']:.1f} MB after they "
-                     f"go (before {sr['before_mb']:.1f} MB)", "≤ 64 MB, given back",
-                     verdict(sr["peak_mb"] <= 64)))
-
     lt = res.get("login_timing")
     if lt:
         rows.append(("6. Failed login time p50/p90: unknown user / wrong yescrypt / "
@@ -106,6 +98,14 @@ def report(b, smoke):
                      " / ".join(f"{f1(v['p50'], '', 1)}/{f1(v['p90'], '', 1)}"
                                 for v in lt.values()) + " ms",
                      "same within noise", "n/a"))
+
+    sr = res.get("slow_readers")
+    if sr:
+        rows.append((f"7. Worker memory with {sr['opened']} non-reading clients "
+                     f"(`#words:{sr['words']}` each, held {sr['hold']:.0f} s)",
+                     f"peak {sr['peak_mb']:.1f} MB, {sr['after_mb']:.1f} MB after they "
+                     f"go (before {sr['before_mb']:.1f} MB)", "≤ 64 MB, given back",
+                     verdict(sr["peak_mb"] <= 64)))
 
     m = machine()
     out = []
