@@ -48,10 +48,14 @@ async def main_async(a):
         login_s, timing_n = 8, 30
         slow = (4, 120000, 45.0)
     b.prompt = prompt
-    if a.only == "slow_readers":  # this phase alone (its rows only)
+    if a.only:  # one phase alone (its rows only)
         await b.idle()
-        await b.slow_readers(*slow)
-        rows = [r for r in report(b, a.smoke)[1] if r[0].startswith("7.")]
+        if a.only == "slow_readers":
+            await b.slow_readers(*slow)
+        else:
+            await b.throughput(*tput)
+        row = {"slow_readers": "7.", "throughput": "4."}[a.only]
+        rows = [r for r in report(b, a.smoke)[1] if r[0].startswith(row)]
         return b, "\n".join("| " + " | ".join(r) + " |" for r in rows), rows
     spread = 1.0
     b.prompt = prompt
@@ -73,7 +77,7 @@ def main():
         ap.add_argument("--" + k, required=True)
     ap.add_argument("--up-pid", type=int, required=True)
     ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--only", choices=("slow_readers",),
+    ap.add_argument("--only", choices=("slow_readers", "throughput"),
                     help="run this phase alone (bench/run.sh: BENCH_ONLY)")
     ap.add_argument("--out")
     a = ap.parse_args()
@@ -83,8 +87,8 @@ def main():
         with open(a.out, "w") as f:
             f.write(text + "\n")
     if a.smoke and a.only:
-        tap_ok = b.res.get("slow_readers") is not None
-        print(("ok - " if tap_ok else "not ok - ") + "bench: slow readers measured")
+        tap_ok = b.res.get(a.only) is not None
+        print(("ok - " if tap_ok else "not ok - ") + f"bench: {a.only} measured")
     elif a.smoke:  # TAP: the benchmark ran and produced each figure
         g = {r["n"]: r for r in b.growth}
 

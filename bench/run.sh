@@ -57,7 +57,7 @@ fi
 # stops a stuck run
 limit=900
 [ -n "$SMOKE" ] && limit=120
-# BENCH_ONLY=slow_readers runs that phase alone (its row only)
+# BENCH_ONLY=slow_readers (or throughput) runs that phase alone (its rows only)
 PYTHONPATH="$PYPATH" timeout --kill-after=10 "$limit" "$PY" "$HERE/bench.py" $SMOKE \
 	${BENCH_ONLY:+--only "$BENCH_ONLY"} \
 	--out "$OUT.tmp" \
