@@ -83,7 +83,9 @@ struct session {
  * body's content_t), charged with the body. */
 #define FRAME_OVERHEAD 256
 /* Memory is given back (malloc_trim) once what libzmq holds fell to a
- * quarter of a high mark of at least this. */
+ * quarter of a high mark of at least this. Measured with 6 non-reading
+ * clients and session_send_queue at 16 MB: 84 MB kept after they left
+ * without it, 17.6 MB with it (the worker started at 15 MB). */
 #define TRIM_MIN (4u << 20)
 
 /* A line's body handed to libzmq without a copy: its bytes stay charged to
