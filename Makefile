@@ -131,6 +131,10 @@ prompt_PKGS  := libcurl libcjson
 limits_SRC   := worker/limits.c
 limits_INC   := -Ilib -Iworker
 limits_PKGS  :=
+# Each session's outgoing queue: its bound, coalesced deltas (no ZeroMQ).
+outq_SRC     := worker/outq.c
+outq_INC     := -Ilib -Iworker
+outq_PKGS    :=
 
 # The only worker module that speaks ZeroMQ (with loop.c's ZMQ_FD).
 session_SRC  := worker/session.c
@@ -175,7 +179,8 @@ admin_PKGS := libcjson
 MODULES := log buf utf8 monotime config username perms id json token creds users \
            device throttle users_fp store store_login store_session \
            session_check zmtp inflight sse frames request upstream context \
-           watch reply prompt limits session loop wcore wmain pages authorize fmain ws admin
+           watch reply prompt limits outq session loop wcore wmain pages authorize \
+           fmain ws admin
 
 # Each module's objects compile with its own include paths (-Ilib when it
 # says none) and cflags.
@@ -197,7 +202,7 @@ FCGI_MODS   := fmain authorize pages session_check store store_login \
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp inflight config log buf monotime
-WORKER_MODS := wmain wcore loop session limits prompt reply watch context \
+WORKER_MODS := wmain wcore loop session limits outq prompt reply watch context \
                upstream request frames sse session_check store store_session \
                store_quota users_fp id json token creds username perms config \
                log buf utf8 monotime
@@ -220,6 +225,7 @@ test-inflight_MODS := inflight
 test-json_MODS    := json buf utf8
 test-limits_MODS  := limits
 # test-reply links no ZeroMQ: proof that a reply's life does not need it.
+test-outq_MODS    := outq log monotime
 test-perms_MODS   := perms
 test-reply_MODS   := reply watch upstream frames sse store id config log buf \
                      utf8 monotime

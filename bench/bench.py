@@ -21,7 +21,8 @@ Measures, and prints as a table (Markdown, also written to --out):
   5. logins/s (wrk, default hash cost) and /ws authorizations/s;
   6. growth: memory and CPU against N connections;
   7. the worker's CPU per client message it answers itself (ping), and
-     messages/s.
+     messages/s;
+  8. the worker's memory with N clients that never read (peak, after).
 Every loop is bounded in count and time; all traffic goes to 127.0.0.1.
 
 Modules (siblings; each imports only those below it): bench.py -> phases.py
@@ -43,9 +44,11 @@ async def main_async(a):
     if a.smoke:
         levels, prompt, hold, tput = [1, 5], "#words:5 #slow:0.25", 1.0, (2, 200)
         login_s, timing_n = 1, 5
+        slow = (2, 20000, 3.0)
     else:
         levels, prompt, hold, tput = [1, 10, 100, 1000], "#words:20 #slow:2", 5.0, (50, 1000)
         login_s, timing_n = 8, 30
+        slow = (4, 120000, 45.0)
     msgs = (2, 200) if a.smoke else (4, 20000)
     spread = 1.0
     b.prompt = prompt
@@ -60,6 +63,8 @@ async def main_async(a):
                       spread=spread if n >= 5 else 0.0)
     if on("throughput"):
         await b.throughput(*tput)
+    if on("slow_readers"):
+        await b.slow_readers(*slow)
     if on("logins"):
         await b.logins(login_s)
     if on("login_timing"):
@@ -78,7 +83,7 @@ def main():
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out")
     ap.add_argument("--phases", help="comma-separated: run only these phases (idle, "
-                    "level, throughput, logins, login_timing, msg_cost)")
+                    "level, throughput, slow_readers, logins, login_timing, msg_cost)")
     a = ap.parse_args()
     b, text, rows = asyncio.run(main_async(a))
     print(text)
@@ -119,6 +124,8 @@ def main():
         mc = b.res.get("msg_cost")
         tap(mc and mc["messages"] == mc["conns"] * mc["each"] and mc["conns"] > 0
             and mc["worker_us"] is not None, "bench: worker CPU per message measured")
+        tap(b.res.get("slow_readers") is not None,
+            "bench: worker memory with non-reading clients measured")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ bench/run.sh). Times are time.perf_counter() taken when the bytes are read.
 """
 import asyncio
 import json
+import socket
 import time
 from urllib.parse import urlsplit
 
@@ -28,14 +29,28 @@ class Conn:
         self.pending = []    # messages read after the last stream's final frame
 
 
-async def ws_open(url, token, timeout):
+async def ws_open(url, token, timeout, rcvbuf=None):
     """Opens an authenticated WebSocket (the token as the session cookie);
-    returns a Conn, its error set (and its writer closed) if that failed."""
+    returns a Conn, its error set (and its writer closed) if that failed.
+    rcvbuf: the socket's SO_RCVBUF and the reader's buffer, in bytes (a
+    client that does not read then takes little)."""
     u = urlsplit(url)
     c = Conn()
     try:
-        c.r, c.w = await asyncio.wait_for(
-            asyncio.open_connection(u.hostname, u.port), timeout)
+        if rcvbuf:
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            s.setblocking(False)
+            try:
+                await asyncio.wait_for(asyncio.get_running_loop().sock_connect(
+                    s, (u.hostname, u.port)), timeout)
+            except BaseException:
+                s.close()
+                raise
+            c.r, c.w = await asyncio.open_connection(sock=s, limit=rcvbuf)
+        else:
+            c.r, c.w = await asyncio.wait_for(
+                asyncio.open_connection(u.hostname, u.port), timeout)
         req, key = wsframe.handshake_request(u.path, f"{u.hostname}:{u.port}",
                                              [f"Cookie: lightchat_session={token}"])
         c.w.write(req)

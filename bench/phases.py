@@ -9,6 +9,7 @@ Bench.growth and Bench.notes for report.py; every loop is bounded in count
 and time.
 """
 import asyncio
+import json
 import os
 import re
 import resource
@@ -17,9 +18,10 @@ import subprocess
 import sys
 import time
 
-from clients import close_all, direct_stream, open_many, ws_pings, ws_stream
+import wsframe
+from clients import close_all, direct_stream, open_many, ws_open, ws_pings, ws_stream
 from sampling import (CORE, MB, TICK, Stack, cpu_delta, errors_of, fmt_err, latencies,
-                      cpu_ticks, group_of, machine_ticks, mem_total, pct, put_added,
+                      cpu_ticks, group_of, machine_ticks, mem_total, pct, put_added, rss_kb,
                       session_detail, set_affinity, stack_cpu_s, stack_pids)
 
 
@@ -276,6 +278,45 @@ class Bench:
         self.res["throughput"] = r
         log(f"throughput: {tokens} frames in {wall:.2f} s = {r['fps']:.0f}/s "
             f"(direct {r['direct_fps']:.0f}/s); worker {r['worker_cpu']:.2f} s CPU")
+        return r
+
+    async def slow_readers(self, n, words, hold):
+        """The worker's memory (VmRSS, sampled every 0.25 s) while n clients
+        send a prompt for a long streamed reply each and never read their
+        WebSocket, for hold seconds; then after they close."""
+        pid = next((p for p in stack_pids(self.a.state) if group_of(p) == "worker"),
+                   None)
+        if pid is None:
+            self.notes.append("slow readers: no worker process found")
+            return None
+        before = rss_kb(pid) or 0
+        conns = await asyncio.gather(*(ws_open(self.ws_url, self.a.token, 30,
+                                               rcvbuf=4096) for _ in range(n)))
+        ok = [c for c in conns if not c.error]
+        for i, c in enumerate(ok):
+            msg = json.dumps({"action": "sendprompt", "payload": {
+                "msgid": f"slow{i}", "prompt": f"#words:{words} slow reader {i}",
+                "stream": True}})
+            c.w.write(wsframe.encode(wsframe.OP_TEXT, msg.encode()))
+        # asyncio stops reading a socket whose buffer holds 8 KiB that
+        # nobody takes: from there on the client does not read (and its
+        # small receive window keeps the kernel and lighttpd from taking
+        # much on its behalf).
+        peak, end = before, time.monotonic() + hold
+        while time.monotonic() < end:
+            peak = max(peak, rss_kb(pid) or 0)
+            await asyncio.sleep(0.25)
+        for c in conns:
+            if c.w:
+                c.w.close()
+        await self.wait_sessions(0, 30)
+        await asyncio.sleep(2.0)
+        after = rss_kb(pid) or 0
+        r = {"n": n, "opened": len(ok), "words": words, "hold": hold,
+             "before_mb": before / 1024, "peak_mb": peak / 1024, "after_mb": after / 1024}
+        self.res["slow_readers"] = r
+        log(f"slow readers: {len(ok)} clients, worker RSS {r['before_mb']:.1f} MB -> "
+            f"peak {r['peak_mb']:.1f} MB, {r['after_mb']:.1f} MB after they went")
         return r
 
     def wrk(self, url, seconds, conns, script=None, headers=()):

@@ -105,6 +105,13 @@ def report(b, smoke):
                      f"× {mc['each']})",
                      f"{f1(mc['worker_us'], ' µs')} ({mc['mps']:.0f} messages/s; "
                      f"whole stack {f1(mc['stack_us'], ' µs')})", "—", "n/a"))
+    sr = res.get("slow_readers")
+    if sr:
+        rows.append((f"8. Worker memory with {sr['opened']} non-reading clients "
+                     f"(`#words:{sr['words']}` each, held {sr['hold']:.0f} s)",
+                     f"peak {sr['peak_mb']:.1f} MB, {sr['after_mb']:.1f} MB after they "
+                     f"go (before {sr['before_mb']:.1f} MB)", "≤ 64 MB, given back",
+                     verdict(sr["peak_mb"] <= 64)))
 
     m = machine()
     out = []

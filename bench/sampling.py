@@ -53,6 +53,18 @@ def group_of(pid):
     return GROUPS.get(c, "supervisor")  # run.sh's bash, its sed and cat
 
 
+def rss_kb(pid):
+    """VmRSS of pid in kB (the worker's own memory), or None."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def pss_kb(pid):
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:

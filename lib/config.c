@@ -112,6 +112,13 @@ static const struct cfg_entry cfg_table[] = {
 	  3600, false, NULL },
 	{ "upstream_total_timeout", CFG_INT, O(upstream_total_timeout), "1800", 1,
 	  86400, false, NULL },
+	/* Bytes, not messages: a frame is 60 bytes (a delta) to 6 MB (a
+	 * whole reply, JSON-escaped), so a count of messages bounds nothing;
+	 * the worker counts what libzmq holds (worker/outq.h). */
+	{ "session_send_queue", CFG_INT, O(session_send_queue), "262144", 4096,
+	  67108864, false, NULL },
+	{ "slow_client_timeout", CFG_INT, O(slow_client_timeout), "60", 1,
+	  86400, false, NULL },
 	{ "demo", CFG_BOOL, O(demo), "false", 0, 0, false, NULL },
 	{ "cookie_secure", CFG_BOOL, O(cookie_secure), "false", 0, 0, false,
 	  NULL },

@@ -66,6 +66,8 @@ struct lc_config {
 	long upstream_connect_timeout;
 	long upstream_idle_timeout;
 	long upstream_total_timeout;
+	long session_send_queue;  /* bytes queued for one session */
+	long slow_client_timeout; /* seconds a session may stay behind */
 	bool demo;                /* the upstream is the built-in demo */
 	bool cookie_secure;       /* force Secure on the cookie (behind TLS) */
 	long front_max_connections; /* lighttpd's server.max-connections */

@@ -55,8 +55,18 @@ say() { printf 'lightchat: %s\n' "$*" >&2; }
 # (?token=Bearer%20<jwt>); a JWT anywhere else in a line goes too. Run in a
 # session of its own, like the programs it serves, so that it outlives a
 # Ctrl-C until they have said their last words.
+# websocketd's own bug (joewalnes/websocketd#342: writing a line to a
+# WebSocket whose last write failed dereferences a nil writer) panics when a
+# client with blocked output goes away while its session still has lines to
+# send, which it cannot know; net/http recovers, and redact folds the ~20-line
+# Go stack trace into its first line.
 redact() {
-	setsid sed -u -e '/while reading STD[A-Z]* from process: .*already closed/d' \
+	setsid sed -u -E -e '/while reading STD[A-Z]* from process: .*already closed/d' \
+		-e 's/http: panic serving ([^ ]*): (.*)$/http: panic serving \1 (websocketd bug #342 on a client that went away while blocked; stack trace dropped): \2/' \
+		-e '/^goroutine [0-9]+ \[[a-z ,0-9]+\]:$/d' \
+		-e '/^created by [^ ]+( in goroutine [0-9]+)?$/d' \
+		-e '/^	[^ ]+\.go:[0-9]+( \+0x[0-9a-f]+)?$/d' \
+		-e '/^[A-Za-z0-9_.\/*()-]+\(.*\)$/d' \
 		-e 's/token=[^&'"'"' ]*/token=[redacted]/g' \
 		-e 's/eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/[redacted-token]/g' >&2
 }

@@ -2,7 +2,10 @@
  * and the two ways the lower modules reach sessions without knowing how:
  * a peer_sink sends a line to one session (made by session.c), a fanout
  * sends a reply's frame to everyone who follows its conversation (made by
- * watch.c). Neither takes ownership of the line it sends. */
+ * watch.c). Neither takes ownership of the line it sends. A delta frame
+ * goes with where its text lies in its reply (struct peer_delta), so that a
+ * session that fell behind can be sent, instead of the deltas it missed, one
+ * delta with all their text (worker/outq.h). */
 #ifndef LC_PEER_H
 #define LC_PEER_H
 
@@ -22,11 +25,21 @@ peer_equal(const struct peer *a, const struct peer *b)
 	return a->idlen == b->idlen && memcmp(a->id, b->id, a->idlen) == 0;
 }
 
+/* A delta frame's place in its reply. */
+struct peer_delta {
+	unsigned long reply;   /* the reply's serial (reply_missed) */
+	size_t offset;         /* the delta's first byte in the reply's text */
+};
+
 /* Sends one client line to one session. */
 struct peer_sink {
 	/* Returns 0, or -1 if the session is gone. */
 	int (*send)(void *arg, const struct peer *p, const char *line);
 	void *arg;
+	/* As send, for a delta frame (which a session that is behind misses
+	 * and is later sent coalesced). NULL: deltas go through send. */
+	int (*delta)(void *arg, const struct peer *p, const char *line,
+	    const struct peer_delta *d);
 };
 
 /* Sends a reply's frames to the sessions that follow its conversation. */
@@ -40,6 +53,10 @@ struct fanout {
 	void (*watch)(void *arg, const struct peer *p, const char *user,
 	    const char *conversation_id);
 	void *arg;
+	/* As send, for a delta frame at d. NULL: deltas go through send. */
+	int (*delta)(void *arg, const struct peer *origin, int to_origin,
+	    const char *user, const char *conversation_id, const char *line,
+	    const struct peer_delta *d);
 };
 
 #endif

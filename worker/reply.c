@@ -19,6 +19,7 @@
 struct reply {
 	struct reply *prev, *next;
 	struct replies *rs;
+	unsigned long serial;         /* names it in a peer_delta */
 	struct peer origin;           /* the session that asked */
 	int origin_gone;              /* it went away: keep generating */
 	int origin_stream;            /* it wants delta frames */
@@ -41,6 +42,7 @@ struct replies {
 	struct fanout out;
 	struct reply *head;
 	long n;
+	unsigned long serials;        /* the last serial given */
 };
 
 struct replies *
@@ -101,10 +103,22 @@ static void
 on_delta(void *owner, const char *text)
 {
 	struct reply *r = owner;
-
+	struct fanout *out = &r->rs->out;
+	/* The text is in content already: a session that misses this delta
+	 * is later sent the content from here (reply_missed). */
+	struct peer_delta d = { r->serial, r->call.content.len - strlen(text) };
+	char *frame = frame_delta(r->msgid, r->conversation_id, text);
 	/* Watchers always get deltas; the origin only when it asked. */
-	reply_send(r, frame_delta(r->msgid, r->conversation_id, text),
-	    r->origin_stream);
+	int to_origin = r->origin_stream && !r->origin_gone;
+
+	if (frame == NULL || out->delta == NULL) {
+		reply_send(r, frame, r->origin_stream);
+		return;
+	}
+	if (out->delta(out->arg, &r->origin, to_origin, r->user,
+	    r->conversation_id, frame, &d) != 0)
+		r->origin_gone = 1;
+	free(frame);
 }
 
 static void
@@ -193,6 +207,7 @@ reply_new(struct replies *rs, const struct reply_spec *spec)
 		return NULL;
 	}
 	r->rs = rs;
+	r->serial = ++rs->serials;
 	r->origin = *spec->origin;
 	r->origin_stream = spec->stream;
 	r->follow = spec->follow;
@@ -389,4 +404,18 @@ reply_snapshot(struct replies *rs, const char *user,
 		return frame_idle(conversation_id);
 	return frame_snapshot(r->msgid, r->conversation_id, r->model,
 	    buf_str(&r->call.content));
+}
+
+char *
+reply_missed(struct replies *rs, unsigned long serial, size_t offset)
+{
+	for (struct reply *r = rs->head; r != NULL; r = r->next) {
+		if (r->serial != serial)
+			continue;
+		if (offset >= r->call.content.len)
+			return NULL;
+		return frame_delta(r->msgid, r->conversation_id,
+		    buf_str(&r->call.content) + offset);
+	}
+	return NULL;
 }

@@ -106,4 +106,11 @@ void reply_peer_gone(struct replies *rs, const struct peer *p);
 char *reply_snapshot(struct replies *rs, const char *user,
     const char *conversation_id);
 
+/* The delta frame with the text of the reply in flight whose peer_delta
+ * serial is serial, from byte offset to now: for a session that missed its
+ * deltas while behind (worker/outq.h). Returns a malloc'd frame the caller
+ * frees, or NULL when that reply is over (its final frame carries the
+ * whole text), nothing is missed, or out of memory. */
+char *reply_missed(struct replies *rs, unsigned long serial, size_t offset);
+
 #endif

@@ -87,13 +87,24 @@ watch_get(const struct watch *wl, const struct peer *p)
 	return NULL;
 }
 
-int
-watch_fanout(struct watch *wl, const struct peer *origin, int to_origin,
-    const char *user, const char *conversation_id, const char *line)
+/* Sends line (a delta at d, or NULL) to one session. */
+static int
+sink_put(struct watch *wl, const struct peer *p, const char *line,
+    const struct peer_delta *d)
+{
+	if (d != NULL && wl->sink.delta != NULL)
+		return wl->sink.delta(wl->sink.arg, p, line, d);
+	return wl->sink.send(wl->sink.arg, p, line);
+}
+
+static int
+fan(struct watch *wl, const struct peer *origin, int to_origin,
+    const char *user, const char *conversation_id, const char *line,
+    const struct peer_delta *d)
 {
 	int rc = 0;
 
-	if (to_origin && wl->sink.send(wl->sink.arg, origin, line) != 0)
+	if (to_origin && sink_put(wl, origin, line, d) != 0)
 		rc = -1;
 	if (conversation_id[0] == '\0')
 		return rc;
@@ -101,9 +112,24 @@ watch_fanout(struct watch *wl, const struct peer *origin, int to_origin,
 		if (strcmp(x->conversation_id, conversation_id) != 0 ||
 		    strcmp(x->user, user) != 0 || peer_equal(&x->peer, origin))
 			continue;
-		wl->sink.send(wl->sink.arg, &x->peer, line);
+		sink_put(wl, &x->peer, line, d);
 	}
 	return rc;
+}
+
+int
+watch_fanout(struct watch *wl, const struct peer *origin, int to_origin,
+    const char *user, const char *conversation_id, const char *line)
+{
+	return fan(wl, origin, to_origin, user, conversation_id, line, NULL);
+}
+
+int
+watch_fanout_delta(struct watch *wl, const struct peer *origin,
+    int to_origin, const char *user, const char *conversation_id,
+    const char *line, const struct peer_delta *d)
+{
+	return fan(wl, origin, to_origin, user, conversation_id, line, d);
 }
 
 static int
@@ -112,6 +138,15 @@ fanout_send(void *arg, const struct peer *origin, int to_origin,
 {
 	return watch_fanout(arg, origin, to_origin, user, conversation_id,
 	    line);
+}
+
+static int
+fanout_delta(void *arg, const struct peer *origin, int to_origin,
+    const char *user, const char *conversation_id, const char *line,
+    const struct peer_delta *d)
+{
+	return watch_fanout_delta(arg, origin, to_origin, user,
+	    conversation_id, line, d);
 }
 
 static void
@@ -124,7 +159,7 @@ fanout_watch(void *arg, const struct peer *p, const char *user,
 struct fanout
 watch_as_fanout(struct watch *wl)
 {
-	struct fanout f = { fanout_send, fanout_watch, wl };
+	struct fanout f = { fanout_send, fanout_watch, wl, fanout_delta };
 
 	return f;
 }

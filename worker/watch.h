@@ -33,6 +33,12 @@ const char *watch_get(const struct watch *wl, const struct peer *p);
 int watch_fanout(struct watch *wl, const struct peer *origin, int to_origin,
     const char *user, const char *conversation_id, const char *line);
 
+/* As watch_fanout, for a delta frame at d: a session that is behind misses
+ * it and is sent its text coalesced later (peer_sink's delta). */
+int watch_fanout_delta(struct watch *wl, const struct peer *origin,
+    int to_origin, const char *user, const char *conversation_id,
+    const char *line, const struct peer_delta *d);
+
 /* The fanout interface of wl (watch_fanout and watch_set), for the
  * modules below that must not know the watch list. */
 struct fanout watch_as_fanout(struct watch *wl);

@@ -59,6 +59,17 @@ fake_send(void *arg, const struct peer *p, const char *line)
 	return 0;
 }
 
+/* Deltas come with their place in the reply (for a session behind). */
+static struct peer_delta last_delta;
+
+static int
+fake_delta(void *arg, const struct peer *p, const char *line,
+    const struct peer_delta *d)
+{
+	last_delta = *d;
+	return fake_send(arg, p, line);
+}
+
 static void
 sent_clear(void)
 {
@@ -314,6 +325,20 @@ test_complete(struct replies *rs, struct watch *wl, struct store *s,
 	cJSON_Delete(f);
 	free(snap);
 
+	/* A session that missed the deltas from offset 0 (worker/outq.c). */
+	unsigned long serial = last_delta.reply;
+	char *miss = reply_missed(rs, serial, last_delta.offset);
+	f = miss != NULL ? cJSON_Parse(miss) : NULL;
+	CHECK(last_delta.offset == 0 && strcmp(str(f, "type"), "delta") == 0 &&
+	    strcmp(str(f, "delta"), "Hel") == 0 &&
+	    strcmp(str(f, "msgid"), "m-1") == 0,
+	    "missed: one delta with the text from the first one missed");
+	cJSON_Delete(f);
+	free(miss);
+	CHECK(reply_missed(rs, serial, 3) == NULL, "missed: nothing after the end");
+	CHECK(reply_missed(rs, serial + 1000, 0) == NULL,
+	    "missed: no such reply");
+
 	reply_flush_all(rs);
 	m = stored(s, conv, 1);
 	CHECK(strcmp(str(m, "content"), "Hel") == 0 &&
@@ -333,6 +358,10 @@ test_complete(struct replies *rs, struct watch *wl, struct store *s,
 	    "complete: origin and watcher got delta, delta, final");
 	f = nth("A", 1);
 	CHECK(strcmp(str(f, "delta"), "lo") == 0, "second delta to the origin");
+	CHECK(last_delta.reply == serial && last_delta.offset == 3,
+	    "a delta says where its text lies in the reply");
+	CHECK(reply_missed(rs, serial, 0) == NULL,
+	    "missed: none once the reply ended (its final has the text)");
 	cJSON_Delete(f);
 	for (int i = 0; i < 2; i++) {
 		f = nth(i == 0 ? "A" : "B", 2);
@@ -490,7 +519,7 @@ main(void)
 	struct store *s = NULL;
 	struct watch *wl = NULL;
 	struct replies *rs = NULL;
-	struct peer_sink sink = { fake_send, NULL };
+	struct peer_sink sink = { fake_send, NULL, fake_delta };
 	int loaded = 0;
 
 	if (mkdtemp(dir) == NULL || curl_global_init(CURL_GLOBAL_DEFAULT) != 0)

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# test-backpressure.sh - clients that do not read their WebSocket while long
+# replies stream: the worker's memory stays under its bound (RSS sampled)
+# and is given back after they go, the replies are stored whole, a client
+# that reads again gets the whole text (coalesced) and its final frame, one
+# that stays behind is closed as slow_client, and another user is served
+# meanwhile.
+. "$(dirname "$0")/lib.sh"
+SLOW_S=6
+stack_start LIGHTCHAT_MAX_INFLIGHT_PER_USER=16 \
+	LIGHTCHAT_SLOW_CLIENT_TIMEOUT=$SLOW_S || finish
+JA=$T/jar-a
+JB=$T/jar-b
+login alice "$PW_alice" "$JA" >/dev/null
+login bob "$PW_bob" "$JB" >/dev/null
+wpid=$(cat "$T/state/worker.pid")
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$wpid/status"; }
+ws "$JB" "$(prompt warm 'warm up')" >/dev/null
+rss0=$(rss)
+HOGS=4
+BOUND_KB=$((64 * 1024))   # docs/ARCHITECTURE.md, "Back-pressure"
+
+PYTHONPATH="$ROOT/tools" "$PY" - 127.0.0.1 "$PORT" "$(token_of "$JA")" "$HOGS" \
+	"$SLOW_S" >"$T/clients.json" 2>"$T/clients.err" <<'PYEOF' &
+# HOGS clients send a prompt for a long reply and never read; "late" stops
+# reading for less than the slow timeout, then reads to the end; "stuck"
+# stops reading for longer, then reads what it is sent.
+import json, os, socket, sys, time
+import wsframe
+host, port, token, hogs, slow_s = sys.argv[1], int(sys.argv[2]), sys.argv[3], \
+    int(sys.argv[4]), int(sys.argv[5])
+
+def text(n):
+    return " ".join(f"w{i}" for i in range(1, n + 1))
+
+class Client:
+    def __init__(self, msgid, prompt):
+        s = socket.socket()
+        # A small window: the client's kernel takes little of what is sent.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(30)
+        s.connect((host, port))
+        req, key = wsframe.handshake_request("/ws", f"{host}:{port}",
+                                             [f"Cookie: lightchat_session={token}"])
+        s.sendall(req)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(1)
+        status, headers = wsframe.parse_response_head(head[:-4])
+        assert status == 101, status
+        self.s, self.dec, self.frames, self.closed = s, wsframe.Decoder(), [], False
+        msg = {"action": "sendprompt", "payload": {"msgid": msgid,
+               "prompt": prompt, "stream": True}}
+        s.sendall(wsframe.encode(wsframe.OP_TEXT, json.dumps(msg).encode()))
+
+    def read_until(self, pred, timeout):
+        """Reads frames until pred(frame) or the end; returns the frame or None."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.s.settimeout(max(0.1, end - time.monotonic()))
+            try:
+                data = self.s.recv(65536)
+            except socket.timeout:
+                break
+            except OSError:
+                data = b""
+            if not data:
+                self.closed = True
+                return None
+            for op, payload in self.dec.feed(data):
+                if op == wsframe.OP_CLOSE:
+                    self.closed = True
+                    return None
+                if op != wsframe.OP_TEXT:
+                    continue
+                f = json.loads(payload)
+                self.frames.append(f)
+                if pred(f):
+                    return f
+        return None
+
+def final(f):
+    return f.get("type") in ("reply", "error")
+
+out = {"hogs": []}
+clients = [Client(f"h{i}", f"#words:120000 hog {i}") for i in range(hogs)]
+for c in clients:
+    st = c.read_until(lambda f: f.get("type") == "start", 10)
+    out["hogs"].append(st["conversation_id"] if st else None)
+late = Client("late", "#words:100000 late")
+stuck = Client("stuck", "#words:100000 stuck")
+late.read_until(lambda f: f.get("type") == "start", 10)
+stuck.read_until(lambda f: f.get("type") == "start", 10)
+time.sleep(slow_s - 2)            # behind, for less than the timeout
+fin = late.read_until(final, 150)  # then it reads everything
+deltas = [f for f in late.frames if f.get("type") == "delta"]
+out["late"] = {
+    "final": fin.get("type") if fin else None,
+    "whole": bool(fin) and fin["text"]["content"] == text(100000),
+    # No gap, nothing twice: the deltas are the start of the text (all of
+    # it unless the reply ended while it was behind: the final has it).
+    "deltas_add_up": text(100000).startswith("".join(f["delta"] for f in deltas)),
+    "deltas": len(deltas),
+    "longest_delta": max((len(f["delta"]) for f in deltas), default=0),
+}
+time.sleep(slow_s + 3 - (slow_s - 2))
+last = stuck.read_until(lambda f: f.get("error", {}).get("code") == "slow_client", 30)
+if last is not None:
+    stuck.read_until(lambda f: False, 10)  # then the connection ends
+out["stuck"] = {"slow_client": last is not None, "closed": stuck.closed,
+                "final": any(final(f) and f.get("msgid") == "stuck" for f in stuck.frames)}
+time.sleep(float(os.environ.get("HOLD_S", "2")))
+for c in clients + [late, stuck]:
+    c.s.close()
+print(json.dumps(out))
+PYEOF
+PYPID=$!
+
+# Another user is served while they do not read.
+sleep 1
+out=$(WSOPTS="--timeout 30" ws "$JB" "$(prompt b1 'hello from bob' '{"stream":true}')")
+fin=$(final "$out")
+assert_eq "another user's reply arrives meanwhile" "$(jq -r .type <<<"$fin")" reply
+assert_eq "another user's reply is whole" "$(jq -r .text.content <<<"$fin")" "You said: hello from bob"
+
+peak=$rss0
+while kill -0 "$PYPID" 2>/dev/null; do
+	r=$(rss); [ "${r:-0}" -gt "$peak" ] && peak=$r
+	sleep 0.3
+done
+wait "$PYPID"
+check "the clients ran" test -s "$T/clients.json"
+[ -s "$T/clients.err" ] && not_ok "client errors" "$(tail -3 "$T/clients.err")"
+R=$(cat "$T/clients.json")
+echo "# worker VmRSS: before ${rss0} kB, peak ${peak} kB (bound ${BOUND_KB} kB)"
+# A sanitizer build keeps freed memory in quarantine: its RSS says nothing.
+ASAN=
+ldd "$BIN/lightchat-worker" 2>/dev/null | grep -q libasan && ASAN=1
+rss_check() {
+	if [ -n "$ASAN" ]; then echo "skip - $1 (sanitizer build)"; else check "$@"; fi
+}
+rss_check "worker memory stays under the bound with $HOGS+2 non-reading clients" test "$peak" -lt "$BOUND_KB"
+
+# The replies are stored whole anyway.
+want=$("$PY" -c 'print(len(" ".join(f"w{i}" for i in range(1, 120001))))')
+for id in $(jq -r '.hogs[]' <<<"$R"); do
+	got=$(curl -s -b "$JA" "$BASE/api/conversations/$id" | jq -r '.messages[-1] | "\(.state) \(.content | length)"')
+	assert_eq "a non-reading client's reply is stored whole" "$got" "complete $want"
+done
+
+assert_eq "a client that reads again gets its final frame" "$(jq -r .late.final <<<"$R")" reply
+assert_eq "... with the whole text" "$(jq -r .late.whole <<<"$R")" true
+assert_eq "... and its deltas are that text, without a gap" "$(jq -r .late.deltas_add_up <<<"$R")" true
+echo "# late client: $(jq -c .late <<<"$R")"
+# Coalescing needs late to have fallen behind the worker's queue: its
+# frames must outgrow what websocketd, lighttpd and the kernel hold (~6 MB)
+# during its pause. Where the fake upstream streams too slowly (a loaded
+# machine) it cannot have; tests/unit/test-outq.c checks coalescing itself.
+if [ "$(jq -r .late.deltas <<<"$R")" -lt 100000 ]; then
+	ok "... coalesced: fewer deltas than words"
+else
+	echo "skip - ... coalesced: the late client never fell behind (the upstream streamed too little in $((SLOW_S - 2)) s)"
+fi
+assert_eq "a client behind too long gets slow_client" "$(jq -r .stuck.slow_client <<<"$R")" true
+assert_eq "... and is closed" "$(jq -r .stuck.closed <<<"$R")" true
+check "the log says why it was closed" grep -q "slow client, behind for" "$T/stack.log"
+# websocketd's panic on a closed blocked client is one line, not a trace.
+check "no Go stack trace in the log" bash -c "! grep -qE '^goroutine [0-9]+ |^created by |\.go:[0-9]+ \+0x' '$T/stack.log'"
+
+# Memory is given back after they go.
+sleep 3
+after=$(rss)
+echo "# worker VmRSS after the clients left: ${after} kB"
+rss_check "memory given back after the clients go (within 16 MB of before)" \
+	test "$after" -lt $((rss0 + 16384))
+
+stack_stop
+finish

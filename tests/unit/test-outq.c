@@ -1,0 +1,251 @@
+/* test-outq.c - unit tests of worker/outq.c: a session's queue bounded in
+ * bytes, deltas coalesced while it is behind, frames held in order, the
+ * final frame kept, slow sessions closed; without ZeroMQ (a fake pipe). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "outq.h"
+#include "unit.h"
+
+/* A fake libzmq pipe: what was sent, and the charges still held. */
+#define SENT_MAX 64
+static struct {
+	char kind[8];
+	char body[256];
+} sent[SENT_MAX];
+static int nsent, full, gone, slow_calls;
+/* The charges libzmq would still hold. */
+static struct {
+	struct outq_acct *acct;
+	size_t n;
+} charge[SENT_MAX];
+static int ncharge;
+
+/* The reply's text so far (one reply, serial 7), "" when over. */
+static char text[256];
+static int reply_over;
+
+static enum outq_sent
+fake_send(void *arg, const struct peer *p, const char *kind,
+    const char *body, struct outq_acct *acct)
+{
+	(void)arg;
+	(void)p;
+	if (gone)
+		return OUTQ_GONE;
+	if (full)
+		return OUTQ_FULL;
+	if (nsent < SENT_MAX) {
+		snprintf(sent[nsent].kind, sizeof(sent[nsent].kind), "%s", kind);
+		snprintf(sent[nsent].body, sizeof(sent[nsent].body), "%s", body);
+		nsent++;
+	}
+	/* libzmq holds it: charged until written (drain). */
+	outq_acct_charge(acct, strlen(body));
+	if (ncharge < SENT_MAX) {
+		charge[ncharge].acct = acct;
+		charge[ncharge++].n = strlen(body);
+	}
+	return OUTQ_SENT;
+}
+
+/* libzmq wrote everything it held. */
+static void
+drain(void)
+{
+	for (int i = 0; i < ncharge; i++)
+		outq_acct_release(charge[i].acct, charge[i].n);
+	ncharge = 0;
+}
+
+static char *
+fake_missed(void *arg, unsigned long reply, size_t offset)
+{
+	char *f;
+
+	(void)arg;
+	if (reply != 7 || reply_over || offset >= strlen(text))
+		return NULL;
+	f = malloc(300);
+	if (f != NULL)
+		snprintf(f, 300, "D:%s", text + offset);
+	return f;
+}
+
+static void
+fake_slow(void *arg, const struct peer *p, long behind_ms)
+{
+	(void)arg;
+	(void)p;
+	(void)behind_ms;
+	slow_calls++;
+}
+
+/* Appends s to the reply and sends it as a delta, as reply.c does. */
+static int
+delta(struct outq *q, const struct peer *p, const char *s)
+{
+	struct peer_delta d = { 7, strlen(text) };
+	char line[300];
+
+	strcat(text, s);
+	snprintf(line, sizeof(line), "d:%s", s);
+	return outq_send(q, p, "line", line, &d);
+}
+
+static void
+test_coalesce(void)
+{
+	struct outq_limits lim = { 10, 100, 60000, "SLOW" };
+	struct outq_ops ops = { fake_send, fake_missed, fake_slow, NULL };
+	struct outq *q = outq_new(&lim, ops);
+	struct peer p = { "a", 1 };
+
+	CHECK(q != NULL, "outq_new");
+	if (q == NULL)
+		return;
+	text[0] = '\0';
+	CHECK(outq_send(q, &p, "line", "start", NULL) == 0 && nsent == 1,
+	    "open: a frame goes out");
+	CHECK(delta(q, &p, "ab") == 0 && nsent == 2 &&
+	    strcmp(sent[1].body, "d:ab") == 0, "open: a delta goes out");
+	CHECK(outq_total(q) == 9, "the bytes libzmq holds are counted");
+	CHECK(delta(q, &p, "cd") == 0 && nsent == 3, "under the bound: sent");
+	/* 13 bytes held >= 10: behind. */
+	CHECK(delta(q, &p, "ef") == 0 && nsent == 3 && outq_behind(q, &p),
+	    "at the bound: behind, the delta is not queued");
+	CHECK(delta(q, &p, "gh") == 0 && nsent == 3,
+	    "behind: no more deltas queued");
+	CHECK(outq_send(q, &p, "line", "pong", NULL) == 0 && nsent == 3,
+	    "behind: other frames are held");
+	outq_tick(q);
+	CHECK(nsent == 3, "the tick: still over half the bound, nothing sent");
+	drain();    /* libzmq wrote what it held */
+	CHECK(outq_total(q) == 0, "written: nothing counted");
+	outq_tick(q);
+	CHECK(nsent == 5 && !outq_behind(q, &p), "the tick: caught up");
+	CHECK_STR(sent[3].body, "D:efgh", "one delta with the text missed");
+	CHECK_STR(sent[4].body, "pong", "then the held frame");
+	drain();
+	outq_free(q);
+}
+
+/* A full pipe (EAGAIN), and a delta that arrives when it has room. */
+static void
+test_catch_up(void)
+{
+	struct outq_limits lim = { 100, 100, 60000, "SLOW" };
+	struct outq_ops ops = { fake_send, fake_missed, fake_slow, NULL };
+	struct outq *q = outq_new(&lim, ops);
+	struct peer p = { "b", 1 };
+
+	if (q == NULL)
+		return;
+	nsent = 0;
+	text[0] = '\0';
+	reply_over = 0;
+	full = 1;   /* the pipe is full (EAGAIN) */
+	CHECK(delta(q, &p, "one ") == 0 && nsent == 0 && outq_behind(q, &p),
+	    "EAGAIN: behind");
+	CHECK(delta(q, &p, "two ") == 0 && nsent == 0, "behind: dropped");
+	CHECK(outq_send(q, &p, "line", "pong", NULL) == 0 && nsent == 0,
+	    "behind: pong held");
+	CHECK(delta(q, &p, "three ") == 0 && nsent == 0,
+	    "behind: dropped after a held frame");
+	full = 0;   /* it reads again */
+	CHECK(delta(q, &p, "four") == 0 && nsent == 2,
+	    "caught up: the coalesced delta and the held frame");
+	CHECK_STR(sent[0].body, "D:one two three four",
+	    "the coalesced delta has all the text missed, this one too");
+	CHECK_STR(sent[1].body, "pong", "then the held frame, in order");
+	CHECK(!outq_behind(q, &p), "caught up: open again");
+	CHECK(delta(q, &p, "!") == 0 && nsent == 3 &&
+	    strcmp(sent[2].body, "d:!") == 0, "the stream goes on");
+	drain();
+	outq_free(q);
+}
+
+static void
+test_final_kept(void)
+{
+	struct outq_limits lim = { 1000, 1000, 60000, "SLOW" };
+	struct outq_ops ops = { fake_send, fake_missed, fake_slow, NULL };
+	struct outq *q = outq_new(&lim, ops);
+	struct peer p = { "c", 1 };
+
+	if (q == NULL)
+		return;
+	nsent = 0;
+	text[0] = '\0';
+	reply_over = 0;
+	full = 1;
+	delta(q, &p, "partial ");
+	delta(q, &p, "text");
+	reply_over = 1;   /* the reply ended while behind */
+	outq_send(q, &p, "line", "FINAL partial text", NULL);
+	CHECK(nsent == 0, "behind: nothing sent");
+	full = 0;
+	outq_tick(q);
+	CHECK(nsent == 1, "the tick flushes a session that caught up");
+	CHECK_STR(sent[0].body, "FINAL partial text",
+	    "the final frame is never lost (the mark of an ended reply is)");
+	CHECK(!outq_behind(q, &p) && slow_calls == 0, "open, not slow");
+	drain();
+	outq_free(q);
+}
+
+static void
+test_slow_closed(void)
+{
+	struct outq_limits lim = { 1000, 40, 0, "SLOW" };
+	struct outq_ops ops = { fake_send, fake_missed, fake_slow, NULL };
+	struct outq *q = outq_new(&lim, ops);
+	struct peer p = { "d", 1 }, p2 = { "e", 1 };
+	struct timespec ms = { 0, 5000000 };
+
+	if (q == NULL)
+		return;
+	nsent = 0;
+	slow_calls = 0;
+	full = 1;
+	outq_send(q, &p, "line", "x", NULL);
+	nanosleep(&ms, NULL);
+	outq_tick(q);   /* behind longer than the timeout (0 ms) */
+	CHECK(slow_calls == 1 && outq_closing(q, &p),
+	    "behind too long: closed as slow");
+	CHECK(outq_send(q, &p, "line", "more", NULL) == 0 && nsent == 0,
+	    "closing: nothing more is queued");
+	full = 0;
+	outq_tick(q);
+	CHECK(nsent == 2 && strcmp(sent[0].body, "SLOW") == 0 &&
+	    strcmp(sent[1].kind, "close") == 0 &&
+	    strcmp(sent[1].body, "slow") == 0,
+	    "the error frame, then the close with its reason");
+	CHECK(slow_calls == 1, "announced once");
+	drain();
+	/* Held bytes over held_max: closed too. */
+	nsent = 0;
+	full = 1;
+	outq_send(q, &p2, "line", "0123456789012345678901234567890", NULL);
+	CHECK(!outq_closing(q, &p2), "held under held_max");
+	outq_send(q, &p2, "line", "0123456789012345678901234567890", NULL);
+	CHECK(outq_closing(q, &p2), "held over held_max: closed as slow");
+	full = 0;
+	gone = 1;
+	outq_tick(q);
+	CHECK(!outq_closing(q, &p2), "a session gone is forgotten");
+	gone = 0;
+	outq_free(q);
+}
+
+int
+main(void)
+{
+	test_coalesce();
+	test_catch_up();
+	test_final_kept();
+	test_slow_closed();
+	UNIT_EXIT();
+}

@@ -1,0 +1,394 @@
+/* outq.c - each session's outgoing queue in the worker: the bytes libzmq
+ * holds for it, and, while it is behind, the frames it is owed (deltas as
+ * marks, sent coalesced when it catches up); slow sessions closed. */
+#include "outq.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "monotime.h"
+#include "relay.h"
+
+struct outq_acct {
+	atomic_size_t bytes;
+	atomic_uint refs;
+	atomic_size_t *total;         /* the set's total, outlives every acct
+	                               * (outq_free runs after libzmq's end) */
+};
+
+void
+outq_acct_charge(struct outq_acct *a, size_t n)
+{
+	atomic_fetch_add(&a->bytes, n);
+	atomic_fetch_add(a->total, n);
+	atomic_fetch_add(&a->refs, 1);
+}
+
+static void
+acct_unref(struct outq_acct *a)
+{
+	if (a != NULL && atomic_fetch_sub(&a->refs, 1) == 1)
+		free(a);
+}
+
+void
+outq_acct_release(struct outq_acct *a, size_t n)
+{
+	atomic_fetch_sub(&a->bytes, n);
+	atomic_fetch_sub(a->total, n);
+	acct_unref(a);
+}
+
+/* A frame held for a session that is behind, or a mark (kind NULL): the
+ * text of reply from offset was missed. */
+struct held {
+	struct held *next;
+	const char *kind;             /* RELAY_LINE, RELAY_CLOSE or NULL */
+	unsigned long reply;
+	size_t offset, len;
+	char body[];
+};
+
+enum { Q_OPEN, Q_BEHIND, Q_CLOSING };
+
+struct qpeer {
+	struct qpeer *next;           /* in its bucket */
+	struct peer peer;
+	struct outq_acct *acct;
+	int state;
+	int announce;                 /* closing: ops.slow not called yet */
+	long behind_ms;               /* how long it was behind when closed */
+	struct timespec since;        /* behind since */
+	struct held *head, **tail;
+	size_t held_bytes;
+};
+
+#define OUTQ_BUCKETS 256
+
+struct outq {
+	struct outq_limits lim;
+	char *slow_line;
+	struct outq_ops ops;
+	atomic_size_t total;
+	struct qpeer *bucket[OUTQ_BUCKETS];
+};
+
+struct outq *
+outq_new(const struct outq_limits *lim, struct outq_ops ops)
+{
+	struct outq *q = calloc(1, sizeof(*q));
+
+	if (q == NULL)
+		return NULL;
+	q->lim = *lim;
+	q->ops = ops;
+	atomic_init(&q->total, 0);
+	q->slow_line = strdup(lim->slow_line != NULL ? lim->slow_line : "");
+	if (q->slow_line == NULL) {
+		free(q);
+		return NULL;
+	}
+	q->lim.slow_line = q->slow_line;
+	return q;
+}
+
+static unsigned
+bucket_of(const struct peer *p)
+{
+	uint32_t h = 2166136261u;     /* FNV-1a */
+
+	for (size_t i = 0; i < p->idlen; i++)
+		h = (h ^ p->id[i]) * 16777619u;
+	return h % OUTQ_BUCKETS;
+}
+
+static struct qpeer *
+find(const struct outq *q, const struct peer *p)
+{
+	for (struct qpeer *e = q->bucket[bucket_of(p)]; e != NULL; e = e->next)
+		if (peer_equal(&e->peer, p))
+			return e;
+	return NULL;
+}
+
+static void
+held_drop(struct qpeer *e)
+{
+	while (e->head != NULL) {
+		struct held *h = e->head;
+		e->head = h->next;
+		free(h);
+	}
+	e->tail = &e->head;
+	e->held_bytes = 0;
+}
+
+static void
+qpeer_free(struct qpeer *e)
+{
+	held_drop(e);
+	acct_unref(e->acct);
+	free(e);
+}
+
+void
+outq_free(struct outq *q)
+{
+	if (q == NULL)
+		return;
+	for (int i = 0; i < OUTQ_BUCKETS; i++) {
+		while (q->bucket[i] != NULL) {
+			struct qpeer *e = q->bucket[i];
+			q->bucket[i] = e->next;
+			qpeer_free(e);
+		}
+	}
+	free(q->slow_line);
+	free(q);
+}
+
+/* Finds p's entry, made when it has none. Returns NULL when out of
+ * memory. */
+static struct qpeer *
+entry(struct outq *q, const struct peer *p)
+{
+	struct qpeer *e = find(q, p);
+	unsigned b = bucket_of(p);
+
+	if (e != NULL)
+		return e;
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	e->acct = calloc(1, sizeof(*e->acct));
+	if (e->acct == NULL) {
+		free(e);
+		return NULL;
+	}
+	atomic_init(&e->acct->bytes, 0);
+	atomic_init(&e->acct->refs, 1);
+	e->acct->total = &q->total;
+	e->peer = *p;
+	e->tail = &e->head;
+	e->next = q->bucket[b];
+	q->bucket[b] = e;
+	return e;
+}
+
+void
+outq_forget(struct outq *q, const struct peer *p)
+{
+	for (struct qpeer **pp = &q->bucket[bucket_of(p)], *e; (e = *pp) !=
+	    NULL; pp = &e->next) {
+		if (peer_equal(&e->peer, p)) {
+			*pp = e->next;
+			qpeer_free(e);
+			return;
+		}
+	}
+}
+
+static size_t
+queued(const struct qpeer *e)
+{
+	return atomic_load(&e->acct->bytes);
+}
+
+/* Hands one frame to libzmq unless p's queue is at its bound. */
+static enum outq_sent
+try_send(struct outq *q, struct qpeer *e, const char *kind, const char *body)
+{
+	if (queued(e) >= q->lim.queue)
+		return OUTQ_FULL;
+	return q->ops.send(q->ops.arg, &e->peer, kind, body, e->acct);
+}
+
+/* Appends a frame (kind not NULL) or a mark. Returns 0, or -1 when out of
+ * memory. */
+static int
+hold(struct qpeer *e, const char *kind, const char *body, unsigned long reply,
+    size_t offset)
+{
+	size_t n = body != NULL ? strlen(body) : 0;
+	struct held *h = malloc(sizeof(*h) + n + 1);
+
+	if (h == NULL) {
+		log_err("out of memory holding a frame for a slow session");
+		return -1;
+	}
+	h->next = NULL;
+	h->kind = kind;
+	h->reply = reply;
+	h->offset = offset;
+	h->len = n;
+	memcpy(h->body, body != NULL ? body : "", n + 1);
+	*e->tail = h;
+	e->tail = &h->next;
+	e->held_bytes += sizeof(*h) + n;
+	return 0;
+}
+
+static void
+pop(struct qpeer *e)
+{
+	struct held *h = e->head;
+
+	e->head = h->next;
+	if (e->head == NULL)
+		e->tail = &e->head;
+	e->held_bytes -= sizeof(*h) + h->len;
+	free(h);
+}
+
+/* Sends what e is owed, in order, once libzmq has written half its queue.
+ * Sets *covered when a mark of reply was sent. Returns OUTQ_SENT when all
+ * went (e is open again unless closing), OUTQ_FULL, or OUTQ_GONE. */
+static enum outq_sent
+flush(struct outq *q, struct qpeer *e, unsigned long reply, int *covered)
+{
+	if (e->head != NULL && queued(e) > q->lim.queue / 2)
+		return OUTQ_FULL;
+	while (e->head != NULL) {
+		struct held *h = e->head;
+		enum outq_sent r;
+		if (h->kind == NULL) {
+			char *line = q->ops.missed(q->ops.arg, h->reply, h->offset);
+			if (line == NULL) {
+				pop(e);   /* over: its final frame follows */
+				continue;
+			}
+			r = try_send(q, e, RELAY_LINE, line);
+			free(line);
+			if (r == OUTQ_SENT && h->reply == reply)
+				*covered = 1;
+		} else {
+			r = try_send(q, e, h->kind, h->body);
+		}
+		if (r != OUTQ_SENT)
+			return r;
+		pop(e);
+	}
+	if (e->state == Q_BEHIND)
+		e->state = Q_OPEN;
+	return OUTQ_SENT;
+}
+
+/* e is closed as too slow: what it is owed is dropped, the error frame
+ * and the close wait for room. ops.slow is called from outq_tick. */
+static void
+close_slow(struct qpeer *e, const struct outq *q)
+{
+	e->behind_ms = monotime_ms_since(&e->since);
+	held_drop(e);
+	e->state = Q_CLOSING;
+	e->announce = 1;
+	if (q->lim.slow_line[0] != '\0')
+		hold(e, RELAY_LINE, q->lim.slow_line, 0, 0);
+	hold(e, RELAY_CLOSE, "slow", 0, 0);
+}
+
+static int
+has_mark(const struct qpeer *e, unsigned long reply)
+{
+	for (const struct held *h = e->head; h != NULL; h = h->next)
+		if (h->kind == NULL && h->reply == reply)
+			return 1;
+	return 0;
+}
+
+int
+outq_send(struct outq *q, const struct peer *p, const char *kind,
+    const char *body, const struct peer_delta *delta)
+{
+	struct qpeer *e = entry(q, p);
+	enum outq_sent r = OUTQ_FULL;
+	int covered = 0;
+
+	if (e == NULL)   /* out of memory: uncounted, as before */
+		return q->ops.send(q->ops.arg, p, kind, body, NULL) ==
+		    OUTQ_GONE ? -1 : 0;
+	if (e->state == Q_CLOSING)
+		return 0;
+	if (e->state == Q_BEHIND)
+		r = flush(q, e, delta != NULL ? delta->reply : 0, &covered);
+	if (e->state == Q_OPEN) {
+		if (covered)
+			return 0;   /* its text went in the coalesced delta */
+		r = try_send(q, e, kind, body);
+		if (r == OUTQ_FULL) {
+			e->state = Q_BEHIND;
+			monotime_now(&e->since);
+		}
+	}
+	if (r == OUTQ_GONE) {
+		outq_forget(q, p);
+		return -1;
+	}
+	if (r == OUTQ_SENT)
+		return 0;
+	/* Behind: a delta leaves a mark, other frames wait. */
+	if (delta != NULL) {
+		if (!covered && !has_mark(e, delta->reply) &&
+		    hold(e, NULL, NULL, delta->reply, delta->offset) != 0)
+			close_slow(e, q);
+		return 0;
+	}
+	if (e->held_bytes + strlen(body) > q->lim.held_max ||
+	    hold(e, kind, body, 0, 0) != 0)
+		close_slow(e, q);
+	return 0;
+}
+
+void
+outq_tick(struct outq *q)
+{
+	for (int i = 0; i < OUTQ_BUCKETS; i++) {
+		for (struct qpeer *e = q->bucket[i], *next; e != NULL; e = next) {
+			int covered = 0;
+			next = e->next;
+			if (e->state == Q_OPEN)
+				continue;
+			if (e->state == Q_BEHIND &&
+			    monotime_ms_since(&e->since) > q->lim.timeout_ms)
+				close_slow(e, q);
+			if (e->announce) {
+				struct peer p = e->peer;
+				e->announce = 0;
+				/* May forget nothing of q: only the caller's
+				 * lists change. */
+				q->ops.slow(q->ops.arg, &p, e->behind_ms);
+			}
+			enum outq_sent r = flush(q, e, 0, &covered);
+			/* Gone; or closed, with the close written out. */
+			if (r == OUTQ_GONE || (e->state == Q_CLOSING &&
+			    r == OUTQ_SENT && queued(e) == 0))
+				outq_forget(q, &e->peer);
+		}
+	}
+}
+
+int
+outq_closing(const struct outq *q, const struct peer *p)
+{
+	const struct qpeer *e = find(q, p);
+
+	return e != NULL && e->state == Q_CLOSING;
+}
+
+int
+outq_behind(const struct outq *q, const struct peer *p)
+{
+	const struct qpeer *e = find(q, p);
+
+	return e != NULL && e->state != Q_OPEN;
+}
+
+size_t
+outq_total(const struct outq *q)
+{
+	return atomic_load(&((struct outq *)q)->total);
+}
