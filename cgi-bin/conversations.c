@@ -8,7 +8,6 @@
  *                                                  message in memory at a time
  * Another user's conversation is a 404, as is one that does not exist.
  * route.c has checked the user, the id's shape and the database first. */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,8 @@
 #include "utf8.h"
 
 #define QUERY_MAX 200
+/* A message id is a JSON number in answers: exact up to 2^53. */
+#define MESSAGE_ID_MAX (1LL << 53)
 
 static int
 store_error(struct http_req *r, int rc)
@@ -274,7 +275,7 @@ page_conv_get(struct http_req *r, const struct route_ctx *ctx)
 	int rc;
 
 	if (query_count(r, "limit", STORE_PAGE_MAX, &limit) != 0 ||
-	    query_count(r, "before", LLONG_MAX, &before) != 0) {
+	    query_count(r, "before", MESSAGE_ID_MAX, &before) != 0) {
 		char msg[96];
 		snprintf(msg, sizeof(msg), "limit must be from 1 to %d, and "
 		    "before a message id", STORE_PAGE_MAX);
