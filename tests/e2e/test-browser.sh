@@ -2,8 +2,8 @@
 # test-browser.sh - the web page in Debian's chromium (playwright-core)
 # against the real stack; screenshots in tests/artifacts/. The scripts share
 # one stack; sidebar.mjs runs as bob, so that his conversation list is its
-# own; resume.mjs and session.mjs kill the worker (and websocketd), so they
-# run last.
+# own; paging.mjs writes a long conversation into the database; resume.mjs
+# and session.mjs kill the worker (and websocketd), so they run last.
 . "$(dirname "$0")/lib.sh"
 if [ ! -x /usr/bin/chromium ] || [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
 	not_ok "browser test prerequisites (run make deps)"
@@ -11,7 +11,7 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d "$ROOT/tests/browser/node_modules/playwr
 fi
 stack_start || finish
 mkdir -p "$ROOT/tests/artifacts"
-for t in chat controls sidebar resume session; do
+for t in chat controls sidebar paging resume session; do
 	echo "# $t.mjs"
 	u=alice pw=$PW_alice
 	[ "$t" = sidebar ] && u=bob pw=$PW_bob
