@@ -98,7 +98,11 @@ for p in $(fcgi_pids); do
 	[ "${kb:-0}" -gt "$peak" ] && peak=$kb
 done
 echo "# FastCGI peak RSS over two 34-message exports: $peak kB"
-check "big export: FastCGI peak RSS under 48 MB ($peak kB)" test "$peak" -gt 0 -a "$peak" -lt 49152
+if [[ "${BUILD:-build}" == *asan* ]]; then
+	ok "big export: peak RSS not bounded under ASan, whose quarantine keeps freed memory # skip"
+else
+	check "big export: FastCGI peak RSS under 48 MB ($peak kB)" test "$peak" -gt 0 -a "$peak" -lt 49152
+fi
 assert_eq "big export json: every message, whole" "$(jq -c '[(.messages | length), ([.messages[].content | length] | add), .id]' "$T/big.json")" "[34,35651584,\"$CX\"]"
 assert_eq "big export json: same as the unpaged conversation" "$(jq -c 'del(.messages)' "$T/big.json")" "$(api "$BASE/api/conversations/$CX?limit=1" | jq -c 'del(.messages, .has_more, .before)')"
 assert_eq "big export md: every heading" "$(grep -c '^## ' "$T/big.md")" "34"
