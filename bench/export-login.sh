@@ -28,9 +28,9 @@ print(cid)
 PYEOF
 )
 fcgi() { for p in $(stack_procs); do [ "$(cat /proc/$p/comm)" = lightchat.fcgi ] && echo "$p"; done; }
-# times NAME CMD...: runs CMD 10 times 0.2 s apart; prints the median and max
+# timed NAME CMD...: runs CMD 10 times 0.2 s apart; prints the median and max
 # of its seconds.
-times() {
+timed() {
 	local name=$1; shift
 	for _ in $(seq 10); do "$@"; sleep 0.2; done | sort -n |
 		awk -v n="$name" '{a[NR]=$1} END {printf "%-28s median %.3f s  max %.3f s\n", n, a[int((NR+1)/2)], a[NR]}'
@@ -47,8 +47,8 @@ t_auth() {  # the authorizer's answer: the time to the 101 (none in 5 s: 5)
 		awk '{print $1 == "101" ? $2 : 5}'
 }
 echo "# $N messages of 1 MiB ($KIND); FastCGI processes: $(fcgi | wc -l)"
-times "login, idle" t_login
-times "authorization, idle" t_auth
+timed "login, idle" t_login
+timed "authorization, idle" t_auth
 for p in $(fcgi); do echo 5 >"/proc/$p/clear_refs"; done
 s=$(date +%s.%N)
 curl -s -b "$T/jar" -o "$T/one.json" "$BASE/api/conversations/$CID/export?format=json"
@@ -59,8 +59,8 @@ L1=$!
 ( while :; do curl -s -b "$T/jar" -o /dev/null "$BASE/api/conversations/$CID/export?format=json"; done ) &
 L2=$!
 sleep 0.5
-times "login, during exports" t_login
-times "authorization, during exports" t_auth
+timed "login, during exports" t_login
+timed "authorization, during exports" t_auth
 kill "$L1" "$L2"; wait "$L1" "$L2" 2>/dev/null
 peak=0
 for p in $(fcgi); do
