@@ -16,7 +16,8 @@
 //
 // Events (CustomEvent `detail`): add {msg}, update {msg}, remove {msg}, reset {loading},
 //   prepend {msgs} (older messages, oldest first, go before the others),
-//   older {more, loading} (whether older messages exist, and are being read),
+//   older {more, loading, failed} (whether older messages exist, are being read, or
+//   could not be read: the view then waits for the next scroll to ask again),
 //   busy {busy}, notice {message} (an error not tied to a message), unauthorized,
 //   conversation {id, title} (the page shows this conversation now, or learnt its id),
 //   missing {id} (the open conversation does not exist), restore {text} (a prompt the
@@ -78,10 +79,10 @@ export class Chat extends EventTarget {
     this.setOlder(null);
   }
 
-  setOlder(cursor, loading = false) {
+  setOlder(cursor, loading = false, failed = false) {
     this.older = cursor;
     this.olderLoading = loading;
-    this.emit('older', { more: cursor != null, loading });
+    this.emit('older', { more: cursor != null, loading, failed });
   }
 
   /** Read the page of messages before the oldest shown, if there is one. */
@@ -96,7 +97,7 @@ export class Chat extends EventTarget {
       conv = await store.get(id, { before });
     } catch (e) {
       if (gen !== this.gen) return;
-      this.setOlder(before);
+      this.setOlder(before, false, true);
       if (e.status === 404) this.emit('missing', { id });
       else if (e.status !== 401) this.emit('notice', { message: `Could not read older messages: ${e.message}` });
       return;

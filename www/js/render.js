@@ -179,13 +179,17 @@ export class MessageView {
     if (this.olderEl.dataset.state === 'more' && this.onTop && this.list.scrollTop < OLDER_PX) this.onTop();
   }
 
-  /** Whether older messages exist ({more}) and are being read ({loading}). */
-  setOlder({ more, loading }) {
+  /**
+   * Whether older messages exist ({more}), are being read ({loading}) or could not be
+   * read ({failed}: asked again at the next scroll, not at once).
+   */
+  setOlder({ more, loading, failed = false }) {
     this.olderEl.hidden = !more;
     this.olderEl.dataset.state = more ? (loading ? 'loading' : 'more') : 'none';
-    this.olderEl.textContent = loading ? 'Loading older messages…' : 'Scroll up for older messages';
+    this.olderEl.textContent = loading ? 'Loading older messages…'
+      : failed ? 'Older messages could not be read; scroll to try again' : 'Scroll up for older messages';
     // After the page is painted: the list may not fill the window.
-    if (more && !loading) requestAnimationFrame(() => this.nearTop());
+    if (more && !loading && !failed) requestAnimationFrame(() => this.nearTop());
   }
 
   /** Older messages (oldest first) go before the others; what is in view stays. */
