@@ -145,9 +145,9 @@ check_messages(const cJSON *messages, const struct lc_config *cfg,
 		if (!cJSON_IsString(content))
 			return fail(err, "invalid_request", "messages.content",
 			    "each message needs a string content");
-		/* Assistant turns are this server's replies, sent back. */
-		if (strcmp(role->valuestring, "assistant") != 0 &&
-		    check_text(content->valuestring, "messages.content",
+		/* Assistant turns too: a transcript the store does not know
+		 * yet is stored whole (worker/prompt.c). */
+		if (check_text(content->valuestring, "messages.content",
 		    err) != 0)
 			return -1;
 		cJSON *o = cJSON_CreateObject();

@@ -439,11 +439,11 @@ test_control_characters(void)
 	CHECK(run("{\"msgid\":\"a\",\"prompt\":\"a\\tb\\r\\nc\"}", &out,
 	    &err) == 0, "ctl: tab, CR and newline accepted");
 	request_free(&out);
-	CHECK(run("{\"msgid\":\"a\",\"messages\":[{\"role\":\"user\","
+	expect_fail("{\"msgid\":\"a\",\"messages\":[{\"role\":\"user\","
 	    "\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":"
-	    "\"\\u0001\"},{\"role\":\"user\",\"content\":\"again\"}]}", &out,
-	    &err) == 0, "ctl: an assistant turn sent back is not checked");
-	request_free(&out);
+	    "\"\\u0001\"},{\"role\":\"user\",\"content\":\"again\"}]}",
+	    "invalid_request", "messages.content",
+	    "ctl: in an assistant turn too (a new transcript is stored whole)");
 }
 
 int
