@@ -1,9 +1,11 @@
 /* conversations.c - the REST API over stored conversations:
  *   GET    /api/conversations?q=&limit=&cursor=   list, newest first
- *   GET    /api/conversations/ID                  one, with its messages
+ *   GET    /api/conversations/ID?limit=&before=   one, with a page of its
+ *                                                  messages, newest page first
  *   PATCH  /api/conversations/ID {"title"}        rename
  *   DELETE /api/conversations/ID                  delete
- *   GET    /api/conversations/ID/export?format=md|json
+ *   GET    /api/conversations/ID/export?format=md|json   streamed, one
+ *                                                  message in memory at a time
  * Another user's conversation is a 404, as is one that does not exist.
  * route.c has checked the user, the id's shape and the database first. */
 #include <stdio.h>
@@ -14,9 +16,11 @@
 #include "log.h"
 #include "pages.h"
 #include "store.h"
+#include "utf8.h"
 
 #define QUERY_MAX 200
-#define EXPORT_MAX ((size_t)64 << 20)
+/* A message id is a JSON number in answers: exact up to 2^53. */
+#define MESSAGE_ID_MAX (1LL << 53)
 
 static int
 store_error(struct http_req *r, int rc)
@@ -83,6 +87,13 @@ page_conv_rename(struct http_req *r, const struct route_ctx *ctx)
 		    "Send {\"title\": \"…\"}: 1 to 200 bytes on one line");
 		goto out;
 	}
+	size_t tlen = strlen(title->valuestring);
+	if (utf8_ctl_find(title->valuestring, tlen, "") != tlen) {
+		rc = http_send_error(r, 400, "invalid_request",
+		    "The title holds a control character (tab, U+0000 to "
+		    "U+001F or U+007F): send plain text");
+		goto out;
+	}
 	rc = store_conv_rename(r->store, ctx->id, ctx->user,
 	    title->valuestring);
 	if (rc != STORE_OK) {
@@ -104,81 +115,174 @@ out:
 	return rc;
 }
 
-/* Appends a message as Markdown: a heading naming who speaks, then the
- * content as it is (it is Markdown already). */
+/* Writes the string s of the response body. */
 static int
-export_md_message(struct lc_buf *b, const cJSON *m)
+put(struct http_req *r, const char *s)
 {
+	return http_write(r, s, strlen(s));
+}
+
+/* store_conv_each's function for the Markdown export: a heading naming who
+ * speaks, then the content as it is (it is Markdown already). */
+static int
+export_md_message(void *arg, const cJSON *m)
+{
+	struct http_req *r = arg;
 	const char *role = cJSON_GetObjectItem(m, "role")->valuestring;
 	const char *state = cJSON_GetObjectItem(m, "state")->valuestring;
 	const cJSON *model = cJSON_GetObjectItem(m, "model");
 	const char *who = strcmp(role, "user") == 0 ? "User" :
 	    strcmp(role, "assistant") == 0 ? "Assistant" : "System";
 
-	if (buf_append_str(b, "## ") || buf_append_str(b, who))
+	if (put(r, "## ") || put(r, who))
 		return -1;
 	if (cJSON_IsString(model) && model->valuestring[0] != '\0' &&
-	    (buf_append_str(b, " (") || buf_append_str(b, model->valuestring) ||
-	    buf_append_str(b, ")")))
+	    (put(r, " (") || put(r, model->valuestring) || put(r, ")")))
 		return -1;
-	if (strcmp(state, "complete") != 0 && (buf_append_str(b, " [") ||
-	    buf_append_str(b, state) || buf_append_str(b, "]")))
+	if (strcmp(state, "complete") != 0 && (put(r, " [") ||
+	    put(r, state) || put(r, "]")))
 		return -1;
-	return buf_append_str(b, "\n\n") ||
-	    buf_append_str(b, cJSON_GetObjectItem(m, "content")->valuestring) ||
-	    buf_append_str(b, "\n\n") ? -1 : 0;
+	return put(r, "\n\n") ||
+	    put(r, cJSON_GetObjectItem(m, "content")->valuestring) ||
+	    put(r, "\n\n") ? -1 : 0;
+}
+
+/* The JSON export's state: whether a message was written (for commas). */
+struct json_export {
+	struct http_req *r;
+	int n;
+};
+
+/* store_conv_each's function for the JSON export: one element of the
+ * "messages" array, printed by cJSON alone. */
+static int
+export_json_message(void *arg, const cJSON *m)
+{
+	struct json_export *x = arg;
+	char *text = cJSON_PrintUnformatted(m);
+	int rc = -1;
+
+	if (text == NULL) {
+		log_err("out of memory printing an exported message");
+		return -1;
+	}
+	if ((x->n == 0 || put(x->r, ",") == 0) && put(x->r, text) == 0) {
+		x->n++;
+		rc = 0;
+	}
+	free(text);
+	return rc;
+}
+
+/* Streams the export of conv (its head, from store_conv_head): the JSON of
+ * GET with every message, or Markdown. The status is sent first, so a
+ * failure after it cuts the body short (logged; the client sees a
+ * truncated download). Returns 0, or -1 if that happened. */
+static int
+export_stream(struct http_req *r, const struct route_ctx *ctx,
+    const cJSON *conv, int json)
+{
+	char *head = NULL;
+	int rc = -1;
+
+	if (json) {
+		/* The head object without its closing brace, then the
+		 * messages: the same text cJSON prints for the whole tree. */
+		struct json_export x = { r, 0 };
+		size_t n;
+		if ((head = cJSON_PrintUnformatted(conv)) == NULL ||
+		    (n = strlen(head)) < 2 || head[n - 1] != '}') {
+			log_err("out of memory printing an export");
+			rc = http_send_error(r, 500, "export_failed",
+			    "The export failed; try again");
+			goto out;
+		}
+		head[n - 1] = '\0';
+		if (http_send_head(r, 200, "application/json") ||
+		    put(r, head) || put(r, ",\"messages\":[") ||
+		    store_conv_each(r->store, ctx->id, export_json_message,
+		    &x) != STORE_OK || put(r, "]}"))
+			goto out;
+	} else {
+		const char *sys = cJSON_GetObjectItem(conv,
+		    "system_prompt")->valuestring;
+		if (http_send_head(r, 200, "text/markdown; charset=utf-8") ||
+		    put(r, "# ") ||
+		    put(r, cJSON_GetObjectItem(conv, "title")->valuestring) ||
+		    put(r, "\n\n") ||
+		    (sys[0] != '\0' && (put(r, "## System\n\n") ||
+		    put(r, sys) || put(r, "\n\n"))) ||
+		    store_conv_each(r->store, ctx->id, export_md_message,
+		    r) != STORE_OK)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		log_warn("export cut short user=%s id=%s", ctx->user, ctx->id);
+	free(head);
+	return rc;
 }
 
 int
 page_conv_export(struct http_req *r, const struct route_ctx *ctx)
 {
 	char format[8] = "md";
-	cJSON *conv = NULL, *m;
-	struct lc_buf b;
+	cJSON *conv = NULL;
 	int rc;
 
 	if (http_query(r, "format", format, sizeof(format)) < 0 ||
 	    (strcmp(format, "md") != 0 && strcmp(format, "json") != 0))
 		return http_send_error(r, 400, "invalid_request",
 		    "format must be md or json");
-	rc = store_conv_get(r->store, ctx->id, ctx->user, &conv);
+	rc = store_conv_head(r->store, ctx->id, ctx->user, &conv);
 	if (rc != STORE_OK)
 		return store_error(r, rc);
 	http_add_header(r, "Content-Disposition: attachment; "
 	    "filename=\"conversation-%s.%s\"", ctx->id, format);
-	if (strcmp(format, "json") == 0) {
-		rc = http_send_json(r, 200, conv);
-		cJSON_Delete(conv);
-		return rc;
-	}
-	buf_init(&b, EXPORT_MAX);
-	const char *sys = cJSON_GetObjectItem(conv, "system_prompt")->valuestring;
-	int bad = buf_append_str(&b, "# ") ||
-	    buf_append_str(&b, cJSON_GetObjectItem(conv, "title")->valuestring) ||
-	    buf_append_str(&b, "\n\n");
-	if (!bad && sys[0] != '\0')
-		bad = buf_append_str(&b, "## System\n\n") ||
-		    buf_append_str(&b, sys) || buf_append_str(&b, "\n\n");
-	cJSON_ArrayForEach(m, cJSON_GetObjectItem(conv, "messages"))
-		if (!bad)
-			bad = export_md_message(&b, m);
-	if (bad)
-		rc = http_send_error(r, 500, "export_failed",
-		    "The conversation is too large to export");
-	else
-		rc = http_send(r, 200, "text/markdown; charset=utf-8",
-		    buf_str(&b), b.len);
-	buf_free(&b);
+	rc = export_stream(r, ctx, conv, strcmp(format, "json") == 0);
 	cJSON_Delete(conv);
 	return rc;
+}
+
+/* Reads the optional positive integer query parameter name (at most max)
+ * into *out. Returns 0 (absent: *out unchanged), or -1 when malformed. */
+static int
+query_count(struct http_req *r, const char *name, long long max,
+    long long *out)
+{
+	char v[24] = "";
+	char *end = NULL;
+	long long n;
+	int got = http_query(r, name, v, sizeof(v));
+
+	if (got == 0)
+		return 0;
+	if (got < 0 || v[0] < '0' || v[0] > '9')
+		return -1;
+	n = strtoll(v, &end, 10);
+	if (*end != '\0' || n < 1 || n > max)
+		return -1;
+	*out = n;
+	return 0;
 }
 
 int
 page_conv_get(struct http_req *r, const struct route_ctx *ctx)
 {
 	cJSON *conv = NULL;
-	int rc = store_conv_get(r->store, ctx->id, ctx->user, &conv);
+	long long limit = STORE_PAGE_DEFAULT, before = 0;
+	int rc;
 
+	if (query_count(r, "limit", STORE_PAGE_MAX, &limit) != 0 ||
+	    query_count(r, "before", MESSAGE_ID_MAX, &before) != 0) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "limit must be from 1 to %d, and "
+		    "before a message id", STORE_PAGE_MAX);
+		return http_send_error(r, 400, "invalid_request", msg);
+	}
+	rc = store_conv_page(r->store, ctx->id, ctx->user, before, (int)limit,
+	    &conv);
 	if (rc != STORE_OK)
 		return store_error(r, rc);
 	rc = http_send_json(r, 200, conv);

@@ -172,6 +172,36 @@ http_send(struct http_req *r, int status, const char *ctype, const char *body,
 }
 
 int
+http_send_head(struct http_req *r, int status, const char *ctype)
+{
+	char head[HTTP_EXTRA_HEADERS_MAX + 512];
+	int n = snprintf(head, sizeof(head),
+	    "Status: %d %s\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "%s"
+	    "Content-Type: %s\r\n\r\n", status, http_reason(status),
+	    r->headers, ctype);
+
+	if (n < 0 || (size_t)n >= sizeof(head) ||
+	    FCGX_PutStr(head, n, r->fcgi->out) < 0)
+		return -1;
+	return 0;
+}
+
+int
+http_write(struct http_req *r, const char *data, size_t len)
+{
+	while (len > 0) {
+		int n = len > INT_MAX ? INT_MAX : (int)len;
+		if (FCGX_PutStr(data, n, r->fcgi->out) < 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
 http_send_json(struct http_req *r, int status, const cJSON *json)
 {
 	char *body = NULL;

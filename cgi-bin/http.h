@@ -50,6 +50,15 @@ int http_read_body(struct http_req *r, struct lc_buf *body);
 int http_send(struct http_req *r, int status, const char *ctype,
     const char *body, size_t len);
 
+/* Starts a response whose body follows in pieces written with
+ * http_write, without a Content-Length (lighttpd frames it): status, the
+ * extra headers and ctype. Returns 0, or -1 if the client is gone. */
+int http_send_head(struct http_req *r, int status, const char *ctype);
+
+/* Writes len bytes of a body started with http_send_head (libfcgi sends
+ * them as its buffer fills). Returns 0, or -1 if the client is gone. */
+int http_write(struct http_req *r, const char *data, size_t len);
+
 /* Sends status, the extra headers and the JSON value (not freed). Returns 0,
  * or -1 if the client is gone. */
 int http_send_json(struct http_req *r, int status, const cJSON *json);

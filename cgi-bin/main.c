@@ -2,7 +2,8 @@
  * database and the route table to libfcgi's accept loop. One binary serves
  * two roles: the responder for the routes in routes.c, and the authorizer
  * for /ws. A new key file (lightchat-admin rotate-key) is loaded at once:
- * the file is looked at before a request, at most once a second. */
+ * the file is looked at before a request, at most once a second; so is a
+ * database that could not be opened. */
 #include <fcgiapp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -77,7 +78,18 @@ main(void)
 	memset(&stamp, 0, sizeof(stamp));
 	token_key_refresh(cfg.token_key_file, &key, &stamp, time(NULL), err,
 	    sizeof(err));
+	time_t store_tried = 0;
 	while (FCGX_Accept_r(&fcgi) >= 0) {
+		/* A database that could not be opened is tried again, at most
+		 * once a second: at start several programs open (and may be
+		 * creating) it at once, and SQLite can refuse one of them
+		 * "database is locked" without waiting. */
+		if (store == NULL && time(NULL) != store_tried) {
+			store_tried = time(NULL);
+			if (store_open(&store, cfg.database, err,
+			    sizeof(err)) == STORE_OK)
+				log_info("database opened");
+		}
 		/* lightchat-admin rotate-key: every old token fails from now. */
 		int k = token_key_refresh(cfg.token_key_file, &key, &stamp,
 		    time(NULL), err, sizeof(err));

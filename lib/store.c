@@ -48,6 +48,13 @@ static const char *const stmt_sql[ST__MAX] = {
 	    "SELECT id, role, content, state, model, created_at,"
 	    " updated_at, prompt_tokens, completion_tokens, total_tokens,"
 	    " error_code FROM messages WHERE conversation_id = ? ORDER BY id",
+	/* A page of messages, newest first, below a cursor (?2 <= 0: from
+	 * the newest); the same columns as ST_CONV_MESSAGES. */
+	[ST_CONV_PAGE] =
+	    "SELECT id, role, content, state, model, created_at,"
+	    " updated_at, prompt_tokens, completion_tokens, total_tokens,"
+	    " error_code FROM messages WHERE conversation_id = ?1"
+	    " AND (?2 <= 0 OR id < ?2) ORDER BY id DESC LIMIT ?3",
 	[ST_CONV_GET] =
 	    "SELECT id, title, model, system_prompt, created_at,"
 	    " updated_at FROM conversations WHERE id = ? AND user = ?",

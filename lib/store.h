@@ -87,9 +87,50 @@ int store_conv_list(struct store *s, const char *user, const char *query,
 
 /* Gets user's conversation with all its messages: {id,title,model,
  * system_prompt,created_at,updated_at,messages:[{id,role,content,state,
- * model,created_at,updated_at,usage?,error?}]}. */
+ * model,created_at,updated_at,usage?,error?}]}. The whole conversation in
+ * memory: for tests and small ones; clients get store_conv_page, exports
+ * store_conv_head and store_conv_each. */
 int store_conv_get(struct store *s, const char *id, const char *user,
     cJSON **out);
+
+/* A page of messages: at most STORE_PAGE_MAX of them (a client's REST
+ * default is STORE_PAGE_DEFAULT), and no more than STORE_PAGE_BYTES of
+ * contents unless one message alone is larger (a page holds at least one):
+ * so that a response is a few MiB, whatever the conversation's size. */
+#define STORE_PAGE_DEFAULT 50
+#define STORE_PAGE_MAX 200
+#define STORE_PAGE_BYTES ((size_t)8 << 20)
+
+/* Gets user's conversation with a page of its messages: the newest limit
+ * (1..STORE_PAGE_MAX; fewer past STORE_PAGE_BYTES) of those whose id is
+ * below before (before <= 0: the newest of all), oldest first, as in
+ * store_conv_get, and "has_more" (true when older messages exist) and
+ * "before" (then the oldest id of the page, the next call's before; null
+ * otherwise). Returns STORE_OK with *out set (the caller deletes it),
+ * STORE_NOT_FOUND, STORE_INVALID (limit out of range) or STORE_ERR (*out
+ * NULL then). */
+int store_conv_page(struct store *s, const char *id, const char *user,
+    long long before, int limit, cJSON **out);
+
+/* Gets user's conversation without its messages: {id,title,model,
+ * system_prompt,created_at,updated_at}. Returns STORE_OK with *out set
+ * (the caller deletes it), STORE_NOT_FOUND or STORE_ERR. */
+int store_conv_head(struct store *s, const char *id, const char *user,
+    cJSON **out);
+
+/* Called by store_conv_each with one message, shaped as in
+ * store_conv_get; it is valid only during the call (the caller keeps a
+ * copy if it needs one). Returns 0 for the next message, 1 to stop, -1 to
+ * fail. */
+typedef int (*store_msg_fn)(void *arg, const cJSON *msg);
+
+/* Calls fn(arg, msg) for each message of conversation conv_id (its owner
+ * checked by the caller, e.g. with store_conv_head), oldest first, one
+ * message in memory at a time. Returns STORE_OK (also when fn stopped, or
+ * there is no such conversation), or STORE_ERR when SQLite or memory
+ * failed (logged) or fn returned -1. */
+int store_conv_each(struct store *s, const char *conv_id, store_msg_fn fn,
+    void *arg);
 
 /* Adds a message; *msg_id gets its row id (may be NULL). Returns STORE_OK,
  * STORE_INVALID for a role or state the schema does not allow, or

@@ -253,60 +253,47 @@ out:
 	return rc;
 }
 
-/* Adds the messages of conversation id to the array arr. */
-static int
-add_messages(struct store *s, const char *id, cJSON *arr)
+/* Makes a message object from a row of ST_CONV_MESSAGES or ST_CONV_PAGE.
+ * Returns it (the caller deletes it), or NULL when out of memory. */
+static cJSON *
+message_of_row(sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = NULL;
-	int step, rc = STORE_ERR;
+	cJSON *m = cJSON_CreateObject();
 
-	if (store_prep(s, ST_CONV_MESSAGES, &st) != STORE_OK)
-		return STORE_ERR;
-	if (store_bind_text(st, 1, id)) {
-		store_db_fail(s, "bind");
-		goto out;
+	if (m == NULL || cJSON_AddNumberToObject(m, "id",
+	    (double)sqlite3_column_int64(st, 0)) == NULL ||
+	    !add_text_col(m, "role", st, 1) ||
+	    !add_text_col(m, "content", st, 2) ||
+	    !add_text_col(m, "state", st, 3) ||
+	    !add_text_col(m, "model", st, 4) ||
+	    !add_times(m, st, 5))
+		goto fail;
+	if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+		cJSON *u = cJSON_AddObjectToObject(m, "usage");
+		if (u == NULL ||
+		    cJSON_AddNumberToObject(u, "prompt_tokens",
+		    (double)sqlite3_column_int64(st, 7)) == NULL ||
+		    cJSON_AddNumberToObject(u, "completion_tokens",
+		    (double)sqlite3_column_int64(st, 8)) == NULL ||
+		    cJSON_AddNumberToObject(u, "total_tokens",
+		    (double)sqlite3_column_int64(st, 9)) == NULL)
+			goto fail;
 	}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		cJSON *m = cJSON_CreateObject();
-		if (m == NULL || !cJSON_AddItemToArray(arr, m) ||
-		    cJSON_AddNumberToObject(m, "id",
-		    (double)sqlite3_column_int64(st, 0)) == NULL ||
-		    !add_text_col(m, "role", st, 1) ||
-		    !add_text_col(m, "content", st, 2) ||
-		    !add_text_col(m, "state", st, 3) ||
-		    !add_text_col(m, "model", st, 4) ||
-		    !add_times(m, st, 5))
-			goto out;
-		if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
-			cJSON *u = cJSON_AddObjectToObject(m, "usage");
-			if (u == NULL ||
-			    cJSON_AddNumberToObject(u, "prompt_tokens",
-			    (double)sqlite3_column_int64(st, 7)) == NULL ||
-			    cJSON_AddNumberToObject(u, "completion_tokens",
-			    (double)sqlite3_column_int64(st, 8)) == NULL ||
-			    cJSON_AddNumberToObject(u, "total_tokens",
-			    (double)sqlite3_column_int64(st, 9)) == NULL)
-				goto out;
-		}
-		if (sqlite3_column_type(st, 10) != SQLITE_NULL &&
-		    !add_text_col(m, "error", st, 10))
-			goto out;
-	}
-	if (step != SQLITE_DONE) {
-		store_db_fail(s, "messages");
-		goto out;
-	}
-	rc = STORE_OK;
-out:
-	store_release(st);
-	return rc;
+	if (sqlite3_column_type(st, 10) != SQLITE_NULL &&
+	    !add_text_col(m, "error", st, 10))
+		goto fail;
+	return m;
+fail:
+	cJSON_Delete(m);
+	return NULL;
 }
 
 int
-store_conv_get(struct store *s, const char *id, const char *user, cJSON **out)
+store_conv_head(struct store *s, const char *id, const char *user,
+    cJSON **out)
 {
 	sqlite3_stmt *st = NULL;
-	cJSON *root = NULL, *msgs;
+	cJSON *root = NULL;
 	int rc = STORE_ERR, step;
 
 	*out = NULL;
@@ -332,9 +319,7 @@ store_conv_get(struct store *s, const char *id, const char *user, cJSON **out)
 	    !add_text_col(root, "title", st, 1) ||
 	    !add_text_col(root, "model", st, 2) ||
 	    !add_text_col(root, "system_prompt", st, 3) ||
-	    !add_times(root, st, 4) ||
-	    (msgs = cJSON_AddArrayToObject(root, "messages")) == NULL ||
-	    add_messages(s, id, msgs) != STORE_OK)
+	    !add_times(root, st, 4))
 		goto out;
 	*out = root;
 	root = NULL;
@@ -343,6 +328,150 @@ out:
 	store_release(st);
 	cJSON_Delete(root);
 	return rc;
+}
+
+int
+store_conv_each(struct store *s, const char *conv_id, store_msg_fn fn,
+    void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *m = NULL;
+	int step, rc = STORE_ERR;
+
+	if (store_prep(s, ST_CONV_MESSAGES, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, conv_id))
+		return store_bind_fail(s, st);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((m = message_of_row(st)) == NULL) {
+			log_err("store: out of memory reading a message");
+			goto out;
+		}
+		int r = fn(arg, m);
+		cJSON_Delete(m);
+		m = NULL;
+		if (r < 0)
+			goto out;
+		if (r > 0)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		store_db_fail(s, "messages");
+		goto out;
+	}
+	rc = STORE_OK;
+out:
+	cJSON_Delete(m);
+	store_release(st);
+	return rc;
+}
+
+/* store_conv_each's function for store_conv_get: appends to the array. */
+static int
+append_message(void *arg, const cJSON *m)
+{
+	cJSON *copy = cJSON_Duplicate(m, 1);
+
+	if (copy == NULL || !cJSON_AddItemToArray(arg, copy)) {
+		cJSON_Delete(copy);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_conv_get(struct store *s, const char *id, const char *user, cJSON **out)
+{
+	cJSON *root = NULL, *msgs;
+	int rc;
+
+	*out = NULL;
+	rc = store_conv_head(s, id, user, &root);
+	if (rc != STORE_OK)
+		return rc;
+	if ((msgs = cJSON_AddArrayToObject(root, "messages")) == NULL ||
+	    store_conv_each(s, id, append_message, msgs) != STORE_OK) {
+		cJSON_Delete(root);
+		return STORE_ERR;
+	}
+	*out = root;
+	return STORE_OK;
+}
+
+/* Adds to root the page of conversation id's messages described at
+ * store_conv_page, with "has_more" and "before". */
+static int
+add_page(struct store *s, cJSON *root, const char *id, long long before,
+    int limit)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *msgs, *m = NULL;
+	long long oldest = 0;
+	size_t bytes = 0;
+	int step, rc = STORE_ERR, n = 0, more = 0;
+
+	if ((msgs = cJSON_AddArrayToObject(root, "messages")) == NULL)
+		return STORE_ERR;
+	if (store_prep(s, ST_CONV_PAGE, &st) != STORE_OK)
+		return STORE_ERR;
+	/* One row more than the page: whether older ones exist. */
+	if (store_bind_text(st, 1, id) ||
+	    sqlite3_bind_int64(st, 2, before) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 3, limit + 1) != SQLITE_OK)
+		return store_bind_fail(s, st);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t len = (size_t)sqlite3_column_bytes(st, 2);
+		if (n == limit || (n > 0 && len > STORE_PAGE_BYTES - bytes)) {
+			more = 1;
+			break;
+		}
+		if ((m = message_of_row(st)) == NULL) {
+			log_err("store: out of memory reading a message");
+			goto out;
+		}
+		/* Newest first from SQLite, oldest first in the page. */
+		if (!cJSON_InsertItemInArray(msgs, 0, m))
+			goto out;
+		m = NULL;
+		oldest = sqlite3_column_int64(st, 0);
+		bytes = len > STORE_PAGE_BYTES - bytes ? STORE_PAGE_BYTES :
+		    bytes + len;
+		n++;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		store_db_fail(s, "messages");
+		goto out;
+	}
+	if (cJSON_AddBoolToObject(root, "has_more", more) == NULL ||
+	    (more ? cJSON_AddNumberToObject(root, "before", (double)oldest) :
+	    cJSON_AddNullToObject(root, "before")) == NULL)
+		goto out;
+	rc = STORE_OK;
+out:
+	cJSON_Delete(m);
+	store_release(st);
+	return rc;
+}
+
+int
+store_conv_page(struct store *s, const char *id, const char *user,
+    long long before, int limit, cJSON **out)
+{
+	cJSON *root = NULL;
+	int rc;
+
+	*out = NULL;
+	if (limit < 1 || limit > STORE_PAGE_MAX)
+		return STORE_INVALID;
+	rc = store_conv_head(s, id, user, &root);
+	if (rc != STORE_OK)
+		return rc;
+	if (add_page(s, root, id, before, limit) != STORE_OK) {
+		cJSON_Delete(root);
+		return STORE_ERR;
+	}
+	*out = root;
+	return STORE_OK;
 }
 
 int

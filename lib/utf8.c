@@ -1,5 +1,8 @@
-/* utf8.c - strict UTF-8 validation (RFC 3629). */
+/* utf8.c - strict UTF-8 validation (RFC 3629), and finding control
+ * characters. */
 #include "utf8.h"
+
+#include <string.h>
 
 /* Returns the length of the valid sequence at s (n bytes left), or 0. */
 static size_t
@@ -62,4 +65,16 @@ utf8_append_sanitized(struct lc_buf *out, const char *s, size_t n)
 		}
 	}
 	return LC_BUF_OK;
+}
+
+size_t
+utf8_ctl_find(const char *s, size_t n, const char *allowed)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c < 0x20 || c == 0x7f) &&
+		    (c == 0 || strchr(allowed, c) == NULL))
+			return i;
+	}
+	return n;
 }

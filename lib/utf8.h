@@ -1,5 +1,6 @@
-/* utf8.h - UTF-8 validation. A browser closes a WebSocket that receives
- * invalid UTF-8 in a text frame, so nothing invalid may reach one. */
+/* utf8.h - UTF-8 validation, and the control characters a text may hold.
+ * A browser closes a WebSocket that receives invalid UTF-8 in a text frame,
+ * so nothing invalid may reach one. */
 #ifndef LC_UTF8_H
 #define LC_UTF8_H
 
@@ -15,5 +16,12 @@ size_t utf8_valid_prefix(const char *s, size_t n);
 /* Appends s[0..n) to out with every invalid sequence replaced by U+FFFD.
  * Returns a buf_append result. */
 int utf8_append_sanitized(struct lc_buf *out, const char *s, size_t n);
+
+/* Control characters: U+0000 to U+001F and U+007F (DEL). cJSON writes
+ * most of them as six bytes ("\u0001"), so a text full of them grows six
+ * times in every JSON answer; prompts and titles refuse them. Returns the
+ * offset of the first one in s[0..n) that is not in allowed (a string,
+ * e.g. "\t\n\r", or "" for none), or n when there is none. */
+size_t utf8_ctl_find(const char *s, size_t n, const char *allowed);
 
 #endif

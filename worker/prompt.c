@@ -80,7 +80,8 @@ make_title(const char *prompt, char *out, size_t cap)
 		return;
 	}
 	for (size_t i = 0; i < n; i++)  /* no control characters in titles */
-		out[i] = (unsigned char)prompt[i] < 0x20 ? ' ' : prompt[i];
+		out[i] = (unsigned char)prompt[i] < 0x20 ||
+		    prompt[i] == 0x7f ? ' ' : prompt[i];
 	out[n] = '\0';
 }
 

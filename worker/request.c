@@ -7,6 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
+/* The control characters a prompt may hold: tab, newline, and carriage
+ * return (text pasted or sent with CRLF line ends; cJSON writes it as two
+ * bytes, "\r"). The others are refused, never stored: cJSON would write
+ * each as six bytes in every answer that carries the text. */
+#define REQUEST_CTL_ALLOWED "\t\n\r"
+
 static int
 fail(struct request_error *err, const char *code, const char *field,
     const char *message)
@@ -15,6 +23,23 @@ fail(struct request_error *err, const char *code, const char *field,
 	snprintf(err->field, sizeof(err->field), "%s", field != NULL ? field : "");
 	snprintf(err->message, sizeof(err->message), "%s", message);
 	return -1;
+}
+
+/* Refuses text (field's value) holding a control character other than
+ * REQUEST_CTL_ALLOWED, naming it and where it is. */
+static int
+check_text(const char *text, const char *field, struct request_error *err)
+{
+	size_t n = strlen(text), at = utf8_ctl_find(text, n,
+	    REQUEST_CTL_ALLOWED);
+	char msg[160];
+
+	if (at == n)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s holds the control character U+%04X at "
+	    "byte %zu: only tab, newline and carriage return are allowed",
+	    field, (unsigned)(unsigned char)text[at], at);
+	return fail(err, "invalid_request", field, msg);
 }
 
 int
@@ -120,6 +145,11 @@ check_messages(const cJSON *messages, const struct lc_config *cfg,
 		if (!cJSON_IsString(content))
 			return fail(err, "invalid_request", "messages.content",
 			    "each message needs a string content");
+		/* Assistant turns too: a transcript the store does not know
+		 * yet is stored whole (worker/prompt.c). */
+		if (check_text(content->valuestring, "messages.content",
+		    err) != 0)
+			return -1;
 		cJSON *o = cJSON_CreateObject();
 		if (o == NULL || !cJSON_AddItemToArray(*out, o) ||
 		    cJSON_AddStringToObject(o, "role", role->valuestring) == NULL ||
@@ -268,6 +298,10 @@ request_parse(const cJSON *payload, enum request_kind kind,
 	if (out->prompt == NULL || out->prompt[0] == '\0')
 		return fail(err, "invalid_request", "prompt",
 		    "send a non-empty \"prompt\" (or the seed's \"messages\")");
+	if (check_text(out->prompt, "prompt", err) != 0 ||
+	    (out->system != NULL && check_text(out->system, "system",
+	    err) != 0))
+		return -1;
 	edit = cJSON_GetObjectItemCaseSensitive(payload, "edit_last");
 	if (edit != NULL && !cJSON_IsBool(edit))
 		return fail(err, "invalid_request", "edit_last",

@@ -3,8 +3,8 @@
 # against the real stack; screenshots in tests/artifacts/. The scripts share
 # one stack; sidebar.mjs runs as bob, so that his conversation list is its
 # own; quota.mjs sets alice's quota with lightchat-admin (and back);
-# resume.mjs and session.mjs kill the worker (and websocketd), so they run
-# last.
+# paging.mjs writes a long conversation into the database; resume.mjs and
+# session.mjs kill the worker (and websocketd), so they run last.
 . "$(dirname "$0")/lib.sh"
 if [ ! -x /usr/bin/chromium ] || [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
 	not_ok "browser test prerequisites (run make deps)"
@@ -12,7 +12,7 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d "$ROOT/tests/browser/node_modules/playwr
 fi
 stack_start || finish
 mkdir -p "$ROOT/tests/artifacts"
-for t in chat controls sidebar quota resume session; do
+for t in chat controls sidebar quota paging resume session; do
 	echo "# $t.mjs"
 	u=alice pw=$PW_alice
 	[ "$t" = sidebar ] && u=bob pw=$PW_bob

@@ -159,11 +159,15 @@ s2=$(jq -cn '{action:"sendprompt",payload:{msgid:"s2",messages:[{role:"user",con
 sid=$(api "$BASE/api/conversations?q=seed%20two" | jq -r '.conversations[0].id')
 assert_eq "seed: one conversation holds both turns" "$(api "$BASE/api/conversations/$sid" | jq -c '[.title, [.messages[].content]]')" '["seed one",["seed one","You said: seed one","seed two","You said: seed two"]]'
 
-# Hostile and large contents round-trip byte-identical.
-weird=$(printf 'ctl \001\002\003\t\037 end; %%s%%n; '"'"'); DROP TABLE messages; -- ☃ \xf0\x9f\x92\xa9 "q" \\ back')
+# Hostile and large contents round-trip byte-identical. Control characters
+# other than tab, newline and carriage return are refused (issue 12: cJSON
+# writes each as six bytes); test-paging.sh has the rest of those cases.
+weird=$(printf 'ctl \t\r\n end; %%s%%n; '"'"'); DROP TABLE messages; -- ☃ \xf0\x9f\x92\xa9 "q" \\ back')
 out=$(ws "$J" "$(cprompt weird "$weird")")
 cw=$(conv_of "$out")
 assert_eq "binary-looking text round-trips" "$(api "$BASE/api/conversations/$cw" | jq -r '.messages[0].content')" "$weird"
+out=$(ws "$J" "$(cprompt weird2 "$(printf 'ctl \001\002\003\t\037 end')")")
+assert_eq "control characters in a prompt: refused, naming the first" "$(final "$out" | jq -r '[.error.code, .error.field, .error.message] | join("|")')" "invalid_request|prompt|prompt holds the control character U+0001 at byte 4: only tab, newline and carriage return are allowed"
 mega=$(head -c 1000000 /dev/zero | tr '\0' 'M')
 printf '%s' "$mega" >"$T/mega"
 # Too big for a command-line argument: through files and stdin.

@@ -418,6 +418,34 @@ test_strict_numbers_and_spaced_alias(void)
 	    strcmp(model, "m2") == 0, "alias written with spaces around '='");
 }
 
+static void
+test_control_characters(void)
+{
+	struct chat_request out;
+	struct request_error err;
+
+	expect_fail("{\"msgid\":\"a\",\"prompt\":\"x\\u0001\"}",
+	    "invalid_request", "prompt", "ctl: U+0001 in a prompt refused");
+	CHECK(run("{\"msgid\":\"a\",\"prompt\":\"ab\\u001bc\"}", &out,
+	    &err) == -1 && strcmp(err.message, "prompt holds the control "
+	    "character U+001B at byte 2: only tab, newline and carriage return "
+	    "are allowed") == 0, "ctl: the error names it and where");
+	request_free(&out);
+	expect_fail("{\"msgid\":\"a\",\"prompt\":\"hi\",\"system\":\"\\u007f\"}",
+	    "invalid_request", "system", "ctl: DEL in a system prompt refused");
+	expect_fail("{\"msgid\":\"a\",\"messages\":[{\"role\":\"user\","
+	    "\"content\":\"\\b\"}]}", "invalid_request", "messages.content",
+	    "ctl: backspace in a seed message refused");
+	CHECK(run("{\"msgid\":\"a\",\"prompt\":\"a\\tb\\r\\nc\"}", &out,
+	    &err) == 0, "ctl: tab, CR and newline accepted");
+	request_free(&out);
+	expect_fail("{\"msgid\":\"a\",\"messages\":[{\"role\":\"user\","
+	    "\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":"
+	    "\"\\u0001\"},{\"role\":\"user\",\"content\":\"again\"}]}",
+	    "invalid_request", "messages.content",
+	    "ctl: in an assistant turn too (a new transcript is stored whole)");
+}
+
 int
 main(void)
 {
@@ -445,6 +473,7 @@ main(void)
 	test_msgid_and_messages();
 	test_strict_numbers_and_spaced_alias();
 	test_conversation_shape();
+	test_control_characters();
 	config_free(&cfg);
 	UNIT_EXIT();
 }

@@ -43,6 +43,144 @@ count_messages(struct store *s, const char *id, const char *user)
 	return n;
 }
 
+/* What store_conv_each gave: the contents joined by ",". */
+struct each {
+	char seen[256];
+	int calls, stop_after, fail_at;
+};
+
+static int
+each_content(void *arg, const cJSON *m)
+{
+	struct each *e = arg;
+	size_t n = strlen(e->seen);
+
+	e->calls++;
+	if (e->fail_at > 0 && e->calls == e->fail_at)
+		return -1;
+	snprintf(e->seen + n, sizeof(e->seen) - n, "%s%s", n > 0 ? "," : "",
+	    cJSON_GetObjectItem(m, "content")->valuestring);
+	return e->stop_after > 0 && e->calls == e->stop_after ? 1 : 0;
+}
+
+/* Returns a page's contents joined by ",", then "|more=<0/1>|before=<id or
+ * null>", in buf; "" when store_conv_page failed with rc (see *rc). */
+static const char *
+page_of(struct store *s, const char *id, long long before, int limit,
+    int *rc, char *buf, size_t cap)
+{
+	cJSON *c = NULL, *m;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	*rc = store_conv_page(s, id, "alice", before, limit, &c);
+	if (*rc != STORE_OK)
+		return buf;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(c, "messages"))
+		n += (size_t)snprintf(buf + n, cap - n, "%s%s", n > 0 ? "," : "",
+		    cJSON_GetObjectItem(m, "content")->valuestring);
+	const cJSON *b = cJSON_GetObjectItem(c, "before");
+	snprintf(buf + n, cap - n, "|more=%d|before=%s",
+	    cJSON_IsTrue(cJSON_GetObjectItem(c, "has_more")),
+	    cJSON_IsNumber(b) ? "id" : cJSON_IsNull(b) ? "null" : "?");
+	cJSON_Delete(c);
+	return buf;
+}
+
+/* Pages, exports and the byte budget of conversation messages. */
+static void
+test_pages(struct store *s)
+{
+	char id[ID_LEN + 1], big[ID_LEN + 1], buf[512], text[8];
+	long long ids[7];
+	int rc;
+
+	CHECK(store_conv_create(s, "alice", "paged", "m", "", id) == STORE_OK,
+	    "pages: create");
+	for (int i = 0; i < 7; i++) {
+		snprintf(text, sizeof(text), "m%d", i);
+		CHECK(store_msg_add(s, id, i % 2 ? "assistant" : "user", text,
+		    strlen(text), STORE_COMPLETE, "m", &ids[i]) == STORE_OK,
+		    "pages: add");
+	}
+	CHECK(strcmp(page_of(s, id, 0, 3, &rc, buf, sizeof(buf)),
+	    "m4,m5,m6|more=1|before=id") == 0, "pages: the newest first page");
+	cJSON *c = NULL;
+	CHECK(store_conv_page(s, id, "alice", 0, 3, &c) == STORE_OK &&
+	    (long long)cJSON_GetObjectItem(c, "before")->valuedouble == ids[4] &&
+	    cJSON_GetObjectItem(c, "title") != NULL,
+	    "pages: before is the oldest id shown; the head is there");
+	cJSON_Delete(c);
+	CHECK(strcmp(page_of(s, id, ids[4], 3, &rc, buf, sizeof(buf)),
+	    "m1,m2,m3|more=1|before=id") == 0, "pages: the page before");
+	CHECK(strcmp(page_of(s, id, ids[1], 3, &rc, buf, sizeof(buf)),
+	    "m0|more=0|before=null") == 0, "pages: the last, shorter");
+	CHECK(strcmp(page_of(s, id, ids[0], 3, &rc, buf, sizeof(buf)),
+	    "|more=0|before=null") == 0, "pages: before the first: empty");
+	CHECK(strcmp(page_of(s, id, 0, 7, &rc, buf, sizeof(buf)),
+	    "m0,m1,m2,m3,m4,m5,m6|more=0|before=null") == 0,
+	    "pages: exactly all: no more");
+	page_of(s, id, 0, 0, &rc, buf, sizeof(buf));
+	CHECK(rc == STORE_INVALID, "pages: limit 0 refused");
+	page_of(s, id, 0, STORE_PAGE_MAX + 1, &rc, buf, sizeof(buf));
+	CHECK(rc == STORE_INVALID, "pages: limit past the maximum refused");
+	CHECK(store_conv_page(s, id, "bob", 0, 3, &c) == STORE_NOT_FOUND &&
+	    c == NULL, "pages: another user's: not found");
+	CHECK(store_conv_page(NULL, id, "alice", 0, 3, &c) == STORE_ERR &&
+	    c == NULL, "pages: NULL store");
+
+	/* The byte budget: three messages of 3 MiB are two pages of 8 MiB,
+	 * and one larger than the budget is a page alone. */
+	size_t n = (size_t)3 << 20;
+	char *huge = malloc(STORE_PAGE_BYTES + 2);
+	CHECK(huge != NULL, "pages: malloc");
+	if (huge == NULL)
+		return;
+	memset(huge, 'h', STORE_PAGE_BYTES + 1);
+	huge[STORE_PAGE_BYTES + 1] = '\0';
+	CHECK(store_conv_create(s, "alice", "big", "m", "", big) == STORE_OK,
+	    "pages: create big");
+	for (int i = 0; i < 3; i++)
+		store_msg_add(s, big, "user", huge, n, STORE_COMPLETE, "", NULL);
+	CHECK(store_conv_page(s, big, "alice", 0, 50, &c) == STORE_OK &&
+	    cJSON_GetArraySize(cJSON_GetObjectItem(c, "messages")) == 2 &&
+	    cJSON_IsTrue(cJSON_GetObjectItem(c, "has_more")),
+	    "pages: 3 x 3 MiB: two fit in the budget, more");
+	cJSON_Delete(c);
+	store_msg_add(s, big, "user", huge, STORE_PAGE_BYTES + 1,
+	    STORE_COMPLETE, "", NULL);
+	CHECK(store_conv_page(s, big, "alice", 0, 50, &c) == STORE_OK &&
+	    cJSON_GetArraySize(cJSON_GetObjectItem(c, "messages")) == 1 &&
+	    strlen(cJSON_GetObjectItem(cJSON_GetArrayItem(
+	    cJSON_GetObjectItem(c, "messages"), 0), "content")->valuestring) ==
+	    STORE_PAGE_BYTES + 1, "pages: one over the budget comes alone");
+	cJSON_Delete(c);
+	free(huge);
+
+	/* The export's walk: every message in order, one at a time. */
+	struct each e;
+	memset(&e, 0, sizeof(e));
+	CHECK(store_conv_each(s, id, each_content, &e) == STORE_OK &&
+	    strcmp(e.seen, "m0,m1,m2,m3,m4,m5,m6") == 0, "each: in order");
+	memset(&e, 0, sizeof(e));
+	e.stop_after = 2;
+	CHECK(store_conv_each(s, id, each_content, &e) == STORE_OK &&
+	    strcmp(e.seen, "m0,m1") == 0, "each: stops when told");
+	memset(&e, 0, sizeof(e));
+	e.fail_at = 3;
+	CHECK(store_conv_each(s, id, each_content, &e) == STORE_ERR &&
+	    e.calls == 3, "each: a failing callback fails it");
+	CHECK(store_conv_each(NULL, id, each_content, &e) == STORE_ERR,
+	    "each: NULL store");
+	CHECK(store_conv_head(s, id, "alice", &c) == STORE_OK &&
+	    cJSON_GetObjectItem(c, "messages") == NULL &&
+	    strcmp(cJSON_GetObjectItem(c, "title")->valuestring, "paged") == 0,
+	    "head: without messages");
+	cJSON_Delete(c);
+	CHECK(store_conv_head(s, id, "bob", &c) == STORE_NOT_FOUND && c == NULL,
+	    "head: another user's: not found");
+}
+
 int
 main(void)
 {
@@ -199,6 +337,8 @@ main(void)
 	    0, "and this one reads it");
 	cJSON_Delete(c);
 	store_close(s2);
+
+	test_pages(s);
 
 	/* Without a database every call fails cleanly. */
 	CHECK(store_begin(NULL) == STORE_ERR, "NULL store: begin");

@@ -196,10 +196,28 @@ test_sanitize(void)
 	buf_free(&b);
 }
 
+static void
+test_ctl_find(void)
+{
+	CHECK(utf8_ctl_find("plain ☃ text", 14, "") == 14, "ctl: none");
+	CHECK(utf8_ctl_find("a\tb", 3, "") == 1, "ctl: tab, not allowed");
+	CHECK(utf8_ctl_find("a\tb\nc\r", 6, "\t\n\r") == 6,
+	    "ctl: tab, newline, CR allowed");
+	CHECK(utf8_ctl_find("ab\x01", 3, "\t\n\r") == 2, "ctl: U+0001");
+	CHECK(utf8_ctl_find("\x1b[31m", 5, "\t\n\r") == 0, "ctl: escape");
+	CHECK(utf8_ctl_find("x\x7f", 2, "\t\n\r") == 1, "ctl: DEL");
+	CHECK(utf8_ctl_find("x\0y", 3, "\t\n\r") == 1,
+	    "ctl: NUL, never allowed");
+	CHECK(utf8_ctl_find("\xc2\x85", 2, "") == 2,
+	    "ctl: U+0085 (C1, two bytes in UTF-8) is not one");
+	CHECK(utf8_ctl_find("\x01", 0, "") == 0, "ctl: n 0");
+}
+
 int
 main(void)
 {
 	test_valid_prefix();
 	test_sanitize();
+	test_ctl_find();
 	UNIT_EXIT();
 }

@@ -11,7 +11,13 @@
 //             finish?, partial?, code?}
 // state: 'done' | 'streaming' | 'stopped' | 'error' | 'interrupted'
 //
+// The REST API answers with the newest page of a long conversation; loadOlder() reads
+// the page before the oldest shown (the view asks when scrolled to the top).
+//
 // Events (CustomEvent `detail`): add {msg}, update {msg}, remove {msg}, reset {loading},
+//   prepend {msgs} (older messages, oldest first, go before the others),
+//   older {more, loading, failed} (whether older messages exist, are being read, or
+//   could not be read: the view then waits for the next scroll to ask again),
 //   busy {busy}, notice {message} (an error not tied to a message), unauthorized,
 //   conversation {id, title} (the page shows this conversation now, or learnt its id),
 //   missing {id} (the open conversation does not exist), restore {text} (a prompt the
@@ -54,6 +60,8 @@ export class Chat extends EventTarget {
     this.gen = 0;               // bumped by every load, so a late answer is dropped
     this.stale = false;         // the connection dropped: read the conversation again
     this.idleReloads = 0;
+    this.older = null;          // the cursor of the page before the oldest shown; null: none
+    this.olderLoading = false;
     this.seq = 0;
     this.stopTimer = 0;
     this.stallTimer = 0;
@@ -68,6 +76,44 @@ export class Chat extends EventTarget {
     this.setPending(null);
     this.messages = [];
     this.emit('reset', { loading });
+    this.setOlder(null);
+  }
+
+  setOlder(cursor, loading = false, failed = false) {
+    this.older = cursor;
+    this.olderLoading = loading;
+    this.emit('older', { more: cursor != null, loading, failed });
+  }
+
+  /** Read the page of messages before the oldest shown, if there is one. */
+  async loadOlder() {
+    if (!this.id || this.loading || this.olderLoading || this.older == null) return;
+    const gen = this.gen;
+    const id = this.id;
+    const before = this.older;
+    this.setOlder(before, true);
+    let conv;
+    try {
+      conv = await store.get(id, { before });
+    } catch (e) {
+      if (gen !== this.gen) return;
+      this.setOlder(before, false, true);
+      if (e.status === 404) this.emit('missing', { id });
+      else if (e.status !== 401) this.emit('notice', { message: `Could not read older messages: ${e.message}` });
+      return;
+    }
+    if (gen !== this.gen) return;
+    const msgs = [];
+    for (const m of conv.messages || []) {
+      const msg = fromStored(m);
+      if (msg) {
+        msg.id = ++this.seq;
+        msgs.push(msg);
+      }
+    }
+    this.messages.unshift(...msgs);
+    this.emit('prepend', { msgs });
+    this.setOlder(conv.has_more ? conv.before : null);
   }
 
   /** Show conversation `id` (null: a new chat): read it, then watch it. */
@@ -121,6 +167,7 @@ export class Chat extends EventTarget {
       const msg = fromStored(m);
       if (msg) this.add(msg);
     }
+    this.setOlder(conv.has_more ? conv.before : null);
     const last = this.messages.at(-1);
     if (last && last.state === 'streaming') this.setPending(last);
     this.emit('conversation', { id, title: conv.title });

@@ -12,8 +12,18 @@ export function list({ q = '', cursor = null, limit = 30 } = {}) {
   return request('GET', `/api/conversations?${query}`);
 }
 
-/** → {id, title, model, system_prompt, messages: [{role, content, state, model, error?}]} */
-export const get = (id) => request('GET', path(id));
+/**
+ * A page of the conversation, newest first: → {id, title, model, system_prompt,
+ * messages: [{id, role, content, state, model, error?}] (oldest first), has_more,
+ * before}; pass `before` back for the page of older messages.
+ */
+export function get(id, { before = null, limit = null } = {}) {
+  const query = new URLSearchParams();
+  if (before != null) query.set('before', String(before));
+  if (limit != null) query.set('limit', String(limit));
+  const q = query.toString();
+  return request('GET', q ? `${path(id)}?${q}` : path(id));
+}
 export const rename = (id, title) => request('PATCH', path(id), { title });
 export const remove = (id) => request('DELETE', path(id));
 /** A download link (the server answers with Content-Disposition: attachment). */

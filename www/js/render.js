@@ -144,7 +144,13 @@ function actionButton(action) {
   return b;
 }
 
-/** The message list: one <article class="msg" data-role data-state data-msgid> per message. */
+const OLDER_PX = 300;   // this close to the top, the older messages are read
+
+/**
+ * The message list: one <article class="msg" data-role data-state data-msgid> per
+ * message, after a line saying whether older messages exist (p.older, data-state
+ * more | loading). Scrolled near the top with older messages to read, it calls onTop.
+ */
 export class MessageView {
   constructor(list, empty) {
     this.list = list;
@@ -153,15 +159,60 @@ export class MessageView {
     this.frames = new Map();   // message id → requestAnimationFrame handle
     this.emptyText = empty.textContent;
     this.stick = true;         // follow new output unless the user scrolled up
+    this.onTop = null;         // () => void: read the older messages
+    this.olderEl = document.createElement('p');
+    this.olderEl.className = 'older muted';
+    this.olderEl.hidden = true;
+    list.prepend(this.olderEl);
     list.addEventListener('scroll', () => {
       this.stick = list.scrollHeight - list.scrollTop - list.clientHeight < 48;
+      this.nearTop();
     }, { passive: true });
     list.addEventListener('click', (ev) => this.onClick(ev));
     // A smaller window (phone keyboard, rotation) keeps the latest output in view.
     new ResizeObserver(() => { if (this.stick) this.scrollToBottom(); }).observe(list);
   }
 
+  // Asks for the older messages when the top is near, or the list does not fill
+  // its space (then it cannot scroll).
+  nearTop() {
+    if (this.olderEl.dataset.state === 'more' && this.onTop && this.list.scrollTop < OLDER_PX) this.onTop();
+  }
+
+  /**
+   * Whether older messages exist ({more}), are being read ({loading}) or could not be
+   * read ({failed}: asked again at the next scroll, not at once).
+   */
+  setOlder({ more, loading, failed = false }) {
+    this.olderEl.hidden = !more;
+    this.olderEl.dataset.state = more ? (loading ? 'loading' : 'more') : 'none';
+    this.olderEl.textContent = loading ? 'Loading older messages…'
+      : failed ? 'Older messages could not be read; scroll to try again' : 'Scroll up for older messages';
+    // After the page is painted: the list may not fill the window.
+    if (more && !loading && !failed) requestAnimationFrame(() => this.nearTop());
+  }
+
+  /** Older messages (oldest first) go before the others; what is in view stays. */
+  prepend(msgs) {
+    const from = this.list.scrollHeight - this.list.scrollTop;
+    const first = this.empty.nextSibling;
+    for (const msg of msgs) {
+      this.list.insertBefore(this.make(msg), first);
+      this.paint(msg, false);
+    }
+    if (msgs.length) this.empty.hidden = true;
+    if (this.stick) this.scrollToBottom();
+    else this.list.scrollTop = this.list.scrollHeight - from;
+  }
+
   add(msg) {
+    this.list.append(this.make(msg));
+    if (msg.role === 'user') this.stick = true;   // sending jumps to the bottom
+    this.paint(msg);
+  }
+
+  // A message's element, not yet in the list nor painted.
+  make(msg) {
     const el = document.createElement('article');
     el.className = 'msg';
     const who = document.createElement('h2');
@@ -174,9 +225,7 @@ export class MessageView {
     el.append(who, body, foot);
     this.els.set(msg.id, el);
     this.empty.hidden = true;
-    if (msg.role === 'user') this.stick = true;   // sending jumps to the bottom
-    this.list.append(el);
-    this.paint(msg);
+    return el;
   }
 
   /** Re-render a message; while streaming, at most once per animation frame. */
@@ -195,7 +244,7 @@ export class MessageView {
     this.paint(msg);
   }
 
-  paint(msg) {
+  paint(msg, follow = true) {
     const el = this.els.get(msg.id);
     if (!el) return;
     const [who, body, foot] = el.children;
@@ -229,7 +278,7 @@ export class MessageView {
     if (msg.finish === 'length') notes.push('Cut off: the token limit was reached');
     if (msg.model) notes.push(msg.model);
     foot.firstChild.textContent = notes.join(' · ');
-    if (this.stick) this.scrollToBottom();
+    if (follow && this.stick) this.scrollToBottom();
   }
 
   remove(msg) {
@@ -246,7 +295,7 @@ export class MessageView {
     for (const h of this.frames.values()) cancelAnimationFrame(h);
     this.frames.clear();
     this.els.clear();
-    this.list.replaceChildren(this.empty);
+    this.list.replaceChildren(this.olderEl, this.empty);
     this.empty.textContent = loading ? 'Loading the conversation…' : this.emptyText;
     this.empty.hidden = false;
     this.stick = true;
