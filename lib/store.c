@@ -380,6 +380,32 @@ exec(struct store *s, const char *sql)
 	return STORE_OK;
 }
 
+/* Switches the database to WAL. The switch takes an exclusive lock, and
+ * SQLite refuses it at once ("database is locked", no busy handler: it
+ * would deadlock) while another connection holds a lock, as when the worker
+ * and the FastCGI programs open a new database together; a program that
+ * gave up then ran without a database (seen: logins whose sessions the
+ * worker could not find). So it is tried again for up to STORE_BUSY_MS. */
+static int
+set_wal(struct store *s)
+{
+	struct timespec pause = { 0, 10 * 1000000L };
+
+	for (int waited = 0; ; waited += 10) {
+		int rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL,
+		    NULL, NULL);
+		if (rc == SQLITE_OK)
+			return STORE_OK;
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+			break;
+		if (waited >= STORE_BUSY_MS)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	log_err("store: PRAGMA journal_mode = WAL: %s", sqlite3_errmsg(s->db));
+	return STORE_ERR;
+}
+
 static int
 migrate(struct store *s, char *err, size_t errcap)
 {
@@ -446,7 +472,7 @@ store_open(struct store **out, const char *path, char *err, size_t errcap)
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
-	if (exec(s, "PRAGMA journal_mode = WAL") != STORE_OK ||
+	if (set_wal(s) != STORE_OK ||
 	    exec(s, "PRAGMA synchronous = NORMAL") != STORE_OK ||
 	    exec(s, "PRAGMA foreign_keys = ON") != STORE_OK ||
 	    /* SQLite evaluates "x IN (a, b, c)" CHECKs by building a temporary
