@@ -58,13 +58,15 @@ async def main_async(a):
         return want is None or name in want
     if on("idle"):
         await b.idle()
+    # Before the levels: their 1000 replies leave the worker larger, and this
+    # phase measures what non-reading clients add to an idle worker.
+    if on("slow_readers"):
+        await b.slow_readers(*slow)
     for n in levels if on("level") else ():
         await b.level(n, prompt, hold, stream_timeout=120,
                       spread=spread if n >= 5 else 0.0)
     if on("throughput"):
         await b.throughput(*tput)
-    if on("slow_readers"):
-        await b.slow_readers(*slow)
     if on("logins"):
         await b.logins(login_s)
     if on("login_timing"):
