@@ -6,7 +6,10 @@
 # that stays behind is closed as slow_client, and another user is served
 # meanwhile.
 . "$(dirname "$0")/lib.sh"
-SLOW_S=6
+# late pauses 4 s, then catches up through websocketd and lighttpd's
+# backlog (~6 MB: about 5 s more under ASan); it must stay well under the
+# slow timeout, and stuck well over it.
+SLOW_S=20
 stack_start LIGHTCHAT_MAX_INFLIGHT_PER_USER=16 \
 	LIGHTCHAT_SLOW_CLIENT_TIMEOUT=$SLOW_S || finish
 JA=$T/jar-a
@@ -21,20 +24,22 @@ HOGS=4
 BOUND_KB=$((64 * 1024))   # docs/ARCHITECTURE.md, "Back-pressure"
 
 PYTHONPATH="$ROOT/tools" "$PY" - 127.0.0.1 "$PORT" "$(token_of "$JA")" "$HOGS" \
-	"$SLOW_S" >"$T/clients.json" 2>"$T/clients.err" <<'PYEOF' &
+	"$SLOW_S" "$(token_of "$JB")" "$T/stack.log" >"$T/clients.json" 2>"$T/clients.err" <<'PYEOF' &
 # HOGS clients send a prompt for a long reply and never read; "late" stops
 # reading for less than the slow timeout, then reads to the end; "stuck"
-# stops reading for longer, then reads what it is sent.
+# (bob, so that the log names it) does not read until the worker has logged
+# its close as a slow client, then reads what it is sent.
 import json, os, socket, sys, time
 import wsframe
 host, port, token, hogs, slow_s = sys.argv[1], int(sys.argv[2]), sys.argv[3], \
     int(sys.argv[4]), int(sys.argv[5])
+bob_token, stack_log = sys.argv[6], sys.argv[7]
 
 def text(n):
     return " ".join(f"w{i}" for i in range(1, n + 1))
 
 class Client:
-    def __init__(self, msgid, prompt):
+    def __init__(self, msgid, prompt, token=token):
         s = socket.socket()
         # A small window: the client's kernel takes little of what is sent.
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -88,10 +93,11 @@ for c in clients:
     st = c.read_until(lambda f: f.get("type") == "start", 10)
     out["hogs"].append(st["conversation_id"] if st else None)
 late = Client("late", "#words:100000 late")
-stuck = Client("stuck", "#words:100000 stuck")
+stuck = Client("stuck", "#words:100000 stuck", bob_token)
 late.read_until(lambda f: f.get("type") == "start", 10)
 stuck.read_until(lambda f: f.get("type") == "start", 10)
-time.sleep(slow_s - 2)            # behind, for less than the timeout
+t0 = time.monotonic()
+time.sleep(4)                     # behind, for well under the timeout
 fin = late.read_until(final, 150)  # then it reads everything
 deltas = [f for f in late.frames if f.get("type") == "delta"]
 out["late"] = {
@@ -103,7 +109,13 @@ out["late"] = {
     "deltas": len(deltas),
     "longest_delta": max((len(f["delta"]) for f in deltas), default=0),
 }
-time.sleep(slow_s + 3 - (slow_s - 2))
+# stuck stays behind until the worker closes it (timeout plus its 1 s tick).
+end = time.monotonic() + slow_s + 60
+while time.monotonic() < end:
+    with open(stack_log, errors="replace") as log:
+        if "user=bob: slow client" in log.read():
+            break
+    time.sleep(0.25)
 last = stuck.read_until(lambda f: f.get("error", {}).get("code") == "slow_client", 30)
 if last is not None:
     stuck.read_until(lambda f: False, 10)  # then the connection ends
@@ -159,7 +171,7 @@ echo "# late client: $(jq -c .late <<<"$R")"
 if [ "$(jq -r .late.deltas <<<"$R")" -lt 100000 ]; then
 	ok "... coalesced: fewer deltas than words"
 else
-	echo "skip - ... coalesced: the late client never fell behind (the upstream streamed too little in $((SLOW_S - 2)) s)"
+	echo "skip - ... coalesced: the late client never fell behind (the upstream streamed too little in 4 s)"
 fi
 assert_eq "a client behind too long gets slow_client" "$(jq -r .stuck.slow_client <<<"$R")" true
 assert_eq "... and is closed" "$(jq -r .stuck.closed <<<"$R")" true
