@@ -15,6 +15,7 @@
 
 struct outq_acct {
 	atomic_size_t bytes;
+	atomic_size_t written;        /* all bytes libzmq has written: progress */
 	atomic_uint refs;
 	atomic_size_t *total;         /* the set's total, outlives every acct
 	                               * (outq_free runs after libzmq's end) */
@@ -39,6 +40,7 @@ void
 outq_acct_release(struct outq_acct *a, size_t n)
 {
 	atomic_fetch_sub(&a->bytes, n);
+	atomic_fetch_add(&a->written, n);
 	atomic_fetch_sub(a->total, n);
 	acct_unref(a);
 }
@@ -62,7 +64,8 @@ struct qpeer {
 	int state;
 	int announce;                 /* closing: ops.slow not called yet */
 	long behind_ms;               /* how long it was behind when closed */
-	struct timespec since;        /* behind since */
+	struct timespec since;        /* behind, with no progress, since */
+	size_t last_written;          /* acct->written at the last tick */
 	struct held *head, **tail;
 	size_t held_bytes;
 };
@@ -170,6 +173,7 @@ entry(struct outq *q, const struct peer *p)
 		return NULL;
 	}
 	atomic_init(&e->acct->bytes, 0);
+	atomic_init(&e->acct->written, 0);
 	atomic_init(&e->acct->refs, 1);
 	e->acct->total = &q->total;
 	e->peer = *p;
@@ -322,6 +326,7 @@ outq_send(struct outq *q, const struct peer *p, const char *kind,
 		if (r == OUTQ_FULL) {
 			e->state = Q_BEHIND;
 			monotime_now(&e->since);
+			e->last_written = atomic_load(&e->acct->written);
 		}
 	}
 	if (r == OUTQ_GONE) {
@@ -352,6 +357,17 @@ outq_tick(struct outq *q)
 			next = e->next;
 			if (e->state == Q_OPEN)
 				continue;
+			/* A session that reads, however slowly (libzmq wrote
+			 * some of its bytes since the last tick) is not
+			 * stuck: its clock starts again. One catching up
+			 * through websocketd's and lighttpd's backlog can
+			 * take longer than the timeout. */
+			if (e->state == Q_BEHIND) {
+				size_t w = atomic_load(&e->acct->written);
+				if (w != e->last_written)
+					monotime_now(&e->since);
+				e->last_written = w;
+			}
 			if (e->state == Q_BEHIND &&
 			    monotime_ms_since(&e->since) > q->lim.timeout_ms)
 				close_slow(e, q);

@@ -8,7 +8,8 @@
  * held_max bytes. When libzmq has written half of its queue it catches up:
  * the held frames go out in order, each mark as one delta with all the text
  * it missed (built by ops.missed), and the stream goes on. A session behind
- * for longer than slow_client_timeout, or owed more than held_max, is
+ * with no progress (libzmq wrote none of its bytes) for longer than
+ * slow_client_timeout, or owed more than held_max, is
  * closed: what is held is dropped and it is sent an error frame (slow_line)
  * and a close ("slow") as soon as they fit.
  *
