@@ -8,6 +8,9 @@
 /* Stores the current monotonic time in t. */
 void monotime_now(struct timespec *t);
 
+/* Returns the monotonic clock in milliseconds (from an arbitrary start). */
+long long monotime_ms(void);
+
 /* Returns the milliseconds elapsed since t. */
 long monotime_ms_since(const struct timespec *t);
 

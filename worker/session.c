@@ -85,16 +85,6 @@ struct session {
 
 _Static_assert(LIMITS_KEY_MAX >= PEER_ID_MAX, "a peer is a limits key");
 
-/* Milliseconds on the monotonic clock, for limits.c. */
-static long long
-now_ms(void)
-{
-	struct timespec t;
-
-	monotime_now(&t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* libzmq's own cost per message queued (its three frames in the pipe, the
  * body's content_t), charged with the body. */
 #define FRAME_OVERHEAD 256
@@ -474,7 +464,7 @@ do_message(struct session *s, const struct peer *p, const char *user,
 		    "too many messages; slow down", NULL);
 		return;
 	}
-	if (limits_take(s->limits, user, now_ms()) != 0) {
+	if (limits_take(s->limits, user, monotime_ms()) != 0) {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "too many messages from your "
 		    "connections: at most %ld a minute "
@@ -617,7 +607,7 @@ count_session(struct session *s, const struct peer *p, const char *user,
     const char *peer, int fd)
 {
 	enum limits_verdict v = limits_open(s->limits, p->id, p->idlen, user,
-	    peer, fd, now_ms());
+	    peer, fd, monotime_ms());
 	char msg[160];
 
 	if (v == LIMITS_OK)
