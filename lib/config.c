@@ -119,6 +119,10 @@ static const struct cfg_entry cfg_table[] = {
 	  67108864, false, NULL },
 	{ "slow_client_timeout", CFG_INT, O(slow_client_timeout), "60", 1,
 	  86400, false, NULL },
+	/* Every session's queue together (worker/outq.h): with the base
+	 * (~14 MB) and one frame being cut, the worker stays under 64 MB. */
+	{ "worker_send_budget", CFG_INT, O(worker_send_budget), "33554432",
+	  1048576, 4294967296, false, NULL },
 	{ "demo", CFG_BOOL, O(demo), "false", 0, 0, false, NULL },
 	{ "cookie_secure", CFG_BOOL, O(cookie_secure), "false", 0, 0, false,
 	  NULL },

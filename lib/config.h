@@ -68,6 +68,7 @@ struct lc_config {
 	long upstream_total_timeout;
 	long session_send_queue;  /* bytes queued for one session */
 	long slow_client_timeout; /* seconds a session may stay behind */
+	long worker_send_budget;  /* bytes queued for every session together */
 	bool demo;                /* the upstream is the built-in demo */
 	bool cookie_secure;       /* force Secure on the cookie (behind TLS) */
 	long front_max_connections; /* lighttpd's server.max-connections */

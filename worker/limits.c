@@ -286,6 +286,22 @@ limits_gone(struct limits *l, void *key_out, size_t *keylen)
 	return 0;
 }
 
+int
+limits_fd(const struct limits *l, const void *key, size_t keylen)
+{
+	const struct lim_conn *c;
+	struct stat st;
+
+	if (l == NULL || keylen == 0 || keylen > LIMITS_KEY_MAX ||
+	    (c = conn_find(l, key, keylen)) == NULL ||
+	    c->fd < 0)
+		return -1;
+	if (fstat(c->fd, &st) != 0 || st.st_dev != c->dev ||
+	    st.st_ino != c->ino)
+		return -1;
+	return c->fd;
+}
+
 long
 limits_user_count(const struct limits *l, const char *user)
 {

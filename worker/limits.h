@@ -70,6 +70,11 @@ int limits_take(struct limits *l, const char *user, long long now_ms);
  * there is none. For the worker's tick: sessions killed without a "bye". */
 int limits_gone(struct limits *l, void *key_out, size_t *keylen);
 
+/* The descriptor session key's messages arrive on, if it is counted and
+ * the descriptor is still its connection (the same file as at
+ * limits_open); else -1. */
+int limits_fd(const struct limits *l, const void *key, size_t keylen);
+
 /* The sessions counted for user, and for the address in peer. */
 long limits_user_count(const struct limits *l, const char *user);
 long limits_address_count(const struct limits *l, const char *peer);

@@ -63,8 +63,11 @@ struct qpeer {
 	struct outq_acct *acct;
 	int state;
 	int announce;                 /* closing: ops.slow not called yet */
+	const char *why;              /* closing: "slow" or "memory" */
+	int cut;                      /* its connection was shut (ops.cut) */
 	long behind_ms;               /* how long it was behind when closed */
-	struct timespec since;        /* behind, with no progress, since */
+	struct timespec since;        /* behind or closing, with no progress,
+	                               * since */
 	size_t last_written;          /* acct->written at the last tick */
 	struct held *head, **tail;
 	size_t held_bytes;
@@ -77,6 +80,9 @@ struct outq {
 	char *slow_line;
 	struct outq_ops ops;
 	atomic_size_t total;
+	size_t held_total;            /* every session's held_bytes */
+	size_t nbehind;               /* sessions not open */
+	struct qpeer *cutting;        /* cut; libzmq has not dropped it yet */
 	struct qpeer *bucket[OUTQ_BUCKETS];
 };
 
@@ -119,7 +125,7 @@ find(const struct outq *q, const struct peer *p)
 }
 
 static void
-held_drop(struct qpeer *e)
+held_drop(struct outq *q, struct qpeer *e)
 {
 	while (e->head != NULL) {
 		struct held *h = e->head;
@@ -127,13 +133,26 @@ held_drop(struct qpeer *e)
 		free(h);
 	}
 	e->tail = &e->head;
+	q->held_total -= e->held_bytes;
 	e->held_bytes = 0;
 }
 
+/* Moves e to state, keeping the count of sessions not open. */
 static void
-qpeer_free(struct qpeer *e)
+set_state(struct outq *q, struct qpeer *e, int state)
 {
-	held_drop(e);
+	if ((e->state == Q_OPEN) != (state == Q_OPEN))
+		q->nbehind += state == Q_OPEN ? (size_t)-1 : 1;
+	e->state = state;
+}
+
+static void
+qpeer_free(struct outq *q, struct qpeer *e)
+{
+	held_drop(q, e);
+	set_state(q, e, Q_OPEN);
+	if (q->cutting == e)
+		q->cutting = NULL;
 	acct_unref(e->acct);
 	free(e);
 }
@@ -147,7 +166,7 @@ outq_free(struct outq *q)
 		while (q->bucket[i] != NULL) {
 			struct qpeer *e = q->bucket[i];
 			q->bucket[i] = e->next;
-			qpeer_free(e);
+			qpeer_free(q, e);
 		}
 	}
 	free(q->slow_line);
@@ -190,7 +209,7 @@ outq_forget(struct outq *q, const struct peer *p)
 	    NULL; pp = &e->next) {
 		if (peer_equal(&e->peer, p)) {
 			*pp = e->next;
-			qpeer_free(e);
+			qpeer_free(q, e);
 			return;
 		}
 	}
@@ -202,11 +221,22 @@ queued(const struct qpeer *e)
 	return atomic_load(&e->acct->bytes);
 }
 
-/* Hands one frame to libzmq unless p's queue is at its bound. */
+size_t
+outq_live(const struct outq *q)
+{
+	return outq_total(q) + q->held_total;
+}
+
+/* Hands one frame to libzmq unless it would take p's queue past its bound
+ * or the worker past its budget; a session with an empty queue may always
+ * send one frame. */
 static enum outq_sent
 try_send(struct outq *q, struct qpeer *e, const char *kind, const char *body)
 {
-	if (queued(e) >= q->lim.queue)
+	size_t n = strlen(body) + q->lim.overhead, have = queued(e);
+
+	if (have > 0 && (have + n > q->lim.queue ||
+	    outq_live(q) + n > q->lim.budget))
 		return OUTQ_FULL;
 	return q->ops.send(q->ops.arg, &e->peer, kind, body, e->acct);
 }
@@ -214,8 +244,8 @@ try_send(struct outq *q, struct qpeer *e, const char *kind, const char *body)
 /* Appends a frame (kind not NULL) or a mark. Returns 0, or -1 when out of
  * memory. */
 static int
-hold(struct qpeer *e, const char *kind, const char *body, unsigned long reply,
-    size_t offset)
+hold(struct outq *q, struct qpeer *e, const char *kind, const char *body,
+    unsigned long reply, size_t offset)
 {
 	size_t n = body != NULL ? strlen(body) : 0;
 	struct held *h = malloc(sizeof(*h) + n + 1);
@@ -233,11 +263,12 @@ hold(struct qpeer *e, const char *kind, const char *body, unsigned long reply,
 	*e->tail = h;
 	e->tail = &h->next;
 	e->held_bytes += sizeof(*h) + n;
+	q->held_total += sizeof(*h) + n;
 	return 0;
 }
 
 static void
-pop(struct qpeer *e)
+pop(struct outq *q, struct qpeer *e)
 {
 	struct held *h = e->head;
 
@@ -245,6 +276,7 @@ pop(struct qpeer *e)
 	if (e->head == NULL)
 		e->tail = &e->head;
 	e->held_bytes -= sizeof(*h) + h->len;
+	q->held_total -= sizeof(*h) + h->len;
 	free(h);
 }
 
@@ -262,7 +294,7 @@ flush(struct outq *q, struct qpeer *e, unsigned long reply, int *covered)
 		if (h->kind == NULL) {
 			char *line = q->ops.missed(q->ops.arg, h->reply, h->offset);
 			if (line == NULL) {
-				pop(e);   /* over: its final frame follows */
+				pop(q, e);   /* over: its final frame follows */
 				continue;
 			}
 			r = try_send(q, e, RELAY_LINE, line);
@@ -274,25 +306,72 @@ flush(struct outq *q, struct qpeer *e, unsigned long reply, int *covered)
 		}
 		if (r != OUTQ_SENT)
 			return r;
-		pop(e);
+		pop(q, e);
 	}
 	if (e->state == Q_BEHIND)
-		e->state = Q_OPEN;
+		set_state(q, e, Q_OPEN);
 	return OUTQ_SENT;
 }
 
 /* e is closed as too slow: what it is owed is dropped, the error frame
  * and the close wait for room. ops.slow is called from outq_tick. */
 static void
-close_slow(struct qpeer *e, const struct outq *q)
+close_slow(struct outq *q, struct qpeer *e)
 {
 	e->behind_ms = monotime_ms_since(&e->since);
-	held_drop(e);
-	e->state = Q_CLOSING;
+	held_drop(q, e);
+	set_state(q, e, Q_CLOSING);
 	e->announce = 1;
+	e->why = "slow";
+	monotime_now(&e->since);
+	e->last_written = atomic_load(&e->acct->written);
 	if (q->lim.slow_line[0] != '\0')
-		hold(e, RELAY_LINE, q->lim.slow_line, 0, 0);
-	hold(e, RELAY_CLOSE, "slow", 0, 0);
+		hold(q, e, RELAY_LINE, q->lim.slow_line, 0, 0);
+	hold(q, e, RELAY_CLOSE, "slow", 0, 0);
+}
+
+/* Shuts e's connection: libzmq drops what it holds for it. */
+static void
+cut(struct outq *q, struct qpeer *e, const char *why)
+{
+	if (e->state != Q_CLOSING) {
+		e->behind_ms = monotime_ms_since(&e->since);
+		set_state(q, e, Q_CLOSING);
+		e->announce = 1;
+		e->why = why;
+	}
+	held_drop(q, e);
+	e->cut = 1;
+	if (q->ops.cut(q->ops.arg, &e->peer) == 0 && queued(e) > 0)
+		q->cutting = e;
+}
+
+/* Over the budget, the session behind with the most bytes is cut, unless
+ * one cut is still being dropped by libzmq. */
+static void
+over_budget(struct outq *q)
+{
+	struct qpeer *big = NULL;
+	size_t most = 0;
+
+	if (q->nbehind == 0 || outq_live(q) <= q->lim.budget)
+		return;
+	if (q->cutting != NULL) {
+		if (queued(q->cutting) > 0)
+			return;
+		q->cutting = NULL;
+	}
+	for (int i = 0; i < OUTQ_BUCKETS; i++) {
+		for (struct qpeer *e = q->bucket[i]; e != NULL; e = e->next) {
+			size_t n = queued(e) + e->held_bytes;
+			if (e->state != Q_OPEN && !e->cut && n > most) {
+				big = e;
+				most = n;
+			}
+		}
+	}
+	if (big != NULL)
+		cut(q, big, "memory");
 }
 
 static int
@@ -324,7 +403,7 @@ outq_send(struct outq *q, const struct peer *p, const char *kind,
 			return 0;   /* its text went in the coalesced delta */
 		r = try_send(q, e, kind, body);
 		if (r == OUTQ_FULL) {
-			e->state = Q_BEHIND;
+			set_state(q, e, Q_BEHIND);
 			monotime_now(&e->since);
 			e->last_written = atomic_load(&e->acct->written);
 		}
@@ -338,13 +417,13 @@ outq_send(struct outq *q, const struct peer *p, const char *kind,
 	/* Behind: a delta leaves a mark, other frames wait. */
 	if (delta != NULL) {
 		if (!covered && !has_mark(e, delta->reply) &&
-		    hold(e, NULL, NULL, delta->reply, delta->offset) != 0)
-			close_slow(e, q);
-		return 0;
+		    hold(q, e, NULL, NULL, delta->reply, delta->offset) != 0)
+			close_slow(q, e);
+	} else if (e->held_bytes + strlen(body) > q->lim.held_max ||
+	    hold(q, e, kind, body, 0, 0) != 0) {
+		close_slow(q, e);
 	}
-	if (e->held_bytes + strlen(body) > q->lim.held_max ||
-	    hold(e, kind, body, 0, 0) != 0)
-		close_slow(e, q);
+	over_budget(q);
 	return 0;
 }
 
@@ -362,29 +441,32 @@ outq_tick(struct outq *q)
 			 * stuck: its clock starts again. One catching up
 			 * through websocketd's and lighttpd's backlog can
 			 * take longer than the timeout. */
-			if (e->state == Q_BEHIND) {
-				size_t w = atomic_load(&e->acct->written);
-				if (w != e->last_written)
-					monotime_now(&e->since);
-				e->last_written = w;
-			}
-			if (e->state == Q_BEHIND &&
-			    monotime_ms_since(&e->since) > q->lim.timeout_ms)
-				close_slow(e, q);
+			size_t w = atomic_load(&e->acct->written);
+			if (w != e->last_written)
+				monotime_now(&e->since);
+			e->last_written = w;
+			int late = monotime_ms_since(&e->since) > q->lim.timeout_ms;
+			if (e->state == Q_BEHIND && late)
+				close_slow(q, e);
+			else if (e->state == Q_CLOSING && late && !e->cut &&
+			    queued(e) > 0)
+				cut(q, e, "slow");   /* told, and still stuck */
 			if (e->announce) {
 				struct peer p = e->peer;
 				e->announce = 0;
 				/* May forget nothing of q: only the caller's
 				 * lists change. */
-				q->ops.slow(q->ops.arg, &p, e->behind_ms);
+				q->ops.slow(q->ops.arg, &p, e->behind_ms, e->why);
 			}
 			enum outq_sent r = flush(q, e, 0, &covered);
 			/* Gone; or closed, with the close written out. */
 			if (r == OUTQ_GONE || (e->state == Q_CLOSING &&
-			    r == OUTQ_SENT && queued(e) == 0))
+			    r == OUTQ_SENT && queued(e) == 0) ||
+			    (e->cut && queued(e) == 0))
 				outq_forget(q, &e->peer);
 		}
 	}
+	over_budget(q);
 }
 
 int

@@ -13,12 +13,27 @@
  * closed: what is held is dropped and it is sent an error frame (slow_line)
  * and a close ("slow") as soon as they fit.
  *
- * Memory: a session costs at most session_send_queue + one frame in
- * libzmq's pipe plus held_max here, and only for slow_client_timeout: at
- * the default limits ~0.5 MB a session while deltas stream, ~13 MB at worst
- * (the finals of 1 MiB replies, JSON-escaped). Measured with non-reading
- * clients the worker stays near 22 MB (it reached 91 MB and kept it before),
- * under the 64 MB stated in docs/ARCHITECTURE.md ("Back-pressure").
+ * A frame is counted before libzmq takes it: one that would take a
+ * session's queue past session_send_queue waits, unless the queue is empty
+ * (a frame larger than the bound goes alone).
+ *
+ * The worker's budget (worker_send_budget) bounds every session together:
+ * what libzmq holds for all of them plus what is held here. Over it, a
+ * session with anything queued may queue no more (it is behind; one with
+ * an empty queue may always send one frame, so readers are slowed, never
+ * stopped), and the session behind with the most bytes is cut off at once
+ * (ops.cut: its connection is shut, libzmq drops what it held; the log
+ * says why, ops.slow with reason "memory"), one at a time: the next only
+ * after libzmq dropped the last one's bytes. Its lightchat-ws sees the
+ * connection end as after a worker restart (its replies in flight end as
+ * worker_unavailable; they are stored whole). A session closed as slow
+ * that still makes no progress for slow_client_timeout is cut off too.
+ *
+ * Memory: a session costs at most max(session_send_queue, one frame) in
+ * libzmq's pipe plus held_max here; all of them together at most the
+ * budget plus one frame and the bytes of the one being cut (~6 MB each at
+ * worst: the final of a 1 MiB reply, JSON-escaped). Measured figures are in
+ * docs/ARCHITECTURE.md ("Back-pressure") and bench row 8.
  *
  * No ZeroMQ here (tests/unit/test-outq.c runs it): frames leave through
  * ops.send, which session.c makes. Single-threaded, except that
@@ -58,9 +73,16 @@ struct outq_ops {
 	 * reply is over (its final frame carries the whole text), nothing
 	 * is missed, or out of memory. */
 	char *(*missed)(void *arg, unsigned long reply, size_t offset);
-	/* p is being closed as too slow (behind for behind_ms); called from
-	 * outq_tick only, so it may change the callers' lists. */
-	void (*slow)(void *arg, const struct peer *p, long behind_ms);
+	/* p is being closed (behind for behind_ms) for why: "slow" (no
+	 * progress for the timeout, or owed more than held_max) or "memory"
+	 * (the worker's budget); called from outq_tick only, so it may change
+	 * the callers' lists. */
+	void (*slow)(void *arg, const struct peer *p, long behind_ms,
+	    const char *why);
+	/* Shuts p's connection now, so that libzmq drops what it holds for it
+	 * (and releases its acct). Returns 0, or -1 if it cannot (unknown or
+	 * already gone). It must not call back into outq. */
+	int (*cut)(void *arg, const struct peer *p);
 	void *arg;
 };
 
@@ -68,6 +90,8 @@ struct outq_limits {
 	size_t queue;        /* session_send_queue: behind at this many bytes */
 	size_t held_max;     /* frames held for a session behind, bytes */
 	long timeout_ms;     /* slow_client_timeout */
+	size_t budget;       /* worker_send_budget: every session together */
+	size_t overhead;     /* what ops.send charges a frame beyond its body */
 	const char *slow_line;  /* the error frame for a slow session (copied) */
 };
 
@@ -103,5 +127,8 @@ int outq_behind(const struct outq *q, const struct peer *p);
 
 /* The bytes libzmq holds for every session together. */
 size_t outq_total(const struct outq *q);
+
+/* What counts against the budget: outq_total plus the frames held here. */
+size_t outq_live(const struct outq *q);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <zmq.h>
@@ -201,7 +202,7 @@ q_missed(void *arg, unsigned long reply, size_t offset)
 /* For outq.c (from session_sweep's outq_tick): p is closed as too slow;
  * it watches nothing and its replies go on without it. */
 static void
-q_slow(void *arg, const struct peer *p, long behind_ms)
+q_slow(void *arg, const struct peer *p, long behind_ms, const char *why)
 {
 	struct session *s = arg;
 	const char *user = "-";
@@ -209,12 +210,32 @@ q_slow(void *arg, const struct peer *p, long behind_ms)
 	for (struct peer_rate *x = s->rates; x != NULL; x = x->next)
 		if (peer_equal(&x->peer, p) && x->user[0] != '\0')
 			user = x->user;
-	log_info("session closed user=%s: slow client, behind for %ld s "
-	    "(close reason slow)", user, (behind_ms + 999) / 1000);
+	if (strcmp(why, "memory") == 0)
+		log_warn("session closed user=%s: the worker's send queues are "
+		    "over worker_send_budget and this one held the most, behind "
+		    "for %ld s (close reason memory)", user,
+		    (behind_ms + 999) / 1000);
+	else
+		log_info("session closed user=%s: slow client, behind for %ld s "
+		    "(close reason slow)", user, (behind_ms + 999) / 1000);
 	if (s->watch != NULL)
 		watch_set(s->watch, p, "", "");
 	if (s->replies != NULL)
 		reply_peer_gone(s->replies, p);
+}
+
+/* For outq.c: shuts p's connection, so that libzmq drops what it holds
+ * for p. The descriptor is libzmq's: shutdown, never close, and only
+ * while it is still p's connection (limits_fd compares the file). */
+static int
+q_cut(void *arg, const struct peer *p)
+{
+	struct session *s = arg;
+	int fd = limits_fd(s->limits, p->id, p->idlen);
+
+	if (fd < 0 || shutdown(fd, SHUT_RDWR) != 0)
+		return -1;
+	return 0;
 }
 
 struct peer_sink
@@ -913,10 +934,16 @@ session_new(const struct lc_config *cfg, const struct lc_token_key *key,
 	if (s == NULL)
 		return NULL;
 	slow_line = frame_error(&slow);
-	struct outq_limits lim = { (size_t)cfg->session_send_queue,
-	    (size_t)cfg->session_send_queue + (size_t)cfg->max_reply * 6 +
-	    65536, cfg->slow_client_timeout * 1000, slow_line };
-	struct outq_ops ops = { zsend, q_missed, q_slow, s };
+	struct outq_limits lim = {
+		.queue = (size_t)cfg->session_send_queue,
+		.held_max = (size_t)cfg->session_send_queue +
+		    (size_t)cfg->max_reply * 6 + 65536,
+		.timeout_ms = cfg->slow_client_timeout * 1000,
+		.budget = (size_t)cfg->worker_send_budget,
+		.overhead = FRAME_OVERHEAD,
+		.slow_line = slow_line,
+	};
+	struct outq_ops ops = { zsend, q_missed, q_slow, q_cut, s };
 	s->outq = slow_line != NULL ? outq_new(&lim, ops) : NULL;
 	free(slow_line);
 	if (s->outq == NULL) {

@@ -23,69 +23,22 @@ rss0=$(rss)
 HOGS=4
 BOUND_KB=$((64 * 1024))   # docs/ARCHITECTURE.md, "Back-pressure"
 
-PYTHONPATH="$ROOT/tools" "$PY" - 127.0.0.1 "$PORT" "$(token_of "$JA")" "$HOGS" \
+PYTHONPATH="$ROOT/tools:$ROOT/tests/e2e" "$PY" - 127.0.0.1 "$PORT" "$(token_of "$JA")" "$HOGS" \
 	"$SLOW_S" "$(token_of "$JB")" "$T/stack.log" >"$T/clients.json" 2>"$T/clients.err" <<'PYEOF' &
 # HOGS clients send a prompt for a long reply and never read; "late" stops
 # reading for less than the slow timeout, then reads to the end; "stuck"
 # (bob, so that the log names it) does not read until the worker has logged
 # its close as a slow client, then reads what it is sent.
-import json, os, socket, sys, time
-import wsframe
+import json, os, sys, time
 host, port, token, hogs, slow_s = sys.argv[1], int(sys.argv[2]), sys.argv[3], \
     int(sys.argv[4]), int(sys.argv[5])
 bob_token, stack_log = sys.argv[6], sys.argv[7]
 
-def text(n):
-    return " ".join(f"w{i}" for i in range(1, n + 1))
+from wsclient import final, text
+import wsclient
 
-class Client:
-    def __init__(self, msgid, prompt, token=token):
-        s = socket.socket()
-        # A small window: the client's kernel takes little of what is sent.
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.settimeout(30)
-        s.connect((host, port))
-        req, key = wsframe.handshake_request("/ws", f"{host}:{port}",
-                                             [f"Cookie: lightchat_session={token}"])
-        s.sendall(req)
-        head = b""
-        while b"\r\n\r\n" not in head:
-            head += s.recv(1)
-        status, headers = wsframe.parse_response_head(head[:-4])
-        assert status == 101, status
-        self.s, self.dec, self.frames, self.closed = s, wsframe.Decoder(), [], False
-        msg = {"action": "sendprompt", "payload": {"msgid": msgid,
-               "prompt": prompt, "stream": True}}
-        s.sendall(wsframe.encode(wsframe.OP_TEXT, json.dumps(msg).encode()))
-
-    def read_until(self, pred, timeout):
-        """Reads frames until pred(frame) or the end; returns the frame or None."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            self.s.settimeout(max(0.1, end - time.monotonic()))
-            try:
-                data = self.s.recv(65536)
-            except socket.timeout:
-                break
-            except OSError:
-                data = b""
-            if not data:
-                self.closed = True
-                return None
-            for op, payload in self.dec.feed(data):
-                if op == wsframe.OP_CLOSE:
-                    self.closed = True
-                    return None
-                if op != wsframe.OP_TEXT:
-                    continue
-                f = json.loads(payload)
-                self.frames.append(f)
-                if pred(f):
-                    return f
-        return None
-
-def final(f):
-    return f.get("type") in ("reply", "error")
+def Client(msgid, prompt, tok=token):
+    return wsclient.Client(host, port, tok, msgid, prompt)
 
 out = {"hogs": []}
 clients = [Client(f"h{i}", f"#words:120000 hog {i}") for i in range(hogs)]

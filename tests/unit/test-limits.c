@@ -189,7 +189,11 @@ test_gone(void)
 	    LIMITS_OK && limits_open(l, "k2", 2, "alice", "127.0.0.1", -1, 1) ==
 	    LIMITS_OK, "gone: two sessions, one with a descriptor");
 	CHECK(limits_gone(l, key, &len) == 0, "gone: none while open");
+	CHECK(limits_fd(l, "k1", 2) == sv[0] && limits_fd(l, "k2", 2) == -1 &&
+	    limits_fd(l, "k9", 2) == -1 && limits_fd(NULL, "k1", 2) == -1,
+	    "fd: the connection of a session counted with one");
 	close(sv[0]);
+	CHECK(limits_fd(l, "k1", 2) == -1, "fd: none once it is closed");
 	CHECK(limits_gone(l, key, &len) == 1 && len == 2 &&
 	    memcmp(key, "k1", 2) == 0, "gone: its descriptor closed");
 	CHECK(limits_user_count(l, "alice") == 1 &&
@@ -203,6 +207,8 @@ test_gone(void)
 	close(other[0]);
 	if (dup2(sv[1], fd) != fd)
 		exit(2);
+	CHECK(limits_fd(l, "k3", 2) == -1,
+	    "fd: none when its number is another file now");
 	CHECK(limits_gone(l, key, &len) == 1 && memcmp(key, "k3", 2) == 0,
 	    "gone: its descriptor's number reused by another file");
 	close(fd);

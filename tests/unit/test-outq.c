@@ -20,6 +20,7 @@ static int nsent, full, gone, slow_calls;
 static struct {
 	struct outq_acct *acct;
 	size_t n;
+	struct peer p;
 } charge[SENT_MAX];
 static int ncharge;
 
@@ -32,7 +33,6 @@ fake_send(void *arg, const struct peer *p, const char *kind,
     const char *body, struct outq_acct *acct)
 {
 	(void)arg;
-	(void)p;
 	if (gone)
 		return OUTQ_GONE;
 	if (full)
@@ -46,6 +46,7 @@ fake_send(void *arg, const struct peer *p, const char *kind,
 	outq_acct_charge(acct, strlen(body));
 	if (ncharge < SENT_MAX) {
 		charge[ncharge].acct = acct;
+		charge[ncharge].p = *p;
 		charge[ncharge++].n = strlen(body);
 	}
 	return OUTQ_SENT;
@@ -74,13 +75,37 @@ fake_missed(void *arg, unsigned long reply, size_t offset)
 	return f;
 }
 
+static const char *slow_why;
+static int cuts, cut_async;
+
 static void
-fake_slow(void *arg, const struct peer *p, long behind_ms)
+fake_slow(void *arg, const struct peer *p, long behind_ms, const char *why)
 {
 	(void)arg;
 	(void)p;
 	(void)behind_ms;
+	slow_why = why;
 	slow_calls++;
+}
+
+/* Shutting a connection: libzmq drops (releases) what it held for p. */
+static int
+fake_cut(void *arg, const struct peer *p)
+{
+	int kept = 0;
+
+	(void)arg;
+	cuts++;
+	if (cut_async)
+		return 0;
+	for (int i = 0; i < ncharge; i++) {
+		if (peer_equal(&charge[i].p, p))
+			outq_acct_release(charge[i].acct, charge[i].n);
+		else
+			charge[kept++] = charge[i];
+	}
+	ncharge = kept;
+	return 0;
 }
 
 /* Appends s to the reply and sends it as a delta, as reply.c does. */
@@ -98,8 +123,10 @@ delta(struct outq *q, const struct peer *p, const char *s)
 static void
 test_coalesce(void)
 {
-	struct outq_limits lim = { 10, 100, 60000, "SLOW" };
-	struct outq_ops ops = { fake_send, fake_missed, fake_slow, NULL };
+	struct outq_limits lim = { .queue = 13, .held_max = 100,
+	    .timeout_ms = 60000, .budget = 1 << 20, .slow_line = "SLOW" };
+	struct outq_ops ops = { fake_send, fake_missed, fake_slow, fake_cut,
+	    NULL };
 	struct outq *q = outq_new(&lim, ops);
 	struct peer p = { "a", 1 };
 
@@ -113,7 +140,7 @@ test_coalesce(void)
 	    strcmp(sent[1].body, "d:ab") == 0, "open: a delta goes out");
 	CHECK(outq_total(q) == 9, "the bytes libzmq holds are counted");
 	CHECK(delta(q, &p, "cd") == 0 && nsent == 3, "under the bound: sent");
-	/* 13 bytes held >= 10: behind. */
+	/* 13 bytes held, 4 more would pass 13: behind. */
 	CHECK(delta(q, &p, "ef") == 0 && nsent == 3 && outq_behind(q, &p),
 	    "at the bound: behind, the delta is not queued");
 	CHECK(delta(q, &p, "gh") == 0 && nsent == 3,
@@ -136,8 +163,10 @@ test_coalesce(void)
 static void
 test_catch_up(void)
 {
-	struct outq_limits lim = { 100, 100, 60000, "SLOW" };
-	struct outq_ops ops = { fake_send, fake_missed, fake_slow, NULL };
+	struct outq_limits lim = { .queue = 100, .held_max = 100, .timeout_ms = 60000,
+	    .budget = 1 << 20, .slow_line = "SLOW" };
+	struct outq_ops ops = { fake_send, fake_missed, fake_slow, fake_cut,
+	    NULL };
 	struct outq *q = outq_new(&lim, ops);
 	struct peer p = { "b", 1 };
 
@@ -170,8 +199,10 @@ test_catch_up(void)
 static void
 test_final_kept(void)
 {
-	struct outq_limits lim = { 1000, 1000, 60000, "SLOW" };
-	struct outq_ops ops = { fake_send, fake_missed, fake_slow, NULL };
+	struct outq_limits lim = { .queue = 1000, .held_max = 1000, .timeout_ms = 60000,
+	    .budget = 1 << 20, .slow_line = "SLOW" };
+	struct outq_ops ops = { fake_send, fake_missed, fake_slow, fake_cut,
+	    NULL };
 	struct outq *q = outq_new(&lim, ops);
 	struct peer p = { "c", 1 };
 
@@ -199,8 +230,10 @@ test_final_kept(void)
 static void
 test_slow_closed(void)
 {
-	struct outq_limits lim = { 1000, 40, 0, "SLOW" };
-	struct outq_ops ops = { fake_send, fake_missed, fake_slow, NULL };
+	struct outq_limits lim = { .queue = 1000, .held_max = 40, .timeout_ms = 0,
+	    .budget = 1 << 20, .slow_line = "SLOW" };
+	struct outq_ops ops = { fake_send, fake_missed, fake_slow, fake_cut,
+	    NULL };
 	struct outq *q = outq_new(&lim, ops);
 	struct peer p = { "d", 1 }, p2 = { "e", 1 };
 	struct timespec ms = { 0, 5000000 };
@@ -240,6 +273,147 @@ test_slow_closed(void)
 	outq_free(q);
 }
 
+/* A frame is counted before libzmq takes it: one that would pass the bound
+ * waits, unless the queue is empty. */
+static void
+test_frame_counted(void)
+{
+	struct outq_limits lim = { .queue = 20, .held_max = 1000,
+	    .timeout_ms = 60000, .budget = 1 << 20, .slow_line = "SLOW" };
+	struct outq_ops ops = { fake_send, fake_missed, fake_slow, fake_cut,
+	    NULL };
+	struct outq *q = outq_new(&lim, ops);
+	struct peer p = { "f", 1 };
+	const char *big = "0123456789012345678901234567890123456789";
+
+	if (q == NULL)
+		return;
+	nsent = ncharge = 0;
+	full = gone = 0;
+	CHECK(outq_send(q, &p, "line", "start", NULL) == 0 && nsent == 1,
+	    "a small frame goes");
+	CHECK(outq_send(q, &p, "line", big, NULL) == 0 && nsent == 1 &&
+	    outq_behind(q, &p),
+	    "a frame that would take the queue past its bound waits");
+	CHECK(outq_live(q) >= outq_total(q) + 40 && outq_total(q) == 5,
+	    "the frame held counts against the budget");
+	drain();
+	outq_tick(q);
+	CHECK(nsent == 2 && strcmp(sent[1].body, big) == 0 &&
+	    !outq_behind(q, &p),
+	    "an empty queue takes a frame larger than the bound, alone");
+	CHECK(outq_total(q) == 40 && outq_live(q) == 40,
+	    "that frame is counted whole, nothing held");
+	drain();
+	outq_free(q);
+}
+
+/* libzmq wrote what it held for p only. */
+static void
+drain_peer(const struct peer *p)
+{
+	int kept = 0;
+
+	for (int i = 0; i < ncharge; i++) {
+		if (peer_equal(&charge[i].p, p))
+			outq_acct_release(charge[i].acct, charge[i].n);
+		else
+			charge[kept++] = charge[i];
+	}
+	ncharge = kept;
+}
+
+/* Over the worker's budget: the session behind with the most bytes is cut,
+ * one at a time; sessions with bytes queued wait; one with an empty queue
+ * still gets a frame. (Held frames cost their bytes plus a header of at
+ * most 50 bytes here.) */
+static void
+test_budget(void)
+{
+	struct outq_limits lim = { .queue = 100, .held_max = 1000,
+	    .timeout_ms = 60000, .budget = 200, .slow_line = "SLOW" };
+	struct outq_ops ops = { fake_send, fake_missed, fake_slow, fake_cut,
+	    NULL };
+	struct outq *q = outq_new(&lim, ops);
+	struct peer a = { "g", 1 }, b = { "h", 1 }, c = { "i", 1 };
+	char f60[61], f30[31];
+
+	if (q == NULL)
+		return;
+	memset(f60, 'x', 60);
+	f60[60] = '\0';
+	memset(f30, 'y', 30);
+	f30[30] = '\0';
+	nsent = ncharge = 0;
+	slow_calls = cuts = 0;
+	full = gone = 0;
+	cut_async = 1;   /* libzmq drops a cut session's bytes later */
+	outq_send(q, &a, "line", f60, NULL);
+	outq_send(q, &a, "line", f30, NULL);      /* a: 90 in libzmq */
+	outq_send(q, &b, "line", f30, NULL);      /* b: 30 */
+	CHECK(nsent == 3 && outq_total(q) == 120, "under the budget: sent");
+	outq_send(q, &a, "line", f30, NULL);      /* a's own bound: held */
+	CHECK(nsent == 3 && outq_behind(q, &a) && cuts == 0,
+	    "a is behind, the worker under its budget");
+	outq_send(q, &b, "line", f60, NULL);
+	CHECK(nsent == 3 && outq_behind(q, &b),
+	    "b's own queue has room, the budget has not: b waits");
+	CHECK(cuts == 1 && outq_closing(q, &a) && !outq_closing(q, &b),
+	    "over the budget: the session with the most bytes (a) is cut");
+	outq_send(q, &c, "line", f30, NULL);
+	CHECK(nsent == 4 && !outq_behind(q, &c),
+	    "over the budget, an empty queue still takes one frame");
+	CHECK(cuts == 1 && outq_live(q) > 200,
+	    "still over, but no second cut while libzmq holds a's bytes");
+	drain_peer(&a);   /* libzmq dropped the cut connection's frames */
+	outq_tick(q);
+	CHECK(slow_calls == 1 && slow_why != NULL &&
+	    strcmp(slow_why, "memory") == 0, "the cut is announced: memory");
+	CHECK(!outq_closing(q, &a), "a, dropped, is forgotten");
+	CHECK(cuts == 1 && outq_behind(q, &b) && nsent == 4,
+	    "under the budget again: b waits for room, not cut");
+	drain_peer(&c);
+	outq_tick(q);
+	CHECK(nsent == 5 && !outq_behind(q, &b) &&
+	    strcmp(sent[4].body, f60) == 0,
+	    "b catches up once there is room");
+	drain();
+	cut_async = 0;
+	outq_free(q);
+}
+
+/* Closed as slow and still not reading: cut after the timeout again. */
+static void
+test_stuck_cut(void)
+{
+	struct outq_limits lim = { .queue = 5, .held_max = 1000,
+	    .timeout_ms = 0, .budget = 1 << 20, .slow_line = "SLOW" };
+	struct outq_ops ops = { fake_send, fake_missed, fake_slow, fake_cut,
+	    NULL };
+	struct outq *q = outq_new(&lim, ops);
+	struct peer p = { "j", 1 };
+	struct timespec ms = { 0, 5000000 };
+
+	if (q == NULL)
+		return;
+	nsent = ncharge = 0;
+	slow_calls = cuts = 0;
+	full = gone = 0;
+	outq_send(q, &p, "line", "abcd", NULL);
+	outq_send(q, &p, "line", "efgh", NULL);
+	CHECK(nsent == 1 && outq_behind(q, &p), "behind");
+	nanosleep(&ms, NULL);
+	outq_tick(q);
+	CHECK(slow_calls == 1 && outq_closing(q, &p) && cuts == 0,
+	    "closed as slow, its error frame waiting for room");
+	nanosleep(&ms, NULL);
+	outq_tick(q);
+	CHECK(cuts == 1 && slow_calls == 1 && outq_live(q) == 0,
+	    "still no progress: cut, what libzmq held released");
+	CHECK(!outq_closing(q, &p), "and forgotten");
+	outq_free(q);
+}
+
 int
 main(void)
 {
@@ -247,5 +421,8 @@ main(void)
 	test_catch_up();
 	test_final_kept();
 	test_slow_closed();
+	test_frame_counted();
+	test_budget();
+	test_stuck_cut();
 	UNIT_EXIT();
 }
