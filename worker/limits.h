@@ -8,7 +8,8 @@
  * limits_close (its "bye", or the worker closed it), limits_clear (the token
  * key changed: every session was closed), or until limits_gone finds its
  * connection closed without a "bye" (the session was killed). A restarted
- * worker counts each session again at its next message. */
+ * worker counts each session again at its hello: lightchat-ws says hello
+ * again as soon as its connection to the new worker is up. */
 #ifndef LC_LIMITS_H
 #define LC_LIMITS_H
 

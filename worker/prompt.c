@@ -118,7 +118,8 @@ admit(struct prompts *ps, const char *user, const struct chat_request *req,
 
 /* Refuses a prompt that would store adding bytes in new_msgs messages
  * (net) into conversation conv ("": a new one) beyond a limit: the
- * filesystem's reserve (storage_reserve), user's quota (their own or
+ * filesystem's reserve (storage_reserve, with room for the reply),
+ * user's quota (their own or
  * user_storage_quota) or the conversation's size (conversation_max_bytes,
  * conversation_max_messages); 0 is no limit. Only prompts are checked: a
  * reply is stored whole even past a limit (it was paid for), and the next
@@ -139,9 +140,12 @@ check_storage(struct prompts *ps, const char *user, const char *conv,
 	char m[256];
 	int rc;
 
+	/* Room for the prompt and its reply (at most max_reply) above the
+	 * reserve: a reply, stored whole, never eats into it unless replies
+	 * admitted together outgrow the room each was admitted with. */
 	if (cfg->storage_reserve > 0 && statvfs(cfg->database, &vfs) == 0) {
 		long long avail = (long long)vfs.f_bavail * (long long)vfs.f_frsize;
-		if (avail < cfg->storage_reserve + adding) {
+		if (avail < cfg->storage_reserve + adding + cfg->max_reply) {
 			log_warn("storage nearly full: %lld bytes free, reserve "
 			    "%ld; prompt refused user=%s", avail,
 			    cfg->storage_reserve, user);

@@ -39,6 +39,7 @@ struct session {
 	size_t rx_len, rx_off;                /* yet: rx[rx_off..rx_len) */
 	struct inflight inflight;             /* replies the client waits for */
 	int worker_ready;                     /* the connection was ready */
+	int worker_lost;                      /* it was, then broke */
 };
 
 static const char *
@@ -134,13 +135,23 @@ emit_line(void *arg, const char *line, size_t len)
 /* Call after anything that may break the connection to the worker (its
  * service, a send). When the connection was ready and is not any more, the
  * worker went away and its replies with it: each one the client waits for
- * gets its fallback final frame now. Returns 0, or -1 if stdout is gone. */
+ * gets its fallback final frame now. When it is ready again, the session
+ * says hello again, so that the (restarted) worker counts it at once, not
+ * at its next message. Returns 0, or -1 if stdout or the worker is gone. */
 static int
 check_worker(struct session *s)
 {
 	int was = s->worker_ready, n = inflight_count(&s->inflight), sent;
 
 	s->worker_ready = s->z.state == ZMTP_READY;
+	if (!was && s->worker_ready && s->worker_lost) {
+		s->worker_lost = 0;
+		/* Full: it is counted at its next message instead. */
+		if (send_up(s, RELAY_HELLO, "", 0) == ZMTP_ERR)
+			return -1;
+	}
+	if (was && !s->worker_ready)
+		s->worker_lost = 1;
 	if (!was || s->worker_ready || n == 0)
 		return 0;
 	sent = inflight_fail(&s->inflight, emit_line, NULL);

@@ -2,8 +2,8 @@
 # test-fairness.sh - one user cannot take what the others need: WebSocket
 # connections per user and per address (counted by the worker, refused with
 # too_many_connections naming the limit, counted again after closes and
-# after a killed session), messages per user across connections, and
-# replies in flight per user across connections.
+# after a killed session and after a worker restart), messages per user
+# across connections, and replies in flight per user across connections.
 . "$(dirname "$0")/lib.sh"
 stack_start LIGHTCHAT_MAX_CONNECTIONS_PER_USER=4 \
 	LIGHTCHAT_MAX_CONNECTIONS_PER_ADDRESS=6 \
@@ -172,6 +172,25 @@ assert_eq "another user's reply meanwhile" "$(final "$out" | jq -r .text.content
 wait $d1 $d2
 assert_eq "the two allowed replies complete" "$(final "$(cat "$T/d1")" | jq -r .type)$(final "$(cat "$T/d2")" | jq -r .type)" \
 	"replyreply"
+
+# After a worker restart the open sessions are counted at once: each says
+# hello again when its connection to the new worker is up.
+wait_ws 0
+for i in 9 10 11 12; do hold a$i "$T/ja"; done
+assert_eq "alice's 4 connections before the restart" "$(pongs a9 a10 a11 a12)" 4
+opened() { grep -c 'session open user=alice' "$T/stack.log"; }
+before=$(opened)
+wpid=$(cat "$T/state/worker.pid")
+kill -KILL "$wpid"
+for _ in $(seq 100); do
+	[ "$(cat "$T/state/worker.pid" 2>/dev/null)" != "$wpid" ] && [ "$(opened)" -ge $((before + 4)) ] && break
+	sleep 0.1
+done
+assert_eq "the restarted worker hears each open session's hello" "$(($(opened) - before))" 4
+out=$(WSOPTS="--timeout 8 --until-final 0" ws "$T/ja" '{"action":"ping"}' 2>/dev/null)
+assert_eq "so alice's 5th connection is refused at once after the restart" \
+	"$(head -1 <<<"$out" | jq -r .error.code)" "too_many_connections"
+release a9 a10 a11 a12
 
 for p in $HELD; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 stack_stop
