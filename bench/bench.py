@@ -45,10 +45,16 @@ async def main_async(a):
         levels, prompt, hold, tput = [1, 5], "#words:5 #slow:0.25", 1.0, (2, 200)
         login_s, timing_n = 1, 5
         slow = (2, 20000, 3.0)
+        slow_many = (4, "#quotes:64", 3.0)
     else:
         levels, prompt, hold, tput = [1, 10, 100, 1000], "#words:20 #slow:2", 5.0, (50, 1000)
         login_s, timing_n = 8, 30
         slow = (4, 120000, 45.0)
+        # The largest frames: replies of 1000 KiB of '"', ×2 in JSON (the
+        # most a reply's frame can grow: control characters are replaced),
+        # so each non-reading client is owed a 2 MB final frame; 24 of them
+        # (the bench lets one user stream 1000 replies).
+        slow_many = (24, "#quotes:1000", 60.0)
     msgs = (2, 200) if a.smoke else (4, 20000)
     spread = 1.0
     b.prompt = prompt
@@ -62,6 +68,8 @@ async def main_async(a):
     # phase measures what non-reading clients add to an idle worker.
     if on("slow_readers"):
         await b.slow_readers(*slow)
+    if on("slow_readers_many"):
+        await b.slow_readers(*slow_many, key="slow_readers_many")
     for n in levels if on("level") else ():
         await b.level(n, prompt, hold, stream_timeout=120,
                       spread=spread if n >= 5 else 0.0)
@@ -85,7 +93,7 @@ def main():
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out")
     ap.add_argument("--phases", help="comma-separated: run only these phases (idle, "
-                    "level, throughput, slow_readers, logins, login_timing, msg_cost)")
+                    "level, throughput, slow_readers, slow_readers_many, logins, login_timing, msg_cost)")
     a = ap.parse_args()
     b, text, rows = asyncio.run(main_async(a))
     print(text)

@@ -42,6 +42,16 @@ class Bench:
         self.n_msg = 0
         self.burst_rounds = 1 if a.smoke else 3
 
+    def log_count(self, needle):
+        """How many times needle is in the stack's log (beside the state
+        directory: tests/e2e/lib.sh's stack.log); 0 when it cannot be read."""
+        path = os.path.join(os.path.dirname(os.path.abspath(self.a.state)), "stack.log")
+        try:
+            with open(path, errors="replace") as f:
+                return f.read().count(needle)
+        except OSError:
+            return 0
+
     def msgid(self):
         self.n_msg += 1
         return f"b{self.n_msg}"
@@ -280,22 +290,26 @@ class Bench:
             f"(direct {r['direct_fps']:.0f}/s); worker {r['worker_cpu']:.2f} s CPU")
         return r
 
-    async def slow_readers(self, n, words, hold):
+    async def slow_readers(self, n, words, hold, key="slow_readers"):
         """The worker's memory (VmRSS, sampled every 0.25 s) while n clients
         send a prompt for a long streamed reply each and never read their
-        WebSocket, for hold seconds; then after they close."""
+        WebSocket, for hold seconds; then after they close. Also how many
+        the worker cut for its send budget (its log). words: a number for
+        #words:N, or the prompt's directive itself. Stored as res[key]."""
         pid = next((p for p in stack_pids(self.a.state) if group_of(p) == "worker"),
                    None)
         if pid is None:
             self.notes.append("slow readers: no worker process found")
             return None
         before = rss_kb(pid) or 0
+        cuts0 = self.log_count("(close reason memory)")
         conns = await asyncio.gather(*(ws_open(self.ws_url, self.a.token, 30,
                                                rcvbuf=4096) for _ in range(n)))
         ok = [c for c in conns if not c.error]
         for i, c in enumerate(ok):
             msg = json.dumps({"action": "sendprompt", "payload": {
-                "msgid": f"slow{i}", "prompt": f"#words:{words} slow reader {i}",
+                "msgid": f"slow{i}", "prompt": (words if isinstance(words, str) else
+                                                f"#words:{words}") + f" slow reader {i}",
                 "stream": True}})
             c.w.write(wsframe.encode(wsframe.OP_TEXT, msg.encode()))
         # asyncio stops reading a socket whose buffer holds 8 KiB that
@@ -303,8 +317,15 @@ class Bench:
         # small receive window keeps the kernel and lighttpd from taking
         # much on its behalf).
         peak, end = before, time.monotonic() + hold
+        front = {"session": 0, "websocketd": 0, "lighttpd": 0}   # peak kB
         while time.monotonic() < end:
             peak = max(peak, rss_kb(pid) or 0)
+            now = dict.fromkeys(front, 0)
+            for p in stack_pids(self.a.state):
+                g = group_of(p)
+                if g in now:
+                    now[g] += rss_kb(p) or 0
+            front = {g: max(front[g], now[g]) for g in front}
             await asyncio.sleep(0.25)
         for c in conns:
             if c.w:
@@ -313,10 +334,16 @@ class Bench:
         await asyncio.sleep(2.0)
         after = rss_kb(pid) or 0
         r = {"n": n, "opened": len(ok), "words": words, "hold": hold,
-             "before_mb": before / 1024, "peak_mb": peak / 1024, "after_mb": after / 1024}
-        self.res["slow_readers"] = r
+             "before_mb": before / 1024, "peak_mb": peak / 1024, "after_mb": after / 1024,
+             "cuts": self.log_count("(close reason memory)") - cuts0,
+             "sessions_mb": front["session"] / 1024, "websocketd_mb": front["websocketd"] / 1024,
+             "lighttpd_mb": front["lighttpd"] / 1024}
+        self.res[key] = r
         log(f"slow readers: {len(ok)} clients, worker RSS {r['before_mb']:.1f} MB -> "
-            f"peak {r['peak_mb']:.1f} MB, {r['after_mb']:.1f} MB after they went")
+            f"peak {r['peak_mb']:.1f} MB, {r['after_mb']:.1f} MB after they went, "
+            f"{r['cuts']} cut for the send budget; peak RSS of the sessions "
+            f"{r['sessions_mb']:.1f} MB, websocketd {r['websocketd_mb']:.1f} MB, "
+            f"lighttpd {r['lighttpd_mb']:.1f} MB")
         return r
 
     def wrk(self, url, seconds, conns, script=None, headers=()):

@@ -112,6 +112,17 @@ def report(b, smoke):
                      f"peak {sr['peak_mb']:.1f} MB, {sr['after_mb']:.1f} MB after they "
                      f"go (before {sr['before_mb']:.1f} MB)", "≤ 64 MB, given back",
                      verdict(sr["peak_mb"] <= 64)))
+    sm = res.get("slow_readers_many")
+    if sm:
+        rows.append((f"8b. Worker memory with {sm['opened']} non-reading clients owed "
+                     f"the largest frames (`{sm['words']}` each: 1000 KiB of '\"', ×2 in "
+                     f"JSON; held {sm['hold']:.0f} s)",
+                     f"peak {sm['peak_mb']:.1f} MB, {sm['after_mb']:.1f} MB after they "
+                     f"go (before {sm['before_mb']:.1f} MB); {sm['cuts']} cut for "
+                     f"worker_send_budget; at their peak the {sm['opened']} sessions "
+                     f"{sm['sessions_mb']:.1f} MB RSS, websocketd {sm['websocketd_mb']:.1f} MB, "
+                     f"lighttpd {sm['lighttpd_mb']:.1f} MB", "≤ 64 MB, given back",
+                     verdict(sm["peak_mb"] <= 64)))
 
     m = machine()
     out = []

@@ -31,6 +31,13 @@ enum relay_up_frame {
 #define RELAY_CLOSE "close"
 #define RELAY_INFLIGHT "inflight"
 
+/* The longest "line" the worker sends, for a max_reply: a reply's whole
+ * text JSON-escaped (at most two bytes per byte: its control characters
+ * were replaced, lib/utf8.h utf8_append_text; prompts and titles refuse
+ * them) plus 64 KiB for the rest of the frame. It bounds what the session
+ * reads of one frame and what the worker holds for one. */
+#define RELAY_LINE_MAX(max_reply) ((size_t)(max_reply) * 2 + 65536)
+
 /* Longest credential field forwarded (cookie header, query, ...). */
 #define RELAY_FIELD_MAX 8192
 

@@ -67,6 +67,28 @@ utf8_append_sanitized(struct lc_buf *out, const char *s, size_t n)
 	return LC_BUF_OK;
 }
 
+int
+utf8_append_text(struct lc_buf *out, const char *s, size_t n)
+{
+	size_t i = 0;
+	int rc;
+
+	while (i < n) {
+		/* A control character is one byte of its own in UTF-8. */
+		size_t run = utf8_ctl_find(s + i, n - i, "\t\n\r");
+		if (run > 0 && (rc = utf8_append_sanitized(out, s + i, run)) !=
+		    LC_BUF_OK)
+			return rc;
+		i += run;
+		if (i < n) {
+			if ((rc = buf_append(out, "\xef\xbf\xbd", 3)) != LC_BUF_OK)
+				return rc;
+			i++;
+		}
+	}
+	return LC_BUF_OK;
+}
+
 size_t
 utf8_ctl_find(const char *s, size_t n, const char *allowed)
 {

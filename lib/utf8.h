@@ -17,6 +17,12 @@ size_t utf8_valid_prefix(const char *s, size_t n);
  * Returns a buf_append result. */
 int utf8_append_sanitized(struct lc_buf *out, const char *s, size_t n);
 
+/* As utf8_append_sanitized, and every control character but tab, newline
+ * and carriage return (U+0000 to U+001F, U+007F) becomes U+FFFD too: the text of a
+ * reply, which cJSON then escapes to at most two bytes per byte (a quote,
+ * a backslash, \t \n \r), never six. Returns a buf_append result. */
+int utf8_append_text(struct lc_buf *out, const char *s, size_t n);
+
 /* Control characters: U+0000 to U+001F and U+007F (DEL). cJSON writes
  * most of them as six bytes ("\u0001"), so a text full of them grows six
  * times in every JSON answer; prompts and titles refuse them. Returns the

@@ -13,6 +13,10 @@ POST .../chat/completions  streams (or returns) a reply chosen from the last use
     #hang           headers + role chunk, then silence until the client leaves
     #slow:S         the reply spread evenly over about S seconds
     #words:N        "w1 w2 ... wN"
+    #ctrl:N         N words of 1023 control characters (U+0001) and a space: N KiB that
+                    JSON would escape ×6 (\u0001); lightchat replaces them (U+FFFD)
+    #quotes:N       N words of 1023 '"' and a space: N KiB that JSON escapes ×2, the
+                    largest a reply's frame can be
     #markdown       heading, list, table and a ```c block
     #html200        200 text/html error page (a misconfigured proxy)
     #nostream       a whole chat.completion JSON even when asked to stream
@@ -142,8 +146,8 @@ def content_text(content):
     return ""
 
 
-KNOWN = {"status", "truncate", "hang", "slow", "words", "markdown", "html200", "badjson",
-         "midstream-error", "params", "unicode", "nostream"}
+KNOWN = {"status", "truncate", "hang", "slow", "words", "ctrl", "quotes", "markdown", "html200",
+         "badjson", "midstream-error", "params", "unicode", "nostream"}
 
 
 def directives(prompt):
@@ -414,6 +418,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if "words" in d:
             n = int(d["words"]) if d["words"].isdigit() else 10
             return " ".join(f"w{i}" for i in range(1, min(n, 2_000_000) + 1))
+        for name, ch in (("ctrl", "\x01"), ("quotes", '"')):
+            if name in d:
+                n = int(d[name]) if d[name].isdigit() else 1
+                return (ch * 1023 + " ") * min(n, 65536)
         return "You said: " + prompt
 
     def reply(self, body, prompt, d):

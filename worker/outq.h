@@ -31,9 +31,10 @@
  *
  * Memory: a session costs at most max(session_send_queue, one frame) in
  * libzmq's pipe plus held_max here; all of them together at most the
- * budget plus one frame and the bytes of the one being cut (~6 MB each at
- * worst: the final of a 1 MiB reply, JSON-escaped). Measured figures are in
- * docs/ARCHITECTURE.md ("Back-pressure") and bench row 8.
+ * budget plus one frame and the bytes of the one being cut (each at most
+ * RELAY_LINE_MAX, ~2 MB: the final of a 1 MiB reply, JSON-escaped).
+ * Measured figures are in docs/ARCHITECTURE.md ("Back-pressure") and bench
+ * rows 8 and 8b.
  *
  * No ZeroMQ here (tests/unit/test-outq.c runs it): frames leave through
  * ops.send, which session.c makes. Single-threaded, except that

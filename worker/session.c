@@ -937,7 +937,7 @@ session_new(const struct lc_config *cfg, const struct lc_token_key *key,
 	struct outq_limits lim = {
 		.queue = (size_t)cfg->session_send_queue,
 		.held_max = (size_t)cfg->session_send_queue +
-		    (size_t)cfg->max_reply * 6 + 65536,
+		    RELAY_LINE_MAX(cfg->max_reply),
 		.timeout_ms = cfg->slow_client_timeout * 1000,
 		.budget = (size_t)cfg->worker_send_budget,
 		.overhead = FRAME_OVERHEAD,

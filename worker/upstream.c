@@ -23,12 +23,14 @@ call_fail(struct upstream_call *c, const char *code, const char *msg)
 	snprintf(c->fail_msg, sizeof(c->fail_msg), "%s", msg);
 }
 
-/* Appends a piece of content and hands it to the owner. */
+/* Appends a piece of content and hands it to the owner: invalid UTF-8 and
+ * control characters (but tab and newlines) replaced, so that a frame is
+ * at most RELAY_LINE_MAX (lib/relay.h). */
 static int
 add_content(struct upstream_call *c, const char *text, size_t n)
 {
 	buf_reset(&c->delta);
-	if (utf8_append_sanitized(&c->delta, text, n) != LC_BUF_OK ||
+	if (utf8_append_text(&c->delta, text, n) != LC_BUF_OK ||
 	    buf_append(&c->content, c->delta.data, c->delta.len) != LC_BUF_OK) {
 		call_fail(c, "reply_too_large",
 		    "the reply is larger than this server allows");

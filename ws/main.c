@@ -267,13 +267,13 @@ main(void)
 	s.fields[RELAY_PEER] = env_field("HTTP_X_FORWARDED_FOR")[0] != '\0' ?
 	    env_field("HTTP_X_FORWARDED_FOR") : env_field("REMOTE_ADDR");
 
-	/* The worker's lines may be a whole stored reply, JSON-escaped (at
-	 * most 6 bytes per byte); the queue holds two of the largest client
+	/* The worker's lines may be a whole reply, JSON-escaped
+	 * (RELAY_LINE_MAX); the queue holds two of the largest client
 	 * messages with their credentials. */
 	size_t up_max = (size_t)cfg.max_message +
 	    RELAY_UP_FRAMES * ((size_t)RELAY_FIELD_MAX + 9);
-	if (zmtp_init(&s.z, cfg.worker_endpoint, (size_t)cfg.max_reply * 6 +
-	    65536, 2 * up_max, err, sizeof(err)) != ZMTP_OK) {
+	if (zmtp_init(&s.z, cfg.worker_endpoint, RELAY_LINE_MAX(cfg.max_reply),
+	    2 * up_max, err, sizeof(err)) != ZMTP_OK) {
 		log_err("worker endpoint %s: %s", cfg.worker_endpoint, err);
 		goto out;
 	}

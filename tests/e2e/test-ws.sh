@@ -148,6 +148,21 @@ for i in $(seq 20); do
 done
 assert_eq "20 simultaneous connections: each gets its own whole reply" "$good" "20"
 
+# A model's control characters reach no client (each would be six bytes
+# in JSON): replaced with U+FFFD in the deltas, the final and the store.
+out=$(ws "$J" "$(prompt ctl '#ctrl:1' '{"stream":true}')")
+fin=$(final "$out")
+assert_eq "control characters in a reply: it completes" "$(jq -r .type <<<"$fin")" reply
+assert_eq "... each one is U+FFFD in the final frame" \
+	"$(jq -r '.text.content | [scan("\ufffd")] | length' <<<"$fin")" 1023
+check "... none is sent escaped" bash -c "! grep -qi 'u000\|u001' <<<\"\$1\"" _ "$out"
+deltas=$(grep '"type":"delta"' <<<"$out" | jq -rj .delta)
+assert_eq "... the deltas add up to the final" "$deltas" "$(jq -r .text.content <<<"$fin")"
+conv=$(jq -r .conversation_id <<<"$fin")
+assert_eq "... and the stored reply is the same text" \
+	"$(curl -s -b "$J" "$BASE/api/conversations/$conv" | jq -r '.messages[-1].content')" \
+	"$(jq -r .text.content <<<"$fin")"
+
 # Sessions end with their connections.
 n=$(sessions_left)
 assert_eq "no session process outlives its connection" "$n" "0"

@@ -213,11 +213,41 @@ test_ctl_find(void)
 	CHECK(utf8_ctl_find("\x01", 0, "") == 0, "ctl: n 0");
 }
 
+static void
+test_append_text(void)
+{
+	struct lc_buf b;
+
+	buf_init(&b, 64);
+	CHECK(utf8_append_text(&b, "a\tb\nc\r\n☃", 10) == LC_BUF_OK &&
+	    b.len == 10 && memcmp(b.data, "a\tb\nc\r\n☃", 10) == 0,
+	    "text: tab, newlines and UTF-8 kept");
+	buf_reset(&b);
+	CHECK(utf8_append_text(&b, "x\x01y\x1b\x7f", 5) == LC_BUF_OK &&
+	    b.len == 11 && memcmp(b.data,
+	    "x\xef\xbf\xbdy\xef\xbf\xbd\xef\xbf\xbd", 11) == 0,
+	    "text: control characters and DEL become U+FFFD");
+	buf_reset(&b);
+	CHECK(utf8_append_text(&b, "a\0b\xff", 4) == LC_BUF_OK && b.len == 8 &&
+	    memcmp(b.data, "a\xef\xbf\xbd" "b\xef\xbf\xbd", 8) == 0,
+	    "text: NUL and invalid UTF-8 become U+FFFD");
+	buf_reset(&b);
+	CHECK(utf8_append_text(&b, "\x01\x01\x01\x01\x01\x01\x01\x01"
+	    "\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01", 22) ==
+	    LC_BUF_TOO_BIG && b.len <= 64,
+	    "text: the buffer's maximum holds (each becomes 3 bytes)");
+	buf_reset(&b);
+	CHECK(utf8_append_text(&b, "", 0) == LC_BUF_OK && b.len == 0,
+	    "text: nothing");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
 	test_valid_prefix();
 	test_sanitize();
 	test_ctl_find();
+	test_append_text();
 	UNIT_EXIT();
 }
