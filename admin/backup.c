@@ -148,9 +148,10 @@ admin_restore(const struct lc_config *cfg, int argc, char **argv)
 		goto out;
 	}
 	fmt_size(info.bytes, size);
-	fprintf(stderr, "restore: %s: %s, %lld conversations, %lld messages, "
-	    "schema %d\n", file, size, info.conversations, info.messages,
-	    info.schema);
+	fprintf(stderr, "restore: %s: %s, %lld conversation%s, %lld message%s, "
+	    "schema %d\n", file, size, info.conversations,
+	    info.conversations == 1 ? "" : "s", info.messages,
+	    info.messages == 1 ? "" : "s", info.schema);
 	if (!yes && !confirmed(file, cfg->database)) {
 		fprintf(stderr, "restore: not confirmed; nothing changed "
 		    "(--yes skips the question)\n");
@@ -161,8 +162,10 @@ admin_restore(const struct lc_config *cfg, int argc, char **argv)
 		    "%s; nothing changed\n", err);
 		goto out;
 	}
-	printf("restore: the current database (%lld conversations, %lld "
-	    "messages) saved to %s\n", old.conversations, old.messages, before);
+	printf("restore: the current database (%lld conversation%s, %lld "
+	    "message%s) saved to %s\n", old.conversations,
+	    old.conversations == 1 ? "" : "s", old.messages,
+	    old.messages == 1 ? "" : "s", before);
 	if (store_restore(st, file, work, &info, err, sizeof(err)) !=
 	    STORE_OK) {
 		fprintf(stderr, "restore: %s; nothing changed\n", err);

@@ -218,6 +218,8 @@ admin_check(const struct lc_config *cfg, int argc, char **argv)
 	long long t0, deadline, t, sent, now;
 	int rc = 1, status = 0, have_session = 0, done = 0, n;
 
+	/* Each line when it happens, in order with the errors on stderr. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	memset(&key, 0, sizeof(key));
 	cookie[0] = '\0';
 	buf_init(&body, CHECK_BODY_MAX);

@@ -58,7 +58,7 @@ wsc_url_parse(const char *url, struct wsc_url *u, char *err, size_t errcap)
 		p = host_end + 1;
 	} else {
 		host = p;
-		p += strcspn(p, ":/?#");
+		p += strcspn(p, ":/?#@");
 		host_end = p;
 	}
 	if (*p == ':') {
@@ -70,8 +70,9 @@ wsc_url_parse(const char *url, struct wsc_url *u, char *err, size_t errcap)
 	path = p;
 	hn = (size_t)(host_end - host);
 	pn = port != NULL ? (size_t)(p - port) : 0;
-	if (hn == 0 || hn > WSC_HOST_MAX || (port != NULL && (pn == 0 ||
-	    pn > 5 || atoi(port) < 1 || atoi(port) > 65535)))
+	long pv = port != NULL && pn > 0 && pn <= 5 ? strtol(port, NULL, 10) : 0;
+	if (hn == 0 || hn > WSC_HOST_MAX || memchr(host, '@', hn) != NULL ||
+	    (port != NULL && (pv < 1 || pv > 65535)))
 		goto bad;
 	memcpy(u->host, host, hn);
 	if (port != NULL)
