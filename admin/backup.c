@@ -157,20 +157,15 @@ admin_restore(const struct lc_config *cfg, int argc, char **argv)
 		    "(--yes skips the question)\n");
 		goto out;
 	}
-	if (store_backup(st, before, 1, &old, err, sizeof(err)) != STORE_OK) {
-		fprintf(stderr, "restore: saving the current database first: "
-		    "%s; nothing changed\n", err);
-		goto out;
-	}
-	printf("restore: the current database (%lld conversation%s, %lld "
-	    "message%s) saved to %s\n", old.conversations,
-	    old.conversations == 1 ? "" : "s", old.messages,
-	    old.messages == 1 ? "" : "s", before);
-	if (store_restore(st, file, work, &info, err, sizeof(err)) !=
-	    STORE_OK) {
+	if (store_restore(st, file, work, before, &info, &old, err,
+	    sizeof(err)) != STORE_OK) {
 		fprintf(stderr, "restore: %s; nothing changed\n", err);
 		goto out;
 	}
+	printf("restore: the database as it was (%lld conversation%s, %lld "
+	    "message%s) saved to %s\n", old.conversations,
+	    old.conversations == 1 ? "" : "s", old.messages,
+	    old.messages == 1 ? "" : "s", before);
 	printf("restore: restored %lld conversation%s, %lld message%s from "
 	    "%s%s\n", info.conversations, info.conversations == 1 ? "" : "s",
 	    info.messages, info.messages == 1 ? "" : "s", file,

@@ -354,16 +354,21 @@ int store_streaming(struct store *s, long long *n);
 /* Replaces s's database with the contents of the file at path, checked
  * with store_backup_verify first: path is copied to work (a scratch file
  * next to the database, replaced if it exists and removed after), migrated
- * there by store_open, its "streaming" replies marked interrupted, then
- * copied into s's database with the backup API, in one step retried while
- * busy: the other programs that have it open see the new contents at their
- * next statement. Refused while a reply is being written in s (the worker
- * saves a reply by its row id, which the restored file may give another
- * message). *info (may be NULL) gets what was restored. Returns STORE_OK,
- * or STORE_INVALID (path is no usable database; replies in flight) or
- * STORE_ERR with a one-line reason in err. */
+ * there by store_open, its "streaming" replies marked interrupted; then,
+ * when before is not NULL, s's database is saved there (store_backup with
+ * force; path may be before itself: it was copied first), and the scratch
+ * copy is copied into s's database with the backup API, in one step
+ * retried while busy: the other programs that have it open see the new
+ * contents at their next statement. Refused while a reply is being
+ * written in s (the worker saves a reply by its row id, which the restored
+ * file may give another message). *info (may be NULL) gets what was
+ * restored, *saved (may be NULL) what was saved to before. Returns
+ * STORE_OK, or STORE_INVALID (path is no usable database; replies in
+ * flight) or STORE_ERR with a one-line reason in err; s's database is
+ * unchanged then. */
 int store_restore(struct store *s, const char *path, const char *work,
-    struct store_file_info *info, char *err, size_t errcap);
+    const char *before, struct store_file_info *info,
+    struct store_file_info *saved, char *err, size_t errcap);
 
 /* Returns a short description of an error code. */
 const char *store_strerror(int err);

@@ -384,7 +384,8 @@ none_streaming(struct store *s, char *err, size_t errcap)
 
 int
 store_restore(struct store *s, const char *path, const char *work,
-    struct store_file_info *info, char *err, size_t errcap)
+    const char *before, struct store_file_info *info,
+    struct store_file_info *saved, char *err, size_t errcap)
 {
 	struct store_file_info got;
 	struct store *src = NULL, *w = NULL;
@@ -422,6 +423,15 @@ store_restore(struct store *s, const char *path, const char *work,
 	if (store_mark_interrupted(w) < 0) {
 		snprintf(err, errcap, "%s: cannot mark its unfinished replies",
 		    work);
+		goto out;
+	}
+	/* Saved only now: path may be before itself (undoing a restore). */
+	if (before != NULL && (rc = store_backup(s, before, 1, saved, err,
+	    errcap)) != STORE_OK) {
+		char why[512];
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errcap, "saving the current database first: %s",
+		    why);
 		goto out;
 	}
 	if ((rc = none_streaming(s, err, errcap)) != STORE_OK)

@@ -85,6 +85,11 @@ out=$(ws "$J" "$(cprompt b3 'after the restore' "$C1")")
 assert_eq "restored: the worker continues the conversation" "$(final "$out" | jq -r .text.content)" "You said: after the restore"
 assert_eq "restored: the worker stored it there" "$(curl -s -b "$J" "$BASE/api/conversations/$C1" | jq '.messages | length')" "4"
 assert_eq "restored: without a restart" "$(worker_pid)" "$STACK_WORKER"
+out=$(adm restore --yes "$DB.before-restore" 2>&1); rc=$?
+check "undo: restore of .before-restore itself, exit 0" test $rc -eq 0
+assert_eq "undo: the state before the restore is back" "$(code -b "$J" "$BASE/api/conversations/$C1")" "404"
+adm restore --yes "$DB.before-restore" >/dev/null 2>&1
+assert_eq "undo of the undo: .before-restore held what the undo replaced" "$(curl -s -b "$J" "$BASE/api/conversations/$C1" | jq '.messages | length')" "4"
 
 # What restore refuses.
 printf 'not a database\n' >"$T/junk"

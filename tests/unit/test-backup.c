@@ -72,7 +72,7 @@ main(void)
 {
 	char db[512], b[512], b2[512], p[512], work[512], err[1024], st[32];
 	char id1[ID_LEN + 1], id2[ID_LEN + 1];
-	struct store_file_info info;
+	struct store_file_info info, saved;
 	struct store *s = NULL;
 	struct stat sb;
 	long long msg = 0, n = -1;
@@ -137,7 +137,7 @@ main(void)
 	    "a copy with a newer schema");
 	CHECK(store_backup_verify(p, NULL, err, sizeof(err)) == STORE_INVALID &&
 	    strstr(err, "newer") != NULL, "verify: a newer schema");
-	CHECK(store_restore(s, p, work, NULL, err, sizeof(err)) ==
+	CHECK(store_restore(s, p, work, NULL, NULL, NULL, err, sizeof(err)) ==
 	    STORE_INVALID && store_conv_owned(s, id1, "alice") == STORE_OK,
 	    "restore: a newer schema refused, nothing changed");
 	/* A damaged copy: a page of the messages' table overwritten. */
@@ -160,7 +160,7 @@ main(void)
 	CHECK(store_conv_delete(s, id1, "alice") == STORE_OK &&
 	    store_conv_owned(s, id1, "alice") == STORE_NOT_FOUND,
 	    "the conversation deleted");
-	CHECK(store_restore(s, b, work, &info, err, sizeof(err)) == STORE_OK,
+	CHECK(store_restore(s, b, work, NULL, &info, NULL, err, sizeof(err)) == STORE_OK,
 	    "restore: done");
 	CHECK(store_conv_owned(s, id1, "alice") == STORE_OK,
 	    "restore: the conversation is back");
@@ -172,13 +172,30 @@ main(void)
 	    u.conversations == 1 && u.messages == 2,
 	    "restore: the counters are the copy's");
 
+	/* Undoing a restore: the file restored is where the current
+	 * database is saved first. */
+	char before[512];
+	path(before, "lightchat.db.before-restore");
+	CHECK(store_backup(s, before, 0, NULL, err, sizeof(err)) == STORE_OK &&
+	    store_conv_delete(s, id1, "alice") == STORE_OK,
+	    "a state saved, then changed");
+	CHECK(store_restore(s, before, work, before, &info, &saved, err,
+	    sizeof(err)) == STORE_OK && saved.conversations == 0 &&
+	    info.conversations == 1, "restore from before-restore itself");
+	CHECK(store_conv_owned(s, id1, "alice") == STORE_OK,
+	    "restore from before-restore: its content restored");
+	CHECK(store_backup_verify(before, &info, err, sizeof(err)) ==
+	    STORE_OK && info.conversations == 0,
+	    "restore from before-restore: it now holds what was replaced");
+	unlink(before);
+
 	/* replies being written */
 	CHECK(store_conv_create(s, "bob", "two", "m", "", id2) == STORE_OK &&
 	    store_msg_add(s, id2, "assistant", "part", 4, STORE_STREAMING, "m",
 	    &msg) == STORE_OK, "a reply streaming");
 	CHECK(store_streaming(s, &n) == STORE_OK && n == 1,
 	    "store_streaming counts it");
-	CHECK(store_restore(s, b, work, NULL, err, sizeof(err)) ==
+	CHECK(store_restore(s, b, work, NULL, NULL, NULL, err, sizeof(err)) ==
 	    STORE_INVALID && strstr(err, "being written") != NULL &&
 	    store_conv_owned(s, id2, "bob") == STORE_OK,
 	    "restore: refused while a reply is written");
@@ -186,7 +203,7 @@ main(void)
 	    "backup: while a reply streams");
 	CHECK(store_msg_update(s, msg, "part and end", 12, STORE_COMPLETE,
 	    NULL, NULL) == STORE_OK, "the reply ends");
-	CHECK(store_restore(s, b2, work, NULL, err, sizeof(err)) == STORE_OK,
+	CHECK(store_restore(s, b2, work, NULL, NULL, NULL, err, sizeof(err)) == STORE_OK,
 	    "restore: the copy made while it streamed");
 	CHECK_STR(last_state(s, id2, "bob", st), STORE_INTERRUPTED,
 	    "restore: a reply streaming in the copy is interrupted");
@@ -194,7 +211,7 @@ main(void)
 	    "restore: nothing left streaming");
 	CHECK(store_streaming(NULL, &n) == STORE_ERR && n == 0,
 	    "store_streaming: NULL store");
-	CHECK(store_restore(NULL, b, work, NULL, err, sizeof(err)) ==
+	CHECK(store_restore(NULL, b, work, NULL, NULL, NULL, err, sizeof(err)) ==
 	    STORE_ERR, "restore: NULL store");
 
 	store_close(s);
