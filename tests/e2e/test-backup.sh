@@ -117,6 +117,8 @@ check "check: its session is not listed as active" bash -c "! env LIGHTCHAT_CONF
 assert_eq "check: its conversation is deleted" "$(convs_of "$J")" "$before"
 out=$(adm check 2>&1); rc=$?
 check "check: the first user of the users file by default" test $rc -eq 0
+out=$(adm check --url "$BASE/" --user bob 2>&1); rc=$?
+check "check: an explicit URL (trailing slash), another user" test $rc -eq 0
 
 # check fails with one line and a non-zero exit.
 out=$(adm check --url "http://127.0.0.1:$(free_port)" 2>&1); rc=$?
