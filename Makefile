@@ -84,7 +84,8 @@ store_session_PKGS := sqlite3 libcjson
 store_quota_SRC  := lib/store_quota.c
 store_quota_PKGS := sqlite3 libcjson
 
-# Copies of the whole database: backup, check, restore (the admin tool).
+# Copies of the whole database: backup, the check of a file, restore (only
+# the admin tool links it).
 store_backup_SRC  := lib/store_backup.c
 store_backup_PKGS := sqlite3 libcjson
 
@@ -185,7 +186,6 @@ wsclient_PKGS := libcrypto
 admin_SRC  := $(filter-out $(wsclient_SRC),$(wildcard admin/*.c))
 admin_INC  := -Ilib
 admin_PKGS := libcjson
-
 
 MODULES := log buf utf8 monotime config username perms id json token creds users \
            device throttle users_fp store store_login store_session \
