@@ -47,7 +47,7 @@ copy_db(sqlite3 *dst, sqlite3 *src, int pages, char *err, size_t errcap)
 			break;
 		if (rc == SQLITE_OK) {
 			int now_left = sqlite3_backup_remaining(b);
-			if (left >= 0 && now_left > left)
+			if (left >= 0 && now_left >= left)
 				restarts++;   /* a writer changed the source */
 			left = now_left;
 			sqlite3_sleep(BACKUP_PAUSE_MS);
