@@ -245,9 +245,9 @@ main(void)
 
 	/* A backup while another program keeps writing: each write restarts
 	 * SQLite's copy, and after a few restarts the rest goes in one step;
-	 * the copy completes and is whole (before, a restart that left as many
-	 * pages as the step before went unseen: a copy that never ended while
-	 * the writes went on). 5 MiB: five steps of pages. */
+	 * the copy completes and is whole. A restart leaves as many pages as
+	 * the step before: missed, the copy would not end while the writes go
+	 * on. 5 MiB: five steps of pages. */
 	size_t big_n = (size_t)5 << 20;
 	char *big = malloc(big_n + 1);
 	CHECK(big != NULL, "5 MiB");
