@@ -84,6 +84,11 @@ store_session_PKGS := sqlite3 libcjson
 store_quota_SRC  := lib/store_quota.c
 store_quota_PKGS := sqlite3 libcjson
 
+# Copies of the whole database: backup, the check of a file, restore (only
+# the admin tool links it).
+store_backup_SRC  := lib/store_backup.c
+store_backup_PKGS := sqlite3 libcjson
+
 session_check_SRC  := lib/session_check.c
 session_check_PKGS := libcjson
 
@@ -172,7 +177,13 @@ ws_SRC     := $(filter-out $(zmtp_SRC) $(inflight_SRC),$(wildcard ws/*.c))
 ws_INC     := -Ilib -Iws
 ws_PKGS    :=
 
-admin_SRC  := $(wildcard admin/*.c)
+# lightchat-admin check's HTTP and WebSocket client (SHA-1 of the accept
+# key from libcrypto).
+wsclient_SRC  := admin/wsclient.c
+wsclient_INC  := -Ilib -Iadmin
+wsclient_PKGS := libcrypto
+
+admin_SRC  := $(filter-out $(wsclient_SRC),$(wildcard admin/*.c))
 admin_INC  := -Ilib
 admin_PKGS := libcjson
 
@@ -180,7 +191,7 @@ MODULES := log buf utf8 monotime config username perms id json token creds users
            device throttle users_fp store store_login store_session \
            session_check zmtp inflight sse frames request upstream context \
            watch reply prompt limits outq session loop wcore wmain pages authorize \
-           fmain ws admin
+           fmain ws admin store_backup wsclient
 
 # Each module's objects compile with its own include paths (-Ilib when it
 # says none) and cflags.
@@ -206,8 +217,9 @@ WORKER_MODS := wmain wcore loop session limits outq prompt reply watch context \
                upstream request frames sse session_check store store_session \
                store_quota users_fp id json token creds username perms config \
                log buf utf8 monotime
-ADMIN_MODS  := admin store store_session store_quota users token username \
-               perms id config log
+ADMIN_MODS  := admin wsclient store store_session store_quota store_backup \
+               users users_fp token username perms id config log buf \
+               monotime
 
 FCGI_BIN   := $(BUILD)/lightchat.fcgi
 WS_BIN     := $(BUILD)/lightchat-ws
@@ -242,6 +254,9 @@ test-store_MODS   := store id log
 test-quota_MODS   := store store_quota id log
 test_PKGS_test-quota := sqlite3
 test-token_MODS   := token username
+test-backup_MODS  := store store_backup store_quota id log
+test_PKGS_test-backup := sqlite3
+test-wsclient_MODS := wsclient buf monotime
 test-users_MODS   := users username
 test-utf8_MODS    := utf8 buf
 test-zmtp_MODS    := zmtp log buf monotime

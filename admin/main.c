@@ -13,6 +13,10 @@
  *   lightchat-admin rotate-key            end every session at once
  *   lightchat-admin purge [NAME]          data kept apart by del --keep-data
  *   lightchat-admin config [KEY | --file]
+ *   lightchat-admin backup [--force] FILE    an online copy (backup.c)
+ *   lightchat-admin restore [--yes] FILE     the database from a backup
+ *   lightchat-admin check [--url URL] [--user NAME] [--timeout S]
+ *                                          a smoke test of the site (check.c)
  *
  * A password change or a deletion ends the user's sessions (their tokens
  * carry the fingerprint of the old hash; the sessions are revoked in the
@@ -34,6 +38,7 @@
 
 #include <time.h>
 
+#include "admin.h"
 #include "config.h"
 #include "log.h"
 #include "perms.h"
@@ -57,7 +62,11 @@ usage(void)
 	    "       lightchat-admin sessions [NAME]\n"
 	    "       lightchat-admin rotate-key\n"
 	    "       lightchat-admin purge [NAME]\n"
-	    "       lightchat-admin config [KEY | --file]\n");
+	    "       lightchat-admin config [KEY | --file]\n"
+	    "       lightchat-admin backup [--force] FILE\n"
+	    "       lightchat-admin restore [--yes] FILE\n"
+	    "       lightchat-admin check [--url URL] [--user NAME] "
+	    "[--timeout SECONDS]\n");
 	return 2;
 }
 
@@ -648,6 +657,12 @@ main(int argc, char **argv)
 		rc = cmd_rotate_key(&cfg);
 	else if (strcmp(argv[1], "purge") == 0)
 		rc = cmd_purge(&cfg, argc >= 3 ? argv[2] : NULL);
+	else if (strcmp(argv[1], "backup") == 0)
+		rc = admin_backup(&cfg, argc - 1, argv + 1);
+	else if (strcmp(argv[1], "restore") == 0)
+		rc = admin_restore(&cfg, argc - 1, argv + 1);
+	else if (strcmp(argv[1], "check") == 0)
+		rc = admin_check(&cfg, argc - 1, argv + 1);
 	else
 		rc = usage();
 	config_free(&cfg);

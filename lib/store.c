@@ -13,7 +13,6 @@
 
 #include "log.h"
 
-#define STORE_SCHEMA_VERSION 5
 #define STORE_BUSY_MS 10000
 
 /* The statements, prepared once on first use and kept: parsing and
@@ -165,6 +164,20 @@ static const char *const stmt_sql[ST__MAX] = {
 	    " LEFT JOIN user_quotas q ON q.user = u.user"
 	    " WHERE coalesce(g.conversations, 0) > 0 OR q.bytes IS NOT NULL"
 	    " ORDER BY u.user",
+	/* Whole databases (store_backup.c): a copy's check, its schema, that
+	 * it is lightchat's, what it holds; a copy made one file; replies
+	 * being written (the worker saves them by row id). */
+	[ST_INTEGRITY] = "PRAGMA integrity_check",
+	[ST_SCHEMA_VERSION] = "PRAGMA user_version",
+	[ST_TABLES] =
+	    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	    " AND name IN ('conversations', 'messages')",
+	[ST_COUNTS] =
+	    "SELECT (SELECT count(*) FROM conversations),"
+	    " (SELECT count(*) FROM messages)",
+	[ST_JOURNAL_DELETE] = "PRAGMA journal_mode = DELETE",
+	[ST_STREAMING] =
+	    "SELECT count(*) FROM messages WHERE state = 'streaming'",
 };
 
 static const char schema_v1[] =
@@ -491,6 +504,31 @@ store_open(struct store **out, const char *path, char *err, size_t errcap)
 fail:
 	store_close(s);
 	return STORE_ERR;
+}
+
+int
+store_open_plain(struct store **out, const char *path, int readonly,
+    char *err, size_t errcap)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int flags = readonly ? SQLITE_OPEN_READONLY :
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+
+	*out = NULL;
+	if (s == NULL) {
+		snprintf(err, errcap, "out of memory");
+		return STORE_ERR;
+	}
+	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_FULLMUTEX,
+	    NULL) != SQLITE_OK) {
+		snprintf(err, errcap, "%s: %s", path,
+		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		store_close(s);
+		return STORE_ERR;
+	}
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	*out = s;
+	return STORE_OK;
 }
 
 void

@@ -11,8 +11,8 @@
  * context is the worker's policy (worker/context.c). Implemented in
  * store.c (connection, schema, statements, transactions), store_conv.c
  * (conversations and messages), store_login.c (failed logins) and
- * store_session.c (login sessions) and store_quota.c (storage use and
- * quotas). */
+ * store_session.c (login sessions), store_quota.c (storage use and
+ * quotas) and store_backup.c (copies of the whole database). */
 #ifndef LC_STORE_H
 #define LC_STORE_H
 
@@ -314,6 +314,61 @@ int store_quota_set(struct store *s, const char *user, long long bytes);
  * for the default), a cJSON array the caller deletes. Returns STORE_OK or
  * STORE_ERR (*out NULL). */
 int store_quota_list(struct store *s, cJSON **out);
+
+/* Copies of the whole database (store_backup.c, only the admin tool links
+ * it), made with SQLite's online backup API: safe while the other programs
+ * read and write it. */
+struct store_file_info {
+	long long bytes;          /* the file's size */
+	long long conversations;
+	long long messages;
+	int schema;               /* its PRAGMA user_version */
+};
+
+/* Copies s's database into a new file at path: written to path.tmp (mode
+ * 0600; an existing path.tmp is refused: another backup, or one that
+ * failed), a few pages a step with a pause between, retried while busy or
+ * locked, made a database of one file (journal mode DELETE), fsync'd,
+ * checked with PRAGMA integrity_check, renamed to path, and the directory
+ * fsync'd. An existing path (or the database itself) is refused unless
+ * force (never the database itself). *info (may be NULL) gets the copy's
+ * size and counts. Returns STORE_OK, or STORE_INVALID (path exists or is
+ * the database) or STORE_ERR with a one-line reason in err; path.tmp is
+ * removed on failure. */
+int store_backup(struct store *s, const char *path, int force,
+    struct store_file_info *info, char *err, size_t errcap);
+
+/* Checks that the file at path is a database this build can use: a SQLite
+ * file passing PRAGMA integrity_check, with lightchat's tables, of schema
+ * 1 up to this build's (an older one is migrated when restored). Opened
+ * read-only. *info (may be NULL) gets its size, counts and schema.
+ * Returns STORE_OK, or STORE_INVALID (not one) or STORE_ERR (cannot be
+ * read) with a one-line reason in err. */
+int store_backup_verify(const char *path, struct store_file_info *info,
+    char *err, size_t errcap);
+
+/* Sets *n to the number of replies being written (messages "streaming").
+ * Returns STORE_OK or STORE_ERR (*n 0). */
+int store_streaming(struct store *s, long long *n);
+
+/* Replaces s's database with the contents of the file at path, checked
+ * with store_backup_verify first: path is copied to work (a scratch file
+ * next to the database, replaced if it exists and removed after), migrated
+ * there by store_open, its "streaming" replies marked interrupted; then,
+ * when before is not NULL, s's database is saved there (store_backup with
+ * force; path may be before itself: it was copied first), and the scratch
+ * copy is copied into s's database with the backup API, in one step
+ * retried while busy: the other programs that have it open see the new
+ * contents at their next statement. Refused while a reply is being
+ * written in s (the worker saves a reply by its row id, which the restored
+ * file may give another message). *info (may be NULL) gets what was
+ * restored, *saved (may be NULL) what was saved to before. Returns
+ * STORE_OK, or STORE_INVALID (path is no usable database; replies in
+ * flight) or STORE_ERR with a one-line reason in err; s's database is
+ * unchanged then. */
+int store_restore(struct store *s, const char *path, const char *work,
+    const char *before, struct store_file_info *info,
+    struct store_file_info *saved, char *err, size_t errcap);
 
 /* Returns a short description of an error code. */
 const char *store_strerror(int err);

@@ -60,6 +60,13 @@ enum stmt {
 	ST_QUOTA_SET,
 	ST_QUOTA_CLEAR,
 	ST_QUOTA_LIST,
+	/* store_backup.c: copies and checks of whole databases */
+	ST_INTEGRITY,
+	ST_SCHEMA_VERSION,
+	ST_TABLES,
+	ST_COUNTS,
+	ST_JOURNAL_DELETE,
+	ST_STREAMING,
 	ST__MAX
 };
 
@@ -67,6 +74,17 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST__MAX];   /* prepared on first use, kept */
 };
+
+/* Opens the database file at path as it is: no migration, no journal
+ * mode or pragmas set, only the busy timeout (for copies and checks of
+ * whole files: store_backup.c). readonly: SQLITE_OPEN_READONLY, else
+ * read-write, creating the file. Returns STORE_OK with *out set (close with
+ * store_close), or STORE_ERR with a message in err. */
+int store_open_plain(struct store **out, const char *path, int readonly,
+    char *err, size_t errcap);
+
+/* The version this build's schema has (PRAGMA user_version). */
+#define STORE_SCHEMA_VERSION 5
 
 /* Milliseconds since the epoch: ordering by update time needs more than
  * seconds. */

@@ -85,8 +85,10 @@ def unit_tests_link_what_they_use():
 def libraries_per_program():
     """the programs and test-reply need only their modules' libraries"""
     eq(needed("lightchat-ws"), ["libc"], "lightchat-ws: libc only")
-    # the admin tool links the store: sessions and a deleted user's data
-    eq(needed("lightchat-admin"), ["libc", "libcjson", "libcrypt", "libjwt", "libsqlite3"],
+    # the admin tool links the store: sessions and a deleted user's data;
+    # libcrypto for check's WebSocket accept key (SHA-1, admin/wsclient.c)
+    eq(needed("lightchat-admin"), ["libc", "libcjson", "libcrypt", "libcrypto", "libjwt",
+                                   "libsqlite3"],
        "lightchat-admin")
     worker = needed("lightchat-worker")
     eq("libcrypt" in worker or "libfcgi" in worker, False, "the worker: no libxcrypt, no libfcgi")
