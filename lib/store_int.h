@@ -60,8 +60,15 @@ enum stmt {
 	ST_QUOTA_SET,
 	ST_QUOTA_CLEAR,
 	ST_QUOTA_LIST,
+	/* store_health.c: /health's write, the FastCGI programs' counters */
+	ST_HEALTH_WRITE,
+	ST_COUNTER_ADD,
+	ST_COUNTER_LIST,
 	ST__MAX
 };
+
+/* How long a statement waits for another connection's lock. */
+#define STORE_BUSY_MS 10000
 
 struct store {
 	sqlite3 *db;
