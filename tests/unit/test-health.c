@@ -72,7 +72,9 @@ main(void)
 	sqlite3_close(raw);
 	CHECK(store_health_write(a, 200) == STORE_OK,
 	    "health: writable again once the lock is gone");
-	CHECK(store_counter_add(a, "login_ok", 1) == STORE_OK,
+	char id[ID_LEN + 1];
+	CHECK(store_counter_add(a, "login_ok", 1) == STORE_OK &&
+	    store_conv_create(a, "alice", "t", "m", "", id) == STORE_OK,
 	    "the connection is usable after");
 
 	CHECK(store_health_write(NULL, 100) == STORE_ERR &&
