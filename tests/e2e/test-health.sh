@@ -37,7 +37,13 @@ out=$(curl -s -m 5 -w ' %{http_code}' "$BASE/health")
 kill -CONT "$wpid"
 assert_match "worker stopped: 503 naming the worker" "$out" \
 	'^\{"status":"fail","worker":"not answering \(last heartbeat [3-9] s ago\)","database":"ok"\} 503$'
-check "worker stopped: logged" grep -q 'health: worker not answering' "$T/stack.log"
+# logged LINE: the stack's log has LINE (its pipes may take a moment).
+logged() {
+	for _ in $(seq 30); do grep -q "$1" "$T/stack.log" && return 0; sleep 0.1; done
+	return 1
+}
+check "worker stopped: logged" logged 'health: worker not answering'
+
 ok=0
 for _ in $(seq 30); do
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/health")" = 200 ] && { ok=1; break; }
@@ -87,16 +93,27 @@ stack_stop
 # Loopback closed: only the bearer token of metrics_token_file opens it.
 TOKDIR=$(mktemp -d /tmp/lightchat-e2e-tok.XXXXXX)
 (umask 077; echo "metrics-token-0123456789abcdef" >"$TOKDIR/token")
-stack_start LIGHTCHAT_METRICS_OPEN_LOOPBACK=false LIGHTCHAT_METRICS_TOKEN_FILE="$TOKDIR/token" || finish
+stack_start LIGHTCHAT_METRICS_OPEN_LOOPBACK=false LIGHTCHAT_METRICS_TOKEN_FILE="$TOKDIR/token" \
+	LIGHTCHAT_LOGIN_MAX_FAILURES_USER=1 || finish
 assert_eq "loopback closed: 403 without a token" "$(fetch_metrics)" "403"
 assert_eq "loopback closed: 403 with a wrong token" "$(fetch_metrics -H 'Authorization: Bearer metrics-token-0123456789abcdeX')" "403"
 assert_eq "loopback closed: 403 with a prefix of the token" "$(fetch_metrics -H 'Authorization: Bearer metrics-token')" "403"
 assert_eq "loopback closed: 200 with the token" "$(fetch_metrics -H 'Authorization: Bearer metrics-token-0123456789abcdef')" "200"
 check "with the token: the metrics" grep -q '^lightchat_worker_up 1$' "$T/metrics"
 check "the token is never logged" sh -c "! grep -q 'metrics-token' '$T/stack.log'"
+# Throttled logins count as throttled and as rate limited (login).
+n429=0
+for _ in 1 2 3 4; do
+	[ "$(login bob wrong-password "$T/jar3")" = 429 ] && n429=$((n429 + 1))
+done
+check "logins past the failure limit are throttled ($n429 of 4)" test "$n429" -ge 1
+fetch_metrics -H 'Authorization: Bearer metrics-token-0123456789abcdef' >/dev/null
+assert_eq "throttled logins counted" "$(metric 'lightchat_logins_total{result="throttled"}')" "$n429"
+assert_eq "... and as rate limited" "$(metric 'lightchat_rate_limited_total{what="login"}')" "$n429"
+assert_eq "the others as bad_password" "$(metric 'lightchat_logins_total{result="bad_password"}')" "$((4 - n429))"
 chmod 644 "$TOKDIR/token"
 assert_eq "a token file others may read opens nothing" "$(fetch_metrics -H 'Authorization: Bearer metrics-token-0123456789abcdef')" "403"
-check "... and says why" grep -q 'metrics_token_file' "$T/stack.log"
+check "... and says why" logged 'metrics_token_file: '
 assert_eq "/health needs no token" "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/health")" "200"
 show_log "$T/stack.log"
 stack_stop
