@@ -66,6 +66,10 @@ json_PKGS    := libcjson
 
 id_SRC       := lib/id.c
 
+# The Prometheus text format (no I/O): the worker's heartbeat file and
+# /metrics.
+prom_SRC     := lib/prom.c
+
 # The store's core and its conversations; login limits apart (only the
 # FastCGI program counts failed logins).
 store_SRC    := lib/store.c lib/store_conv.c
@@ -88,6 +92,10 @@ store_quota_PKGS := sqlite3 libcjson
 # the admin tool links it).
 store_backup_SRC  := lib/store_backup.c
 store_backup_PKGS := sqlite3 libcjson
+
+# /health's write and the FastCGI programs' /metrics counters.
+store_health_SRC  := lib/store_health.c
+store_health_PKGS := sqlite3 libcjson
 
 session_check_SRC  := lib/session_check.c
 session_check_PKGS := libcjson
@@ -150,6 +158,11 @@ loop_SRC     := worker/loop.c
 loop_INC     := -Ilib -Iworker
 loop_PKGS    := libzmq libcurl
 
+# The heartbeat and metrics file, once a second (lib/metrics.h).
+heartbeat_SRC  := worker/heartbeat.c
+heartbeat_INC  := -Ilib -Iworker
+heartbeat_PKGS := libcurl libcjson
+
 wcore_SRC    := worker/worker.c
 wcore_INC    := -Ilib -Iworker
 wcore_PKGS   := libcurl libcjson
@@ -164,6 +177,10 @@ pages_SRC  := $(filter-out cgi-bin/main.c cgi-bin/authorize.c,$(wildcard cgi-bin
 pages_INC  := -Ilib -Icgi-bin
 pages_PKGS := libcjson
 pages_LIBS := -lfcgi
+# /metrics' lightchat_build_info{version}: VERSION=... (the package's).
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+$(BUILD)/obj/cgi-bin/metrics.o: CFLAGS += -DLC_VERSION='"$(VERSION)"'
+
 
 authorize_SRC  := cgi-bin/authorize.c
 authorize_INC  := -Ilib -Icgi-bin
@@ -187,8 +204,9 @@ admin_SRC  := $(filter-out $(wsclient_SRC),$(wildcard admin/*.c))
 admin_INC  := -Ilib
 admin_PKGS := libcjson
 
-MODULES := log buf utf8 monotime config username perms id json token creds users \
-           device throttle users_fp store store_login store_session \
+MODULES := log buf utf8 monotime config username perms id prom json token creds \
+           users device throttle users_fp store store_login store_session \
+           store_health heartbeat \
            session_check zmtp inflight sse frames request upstream context \
            watch reply prompt limits outq session loop wcore wmain pages authorize \
            fmain ws admin store_backup wsclient
@@ -208,15 +226,15 @@ link_libs = $(foreach m,$(1),$($(m)_LIBS)) \
 # --------------------------------------------------------------- programs --
 # The FastCGI program: login, REST API, /ws authorizer.
 FCGI_MODS   := fmain authorize pages session_check store store_login \
-               store_session users users_fp token creds device throttle json \
-               id username perms config log buf utf8
+               store_session store_health users users_fp token creds device \
+               throttle json id prom username perms config log buf utf8
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp inflight config log buf monotime
-WORKER_MODS := wmain wcore loop session limits outq prompt reply watch context \
-               upstream request frames sse session_check store store_session \
-               store_quota users_fp id json token creds username perms config \
-               log buf utf8 monotime
+WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply \
+               watch context upstream request frames sse session_check store \
+               store_session store_quota users_fp id prom json token creds \
+               username perms config log buf utf8 monotime
 ADMIN_MODS  := admin wsclient store store_session store_quota store_backup \
                users users_fp token username perms id config log buf \
                monotime
@@ -233,19 +251,22 @@ test-context_MODS := context store id log
 test_PKGS_test-context := sqlite3
 test-creds_MODS   := creds device username
 test-frames_MODS  := frames buf utf8
+test-health_MODS  := store store_health id log monotime
+test_PKGS_test-health := sqlite3
 test-inflight_MODS := inflight
 test-json_MODS    := json buf utf8
 test-limits_MODS  := limits
 # test-reply links no ZeroMQ: proof that a reply's life does not need it.
 test-outq_MODS    := outq log monotime
 test-perms_MODS   := perms
+test-prom_MODS    := prom buf
 test-reply_MODS   := reply watch upstream frames sse store id config log buf \
-                     utf8 monotime
+                     utf8 monotime prom
 test-request_MODS := request upstream sse id config log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \
-                     users users_fp token creds device throttle json id \
-                     username log buf utf8
+                     store_health users users_fp token creds device throttle \
+                     json id prom username perms log buf utf8
 test-sessions_MODS := session_check store store_session users_fp token \
                       username id log
 test-sse_MODS     := sse buf

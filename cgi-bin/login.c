@@ -14,6 +14,7 @@
 #include "json.h"
 #include "log.h"
 #include "login_guard.h"
+#include "monitor.h"
 #include "pages.h"
 #include "store.h"
 #include "users.h"
@@ -105,6 +106,7 @@ page_login(struct http_req *r, const struct route_ctx *ctx)
 	char *token = NULL;
 	int rc, status;
 	time_t now = time(NULL);
+	const char *result = "bad_request";  /* for /metrics */
 
 	(void)ctx;
 	buf_init(&body, (size_t)r->cfg->max_body);
@@ -138,10 +140,12 @@ page_login(struct http_req *r, const struct route_ctx *ctx)
 		snprintf(msg, sizeof(msg), "Too many failed logins; try again in "
 		    "%ld s", retry);
 		http_add_header(r, "Retry-After: %ld", retry);
+		result = "throttled";
 		rc = login_reply(r, 429, msg, NULL, NULL, 0);
 		goto out;
 	}
 	int v = login_verify(r, u->valuestring, p->valuestring);
+	result = "error";
 	if (v == LC_USERS_IO || v == LC_USERS_NOMEM) {
 		log_err("login: %s (%s)", users_strerror(v), r->cfg->users_file);
 		rc = login_reply(r, 500, "Server error", NULL, NULL, 0);
@@ -154,6 +158,7 @@ page_login(struct http_req *r, const struct route_ctx *ctx)
 		log_info("login failed user=%.64s addr=%s", u->valuestring,
 		    guard_addr(r));
 		guard_failed(r, &guard);
+		result = "bad_password";
 		rc = login_reply(r, 401, LOGIN_FAILED, NULL, NULL, 0);
 		goto out;
 	}
@@ -203,9 +208,11 @@ page_login(struct http_req *r, const struct route_ctx *ctx)
 	    secure ? "; Secure" : "");
 	log_info("login ok user=%s addr=%s", u->valuestring, guard_addr(r));
 	guard_succeeded(r, &guard);
+	result = "ok";
 	rc = login_reply(r, 200, "success", token, u->valuestring,
 	    (long)now + lifetime);
 out:
+	monitor_login(r->store, result);
 	if (token != NULL) {
 		explicit_bzero(token, strlen(token));
 		free(token);

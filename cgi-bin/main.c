@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "monitor.h"
 #include "perms.h"
 #include "pages.h"
 #include "route.h"
@@ -99,6 +100,8 @@ main(void)
 			log_err("%s (the previous key stays)", err);
 		serve(&fcgi, &cfg, &key, store);
 		FCGX_Finish_r(&fcgi);
+		/* After the answer: /metrics sums every process's errors. */
+		monitor_flush_errors(store);
 	}
 	rc = 0;
 out:

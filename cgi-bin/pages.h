@@ -20,6 +20,8 @@ enum page {
 	PAGE_SESSIONS,    /* /api/sessions */
 	PAGE_SESSIONS_OTHERS, /* /api/sessions/others */
 	PAGE_SESSION,     /* /api/sessions/ID */
+	PAGE_HEALTH,      /* /health */
+	PAGE_METRICS,     /* /metrics */
 	PAGE__MAX
 };
 
@@ -69,6 +71,14 @@ int page_session_delete(struct http_req *r, const struct route_ctx *ctx);
 /* POST /api/sessions/others: ends every other session of ctx->user
  * {"ended":n}. */
 int page_sessions_others(struct http_req *r, const struct route_ctx *ctx);
+
+/* GET /health: 200 {"status":"ok","worker":"ok","database":"ok"}, or 503
+ * with "status":"fail" and what is wrong in "worker" or "database". */
+int page_health(struct http_req *r, const struct route_ctx *ctx);
+
+/* GET /metrics: the Prometheus text format, to loopback or the bearer
+ * token of metrics_token_file; 403 otherwise. */
+int page_metrics(struct http_req *r, const struct route_ctx *ctx);
 
 /* The /ws authorizer (FCGI_ROLE=AUTHORIZER, any path): 200 lets lighttpd
  * proxy the upgrade to websocketd. It checks the Origin and the credentials

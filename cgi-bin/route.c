@@ -74,6 +74,8 @@ route_find(const struct route *table, size_t n, const char *path,
 route_handler
 route_handler_for(const struct route *rt, const char *method)
 {
+	if ((rt->flags & ROUTE_HEAD) && strcmp(method, "HEAD") == 0)
+		return rt->handler[ROUTE_GET];
 	for (int i = 0; i < ROUTE_METHOD__MAX; i++)
 		if (rt->handler[i] != NULL &&
 		    strcmp(method, method_names[i]) == 0)
@@ -85,15 +87,19 @@ void
 route_allow(const struct route *rt, char allow[ROUTE_ALLOW_MAX],
     char use[ROUTE_ALLOW_MAX])
 {
-	const char *names[ROUTE_METHOD__MAX];
+	const char *names[ROUTE_METHOD__MAX + 1];
 	size_t k = 0, a = 0, u;
 
-	for (int i = 0; i < ROUTE_METHOD__MAX; i++)
+	for (int i = 0; i < ROUTE_METHOD__MAX; i++) {
 		if (rt->handler[i] != NULL)
 			names[k++] = method_names[i];
+		if (i == ROUTE_GET && rt->handler[i] != NULL &&
+		    (rt->flags & ROUTE_HEAD))
+			names[k++] = "HEAD";
+	}
 	allow[0] = '\0';
 	u = (size_t)snprintf(use, ROUTE_ALLOW_MAX, "Use");
-	/* At most four names of at most six bytes: both always fit. */
+	/* At most five names of at most six bytes: both always fit. */
 	for (size_t i = 0; i < k; i++) {
 		a += (size_t)snprintf(allow + a, ROUTE_ALLOW_MAX - a, "%s%s",
 		    i > 0 ? ", " : "", names[i]);

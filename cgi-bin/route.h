@@ -14,8 +14,8 @@
  *   5. ROUTE_STORE: no database                  503 storage_error
  *   6. a near miss under a ROUTE_ID prefix       404 not_found
  *   7. method not answered                       405 method_not_allowed
- * A 405 carries "Allow:" with the route's methods (GET, POST, PATCH, DELETE,
- * then OPTIONS under ROUTE_CORS) and the message "Use A, B or C" (without
+ * A 405 carries "Allow:" with the route's methods (GET, HEAD under
+ * ROUTE_HEAD, POST, PATCH, DELETE, then OPTIONS under ROUTE_CORS) and the message "Use A, B or C" (without
  * OPTIONS). Refusals from step 1 on are answered by the route's refuse
  * function; a preflight's 403 is always the plain error shape. */
 #ifndef LC_ROUTE_H
@@ -50,6 +50,7 @@ enum route_auth {
 #define ROUTE_METHOD_FIRST 0x04u /* 405 before the Origin and credentials */
 #define ROUTE_SLASH        0x08u /* path + "/" is the same route */
 #define ROUTE_ID           0x10u /* path, then a conversation id, then suffix */
+#define ROUTE_HEAD         0x20u /* HEAD is answered by the GET handler */
 
 /* What a handler is handed: every check of its route has passed. */
 struct route_ctx {
@@ -97,7 +98,8 @@ void route_find(const struct route *table, size_t n, const char *path,
     struct route_match *m);
 
 /* Returns the route's handler for method (the request's, as sent), or NULL
- * when the route does not answer it (OPTIONS never has a handler). */
+ * when the route does not answer it (OPTIONS never has a handler; HEAD is
+ * the GET handler under ROUTE_HEAD). */
 route_handler route_handler_for(const struct route *rt, const char *method);
 
 /* Writes the route's "Allow:" value ("GET, PATCH, DELETE") into allow and

@@ -59,4 +59,17 @@ const struct route routes[PAGE__MAX] = {
 		.flags = ROUTE_STORE | ROUTE_ID, .auth = ROUTE_AUTH_REQUIRED,
 		.handler = { [ROUTE_DELETE] = page_session_delete },
 	},
+	/* For monitoring: no login, and HEAD as well (lighttpd drops the
+	 * body). The handlers judge the database themselves: no ROUTE_STORE,
+	 * whose 503 would not say what is wrong. */
+	[PAGE_HEALTH] = {
+		.path = "/health", .flags = ROUTE_METHOD_FIRST | ROUTE_HEAD,
+		.auth = ROUTE_AUTH_NONE,
+		.handler = { [ROUTE_GET] = page_health },
+	},
+	[PAGE_METRICS] = {
+		.path = "/metrics", .flags = ROUTE_METHOD_FIRST | ROUTE_HEAD,
+		.auth = ROUTE_AUTH_NONE,
+		.handler = { [ROUTE_GET] = page_metrics },
+	},
 };

@@ -132,6 +132,17 @@ static const struct cfg_entry cfg_table[] = {
 	  16, 32767, false, NULL },
 	{ "front_read_timeout", CFG_INT, O(front_read_timeout), "15", 2, 600,
 	  false, NULL },
+	/* GET /health and /metrics (docs/ARCHITECTURE.md, "Health and
+	 * metrics"): the worker's heartbeat file, how old it may be, who may
+	 * read /metrics */
+	{ "worker_metrics_file", CFG_STR, O(worker_metrics_file), "", 0, 0,
+	  false, NULL },
+	{ "health_heartbeat_max", CFG_INT, O(health_heartbeat_max), "3", 1,
+	  3600, false, NULL },
+	{ "metrics_token_file", CFG_STR, O(metrics_token_file), "", 0, 0, false,
+	  NULL },
+	{ "metrics_open_loopback", CFG_BOOL, O(metrics_open_loopback), "true", 0,
+	  0, false, NULL },
 };
 #undef O
 #define CFG_COUNT (sizeof(cfg_table) / sizeof(cfg_table[0]))
@@ -433,7 +444,9 @@ config_load(struct lc_config *cfg, char err[LC_CONFIG_ERR_MAX])
 	    err) != 0 ||
 	    cfg_derive(&cfg->worker_endpoint, "ipc://", cfg->state,
 	    "/worker.sock", err) != 0 ||
-	    cfg_derive(&cfg->database, "", cfg->state, "/lightchat.db", err) != 0)
+	    cfg_derive(&cfg->database, "", cfg->state, "/lightchat.db", err) != 0 ||
+	    cfg_derive(&cfg->worker_metrics_file, "", cfg->state,
+	    "/worker.metrics", err) != 0)
 		return -1;
 	if (cfg->models[0] == '\0' ||
 	    !config_list_has(cfg->models, cfg->default_model)) {

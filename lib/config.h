@@ -73,6 +73,12 @@ struct lc_config {
 	bool cookie_secure;       /* force Secure on the cookie (behind TLS) */
 	long front_max_connections; /* lighttpd's server.max-connections */
 	long front_read_timeout;  /* lighttpd's server.max-read-idle, seconds */
+	char *worker_metrics_file; /* "" : <state>/worker.metrics (the worker's
+	                            * heartbeat and figures, each second) */
+	long health_heartbeat_max; /* seconds: an older heartbeat fails /health */
+	char *metrics_token_file; /* "" : none; else a 0600 file whose token
+	                           * opens /metrics (Authorization: Bearer) */
+	bool metrics_open_loopback; /* /metrics open to 127.0.0.0/8 and ::1 */
 };
 
 /* Loads defaults, the file and the environment into cfg, validates the values

@@ -13,7 +13,8 @@
 
 #include "log.h"
 
-#define STORE_BUSY_MS 10000
+/* SQLite calls that failed in this process (store_errors). */
+static unsigned long long db_errors;
 
 /* The statements, prepared once on first use and kept: parsing and
  * planning SQL costs more than running these small statements. */
@@ -178,6 +179,15 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_JOURNAL_DELETE] = "PRAGMA journal_mode = DELETE",
 	[ST_STREAMING] =
 	    "SELECT count(*) FROM messages WHERE state = 'streaming'",
+	/* /health's write and the FastCGI programs' counters (schema v6). */
+	[ST_HEALTH_WRITE] =
+	    "INSERT INTO health (id, at) VALUES (1, ?)"
+	    " ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+	[ST_COUNTER_ADD] =
+	    "INSERT INTO counters (name, value) VALUES (?1, ?2)"
+	    " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+	[ST_COUNTER_LIST] =
+	    "SELECT name, value FROM counters ORDER BY name",
 };
 
 static const char schema_v1[] =
@@ -311,6 +321,17 @@ static const char schema_v5[] =
     "  messages = messages + excluded.messages,"
     "  bytes = bytes + excluded.bytes; END;";
 
+/* v6: GET /health writes a row of its own (is the database writable?), and
+ * the FastCGI programs' counters for /metrics (logins by result, database
+ * errors), one row each, summed over every process of both pools. */
+static const char schema_v6[] =
+    "CREATE TABLE health ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " at INTEGER NOT NULL);"
+    "CREATE TABLE counters ("
+    " name TEXT PRIMARY KEY,"
+    " value INTEGER NOT NULL);";
+
 long long
 store_now_ms(void)
 {
@@ -320,9 +341,16 @@ store_now_ms(void)
 	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+unsigned long long
+store_errors(void)
+{
+	return db_errors;
+}
+
 int
 store_db_fail(struct store *s, const char *what)
 {
+	db_errors++;
 	log_err("store: %s: %s", what, sqlite3_errmsg(s->db));
 	return STORE_ERR;
 }
@@ -457,6 +485,9 @@ migrate(struct store *s, char *err, size_t errcap)
 		goto fail;
 	if (version < 5 && (exec(s, schema_v5) != STORE_OK ||
 	    exec(s, "PRAGMA user_version = 5") != STORE_OK))
+		goto fail;
+	if (version < 6 && (exec(s, schema_v6) != STORE_OK ||
+	    exec(s, "PRAGMA user_version = 6") != STORE_OK))
 		goto fail;
 	if (exec(s, "COMMIT") != STORE_OK)
 		goto fail;

@@ -12,7 +12,8 @@
  * store.c (connection, schema, statements, transactions), store_conv.c
  * (conversations and messages), store_login.c (failed logins) and
  * store_session.c (login sessions), store_quota.c (storage use and
- * quotas) and store_backup.c (copies of the whole database). */
+ * quotas), store_backup.c (copies of the whole database) and
+ * store_health.c (/health's write, the /metrics counters). */
 #ifndef LC_STORE_H
 #define LC_STORE_H
 
@@ -372,5 +373,25 @@ int store_restore(struct store *s, const char *path, const char *work,
 
 /* Returns a short description of an error code. */
 const char *store_strerror(int err);
+
+/* The SQLite calls that failed in this process since it started (each was
+ * logged), for /metrics. */
+unsigned long long store_errors(void);
+
+/* GET /health's check that the database takes writes: one short
+ * transaction writing the health row, waiting at most busy_ms for another
+ * connection's lock (the connection's usual wait is restored after).
+ * Returns STORE_OK or STORE_ERR (logged). (store_health.c) */
+int store_health_write(struct store *s, int busy_ms);
+
+/* Adds n to the counter name (made at 0 when new), in its own statement:
+ * the FastCGI programs' counters for /metrics, shared by every process.
+ * Returns STORE_OK or STORE_ERR. */
+int store_counter_add(struct store *s, const char *name, long long n);
+
+/* Calls fn(arg, name, value) for every counter, by name. fn returns 0 to go
+ * on, non-zero to stop. Returns STORE_OK or STORE_ERR. */
+int store_counters_each(struct store *s,
+    int (*fn)(void *arg, const char *name, long long value), void *arg);
 
 #endif

@@ -67,8 +67,15 @@ enum stmt {
 	ST_COUNTS,
 	ST_JOURNAL_DELETE,
 	ST_STREAMING,
+	/* store_health.c: /health's write, the FastCGI programs' counters */
+	ST_HEALTH_WRITE,
+	ST_COUNTER_ADD,
+	ST_COUNTER_LIST,
 	ST__MAX
 };
+
+/* How long a statement waits for another connection's lock. */
+#define STORE_BUSY_MS 10000
 
 struct store {
 	sqlite3 *db;
@@ -84,7 +91,7 @@ int store_open_plain(struct store **out, const char *path, int readonly,
     char *err, size_t errcap);
 
 /* The version this build's schema has (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* Milliseconds since the epoch: ordering by update time needs more than
  * seconds. */

@@ -25,11 +25,13 @@ RUN_PACKAGES=(
 # Tests and tools: curl, jq, htpasswd, mkpasswd, chromium and node for the
 # browser tests, tmux for the console test, nftables for the per-address
 # connection cap (test-slowloris), clang with libFuzzer (make fuzz),
-# valgrind, wrk for the benchmark.
+# valgrind, wrk for the benchmark, prometheus for promtool (test-health
+# checks /metrics with promtool check metrics).
 TEST_PACKAGES=(
 	curl jq apache2-utils whois procps tmux nftables
 	chromium
 	clang libclang-rt-14-dev valgrind wrk
+	prometheus
 )
 
 want=("${RUN_PACKAGES[@]}")

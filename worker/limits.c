@@ -326,6 +326,18 @@ limits_address_count(const struct limits *l, const char *peer)
 	return n;
 }
 
+long
+limits_total(const struct limits *l)
+{
+	long n = 0;
+
+	if (l == NULL)
+		return 0;
+	for (size_t i = 0; i < l->conn_hi; i++)
+		n += l->conn[i].keylen != 0;
+	return n;
+}
+
 const char *
 limits_strerror(enum limits_verdict v)
 {

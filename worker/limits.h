@@ -80,6 +80,9 @@ int limits_fd(const struct limits *l, const void *key, size_t keylen);
 long limits_user_count(const struct limits *l, const char *user);
 long limits_address_count(const struct limits *l, const char *peer);
 
+/* The sessions counted in all (0 for a NULL l). */
+long limits_total(const struct limits *l);
+
 /* A short name of verdict v, for logs: "user", "address", "full", "ok". */
 const char *limits_strerror(enum limits_verdict v);
 

@@ -31,6 +31,7 @@ struct reply {
 	long long msg_row;            /* the assistant message's row, 0 none */
 	size_t flushed;               /* content bytes already in the store */
 	struct timespec started;
+	int first_seen;               /* its first delta came (first_token) */
 	char *body;                   /* the upstream request until started */
 	struct upstream_call call;
 };
@@ -43,6 +44,16 @@ struct replies {
 	struct reply *head;
 	long n;
 	unsigned long serials;        /* the last serial given */
+	struct reply_stats stats;
+};
+
+/* Buckets in seconds: a first token within 0.1 s (a local model) to 30 s
+ * (a loaded one); replies of a second to the 30 min total timeout. */
+static const double first_token_bounds[] = {
+	0.1, 0.25, 0.5, 1, 2, 5, 10, 30,
+};
+static const double duration_bounds[] = {
+	0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800,
 };
 
 struct replies *
@@ -57,7 +68,66 @@ replies_new(const struct lc_config *cfg, struct store *store, CURLM *multi,
 	rs->store = store;
 	rs->multi = multi;
 	rs->out = out;
+	rs->stats.first_token.bounds = first_token_bounds;
+	rs->stats.first_token.n = sizeof(first_token_bounds) /
+	    sizeof(first_token_bounds[0]);
+	rs->stats.duration.bounds = duration_bounds;
+	rs->stats.duration.n = sizeof(duration_bounds) /
+	    sizeof(duration_bounds[0]);
 	return rs;
+}
+
+const struct reply_stats *
+reply_stats(const struct replies *rs)
+{
+	return &rs->stats;
+}
+
+const char *
+reply_outcome_name(enum reply_outcome o)
+{
+	switch (o) {
+	case REPLY_COMPLETE: return "complete";
+	case REPLY_STOPPED: return "stopped";
+	case REPLY_FAILED: return "failed";
+	case REPLY_INTERRUPTED: return "interrupted";
+	case REPLY_OUTCOME__MAX: break;
+	}
+	return "?";
+}
+
+/* Counts a reply that ended in state (a STORE_ state) with error code
+ * (NULL for none), after ms. */
+static void
+count_end(struct reply *r, const char *state, const char *code, long ms)
+{
+	struct reply_stats *st = &r->rs->stats;
+	enum reply_outcome o = strcmp(state, STORE_COMPLETE) == 0 ?
+	    REPLY_COMPLETE : strcmp(state, STORE_STOPPED) == 0 ?
+	    REPLY_STOPPED : strcmp(state, STORE_INTERRUPTED) == 0 ?
+	    REPLY_INTERRUPTED : REPLY_FAILED;
+
+	st->outcomes[o]++;
+	prom_hist_observe(&st->duration, (double)ms / 1000.0);
+	if (r->call.usage.present) {
+		st->tokens_in += r->call.usage.prompt_tokens;
+		st->tokens_out += r->call.usage.completion_tokens;
+	}
+	if (o != REPLY_FAILED || code == NULL)
+		return;
+	for (size_t i = 0; i < REPLY_ERROR_CODES; i++) {
+		if (i == REPLY_ERROR_CODES - 1 && st->errors[i].code[0] == '\0')
+			snprintf(st->errors[i].code, REPLY_ERROR_CODE_MAX,
+			    "other");
+		if (st->errors[i].code[0] == '\0')
+			snprintf(st->errors[i].code, REPLY_ERROR_CODE_MAX, "%s",
+			    code);
+		if (strcmp(st->errors[i].code, code) == 0 ||
+		    i == REPLY_ERROR_CODES - 1) {
+			st->errors[i].n++;
+			return;
+		}
+	}
 }
 
 void
@@ -111,6 +181,11 @@ on_delta(void *owner, const char *text)
 	/* Watchers always get deltas; the origin only when it asked. */
 	int to_origin = r->origin_stream && !r->origin_gone;
 
+	if (!r->first_seen) {
+		r->first_seen = 1;
+		prom_hist_observe(&r->rs->stats.first_token,
+		    (double)monotime_ms_since(&r->started) / 1000.0);
+	}
 	if (frame == NULL || out->delta == NULL) {
 		reply_send(r, frame, r->origin_stream);
 		return;
@@ -170,6 +245,7 @@ finish(struct reply *r, const struct upstream_outcome *o, const char *state,
     const char *finish_reason)
 {
 	char *frame;
+	long ms = monotime_ms_since(&r->started);
 
 	if (o == NULL || o->code == NULL) {
 		frame = frame_reply(r->msgid, r->conversation_id,
@@ -182,11 +258,11 @@ finish(struct reply *r, const struct upstream_outcome *o, const char *state,
 		frame = frame_error(&e);
 	}
 	save(r, state, o != NULL ? o->code : NULL);
+	count_end(r, state, o != NULL ? o->code : NULL, ms);
 	log_info("reply %s user=%s msgid=%.40s conversation=%s model=%s "
 	    "status=%ld bytes=%zu ms=%ld%s%s%s", state, r->user, r->msgid,
 	    r->conversation_id[0] ? r->conversation_id : "-", r->model,
-	    o != NULL ? o->status : 0, r->call.content.len,
-	    monotime_ms_since(&r->started),
+	    o != NULL ? o->status : 0, r->call.content.len, ms,
 	    r->origin_gone ? " client=gone" : "",
 	    o != NULL && o->code ? " error=" : "",
 	    o != NULL && o->code ? o->code : "");

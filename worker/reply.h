@@ -14,10 +14,31 @@
 
 #include "config.h"
 #include "peer.h"
+#include "prom.h"
 #include "store.h"
 
 struct replies;               /* every reply in flight */
 struct reply;
+
+/* What the replies did since the set was made, for /metrics: plain
+ * counters bumped where a reply starts streaming or ends. */
+enum reply_outcome {
+	REPLY_COMPLETE, REPLY_STOPPED, REPLY_FAILED, REPLY_INTERRUPTED,
+	REPLY_OUTCOME__MAX
+};
+#define REPLY_ERROR_CODES 16          /* distinct error codes counted */
+#define REPLY_ERROR_CODE_MAX 40
+struct reply_stats {
+	unsigned long long outcomes[REPLY_OUTCOME__MAX];
+	struct {
+		char code[REPLY_ERROR_CODE_MAX]; /* "": a free slot */
+		unsigned long long n;
+	} errors[REPLY_ERROR_CODES];  /* failed replies by error code (the
+	                               * last slot takes "other") */
+	struct prom_hist first_token; /* seconds from start to first delta */
+	struct prom_hist duration;    /* seconds from start to the end */
+	double tokens_in, tokens_out; /* the API's usage, where reported */
+};
 
 /* What a reply is for. Strings are copied; messages and params are read
  * only while reply_new runs. */
@@ -42,6 +63,13 @@ struct replies *replies_new(const struct lc_config *cfg, struct store *store,
 /* Ends every reply still in flight as interrupted, then frees the set;
  * NULL is allowed. */
 void replies_free(struct replies *rs);
+
+/* The counters of rs (valid as long as rs). */
+const struct reply_stats *reply_stats(const struct replies *rs);
+
+/* A short name of outcome o: "complete", "stopped", "failed",
+ * "interrupted". */
+const char *reply_outcome_name(enum reply_outcome o);
 
 /* The number of replies in flight, in all or of user. */
 long reply_count(const struct replies *rs);

@@ -82,6 +82,7 @@ struct session {
 	struct token_seen seen[TOKEN_SEEN_SLOTS];
 	struct outq *outq;            /* what each session is owed */
 	size_t trim_high;             /* outq_total's high mark since a trim */
+	unsigned long long rate_limited, refused; /* for session_stats */
 };
 
 _Static_assert(LIMITS_KEY_MAX >= PEER_ID_MAX, "a peer is a limits key");
@@ -481,6 +482,7 @@ do_message(struct session *s, const struct peer *p, const char *user,
 	cJSON *json = NULL;
 
 	if (rate_take(s, p) != 0) {
+		s->rate_limited++;
 		send_error(s, p, NULL, "rate_limited",
 		    "too many messages; slow down", NULL);
 		return;
@@ -491,6 +493,7 @@ do_message(struct session *s, const struct peer *p, const char *user,
 		    "connections: at most %ld a minute "
 		    "(max_messages_per_user_minute); slow down",
 		    s->cfg->max_messages_per_user_minute);
+		s->rate_limited++;
 		send_error(s, p, NULL, "rate_limited", msg, NULL);
 		return;
 	}
@@ -646,6 +649,7 @@ count_session(struct session *s, const struct peer *p, const char *user,
 		    "connection; try again later");
 	log_warn("session refused user=%s peer=%.64s: too many connections "
 	    "(%s)", user, peer, limits_strerror(v));
+	s->refused++;
 	send_error(s, p, NULL, "too_many_connections", msg, NULL);
 	send_to(s, p, RELAY_CLOSE, "too_many_connections");
 	return -1;
@@ -1001,6 +1005,14 @@ void *
 session_socket(struct session *s)
 {
 	return s->router;
+}
+
+void
+session_stats(const struct session *s, struct session_stats *out)
+{
+	out->open = limits_total(s->limits);
+	out->rate_limited = s->rate_limited;
+	out->refused = s->refused;
 }
 
 void

@@ -47,6 +47,17 @@ void session_receive(struct session *s, int max);
  * worker's tick. */
 void session_sweep(struct session *s);
 
+/* What the sessions did, for /metrics: plain counters. */
+struct session_stats {
+	long open;                        /* sessions counted now */
+	unsigned long long rate_limited;  /* messages refused: rate_limited */
+	unsigned long long refused;       /* sessions refused:
+	                                   * too_many_connections */
+};
+
+/* Fills out with s's figures. */
+void session_stats(const struct session *s, struct session_stats *out);
+
 /* Closes the socket and frees s; NULL is allowed. */
 void session_free(struct session *s);
 

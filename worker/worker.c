@@ -1,11 +1,12 @@
 /* worker.c - wires the worker's modules (session, watch, prompt, reply,
  * the store, libcurl and the event loop) and runs the loop's callbacks:
- * messages waiting, transfers done, the periodic save, and the drain when
- * the worker stops. */
+ * messages waiting, transfers done, the periodic save with the heartbeat
+ * file (heartbeat.c), and the drain when the worker stops. */
 #include "worker.h"
 
 #include <stdlib.h>
 
+#include "heartbeat.h"
 #include "log.h"
 #include "loop.h"
 #include "monotime.h"
@@ -84,6 +85,7 @@ on_tick(void *arg)
 
 	reply_flush_all(w->replies);
 	session_sweep(w->session);
+	heartbeat_write(w->cfg, w->session, w->replies);
 	check_drain(w);
 }
 
@@ -139,6 +141,8 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 	int rc;
 
 	w->stop = stop;
+	/* /health sees a worker as soon as it runs, not a tick later. */
+	heartbeat_write(w->cfg, w->session, w->replies);
 	rc = loop_run(w->loop, stop);
 	n = reply_count(w->replies);
 	if (rc == 0 && n > 0 && w->cfg->drain_timeout > 0) {
@@ -152,6 +156,7 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 		rc = loop_run(w->loop, &w->drained);
 	}
 	reply_interrupt_all(w->replies);
+	heartbeat_remove(w->cfg);
 	return rc;
 }
 

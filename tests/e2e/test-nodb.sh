@@ -15,6 +15,10 @@ assert_eq "seed-shaped prompt answered unsaved" "$(jq -r .text.content <<<"$out"
 out=$(ws "$J" '{"action":"sendprompt","payload":{"msgid":"c1","prompt":"hello"}}')
 assert_eq "conversation-shaped prompt: storage_error" "$(jq -r .error.code <<<"$out")" "storage_error"
 check "the reason is logged" grep -q 'conversations will not be saved' "$T/stack.log"
+out=$(curl -s -w ' %{http_code}' "$BASE/health")
+assert_eq "/health: 503 naming the database" "$out" '{"status":"fail","worker":"ok","database":"not available"} 503'
+assert_eq "/metrics still answers" "$(curl -s -o "$T/metrics" -w '%{http_code}' "$BASE/metrics")" "200"
+check "/metrics: the worker's figures without the database" grep -q '^lightchat_worker_up 1$' "$T/metrics"
 check "the worker did not restart" test "$(grep -c 'worker exited' "$T/stack.log")" -eq 0
 stack_stop
 finish

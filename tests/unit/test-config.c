@@ -306,6 +306,22 @@ test_paths_and_keys(void)
 	CHECK_STR(cfg.users_file, want, "users_file from relative state");
 	snprintf(want, sizeof(want), "ipc://%s/rel/st/worker.sock", cwd);
 	CHECK_STR(cfg.worker_endpoint, want, "endpoint from relative state");
+	snprintf(want, sizeof(want), "%s/rel/st/worker.metrics", cwd);
+	CHECK_STR(cfg.worker_metrics_file, want,
+	    "worker_metrics_file from relative state");
+	CHECK(cfg.health_heartbeat_max == 3 && cfg.metrics_open_loopback &&
+	    cfg.metrics_token_file[0] == '\0',
+	    "health and metrics defaults: 3 s, loopback open, no token");
+	config_free(&cfg);
+	CHECK(load("worker_metrics_file = /run/lc/w.metrics\n"
+	    "metrics_open_loopback = false\nhealth_heartbeat_max = 10\n",
+	    &cfg, err) == 0 &&
+	    strcmp(cfg.worker_metrics_file, "/run/lc/w.metrics") == 0 &&
+	    !cfg.metrics_open_loopback && cfg.health_heartbeat_max == 10,
+	    "health and metrics keys set in the file");
+	config_free(&cfg);
+	CHECK(load("health_heartbeat_max = 0\n", &cfg, err) != 0,
+	    "health_heartbeat_max below 1: refused");
 	config_free(&cfg);
 	CHECK(load("state = ./st\n", &cfg, err) == 0, "./ state: load");
 	snprintf(want, sizeof(want), "%s/st", cwd);

@@ -570,6 +570,29 @@ main(void)
 	test_complete(rs, wl, s, conv);
 	test_stop(rs, s, conv);
 	test_gone_and_interrupt(rs, s, conv);
+
+	/* /metrics' figures: every end counted once, by outcome. */
+	const struct reply_stats *st = reply_stats(rs);
+	unsigned long long ends = 0;
+	for (int o = 0; o < REPLY_OUTCOME__MAX; o++)
+		ends += st->outcomes[o];
+	printf("# outcomes: complete %llu stopped %llu failed %llu "
+	    "interrupted %llu; first tokens %llu\n",
+	    st->outcomes[REPLY_COMPLETE], st->outcomes[REPLY_STOPPED],
+	    st->outcomes[REPLY_FAILED], st->outcomes[REPLY_INTERRUPTED],
+	    st->first_token.count);
+	CHECK(st->outcomes[REPLY_COMPLETE] >= 1 &&
+	    st->outcomes[REPLY_STOPPED] >= 1 &&
+	    st->outcomes[REPLY_INTERRUPTED] >= 1,
+	    "stats: complete, stopped and interrupted replies counted");
+	CHECK(st->duration.count == ends && ends > 0,
+	    "stats: each end timed once");
+	CHECK(st->first_token.count >= 1 && st->first_token.count <= ends,
+	    "stats: first tokens timed, at most one a reply");
+	CHECK(st->tokens_in > 0 && st->tokens_out > 0,
+	    "stats: the usage reported is counted");
+	CHECK_STR(reply_outcome_name(REPLY_FAILED), "failed",
+	    "stats: outcome names");
 out:
 	replies_free(rs);
 	watch_free(wl);

@@ -26,6 +26,9 @@ test_exact(void)
 
 	CHECK(find("/login", &m) == PAGE_LOGIN, "find: /login");
 	CHECK(find("/logout", &m) == PAGE_LOGOUT, "find: /logout");
+	CHECK(find("/health", &m) == PAGE_HEALTH, "find: /health");
+	CHECK(find("/metrics", &m) == PAGE_METRICS, "find: /metrics");
+	CHECK(find("/health/", &m) == -1, "find: /health/ is no page");
 	CHECK(find("/api/me", &m) == PAGE_ME && m.id[0] == '\0',
 	    "find: /api/me");
 	CHECK(find("/api/models", &m) == PAGE_MODELS, "find: /api/models");
@@ -89,6 +92,8 @@ test_allow(void)
 		{ PAGE_CONV_LIST, "GET", "Use GET" },
 		{ PAGE_CONV, "GET, PATCH, DELETE", "Use GET, PATCH or DELETE" },
 		{ PAGE_CONV_EXPORT, "GET", "Use GET" },
+		{ PAGE_HEALTH, "GET, HEAD", "Use GET or HEAD" },
+		{ PAGE_METRICS, "GET, HEAD", "Use GET or HEAD" },
 	};
 	char allow[ROUTE_ALLOW_MAX], use[ROUTE_ALLOW_MAX], name[64];
 
@@ -122,6 +127,11 @@ test_methods(void)
 	CHECK(route_handler_for(conv, "HEAD") == NULL,
 	    "method: HEAD is not GET");
 	CHECK(route_handler_for(conv, "POST") == NULL, "method: POST");
+	CHECK(route_handler_for(&routes[PAGE_HEALTH], "HEAD") == page_health &&
+	    route_handler_for(&routes[PAGE_METRICS], "HEAD") == page_metrics,
+	    "method: HEAD is GET under ROUTE_HEAD (/health, /metrics)");
+	CHECK(route_handler_for(&routes[PAGE_HEALTH], "POST") == NULL,
+	    "method: /health answers no POST");
 	CHECK(route_handler_for(conv, "") == NULL, "method: empty");
 	CHECK(route_handler_for(&routes[PAGE_LOGIN], "OPTIONS") == NULL,
 	    "method: OPTIONS is the preflight's, never a handler's");
