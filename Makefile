@@ -40,6 +40,9 @@ buf_SRC      := lib/buf.c
 utf8_SRC     := lib/utf8.c
 monotime_SRC := lib/monotime.c
 config_SRC   := lib/config.c
+# What each setting means, and the commented file made from the table
+# (lightchat-admin config --template, the package's conffile).
+config_doc_SRC := lib/config_doc.c
 username_SRC := lib/username.c
 perms_SRC    := lib/perms.c
 
@@ -176,7 +179,7 @@ admin_SRC  := $(wildcard admin/*.c)
 admin_INC  := -Ilib
 admin_PKGS := libcjson
 
-MODULES := log buf utf8 monotime config username perms id json token creds users \
+MODULES := log buf utf8 monotime config config_doc username perms id json token creds users \
            device throttle users_fp store store_login store_session \
            session_check zmtp inflight sse frames request upstream context \
            watch reply prompt limits outq session loop wcore wmain pages authorize \
@@ -207,7 +210,7 @@ WORKER_MODS := wmain wcore loop session limits outq prompt reply watch context \
                store_quota users_fp id json token creds username perms config \
                log buf utf8 monotime
 ADMIN_MODS  := admin store store_session store_quota users token username \
-               perms id config log
+               perms id config config_doc log
 
 FCGI_BIN   := $(BUILD)/lightchat.fcgi
 WS_BIN     := $(BUILD)/lightchat-ws
@@ -217,6 +220,7 @@ ADMIN_BIN  := $(BUILD)/lightchat-admin
 # ------------------------------------------------------------- unit tests --
 # test-NAME links the modules in test-NAME_MODS (tests/unit/test-NAME.c).
 test-config_MODS  := config
+test-config_doc_MODS := config_doc config
 test-context_MODS := context store id log
 test_PKGS_test-context := sqlite3
 test-creds_MODS   := creds device username

@@ -24,4 +24,12 @@ int perms_check_private(const char *path, int want_dir, char *err,
  * or -1 with err set. */
 int perms_check_state(const struct lc_config *cfg, char *err, size_t cap);
 
+/* Run as root on a state directory (path) that belongs to another user (the
+ * package's lightchat), becomes that user: its uid, its group, no
+ * supplementary groups, so that what the admin tool writes there stays the
+ * service's and root-owned files never appear in it. Does nothing for
+ * another caller, an absent directory or one root owns. Returns 0, or -1
+ * with err set (cap bytes) when switching failed. */
+int perms_become_owner(const char *path, char *err, size_t cap);
+
 #endif
