@@ -6,6 +6,8 @@
 #   make test     deps + build + the whole test suite
 #   make asan     build with AddressSanitizer + UBSan into build-asan/
 #   make clean    remove everything the build made
+#   make install  install into PREFIX (/usr) under DESTDIR (install.mk)
+#   make deb      build/lightchat_<version>_<arch>.deb (install.mk)
 #
 # Each module below says its sources, the include paths and the pkg-config
 # packages its objects compile with; each program and unit test links the
@@ -260,7 +262,7 @@ programs: $(FCGI_BIN) $(WS_BIN) $(WORKER_BIN) $(ADMIN_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEPFLAGS) $(MOD_CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(MOD_CFLAGS) -c $< -o $@
 
 # program NAME BIN MODULES: BIN links MODULES.
 define program
@@ -313,3 +315,6 @@ clean:
 
 # Benchmarks: make bench (full, writes bench/RESULTS.md), make bench-smoke.
 -include bench/bench.mk
+
+# make install (PREFIX, DESTDIR), make deb, make man: install.mk.
+include install.mk

@@ -101,9 +101,12 @@ write_entry(const char *key, bool secret, void *arg)
 	const char *def = config_default(key);
 
 	(void)secret;  /* a secret's default is empty: nothing to hide */
-	if (fprintf(t->fp, "\n# %s\n#%s = %s\n",
+	if (def == NULL)
+		def = "";
+	/* "#key =" for an empty default: no trailing blank */
+	if (fprintf(t->fp, "\n# %s\n#%s =%s%s\n",
 	    meaning != NULL ? meaning : "(undocumented)", key,
-	    def != NULL ? def : "") < 0)
+	    def[0] != '\0' ? " " : "", def) < 0)
 		t->failed = 1;
 }
 

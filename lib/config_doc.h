@@ -22,7 +22,8 @@ void config_doc_each(void (*fn)(const char *key, const char *meaning,
 
 /* Writes the configuration file to fp: a header, then for every key of the
  * settings table, in its order, "# <meaning>" and "#<key> = <default>"
- * (every setting commented out; the secret API key's default is empty).
+ * ("#<key> =" for an empty default; every setting commented out; the
+ * secret API key's default is empty).
  * Returns 0, or -1 when writing failed. fp may not be NULL. */
 int config_write_template(FILE *fp);
 

@@ -31,7 +31,10 @@ check_key(const char *key, bool secret, void *arg)
 		    "lib/config_doc.c", key);
 		CHECK(0, name);
 	}
-	snprintf(line, sizeof(line), "\n#%s = %s\n", key, def ? def : "?");
+	if (def == NULL)
+		def = "?";
+	snprintf(line, sizeof(line), "\n#%s =%s%s\n", key, def[0] ? " " : "",
+	    def);
 	if (strstr(w->text, line) != NULL) {
 		w->in_template++;
 	} else {
