@@ -36,6 +36,7 @@ INSTALL        ?= install
 VERSION ?= $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 
 PKG_PROGRAMS := $(FCGI_BIN) $(WS_BIN) $(WORKER_BIN) $(ADMIN_BIN)
+PKG_WWW      := $(shell find www -type f -not -name '.*' | sort)
 PKG_UNITS    := $(wildcard systemd/*.service systemd/*.socket systemd/*.timer)
 PKG_LIGHTTPD := $(wildcard conf/*.conf)
 PKG_DOCS     := README.md docs/ARCHITECTURE.md docs/PROTOCOL.md \
@@ -66,15 +67,14 @@ $(BUILD)/man/%: man/% debian/changelog
 
 install: programs $(CONFFILE) $(MAN_PAGES)
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR_LC) $(DESTDIR)$(PREFIX)/bin \
-	    $(DESTDIR)$(DATADIR_LC)/www/css $(DESTDIR)$(DATADIR_LC)/www/js \
+	    $(DESTDIR)$(DATADIR_LC)/www \
 	    $(DESTDIR)$(SYSCONFDIR)/lightchat $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)
 	$(INSTALL) -m 0755 $(PKG_PROGRAMS) $(DESTDIR)$(LIBDIR_LC)/
 	ln -sf $(if $(filter /usr,$(PREFIX)),../lib/lightchat,$(LIBDIR_LC))/lightchat-admin \
 	    $(DESTDIR)$(PREFIX)/bin/lightchat-admin
-	$(INSTALL) -m 0644 www/index.html $(DESTDIR)$(DATADIR_LC)/www/
-	$(INSTALL) -m 0644 www/css/*.css $(DESTDIR)$(DATADIR_LC)/www/css/
-	$(INSTALL) -m 0644 www/js/*.js $(DESTDIR)$(DATADIR_LC)/www/js/
+	for f in $(PKG_WWW); do \
+	    $(INSTALL) -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR_LC)/$$f" || exit 1; done
 	$(INSTALL) -m 0644 $(CONFFILE) $(DESTDIR)$(SYSCONFDIR)/lightchat/lightchat.conf
 	$(INSTALL) -m 0644 $(BUILD)/man/lightchat.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	$(INSTALL) -m 0644 $(BUILD)/man/lightchat.7 $(DESTDIR)$(MANDIR)/man7/
