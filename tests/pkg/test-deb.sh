@@ -21,6 +21,7 @@ SUITE=bookworm
 CACHE=${LIGHTCHAT_PKG_CACHE:-/var/cache/lightchat-tests}
 BUILD=${BUILD:-build}
 [ "$BUILD" = build-asan ] && BUILD=build   # the package is never a sanitizer build
+PY=/usr/bin/python3   # the system's: run as the lightchat user below
 FAILED=0
 T0=$SECONDS
 
@@ -51,6 +52,7 @@ for tool in dpkg-buildpackage dh lintian debootstrap unshare zstd; do
 done
 
 W=$(mktemp -d /var/tmp/lightchat-pkgtest.XXXXXX)
+chmod 755 "$W"   # the lightchat user of the root reaches its database below
 R="$W/root"
 # cleanup: no mount of the root may be left (the commands ran in namespaces
 # of their own: there should be none) before it is deleted.
@@ -157,13 +159,23 @@ else
 		exit 1
 	fi
 fi
-check "the root refuses service starts (policy-rc.d)" test -x "$R/usr/sbin/policy-rc.d"
+# debootstrap removes its own policy-rc.d when it is done: this one stays
+# for the whole test (and is in the snapshot below).
+printf '#!/bin/sh\n# lightchat package test: no service starts here\nexit 101\n' >"$R/usr/sbin/policy-rc.d" &&
+	chmod 755 "$R/usr/sbin/policy-rc.d"
+if in_root /usr/sbin/policy-rc.d lighttpd start; [ $? -eq 101 ]; then
+	ok "the root refuses service starts (policy-rc.d)"
+else
+	not_ok "the root refuses service starts (policy-rc.d)"
+fi
 
 # snapshot: every path of the root but the package system's own records,
-# logs and caches.
+# logs and caches (and adduser's lock, /run/adduser, which any adduser call
+# leaves: /run is emptied at boot).
 snapshot() {
 	(cd "$R" && find . -xdev \( -path ./proc -o -path ./dev -o -path ./sys -o -path ./tmp \
-		-o -path ./var/log -o -path ./var/cache -o -path ./var/lib/dpkg -o -path ./var/lib/apt \) -prune -o -print) |
+		-o -path ./var/log -o -path ./var/cache -o -path ./var/lib/dpkg -o -path ./var/lib/apt \
+		-o -path ./run/adduser \) -prune -o -print) |
 		sort
 }
 snapshot >"$W/before"
@@ -250,7 +262,7 @@ for f in token.key users lightchat.db /etc/lightchat/lightchat.conf; do
 done
 
 # A conversation, written as the lightchat user (the worker's tables).
-if setpriv --reuid="$uid" --regid="$gid" --clear-groups python3 - "$R/var/lib/lightchat/lightchat.db" <<'EOF' >&2
+if setpriv --reuid="$uid" --regid="$gid" --clear-groups "$PY" - "$R/var/lib/lightchat/lightchat.db" <<'EOF' >&2
 import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1])
 now = int(time.time())
@@ -276,7 +288,7 @@ assert_eq "dpkg -s: the new version" "$(in_root dpkg-query -W -f='${Status} ${Ve
 assert_eq "the upgrade keeps the users file and the key" "$(sums)" "$SUMS"
 usage=$(in_root lightchat-admin usage | awk '$1 == "alice" { print $2, $3 }')
 assert_eq "the upgrade keeps alice's conversation" "$usage" "1 1"
-title=$(setpriv --reuid="$uid" --regid="$gid" --clear-groups python3 -c '
+title=$(setpriv --reuid="$uid" --regid="$gid" --clear-groups "$PY" -c '
 import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute("SELECT title FROM conversations WHERE id = ?", ("c0nv-pkgtest",)).fetchone()[0])' \
 	"$R/var/lib/lightchat/lightchat.db" 2>&1)
@@ -293,6 +305,18 @@ check "remove takes the programs" test ! -e "$R/usr/lib/lightchat"
 assert_eq "remove keeps the users file and the key" "$(sums)" "$SUMS"
 check "remove keeps the database" test -s "$R/var/lib/lightchat/lightchat.db"
 check "remove keeps the lightchat user" in_root getent passwd lightchat
+
+# Installed again after the remove, it finds its data (and then apt knows
+# the package to purge: with no package lists, apt cannot name one that is
+# only "config-files").
+if in_root apt-get install -y --no-install-recommends /tmp/v2.deb >"$W/reinstall.log" 2>&1; then
+	ok "installing again after the remove"
+else
+	not_ok "installing again after the remove" "$(tail -5 "$W/reinstall.log")"
+fi
+assert_eq "installing again keeps the users file and the key" "$(sums)" "$SUMS"
+usage=$(in_root lightchat-admin usage | awk '$1 == "alice" { print $2, $3 }')
+assert_eq "installing again keeps alice's conversation" "$usage" "1 1"
 
 # --- purge: nothing of lightchat's is left ---
 note "purge"
