@@ -90,15 +90,21 @@ ifneq ($(PKG_LIGHTTPD),)
 endif
 
 # The package is built in a copy of the tree (the files git knows, and new
-# ones it does not ignore): dpkg-buildpackage writes next to its source
+# ones it does not ignore; outside git, the tree without its build outputs): dpkg-buildpackage writes next to its source
 # directory and its clean step runs `make clean`, which would remove this
 # build/. DEB_VERSION puts a changelog entry of that version on top.
 DEB_WORK := $(BUILD)/deb
 deb:
 	rm -rf $(DEB_WORK) && mkdir -p $(DEB_WORK)/src
-	git ls-files -z --cached --others --exclude-standard | \
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	    git ls-files -z --cached --others --exclude-standard | \
 	    xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
-	    tar --null -T - -cf - | tar -xf - -C $(DEB_WORK)/src
+	    tar --null -T - -cf - | tar -xf - -C $(DEB_WORK)/src; \
+	else \
+	    tar --exclude-vcs --exclude=./build --exclude=./build-asan \
+	        --exclude=./build-fuzz --exclude=./state --exclude=./tests/artifacts \
+	        --exclude=node_modules -cf - . | tar -xf - -C $(DEB_WORK)/src; \
+	fi
 ifneq ($(DEB_VERSION),)
 	{ printf 'lightchat (%s) unstable; urgency=medium\n\n  * Built as %s (make deb DEB_VERSION=).\n\n -- %s  %s\n\n' \
 	    '$(DEB_VERSION)' '$(DEB_VERSION)' \

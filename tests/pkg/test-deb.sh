@@ -293,6 +293,8 @@ import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute("SELECT title FROM conversations WHERE id = ?", ("c0nv-pkgtest",)).fetchone()[0])' \
 	"$R/var/lib/lightchat/lightchat.db" 2>&1)
 assert_eq "the conversation reads back" "$title" "kept across upgrades"
+assert_eq "the conffile is still root:lightchat 0640" \
+	"$(in_root stat -c '%U:%G %a' /etc/lightchat/lightchat.conf)" "root:lightchat 640"
 assert_eq "the key is still lightchat's, 0600" \
 	"$(in_root stat -c '%U:%G %a' /var/lib/lightchat/token.key)" "lightchat:lightchat 600"
 
