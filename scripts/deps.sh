@@ -27,12 +27,12 @@ RUN_PACKAGES=(
 # connection cap (test-slowloris), clang with libFuzzer (make fuzz),
 # valgrind, wrk for the benchmark; debhelper, dpkg-dev, devscripts,
 # fakeroot and lintian for make deb, debootstrap for the package test
-# (tests/pkg/test-deb.sh).
+# (tests/pkg/test-deb.sh, which caches its root with zstd).
 TEST_PACKAGES=(
 	curl jq apache2-utils whois procps tmux nftables
 	chromium
 	clang libclang-rt-14-dev valgrind wrk
-	debhelper dpkg-dev devscripts fakeroot lintian debootstrap
+	debhelper dpkg-dev devscripts fakeroot lintian debootstrap zstd
 )
 
 want=("${RUN_PACKAGES[@]}")
