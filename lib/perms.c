@@ -1,5 +1,5 @@
-/* perms.c - refusing a state directory or users file others can use, and
- * the private umask (perms.h). */
+/* perms.c - refusing a state directory or users file others can use, the
+ * private umask, and root becoming the state directory's owner (perms.h). */
 #include "perms.h"
 
 #include <errno.h>

@@ -2,7 +2,9 @@
  * file may not be open to the group or to others. The programs check this at
  * start (as token.c checks the key) and refuse to run otherwise; with umask
  * 077 (perms_private_umask) everything they create is private too: the
- * database with its -wal and -shm files, the sockets, the key. */
+ * database with its -wal and -shm files, the sockets, the key. The admin
+ * tool run as root works as the state directory's owner (perms_become_owner),
+ * so that root never leaves files the service cannot read. */
 #ifndef LC_PERMS_H
 #define LC_PERMS_H
 
