@@ -6,6 +6,8 @@
 #   make test     deps + build + the whole test suite
 #   make asan     build with AddressSanitizer + UBSan into build-asan/
 #   make clean    remove everything the build made
+#   make install  install into PREFIX (/usr) under DESTDIR (install.mk)
+#   make deb      build/lightchat_<version>_<arch>.deb (install.mk)
 #
 # Each module below says its sources, the include paths and the pkg-config
 # packages its objects compile with; each program and unit test links the
@@ -40,6 +42,9 @@ buf_SRC      := lib/buf.c
 utf8_SRC     := lib/utf8.c
 monotime_SRC := lib/monotime.c
 config_SRC   := lib/config.c
+# What each setting means, and the commented file made from the table
+# (lightchat-admin config --template, the package's conffile).
+config_doc_SRC := lib/config_doc.c
 username_SRC := lib/username.c
 perms_SRC    := lib/perms.c
 
@@ -204,9 +209,9 @@ admin_SRC  := $(filter-out $(wsclient_SRC),$(wildcard admin/*.c))
 admin_INC  := -Ilib
 admin_PKGS := libcjson
 
-MODULES := log buf utf8 monotime config username perms id prom json token creds \
+MODULES := log buf utf8 monotime config config_doc username perms id prom json token creds \
            users device throttle users_fp store store_login store_session \
-           store_health heartbeat \
+           store_quota store_health heartbeat \
            session_check zmtp inflight sse frames request upstream context \
            watch reply prompt limits outq session loop wcore wmain pages authorize \
            fmain ws admin store_backup wsclient
@@ -236,7 +241,7 @@ WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply \
                store_session store_quota users_fp id prom json token creds \
                username perms config log buf utf8 monotime
 ADMIN_MODS  := admin wsclient store store_session store_quota store_backup \
-               users users_fp token username perms id config log buf \
+               users users_fp token username perms id config config_doc log buf \
                monotime
 
 FCGI_BIN   := $(BUILD)/lightchat.fcgi
@@ -247,6 +252,7 @@ ADMIN_BIN  := $(BUILD)/lightchat-admin
 # ------------------------------------------------------------- unit tests --
 # test-NAME links the modules in test-NAME_MODS (tests/unit/test-NAME.c).
 test-config_MODS  := config
+test-config_doc_MODS := config_doc config
 test-context_MODS := context store id log
 test_PKGS_test-context := sqlite3
 test-creds_MODS   := creds device username
@@ -292,7 +298,7 @@ programs: $(FCGI_BIN) $(WS_BIN) $(WORKER_BIN) $(ADMIN_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEPFLAGS) $(MOD_CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(MOD_CFLAGS) -c $< -o $@
 
 # program NAME BIN MODULES: BIN links MODULES.
 define program
@@ -345,3 +351,6 @@ clean:
 
 # Benchmarks: make bench (full, writes bench/RESULTS.md), make bench-smoke.
 -include bench/bench.mk
+
+# make install (PREFIX, DESTDIR), make deb, make man: install.mk.
+include install.mk

@@ -1,7 +1,7 @@
 /* main.c - lightchat-admin: set up the state directory, manage users, and
  * print the effective configuration.
  *
- *   lightchat-admin init                  state dir, token key, first user
+ *   lightchat-admin init [--key-only]     state dir, token key, first user
  *   lightchat-admin user add NAME [--random]
  *   lightchat-admin user passwd NAME [--random]
  *   lightchat-admin user del [--keep-data] NAME
@@ -12,7 +12,7 @@
  *   lightchat-admin sessions [NAME]       the active sessions
  *   lightchat-admin rotate-key            end every session at once
  *   lightchat-admin purge [NAME]          data kept apart by del --keep-data
- *   lightchat-admin config [KEY | --file]
+ *   lightchat-admin config [KEY | --file | --template]
  *   lightchat-admin backup [--force] FILE    an online copy (backup.c)
  *   lightchat-admin restore [--yes] FILE     the database from a backup
  *   lightchat-admin check [--url URL] [--user NAME] [--timeout S]
@@ -23,6 +23,9 @@
  * database too). A deleted user's conversations are deleted with the user,
  * so that a new user of the same name does not inherit them; --keep-data
  * keeps them apart, under an owner no login can have, until purge.
+ *
+ * Run as root on a state directory another user owns (the package's
+ * lightchat), it works as that user (perms_become_owner).
  *
  * Passwords are read from the terminal (twice, without echo) or, when stdin
  * is not a terminal, as one line from stdin; --random makes one and prints
@@ -40,6 +43,7 @@
 
 #include "admin.h"
 #include "config.h"
+#include "config_doc.h"
 #include "log.h"
 #include "perms.h"
 #include "store.h"
@@ -52,7 +56,7 @@ static int
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: lightchat-admin init\n"
+	    "usage: lightchat-admin init [--key-only]\n"
 	    "       lightchat-admin user add|passwd NAME [--random]\n"
 	    "       lightchat-admin user del [--keep-data] NAME\n"
 	    "       lightchat-admin user revoke NAME\n"
@@ -62,7 +66,7 @@ usage(void)
 	    "       lightchat-admin sessions [NAME]\n"
 	    "       lightchat-admin rotate-key\n"
 	    "       lightchat-admin purge [NAME]\n"
-	    "       lightchat-admin config [KEY | --file]\n"
+	    "       lightchat-admin config [KEY | --file | --template]\n"
 	    "       lightchat-admin backup [--force] FILE\n"
 	    "       lightchat-admin restore [--yes] FILE\n"
 	    "       lightchat-admin check [--url URL] [--user NAME] "
@@ -521,10 +525,11 @@ out:
 	return rc;
 }
 
-/* Creates the token key and, when there is no user at all, a first user
- * "admin" with a random password printed once. */
+/* Creates the token key and, when there is no user at all and not
+ * key_only (the package's postinst), a first user "admin" with a random
+ * password printed once. */
 static int
-cmd_init(const struct lc_config *cfg)
+cmd_init(const struct lc_config *cfg, int key_only)
 {
 	char err[256], pw[RANDOM_PASSWORD_LEN + 1], hash[512];
 	int made;
@@ -540,6 +545,8 @@ cmd_init(const struct lc_config *cfg)
 	}
 	if (made)
 		fprintf(stderr, "created token key %s\n", cfg->token_key_file);
+	if (key_only)
+		return 0;
 	int n = users_each(cfg->users_file, NULL, NULL);
 	if (n < 0) {
 		fprintf(stderr, "%s: %s\n", cfg->users_file, users_strerror(n));
@@ -629,6 +636,11 @@ main(int argc, char **argv)
 	log_init("admin", NULL);
 	if (argc < 2)
 		return usage();
+	/* The commented file of every setting with its default: the table's,
+	 * whatever this host's file and environment say. */
+	if (argc == 3 && strcmp(argv[1], "config") == 0 &&
+	    strcmp(argv[2], "--template") == 0)
+		return config_write_template(stdout) == 0 ? 0 : 1;
 	if (config_load(&cfg, err) != 0) {
 		fprintf(stderr, "configuration: %s\n", err);
 		config_free(&cfg);
@@ -637,14 +649,16 @@ main(int argc, char **argv)
 	/* What this tool creates (the state directory, the key, the users
 	 * file) is private; printing the settings needs no private state. */
 	perms_private_umask();
-	if (strcmp(argv[1], "config") != 0 &&
-	    perms_check_state(&cfg, err, sizeof(err)) != 0) {
+	if (perms_become_owner(cfg.state, err, sizeof(err)) != 0 ||
+	    (strcmp(argv[1], "config") != 0 &&
+	    perms_check_state(&cfg, err, sizeof(err)) != 0)) {
 		fprintf(stderr, "%s\n", err);
 		config_free(&cfg);
 		return 1;
 	}
 	if (strcmp(argv[1], "init") == 0)
-		rc = cmd_init(&cfg);
+		rc = cmd_init(&cfg, argc >= 3 &&
+		    strcmp(argv[2], "--key-only") == 0);
 	else if (strcmp(argv[1], "user") == 0 && argc >= 3)
 		rc = cmd_user(&cfg, argc, argv);
 	else if (strcmp(argv[1], "config") == 0)

@@ -506,6 +506,14 @@ config_each_key(void (*fn)(const char *key, bool secret, void *arg), void *arg)
 		fn(cfg_table[i].key, cfg_table[i].secret, arg);
 }
 
+const char *
+config_default(const char *key)
+{
+	const struct cfg_entry *e = cfg_find(key);
+
+	return e != NULL ? e->def : NULL;
+}
+
 bool
 config_list_has(const char *list, const char *name)
 {

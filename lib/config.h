@@ -99,6 +99,10 @@ int config_get(const struct lc_config *cfg, const char *key, char *out,
 void config_each_key(void (*fn)(const char *key, bool secret, void *arg),
     void *arg);
 
+/* Returns the built-in default of key as the table writes it (a static
+ * string, "" for none), or NULL for an unknown key. */
+const char *config_default(const char *key);
+
 /* Returns true if name appears in the comma-separated list (items trimmed). */
 bool config_list_has(const char *list, const char *name);
 

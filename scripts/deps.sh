@@ -26,12 +26,14 @@ RUN_PACKAGES=(
 # browser tests, tmux for the console test, nftables for the per-address
 # connection cap (test-slowloris), clang with libFuzzer (make fuzz),
 # valgrind, wrk for the benchmark, prometheus for promtool (test-health
-# checks /metrics with promtool check metrics).
+# checks /metrics with promtool check metrics); debhelper, dpkg-dev,
+# devscripts, fakeroot and lintian for make deb, debootstrap for the
+# package test (tests/pkg/test-deb.sh, which caches its root with zstd).
 TEST_PACKAGES=(
 	curl jq apache2-utils whois procps tmux nftables
 	chromium
 	clang libclang-rt-14-dev valgrind wrk
-	prometheus
+	prometheus debhelper dpkg-dev devscripts fakeroot lintian debootstrap zstd
 )
 
 want=("${RUN_PACKAGES[@]}")
@@ -58,11 +60,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 	[ "$(id -u)" -eq 0 ] || SUDO=sudo
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-	# Debian's lighttpd package starts a system lighttpd on port 80; lightchat
-	# runs its own instances and does not need it.
-	if command -v systemctl >/dev/null && systemctl is-active -q lighttpd 2>/dev/null; then
-		$SUDO systemctl disable --now lighttpd >/dev/null 2>&1 || true
-	fi
+	# Debian's lighttpd package starts the system lighttpd (port 80): it may
+	# serve someone's sites, and stays as it is. make run starts a lighttpd
+	# of its own, with its own configuration and port (8080), and says so
+	# when that port is taken (scripts/run.sh).
 fi
 
 # playwright-core drives Debian's chromium in the browser tests (no browser

@@ -124,6 +124,24 @@ LIGHTCHAT_MAX_FDS=$(ulimit -n)
 export LIGHTCHAT_MAX_FDS LIGHTCHAT_FRONT_MAX_CONNECTIONS="$(conf front_max_connections)" \
 	LIGHTCHAT_FRONT_READ_TIMEOUT="$(conf front_read_timeout)"
 
+# A port that is taken (by the system's lighttpd, say) is left to its
+# owner: say who holds it and stop, rather than stopping someone's site.
+# (Listeners on the same port of another address do not count.)
+taken=$(ss -Hltnp "sport = :$PORT" 2>/dev/null | awk -v bind="$BIND" '{
+	a = $4; sub(/:[0-9]+$/, "", a); gsub(/[][]/, "", a)
+	if (a == "*" || a == "0.0.0.0" || a == "::" || a == bind || bind == "0.0.0.0" || bind == "::") { print; exit }
+}') || taken=""
+if [ -n "$taken" ]; then
+	holder=$(grep -o 'users:(("[^"]*",pid=[0-9]*' <<<"$taken" | head -1 |
+		sed 's/users:(("\([^"]*\)",pid=\([0-9]*\)/\1 (pid \2)/') || holder=""
+	case $holder in
+	"") holder="another process" ;;
+	lighttpd*) holder="$holder, the system's lighttpd? (systemctl status lighttpd)" ;;
+	esac
+	say "port $PORT is taken by $holder: make run leaves it alone; choose another port, e.g. LIGHTCHAT_PORT=$((PORT + 10)) make run"
+	exit 1
+fi
+
 # No API key: run against the demo upstream, and say so.
 if [ -z "$(conf upstream_api_key)" ] && [ -z "${LIGHTCHAT_NO_DEMO:-}" ]; then
 	DEMO_PORT=${LIGHTCHAT_DEMO_PORT:-$((PORT + 2))}

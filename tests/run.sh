@@ -4,8 +4,9 @@
 # summary per file, and finally one line "N passed, N failed".
 # "all" also runs the unit and end-to-end tests again against the sanitizer
 # build (build-asan/: ASan + UBSan + LeakSanitizer), where any report fails.
-#   tests/run.sh [unit|e2e|fuzz|bench|asan|all] [FILTER]
-# (the browser tests run inside e2e: tests/e2e/test-browser.sh)
+#   tests/run.sh [unit|e2e|pkg|fuzz|bench|asan|all] [FILTER]
+# (the browser tests run inside e2e: tests/e2e/test-browser.sh; pkg is the
+# Debian package installed into a Debian 12 root: tests/pkg/test-deb.sh)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -58,6 +59,11 @@ fi
 if [ "$WHAT" = all ] || [ "$WHAT" = e2e ]; then
 	for t in tests/e2e/test-*.sh; do
 		run_one "e2e-$(basename "$t" .sh)" bash "$t"
+	done
+fi
+if [ "$WHAT" = all ] || [ "$WHAT" = pkg ]; then
+	for t in tests/pkg/test-*.sh; do
+		run_one "pkg-$(basename "$t" .sh)" bash "$t"
 	done
 fi
 

@@ -94,4 +94,25 @@ check "make run: the reply in flight was finished and stored" \
 
 run_case "run.sh" "scripts/run.sh"
 assert_eq "run.sh: Ctrl-C exits with status 0" "$STATUS" "0"
+
+# A port someone else listens on (the system's lighttpd, say) is left to
+# it: run.sh names the holder and stops, and the holder keeps serving.
+T=$(mktemp -d /tmp/lightchat-run.XXXXXX)
+"$PY" -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(); open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+time.sleep(60)' "$T/port" &
+holder=$!
+for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+PORT=$(cat "$T/port")
+out=$(env -u OPENAI_API_KEY LIGHTCHAT_CONFIG=/dev/null LIGHTCHAT_STATE="$T/state" LIGHTCHAT_PORT="$PORT" \
+	LIGHTCHAT_WS_PORT="$(free_port)" LIGHTCHAT_BIN="$BIN" timeout 30 "$ROOT/scripts/run.sh" 2>&1)
+rc=$?
+assert_eq "a taken port: run.sh stops with status 1" "$rc" "1"
+check "a taken port: run.sh names its holder" grep -q "port $PORT is taken by python3 (pid $holder)" <<<"$out"
+check "a taken port: its holder is left alone" kill -0 "$holder"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+nothing_left "a taken port: nothing of the stack left running"
+rm -rf "$T"
 finish

@@ -1,0 +1,139 @@
+/* config_doc.c - the meaning of each setting and the commented
+ * configuration file made from the settings table (config_doc.h). */
+#include "config_doc.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "config.h"
+
+struct cfg_doc {
+	const char *key;
+	const char *meaning;
+};
+
+/* One line each (the file and lightchat.conf(5) print them as they are):
+ * what it sets, its unit, what 0 or empty means. */
+static const struct cfg_doc docs[] = {
+	{ "port", "TCP port the stand-alone lighttpd (make run) serves the page and the API on" },
+	{ "bind", "address the stand-alone lighttpd listens on (0.0.0.0: the whole network)" },
+	{ "ws_port", "port of websocketd on 127.0.0.1 (0: port + 1)" },
+	{ "state", "state directory: users file, token key, database, sockets (mode 0700, the lightchat user's)" },
+	{ "users_file", "users and password hashes, htpasswd format (empty: <state>/users)" },
+	{ "token_key_file", "the key that signs login tokens, mode 0600 (empty: <state>/token.key)" },
+	{ "worker_endpoint", "the worker's ZeroMQ endpoint (empty: ipc://<state>/worker.sock)" },
+	{ "upstream_base_url", "the OpenAI-compatible API (or OPENAI_BASE_URL): Ollama, llama.cpp and others work too" },
+	{ "upstream_api_key", "the API key (or OPENAI_API_KEY); better: upstream_api_key_file, so that this file holds no secret" },
+	{ "upstream_api_key_file", "a file holding the API key, mode 0600, owned by the lightchat user" },
+	{ "models", "the models users may choose, comma-separated" },
+	{ "default_model", "the model of a new conversation (one of models)" },
+	{ "model_aliases", "old model names mapped to allowed ones: alias=model,alias=model" },
+	{ "public_origin", "the page's origins, comma-separated scheme://host[:port] (empty: the loopback ones at port); set it behind a proxy or TLS, e.g. https://chat.example.com" },
+	{ "allowed_origins", "other origins allowed to log in and open /ws, comma-separated" },
+	{ "log_level", "debug, info, warn or error" },
+	{ "token_lifetime", "seconds a login lasts (remember me off)" },
+	{ "session_idle_timeout", "seconds unused before such a login ends" },
+	{ "session_remember_lifetime", "seconds a \"remember me\" login lasts" },
+	{ "login_max_failures_user", "failed logins per user name per window before logins are delayed" },
+	{ "login_max_failures_addr", "failed logins per client address per window before logins are delayed" },
+	{ "login_window", "seconds over which failed logins are counted" },
+	{ "login_max_delay", "seconds: the longest wait after repeated failures" },
+	{ "login_device_lifetime", "seconds a device cookie (a browser that logged in before) is trusted" },
+	{ "password_cost", "yescrypt cost of new hashes (logins rehash weaker ones)" },
+	{ "drain_timeout", "seconds a stopping worker goes on finishing the replies in flight" },
+	{ "max_messages_per_minute", "WebSocket messages per connection per minute" },
+	{ "max_body", "bytes of an HTTP request body" },
+	{ "max_message", "bytes of a WebSocket message" },
+	{ "max_messages", "messages in one prompt" },
+	{ "max_tokens_limit", "the largest max_tokens a prompt may ask for" },
+	{ "max_reply", "bytes of a reply" },
+	{ "max_inflight", "replies streaming at once" },
+	{ "max_inflight_per_user", "replies being written at once per user" },
+	{ "context_budget", "bytes of stored history sent upstream with a prompt" },
+	{ "user_storage_quota", "bytes of messages a user may store (0: no limit; lightchat-admin user quota sets one user's)" },
+	{ "conversation_max_bytes", "bytes of one conversation (0: no limit)" },
+	{ "conversation_max_messages", "messages of one conversation (0: no limit)" },
+	{ "storage_reserve", "bytes kept free on the state directory's file system: prompts are refused below (0: no check)" },
+	{ "database", "the SQLite database (empty: <state>/lightchat.db)" },
+	{ "max_connections", "WebSocket connections at once (websocketd --maxforks)" },
+	{ "max_connections_per_user", "WebSocket connections of one user at once" },
+	{ "max_connections_per_address", "WebSocket connections from one client address at once" },
+	{ "max_messages_per_user_minute", "WebSocket messages per minute across all of a user's connections" },
+	{ "upstream_connect_timeout", "seconds to connect to the API" },
+	{ "upstream_idle_timeout", "seconds without a byte in the middle of a reply" },
+	{ "upstream_total_timeout", "seconds for a whole reply" },
+	{ "session_send_queue", "bytes queued for one WebSocket session before it counts as behind" },
+	{ "slow_client_timeout", "seconds a session may stay behind, reading nothing, before it is closed" },
+	{ "worker_send_budget", "bytes the worker queues for every session together; over it the session behind with the most is cut off" },
+	{ "worker_metrics_file", "the worker's heartbeat and figures for /health and /metrics, rewritten each second (empty: <state>/worker.metrics; a tmpfs path such as /run/lightchat/worker.metrics spares an SD card)" },
+	{ "health_heartbeat_max", "seconds: a worker heartbeat older than this makes /health answer 503" },
+	{ "metrics_open_loopback", "true: /metrics answers 127.0.0.0/8 and ::1 without a token (false behind a reverse proxy on the same host)" },
+	{ "metrics_token_file", "a file, mode 0600, holding the token that opens /metrics from anywhere (Authorization: Bearer)" },
+	{ "demo", "true: the upstream is the built-in demo model (make run sets it when there is no API key)" },
+	{ "cookie_secure", "true: the session cookie is Secure (behind HTTPS)" },
+	{ "front_max_connections", "the stand-alone lighttpd's connections at once, half-open ones included" },
+	{ "front_read_timeout", "seconds the stand-alone lighttpd waits for a request's next byte" },
+};
+#define DOC_COUNT (sizeof(docs) / sizeof(docs[0]))
+
+const char *
+config_doc(const char *key)
+{
+	for (size_t i = 0; i < DOC_COUNT; i++)
+		if (strcmp(docs[i].key, key) == 0)
+			return docs[i].meaning;
+	return NULL;
+}
+
+void
+config_doc_each(void (*fn)(const char *key, const char *meaning, void *arg),
+    void *arg)
+{
+	for (size_t i = 0; i < DOC_COUNT; i++)
+		fn(docs[i].key, docs[i].meaning, arg);
+}
+
+struct tmpl {
+	FILE *fp;
+	int failed;
+};
+
+static void
+write_entry(const char *key, bool secret, void *arg)
+{
+	struct tmpl *t = arg;
+	const char *meaning = config_doc(key);
+	const char *def = config_default(key);
+
+	(void)secret;  /* a secret's default is empty: nothing to hide */
+	if (def == NULL)
+		def = "";
+	/* "#key =" for an empty default: no trailing blank */
+	if (fprintf(t->fp, "\n# %s\n#%s =%s%s\n",
+	    meaning != NULL ? meaning : "(undocumented)", key,
+	    def[0] != '\0' ? " " : "", def) < 0)
+		t->failed = 1;
+}
+
+int
+config_write_template(FILE *fp)
+{
+	struct tmpl t = { fp, 0 };
+
+	if (fputs("# lightchat.conf - lightchat's settings, one key = value a "
+	    "line (lightchat.conf(5)).\n"
+	    "# Made by `lightchat-admin config --template` from the table of "
+	    "settings the\n"
+	    "# programs read: every key is here, commented out, with its "
+	    "built-in default.\n"
+	    "# Remove the # of a line to change it. The environment overrides "
+	    "this file\n"
+	    "# (LIGHTCHAT_<KEY IN UPPER CASE>, and OPENAI_API_KEY, "
+	    "OPENAI_BASE_URL);\n"
+	    "# `lightchat-admin config` prints the values in effect.\n", fp) < 0)
+		return -1;
+	config_each_key(write_entry, &t);
+	if (t.failed || fflush(fp) != 0 || ferror(fp))
+		return -1;
+	return 0;
+}
