@@ -199,6 +199,21 @@ assert_eq "/chat/ws: the seed client's ?token= form" "$(final "$out" | jq -r '.t
 assert_eq "GET /chat/api/conversations: the replies are stored" \
 	"$(curl -s -b "$J" "$CHAT/api/conversations" | jq '.conversations | length')" "2"
 
+# The page in a browser under /chat/ (tests/browser/chat.mjs: login, the
+# model list, a streamed reply, Markdown), when chromium and playwright are
+# there (make deps).
+if [ -x /usr/bin/chromium ] && [ -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
+	mkdir -p "$ROOT/tests/artifacts/prefix"
+	if node "$ROOT/tests/browser/chat.mjs" "$CHAT" alice "$PW_alice" "$ROOT/tests/artifacts/prefix" \
+		"$UP" "$T/state" >"$T/browser.out" 2>&1; then
+		ok "the page works in a browser under /chat/ ($(grep -c '^ok' "$T/browser.out") checks)"
+	else
+		not_ok "the page works in a browser under /chat/" "$(grep -A1 '^not ok' "$T/browser.out" | head -6)"
+	fi
+else
+	echo "skip - the browser under /chat/ (run make deps)"
+fi
+
 # Logout clears the cookie at its path.
 assert_eq "POST /chat/logout: 200" "$(code -D "$T/hout" -b "$J" -d '' "$CHAT/logout")" "200"
 assert_match "logout: cookie cleared at /chat/" "$(tr -d '\r' <"$T/hout")" 'lightchat_session=; Path=/chat/; HttpOnly; SameSite=Strict; Max-Age=0'
