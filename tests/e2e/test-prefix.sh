@@ -72,6 +72,10 @@ drain_timeout = 2
 EOF
 chmod 644 "$T/lightchat.conf"
 export LIGHTCHAT_CONFIG="$T/lightchat.conf" LIGHTCHAT_STATE="$T/state"
+# BUILD=build-asan: reports go to files the test looks for at the end
+mkdir -m 1777 "$T/san"
+export ASAN_OPTIONS="log_path=$T/san/asan:detect_leaks=1" \
+	UBSAN_OPTIONS="log_path=$T/san/ubsan:print_stacktrace=1"
 as_svc "$ADMIN" init >/dev/null 2>&1
 PW_alice="alice-Secret-1"
 echo "$PW_alice" | as_svc "$ADMIN" user add alice 2>/dev/null
@@ -250,6 +254,9 @@ if grep -qE 'eyJ[A-Za-z0-9_-]{10,}\.' <<<"$logs"; then
 	not_ok "no token in any log line" "$(grep -oE '.{60}eyJ[A-Za-z0-9_-]{10,}' <<<"$logs" | head -2)"
 else
 	ok "no token in any log line"
+fi
+if ls "$T"/san/* >/dev/null 2>&1; then
+	not_ok "no sanitizer report" "$(head -c 600 "$T"/san/*)"
 fi
 if [ "$FAILED" -gt 0 ]; then
 	tail -n 5 "$T"/*.log | sed 's/^/#   log: /'
