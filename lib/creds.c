@@ -1,4 +1,5 @@
-/* creds.c - token extraction from cookies, queries and headers; Origin. */
+/* creds.c - token extraction from cookies, queries and headers; Origin;
+ * trusted proxies and X-Forwarded-Proto. */
 #include "creds.h"
 
 #include <arpa/inet.h>
@@ -251,8 +252,8 @@ creds_origin_allowed(const char *origin, const char *public_origins,
 	    creds_origin_match(origin, allowed);
 }
 
-/* Parses a numeric address into 16 bytes (IPv4 as IPv4-mapped IPv6, its
- * prefix length offset by 96). Returns 0, or -1 when it is none. */
+/* Parses a numeric address into 16 bytes (IPv4 as IPv4-mapped IPv6, so
+ * that its prefix length is 96 more). Returns 0, or -1 when it is none. */
 static int
 addr_parse(const char *s, size_t len, unsigned char out[16], int *v4)
 {

@@ -1,4 +1,5 @@
-/* creds.h - finding a session token in a request, and the Origin check.
+/* creds.h - finding a session token in a request, the Origin check, and
+ * whether a request came over HTTPS (trusted proxies).
  *
  * Used by the authorizer (cgi-bin) and again by the worker, so both make the
  * same decision from the same inputs. */
