@@ -65,6 +65,7 @@ ws_port = $WS_PORT
 state = $T/state
 url_prefix = /chat/
 trusted_proxies = 127.0.0.1
+allowed_origins = http://seed.example
 upstream_base_url = $UP/v1
 upstream_api_key_file = $T/state/api.key
 upstream_idle_timeout = 4
@@ -185,6 +186,17 @@ curl -s -o /dev/null -D "$T/hsec" -H 'X-Forwarded-Proto: https' -H 'Content-Type
 	-d "{\"username\":\"alice\",\"password\":\"$PW_alice\"}" "$CHAT/login"
 assert_match "X-Forwarded-Proto: https from a trusted proxy: Secure" "$(tr -d '\r' <"$T/hsec")" \
 	'lightchat_session=[^;]+; Path=/chat/; HttpOnly; SameSite=Strict; Secure'
+
+# The seed React client, served elsewhere: its preflight and login.
+assert_eq "CORS preflight of /chat/login from an allowed origin: 204" "$(code -X OPTIONS \
+	-H 'Origin: http://seed.example' -H 'Access-Control-Request-Method: POST' "$CHAT/login")" "204"
+assert_eq "login from a foreign origin under /chat/: 403" "$(code -H 'Origin: http://evil.example' \
+	-H 'Content-Type: application/json' -d "{\"username\":\"alice\",\"password\":\"$PW_alice\"}" \
+	"$CHAT/login")" "403"
+exec 3>&2 2>/dev/null
+assert_eq "/chat/ws from a foreign origin: 403" \
+	"$("$PY" "$WSCLIENT" --cookie-jar "$J" --origin http://evil.example "$WS")" "HTTP 403"
+exec 2>&3 3>&-
 
 # The REST API under /chat/.
 assert_eq "GET /chat/api/me" "$(curl -s -b "$J" "$CHAT/api/me" | jq -r .username)" "alice"
