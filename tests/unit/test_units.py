@@ -5,7 +5,10 @@ that it runs before anything is installed), `systemd-analyze security
 the promises of docs/DEPLOY.md hold in the files: every service runs as
 lightchat with LIGHTCHAT_CONFIG set, restarts on failure, keeps the
 hardening it lists, and only websocketd has a capability
-(CAP_NET_BIND_SERVICE, for its port below 1024). Skips without
+(CAP_NET_BIND_SERVICE, for its port below 1024). And
+systemd/lightchat-websocketd, with a stand-in websocketd and admin tool: the
+command it runs, its refusal of a port others could bind, the exit status
+passed on, and tokens removed from websocketd's lines. Skips without
 systemd-analyze.
     PYTHONPATH=tools:tests/unit python3 tests/unit/test_units.py"""
 import glob
@@ -137,6 +140,78 @@ def fcgi_socket():
     for u in ("lightchat-worker.service", "lightchat-ws.service", "lightchat-fcgi@auth.socket",
               "lightchat-fcgi@api.socket"):
         eq(u in t, True, f"lightchat.target wants {u}")
+
+
+def wrapper(ws_port, lines, status=0, extra_env=None):
+    """Runs lightchat-websocketd with a stand-in admin tool (ws_port, 77
+    connections) and websocketd (prints its arguments, then lines on stdout
+    and stderr, exits with status). Returns (returncode, output)."""
+    d = tempfile.mkdtemp(prefix="lightchat-wsd.", dir=TMP)
+    with open(os.path.join(d, "lightchat-admin"), "w") as f:
+        f.write("#!/bin/sh\ncase $2 in ws_port) echo %d;; max_connections) echo 77;; *) exit 1;; esac\n"
+                % ws_port)
+    with open(os.path.join(d, "websocketd"), "w") as f:
+        f.write("#!/bin/sh\necho \"args: $*\"\ncat <<'EOF'\n%s\nEOF\ncat >&2 <<'EOF'\n%s\nEOF\nexit %d\n"
+                % ("\n".join(lines), "\n".join(lines), status))
+    for n in ("lightchat-admin", "websocketd"):
+        os.chmod(os.path.join(d, n), 0o755)
+    env = dict(os.environ, LIGHTCHAT_LIBEXEC=d, PATH=d + ":" + os.environ.get("PATH", ""))
+    for v in ("LIGHTCHAT_WS_ANY_PORT", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+        env.pop(v, None)
+    env.update(extra_env or {})
+    p = subprocess.run([os.path.join(UNITS, "lightchat-websocketd")], env=env,
+                       capture_output=True, text=True, timeout=20)
+    return p.returncode, p.stdout + p.stderr
+
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+
+
+@test
+def websocketd_command():
+    """lightchat-websocketd: websocketd on 127.0.0.1:ws_port with the config's limits"""
+    rc, out = wrapper(1011, ["hello"])
+    eq(rc, 0, f"status: {out}")
+    m = re.search(r"args: (.*)", out)
+    eq(m is not None, True, out)
+    args = m.group(1).split()
+    eq(args[:-1], ["--address=127.0.0.1", "--port=1011", "--maxforks=77", "--loglevel=error",
+                   "--passenv=LIGHTCHAT_CONFIG"], "websocketd's arguments")
+    eq(args[-1].endswith("/lightchat-ws"), True, f"runs lightchat-ws: {args[-1]}")
+    rc, out = wrapper(1011, [], extra_env={"ASAN_OPTIONS": "log_path=/tmp/x"})
+    eq("--passenv=LIGHTCHAT_CONFIG,ASAN_OPTIONS " in out, True, f"sanitizer builds: {out}")
+
+
+@test
+def websocketd_port():
+    """lightchat-websocketd: refuses a port another user could bind"""
+    rc, out = wrapper(8081, ["hello"])
+    eq(rc, 1, "status")
+    eq("ip_unprivileged_port_start" in out and "args:" not in out, True, out)
+    rc, out = wrapper(8081, ["hello"], extra_env={"LIGHTCHAT_WS_ANY_PORT": "yes"})
+    eq(rc, 0, f"the tests' override: {out}")
+
+
+@test
+def websocketd_status_and_redaction():
+    """lightchat-websocketd: websocketd's status is the unit's; tokens never reach the journal"""
+    lines = [f"url /ws?token=Bearer%20{JWT}&x=1",
+             f"Cookie: lightchat_session={JWT}",
+             "while reading STDOUT from process: read |0: file already closed",
+             "http: panic serving 127.0.0.1:5: runtime error: nil pointer",
+             "goroutine 7 [running]:",
+             "net/http.(*conn).serve.func1()",
+             "\t/usr/lib/go/src/net/http/server.go:1850 +0x1a",
+             "created by net/http.(*Server).Serve in goroutine 1",
+             "an ordinary line"]
+    rc, out = wrapper(1011, lines, status=3)
+    eq(rc, 3, "websocketd's exit status")
+    eq("eyJ" in out, False, f"a token left: {out}")
+    eq(out.count("token=[redacted]"), 2, out)
+    eq(out.count("[redacted-token]"), 2, out)
+    eq("already closed" in out or "goroutine" in out or "server.go" in out, False, out)
+    eq(out.count("websocketd bug #342"), 2, out)
+    eq(out.count("an ordinary line"), 2, out)
 
 
 try:
