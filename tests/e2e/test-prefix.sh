@@ -18,9 +18,16 @@ T=$(mktemp -d /tmp/lightchat-e2e.XXXXXX)
 chmod 755 "$T"
 PIDS=()
 RUNAS=() WWW_USER=""
+WHY_NOT="the privilege map needs root"
 if [ "$(id -u)" -eq 0 ]; then
-	RUNAS=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
-	WWW_USER=www-data
+	# (a checkout in a private home directory: the users cannot reach it)
+	if setpriv --reuid=nobody --regid=nogroup --clear-groups -- test -x "$BIN/lightchat-worker" &&
+		setpriv --reuid=www-data --regid=www-data --clear-groups -- test -r "$ROOT/www/index.html"; then
+		RUNAS=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
+		WWW_USER=www-data
+	else
+		WHY_NOT="nobody and www-data cannot reach $ROOT"
+	fi
 fi
 # as_svc COMMAND...: runs it as the service user (in the foreground only:
 # a background job is started with "${RUNAS[@]}" itself, so that its PID is
@@ -256,7 +263,7 @@ for p in sys.argv[1:]:
 		"$PY" -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' \
 		"$T/run/fcgi-auth.sock" 2>/dev/null
 else
-	echo "skip - the privilege map needs root"
+	echo "skip - the privilege map: $WHY_NOT"
 fi
 
 cleanup
