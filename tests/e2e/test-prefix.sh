@@ -18,7 +18,7 @@ T=$(mktemp -d /tmp/lightchat-e2e.XXXXXX)
 chmod 755 "$T"
 PIDS=()
 RUNAS=() WWW_USER=""
-WHY_NOT="the privilege map needs root"
+WHY_NOT="not root"
 if [ "$(id -u)" -eq 0 ]; then
 	# (a checkout in a private home directory: the users cannot reach it)
 	if setpriv --reuid=nobody --regid=nogroup --clear-groups -- test -x "$BIN/lightchat-worker" &&
@@ -112,6 +112,26 @@ done
 LIGHTCHAT_LIBEXEC="$BIN" LIGHTCHAT_WS_ANY_PORT=yes "${RUNAS[@]}" "$ROOT/systemd/lightchat-websocketd" \
 	>"$T/websocketd.log" 2>&1 &
 PIDS+=("$!")
+
+# Debian's way of enabling it, on a copy of /etc/lighttpd bound over the
+# real one in a private mount namespace (root only; the host's is not
+# touched): lighty-enable-mod follows the snippet's "depends" line, and
+# Debian's whole configuration with it enabled parses.
+if [ "$(id -u)" -eq 0 ] && command -v lighty-enable-mod >/dev/null && [ -d /etc/lighttpd/conf-available ]; then
+	cp -a /etc/lighttpd "$T/etc-lighttpd"
+	cp "$ROOT/conf/50-lightchat.conf" "$T/etc-lighttpd/conf-available/"
+	if unshare -m sh -c 'mount --bind "$1" /etc/lighttpd && lighty-enable-mod lightchat >/dev/null &&
+		lighttpd -tt -f /etc/lighttpd/lighttpd.conf' sh "$T/etc-lighttpd" >"$T/enable.out" 2>&1; then
+		assert_eq "lighty-enable-mod lightchat: it and the modules it needs" \
+			"$(cd "$T/etc-lighttpd/conf-enabled" && ls 05-setenv.conf 10-fastcgi.conf 10-proxy.conf 50-lightchat.conf 2>&1 | tr '\n' ' ')" \
+			"05-setenv.conf 10-fastcgi.conf 10-proxy.conf 50-lightchat.conf "
+		ok "Debian's lighttpd.conf with lightchat enabled parses"
+	else
+		not_ok "lighty-enable-mod lightchat, and Debian's lighttpd.conf parses" "$(tail -n 3 "$T/enable.out")"
+	fi
+else
+	echo "skip - lighty-enable-mod on a copy of /etc/lighttpd (root and lighttpd needed)"
+fi
 
 # The host's lighttpd: Debian's modules and defaults, another site at /,
 # and the snippet with this test's paths.
