@@ -29,6 +29,24 @@ if [ "$(id -u)" -eq 0 ]; then
 		WHY_NOT="nobody and www-data cannot reach $ROOT"
 	fi
 fi
+# SVC: how the services' programs start. What their units ask that a
+# process can do to itself: NoNewPrivileges (setpriv --no-new-privs), the
+# service user (as root), and MemoryDenyWriteExecute as the kernel's
+# PR_SET_MDWE where it has it (Linux 6.3; inherited across fork and exec:
+# the same refusal of memory both writable and executable that systemd's
+# seccomp filter makes, so websocketd's Go runtime is checked too).
+MDWE='import ctypes, os, sys
+if ctypes.CDLL(None, use_errno=True).prctl(65, 1, 0, 0, 0) != 0:
+    sys.exit("PR_SET_MDWE: " + os.strerror(ctypes.get_errno()))
+os.execvp(sys.argv[1], sys.argv[1:])'
+SVC=(setpriv --no-new-privs "${RUNAS[@]:1}")
+[ ${#RUNAS[@]} -eq 0 ] && SVC=(setpriv --no-new-privs --)
+if "$PY" -c "$MDWE" true 2>/dev/null; then
+	SVC=("$PY" -c "$MDWE" "${SVC[@]}")
+	HAVE_MDWE=1
+else
+	HAVE_MDWE=""
+fi
 # as_svc COMMAND...: runs it as the service user (in the foreground only:
 # a background job is started with "${RUNAS[@]}" itself, so that its PID is
 # the program's, setpriv exec'ing it)
@@ -89,7 +107,8 @@ PW_alice="alice-Secret-1"
 echo "$PW_alice" | as_svc "$ADMIN" user add alice 2>/dev/null
 
 # lightchat-worker.service
-GNUTLS_NO_IMPLICIT_INIT=1 "${RUNAS[@]}" "$BIN/lightchat-worker" >"$T/worker.log" 2>&1 &
+GNUTLS_NO_IMPLICIT_INIT=1 "${SVC[@]}" "$BIN/lightchat-worker" >"$T/worker.log" 2>&1 &
+WORKER_PID=$!
 PIDS+=("$!")
 # lightchat-fcgi@auth / @api: systemd binds the socket (group www-data,
 # 0660) and hands it over as descriptor 0 (StandardInput=socket).
@@ -105,11 +124,11 @@ if group:
 os.chmod(path, 0o660)
 os.dup2(s.fileno(), 0)
 os.execvp(sys.argv[3], sys.argv[3:])' "$T/run/fcgi-$pool.sock" "$WWW_USER" \
-		"${RUNAS[@]}" "$BIN/lightchat.fcgi" >"$T/fcgi-$pool.log" 2>&1 &
+		"${SVC[@]}" "$BIN/lightchat.fcgi" >"$T/fcgi-$pool.log" 2>&1 &
 	PIDS+=("$!")
 done
 # lightchat-ws.service (its port is above 1024 here: a test port)
-LIGHTCHAT_LIBEXEC="$BIN" LIGHTCHAT_WS_ANY_PORT=yes "${RUNAS[@]}" "$ROOT/systemd/lightchat-websocketd" \
+LIGHTCHAT_LIBEXEC="$BIN" LIGHTCHAT_WS_ANY_PORT=yes "${SVC[@]}" "$ROOT/systemd/lightchat-websocketd" \
 	>"$T/websocketd.log" 2>&1 &
 PIDS+=("$!")
 
@@ -177,6 +196,13 @@ if [ $up -ne 1 ]; then
 	cleanup; rm -rf "$T"; finish
 fi
 ok "the stack starts as its units say"
+assert_eq "the worker runs with NoNewPrivs" "$(awk '$1 == "NoNewPrivs:" {print $2}' "/proc/$WORKER_PID/status")" "1"
+if [ -n "$HAVE_MDWE" ]; then
+	check "under SVC, memory both writable and executable is refused" nope "${SVC[@]}" "$PY" -c \
+		'import mmap; mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)' 2>/dev/null
+else
+	echo "skip - MemoryDenyWriteExecute: the kernel has no PR_SET_MDWE"
+fi
 
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
