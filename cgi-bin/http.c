@@ -19,6 +19,29 @@ http_param(const struct http_req *r, const char *name)
 	return FCGX_GetParam(name, r->fcgi->envp);
 }
 
+const char *
+http_unprefix(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (n <= 1 || prefix[n - 1] != '/')
+		return path;
+	if (strncmp(path, prefix, n - 1) != 0)
+		return path;
+	if (path[n - 1] == '\0')
+		return "/";
+	return path[n - 1] == '/' ? path + n - 1 : path;
+}
+
+int
+http_secure(const struct http_req *r)
+{
+	return r->cfg->cookie_secure ||
+	    creds_request_https(http_param(r, "HTTPS"),
+	    http_param(r, "REMOTE_ADDR"), http_param(r, "HTTP_X_FORWARDED_PROTO"),
+	    r->cfg->trusted_proxies);
+}
+
 int
 http_req_init(struct http_req *r, FCGX_Request *fcgi,
     const struct lc_config *cfg, const struct lc_token_key *key)
@@ -42,6 +65,10 @@ http_req_init(struct http_req *r, FCGX_Request *fcgi,
 		return 414;
 	memcpy(r->path, uri, n);
 	r->path[n] = '\0';
+	/* Mounted under url_prefix: the routes are the same below it. */
+	const char *rest = http_unprefix(r->path, cfg->url_prefix);
+	if (rest != r->path)
+		memmove(r->path, rest, strlen(rest) + 1);
 	r->origin = http_param(r, "HTTP_ORIGIN");
 	/* Against the configured origins, never the Host header. */
 	r->origin_allowed = creds_origin_allowed(r->origin, cfg->public_origin,

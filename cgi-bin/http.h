@@ -19,7 +19,9 @@ struct http_req {
 	const struct lc_config *cfg;
 	const struct lc_token_key *key;
 	struct store *store;    /* NULL when the database could not be opened */
-	char path[512];         /* REQUEST_URI without the query */
+	char path[512];         /* REQUEST_URI without the query, and without
+	                         * url_prefix's last "/" and what precedes it
+	                         * ("/chat/api/me" under "/chat/": "/api/me") */
 	const char *method;
 	const char *origin;     /* NULL when absent */
 	int origin_allowed;     /* same origin, no Origin, or in the list */
@@ -35,6 +37,17 @@ const char *http_param(const struct http_req *r, const char *name);
  * status to answer with (414 for an over-long URI). */
 int http_req_init(struct http_req *r, FCGX_Request *fcgi,
     const struct lc_config *cfg, const struct lc_token_key *key);
+
+/* Returns where path continues after prefix (url_prefix: "/" or "/a/b/"):
+ * the rest from prefix's last "/" ("/chat/login" under "/chat/" is
+ * "/login", "/chat/" is "/"); "/chat" alone is "/"; a path outside the
+ * prefix, or any path under "/", is path itself. */
+const char *http_unprefix(const char *path, const char *prefix);
+
+/* Returns 1 if the request came over HTTPS, so that cookies get Secure:
+ * cookie_secure, or lighttpd's HTTPS=on, or X-Forwarded-Proto: https from
+ * one of trusted_proxies (lib/creds.h, creds_request_https). */
+int http_secure(const struct http_req *r);
 
 /* Adds one response header line ("Name: value"). Returns 0, or -1 when the
  * header space is exhausted (the header is then dropped). */

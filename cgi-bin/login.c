@@ -196,16 +196,14 @@ page_login(struct http_req *r, const struct route_ctx *ctx)
 		rc = login_reply(r, 500, "Server error", NULL, NULL, 0);
 		goto out;
 	}
-	const char *https = http_param(r, "HTTPS");
-	int secure = r->cfg->cookie_secure ||
-	    (https != NULL && strcmp(https, "on") == 0);
+	int secure = http_secure(r);
 	/* Without "remember me" the cookie ends with the browser session. */
 	char maxage[64] = "";
 	if (rem)
 		snprintf(maxage, sizeof(maxage), "; Max-Age=%ld", lifetime);
-	http_add_header(r, "Set-Cookie: %s=%s; Path=/; HttpOnly; "
-	    "SameSite=Strict%s%s", LC_COOKIE_NAME, token, maxage,
-	    secure ? "; Secure" : "");
+	http_add_header(r, "Set-Cookie: %s=%s; Path=%s; HttpOnly; "
+	    "SameSite=Strict%s%s", LC_COOKIE_NAME, token, r->cfg->url_prefix,
+	    maxage, secure ? "; Secure" : "");
 	log_info("login ok user=%s addr=%s", u->valuestring, guard_addr(r));
 	guard_succeeded(r, &guard);
 	result = "ok";
@@ -244,8 +242,9 @@ page_logout(struct http_req *r, const struct route_ctx *ctx)
 		    (long long)time(NULL)) == STORE_ERR)
 			log_err("logout: could not end the session");
 	}
-	http_add_header(r, "Set-Cookie: %s=; Path=/; HttpOnly; SameSite=Strict; "
-	    "Max-Age=0", LC_COOKIE_NAME);
+	http_add_header(r, "Set-Cookie: %s=; Path=%s; HttpOnly; SameSite=Strict; "
+	    "Max-Age=0%s", LC_COOKIE_NAME, r->cfg->url_prefix,
+	    http_secure(r) ? "; Secure" : "");
 	root = cJSON_CreateObject();
 	if (cJSON_AddBoolToObject(root, "ok", 1) == NULL) {
 		cJSON_Delete(root);

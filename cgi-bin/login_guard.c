@@ -164,12 +164,10 @@ guard_succeeded(struct http_req *r, const struct login_guard *g)
 		log_err("login: could not make a device cookie");
 		return;
 	}
-	const char *https = http_param(r, "HTTPS");
-	int secure = c->cookie_secure ||
-	    (https != NULL && strcmp(https, "on") == 0);
+	int secure = http_secure(r);
 	/* Expires, not Max-Age: the session cookie's Max-Age means
 	 * "remember me", this one is about the browser. Only /login sees it. */
-	http_add_header(r, "Set-Cookie: %s=%s; Path=/login; Expires=%s; "
-	    "HttpOnly; SameSite=Strict%s", LC_DEVICE_COOKIE, value, expires,
-	    secure ? "; Secure" : "");
+	http_add_header(r, "Set-Cookie: %s=%s; Path=%slogin; Expires=%s; "
+	    "HttpOnly; SameSite=Strict%s", LC_DEVICE_COOKIE, value,
+	    c->url_prefix, expires, secure ? "; Secure" : "");
 }

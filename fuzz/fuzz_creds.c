@@ -9,7 +9,9 @@
  * bearer token has no leading or trailing space; the same call with more
  * room finds the same thing; creds_find_token is the cookie when there is
  * one and else the query; creds_url_decode returns the length of what it wrote,
- * never a NUL byte; an Origin in the allowed list, or none, is allowed. */
+ * never a NUL byte; an Origin in the allowed list, or none, is allowed;
+ * an address in a trusted-proxy list stays in it when the list grows, and
+ * only such an address is believed about https. */
 #include "fuzz.h"
 
 #include <ctype.h>
@@ -222,6 +224,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(creds_origin_allowed(origin, NULL, origin));
 	creds_origin_allowed(origin, host, NULL);
 	creds_origin_allowed(host, origin, allowed);
+
+	/* trusted proxies (issue 13): the origin part as an address, the
+	 * allowed part as the list. An address in a list is in it with
+	 * anything appended; X-Forwarded-Proto is believed only from one. */
+	if (origin != NULL && allowed != NULL) {
+		bool in = creds_addr_in_list(origin, allowed);
+		size_t alen = strlen(allowed);
+		char *more = malloc(alen + 16);
+		FUZZ_CHECK(more != NULL);
+		memcpy(more, allowed, alen);
+		memcpy(more + alen, ",192.0.2.1", 11);
+		FUZZ_CHECK(!in || creds_addr_in_list(origin, more));
+		free(more);
+		FUZZ_CHECK(creds_request_https(NULL, origin, "https", allowed) == in);
+		FUZZ_CHECK(!creds_request_https(NULL, origin, "http", allowed));
+	}
 
 	free(copy);
 	return 0;

@@ -126,6 +126,11 @@ static const struct cfg_entry cfg_table[] = {
 	{ "demo", CFG_BOOL, O(demo), "false", 0, 0, false, NULL },
 	{ "cookie_secure", CFG_BOOL, O(cookie_secure), "false", 0, 0, false,
 	  NULL },
+	/* mounted under a prefix of another site (conf/50-lightchat.conf) */
+	{ "url_prefix", CFG_STR, O(url_prefix), "/", 0, 0, false, NULL },
+	/* reverse proxies in front of lighttpd (docs/DEPLOY.md) */
+	{ "trusted_proxies", CFG_STR, O(trusted_proxies), "", 0, 0, false,
+	  NULL },
 	/* the front (lighttpd.conf, through scripts/run.sh): connections at
 	 * once, and seconds a request may go without sending a byte */
 	{ "front_max_connections", CFG_INT, O(front_max_connections), "2048",
@@ -400,6 +405,47 @@ cfg_derive_origin(struct lc_config *cfg, char *err)
 	return 0;
 }
 
+/* url_prefix: "/" or "/a/b/", path segments of letters, digits and
+ * "-._~" (no "." or ".." segment); one without its last "/" gets it. It goes
+ * into Set-Cookie's Path=, so nothing there may end the attribute. */
+static int
+cfg_check_prefix(struct lc_config *cfg, char *err)
+{
+	const char *p = cfg->url_prefix;
+	size_t n = strlen(p);
+
+	if (n == 0 || p[0] != '/' || n > 128)
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (!isalnum(c) && strchr("-._~/", c) == NULL)
+			goto bad;
+		if (c == '/' && p[i + 1] == '/')
+			goto bad;
+		if (c == '/' && p[i + 1] == '.' && (p[i + 2] == '/' ||
+		    p[i + 2] == '\0' || (p[i + 2] == '.' && (p[i + 3] == '/' ||
+		    p[i + 3] == '\0'))))
+			goto bad;
+	}
+	if (p[n - 1] != '/') {
+		char *copy = malloc(n + 2);
+		if (copy == NULL) {
+			snprintf(err, LC_CONFIG_ERR_MAX, "out of memory");
+			return -1;
+		}
+		memcpy(copy, p, n);
+		copy[n] = '/';
+		copy[n + 1] = '\0';
+		free(cfg->url_prefix);
+		cfg->url_prefix = copy;
+	}
+	return 0;
+bad:
+	snprintf(err, LC_CONFIG_ERR_MAX, "url_prefix must be / or a path "
+	    "like /chat/ (letters, digits, -._~), not '%.60s'", p);
+	return -1;
+}
+
 int
 config_load(struct lc_config *cfg, char err[LC_CONFIG_ERR_MAX])
 {
@@ -438,7 +484,7 @@ config_load(struct lc_config *cfg, char err[LC_CONFIG_ERR_MAX])
 	}
 	if (cfg->ws_port == 0)
 		cfg->ws_port = cfg->port < 65535 ? cfg->port + 1 : cfg->port - 1;
-	if (cfg_derive_origin(cfg, err) != 0 ||
+	if (cfg_check_prefix(cfg, err) != 0 || cfg_derive_origin(cfg, err) != 0 ||
 	    cfg_derive(&cfg->users_file, "", cfg->state, "/users", err) != 0 ||
 	    cfg_derive(&cfg->token_key_file, "", cfg->state, "/token.key",
 	    err) != 0 ||

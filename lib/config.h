@@ -71,6 +71,11 @@ struct lc_config {
 	long worker_send_budget;  /* bytes queued for every session together */
 	bool demo;                /* the upstream is the built-in demo */
 	bool cookie_secure;       /* force Secure on the cookie (behind TLS) */
+	char *url_prefix;         /* where the site is mounted: "/" or "/chat/"
+	                           * (starts and ends with "/"; cookie paths, and
+	                           * stripped from request paths) */
+	char *trusted_proxies;    /* comma-separated addresses (or address/bits)
+	                           * whose X-Forwarded-Proto: https is believed */
 	long front_max_connections; /* lighttpd's server.max-connections */
 	long front_read_timeout;  /* lighttpd's server.max-read-idle, seconds */
 	char *worker_metrics_file; /* "" : <state>/worker.metrics (the worker's

@@ -1,7 +1,10 @@
-/* creds.c - token extraction from cookies, queries and headers; Origin. */
+/* creds.c - token extraction from cookies, queries and headers; Origin;
+ * trusted proxies and X-Forwarded-Proto. */
 #include "creds.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -247,4 +250,89 @@ creds_origin_allowed(const char *origin, const char *public_origins,
 		return true;
 	return creds_origin_match(origin, public_origins) ||
 	    creds_origin_match(origin, allowed);
+}
+
+/* Parses a numeric address into 16 bytes (IPv4 as IPv4-mapped IPv6, so
+ * that its prefix length is 96 more). Returns 0, or -1 when it is none. */
+static int
+addr_parse(const char *s, size_t len, unsigned char out[16], int *v4)
+{
+	char tmp[INET6_ADDRSTRLEN];
+	struct in_addr a4;
+
+	if (len == 0 || len >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	if (inet_pton(AF_INET, tmp, &a4) == 1) {
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &a4, 4);
+		*v4 = 1;
+		return 0;
+	}
+	*v4 = 0;
+	return inet_pton(AF_INET6, tmp, out) == 1 ? 0 : -1;
+}
+
+bool
+creds_addr_in_list(const char *addr, const char *list)
+{
+	unsigned char a[16], e[16];
+	int v4;
+
+	if (addr == NULL || list == NULL ||
+	    addr_parse(addr, strlen(addr), a, &v4) != 0)
+		return false;
+	while (*list) {
+		while (*list == ',' || isspace((unsigned char)*list))
+			list++;
+		const char *end = list;
+		while (*end && *end != ',')
+			end++;
+		const char *last = end;
+		while (last > list && isspace((unsigned char)last[-1]))
+			last--;
+		const char *slash = memchr(list, '/', (size_t)(last - list));
+		const char *stop = slash != NULL ? slash : last;
+		int bits = 128, ev4;
+		if (addr_parse(list, (size_t)(stop - list), e, &ev4) == 0) {
+			if (slash != NULL) {
+				char *num_end = NULL;
+				long b = strtol(slash + 1, &num_end, 10);
+				int max = ev4 ? 32 : 128;
+				if (num_end != last || slash + 1 == last || b < 0 ||
+				    b > max)
+					bits = -1;
+				else
+					bits = (int)b + (ev4 ? 96 : 0);
+			}
+			if (bits >= 0) {
+				int full = bits / 8, rest = bits % 8;
+				if (memcmp(a, e, (size_t)full) == 0 && (rest == 0 ||
+				    ((a[full] ^ e[full]) &
+				    (0xff << (8 - rest)) & 0xff) == 0))
+					return true;
+			}
+		}
+		list = end;
+	}
+	return false;
+}
+
+bool
+creds_request_https(const char *https, const char *remote_addr,
+    const char *forwarded_proto, const char *trusted_proxies)
+{
+	if (https != NULL && strcasecmp(https, "on") == 0)
+		return true;
+	if (forwarded_proto == NULL ||
+	    !creds_addr_in_list(remote_addr, trusted_proxies))
+		return false;
+	while (isspace((unsigned char)*forwarded_proto))
+		forwarded_proto++;
+	size_t n = strlen(forwarded_proto);
+	while (n > 0 && isspace((unsigned char)forwarded_proto[n - 1]))
+		n--;
+	return n == 5 && strncasecmp(forwarded_proto, "https", 5) == 0;
 }

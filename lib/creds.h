@@ -1,4 +1,5 @@
-/* creds.h - finding a session token in a request, and the Origin check.
+/* creds.h - finding a session token in a request, the Origin check, and
+ * whether a request came over HTTPS (trusted proxies).
  *
  * Used by the authorizer (cgi-bin) and again by the worker, so both make the
  * same decision from the same inputs. */
@@ -43,6 +44,21 @@ bool creds_origin_match(const char *origin, const char *list);
  * consulted: an attacker chooses it (DNS rebinding). Lists may be NULL. */
 bool creds_origin_allowed(const char *origin, const char *public_origins,
     const char *allowed);
+
+/* Returns true if addr (a numeric IPv4 or IPv6 address, as REMOTE_ADDR
+ * gives it) is one of the comma-separated list's entries: an address, or
+ * address/bits for a network ("10.0.0.0/8", "fd00::/8"); an IPv4-mapped
+ * IPv6 address counts as its IPv4 one. Entries that are neither are
+ * ignored. NULL or empty addr or list: false. */
+bool creds_addr_in_list(const char *addr, const char *list);
+
+/* Decides whether a request came over HTTPS: https is "on" (lighttpd
+ * terminated TLS itself), or the peer remote_addr is a trusted proxy
+ * (creds_addr_in_list) and its X-Forwarded-Proto (forwarded_proto) is
+ * "https". The header from anyone else is never believed: a client can
+ * send it. Any argument may be NULL. */
+bool creds_request_https(const char *https, const char *remote_addr,
+    const char *forwarded_proto, const char *trusted_proxies);
 
 /* Percent-decodes src (also '+' as space) into out. Returns the length, or -1
  * on a bad escape, a NUL byte, or when it does not fit. */

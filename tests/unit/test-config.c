@@ -408,6 +408,39 @@ test_get_and_list(void)
 	    "list: origins");
 }
 
+/* url_prefix (issue 13): "/" by default, a path gets its last "/", and
+ * nothing that could end a cookie's Path= or climb out of it passes. */
+static void
+test_prefix(void)
+{
+	struct lc_config cfg;
+	char err[LC_CONFIG_ERR_MAX];
+
+	clear_env();
+	CHECK(load("", &cfg, err) == 0, "prefix: load");
+	CHECK_STR(cfg.url_prefix, "/", "prefix: default /");
+	CHECK_STR(cfg.trusted_proxies, "", "prefix: no trusted proxies");
+	config_free(&cfg);
+	CHECK(load("url_prefix = /chat/\ntrusted_proxies = 127.0.0.1, ::1\n",
+	    &cfg, err) == 0, "prefix: /chat/ loads");
+	CHECK_STR(cfg.url_prefix, "/chat/", "prefix: /chat/");
+	CHECK_STR(cfg.trusted_proxies, "127.0.0.1, ::1", "prefix: proxies");
+	config_free(&cfg);
+	CHECK(load("url_prefix = /apps/chat-1.0_x~\n", &cfg, err) == 0,
+	    "prefix: without its last slash loads");
+	CHECK_STR(cfg.url_prefix, "/apps/chat-1.0_x~/", "prefix: slash added");
+	config_free(&cfg);
+	expect_err("url_prefix = chat/\n", "url_prefix must be", "prefix: relative");
+	expect_err("url_prefix = /chat//x/\n", "url_prefix", "prefix: //");
+	expect_err("url_prefix = /chat/../\n", "url_prefix", "prefix: ..");
+	expect_err("url_prefix = /./\n", "url_prefix", "prefix: .");
+	expect_err("url_prefix = /a;b/\n", "url_prefix", "prefix: ; ends Path=");
+	expect_err("url_prefix = /a b/\n", "url_prefix", "prefix: a space");
+	CHECK(load("url_prefix = /a..b/.x/\n", &cfg, err) == 0,
+	    "prefix: dots inside a segment are letters");
+	config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -424,6 +457,7 @@ main(void)
 	test_errors();
 	test_paths_and_keys();
 	test_get_and_list();
+	test_prefix();
 	clear_env();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

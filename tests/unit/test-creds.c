@@ -302,6 +302,47 @@ test_device(void)
 	    "device: invalid user name refused");
 }
 
+/* trusted_proxies and X-Forwarded-Proto (issue 13). */
+static void
+test_proxies(void)
+{
+	const char *list = "127.0.0.1, 10.1.0.0/16,fd00::/8 , ::1,junk,1.2.3.4/33";
+
+	CHECK(creds_addr_in_list("127.0.0.1", list), "proxies: exact IPv4");
+	CHECK(!creds_addr_in_list("127.0.0.2", list), "proxies: another IPv4");
+	CHECK(creds_addr_in_list("10.1.255.7", list), "proxies: in a /16");
+	CHECK(!creds_addr_in_list("10.2.0.1", list), "proxies: outside the /16");
+	CHECK(creds_addr_in_list("fd12:3456::1", list), "proxies: in fd00::/8");
+	CHECK(!creds_addr_in_list("fe80::1", list), "proxies: outside fd00::/8");
+	CHECK(creds_addr_in_list("::1", list), "proxies: exact IPv6");
+	CHECK(creds_addr_in_list("::ffff:127.0.0.1", list),
+	    "proxies: IPv4-mapped is its IPv4");
+	CHECK(!creds_addr_in_list("1.2.3.4", list),
+	    "proxies: a bad prefix length matches nothing");
+	CHECK(!creds_addr_in_list("junk", list), "proxies: not an address");
+	CHECK(!creds_addr_in_list(NULL, list) && !creds_addr_in_list("::1", NULL) &&
+	    !creds_addr_in_list("::1", ""), "proxies: NULL and empty");
+	CHECK(creds_addr_in_list("192.0.2.9", "0.0.0.0/0"), "proxies: /0");
+	CHECK(creds_addr_in_list("10.1.2.3", "10.1.2.0/25") &&
+	    !creds_addr_in_list("10.1.2.128", "10.1.2.0/25"),
+	    "proxies: a prefix inside a byte");
+
+	CHECK(creds_request_https("on", NULL, NULL, NULL), "https: HTTPS=on");
+	CHECK(!creds_request_https("off", NULL, NULL, NULL), "https: HTTPS=off");
+	CHECK(!creds_request_https(NULL, "192.0.2.1", "https", list),
+	    "https: X-Forwarded-Proto from a stranger is not believed");
+	CHECK(creds_request_https(NULL, "127.0.0.1", "https", list),
+	    "https: from a trusted proxy");
+	CHECK(creds_request_https(NULL, "127.0.0.1", " HTTPS ", list),
+	    "https: case and spaces");
+	CHECK(!creds_request_https(NULL, "127.0.0.1", "http", list),
+	    "https: a proxy saying http");
+	CHECK(!creds_request_https(NULL, "127.0.0.1", "https, http", list),
+	    "https: a list is not https");
+	CHECK(!creds_request_https(NULL, "127.0.0.1", NULL, list),
+	    "https: no header");
+}
+
 int
 main(void)
 {
@@ -311,5 +352,6 @@ main(void)
 	test_origin();
 	test_url_decode();
 	test_device();
+	test_proxies();
 	UNIT_EXIT();
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "http.h"
 #include "pages.h"
 #include "route.h"
 #include "unit.h"
@@ -168,10 +169,35 @@ test_checks(void)
 		    "checks: conversations need the database, 405 last");
 }
 
+/* url_prefix (issue 13): the routes are the same under a prefix. */
+static void
+test_prefix(void)
+{
+	CHECK(strcmp(http_unprefix("/chat/api/me", "/chat/"), "/api/me") == 0,
+	    "prefix: /chat/api/me is /api/me");
+	CHECK(strcmp(http_unprefix("/chat/login", "/chat/"), "/login") == 0,
+	    "prefix: /chat/login");
+	CHECK(strcmp(http_unprefix("/chat/", "/chat/"), "/") == 0 &&
+	    strcmp(http_unprefix("/chat", "/chat/"), "/") == 0,
+	    "prefix: the prefix itself is /");
+	CHECK(strcmp(http_unprefix("/chatty/login", "/chat/"),
+	    "/chatty/login") == 0, "prefix: a longer word is outside");
+	CHECK(strcmp(http_unprefix("/login", "/chat/"), "/login") == 0,
+	    "prefix: a path outside stays");
+	CHECK(strcmp(http_unprefix("/a/b/api/models", "/a/b/"),
+	    "/api/models") == 0, "prefix: two segments");
+	CHECK(strcmp(http_unprefix("/api/me", "/"), "/api/me") == 0,
+	    "prefix: / changes nothing");
+	struct route_match m;
+	CHECK(find(http_unprefix("/chat/api/conversations/" ID "/export",
+	    "/chat/"), &m) == PAGE_CONV_EXPORT, "prefix: the export's route");
+}
+
 int
 main(void)
 {
 	test_exact();
+	test_prefix();
 	test_id();
 	test_allow();
 	test_methods();

@@ -43,15 +43,15 @@ function messageOf(res, data) {
 }
 
 export const login = (username, password, remember) =>
-  request('POST', '/login', { username, password, remember: !!remember }, { auth: false });
-export const logout = () => request('POST', '/logout', {}, { auth: false });
+  request('POST', 'login', { username, password, remember: !!remember }, { auth: false });
+export const logout = () => request('POST', 'logout', {}, { auth: false });
 /** → {username, expires, demo}; throws ApiError(401) when not logged in. */
-export const me = () => request('GET', '/api/me', undefined, { auth: false });
+export const me = () => request('GET', 'api/me', undefined, { auth: false });
 /** → {sessions: [{id, started, last_seen, addr, client, remember, current}]} */
-export const sessions = () => request('GET', '/api/sessions');
+export const sessions = () => request('GET', 'api/sessions');
 /** Ends one of the user's own sessions (by its public id). */
-export const endSession = (id) => request('DELETE', `/api/sessions/${encodeURIComponent(id)}`);
+export const endSession = (id) => request('DELETE', `api/sessions/${encodeURIComponent(id)}`);
 /** Ends every other session of the user → {ended}. */
-export const endOtherSessions = () => request('POST', '/api/sessions/others', {});
+export const endOtherSessions = () => request('POST', 'api/sessions/others', {});
 /** → {models: [...], default} */
-export const models = () => request('GET', '/api/models');
+export const models = () => request('GET', 'api/models');

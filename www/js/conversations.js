@@ -2,14 +2,14 @@
 // renames, deletes and exports them; Chat reads the one it shows.
 import { request } from './api.js';
 
-const path = (id) => `/api/conversations/${encodeURIComponent(id)}`;
+const path = (id) => `api/conversations/${encodeURIComponent(id)}`;
 
 /** → {conversations: [{id, title, model, created_at, updated_at}], next: cursor|null}, newest first. */
 export function list({ q = '', cursor = null, limit = 30 } = {}) {
   const query = new URLSearchParams({ limit: String(limit) });
   if (q) query.set('q', q);
   if (cursor) query.set('cursor', cursor);
-  return request('GET', `/api/conversations?${query}`);
+  return request('GET', `api/conversations?${query}`);
 }
 
 /**

@@ -16,7 +16,7 @@ const STATUS_TEXT = {
   connecting: 'Connecting…', open: 'Connected', reconnecting: 'Reconnecting…', closed: 'Offline',
 };
 
-const socket = new ChatSocket('/ws');
+const socket = new ChatSocket('ws')   // relative: the page may live under a prefix;
 const chat = new Chat(socket);
 const view = new MessageView($('messages'), $('empty'));
 const settings = new Settings($('settings'), $('open-settings'));

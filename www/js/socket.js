@@ -1,4 +1,4 @@
-// WebSocket to /ws on this host, with reconnect (exponential backoff capped at 10 s)
+// WebSocket to ws next to the page (/ws, or /chat/ws under a URL prefix), with reconnect (exponential backoff capped at 10 s)
 // and a heartbeat ping every 25 s. The ping carries `pingPayload()` (what the page
 // watches), so that a worker that restarted meanwhile learns it again.
 //
@@ -14,10 +14,13 @@ const BASE_MS = 500;
 const MAX_MS = 10000;
 
 export class ChatSocket extends EventTarget {
-  constructor(path = '/ws') {
+  constructor(path = 'ws') {
     super();
-    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    this.url = `${scheme}//${location.host}${path}`;
+    // Relative to the page, so that it works under any prefix; wss: behind HTTPS.
+    const url = new URL(path, location.href);
+    url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    url.hash = '';
+    this.url = url.href;
     this.ws = null;
     this.state = 'closed';
     this.attempt = 0;
