@@ -81,9 +81,16 @@ default_url(const struct lc_config *cfg, char out[CHECK_URL_MAX])
 	}
 	while (n > 0 && (o[n - 1] == ' ' || o[n - 1] == '\t'))
 		n--;
-	if (n > 0 && n < CHECK_URL_MAX) {
-		memcpy(out, o, n);
-		out[n] = '\0';
+	/* The site's path: url_prefix ("/" or "/chat/"), without its last
+	 * slash (the check adds its own paths). */
+	const char *pre = cfg->url_prefix != NULL ? cfg->url_prefix : "/";
+	int pn = (int)strlen(pre);
+	if (pn > 0 && pre[pn - 1] == '/')
+		pn--;
+	if (pn > 200)
+		pn = 0;
+	if (n > 0 && n < CHECK_URL_MAX - 201) {
+		snprintf(out, CHECK_URL_MAX, "%.*s%.*s", (int)n, o, pn, pre);
 		return;
 	}
 	const char *b = cfg->bind;
@@ -91,8 +98,8 @@ default_url(const struct lc_config *cfg, char out[CHECK_URL_MAX])
 		b = "127.0.0.1";
 	else if (strcmp(b, "::") == 0)
 		b = "::1";
-	snprintf(out, CHECK_URL_MAX, strchr(b, ':') ? "http://[%.200s]:%ld" :
-	    "http://%.200s:%ld", b, cfg->port);
+	snprintf(out, CHECK_URL_MAX, strchr(b, ':') ? "http://[%.200s]:%ld%.*s" :
+	    "http://%.200s:%ld%.*s", b, cfg->port, pn, pre);
 }
 
 /* What the reply's frames said. */
