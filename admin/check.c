@@ -68,7 +68,8 @@ take_first(const char *user, void *arg)
 }
 
 /* The site's address from the configuration: public_origin's first
- * origin, or http://bind:port. */
+ * origin, or http://bind:port, then url_prefix (a site mounted at /chat/
+ * is checked there). */
 static void
 default_url(const struct lc_config *cfg, char out[CHECK_URL_MAX])
 {
