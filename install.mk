@@ -21,7 +21,7 @@
 #   $(SYSCONFDIR)/lightchat/lightchat.conf   conf/lightchat.conf.head, then
 #                                 every setting, commented out
 #   $(SYSCONFDIR)/lighttpd/conf-available/   conf/*.conf, when present
-#   $(SYSTEMDUNITDIR)/            systemd/*.service|socket|timer, when present
+#   $(SYSTEMDUNITDIR)/            systemd/*.service|socket|timer|target
 #   $(PREFIX)/share/man/man{5,7,8}, $(PREFIX)/share/doc/lightchat
 # State (/var/lib/lightchat) and sockets (/run/lightchat) are made at run
 # time (the package's postinst, the units), never installed.
@@ -41,7 +41,7 @@ VERSION ?= $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 
 PKG_PROGRAMS := $(FCGI_BIN) $(WS_BIN) $(WORKER_BIN) $(ADMIN_BIN)
 PKG_WWW      := $(shell find www -type f -not -name '.*' | sort)
-PKG_UNITS    := $(wildcard systemd/*.service systemd/*.socket systemd/*.timer)
+PKG_UNITS    := $(wildcard systemd/*.service systemd/*.socket systemd/*.timer systemd/*.target)
 PKG_LIGHTTPD := $(wildcard conf/*.conf)
 PKG_DOCS     := README.md docs/ARCHITECTURE.md docs/PROTOCOL.md \
                 docs/SECURITY.md docs/DEPLOY.md docs/front-connlimit.nft
