@@ -231,7 +231,16 @@ def main():
     nofile = get(unit, svc, "LimitNOFILE")
     if nofile:
         soft, _, hard = nofile.partition(":")
-        resource.setrlimit(resource.RLIMIT_NOFILE, (int(soft), int(hard or soft)))
+        soft, hard = int(soft), int(hard or soft)
+        # a container may hold root below it: as much as it allows
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        except (ValueError, OSError):
+            cap = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+            if cap != resource.RLIM_INFINITY:
+                soft, hard = min(soft, cap), min(hard, cap)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+            sys.stderr.write(f"unitrun: LimitNOFILE={nofile} above this host's hard limit: {soft}\n")
     os.chroot(root)
     os.chdir("/")
     os.umask(int(get(unit, svc, "UMask", "0022"), 8))
