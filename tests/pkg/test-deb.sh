@@ -461,8 +461,14 @@ wait_metric() {
 assert_eq "GET /chat/health: 200" "$(curl -s -w ' %{http_code}' "$CHAT/health")" \
 	'{"status":"ok","worker":"ok","database":"ok"} 200'
 assert_eq "GET /chat/metrics from loopback: 200" "$(fetch_metrics)" "200"
+# (the worker's figures reach /metrics through its heartbeat, each second)
+for _ in $(seq 40); do
+	replies=$(metric 'lightchat_replies_total{outcome="complete"}')
+	[ "${replies:-0}" -ge 2 ] && break
+	sleep 0.1
+	fetch_metrics >/dev/null
+done
 logins=$(metric 'lightchat_logins_total{result="ok"}')
-replies=$(metric 'lightchat_replies_total{outcome="complete"}')
 check "/chat/metrics counts the login (${logins:-none})" test "${logins:-0}" -ge 1
 check "/chat/metrics counts the replies (${replies:-none}: the prompt's and the check's)" test "${replies:-0}" -ge 2
 code -H 'Content-Type: application/json' -d '{"username":"bob","password":"secret-pw-2"}' "$CHAT/login" >/dev/null
