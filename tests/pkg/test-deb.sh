@@ -2,9 +2,19 @@
 # test-deb.sh - the Debian package, tested as installed: builds it (make
 # deb), runs lintian (an error fails), and installs it with apt into a fresh
 # Debian 12 root (debootstrap, minbase) to check the files at their FHS
-# paths, the lightchat user, the key, an upgrade to a second build that keeps
-# users, key and a conversation, a remove that keeps the data, and a purge
-# that leaves no file of lightchat's and no user. Prints TAP lines.
+# paths, the lightchat user, the key, and what installing enables (only
+# lightchat.target; nothing in the system lighttpd). Then it runs it for
+# real: the services started as their installed units say (user,
+# environment, directories, the fcgi@ sockets: tests/pkg/unitrun.py, there
+# being no systemd in the root) and the root's own lighttpd with the snippet
+# enabled by lighty-enable-mod, on a test port, in front of
+# tests/fake_upstream.py: a login, the page, a prompt over /chat/ws,
+# lightchat-admin check, /chat/health (503 while the worker is stopped),
+# /chat/metrics, the privilege map (each process's user; what www-data may
+# read and connect to), Debian's default page still at /, and an upgrade to
+# a second build with a reply in flight (the worker drains) that keeps
+# users, key and conversations; then a remove that keeps the data, and a
+# purge that leaves no file of lightchat's and no user. Prints TAP lines.
 #
 # The root is cached in /var/cache/lightchat-tests/ (LIGHTCHAT_PKG_CACHE), a
 # tarball keyed by the packages it holds (the package's Depends): a cold run
