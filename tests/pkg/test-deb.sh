@@ -242,7 +242,7 @@ listed=$(sed -n 's/^#\([a-z_]*\) =.*/\1/p' "$R/etc/lightchat/lightchat.conf" | s
 assert_eq "the conffile lists every key, commented out" "$listed" "$keys"
 assert_eq "the conffile sets only what the units and the snippet need" \
 	"$(grep -v -e '^#' -e '^$' "$R/etc/lightchat/lightchat.conf" | tr '\n' ';')" \
-	"ws_port = 1011;url_prefix = /chat/;port = 80;worker_metrics_file = /run/lightchat/worker.metrics;"
+	"ws_port = 1011;url_prefix = /chat/;port = 80;worker_metrics_file = /run/lightchat/worker/worker.metrics;"
 conf_of() { in_root env LIGHTCHAT_CONFIG=/etc/lightchat/lightchat.conf /usr/lib/lightchat/lightchat-admin config "$1"; }
 assert_eq "the installed configuration agrees with the snippet (ws_port, url_prefix)" \
 	"$(conf_of ws_port) $(conf_of url_prefix)" \
@@ -529,8 +529,9 @@ for p in sys.argv[1:]:
     socket.socket(socket.AF_UNIX).connect(p)' "$R/run/lightchat/fcgi-auth.sock" "$R/run/lightchat/fcgi-api.sock"
 assert_eq "the FastCGI sockets: root:www-data 0660 (the .socket unit's)" \
 	"$(in_root stat -c '%U:%G %a' /run/lightchat/fcgi-auth.sock /run/lightchat/fcgi-api.sock | sort -u)" "root:www-data 660"
-assert_eq "the heartbeat is on /run/lightchat (worker_metrics_file), lightchat's 0600" \
-	"$(in_root stat -c '%U:%G %a' /run/lightchat/worker.metrics)" "lightchat:lightchat 600"
+assert_eq "the heartbeat is in the worker's RuntimeDirectory (worker_metrics_file), lightchat's" \
+	"$(in_root stat -c '%U:%G %a' /run/lightchat/worker /run/lightchat/worker/worker.metrics | tr '\n' ' ')" \
+	"lightchat:lightchat 700 lightchat:lightchat 600 "
 
 # A slow reply in flight while the package is upgraded: the upgrade stops
 # the services (the worker's SIGTERM drains it), installs, starts them.
