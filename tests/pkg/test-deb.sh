@@ -321,6 +321,7 @@ SUMS=$(sums)
 # snippet enabled by lighty-enable-mod. Every process shares the host's
 # loopback, and is started and stopped by its PID.
 note "starting the services as their units say"
+# (tests/e2e/lib.sh's free_port, which this file does not source)
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 declare -A SVC=()
 # svc_start UNIT: the unit's process (by unitrun.py, in a mount namespace
