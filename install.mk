@@ -6,18 +6,22 @@
 #                  builds it as version V (the package test's upgrade)
 #   make man       the man pages into build/man/ (lightchat.conf(5) lists
 #                  every setting: made from the settings table)
-#   make conffile  build/lightchat.conf, the commented file of every setting
+#   make conffile  build/lightchat.conf, the commented file of every setting,
+#                  and build/lightchat.conf.installed, the one installed:
+#                  conf/lightchat.conf.head (what the units and the
+#                  snippet need) on top of it
 #
 # Layout (docs/ARCHITECTURE.md, "Installed files"):
 #   $(PREFIX)/lib/lightchat/      lightchat.fcgi lightchat-ws lightchat-worker
-#                                 lightchat-admin
+#                                 lightchat-admin lightchat-websocketd
 #   $(PREFIX)/bin/lightchat-admin a symlink to the above
 #   $(PREFIX)/share/lightchat/www the page (its JavaScript libraries are
 #                                 Debian's, under /usr/share/javascript and
 #                                 /usr/share/nodejs: lighttpd aliases them)
-#   $(SYSCONFDIR)/lightchat/lightchat.conf   every setting, commented out
+#   $(SYSCONFDIR)/lightchat/lightchat.conf   conf/lightchat.conf.head, then
+#                                 every setting, commented out
 #   $(SYSCONFDIR)/lighttpd/conf-available/   conf/*.conf, when present
-#   $(SYSTEMDUNITDIR)/            systemd/*.service|socket|timer, when present
+#   $(SYSTEMDUNITDIR)/            systemd/*.service|socket|timer|target
 #   $(PREFIX)/share/man/man{5,7,8}, $(PREFIX)/share/doc/lightchat
 # State (/var/lib/lightchat) and sockets (/run/lightchat) are made at run
 # time (the package's postinst, the units), never installed.
@@ -37,23 +41,27 @@ VERSION ?= $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 
 PKG_PROGRAMS := $(FCGI_BIN) $(WS_BIN) $(WORKER_BIN) $(ADMIN_BIN)
 PKG_WWW      := $(shell find www -type f -not -name '.*' | sort)
-PKG_UNITS    := $(wildcard systemd/*.service systemd/*.socket systemd/*.timer)
+PKG_UNITS    := $(wildcard systemd/*.service systemd/*.socket systemd/*.timer systemd/*.target)
 PKG_LIGHTTPD := $(wildcard conf/*.conf)
 PKG_DOCS     := README.md docs/ARCHITECTURE.md docs/PROTOCOL.md \
-                docs/SECURITY.md docs/front-connlimit.nft
+                docs/SECURITY.md docs/DEPLOY.md docs/front-connlimit.nft
 MAN_PAGES    := $(BUILD)/man/lightchat.7 $(BUILD)/man/lightchat.conf.5 \
                 $(BUILD)/man/lightchat-admin.8
 CONFFILE     := $(BUILD)/lightchat.conf
+CONFFILE_INST := $(BUILD)/lightchat.conf.installed
 
 .PHONY: install man conffile deb
 
-conffile: $(CONFFILE)
+conffile: $(CONFFILE) $(CONFFILE_INST)
 man: $(MAN_PAGES)
 
 # Made by the admin tool from the settings table, whatever this host's
 # configuration says (--template reads none).
 $(CONFFILE): $(ADMIN_BIN)
 	$(ADMIN_BIN) config --template >$@.tmp && mv $@.tmp $@
+
+$(CONFFILE_INST): conf/lightchat.conf.head $(CONFFILE)
+	cat conf/lightchat.conf.head $(CONFFILE) >$@.tmp && mv $@.tmp $@
 
 # lightchat.conf(5): man/lightchat.conf.5.in with its @SETTINGS@ line
 # replaced by every setting of the template (scripts/conf2man.awk).
@@ -65,17 +73,18 @@ $(BUILD)/man/%: man/% debian/changelog
 	@mkdir -p $(dir $@)
 	sed 's/@VERSION@/$(VERSION)/g' $< >$@
 
-install: programs $(CONFFILE) $(MAN_PAGES)
+install: programs $(CONFFILE_INST) $(MAN_PAGES)
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR_LC) $(DESTDIR)$(PREFIX)/bin \
 	    $(DESTDIR)$(DATADIR_LC)/www \
 	    $(DESTDIR)$(SYSCONFDIR)/lightchat $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)
 	$(INSTALL) -m 0755 $(PKG_PROGRAMS) $(DESTDIR)$(LIBDIR_LC)/
+	$(INSTALL) -m 0755 systemd/lightchat-websocketd $(DESTDIR)$(LIBDIR_LC)/
 	ln -sf $(if $(filter /usr,$(PREFIX)),../lib/lightchat,$(LIBDIR_LC))/lightchat-admin \
 	    $(DESTDIR)$(PREFIX)/bin/lightchat-admin
 	for f in $(PKG_WWW); do \
 	    $(INSTALL) -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR_LC)/$$f" || exit 1; done
-	$(INSTALL) -m 0644 $(CONFFILE) $(DESTDIR)$(SYSCONFDIR)/lightchat/lightchat.conf
+	$(INSTALL) -m 0644 $(CONFFILE_INST) $(DESTDIR)$(SYSCONFDIR)/lightchat/lightchat.conf
 	$(INSTALL) -m 0644 $(BUILD)/man/lightchat.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	$(INSTALL) -m 0644 $(BUILD)/man/lightchat.7 $(DESTDIR)$(MANDIR)/man7/
 	$(INSTALL) -m 0644 $(BUILD)/man/lightchat-admin.8 $(DESTDIR)$(MANDIR)/man8/
