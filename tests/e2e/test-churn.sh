@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test-churn.sh - 1000 WebSocket connect/disconnect cycles (some mid-reply)
-# leave no process, file descriptor or memory behind in the worker.
+# test-churn.sh - 1000 WebSocket connect/disconnect cycles (some mid-reply),
+# after a first 1000 as a warm-up, leave no process, file descriptor or
+# memory behind in the worker.
 . "$(dirname "$0")/lib.sh"
 # Waves of 50 connections of one user: the per-user limits are lifted
 # (test-fairness.sh tests them).
@@ -11,13 +12,7 @@ J=$T/jar
 login alice "$PW_alice" "$J" >/dev/null
 TOKEN=$(token_of "$J")
 wpid=$(cat "$T/state/worker.pid")
-# Warm up (first connections allocate lasting buffers), then measure.
-ws "$J" "$(prompt warm 'warm up')" >/dev/null
-sleep 0.5
-fds0=$(ls "/proc/$wpid/fd" | wc -l)
-rss0=$(awk '/^VmRSS/ {print $2}' "/proc/$wpid/status")
-
-"$PY" - "127.0.0.1" "$PORT" "$TOKEN" <<'PYEOF'
+cat >"$T/churn.py" <<'PYEOF'
 # 1000 handshakes in waves of 50; every fifth one sends a prompt and drops
 # the connection without a close frame while the reply streams.
 import base64, os, socket, sys, time
@@ -58,14 +53,29 @@ for wave in range(20):
 print(f"handshakes failed: {failed}")
 sys.exit(1 if failed else 0)
 PYEOF
-check "1000 handshakes, every one accepted" test $? -eq 0
+# churn: the 1000 handshakes, then waits until their sessions ended.
+churn() {
+	"$PY" "$T/churn.py" 127.0.0.1 "$PORT" "$TOKEN"
+	local rc=$? _
+	# Let the abandoned replies finish (they outlive their connections).
+	for _ in $(seq 7); do
+		n=$(sessions_left)
+		[ "$n" -eq 0 ] && break
+	done
+	sleep 3
+	return $rc
+}
+# Warm up: a first round fills what is kept by design and bounded
+# (SQLite's page cache, glibc's arenas, the limits tables: ~3.5 MB), then
+# the second round is measured; a leak grows again with it.
+ws "$J" "$(prompt warm 'warm up')" >/dev/null
+churn
+check "1000 handshakes (warm-up round), every one accepted" test $? -eq 0
+fds0=$(ls "/proc/$wpid/fd" | wc -l)
+rss0=$(awk '/^VmRSS/ {print $2}' "/proc/$wpid/status")
 
-# Let the abandoned replies finish (they outlive their connections).
-for _ in $(seq 7); do
-	n=$(sessions_left)
-	[ "$n" -eq 0 ] && break
-done
-sleep 3
+churn
+check "1000 handshakes, every one accepted" test $? -eq 0
 assert_eq "no session process left" "$n" "0"
 assert_eq "same worker" "$(cat "$T/state/worker.pid")" "$wpid"
 fds1=$(ls "/proc/$wpid/fd" | wc -l)
@@ -74,7 +84,7 @@ check "worker file descriptors back to where they were ($fds0 -> $fds1)" test "$
 # Under ASan memory is held in quarantine by design; LeakSanitizer checks
 # leaks at the worker's exit instead.
 if [ "${BUILD:-build}" = build ]; then
-	check "worker memory did not grow by more than 4 MB ($rss0 -> $rss1 kB)" test "$rss1" -le "$((rss0 + 4096))"
+	check "worker memory did not grow by more than 2 MB in the second round ($rss0 -> $rss1 kB)" test "$rss1" -le "$((rss0 + 2048))"
 fi
 out=$(ws "$J" "$(prompt after 'still fine')")
 assert_eq "the stack still answers" "$(jq -r .text.content <<<"$out")" "You said: still fine"
