@@ -65,7 +65,7 @@ static const struct cfg_doc docs[] = {
 	{ "session_send_queue", "bytes queued for one WebSocket session before it counts as behind" },
 	{ "slow_client_timeout", "seconds a session may stay behind, reading nothing, before it is closed" },
 	{ "worker_send_budget", "bytes the worker queues for every session together; over it the session behind with the most is cut off" },
-	{ "worker_metrics_file", "the worker's heartbeat and figures for /health and /metrics, rewritten each second (empty: <state>/worker.metrics; a tmpfs path such as /run/lightchat/worker.metrics spares an SD card)" },
+	{ "worker_metrics_file", "the worker's heartbeat and figures for /health and /metrics, rewritten each second (empty: <state>/worker.metrics; a path on a tmpfs spares an SD card: the package uses /run/lightchat/worker/worker.metrics)" },
 	{ "health_heartbeat_max", "seconds: a worker heartbeat older than this makes /health answer 503" },
 	{ "metrics_open_loopback", "true: /metrics answers 127.0.0.0/8 and ::1 without a token (false behind a reverse proxy on the same host)" },
 	{ "metrics_token_file", "a file, mode 0600, holding the token that opens /metrics from anywhere (Authorization: Bearer)" },
