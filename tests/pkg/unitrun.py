@@ -138,10 +138,27 @@ def ids(root, user, group):
     return int(pw[2]), gid, pw[5]
 
 
+def make_dirs(path, mode):
+    """Makes path and its missing parents with mode itself, whatever the
+    umask (the fcgi runner binds its socket after the unit's UMask=0077 and
+    runs at the same time as the others: a parent made 0700 would shut
+    www-data and the worker out of /run/lightchat)."""
+    missing = []
+    while path and not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for d in reversed(missing):
+        try:
+            os.mkdir(d)
+        except FileExistsError:
+            continue   # another runner made it: its mode stands
+        os.chmod(d, mode)
+
+
 def make_dir(path, mode, uid, gid):
     """Makes path (its parents root's, 0755) and gives it mode and owner,
     as systemd does for StateDirectory=/RuntimeDirectory=."""
-    os.makedirs(path, 0o755, exist_ok=True)
+    make_dirs(path, 0o755)
     os.chown(path, uid, gid)
     os.chmod(path, mode)
 
@@ -153,9 +170,7 @@ def listen_socket(root, name):
     path = get(sock_unit, "Socket", "ListenStream")
     if not path or not path.startswith("/"):
         die(f"{name}: only a ListenStream= path is supported, not {path!r}")
-    d = os.path.dirname(path)
-    if not os.path.isdir(d):
-        os.makedirs(d, int(get(sock_unit, "Socket", "DirectoryMode", "0755"), 8))
+    make_dirs(os.path.dirname(path), int(get(sock_unit, "Socket", "DirectoryMode", "0755"), 8))
     if os.path.exists(path):
         os.unlink(path)
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
