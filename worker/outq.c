@@ -448,9 +448,6 @@ outq_tick(struct outq *q)
 			int late = monotime_ms_since(&e->since) > q->lim.timeout_ms;
 			if (e->state == Q_BEHIND && late)
 				close_slow(q, e);
-			else if (e->state == Q_CLOSING && late && !e->cut &&
-			    queued(e) > 0)
-				cut(q, e, "slow");   /* told, and still stuck */
 			if (e->announce) {
 				struct peer p = e->peer;
 				e->announce = 0;

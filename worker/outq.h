@@ -26,8 +26,7 @@
  * says why, ops.slow with reason "memory"), one at a time: the next only
  * after libzmq dropped the last one's bytes. Its lightchat-ws sees the
  * connection end as after a worker restart (its replies in flight end as
- * worker_unavailable; they are stored whole). A session closed as slow
- * that still makes no progress for slow_client_timeout is cut off too.
+ * worker_unavailable; they are stored whole).
  *
  * Memory: a session costs at most max(session_send_queue, one frame) in
  * libzmq's pipe plus held_max here; all of them together at most the

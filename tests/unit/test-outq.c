@@ -382,38 +382,6 @@ test_budget(void)
 	outq_free(q);
 }
 
-/* Closed as slow and still not reading: cut after the timeout again. */
-static void
-test_stuck_cut(void)
-{
-	struct outq_limits lim = { .queue = 5, .held_max = 1000,
-	    .timeout_ms = 0, .budget = 1 << 20, .slow_line = "SLOW" };
-	struct outq_ops ops = { fake_send, fake_missed, fake_slow, fake_cut,
-	    NULL };
-	struct outq *q = outq_new(&lim, ops);
-	struct peer p = { "j", 1 };
-	struct timespec ms = { 0, 5000000 };
-
-	if (q == NULL)
-		return;
-	nsent = ncharge = 0;
-	slow_calls = cuts = 0;
-	full = gone = 0;
-	outq_send(q, &p, "line", "abcd", NULL);
-	outq_send(q, &p, "line", "efgh", NULL);
-	CHECK(nsent == 1 && outq_behind(q, &p), "behind");
-	nanosleep(&ms, NULL);
-	outq_tick(q);
-	CHECK(slow_calls == 1 && outq_closing(q, &p) && cuts == 0,
-	    "closed as slow, its error frame waiting for room");
-	nanosleep(&ms, NULL);
-	outq_tick(q);
-	CHECK(cuts == 1 && slow_calls == 1 && outq_live(q) == 0,
-	    "still no progress: cut, what libzmq held released");
-	CHECK(!outq_closing(q, &p), "and forgotten");
-	outq_free(q);
-}
-
 int
 main(void)
 {
@@ -423,6 +391,5 @@ main(void)
 	test_slow_closed();
 	test_frame_counted();
 	test_budget();
-	test_stuck_cut();
 	UNIT_EXIT();
 }
