@@ -330,15 +330,16 @@ close_slow(struct outq *q, struct qpeer *e)
 	hold(q, e, RELAY_CLOSE, "slow", 0, 0);
 }
 
-/* Shuts e's connection: libzmq drops what it holds for it. */
+/* Shuts e's connection for the budget: libzmq drops what it holds for
+ * it. One already closed as slow was announced as such. */
 static void
-cut(struct outq *q, struct qpeer *e, const char *why)
+cut(struct outq *q, struct qpeer *e)
 {
 	if (e->state != Q_CLOSING) {
 		e->behind_ms = monotime_ms_since(&e->since);
 		set_state(q, e, Q_CLOSING);
 		e->announce = 1;
-		e->why = why;
+		e->why = "memory";
 	}
 	held_drop(q, e);
 	e->cut = 1;
@@ -371,7 +372,7 @@ over_budget(struct outq *q)
 		}
 	}
 	if (big != NULL)
-		cut(q, big, "memory");
+		cut(q, big);
 }
 
 static int
