@@ -102,6 +102,11 @@ store_backup_PKGS := sqlite3 libcjson
 store_health_SRC  := lib/store_health.c
 store_health_PKGS := sqlite3 libcjson
 
+# What discovery saw (lib/models.h): the worker keeps and writes it, the
+# FastCGI program reads it for /api/models.
+models_live_SRC  := lib/models_live.c
+models_live_PKGS := libcjson
+
 session_check_SRC  := lib/session_check.c
 session_check_PKGS := libcjson
 
@@ -211,7 +216,7 @@ admin_PKGS := libcjson
 
 MODULES := log buf utf8 monotime config config_doc username perms id prom json token creds \
            users device throttle users_fp store store_login store_session \
-           store_quota store_health heartbeat \
+           store_quota store_health heartbeat models_live \
            session_check zmtp inflight sse frames request upstream context \
            watch reply prompt limits outq session loop wcore wmain pages authorize \
            fmain ws admin store_backup wsclient
