@@ -130,7 +130,7 @@ request_SRC  := worker/request.c
 request_INC  := -Ilib -Iworker
 request_PKGS := libcjson
 
-upstream_SRC := worker/upstream.c
+upstream_SRC := worker/upstream.c worker/upstream_http.c
 upstream_INC := -Ilib -Iworker
 upstream_PKGS:= libcurl libcjson
 
@@ -149,6 +149,11 @@ reply_PKGS   := libcurl libcjson
 prompt_SRC   := worker/prompt.c
 prompt_INC   := -Ilib -Iworker
 prompt_PKGS  := libcurl libcjson
+
+# Model discovery: GET {base}/models of each discovering upstream.
+discover_SRC  := worker/discover.c
+discover_INC  := -Ilib -Iworker
+discover_PKGS := libcurl libcjson
 
 # Sessions per user and per address, messages per user: counting only.
 limits_SRC   := worker/limits.c
@@ -218,7 +223,7 @@ MODULES := log buf utf8 monotime config config_doc username perms id prom json t
            users device throttle users_fp store store_login store_session \
            store_quota store_health heartbeat models_live \
            session_check zmtp inflight sse frames request upstream context \
-           watch reply prompt limits outq session loop wcore wmain pages authorize \
+           watch reply prompt discover limits outq session loop wcore wmain pages authorize \
            fmain ws admin store_backup wsclient
 
 # Each module's objects compile with its own include paths (-Ilib when it
