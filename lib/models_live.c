@@ -9,6 +9,7 @@
  * Upstreams are matched by name when read, so a file written before the
  * configuration changed is read for the upstreams both know. */
 #include "models.h"
+#include "models_int.h"
 #include "models_live.h"
 
 #include <cjson/cJSON.h>
@@ -22,19 +23,7 @@
 
 #define LIVE_FILE_MAX (1024 * 1024)   /* the file, read or written */
 
-struct live_up {
-	char **names;             /* n of them, each malloc'd */
-	size_t n;
-	bool failed;              /* the last listing failed */
-	char error[MODELS_ERR_MAX + 1];
-	time_t checked;           /* 0: never listed */
-};
-
-struct models_live {
-	const struct lc_models *mt;
-	size_t n;                 /* the table's upstreams, at most _MAX */
-	struct live_up up[MODELS_UPSTREAMS_MAX];
-};
+/* struct models_live is in models_int.h: models.c reads its names. */
 
 struct models_live *
 models_live_new(const struct lc_models *mt)
@@ -44,9 +33,11 @@ models_live_new(const struct lc_models *mt)
 	if (live == NULL)
 		return NULL;
 	live->mt = mt;
-	live->n = models_upstream_count(mt);
-	if (live->n > MODELS_UPSTREAMS_MAX)
-		live->n = MODELS_UPSTREAMS_MAX;
+	live->count = models_upstream_count(mt);
+	if (live->count > MODELS_UPSTREAMS_MAX)
+		live->count = MODELS_UPSTREAMS_MAX;
+	for (size_t u = 0; u < live->count; u++)
+		live->up[u].ok = true;  /* not known to fail */
 	return live;
 }
 
@@ -63,7 +54,7 @@ models_live_free(struct models_live *live)
 {
 	if (live == NULL)
 		return;
-	for (size_t u = 0; u < live->n; u++)
+	for (size_t u = 0; u < live->count; u++)
 		names_free(live->up[u].names, live->up[u].n);
 	free(live);
 }
@@ -167,14 +158,14 @@ models_live_set(struct models_live *live, size_t u,
 	char **kept;
 	size_t nkept;
 
-	if (live == NULL || u >= live->n)
+	if (live == NULL || u >= live->count)
 		return 0;
 	if (filter(live, u, names, n, &kept, &nkept) != 0)
 		return -1;
 	names_free(live->up[u].names, live->up[u].n);
 	live->up[u].names = kept;
 	live->up[u].n = nkept;
-	live->up[u].failed = false;
+	live->up[u].ok = true;
 	live->up[u].error[0] = '\0';
 	live->up[u].checked = at;
 	return 0;
@@ -184,9 +175,9 @@ void
 models_live_fail(struct models_live *live, size_t u, const char *error,
     time_t at)
 {
-	if (live == NULL || u >= live->n)
+	if (live == NULL || u >= live->count)
 		return;
-	live->up[u].failed = true;
+	live->up[u].ok = false;
 	snprintf(live->up[u].error, sizeof(live->up[u].error), "%s",
 	    error != NULL && error[0] != '\0' ? error : "listing failed");
 	live->up[u].checked = at;
@@ -196,11 +187,11 @@ void
 models_live_state(const struct models_live *live, size_t u, bool *ok,
     const char **error, time_t *checked)
 {
-	const struct live_up *lu =
-	    live != NULL && u < live->n ? &live->up[u] : NULL;
+	const struct models_live_up *lu =
+	    live != NULL && u < live->count ? &live->up[u] : NULL;
 
 	if (ok != NULL)
-		*ok = lu == NULL || !lu->failed;
+		*ok = lu == NULL || lu->ok;
 	if (error != NULL)
 		*error = lu != NULL ? lu->error : "";
 	if (checked != NULL)
@@ -210,13 +201,13 @@ models_live_state(const struct models_live *live, size_t u, bool *ok,
 size_t
 models_live_count(const struct models_live *live, size_t u)
 {
-	return live != NULL && u < live->n ? live->up[u].n : 0;
+	return live != NULL && u < live->count ? live->up[u].n : 0;
 }
 
 const char *
 models_live_name(const struct models_live *live, size_t u, size_t i)
 {
-	if (live == NULL || u >= live->n || i >= live->up[u].n)
+	if (live == NULL || u >= live->count || i >= live->up[u].n)
 		return NULL;
 	return live->up[u].names[i];
 }
@@ -224,7 +215,7 @@ models_live_name(const struct models_live *live, size_t u, size_t i)
 bool
 models_live_has(const struct models_live *live, size_t u, const char *name)
 {
-	if (live == NULL || u >= live->n || name == NULL)
+	if (live == NULL || u >= live->count || name == NULL)
 		return false;
 	for (size_t i = 0; i < live->up[u].n; i++)
 		if (strcmp(live->up[u].names[i], name) == 0)
@@ -244,9 +235,9 @@ render(const struct models_live *live)
 	if (root == NULL ||
 	    (arr = cJSON_AddArrayToObject(root, "upstreams")) == NULL)
 		goto out;
-	for (size_t u = 0; u < live->n; u++) {
+	for (size_t u = 0; u < live->count; u++) {
 		const struct lc_upstream *up = models_upstream(live->mt, u);
-		const struct live_up *lu = &live->up[u];
+		const struct models_live_up *lu = &live->up[u];
 		cJSON *o, *models;
 
 		if (up == NULL || (!up->discover && lu->checked == 0))
@@ -255,7 +246,7 @@ render(const struct models_live *live)
 			goto out;
 		cJSON_AddItemToArray(arr, o);
 		if (cJSON_AddStringToObject(o, "name", up->name) == NULL ||
-		    cJSON_AddBoolToObject(o, "ok", !lu->failed) == NULL ||
+		    cJSON_AddBoolToObject(o, "ok", lu->ok) == NULL ||
 		    cJSON_AddStringToObject(o, "error", lu->error) == NULL ||
 		    cJSON_AddNumberToObject(o, "checked",
 		    (double)lu->checked) == NULL ||
@@ -404,7 +395,7 @@ entry_check(const struct models_live *live, const cJSON *o)
 	cJSON_ArrayForEach(m, models)
 		if (!cJSON_IsString(m))
 			return -1;
-	for (size_t u = 0; u < live->n; u++) {
+	for (size_t u = 0; u < live->count; u++) {
 		const struct lc_upstream *up = models_upstream(live->mt, u);
 		if (up != NULL && strcmp(up->name, name->valuestring) == 0)
 			return (int)u;
