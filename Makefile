@@ -134,7 +134,7 @@ request_SRC  := worker/request.c
 request_INC  := -Ilib -Iworker
 request_PKGS := libcjson
 
-upstream_SRC := worker/upstream.c worker/upstream_http.c
+upstream_SRC := worker/upstream.c
 upstream_INC := -Ilib -Iworker
 upstream_PKGS:= libcurl libcjson
 
@@ -153,6 +153,12 @@ reply_PKGS   := libcurl libcjson
 prompt_SRC   := worker/prompt.c
 prompt_INC   := -Ilib -Iworker
 prompt_PKGS  := libcurl libcjson
+
+# One upstream's URL, auth header and easy-handle options (the chat call
+# and discovery).
+uphttp_SRC    := worker/upstream_http.c
+uphttp_INC    := -Ilib -Iworker
+uphttp_PKGS   := libcurl
 
 # Model discovery: GET {base}/models of each discovering upstream.
 discover_SRC  := worker/discover.c
@@ -227,7 +233,7 @@ MODULES := log buf utf8 monotime config models keyfile config_doc username perms
            users device throttle users_fp store store_login store_session \
            store_quota store_health heartbeat models_live \
            session_check zmtp inflight sse frames request upstream context \
-           watch reply prompt discover limits outq session loop wcore wmain pages authorize \
+           watch reply prompt uphttp discover limits outq session loop wcore wmain pages authorize \
            fmain ws admin store_backup wsclient
 
 # Each module's objects compile with its own include paths (-Ilib when it
@@ -282,6 +288,8 @@ test-perms_MODS   := perms
 test-prom_MODS    := prom buf
 test-reply_MODS   := reply watch upstream frames sse store id config models keyfile log buf \
                      utf8 monotime prom
+test-models_live_MODS := models_live models discover uphttp keyfile buf log \
+                         monotime
 test-request_MODS := request upstream sse id config models keyfile log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \
