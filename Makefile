@@ -134,6 +134,11 @@ request_SRC  := worker/request.c
 request_INC  := -Ilib -Iworker
 request_PKGS := libcjson
 
+# The request body, mapped by the model table (no libcurl).
+upstream_body_SRC  := worker/upstream_body.c
+upstream_body_INC  := -Ilib -Iworker
+upstream_body_PKGS := libcjson
+
 upstream_SRC := worker/upstream.c
 upstream_INC := -Ilib -Iworker
 upstream_PKGS:= libcurl libcjson
@@ -232,7 +237,7 @@ admin_PKGS := libcjson
 MODULES := log buf utf8 monotime config models keyfile config_doc username perms id prom json token creds \
            users device throttle users_fp store store_login store_session \
            store_quota store_health heartbeat models_live \
-           session_check zmtp inflight sse frames request upstream context \
+           session_check zmtp inflight sse frames request upstream_body upstream context \
            watch reply prompt uphttp discover limits outq session loop wcore wmain pages authorize \
            fmain ws admin store_backup wsclient
 
@@ -257,7 +262,9 @@ FCGI_MODS   := fmain authorize pages session_check store store_login \
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp inflight config models keyfile log buf monotime
 WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply \
-               watch context upstream request frames sse session_check store \
+               watch context upstream upstream_body uphttp discover models_live \
+               request frames sse \
+               session_check store \
                store_session store_quota users_fp id prom json token creds \
                username perms config models keyfile log buf utf8 monotime
 ADMIN_MODS  := admin wsclient store store_session store_quota store_backup \
@@ -286,11 +293,11 @@ test-limits_MODS  := limits
 test-outq_MODS    := outq log monotime
 test-perms_MODS   := perms
 test-prom_MODS    := prom buf
-test-reply_MODS   := reply watch upstream frames sse store id config models keyfile log buf \
+test-reply_MODS   := reply watch upstream upstream_body uphttp frames sse store id config models keyfile log buf \
                      utf8 monotime prom
 test-models_live_MODS := models_live models discover uphttp keyfile buf log \
                          monotime
-test-request_MODS := request upstream sse id config models keyfile log buf utf8
+test-request_MODS := request upstream upstream_body uphttp sse id config models keyfile log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \
                      store_health users users_fp token creds device throttle \

@@ -52,6 +52,8 @@ struct reply_spec {
 	                               * conversation (its shape, not seed's) */
 	const cJSON *messages;        /* the conversation to answer */
 	const cJSON *params;          /* checked sampling parameters, or NULL */
+	const struct lc_model_info *info; /* the model's quirks (copied), or
+	                               * NULL: the parameters go as they are */
 };
 
 /* Creates the set of replies: their calls go into multi, their rows into
@@ -79,6 +81,9 @@ long reply_count_user(const struct replies *rs, const char *user);
  * Returns NULL when out of memory. The reply is not in flight yet: hand it
  * to reply_start, or free it with reply_discard. */
 struct reply *reply_new(struct replies *rs, const struct reply_spec *spec);
+
+/* The name of the upstream serving r (for logs). */
+const char *reply_upstream_name(const struct reply *r);
 
 /* Frees a reply that was not started; NULL is allowed. */
 void reply_discard(struct reply *r);
