@@ -40,6 +40,16 @@ label = Mistral
 base_url = $MISTRAL_URL/v1
 models = qwen/qwen3-32b
 
+[upstream strict]
+base_url = $MISTRAL_URL/v1
+models = on-model
+stream_options = on
+
+[upstream nostream]
+base_url = $MISTRAL_URL/v1
+models = off-model
+stream_options = off
+
 [upstream dead]
 base_url = http://127.0.0.1:$DEAD/v1
 models = dead-model:1b
@@ -114,6 +124,14 @@ assert_eq "retry: the next prompt goes without stream_options at once" \
 assert_eq "retry: and is answered" "$(final "$out" | jq -r .text.content)" "You said: again"
 assert_eq "retry: one log line says so" \
 	"$(grep -c 'upstream mistral refused stream_options' "$T/stack.log")" "1"
+out=$(ask u3b on-model 'forced')
+assert_eq "retry: stream_options = on is never retried" \
+	"$(final "$out" | jq -r .error.code)/$(requests "$MISTRAL_URL" | jq -c '[.[] | select(.model=="on-model") | has("stream_options")]')" \
+	'upstream_error/[true]'
+out=$(ask u3c off-model 'never')
+assert_eq "retry: stream_options = off never sends them" \
+	"$(final "$out" | jq -r .text.content)/$(requests "$MISTRAL_URL" | jq -c '[.[] | select(.model=="off-model") | has("stream_options")]')" \
+	'You said: never/[false]'
 assert_eq "routing: nothing of mistral's went to ollama" \
 	"$(requests "$OLLAMA_URL" | jq '[.[] | select(.model=="qwen/qwen3-32b")] | length')" "0"
 
