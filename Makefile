@@ -279,7 +279,7 @@ test-perms_MODS   := perms
 test-prom_MODS    := prom buf
 test-reply_MODS   := reply watch upstream upstream_body frames sse store id config models keyfile log buf \
                      utf8 monotime prom
-test-request_MODS := request upstream upstream_body sse id config models keyfile log buf utf8
+test-request_MODS := request upstream_body id config models keyfile log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \
                      store_health users users_fp token creds device throttle \
