@@ -140,7 +140,8 @@ void models_info(const struct lc_models *mt, const char *name, int u,
 /* Calls fn for every model offered, once each, in order: each upstream's
  * static models, then its discovered ones (live may be NULL), skipping a
  * name an earlier upstream serves. Stops early when fn returns non-zero and
- * returns that; else 0. */
+ * returns that; else 0. Linear in the names listed (a hash set of those
+ * offered; out of memory, a slower scan gives the same answer). */
 int models_each(const struct lc_models *mt, const struct models_live *live,
     int (*fn)(void *arg, const char *name, int upstream), void *arg);
 

@@ -577,6 +577,20 @@ test_route(void)
 	CHECK(models_each(mt, NULL, collect, &s) == 7 && s.n == 2,
 	    "each: stops when fn says so, returning its value");
 	models_free(mt);
+
+	mt = models_new();
+	set(mt, "upstream", "a", "base_url", "http://a/v1");
+	set(mt, "upstream", "a", "models", "x,y,x,z,y");
+	set(mt, "upstream", "b", "base_url", "http://b/v1");
+	set(mt, "upstream", "b", "models", "z,w");
+	finish_flat(mt, false, "");
+	memset(&s, 0, sizeof(s));
+	models_each(mt, NULL, collect, &s);
+	CHECK(s.n == 4 && strcmp(s.names[0], "x") == 0 &&
+	    strcmp(s.names[1], "y") == 0 && strcmp(s.names[2], "z") == 0 &&
+	    s.ups[2] == 0 && strcmp(s.names[3], "w") == 0 && s.ups[3] == 1,
+	    "each: a name twice in one list, and in two, offered once");
+	models_free(mt);
 }
 
 int
