@@ -125,6 +125,9 @@ request_SRC  := worker/request.c
 request_INC  := -Ilib -Iworker
 request_PKGS := libcjson
 
+think_SRC    := worker/think.c
+think_INC    := -Ilib -Iworker
+
 upstream_SRC := worker/upstream.c
 upstream_INC := -Ilib -Iworker
 upstream_PKGS:= libcurl libcjson
@@ -212,7 +215,7 @@ admin_PKGS := libcjson
 MODULES := log buf utf8 monotime config config_doc username perms id prom json token creds \
            users device throttle users_fp store store_login store_session \
            store_quota store_health heartbeat \
-           session_check zmtp inflight sse frames request upstream context \
+           session_check zmtp inflight sse think frames request upstream context \
            watch reply prompt limits outq session loop wcore wmain pages authorize \
            fmain ws admin store_backup wsclient
 
@@ -237,9 +240,9 @@ FCGI_MODS   := fmain authorize pages session_check store store_login \
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp inflight config log buf monotime
 WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply \
-               watch context upstream request frames sse session_check store \
-               store_session store_quota users_fp id prom json token creds \
-               username perms config log buf utf8 monotime
+               watch context upstream think request frames sse session_check \
+               store store_session store_quota users_fp id prom json token \
+               creds username perms config log buf utf8 monotime
 ADMIN_MODS  := admin wsclient store store_session store_quota store_backup \
                users users_fp token username perms id config config_doc log buf \
                monotime
@@ -276,6 +279,7 @@ test-route_MODS   := pages session_check store store_login store_session \
 test-sessions_MODS := session_check store store_session users_fp token \
                       username id log
 test-sse_MODS     := sse buf
+test-think_MODS   := think
 test-throttle_MODS := throttle
 test-store_MODS   := store id log
 test-quota_MODS   := store store_quota id log
