@@ -269,9 +269,9 @@ test-limits_MODS  := limits
 test-outq_MODS    := outq log monotime
 test-perms_MODS   := perms
 test-prom_MODS    := prom buf
-test-reply_MODS   := reply watch upstream frames sse store id config log buf \
+test-reply_MODS   := reply watch upstream think frames sse store id config log buf \
                      utf8 monotime prom
-test-request_MODS := request upstream sse id config log buf utf8
+test-request_MODS := request upstream think sse id config log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \
                      store_health users users_fp token creds device throttle \
