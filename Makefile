@@ -280,6 +280,7 @@ test-sessions_MODS := session_check store store_session users_fp token \
                       username id log
 test-sse_MODS     := sse buf
 test-think_MODS   := think
+test-upstream-stream_MODS := upstream think sse utf8 buf
 test-throttle_MODS := throttle
 test-store_MODS   := store id log
 test-quota_MODS   := store store_quota id log
