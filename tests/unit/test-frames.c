@@ -81,7 +81,7 @@ static void
 test_reply(void)
 {
 	struct lc_usage u = { 1, 9, 2, 11 };
-	cJSON *r = parse_frame(frame_reply("m-1", NULL, "Hello!", "gpt-x", "stop", &u),
+	cJSON *r = parse_frame(frame_reply("m-1", NULL, "Hello!", "gpt-x", "stop", &u, NULL),
 	    "reply");
 	const cJSON *text = get(r, "text"), *usage = get(r, "usage");
 
@@ -100,7 +100,7 @@ test_reply(void)
 	cJSON_Delete(r);
 
 	u.present = 0;
-	r = parse_frame(frame_reply("m-2", NULL, tricky, "m", "stopped", &u),
+	r = parse_frame(frame_reply("m-2", NULL, tricky, "m", "stopped", &u, NULL),
 	    "reply no usage");
 	CHECK(get(r, "usage") == NULL, "reply: usage absent when not present");
 	CHECK(str_is(get(get(r, "text"), "content"), tricky),
@@ -108,7 +108,7 @@ test_reply(void)
 	CHECK(str_is(get(r, "finish_reason"), "stopped"),
 	    "reply: stopped finish_reason");
 	cJSON_Delete(r);
-	r = parse_frame(frame_reply(NULL, NULL, "", "m", NULL, NULL), "reply NULLs");
+	r = parse_frame(frame_reply(NULL, NULL, "", "m", NULL, NULL, NULL), "reply NULLs");
 	CHECK(cJSON_IsNull(get(r, "msgid")), "reply: NULL msgid -> null");
 	CHECK(str_is(get(get(r, "text"), "content"), ""),
 	    "reply: empty content");
@@ -122,7 +122,7 @@ test_reply(void)
 	for (size_t i = 0; i < n; i += 4)
 		memcpy(big + i, "\xf0\x9f\x98\x80", 4);
 	big[n] = '\0';
-	r = parse_frame(frame_reply("m-3", NULL, big, "m", "length", NULL),
+	r = parse_frame(frame_reply("m-3", NULL, big, "m", "length", NULL, NULL),
 	    "reply big");
 	CHECK(str_is(get(get(r, "text"), "content"), big),
 	    "reply: 200 kB content round-trips");
@@ -234,7 +234,7 @@ test_reply_key(void)
 			    "worker_unavailable", "m", NULL, 0, -1, NULL };
 			char *fe = frame_error(&e);
 			char *fr = frame_reply(ids[i], convs[c], "hi", "m",
-			    NULL, NULL);
+			    NULL, NULL, NULL);
 			char *fd = frame_delta(ids[i], convs[c], "x");
 			size_t k = key_len(fe);
 			CHECK(k > 0 && fr != NULL && fd != NULL &&

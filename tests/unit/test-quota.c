@@ -109,9 +109,9 @@ main(void)
 	    store_msg_add(s, a1, "assistant", "", 0, STORE_STREAMING, "m",
 	    &row) == STORE_OK, "a prompt and its reply's row");
 	CHECK(counted_right(s, "alice"), "counted: prompt added");
-	CHECK(store_msg_update(s, row, "twenty bytes of text", 20,
+	CHECK(store_msg_update(s, row, "twenty bytes of text", 20, NULL,
 	    STORE_STREAMING, NULL, NULL) == STORE_OK &&
-	    store_msg_update(s, row, "a longer reply, complete now", 28,
+	    store_msg_update(s, row, "a longer reply, complete now", 28, NULL,
 	    STORE_COMPLETE, NULL, NULL) == STORE_OK, "the reply saved twice");
 	CHECK(counted_right(s, "alice"), "counted: reply updated");
 	CHECK(store_quota_conv(s, a1, &msgs, &bytes) == STORE_OK &&

@@ -239,7 +239,7 @@ main(void)
 		    STORE_COMPLETE, "", NULL) == STORE_OK &&
 		    store_msg_add(s, id, "assistant", "", 0, STORE_STREAMING, "m",
 		    &row) == STORE_OK && row > 0 &&
-		    store_msg_update(s, row, "answer", 6, STORE_COMPLETE, NULL,
+		    store_msg_update(s, row, "answer", 6, NULL, STORE_COMPLETE, NULL,
 		    NULL) == STORE_OK &&
 		    store_conv_owned(s, id, "alice") == STORE_OK &&
 		    store_conv_owned(s, id, "bob") == STORE_NOT_FOUND;
@@ -253,8 +253,8 @@ main(void)
 	    "turns: newest first, the updated reply");
 	/* The updated usage columns are unbound again for the next update. */
 	struct lc_usage u = { 1, 3, 4, 7 };
-	CHECK(store_msg_update(s, row, "a", 1, STORE_COMPLETE, &u, "x") ==
-	    STORE_OK && store_msg_update(s, row, "b", 1, STORE_STOPPED, NULL,
+	CHECK(store_msg_update(s, row, "a", 1, NULL, STORE_COMPLETE, &u, "x") ==
+	    STORE_OK && store_msg_update(s, row, "b", 1, NULL, STORE_STOPPED, NULL,
 	    NULL) == STORE_OK, "updates with and without usage");
 	cJSON *c = NULL;
 	CHECK(store_conv_get(s, id, "alice", &c) == STORE_OK, "get");
@@ -269,7 +269,7 @@ main(void)
 	    STORE_INVALID, "bad role refused");
 	CHECK(store_msg_add(s, id, "user", "x", 1, "done", "", NULL) ==
 	    STORE_INVALID, "bad state refused");
-	CHECK(store_msg_update(s, row, "x", 1, "done", NULL, NULL) ==
+	CHECK(store_msg_update(s, row, "x", 1, NULL, "done", NULL, NULL) ==
 	    STORE_INVALID, "bad state refused on update");
 	CHECK(count_messages(s, id, "alice") == 2, "nothing stored by them");
 
