@@ -264,6 +264,51 @@ main(void)
 	    "an update without usage leaves none from the previous one");
 	cJSON_Delete(c);
 
+	/* Reasoning (schema v7): stored apart, returned with its time; an
+	 * update without it (NULL) leaves none; unknown time: no field. */
+	struct store_reasoning rsn = { "why\nso", 6, 1234 };
+	CHECK(store_msg_update(s, row, "b", 1, &rsn, STORE_COMPLETE, NULL,
+	    NULL) == STORE_OK && store_conv_get(s, id, "alice", &c) ==
+	    STORE_OK, "update with reasoning");
+	m = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "messages"), 1);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(m, "reasoning")),
+	    "why\nso", "reasoning: round trip");
+	CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(m, "reasoning_ms")) ==
+	    1234 && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(m,
+	    "content")), "b") == 0, "reasoning_ms: round trip, content apart");
+	cJSON_Delete(c);
+	c = NULL;
+	CHECK(store_conv_page(s, id, "alice", 0, 5, &c) == STORE_OK &&
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(c,
+	    "messages"), 1), "reasoning") != NULL, "reasoning: in a page too");
+	cJSON_Delete(c);
+	c = NULL;
+	rsn.ms = -1;
+	CHECK(store_msg_update(s, row, "b", 1, &rsn, STORE_COMPLETE, NULL,
+	    NULL) == STORE_OK && store_conv_get(s, id, "alice", &c) ==
+	    STORE_OK, "update with reasoning, no time");
+	m = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "messages"), 1);
+	CHECK(cJSON_GetObjectItem(m, "reasoning") != NULL &&
+	    cJSON_GetObjectItem(m, "reasoning_ms") == NULL,
+	    "reasoning without a time: no reasoning_ms");
+	cJSON_Delete(c);
+	c = NULL;
+	CHECK(store_msg_update(s, row, "b", 1, NULL, STORE_COMPLETE, NULL,
+	    NULL) == STORE_OK && store_conv_get(s, id, "alice", &c) ==
+	    STORE_OK, "update without reasoning");
+	m = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "messages"), 1);
+	CHECK(cJSON_GetObjectItem(m, "reasoning") == NULL &&
+	    cJSON_GetObjectItem(m, "reasoning_ms") == NULL,
+	    "no reasoning: neither field");
+	cJSON_Delete(c);
+	c = NULL;
+	memset(&t, 0, sizeof(t));
+	CHECK(store_msg_update(s, row, "b", 1, &rsn, STORE_COMPLETE, NULL,
+	    NULL) == STORE_OK && store_conv_turns(s, id, 10, collect, &t) ==
+	    STORE_OK && strstr(t.seen, "assistant:b") != NULL &&
+	    strstr(t.seen, "why") == NULL, "turns (the context) never hold "
+	    "reasoning");
+
 	/* The CHECK constraints' values, checked in C. */
 	CHECK(store_msg_add(s, id, "robot", "x", 1, STORE_COMPLETE, "", NULL) ==
 	    STORE_INVALID, "bad role refused");
