@@ -206,6 +206,8 @@ main(void)
 	    " DROP TABLE user_quotas; DROP TABLE health; DROP TABLE counters;"
 	    " ALTER TABLE conversations DROP COLUMN messages;"
 	    " ALTER TABLE conversations DROP COLUMN bytes;"
+	    " ALTER TABLE messages DROP COLUMN reasoning;"
+	    " ALTER TABLE messages DROP COLUMN reasoning_ms;"
 	    " PRAGMA user_version = 4") == 0, "a copy of schema v4");
 	CHECK(store_backup_verify(old4, &info, err, sizeof(err)) == STORE_OK &&
 	    info.schema == 4, "verify: an older schema is accepted");
