@@ -251,6 +251,60 @@ test_reply_key(void)
 	}
 }
 
+/* Reasoning: its own frame, the final frame's and the snapshot's fields,
+ * and none of them when there is no reasoning (or it is withheld). */
+static void
+test_reasoning(void)
+{
+	cJSON *r = parse_frame(frame_reasoning("m-1", "c1", "Step \"one\"\n"),
+	    "reasoning");
+	CHECK(str_is(get(r, "type"), "reasoning") &&
+	    str_is(get(r, "delta"), "Step \"one\"\n") &&
+	    str_is(get(r, "msgid"), "m-1") &&
+	    str_is(get(r, "conversation_id"), "c1"),
+	    "reasoning frame: type, delta, msgid, conversation_id");
+	cJSON_Delete(r);
+	struct frame_reasoning rsn = { "Because.", 1500 };
+	r = parse_frame(frame_reply("m-1", "c1", "Yes.", "m", "stop", NULL,
+	    &rsn), "reply with reasoning");
+	CHECK(str_is(get(r, "reasoning"), "Because.") &&
+	    num_is(get(r, "reasoning_ms"), 1500) &&
+	    str_is(get(get(r, "text"), "content"), "Yes.") &&
+	    str_is(get(get(r, "text"), "role"), "assistant"),
+	    "reply: reasoning and reasoning_ms beside the seed's text");
+	cJSON_Delete(r);
+	r = parse_frame(frame_reply("m-1", NULL, "Yes.", "m", "stop", NULL, NULL),
+	    "reply, reasoning withheld");
+	CHECK(get(r, "reasoning") == NULL && get(r, "reasoning_ms") == NULL,
+	    "reply without reasoning (NULL): no fields");
+	cJSON_Delete(r);
+	struct frame_reasoning none = { "", -1 };
+	r = parse_frame(frame_reply("m-1", NULL, "Yes.", "m", "stop", NULL,
+	    &none), "reply, empty reasoning");
+	CHECK(get(r, "reasoning") == NULL && get(r, "reasoning_ms") == NULL,
+	    "reply with empty reasoning: no fields");
+	cJSON_Delete(r);
+	struct frame_reasoning going = { "So far", -1 };
+	r = parse_frame(frame_snapshot("m-1", "c1", "m", "", &going),
+	    "snapshot thinking");
+	CHECK(str_is(get(r, "reasoning"), "So far") &&
+	    cJSON_IsTrue(get(r, "thinking")) && get(r, "reasoning_ms") == NULL &&
+	    str_is(get(r, "content"), ""),
+	    "snapshot while thinking: reasoning, thinking, no reasoning_ms");
+	cJSON_Delete(r);
+	r = parse_frame(frame_snapshot("m-1", "c1", "m", "Ans", &rsn),
+	    "snapshot answering");
+	CHECK(str_is(get(r, "reasoning"), "Because.") &&
+	    get(r, "thinking") == NULL && num_is(get(r, "reasoning_ms"), 1500),
+	    "snapshot after the reasoning: reasoning_ms, not thinking");
+	cJSON_Delete(r);
+	r = parse_frame(frame_snapshot("m-1", "c1", "m", "Ans", NULL),
+	    "snapshot plain");
+	CHECK(get(r, "reasoning") == NULL && get(r, "thinking") == NULL,
+	    "snapshot without reasoning: no fields");
+	cJSON_Delete(r);
+}
+
 int
 main(void)
 {
@@ -258,5 +312,6 @@ main(void)
 	test_reply();
 	test_error();
 	test_reply_key();
+	test_reasoning();
 	UNIT_EXIT();
 }
