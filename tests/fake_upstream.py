@@ -36,6 +36,7 @@ POST .../chat/completions  streams (or returns) a reply chosen from the last use
                             between two events ("<thi", "nk>…") and the closing tag
                             between two HTTP chunks (after "</th"), always
                       open  as tag without the opening <think> (DeepSeek-R1)
+                    #reason:FORM:N adds " r1 r2 ... rN" to the reasoning (a long one)
     #reasononly     reasoning_content only, every content "" (finish_reason stop)
     #err200:KIND    HTTP 200, two content events, then an error inside the stream:
                       openai      data: {"error":{"message","type"}} then [DONE]
@@ -503,7 +504,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("X-Request-Id", "req_" + cid[9:])
         self.end_headers()
         sse = Sse(self, rng, keepalive="slow" not in d)
-        form = d.get("reason") if d.get("reason") in REASON_FORMS else None
+        form, _, more = (d.get("reason") or "").partition(":")
+        form = form if form in REASON_FORMS else None
         if "azurefilter" in d:
             sse.event(dumps({"id": "", "object": "", "created": 0, "model": "",
                              "choices": [], "prompt_filter_results": [{
@@ -528,7 +530,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             pieces = pieces[:2]
         # (delta, split_after) of each event, the reasoning first
         events = [({"content": p}, None) for p in pieces]
-        thought = word_pieces(REASONING)
+        thought = word_pieces(REASONING + "".join(
+            f" r{i}" for i in range(1, min(int(more), 2_000_000) + 1 if more.isdigit() else 1)))
         if form == "rc":
             events[:0] = [({"content": None, "reasoning_content": p}, None)
                           for p in thought]

@@ -40,6 +40,7 @@ struct reply {
 	long long reasoning_ms;       /* reasoning to first answer; -1 */
 	struct timespec started;
 	int first_seen;               /* its first delta came (first_token) */
+	struct timespec first_at;     /* when */
 	char *body;                   /* the upstream request until started */
 	struct upstream_call call;
 };
@@ -183,6 +184,7 @@ first_text(struct reply *r)
 {
 	if (!r->first_seen) {
 		r->first_seen = 1;
+		monotime_now(&r->first_at);
 		prom_hist_observe(&r->rs->stats.first_token,
 		    (double)monotime_ms_since(&r->started) / 1000.0);
 	}
@@ -193,6 +195,12 @@ first_text(struct reply *r)
 static void
 reasoning_over(struct reply *r)
 {
+	/* A stray closing tag: the reasoning was what came first, as answer
+	 * deltas, from the first text on. */
+	if (r->call.stray && !r->reason_seen && r->first_seen) {
+		r->reason_seen = 1;
+		r->reason_start = r->first_at;
+	}
 	if (r->reason_seen && r->reasoning_ms < 0)
 		r->reasoning_ms = monotime_ms_since(&r->reason_start);
 }
