@@ -303,6 +303,18 @@ test_reasoning(void)
 	CHECK(get(r, "reasoning") == NULL && get(r, "thinking") == NULL,
 	    "snapshot without reasoning: no fields");
 	cJSON_Delete(r);
+
+	/* The reply's key (ws/inflight.h): a reasoning frame shares it with
+	 * the reply's other frames and is not taken for a final one. */
+	char *fd = frame_delta("m-1", "c1", "x");
+	char *fr = frame_reasoning("m-1", "c1", "x");
+	size_t k = fd != NULL ? strlen("{\"msgid\":\"m-1\",\"conversation_id\":"
+	    "\"c1\",\"type\":\"") : 0;
+	CHECK(fd != NULL && fr != NULL && strncmp(fd, fr, k) == 0 &&
+	    strncmp(fr + k, "reasoning\"", 10) == 0,
+	    "reply key: a reasoning frame shares it, typed reasoning");
+	free(fd);
+	free(fr);
 }
 
 int
