@@ -187,8 +187,9 @@ error_message(const cJSON *error, char *msg, size_t cap)
 
 /* Takes choices[0].<member> (member "delta" in a stream chunk, "message"
  * in a whole completion): its reasoning (reasoning_content: DeepSeek,
- * llama.cpp, older vLLM; reasoning: OpenRouter, vLLM >= 0.11, Ollama; a
- * server sends one of them), its content, its finish_reason and any usage.
+ * llama.cpp, older vLLM; reasoning: OpenRouter, vLLM >= 0.11, Ollama; one
+ * that sends both with the same text, as vLLM did in between, is read
+ * once: reasoning_content first), its content, its finish_reason and any usage.
  * A chunk with no choices (usage, Azure's prompt_filter_results) or with
  * content null is no text. Returns 1 if there was text, 0 if not, -1 if
  * it could not be kept. */
