@@ -87,6 +87,11 @@ static const struct scase cases[] = {
 	  CH("{\"content\":\"\",\"reasoning\":\"ing.\"}")
 	  CHF("{\"content\":\"Answer\",\"reasoning\":null}", "stop") DONE,
 	  1, NULL, NULL, "Answer", "Thinking.", "stop", 1 },
+	{ "both reasoning fields (vLLM in between): read once", THINK_AUTO,
+	  CH("{\"reasoning_content\":\"Hm.\",\"reasoning\":\"Hm.\"}")
+	  CHF("{\"content\":\"A\",\"reasoning_content\":null,"
+	  "\"reasoning\":null}", "stop") DONE,
+	  1, NULL, NULL, "A", "Hm.", "stop", 1 },
 	{ "think tags in content, auto", THINK_AUTO,
 	  CH("{\"content\":\"<thi\"}") CH("{\"content\":\"nk>Step one.</th\"}")
 	  CH("{\"content\":\"ink>\\n\\nYou said\"}") CHF("{}", "stop") DONE,
