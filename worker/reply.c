@@ -34,7 +34,7 @@ struct reply {
 	long long msg_row;            /* the assistant message's row, 0 none */
 	size_t flushed;               /* content bytes already in the store */
 	size_t rflushed;              /* reasoning bytes already in it */
-	enum think_mode think;
+	enum think_mode think;        /* how <think> in its content is read */
 	struct timespec reason_start; /* its first reasoning delta */
 	int reason_seen;
 	long long reasoning_ms;       /* reasoning to first answer; -1 */
@@ -258,7 +258,6 @@ on_delta(void *owner, const char *text)
 	send_delta(r, frame_delta(r->msgid, r->conversation_id, text),
 	    to_origin, &d);
 }
-
 
 static void
 reply_unlink(struct reply *r)
