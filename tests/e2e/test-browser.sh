@@ -5,19 +5,34 @@
 # own; quota.mjs sets alice's quota with lightchat-admin (and back);
 # paging.mjs writes a long conversation into the database; resume.mjs and
 # session.mjs kill the worker (and websocketd), so they run last.
+# thinking.mjs runs on a stack of its own that also offers a reasoning model
+# (o4-mini). BROWSER_TESTS="chat thinking" runs only those.
 . "$(dirname "$0")/lib.sh"
 if [ ! -x /usr/bin/chromium ] || [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
 	not_ok "browser test prerequisites (run make deps)"
 	finish
 fi
-stack_start || finish
+ONLY=" ${BROWSER_TESTS:-chat controls sidebar quota paging resume session thinking} "
 mkdir -p "$ROOT/tests/artifacts"
-for t in chat controls sidebar quota paging resume session; do
-	echo "# $t.mjs"
-	u=alice pw=$PW_alice
-	[ "$t" = sidebar ] && u=bob pw=$PW_bob
-	node "$ROOT/tests/browser/$t.mjs" "$BASE" "$u" "$pw" "$ROOT/tests/artifacts" \
-		"$UP" "$T/state" || FAILED=$((FAILED + 1))
-done
-stack_stop
+# run NAME...: each script against the running stack.
+run() {
+	for t in "$@"; do
+		[[ "$ONLY" == *" $t "* ]] || continue
+		echo "# $t.mjs"
+		u=alice pw=$PW_alice
+		[ "$t" = sidebar ] && u=bob pw=$PW_bob
+		node "$ROOT/tests/browser/$t.mjs" "$BASE" "$u" "$pw" "$ROOT/tests/artifacts" \
+			"$UP" "$T/state" || FAILED=$((FAILED + 1))
+	done
+}
+if [[ "$ONLY" =~ \ (chat|controls|sidebar|quota|paging|resume|session)\  ]]; then
+	stack_start || finish
+	run chat controls sidebar quota paging resume session
+	stack_stop
+fi
+if [[ "$ONLY" == *" thinking "* ]]; then
+	stack_start LIGHTCHAT_MODELS=gpt-4o-mini,o4-mini || finish
+	run thinking
+	stack_stop
+fi
 finish
