@@ -42,6 +42,10 @@ buf_SRC      := lib/buf.c
 utf8_SRC     := lib/utf8.c
 monotime_SRC := lib/monotime.c
 config_SRC   := lib/config.c
+# The upstreams and the model table (config.c feeds it the sections), and
+# the one reader of 0600 key files (the flat key and each upstream's).
+models_SRC   := lib/models.c
+keyfile_SRC  := lib/keyfile.c
 # What each setting means, and the commented file made from the table
 # (lightchat-admin config --template, the package's conffile).
 config_doc_SRC := lib/config_doc.c
@@ -124,6 +128,11 @@ frames_PKGS  := libcjson
 request_SRC  := worker/request.c
 request_INC  := -Ilib -Iworker
 request_PKGS := libcjson
+
+# The request body, mapped by the model table (no libcurl).
+upstream_body_SRC  := worker/upstream_body.c
+upstream_body_INC  := -Ilib -Iworker
+upstream_body_PKGS := libcjson
 
 upstream_SRC := worker/upstream.c
 upstream_INC := -Ilib -Iworker
@@ -209,10 +218,10 @@ admin_SRC  := $(filter-out $(wsclient_SRC),$(wildcard admin/*.c))
 admin_INC  := -Ilib
 admin_PKGS := libcjson
 
-MODULES := log buf utf8 monotime config config_doc username perms id prom json token creds \
+MODULES := log buf utf8 monotime config models keyfile config_doc username perms id prom json token creds \
            users device throttle users_fp store store_login store_session \
            store_quota store_health heartbeat \
-           session_check zmtp inflight sse frames request upstream context \
+           session_check zmtp inflight sse frames request upstream_body upstream context \
            watch reply prompt limits outq session loop wcore wmain pages authorize \
            fmain ws admin store_backup wsclient
 
@@ -232,16 +241,17 @@ link_libs = $(foreach m,$(1),$($(m)_LIBS)) \
 # The FastCGI program: login, REST API, /ws authorizer.
 FCGI_MODS   := fmain authorize pages session_check store store_login \
                store_session store_health users users_fp token creds device \
-               throttle json id prom username perms config log buf utf8
+               throttle json id prom username perms config models keyfile log buf utf8
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
-WS_MODS     := ws zmtp inflight config log buf monotime
+WS_MODS     := ws zmtp inflight config models keyfile log buf monotime
 WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply \
-               watch context upstream request frames sse session_check store \
+               watch context upstream upstream_body request frames sse \
+               session_check store \
                store_session store_quota users_fp id prom json token creds \
-               username perms config log buf utf8 monotime
+               username perms config models keyfile log buf utf8 monotime
 ADMIN_MODS  := admin wsclient store store_session store_quota store_backup \
-               users users_fp token username perms id config config_doc log buf \
+               users users_fp token username perms id config models keyfile config_doc log buf \
                monotime
 
 FCGI_BIN   := $(BUILD)/lightchat.fcgi
@@ -251,8 +261,8 @@ ADMIN_BIN  := $(BUILD)/lightchat-admin
 
 # ------------------------------------------------------------- unit tests --
 # test-NAME links the modules in test-NAME_MODS (tests/unit/test-NAME.c).
-test-config_MODS  := config
-test-config_doc_MODS := config_doc config
+test-config_MODS  := config models keyfile
+test-config_doc_MODS := config_doc config models keyfile
 test-context_MODS := context store id log
 test_PKGS_test-context := sqlite3
 test-creds_MODS   := creds device username
@@ -266,9 +276,9 @@ test-limits_MODS  := limits
 test-outq_MODS    := outq log monotime
 test-perms_MODS   := perms
 test-prom_MODS    := prom buf
-test-reply_MODS   := reply watch upstream frames sse store id config log buf \
+test-reply_MODS   := reply watch upstream upstream_body frames sse store id config models keyfile log buf \
                      utf8 monotime prom
-test-request_MODS := request upstream sse id config log buf utf8
+test-request_MODS := request upstream upstream_body sse id config models keyfile log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \
                      store_health users users_fp token creds device throttle \

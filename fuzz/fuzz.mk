@@ -27,14 +27,14 @@ FUZZ_CFLAGS_HARN := $(FUZZ_BASE) -fsanitize=fuzzer-no-link $(WARN) -Ifuzz
 FUZZ_LDFLAGS     := -fsanitize=fuzzer $(FUZZ_SAN)
 
 # The small shared modules every harness may use (the Makefile's modules).
-FUZZ_LIB := $(foreach m,log buf utf8 monotime config username,$($(m)_SRC))
+FUZZ_LIB := $(foreach m,log buf utf8 monotime config models keyfile username,$($(m)_SRC))
 
 # What each harness links beyond its own file: sources and pkg-config names
 # (the Makefile's modules), and each harness object's own cflags.
 fuzz_src_sse     := $(sse_SRC) $(FUZZ_LIB)
 fuzz_pkgs_sse    :=
-# upstream_body (worker/upstream.c) builds the body the harness checks.
-fuzz_src_request := $(request_SRC) $(upstream_SRC) $(sse_SRC) $(id_SRC) $(FUZZ_LIB)
+# upstream_body (worker/upstream_body.c) builds the body the harness checks.
+fuzz_src_request := $(request_SRC) $(upstream_body_SRC) $(upstream_SRC) $(sse_SRC) $(id_SRC) $(FUZZ_LIB)
 fuzz_pkgs_request:= libcjson libcurl
 fuzz_src_creds   := $(creds_SRC) $(FUZZ_LIB)
 fuzz_pkgs_creds  :=

@@ -4,7 +4,9 @@
  * REQUEST_SENDPROMPT and as REQUEST_REGENERATE against a configuration
  * loaded once (with aliases that are odd on purpose), then freed.
  * Invariants: an error has a code; a success has a valid msgid and an
- * allowed model; a seed-shaped success gives an upstream body
+ * allowed model routed to the one upstream; a seed-shaped success gives
+ * an upstream body, mapped by the model's quirks (no parameter the model
+ * omits, max_tokens under its name, only an effort it takes),
  * (upstream_body) that is JSON with that model, the messages and stream:
  * true; so does the conversation shape with a context; request_free leaves
  * nothing behind (the leak checker runs at the end of every input). */
@@ -30,7 +32,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_clear_settings_env();
 	setenv("LIGHTCHAT_CONFIG", "/dev/null", 1);
 	setenv("LIGHTCHAT_STATE", "/nonexistent/lightchat-fuzz", 1);
-	setenv("LIGHTCHAT_MODELS", "gpt-4o-mini, gpt-4o ,gpt-4.1-mini,m", 1);
+	/* Reasoning families too: their bodies are mapped (upstream_body.c). */
+	setenv("LIGHTCHAT_MODELS", "gpt-4o-mini, gpt-4o ,gpt-4.1-mini,m,o1-mini,"
+	    "o4-mini,gpt-5,gpt-5.1,gpt-5-chat-latest", 1);
 	setenv("LIGHTCHAT_MODEL_ALIASES",
 	    "gpt-3.5-turbo=gpt-4o-mini, fast = gpt-4o ,bad=not-allowed,=m,"
 	    "empty=, spaced alias = m,,", 1);
@@ -70,13 +74,36 @@ check_body(const char *body, const struct chat_request *req, int nmessages)
 		const char *k = item->string;
 		FUZZ_CHECK(strcmp(k, "model") == 0 || strcmp(k, "messages") == 0 ||
 		    strcmp(k, "stream") == 0 || strcmp(k, "stream_options") == 0 ||
-		    strcmp(k, "max_tokens") == 0 || strcmp(k, "temperature") == 0 ||
+		    strcmp(k, "max_tokens") == 0 ||
+		    strcmp(k, "max_completion_tokens") == 0 ||
+		    strcmp(k, "reasoning_effort") == 0 ||
+		    strcmp(k, "temperature") == 0 ||
 		    strcmp(k, "top_p") == 0 ||
 		    strcmp(k, "frequency_penalty") == 0 ||
 		    strcmp(k, "presence_penalty") == 0);
-		if (strcmp(k, "max_tokens") == 0)
+		if (strcmp(k, "max_tokens") == 0 ||
+		    strcmp(k, "max_completion_tokens") == 0)
 			FUZZ_CHECK(cJSON_IsNumber(item) && item->valuedouble >= 1 &&
 			    item->valuedouble <= (double)cfg.max_tokens_limit);
+		/* The model's mapping: its name for max_tokens, nothing it
+		 * omits, only an effort it takes. */
+		if (strcmp(k, "max_tokens") == 0)
+			FUZZ_CHECK(!req->info.max_completion_tokens);
+		if (strcmp(k, "max_completion_tokens") == 0)
+			FUZZ_CHECK(req->info.max_completion_tokens);
+		for (int i = 0; models_param_name((enum models_param)i); i++)
+			if (strcmp(k, models_param_name((enum models_param)i)) == 0)
+				FUZZ_CHECK(!(req->info.omit & (1u << i)));
+		if (strcmp(k, "reasoning_effort") == 0) {
+			int hit = -1;
+			FUZZ_CHECK(cJSON_IsString(item));
+			for (int e = 0; models_effort_name((enum models_effort)e);
+			    e++)
+				if (strcmp(item->valuestring, models_effort_name(
+				    (enum models_effort)e)) == 0)
+					hit = e;
+			FUZZ_CHECK(hit >= 0 && (req->info.efforts & (1u << hit)));
+		}
 	}
 	cJSON_Delete(b);
 }
@@ -86,7 +113,7 @@ check_one(const cJSON *payload, enum request_kind kind)
 {
 	struct chat_request req;
 	struct request_error err;
-	int rc = request_parse(payload, kind, &cfg, &req, &err);
+	int rc = request_parse(payload, kind, &cfg, NULL, &req, &err);
 
 	FUZZ_CHECK(rc == 0 || rc == -1);
 	if (rc != 0) {
@@ -99,6 +126,7 @@ check_one(const cJSON *payload, enum request_kind kind)
 	FUZZ_CHECK(msgid_ok(req.msgid));
 	FUZZ_CHECK(req.model[0] != '\0');
 	FUZZ_CHECK(config_list_has(cfg.models, req.model));
+	FUZZ_CHECK(req.upstream == 0 && req.info.upstream == 0);
 	FUZZ_CHECK(req.params != NULL);
 	FUZZ_CHECK(req.conversation_id[0] == '\0' ||
 	    id_valid(req.conversation_id));
@@ -108,7 +136,8 @@ check_one(const cJSON *payload, enum request_kind kind)
 		FUZZ_CHECK(req.messages != NULL);
 		int n = cJSON_GetArraySize(req.messages);
 		FUZZ_CHECK(n >= 1 && n <= cfg.max_messages);
-		char *body = upstream_body(req.model, req.messages, req.params);
+		char *body = upstream_body(req.model, req.messages, req.params,
+		    &req.info, true);
 		FUZZ_CHECK(body != NULL);
 		check_body(body, &req, n);
 		free(body);
@@ -124,7 +153,8 @@ check_one(const cJSON *payload, enum request_kind kind)
 		cJSON_AddItemToArray(msgs, m);
 		cJSON_AddStringToObject(m, "role", "user");
 		cJSON_AddStringToObject(m, "content", req.prompt);
-		char *body = upstream_body(req.model, msgs, req.params);
+		char *body = upstream_body(req.model, msgs, req.params,
+		    &req.info, true);
 		FUZZ_CHECK(body != NULL);
 		check_body(body, &req, 1);
 		free(body);
@@ -149,7 +179,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(p,
 		    "model_name");
 		if (cJSON_IsString(name) &&
-		    request_resolve_model(&cfg, name->valuestring, model) == 0)
+		    request_resolve_model(&cfg, NULL, name->valuestring, model) == 0)
 			FUZZ_CHECK(config_list_has(cfg.models, model));
 	}
 	cJSON_Delete(payload);

@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "keyfile.h"
+#include "models.h"
+
 enum cfg_type { CFG_INT, CFG_STR, CFG_BOOL };
 
 struct cfg_entry {
@@ -148,10 +151,15 @@ static const struct cfg_entry cfg_table[] = {
 	  NULL },
 	{ "metrics_open_loopback", CFG_BOOL, O(metrics_open_loopback), "true", 0,
 	  0, false, NULL },
+	/* What the worker's discovery saw (lib/models.h), for /api/models:
+	 * rewritten at each listing, so a tmpfs path spares an SD card. */
+	{ "worker_models_file", CFG_STR, O(worker_models_file), "", 0, 0, false,
+	  NULL },
 };
 #undef O
 #define CFG_COUNT (sizeof(cfg_table) / sizeof(cfg_table[0]))
 #define CFG_LINE_MAX 4096
+#define CFG_MODEL_CAP (MODELS_MODEL_MAX + 1)
 
 static const struct cfg_entry *
 cfg_find(const char *key)
@@ -224,12 +232,36 @@ trim(char *s)
 	return s;
 }
 
+/* Reads a section header "[kind name]" (s without its brackets) into
+ * kind and name. Returns 0 or -1. */
+static int
+cfg_section(char *s, char **kind, char **name)
+{
+	size_t n = strlen(s);
+
+	if (n < 2 || s[n - 1] != ']')
+		return -1;
+	s[n - 1] = '\0';
+	s = trim(s + 1);
+	*kind = s;
+	while (*s != '\0' && !isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0')
+		return -1;
+	*s++ = '\0';
+	*name = trim(s);
+	return **name != '\0' ? 0 : -1;
+}
+
+/* Reads the file: flat keys into cfg (marking them in set), the keys
+ * after a section header into the model table. */
 static int
 cfg_read_file(struct lc_config *cfg, const char *path, bool must_exist,
-    char *err)
+    bool *set, char *err)
 {
 	char line[CFG_LINE_MAX];
 	char origin[LC_CONFIG_ERR_MAX / 2];
+	char kind[16] = "", section[160] = "";
 	int rc = -1, lineno = 0;
 	FILE *fp = fopen(path, "r");
 
@@ -251,6 +283,22 @@ cfg_read_file(struct lc_config *cfg, const char *path, bool must_exist,
 		char *s = trim(line);
 		if (*s == '\0' || *s == '#')
 			continue;
+		if (*s == '[') {
+			char *k, *name;
+			if (cfg_section(s, &k, &name) != 0 ||
+			    strlen(k) >= sizeof(kind) ||
+			    strlen(name) >= sizeof(section)) {
+				snprintf(err, LC_CONFIG_ERR_MAX, "%s: expected "
+				    "[upstream NAME] or [model PATTERN]", origin);
+				goto out;
+			}
+			snprintf(kind, sizeof(kind), "%s", k);
+			snprintf(section, sizeof(section), "%s", name);
+			if (models_set(cfg->mt, kind, section, NULL, NULL, origin,
+			    err) != 0)
+				goto out;
+			continue;
+		}
 		char *eq = strchr(s, '=');
 		if (eq == NULL) {
 			snprintf(err, LC_CONFIG_ERR_MAX,
@@ -259,6 +307,12 @@ cfg_read_file(struct lc_config *cfg, const char *path, bool must_exist,
 		}
 		*eq = '\0';
 		char *key = trim(s), *value = trim(eq + 1);
+		if (kind[0] != '\0') {
+			if (models_set(cfg->mt, kind, section, key, value, origin,
+			    err) != 0)
+				goto out;
+			continue;
+		}
 		const struct cfg_entry *e = cfg_find(key);
 		if (e == NULL) {
 			snprintf(err, LC_CONFIG_ERR_MAX, "%s: unknown key '%.40s'",
@@ -267,6 +321,7 @@ cfg_read_file(struct lc_config *cfg, const char *path, bool must_exist,
 		}
 		if (cfg_set(cfg, e, value, origin, err) != 0)
 			goto out;
+		set[e - cfg_table] = true;
 	}
 	if (ferror(fp)) {
 		snprintf(err, LC_CONFIG_ERR_MAX, "%s: read error", path);
@@ -279,7 +334,7 @@ out:
 }
 
 static int
-cfg_read_env(struct lc_config *cfg, char *err)
+cfg_read_env(struct lc_config *cfg, bool *set, char *err)
 {
 	char name[64];
 
@@ -296,6 +351,8 @@ cfg_read_env(struct lc_config *cfg, char *err)
 			v = getenv(name);
 		if (v != NULL && cfg_set(cfg, e, v, name, err) != 0)
 			return -1;
+		if (v != NULL)
+			set[i] = true;
 	}
 	return 0;
 }
@@ -341,33 +398,81 @@ cfg_derive_abs(struct lc_config *cfg, const char *dir, const char *rel,
 static int
 cfg_read_key_file(struct lc_config *cfg, char *err)
 {
-	char key[1024];
-	FILE *fp;
+	char key[KEYFILE_MAX + 1];
 
 	if (cfg->upstream_api_key_file[0] == '\0' ||
 	    cfg->upstream_api_key[0] != '\0')
 		return 0;
-	fp = fopen(cfg->upstream_api_key_file, "r");
-	if (fp == NULL) {
-		snprintf(err, LC_CONFIG_ERR_MAX, "upstream_api_key_file %.100s: %s",
-		    cfg->upstream_api_key_file, strerror(errno));
+	if (keyfile_read(cfg->upstream_api_key_file, "upstream_api_key_file",
+	    key, sizeof(key), err, LC_CONFIG_ERR_MAX) != 0)
 		return -1;
-	}
-	struct stat st;
-	if (fstat(fileno(fp), &st) != 0 || (st.st_mode & 077) != 0) {
-		snprintf(err, LC_CONFIG_ERR_MAX,
-		    "upstream_api_key_file %.100s: must be mode 0600 (chmod 600 it)",
-		    cfg->upstream_api_key_file);
-		fclose(fp);
-		return -1;
-	}
-	if (fgets(key, sizeof(key), fp) == NULL)
-		key[0] = '\0';
-	fclose(fp);
 	const struct cfg_entry *e = cfg_find("upstream_api_key");
-	int rc = cfg_set(cfg, e, trim(key), "upstream_api_key_file", err);
+	int rc = cfg_set(cfg, e, key, "upstream_api_key_file", err);
 	explicit_bzero(key, sizeof(key));
 	return rc;
+}
+
+static bool
+cfg_was_set(const bool *set, const char *key)
+{
+	const struct cfg_entry *e = cfg_find(key);
+
+	return e != NULL && set[e - cfg_table];
+}
+
+/* Finds the first model offered by a static list (models_each). */
+static int
+cfg_first_model(void *arg, const char *name, int upstream)
+{
+	(void)upstream;
+	snprintf(arg, CFG_MODEL_CAP, "%s", name);
+	return 1;
+}
+
+/* The model table: the sections read, the environment, the flat upstream
+ * "default" when there is no [upstream] section or one of its keys was
+ * set; then default_model: an explicit one must be offered by a static
+ * list unless some upstream discovers (its name may come later); none set
+ * is gpt-4o-mini when offered, else the first static model, else "" (the
+ * first model offered at run time). */
+static int
+cfg_models(struct lc_config *cfg, const bool *set, char *err)
+{
+	char merr[MODELS_ERR_MAX], first[CFG_MODEL_CAP] = "";
+	bool flat = models_upstream_count(cfg->mt) == 0 ||
+	    cfg_was_set(set, "upstream_base_url") ||
+	    cfg_was_set(set, "upstream_api_key") ||
+	    cfg_was_set(set, "upstream_api_key_file") ||
+	    cfg_was_set(set, "models");
+	bool discovers = false;
+
+	merr[0] = '\0';
+	if (models_env(cfg->mt, merr) != 0 ||
+	    models_finish(cfg->mt, flat, cfg->upstream_base_url,
+	    cfg->upstream_api_key, cfg->models, cfg->upstream_connect_timeout,
+	    cfg->upstream_idle_timeout, cfg->upstream_total_timeout,
+	    merr) != 0) {
+		snprintf(err, LC_CONFIG_ERR_MAX, "%s", merr);
+		return -1;
+	}
+	for (size_t i = 0; i < models_upstream_count(cfg->mt); i++)
+		discovers |= models_upstream(cfg->mt, i)->discover;
+	if (cfg_was_set(set, "default_model")) {
+		if (cfg->default_model[0] == '\0' || discovers ||
+		    models_route(cfg->mt, NULL, cfg->default_model) >= 0)
+			return 0;
+		snprintf(err, LC_CONFIG_ERR_MAX, "default_model '%.60s' is not "
+		    "in models (nor in an [upstream]'s models)",
+		    cfg->default_model);
+		return -1;
+	}
+	const char *pick = "gpt-4o-mini";
+	if (models_route(cfg->mt, NULL, pick) < 0) {
+		models_each(cfg->mt, NULL, cfg_first_model, first);
+		pick = first;
+	}
+	const struct cfg_entry *e = cfg_find("default_model");
+	return cfg_set(cfg, e, pick, "default", err);
 }
 
 /* An empty public_origin becomes the origins a browser on this host uses
@@ -450,21 +555,28 @@ int
 config_load(struct lc_config *cfg, char err[LC_CONFIG_ERR_MAX])
 {
 	const char *path = getenv("LIGHTCHAT_CONFIG");
+	bool set[CFG_COUNT] = { false };
 
 	memset(cfg, 0, sizeof(*cfg));
 	err[0] = '\0';
+	cfg->mt = models_new();
+	if (cfg->mt == NULL) {
+		snprintf(err, LC_CONFIG_ERR_MAX, "out of memory");
+		return -1;
+	}
 	for (size_t i = 0; i < CFG_COUNT; i++)
 		if (cfg_set(cfg, &cfg_table[i], cfg_table[i].def, "default",
 		    err) != 0)
 			return -1;
 	if (path != NULL && path[0] != '\0') {
-		if (cfg_read_file(cfg, path, true, err) != 0)
+		if (cfg_read_file(cfg, path, true, set, err) != 0)
 			return -1;
 	} else if (cfg_read_file(cfg, "/etc/lightchat/lightchat.conf", false,
-	    err) != 0) {
+	    set, err) != 0) {
 		return -1;
 	}
-	if (cfg_read_env(cfg, err) != 0 || cfg_read_key_file(cfg, err) != 0)
+	if (cfg_read_env(cfg, set, err) != 0 ||
+	    cfg_read_key_file(cfg, err) != 0 || cfg_models(cfg, set, err) != 0)
 		return -1;
 
 	if (cfg->state[0] != '/') {
@@ -492,14 +604,10 @@ config_load(struct lc_config *cfg, char err[LC_CONFIG_ERR_MAX])
 	    "/worker.sock", err) != 0 ||
 	    cfg_derive(&cfg->database, "", cfg->state, "/lightchat.db", err) != 0 ||
 	    cfg_derive(&cfg->worker_metrics_file, "", cfg->state,
-	    "/worker.metrics", err) != 0)
+	    "/worker.metrics", err) != 0 ||
+	    cfg_derive(&cfg->worker_models_file, "", cfg->state,
+	    "/models.json", err) != 0)
 		return -1;
-	if (cfg->models[0] == '\0' ||
-	    !config_list_has(cfg->models, cfg->default_model)) {
-		snprintf(err, LC_CONFIG_ERR_MAX,
-		    "default_model '%.60s' is not in models", cfg->default_model);
-		return -1;
-	}
 	return 0;
 }
 
@@ -516,6 +624,8 @@ config_free(struct lc_config *cfg)
 		free(*slot);
 		*slot = NULL;
 	}
+	models_free(cfg->mt);
+	cfg->mt = NULL;
 }
 
 int

@@ -3,12 +3,18 @@
  * Precedence: environment (LIGHTCHAT_<KEY in upper case>, and OPENAI_API_KEY /
  * OPENAI_BASE_URL) over the file named by LIGHTCHAT_CONFIG (default
  * /etc/lightchat/lightchat.conf when it exists) over the built-in defaults.
- * Read it before the first FCGI_Accept: libfcgi replaces environ on accept. */
+ * Read it before the first FCGI_Accept: libfcgi replaces environ on accept.
+ *
+ * The file may end with sections: "[upstream NAME]" and "[model PATTERN]"
+ * lines, each followed by its own key = value lines (lib/models.h), until
+ * the next section; the flat keys come before the first one. */
 #ifndef LC_CONFIG_H
 #define LC_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "models.h"
 
 #define LC_CONFIG_ERR_MAX 256
 
@@ -24,7 +30,7 @@ struct lc_config {
 	char *upstream_api_key;   /* secret: never logged */
 	char *upstream_api_key_file;
 	char *models;             /* comma-separated allow-list */
-	char *default_model;
+	char *default_model;       /* "" : the first model offered at run time */
 	char *model_aliases;      /* "alias=model,alias=model" */
 	char *public_origin;      /* the origins the page is served from, comma-
 	                           * separated "scheme://host[:port]"; "" : the
@@ -84,6 +90,11 @@ struct lc_config {
 	char *metrics_token_file; /* "" : none; else a 0600 file whose token
 	                           * opens /metrics (Authorization: Bearer) */
 	bool metrics_open_loopback; /* /metrics open to 127.0.0.0/8 and ::1 */
+	char *worker_models_file; /* "" : <state>/models.json (what the
+	                           * worker's discovery saw, for /api/models) */
+	struct lc_models *mt;     /* the upstreams and the model table, made
+	                           * by config_load (the flat upstream_* keys
+	                           * are its upstream "default") */
 };
 
 /* Loads defaults, the file and the environment into cfg, validates the values
@@ -91,7 +102,7 @@ struct lc_config {
  * config_free, also after a failure. */
 int config_load(struct lc_config *cfg, char err[LC_CONFIG_ERR_MAX]);
 
-/* Frees the strings of cfg. */
+/* Frees the strings of cfg and its model table. */
 void config_free(struct lc_config *cfg);
 
 /* Writes the effective value of key into out (numbers in decimal, booleans

@@ -88,8 +88,10 @@ void models_free(struct lc_models *mt);
 
 /* Sets key = value in the section [kind name] (kind "upstream" or
  * "model"; name an upstream name or a model glob) at origin ("file:line",
- * for errors). Returns 0, or -1 with err (MODELS_ERR_MAX) saying what is
- * wrong: unknown kind or key, bad value, too many sections. */
+ * for errors). key NULL (value ignored) only opens the section, checking
+ * its name: config.c calls it so at the header line. Returns 0, or -1 with
+ * err (MODELS_ERR_MAX) saying what is wrong: unknown kind or key, bad
+ * value, too many sections. */
 int models_set(struct lc_models *mt, const char *kind, const char *name,
     const char *key, const char *value, const char *origin, char *err);
 

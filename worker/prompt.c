@@ -384,7 +384,7 @@ prompt_start(struct prompts *ps, const struct peer *p, const char *user,
 		goto out;
 	struct reply_spec spec = { p, user, req->msgid, req->model,
 	    req->stream, !req->seed, req->seed ? req->messages : context,
-	    req->params };
+	    req->params, &req->info };
 	r = reply_new(ps->replies, &spec);
 	if (r == NULL) {
 		refuse(err, "server_error", "out of memory", NULL);

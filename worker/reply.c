@@ -277,7 +277,10 @@ reply_new(struct replies *rs, const struct reply_spec *spec)
 
 	if (r == NULL)
 		return NULL;
-	r->body = upstream_body(spec->model, spec->messages, spec->params);
+	/* stream_options always for now: the per-upstream memory of its
+	 * refusal (models.h, MODELS_SO_AUTO) replaces true here. */
+	r->body = upstream_body(spec->model, spec->messages, spec->params,
+	    spec->info, true);
 	if (r->body == NULL) {
 		free(r);
 		return NULL;

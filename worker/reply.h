@@ -52,6 +52,8 @@ struct reply_spec {
 	                               * conversation (its shape, not seed's) */
 	const cJSON *messages;        /* the conversation to answer */
 	const cJSON *params;          /* checked sampling parameters, or NULL */
+	const struct lc_model_info *info; /* the model's quirks (copied), or
+	                               * NULL: the parameters go as they are */
 };
 
 /* Creates the set of replies: their calls go into multi, their rows into

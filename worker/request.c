@@ -43,17 +43,19 @@ check_text(const char *text, const char *field, struct request_error *err)
 }
 
 int
-request_resolve_model(const struct lc_config *cfg, const char *name, char *out)
+request_resolve_model(const struct lc_config *cfg,
+    const struct models_live *live, const char *name, char *out)
 {
 	size_t nlen = strlen(name);
+	int u;
 
 	if (nlen == 0 || nlen > REQUEST_MODEL_MAX)
 		return -1;
-	if (config_list_has(cfg->models, name)) {
+	if ((u = models_route(cfg->mt, live, name)) >= 0) {
 		memcpy(out, name, nlen + 1);
-		return 0;
+		return u;
 	}
-	/* Aliases: "alias=model,alias=model"; the target must be allowed. */
+	/* Aliases: "alias=model,alias=model"; the target must be offered. */
 	for (const char *p = cfg->model_aliases; *p;) {
 		while (*p == ',' || *p == ' ')
 			p++;
@@ -73,11 +75,21 @@ request_resolve_model(const struct lc_config *cfg, const char *name, char *out)
 				return -1;
 			memcpy(out, t, tlen);
 			out[tlen] = '\0';
-			return config_list_has(cfg->models, out) ? 0 : -1;
+			return models_route(cfg->mt, live, out);
 		}
 		p += len;
 	}
 	return -1;
+}
+
+/* models_each's first model, for a request without a model when no
+ * default_model is configured. */
+static int
+first_model(void *arg, const char *name, int upstream)
+{
+	(void)upstream;
+	snprintf(arg, REQUEST_MODEL_MAX + 1, "%s", name);
+	return 1;
 }
 
 /* Reads an optional number (a JSON number or a numeric string, as the seed's
@@ -166,10 +178,39 @@ struct num_param {
 	int integer;
 };
 
-/* Checks params into out->model and out->params. */
+/* Checks params.reasoning_effort (absent, null or "": none) into
+ * out->params as the string the client sent. */
+static int
+check_effort(const cJSON *params, struct chat_request *out,
+    struct request_error *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(params,
+	    "reasoning_effort");
+	int e;
+
+	if (v == NULL || cJSON_IsNull(v) ||
+	    (cJSON_IsString(v) && v->valuestring[0] == '\0'))
+		return 0;
+	for (e = 0; models_effort_name((enum models_effort)e) != NULL; e++)
+		if (cJSON_IsString(v) && strcmp(v->valuestring,
+		    models_effort_name((enum models_effort)e)) == 0)
+			break;
+	if (models_effort_name((enum models_effort)e) == NULL)
+		return fail(err, "invalid_request", "params.reasoning_effort",
+		    "reasoning_effort must be one of none, minimal, low, "
+		    "medium, high, xhigh");
+	if (cJSON_AddStringToObject(out->params, "reasoning_effort",
+	    v->valuestring) == NULL)
+		return fail(err, "server_error", NULL, "out of memory");
+	return 0;
+}
+
+/* Checks params into out->model (routed: out->upstream, out->info) and
+ * out->params. */
 static int
 check_params(const cJSON *params, const struct lc_config *cfg,
-    struct chat_request *out, struct request_error *err)
+    const struct models_live *live, struct chat_request *out,
+    struct request_error *err)
 {
 	const struct num_param nums[] = {
 		{ "max_tokens", 1, (double)cfg->max_tokens_limit, 1 },
@@ -186,18 +227,28 @@ check_params(const cJSON *params, const struct lc_config *cfg,
 	model = cJSON_GetObjectItemCaseSensitive(params, "model_name");
 	if (model == NULL || cJSON_IsNull(model) ||
 	    (cJSON_IsString(model) && model->valuestring[0] == '\0')) {
-		snprintf(out->model, sizeof(out->model), "%s",
-		    cfg->default_model);
+		char name[REQUEST_MODEL_MAX + 1] = "";
+		if (cfg->default_model[0] != '\0')
+			snprintf(name, sizeof(name), "%s", cfg->default_model);
+		else
+			models_each(cfg->mt, live, first_model, name);
+		out->upstream = name[0] != '\0' ?
+		    request_resolve_model(cfg, live, name, out->model) : -1;
+		if (out->upstream < 0)
+			return fail(err, "model_not_allowed", "params.model_name",
+			    name[0] != '\0' ? "the default model is not "
+			    "available now" : "no model is available now");
 	} else if (!cJSON_IsString(model)) {
 		return fail(err, "invalid_request", "params.model_name",
 		    "model_name must be a string");
-	} else if (request_resolve_model(cfg, model->valuestring,
-	    out->model) != 0) {
+	} else if ((out->upstream = request_resolve_model(cfg, live,
+	    model->valuestring, out->model)) < 0) {
 		char msg[200];
 		snprintf(msg, sizeof(msg), "model '%.64s' is not available here",
 		    model->valuestring);
 		return fail(err, "model_not_allowed", "params.model_name", msg);
 	}
+	models_info(cfg->mt, out->model, out->upstream, &out->info);
 	out->params = cJSON_CreateObject();
 	if (out->params == NULL)
 		return fail(err, "server_error", NULL, "out of memory");
@@ -219,7 +270,7 @@ check_params(const cJSON *params, const struct lc_config *cfg,
 		    cJSON_AddNumberToObject(out->params, nums[i].name, d) == NULL)
 			return fail(err, "server_error", NULL, "out of memory");
 	}
-	return 0;
+	return check_effort(params, out, err);
 }
 
 /* Copies an optional string member into *out (NULL when absent). */
@@ -245,14 +296,15 @@ get_string(const cJSON *payload, const char *name, size_t max, char **out,
 
 int
 request_parse(const cJSON *payload, enum request_kind kind,
-    const struct lc_config *cfg, struct chat_request *out,
-    struct request_error *err)
+    const struct lc_config *cfg, const struct models_live *live,
+    struct chat_request *out, struct request_error *err)
 {
 	const cJSON *msgid, *stream, *conv, *messages, *edit;
 	size_t max_text = (size_t)cfg->max_message;
 
 	memset(out, 0, sizeof(*out));
 	memset(err, 0, sizeof(*err));
+	out->upstream = -1;
 	if (!cJSON_IsObject(payload))
 		return fail(err, "invalid_request", "payload",
 		    "payload must be an object");
@@ -277,7 +329,7 @@ request_parse(const cJSON *payload, enum request_kind kind,
 		memcpy(out->conversation_id, conv->valuestring, ID_LEN + 1);
 	}
 	if (check_params(cJSON_GetObjectItemCaseSensitive(payload, "params"),
-	    cfg, out, err) != 0)
+	    cfg, live, out, err) != 0)
 		return -1;
 
 	if (kind == REQUEST_REGENERATE) {

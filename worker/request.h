@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "id.h"
+#include "models.h"
 
 #define REQUEST_MSGID_MAX 128
 #define REQUEST_MODEL_MAX 128
@@ -20,9 +21,17 @@ enum request_kind { REQUEST_SENDPROMPT, REQUEST_REGENERATE };
 struct chat_request {
 	char msgid[REQUEST_MSGID_MAX + 1];
 	char model[REQUEST_MODEL_MAX + 1];  /* the upstream model name */
+	int upstream;                       /* the index of the upstream
+	                                     * serving model (models_route) */
+	struct lc_model_info info;          /* its quirks (models_info) */
 	int stream;                         /* the client wants delta frames */
 	int seed;                           /* the seed shape (messages) */
-	cJSON *params;                      /* checked numeric parameters */
+	cJSON *params;                      /* checked parameters: numbers,
+	                                     * and reasoning_effort a string
+	                                     * (one of models_effort_name's);
+	                                     * as the client sent them, the
+	                                     * model's mapping comes later
+	                                     * (upstream_body) */
 	cJSON *messages;                    /* seed shape: checked copy */
 	char conversation_id[ID_LEN + 1];  /* "" : a new conversation */
 	char *prompt;                       /* conversation shape */
@@ -36,20 +45,26 @@ struct request_error {
 	char field[64];         /* the offending field, or "" */
 };
 
-/* Validates payload (may be NULL) of a kind of message against cfg.
- * Returns 0 with out filled, or -1 with err filled; out->msgid is set
- * whenever the msgid itself was valid. Free out with request_free either
- * way. */
+/* Validates payload (may be NULL) of a kind of message against cfg; the
+ * model is resolved through the aliases, then routed (models_route) with
+ * what discovery saw (live, may be NULL: static lists only). Without
+ * params.model_name: cfg's default_model, or when that is "" the first
+ * model offered (models_each). Returns 0 with out filled, or -1 with err
+ * filled (model_not_allowed when no upstream offers the model); out->msgid
+ * is set whenever the msgid itself was valid. Free out with request_free
+ * either way. */
 int request_parse(const cJSON *payload, enum request_kind kind,
-    const struct lc_config *cfg, struct chat_request *out,
-    struct request_error *err);
+    const struct lc_config *cfg, const struct models_live *live,
+    struct chat_request *out, struct request_error *err);
 
 /* Frees what req holds. */
 void request_free(struct chat_request *req);
 
-/* Resolves a client model name through the allow-list and the aliases into
- * out (REQUEST_MODEL_MAX + 1 bytes). Returns 0 or -1 if not allowed. */
-int request_resolve_model(const struct lc_config *cfg, const char *name,
-    char *out);
+/* Resolves a client model name through the aliases (a target must be
+ * offered too) into out (REQUEST_MODEL_MAX + 1 bytes) and routes it
+ * (models_route; live may be NULL). Returns the upstream's index, or -1
+ * when no upstream offers it. */
+int request_resolve_model(const struct lc_config *cfg,
+    const struct models_live *live, const char *name, char *out);
 
 #endif

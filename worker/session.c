@@ -301,7 +301,8 @@ do_prompt(struct session *s, const struct peer *p, const char *user,
 	struct chat_request req;
 	struct request_error err;
 
-	if (request_parse(payload, kind, s->cfg, &req, &err) != 0 ||
+	/* NULL: static model lists only, until discovery's record is here. */
+	if (request_parse(payload, kind, s->cfg, NULL, &req, &err) != 0 ||
 	    prompt_start(s->prompts, p, user, &req, kind == REQUEST_REGENERATE,
 	    &err) != 0)
 		send_error(s, p, req.msgid[0] ? req.msgid : NULL, err.code,

@@ -1,6 +1,6 @@
-/* upstream.c - the upstream side of a chat reply: its request body, the
- * libcurl call, the event stream interpretation, and the classification of
- * how a call ended. */
+/* upstream.c - the upstream side of a chat reply: the libcurl call, the
+ * event stream interpretation, and the classification of how a call ended
+ * (its request body: upstream_body.c). */
 #include "upstream.h"
 
 #include <stdio.h>
@@ -169,35 +169,6 @@ on_write(char *ptr, size_t size, size_t nmemb, void *arg)
 		call_fail(c, "upstream_bad_response",
 		    "the model's API sent an event larger than allowed");
 	return rc == SSE_OK ? n : 0;
-}
-
-char *
-upstream_body(const char *model, const cJSON *messages, const cJSON *params)
-{
-	cJSON *body = cJSON_CreateObject(), *opts, *copy;
-	const cJSON *p;
-	char *out = NULL;
-
-	if (body == NULL || cJSON_AddStringToObject(body, "model", model) == NULL)
-		goto out;
-	copy = cJSON_Duplicate(messages, 1);
-	if (copy == NULL || !cJSON_AddItemToObject(body, "messages", copy)) {
-		cJSON_Delete(copy);
-		goto out;
-	}
-	cJSON_ArrayForEach(p, params) {
-		if (cJSON_AddNumberToObject(body, p->string, p->valuedouble) ==
-		    NULL)
-			goto out;
-	}
-	if (cJSON_AddBoolToObject(body, "stream", 1) == NULL ||
-	    (opts = cJSON_AddObjectToObject(body, "stream_options")) == NULL ||
-	    cJSON_AddBoolToObject(opts, "include_usage", 1) == NULL)
-		goto out;
-	out = cJSON_PrintUnformatted(body);
-out:
-	cJSON_Delete(body);
-	return out;
 }
 
 int

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "models.h"
 #include "sse.h"
 #include "usage.h"
 
@@ -49,13 +50,20 @@ struct upstream_outcome {
 	long retry_after;             /* -1 unknown */
 };
 
-/* Builds the /chat/completions request body: model, messages (a cJSON
- * array of {role,content}: the seed's transcript or the stored context),
- * the checked sampling parameters in params (a cJSON object of numbers, may
- * be NULL), stream with usage. Returns a malloc'd string the caller frees
+/* Builds the /chat/completions request body (worker/upstream_body.c):
+ * model, messages (a cJSON array of {role,content}: the seed's transcript
+ * or the stored context; only role and content are sent, never a
+ * message's reasoning), the checked parameters in params (request.h's: may
+ * be NULL) mapped by the model's quirks mi (NULL: sent as they are):
+ * omitted ones dropped, max_tokens lowered to mi->max_tokens_limit and
+ * sent as max_completion_tokens where the model wants it, the system role
+ * renamed, reasoning_effort mapped to the nearest effort the model takes
+ * (models_effort_map) or dropped; stream, and stream_options with usage
+ * when stream_options is true. Returns a malloc'd string the caller frees
  * (or hands to upstream_init), or NULL when out of memory. */
 char *upstream_body(const char *model, const cJSON *messages,
-    const cJSON *params);
+    const cJSON *params, const struct lc_model_info *mi,
+    bool stream_options);
 
 /* Prepares call to POST body (ownership taken, freed by upstream_free even on
  * failure) to cfg's upstream. Returns 0, or -1 when out of memory. */

@@ -269,7 +269,7 @@ test_errors(void)
 	    "default_model not in models");
 	expect_err("models = a-long,b\ndefault_model = a\n", "default_model",
 	    "default_model a prefix of a model");
-	expect_err("models =\ndefault_model = a\n", "default_model",
+	expect_err("models =\ndefault_model = a\n", "models is empty",
 	    "empty models refused");
 	setenv("LIGHTCHAT_DEFAULT_MODEL", "zzz", 1);
 	expect_err("", "default_model", "env default_model not in models");

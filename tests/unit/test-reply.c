@@ -237,7 +237,7 @@ new_reply(struct replies *rs, const struct peer *origin, const char *msgid,
 	cJSON *msgs = cJSON_Parse("[{\"role\":\"user\",\"content\":\"Hi\"}]");
 	cJSON *params = cJSON_Parse("{\"temperature\":0.5}");
 	struct reply_spec spec = { origin, "alice", msgid, "m1", stream, follow,
-	    msgs, params };
+	    msgs, params, NULL };
 	struct reply *r = reply_new(rs, &spec);
 
 	cJSON_Delete(msgs);

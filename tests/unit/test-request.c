@@ -41,7 +41,7 @@ run(const char *json, struct chat_request *out, struct request_error *err)
 		printf("# bad test JSON: %s\n", json);
 		return 99;
 	}
-	rc = request_parse(payload, REQUEST_SENDPROMPT, &cfg, out, err);
+	rc = request_parse(payload, REQUEST_SENDPROMPT, &cfg, NULL, out, err);
 	cJSON_Delete(payload);
 	return rc;
 }
@@ -74,7 +74,8 @@ num(const cJSON *body, const char *name)
 static cJSON *
 seed_body(const struct chat_request *req)
 {
-	char *text = upstream_body(req->model, req->messages, req->params);
+	char *text = upstream_body(req->model, req->messages, req->params,
+	    NULL, true);
 	cJSON *body = text != NULL ? cJSON_Parse(text) : NULL;
 
 	free(text);
@@ -213,24 +214,24 @@ test_models(void)
 	expect_fail("{\"msgid\":\"a\"," MSGS ",\"params\":{\"model_name\":"
 	    "5}}", "invalid_request", "params.model_name",
 	    "number as model_name -> invalid_request");
-	CHECK(request_resolve_model(&cfg, "m2", out) == 0 &&
+	CHECK(request_resolve_model(&cfg, NULL, "m2", out) == 0 &&
 	    strcmp(out, "m2") == 0, "resolve m2");
-	CHECK(request_resolve_model(&cfg, "old", out) == 0 &&
+	CHECK(request_resolve_model(&cfg, NULL, "old", out) == 0 &&
 	    strcmp(out, "m2") == 0, "resolve alias old");
-	CHECK(request_resolve_model(&cfg, "", out) == -1, "resolve empty");
-	CHECK(request_resolve_model(&cfg, "ol", out) == -1, "resolve alias prefix");
-	CHECK(request_resolve_model(&cfg, "old=m2", out) == -1,
+	CHECK(request_resolve_model(&cfg, NULL, "", out) == -1, "resolve empty");
+	CHECK(request_resolve_model(&cfg, NULL, "ol", out) == -1, "resolve alias prefix");
+	CHECK(request_resolve_model(&cfg, NULL, "old=m2", out) == -1,
 	    "resolve the alias text itself");
 	memset(longname, 'm', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	CHECK(request_resolve_model(&cfg, longname, out) == -1,
+	CHECK(request_resolve_model(&cfg, NULL, longname, out) == -1,
 	    "resolve 129-byte name");
 	cfg.model_aliases = (char *)"bad=m9,,good=m2,empty=";
-	CHECK(request_resolve_model(&cfg, "bad", out) == -1,
+	CHECK(request_resolve_model(&cfg, NULL, "bad", out) == -1,
 	    "alias to a model not allowed refused");
-	CHECK(request_resolve_model(&cfg, "empty", out) == -1,
+	CHECK(request_resolve_model(&cfg, NULL, "empty", out) == -1,
 	    "alias to nothing refused");
-	CHECK(request_resolve_model(&cfg, "good", out) == 0 &&
+	CHECK(request_resolve_model(&cfg, NULL, "good", out) == 0 &&
 	    strcmp(out, "m2") == 0, "alias after an empty item");
 	cfg.model_aliases = saved;
 }
@@ -370,7 +371,7 @@ test_conversation_shape(void)
 	CHECK_STR(out.prompt, "Hi there", "conversation shape: prompt kept");
 	CHECK_STR(out.system, "Be brief", "conversation shape: system kept");
 	cJSON *msgs = cJSON_Parse("[{\"role\":\"user\",\"content\":\"Hi\"}]");
-	char *body = upstream_body(out.model, msgs, out.params);
+	char *body = upstream_body(out.model, msgs, out.params, NULL, true);
 	cJSON *b = body != NULL ? cJSON_Parse(body) : NULL;
 	CHECK(b != NULL && cJSON_GetArraySize(num(b, "messages")) == 1 &&
 	    num(b, "temperature") != NULL &&
@@ -396,7 +397,7 @@ test_conversation_shape(void)
 	    "invalid_request", "conversation_id",
 	    "edit_last without a conversation refused");
 	cJSON *p = cJSON_Parse("{\"msgid\":\"c7\"}");
-	CHECK(request_parse(p, REQUEST_REGENERATE, &cfg, &out, &err) == -1 &&
+	CHECK(request_parse(p, REQUEST_REGENERATE, &cfg, NULL, &out, &err) == -1 &&
 	    strcmp(err.field, "conversation_id") == 0,
 	    "regenerate without a conversation refused");
 	request_free(&out);
@@ -414,7 +415,7 @@ test_strict_numbers_and_spaced_alias(void)
 	    "invalid_request", "params.top_p", "number string with a blank refused");
 	expect_fail("{\"msgid\":\"a\"," MSGS ",\"params\":{\"temperature\":\"inf\"}}",
 	    "invalid_request", "params.temperature", "\"inf\" refused");
-	CHECK(request_resolve_model(&cfg, "spaced", model) == 0 &&
+	CHECK(request_resolve_model(&cfg, NULL, "spaced", model) == 0 &&
 	    strcmp(model, "m2") == 0, "alias written with spaces around '='");
 }
 
