@@ -106,6 +106,11 @@ store_backup_PKGS := sqlite3 libcjson
 store_health_SRC  := lib/store_health.c
 store_health_PKGS := sqlite3 libcjson
 
+# What discovery saw (lib/models.h): the worker keeps and writes it, the
+# FastCGI program reads it for /api/models.
+models_live_SRC  := lib/models_live.c
+models_live_PKGS := libcjson
+
 session_check_SRC  := lib/session_check.c
 session_check_PKGS := libcjson
 
@@ -153,6 +158,17 @@ reply_PKGS   := libcurl libcjson
 prompt_SRC   := worker/prompt.c
 prompt_INC   := -Ilib -Iworker
 prompt_PKGS  := libcurl libcjson
+
+# One upstream's URL, auth header and easy-handle options (the chat call
+# and discovery).
+uphttp_SRC    := worker/upstream_http.c
+uphttp_INC    := -Ilib -Iworker
+uphttp_PKGS   := libcurl
+
+# Model discovery: GET {base}/models of each discovering upstream.
+discover_SRC  := worker/discover.c
+discover_INC  := -Ilib -Iworker
+discover_PKGS := libcurl libcjson
 
 # Sessions per user and per address, messages per user: counting only.
 limits_SRC   := worker/limits.c
@@ -220,9 +236,9 @@ admin_PKGS := libcjson
 
 MODULES := log buf utf8 monotime config models keyfile config_doc username perms id prom json token creds \
            users device throttle users_fp store store_login store_session \
-           store_quota store_health heartbeat \
+           store_quota store_health heartbeat models_live \
            session_check zmtp inflight sse frames request upstream_body upstream context \
-           watch reply prompt limits outq session loop wcore wmain pages authorize \
+           watch reply prompt uphttp discover limits outq session loop wcore wmain pages authorize \
            fmain ws admin store_backup wsclient
 
 # Each module's objects compile with its own include paths (-Ilib when it
@@ -278,6 +294,8 @@ test-perms_MODS   := perms
 test-prom_MODS    := prom buf
 test-reply_MODS   := reply watch upstream upstream_body frames sse store id config models keyfile log buf \
                      utf8 monotime prom
+test-models_live_MODS := models_live models discover uphttp keyfile buf log \
+                         monotime
 test-request_MODS := request upstream upstream_body sse id config models keyfile log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \

@@ -4,6 +4,22 @@ model of `make run` is tools/demo-upstream, not this).
 
     python3 tests/fake_upstream.py --port N [--host 127.0.0.1] [--port-file F]
                                    [--api-key KEY] [--delay-ms 5]
+                                   [--models-file F] [--models-status CODE]
+                                   [--reject-stream-options] [--azure]
+
+Options modelling real servers (../shared/UPSTREAMS.md):
+    --models-file F          GET .../models lists the ids in F (one a line, re-read
+                             at each GET, as a model pulled into Ollama appears);
+                             a missing file answers 500
+    --models-status CODE     GET .../models answers CODE with an error body
+    --reject-stream-options  Mistral's 422 extra_forbidden when the request has
+                             stream_options (Mistral, Fireworks, Azure AI Foundry)
+    --azure                  Azure OpenAI: only /openai/deployments/{dep}/chat/
+                             completions?api-version=... and /openai/v1/chat/
+                             completions (and .../models beside them); the key in
+                             an "api-key" header (Authorization is refused); the
+                             first stream chunk has "choices": [] and
+                             prompt_filter_results
 
 POST .../chat/completions  streams (or returns) a reply chosen from the last user
                            message P; '#' tokens in P pick a scenario:
@@ -24,7 +40,10 @@ POST .../chat/completions  streams (or returns) a reply chosen from the last use
     #midstream-error one good event, then an OpenAI error event, then the end
     #params         compact JSON (sorted keys) of the request's sampling parameters
     #unicode        "héllo wörld — ✓ 日本語 🚀 done"
-GET .../models    model list.   GET /_requests  last 100 chat bodies (+ "_auth", "_path").
+GET .../models    model list.   GET /_requests  last 100 chat bodies (+ "_auth": an
+                  Authorization header came, "_auth_kind": "bearer", "api-key" or
+                  "none", "_path", "_query").   GET /_gets  the last 100 GETs of the
+                  models list, each {"_path", "_auth", "_auth_kind", "_query"}.
 GET /_stats       {"active","total","client_closed"}.   POST /_reset  clears both.
 
 The SSE byte stream is deliberately hostile but valid: HTTP chunks are cut at
@@ -97,6 +116,7 @@ class ClientGone(Exception):
 class State:
     lock = threading.Lock()
     requests = []
+    gets = []  # GETs of the models list (discovery), apart from the chat requests
     active = total = client_closed = 0
 
     @classmethod
@@ -297,18 +317,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with STATE.lock:
                 reqs = list(STATE.requests)
             self.send_json(200, reqs)
+        elif path == "/_gets":
+            with STATE.lock:
+                gets = list(STATE.gets)
+            self.send_json(200, gets)
         elif path == "/_stats":
             with STATE.lock:
                 stats = {"active": STATE.active, "total": STATE.total,
                          "client_closed": STATE.client_closed}
             self.send_json(200, stats)
-        elif path.rstrip("/").endswith("/models"):
+        elif path.rstrip("/").endswith("/models") and self.path_ok(path, "models"):
+            self.record({"_path": path}, STATE.gets)
             if not self.authorized():
                 return self.send_error_json(401)
+            if self.opts.models_status:
+                return self.send_error_json(self.opts.models_status)
+            models = MODELS
+            if self.opts.models_file:
+                try:
+                    with open(self.opts.models_file, encoding="utf-8") as f:
+                        models = [line.strip() for line in f if line.strip()]
+                except OSError:
+                    return self.send_error_json(500, "The models list is unavailable.")
             now = int(time.time())
             self.send_json(200, {"object": "list", "data": [
                 {"id": m, "object": "model", "created": now, "owned_by": "fake-upstream"}
-                for m in MODELS]})
+                for m in models]})
         else:
             self.send_error_json(404, f"Unknown path {path}")
 
@@ -326,7 +360,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 STATE.requests.clear()
                 STATE.total = STATE.client_closed = 0
             return self.send_json(200, {"ok": True})
-        if not path.rstrip("/").endswith("/chat/completions"):
+        if not path.rstrip("/").endswith("/chat/completions") or \
+                not self.path_ok(path, "chat/completions"):
             log(f"POST {path} (unknown path)")
             return self.send_error_json(404, f"Unknown path {path}")
         try:
@@ -353,7 +388,38 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def authorized(self):
         key = self.opts.api_key
+        if self.opts.azure:  # Azure takes the key in "api-key", never a bearer token
+            if "Authorization" in self.headers:
+                return False
+            return not key or self.headers.get("api-key", "") == key
         return not key or self.headers.get("Authorization", "") == "Bearer " + key
+
+    def auth_kind(self):
+        if "Authorization" in self.headers:
+            return "bearer"
+        return "api-key" if "api-key" in self.headers else "none"
+
+    def path_ok(self, path, tail):
+        """Whether path is one this server answers: any .../tail, or with --azure
+        only Azure's two forms (a deployment's URL with api-version, or the v1 URL)."""
+        if not self.opts.azure:
+            return True
+        query = self.path.split("?", 1)[1] if "?" in self.path else ""
+        if path == "/openai/v1/" + tail:
+            return True
+        m = re.fullmatch(r"/openai/deployments/([^/]+)/" + re.escape(tail), path)
+        return bool(m) and re.search(r"(^|&)api-version=[^&]+", query) is not None
+
+    def record(self, rec, where=None):
+        query = self.path.split("?", 1)[1] if "?" in self.path else ""
+        rec.update(_auth="Authorization" in self.headers, _auth_kind=self.auth_kind(),
+                   _query=query)
+        with STATE.lock:
+            if where is None:
+                STATE.requests = (STATE.requests + [rec])[-100:]
+            else:
+                where.append(rec)
+                del where[:-100]
 
     # ---- chat completions -----------------------------------------------------------
     def chat(self, path, raw):
@@ -365,9 +431,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = None
         rec = dict(body) if isinstance(body, dict) else {"_raw": raw[:1000].decode(
             "utf-8", "replace")}
-        rec.update(_auth=auth, _path=path)
-        with STATE.lock:
-            STATE.requests = (STATE.requests + [rec])[-100:]
+        rec.update(_path=path)
+        self.record(rec)
         model = body.get("model") if isinstance(body, dict) else None
         msgs = body.get("messages") if isinstance(body, dict) else None
         prompt = ""
@@ -387,6 +452,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_error_json(400, bad[1], bad[0])
         if not self.authorized():
             return self.send_error_json(401)
+        if self.opts.reject_stream_options and "stream_options" in body:
+            # Mistral's answer (FastAPI/pydantic's extra_forbidden).
+            return self.send_json(422, {"object": "error", "message": {"detail": [{
+                "type": "extra_forbidden", "loc": ["body", "stream_options"],
+                "msg": "Extra inputs are not permitted",
+                "input": body["stream_options"]}]}, "type": "invalid_request_error",
+                "param": None, "code": None})
         if "status" in d and d["status"].isdigit() and 400 <= int(d["status"]) <= 599:
             code = int(d["status"])
             return self.send_error_json(code, extra=[("Retry-After", "7")] if code == 429
@@ -466,6 +538,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("X-Request-Id", "req_" + cid[9:])
         self.end_headers()
         sse = Sse(self, rng, keepalive="slow" not in d)
+        if self.opts.azure:  # Azure's content filter chunk comes first
+            sse.event(dumps({"id": "", "object": "", "created": 0, "model": "",
+                             "choices": [], "prompt_filter_results": [{
+                                 "prompt_index": 0, "content_filter_results": {
+                                     "hate": {"filtered": False, "severity": "safe"}}}]}))
         sse.event(chunk_obj({"role": "assistant", "content": ""}))
         if "hang" in d:
             sse.flush()
@@ -561,6 +638,13 @@ def main():
     ap.add_argument("--api-key", help="require 'Authorization: Bearer KEY'")
     ap.add_argument("--delay-ms", type=float, default=5.0,
                     help="pause after each HTTP chunk (default 5)")
+    ap.add_argument("--models-file", help="GET /models lists the ids in this file "
+                    "(one a line, re-read at each GET; missing: 500)")
+    ap.add_argument("--models-status", type=int, help="GET /models answers this status")
+    ap.add_argument("--reject-stream-options", action="store_true",
+                    help="answer 422 (Mistral's extra_forbidden) to stream_options")
+    ap.add_argument("--azure", action="store_true",
+                    help="Azure OpenAI's paths, api-key header and filter chunk")
     opts = ap.parse_args()
     Handler.opts = opts
     if ":" in opts.host:
