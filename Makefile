@@ -257,7 +257,7 @@ link_libs = $(foreach m,$(1),$($(m)_LIBS)) \
 # The FastCGI program: login, REST API, /ws authorizer.
 FCGI_MODS   := fmain authorize pages session_check store store_login \
                store_session store_health users users_fp token creds device \
-               throttle json id prom username perms config models keyfile log buf utf8
+               throttle json id prom username perms config models models_live keyfile log buf utf8
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp inflight config models keyfile log buf monotime
@@ -300,7 +300,7 @@ test-request_MODS := request upstream upstream_body sse id config models keyfile
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \
                      store_health users users_fp token creds device throttle \
-                     json id prom username perms log buf utf8
+                     json id prom username perms config models models_live keyfile log buf utf8
 test-sessions_MODS := session_check store store_session users_fp token \
                       username id log
 test-sse_MODS     := sse buf

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# test-api-models.sh - GET /api/models with two upstreams, one whose model
+# listing failed: every model with its upstream's name and label, whether it
+# is available, the sampling parameters and reasoning efforts it takes (the
+# built-in rules for o4-mini, the sysadmin's [model] section for qwen*), each
+# upstream's state; the discovery record (worker_models_file) is read at each
+# request, and a missing or bad one hides no configured model.
+. "$(dirname "$0")/lib.sh"
+
+D=$(mktemp -d /tmp/lightchat-models.XXXXXX)
+DEAD=$(free_port)   # nothing listens there
+cat >"$D/lightchat.conf" <<CONF
+worker_models_file = $D/models.json
+
+[upstream ollama]
+label = Ollama
+base_url = http://127.0.0.1:$DEAD/v1
+models = llama3.2:1b
+discover = true
+
+[model qwen*]
+omit = frequency_penalty,presence_penalty
+reasoning_effort = low,high
+images = false
+CONF
+# What the worker's discovery would have written: Ollama listed qwen3:8b once,
+# then failed.
+write_live() {
+	cat >"$D/models.json.tmp" <<JSON
+{"upstreams":[{"name":"ollama","ok":$1,"error":"$2","checked":1764650000,"models":["qwen3:8b"]}]}
+JSON
+	mv "$D/models.json.tmp" "$D/models.json"
+}
+write_live false "GET /models: connection refused"
+
+stack_start LIGHTCHAT_CONFIG="$D/lightchat.conf" LIGHTCHAT_MODELS=gpt-4o-mini,o4-mini || { rm -rf "$D"; finish; }
+J="$T/jar"
+assert_eq "login: 200" "$(login alice "$PW_alice" "$J")" "200"
+get() { curl -s -o "$T/out" -w '%{http_code}' -b "$J" "$BASE/api/models"; }
+
+assert_eq "GET /api/models: 200" "$(get)" "200"
+assert_eq "models: each upstream's, the discovered one too; the default" \
+	"$(jq -c '{models, default}' "$T/out")" \
+	'{"models":["gpt-4o-mini","o4-mini","llama3.2:1b","qwen3:8b"],"default":"gpt-4o-mini"}'
+assert_eq "details: one per model, in the same order" "$(jq -c '[.details[].id] == .models' "$T/out")" "true"
+detail() { jq -c --arg m "$1" '.details[] | select(.id == $m) | del(.id)' "$T/out"; }
+assert_eq "gpt-4o-mini: every parameter, no effort, images" "$(detail gpt-4o-mini)" \
+	'{"upstream":"default","label":"default","available":true,"params":["max_tokens","temperature","top_p","frequency_penalty","presence_penalty"],"reasoning_effort":[],"images":true}'
+assert_eq "o4-mini: max_tokens only, low/medium/high" "$(detail o4-mini)" \
+	'{"upstream":"default","label":"default","available":true,"params":["max_tokens"],"reasoning_effort":["low","medium","high"],"images":true}'
+assert_eq "llama3.2:1b: Ollama's, unavailable while its listing fails" "$(detail llama3.2:1b)" \
+	'{"upstream":"ollama","label":"Ollama","available":false,"params":["max_tokens","temperature","top_p","frequency_penalty","presence_penalty"],"reasoning_effort":[],"images":false}'
+assert_eq "qwen3:8b: the [model qwen*] section's omit, efforts and images" "$(detail qwen3:8b)" \
+	'{"upstream":"ollama","label":"Ollama","available":false,"params":["max_tokens","temperature","top_p"],"reasoning_effort":["low","high"],"images":false}'
+assert_eq "upstreams: the flat one ok, Ollama failing with why and when" "$(jq -c .upstreams "$T/out")" \
+	'[{"name":"default","label":"default","discover":false,"status":"ok"},{"name":"ollama","label":"Ollama","discover":true,"status":"error","error":"GET /models: connection refused","checked":1764650000}]'
+
+write_live true ""
+get >/dev/null
+assert_eq "read at each request: Ollama back, its models available" \
+	"$(jq -c '[.upstreams[1].status, ([.details[] | select(.upstream == "ollama") | .available] | all)]' "$T/out")" '["ok",true]'
+assert_eq "an upstream that is fine has no error" "$(jq -c '.upstreams[1] | has("error")' "$T/out")" "false"
+
+rm -f "$D/models.json"
+get >/dev/null
+assert_eq "no record: the configured models, Ollama's static one, all available" \
+	"$(jq -c '[.models, ([.details[].available] | all), .upstreams[1].status]' "$T/out")" \
+	'[["gpt-4o-mini","o4-mini","llama3.2:1b"],true,"ok"]'
+
+printf '{"upstreams":[{"name":"ollama","ok":fal' >"$D/models.json"
+assert_eq "a bad record: 200 all the same" "$(get)" "200"
+assert_eq "a bad record is ignored: the configured models" "$(jq -c .models "$T/out")" '["gpt-4o-mini","o4-mini","llama3.2:1b"]'
+assert_match "a bad record is logged" "$(grep 'models file' "$T/stack.log" | tail -1)" 'unreadable, ignored'
+assert_eq "without credentials: 401" "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/api/models")" "401"
+
+stack_stop
+rm -rf "$D"
+finish
