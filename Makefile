@@ -288,6 +288,7 @@ test_PKGS_test-health := sqlite3
 test-inflight_MODS := inflight
 test-json_MODS    := json buf utf8
 test-limits_MODS  := limits
+test-models_MODS  := models keyfile
 # test-reply links no ZeroMQ: proof that a reply's life does not need it.
 test-outq_MODS    := outq log monotime
 test-perms_MODS   := perms

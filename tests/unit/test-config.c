@@ -441,6 +441,140 @@ test_prefix(void)
 	config_free(&cfg);
 }
 
+
+/* The model table's sections (issue 14): keys after a header belong to
+ * it, errors name file:line, the flat keys are the upstream "default" only
+ * when no section exists or one of them is set, default_model's rule. */
+static void
+test_sections(void)
+{
+	struct lc_config cfg;
+	char err[LC_CONFIG_ERR_MAX], keyf[160], text[1024], out[64];
+	const struct lc_upstream *u;
+	struct lc_model_info mi;
+
+	clear_env();
+	CHECK(load("", &cfg, err) == 0 && models_upstream_count(cfg.mt) == 1 &&
+	    strcmp(models_upstream(cfg.mt, 0)->name, "default") == 0 &&
+	    models_route(cfg.mt, NULL, "gpt-4o") == 0,
+	    "sections: none: the flat upstream default");
+	config_free(&cfg);
+	CHECK(cfg.mt == NULL, "sections: config_free frees the table");
+
+	CHECK(load("port = 9000\n"
+	    "[upstream ollama]\n"
+	    "label = Ollama at home\n"
+	    "base_url = http://127.0.0.1:11434/v1\n"
+	    "models = llama3.2:1b,qwen3:8b\n"
+	    "idle_timeout = 300\n"
+	    "\n# a comment inside a section\n"
+	    "[model qwen3*]\n"
+	    "think = open\n"
+	    "max_tokens_limit = 8000\n", &cfg, err) == 0,
+	    "sections: an upstream and a rule");
+	CHECK(cfg.port == 9000 && models_upstream_count(cfg.mt) == 1 &&
+	    (u = models_upstream(cfg.mt, 0)) != NULL &&
+	    strcmp(u->name, "ollama") == 0 &&
+	    strcmp(u->label, "Ollama at home") == 0 &&
+	    u->idle_timeout == 300 && u->connect_timeout == 10,
+	    "sections: only the section's upstream (no flat key set)");
+	CHECK_STR(cfg.default_model, "llama3.2:1b",
+	    "sections: default_model unset: the first static model");
+	models_info(cfg.mt, "qwen3:8b", 0, &mi);
+	CHECK(mi.think == MODELS_THINK_OPEN && mi.max_tokens_limit == 8000,
+	    "sections: the rule's fields");
+	CHECK(config_get(&cfg, "port", out, sizeof(out)) == 0 &&
+	    strcmp(out, "9000") == 0, "sections: config_get of a flat key");
+	config_free(&cfg);
+
+	CHECK(load("models = gpt-4o-mini,o4-mini\n"
+	    "[upstream ollama]\nbase_url = http://127.0.0.1:11434/v1\n"
+	    "discover = true\n", &cfg, err) == 0 &&
+	    models_upstream_count(cfg.mt) == 2 &&
+	    strcmp(models_upstream(cfg.mt, 0)->name, "default") == 0 &&
+	    models_route(cfg.mt, NULL, "o4-mini") == 0,
+	    "sections: models set: the flat upstream too, first");
+	CHECK_STR(cfg.default_model, "gpt-4o-mini",
+	    "sections: default_model unset: gpt-4o-mini when offered");
+	config_free(&cfg);
+
+	setenv("OPENAI_API_KEY", "sk-env", 1);
+	CHECK(load("[upstream ollama]\nbase_url = http://127.0.0.1:11434/v1\n"
+	    "discover = true\n", &cfg, err) == 0 &&
+	    models_upstream_count(cfg.mt) == 2 &&
+	    strcmp(models_upstream(cfg.mt, 0)->api_key, "sk-env") == 0,
+	    "sections: an api key in the environment makes the flat upstream");
+	CHECK_STR(cfg.default_model, "gpt-4o-mini",
+	    "sections: the flat default models with it");
+	config_free(&cfg);
+	unsetenv("OPENAI_API_KEY");
+
+	CHECK(load("[upstream ollama]\nbase_url = http://127.0.0.1:11434/v1\n"
+	    "discover = true\n", &cfg, err) == 0 &&
+	    cfg.default_model[0] == '\0',
+	    "sections: discovery only: default_model \"\" (first at run time)");
+	config_free(&cfg);
+
+	CHECK(load("default_model = llama3.2:3b\n"
+	    "[upstream ollama]\nbase_url = http://127.0.0.1:11434/v1\n"
+	    "discover = true\n", &cfg, err) == 0,
+	    "sections: an explicit default_model a discovering upstream may "
+	    "offer later");
+	config_free(&cfg);
+	expect_err("default_model = nope\n[upstream ollama]\n"
+	    "base_url = http://h/v1\nmodels = a\n", "default_model 'nope'",
+	    "sections: an explicit default_model nobody offers refused");
+
+	setenv("LIGHTCHAT_UPSTREAM_OLLAMA_BASE_URL", "http://10.0.0.2:11434/v1",
+	    1);
+	CHECK(load("[upstream ollama]\nbase_url = http://127.0.0.1:11434/v1\n"
+	    "models = a\n", &cfg, err) == 0 &&
+	    strcmp(models_upstream(cfg.mt, 0)->base_url,
+	    "http://10.0.0.2:11434/v1") == 0,
+	    "sections: LIGHTCHAT_UPSTREAM_OLLAMA_BASE_URL overrides the file");
+	config_free(&cfg);
+	unsetenv("LIGHTCHAT_UPSTREAM_OLLAMA_BASE_URL");
+
+	snprintf(keyf, sizeof(keyf), "%s/openai.key", dir);
+	write_file(keyf, "sk-section\n");
+	chmod(keyf, 0600);
+	snprintf(text, sizeof(text), "[upstream openai]\n"
+	    "base_url = https://api.openai.com/v1\nmodels = gpt-5-mini\n"
+	    "api_key_file = %s\n", keyf);
+	CHECK(load(text, &cfg, err) == 0 &&
+	    strcmp(models_upstream(cfg.mt, 0)->api_key, "sk-section") == 0,
+	    "sections: api_key_file read (0600)");
+	config_free(&cfg);
+	chmod(keyf, 0640);
+	expect_err(text, "0600", "sections: api_key_file 0640 refused");
+
+	expect_err("[upstream ollama]\nbase_url = http://h/v1\nmodels = a\n"
+	    "port = 8080\n", ":4: unknown key 'port' in [upstream ollama]",
+	    "sections: a flat key inside a section refused, file:line named");
+	expect_err("[upstream ollama\nbase_url = x\n", ":1: expected [upstream",
+	    "sections: a header without its bracket refused");
+	expect_err("[upstream]\n", ":1: expected [upstream",
+	    "sections: a header without a name refused");
+	expect_err("[server x]\n", ":1: unknown section",
+	    "sections: an unknown section kind refused");
+	expect_err("[upstream Big]\n", ":1: [upstream Big]",
+	    "sections: a bad upstream name refused at its header");
+	expect_err("\n[upstream x]\nbase_url = gopher://h\n", ":3: base_url",
+	    "sections: a bad value refused with its line");
+	expect_err("[upstream x]\nmodels = a\n", "needs a base_url",
+	    "sections: an upstream without base_url refused");
+	expect_err("[upstream x]\nbase_url = http://h/v1\n[model a*]\n"
+	    "upstream = y\nmodels = a\n", "unknown key 'models' in [model a*]",
+	    "sections: keys after a new header belong to it");
+	expect_err("[upstream x]\nbase_url = http://h/v1\nmodels = a\n"
+	    "[model a*]\nupstream = y\n", ":5: upstream: no [upstream y]",
+	    "sections: a rule naming an unknown upstream refused");
+	expect_err("upstream_base_url = http://h/v1\n[upstream default]\n"
+	    "base_url = http://g/v1\nmodels = a\n", "both define",
+	    "sections: flat keys and [upstream default] refused");
+	clear_env();
+}
+
 int
 main(void)
 {
@@ -458,6 +592,7 @@ main(void)
 	test_paths_and_keys();
 	test_get_and_list();
 	test_prefix();
+	test_sections();
 	clear_env();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

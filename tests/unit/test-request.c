@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -447,6 +448,257 @@ test_control_characters(void)
 	    "ctl: in an assistant turn too (a new transcript is stored whole)");
 }
 
+
+/* The parameter mapping per family (issue 14): the seed's fixed params on
+ * every family never yield a parameter that family refuses. */
+static struct lc_config fam_cfg;
+
+#define SEED_PARAMS "\"max_tokens\":4096,\"temperature\":0.7,\"top_p\":1," \
+	"\"frequency_penalty\":0,\"presence_penalty\":0"
+
+/* The mapped body of the seed shape (a system and a user message) for
+ * model with extra params (may be ""), parsed back; NULL on failure. */
+static cJSON *
+family_body(const char *model, const char *extra, struct chat_request *out)
+{
+	char json[1024];
+	struct request_error err;
+	cJSON *payload, *body = NULL;
+
+	snprintf(json, sizeof(json), "{\"msgid\":\"f\",\"messages\":["
+	    "{\"role\":\"system\",\"content\":\"Be brief.\"},"
+	    "{\"role\":\"user\",\"content\":\"Hi\"}],"
+	    "\"params\":{\"model_name\":\"%s\"%s%s}}", model,
+	    extra[0] ? "," : "", extra);
+	payload = cJSON_Parse(json);
+	if (request_parse(payload, REQUEST_SENDPROMPT, &fam_cfg, NULL, out,
+	    &err) == 0) {
+		char *text = upstream_body(out->model, out->messages,
+		    out->params, &out->info, true);
+		body = text != NULL ? cJSON_Parse(text) : NULL;
+		free(text);
+	} else {
+		printf("# %s: %s\n", model, err.message);
+	}
+	cJSON_Delete(payload);
+	return body;
+}
+
+static const char *
+system_role_of(const cJSON *body)
+{
+	const cJSON *m = cJSON_GetArrayItem(num(body, "messages"), 0);
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(m, "role");
+
+	return cJSON_IsString(r) ? r->valuestring : "";
+}
+
+static double
+numv(const cJSON *body, const char *name)
+{
+	const cJSON *v = num(body, name);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+static const char *
+strv(const cJSON *body, const char *name)
+{
+	const cJSON *v = num(body, name);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+struct family_case {
+	const char *model;
+	bool reasoning;          /* max_completion_tokens, no sampling */
+	const char *role;        /* what the system message becomes */
+	const char *effort_high; /* reasoning_effort "high" becomes ("": none) */
+	const char *effort_none; /* reasoning_effort "none" becomes */
+};
+
+static void
+test_mapping(void)
+{
+	static const struct family_case fam[] = {
+		{ "gpt-4o", false, "system", "", "" },
+		{ "gpt-4o-mini", false, "system", "", "" },
+		{ "o1-mini", true, "user", "", "" },
+		{ "o3", true, "developer", "high", "low" },
+		{ "o4-mini", true, "developer", "high", "low" },
+		{ "gpt-5", true, "developer", "high", "minimal" },
+		{ "gpt-5.1", true, "developer", "high", "none" },
+		{ "gpt-5-chat-latest", true, "developer", "", "" },
+		{ "llama3.2:1b", false, "system", "", "" },
+	};
+	static const char *const sampling[] = { "temperature", "top_p",
+	    "frequency_penalty", "presence_penalty" };
+	char path[] = "/tmp/test-request-conf-XXXXXX", label[160];
+	int fd = mkstemp(path);
+	const char *conf = "[upstream local]\n"
+	    "base_url = http://127.0.0.1:11434/v1\n"
+	    "models = llama3.2:1b\n"
+	    "[model gpt-5-mini]\n"
+	    "reasoning_effort = low\n"
+	    "[model o4-mini]\n"
+	    "max_tokens_limit = 1000\n"
+	    "[model llama*]\n"
+	    "max_tokens_param = max_completion_tokens\n"
+	    "omit = presence_penalty\n";
+	char err[LC_CONFIG_ERR_MAX];
+	struct chat_request out;
+	cJSON *b;
+
+	if (fd < 0 || write(fd, conf, strlen(conf)) != (ssize_t)strlen(conf)) {
+		printf("not ok - mapping: config file\n");
+		return;
+	}
+	close(fd);
+	setenv("LIGHTCHAT_CONFIG", path, 1);
+	setenv("LIGHTCHAT_MODELS", "gpt-4o-mini,gpt-4o,o1-mini,o3,o4-mini,"
+	    "gpt-5,gpt-5-mini,gpt-5.1,gpt-5-chat-latest", 1);
+	setenv("LIGHTCHAT_DEFAULT_MODEL", "gpt-4o-mini", 1);
+	CHECK(config_load(&fam_cfg, err) == 0, "mapping: config loaded");
+	unlink(path);
+	setenv("LIGHTCHAT_CONFIG", "/dev/null", 1);
+	setenv("LIGHTCHAT_MODELS", "m1,m2", 1);
+	setenv("LIGHTCHAT_DEFAULT_MODEL", "m1", 1);
+
+	for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+		const struct family_case *f = &fam[i];
+		b = family_body(f->model, SEED_PARAMS, &out);
+		snprintf(label, sizeof(label), "mapping %s: seed params", f->model);
+		CHECK(b != NULL, label);
+		bool local = strcmp(f->model, "llama3.2:1b") == 0;
+		bool mct = f->reasoning || local;
+		/* o4-mini: the config's max_tokens_limit = 1000 */
+		double mt = strcmp(f->model, "o4-mini") == 0 ? 1000 : 4096;
+		int bad = 0;
+		if (mct ? num(b, "max_tokens") != NULL ||
+		    numv(b, "max_completion_tokens") != mt :
+		    num(b, "max_completion_tokens") != NULL ||
+		    numv(b, "max_tokens") != mt)
+			bad |= 1;
+		for (size_t k = 0; k < 4; k++) {
+			bool want = !f->reasoning &&
+			    !(local && strcmp(sampling[k], "presence_penalty") == 0);
+			if ((num(b, sampling[k]) != NULL) != want)
+				bad |= 2;
+		}
+		if (!f->reasoning && (numv(b, "temperature") != 0.7 ||
+		    numv(b, "top_p") != 1))
+			bad |= 4;
+		if (strcmp(system_role_of(b), f->role) != 0)
+			bad |= 8;
+		if (num(b, "reasoning_effort") != NULL)
+			bad |= 16;
+		snprintf(label, sizeof(label), "mapping %s: max tokens name, "
+		    "sampling %s, system as %s, no effort unasked", f->model,
+		    f->reasoning ? "omitted" : "kept", f->role);
+		CHECK(bad == 0 && out.upstream == (local ? 1 : 0), label);
+		if (bad != 0)
+			printf("#   bad %#x\n", bad);
+		cJSON_Delete(b);
+		request_free(&out);
+
+		b = family_body(f->model, "\"reasoning_effort\":\"high\"", &out);
+		snprintf(label, sizeof(label), "mapping %s: effort high -> %s",
+		    f->model, f->effort_high[0] ? f->effort_high : "dropped");
+		CHECK(b != NULL && strcmp(strv(b, "reasoning_effort"),
+		    f->effort_high) == 0 && (f->effort_high[0] != '\0' ||
+		    num(b, "reasoning_effort") == NULL), label);
+		cJSON_Delete(b);
+		request_free(&out);
+		b = family_body(f->model, "\"reasoning_effort\":\"none\"", &out);
+		snprintf(label, sizeof(label), "mapping %s: effort none -> %s",
+		    f->model, f->effort_none[0] ? f->effort_none : "dropped");
+		CHECK(b != NULL && strcmp(strv(b, "reasoning_effort"),
+		    f->effort_none) == 0, label);
+		cJSON_Delete(b);
+		request_free(&out);
+	}
+
+	/* The sysadmin's overrides, one field each. */
+	b = family_body("gpt-5-mini", SEED_PARAMS ",\"reasoning_effort\":"
+	    "\"minimal\"", &out);
+	CHECK(b != NULL && strcmp(strv(b, "reasoning_effort"), "low") == 0 &&
+	    numv(b, "max_completion_tokens") == 4096 &&
+	    num(b, "temperature") == NULL,
+	    "mapping: override of gpt-5-mini's efforts (low only), the family "
+	    "rule for the rest");
+	cJSON_Delete(b);
+	request_free(&out);
+	b = family_body("o4-mini", SEED_PARAMS, &out);
+	CHECK(b != NULL && numv(b, "max_completion_tokens") == 1000,
+	    "mapping: max_tokens lowered to the rule's max_tokens_limit");
+	cJSON_Delete(b);
+	request_free(&out);
+	b = family_body("o4-mini", "\"max_tokens\":300", &out);
+	CHECK(b != NULL && numv(b, "max_completion_tokens") == 300,
+	    "mapping: max_tokens under the limit kept");
+	cJSON_Delete(b);
+	request_free(&out);
+
+	/* No mapping (mi NULL): as the client sent them. */
+	b = family_body("o3", SEED_PARAMS ",\"reasoning_effort\":\"xhigh\"",
+	    &out);
+	cJSON_Delete(b);
+	char *text = upstream_body(out.model, out.messages, out.params, NULL,
+	    false);
+	b = text != NULL ? cJSON_Parse(text) : NULL;
+	CHECK(b != NULL && numv(b, "max_tokens") == 4096 &&
+	    numv(b, "temperature") == 0.7 &&
+	    strcmp(strv(b, "reasoning_effort"), "xhigh") == 0 &&
+	    strcmp(system_role_of(b), "system") == 0 &&
+	    num(b, "stream_options") == NULL && cJSON_IsTrue(num(b, "stream")),
+	    "mapping: mi NULL sends them as they are; stream_options false "
+	    "leaves it out");
+	cJSON_Delete(b);
+	free(text);
+	request_free(&out);
+
+	/* No model named: the configured default. */
+	b = family_body("", SEED_PARAMS, &out);
+	CHECK(b != NULL && strcmp(out.model, "gpt-4o-mini") == 0 &&
+	    out.upstream == 0, "mapping: no model_name: default_model");
+	cJSON_Delete(b);
+	request_free(&out);
+	config_free(&fam_cfg);
+}
+
+static void
+test_effort_param(void)
+{
+	struct chat_request out;
+	struct request_error err;
+
+	expect_fail("{\"msgid\":\"a\"," MSGS ",\"params\":{\"reasoning_effort\":"
+	    "\"max\"}}", "invalid_request", "params.reasoning_effort",
+	    "effort: unknown value refused");
+	expect_fail("{\"msgid\":\"a\"," MSGS ",\"params\":{\"reasoning_effort\":"
+	    "3}}", "invalid_request", "params.reasoning_effort",
+	    "effort: a number refused");
+	expect_fail("{\"msgid\":\"a\"," MSGS ",\"params\":{\"reasoning_effort\":"
+	    "\"High\"}}", "invalid_request", "params.reasoning_effort",
+	    "effort: case matters");
+	CHECK(run("{\"msgid\":\"a\"," MSGS ",\"params\":{\"reasoning_effort\":"
+	    "\"xhigh\"}}", &out, &err) == 0 &&
+	    cJSON_IsString(num(out.params, "reasoning_effort")) &&
+	    strcmp(num(out.params, "reasoning_effort")->valuestring,
+	    "xhigh") == 0, "effort: kept as a string in params");
+	request_free(&out);
+	CHECK(run("{\"msgid\":\"a\"," MSGS ",\"params\":{\"reasoning_effort\":"
+	    "\"\"}}", &out, &err) == 0 &&
+	    num(out.params, "reasoning_effort") == NULL,
+	    "effort: \"\" is none asked");
+	request_free(&out);
+	CHECK(run("{\"msgid\":\"a\"," MSGS ",\"params\":{\"reasoning_effort\":"
+	    "null}}", &out, &err) == 0 &&
+	    num(out.params, "reasoning_effort") == NULL,
+	    "effort: null is none asked");
+	request_free(&out);
+}
+
 int
 main(void)
 {
@@ -475,6 +727,8 @@ main(void)
 	test_strict_numbers_and_spaced_alias();
 	test_conversation_shape();
 	test_control_characters();
+	test_effort_param();
+	test_mapping();
 	config_free(&cfg);
 	UNIT_EXIT();
 }
