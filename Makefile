@@ -262,7 +262,8 @@ FCGI_MODS   := fmain authorize pages session_check store store_login \
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp inflight config models keyfile log buf monotime
 WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply \
-               watch context upstream upstream_body request frames sse \
+               watch context upstream upstream_body uphttp discover models_live \
+               request frames sse \
                session_check store \
                store_session store_quota users_fp id prom json token creds \
                username perms config models keyfile log buf utf8 monotime
@@ -293,11 +294,11 @@ test-models_MODS  := models keyfile
 test-outq_MODS    := outq log monotime
 test-perms_MODS   := perms
 test-prom_MODS    := prom buf
-test-reply_MODS   := reply watch upstream upstream_body frames sse store id config models keyfile log buf \
+test-reply_MODS   := reply watch upstream upstream_body uphttp frames sse store id config models keyfile log buf \
                      utf8 monotime prom
 test-models_live_MODS := models_live models discover uphttp keyfile buf log \
                          monotime
-test-request_MODS := request upstream upstream_body sse id config models keyfile log buf utf8
+test-request_MODS := request upstream upstream_body uphttp sse id config models keyfile log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \
                      store_health users users_fp token creds device throttle \

@@ -36,6 +36,8 @@ struct discover {
 	struct models_live *live;
 	char *file;                   /* NULL: not written */
 	CURLM *multi;
+	int written;                  /* the file written once at the start */
+	int write_failed;             /* the last write failed (logged) */
 	size_t n;
 	struct slot slots[MODELS_UPSTREAMS_MAX];
 };
@@ -246,6 +248,22 @@ slot_start(struct discover *d, struct slot *s)
 	return 0;
 }
 
+/* Writes the record to d's file; a failure is logged once until a write
+ * works again. */
+static void
+write_file(struct discover *d)
+{
+	if (d->file == NULL)
+		return;
+	if (models_live_write(d->live, d->file) != 0) {
+		if (!d->write_failed)
+			log_err("models file %s: %s (/api/models will not show "
+			    "discovered models)", d->file, strerror(errno));
+		d->write_failed = 1;
+	} else
+		d->write_failed = 0;
+}
+
 void
 discover_tick(struct discover *d)
 {
@@ -253,6 +271,12 @@ discover_tick(struct discover *d)
 
 	if (d == NULL)
 		return;
+	if (!d->written) {
+		/* The file says at once what this worker discovers (a file left
+		 * by an earlier configuration would mislead /api/models). */
+		d->written = 1;
+		write_file(d);
+	}
 	for (size_t i = 0; i < d->n; i++) {
 		struct slot *s = &d->slots[i];
 		const struct lc_upstream *up;
@@ -369,7 +393,6 @@ discover_done(struct discover *d, CURL *easy, CURLcode result)
 		models_live_fail(d->live, (size_t)s->u, why, time(NULL));
 	}
 	slot_end(d, s);
-	if (d->file != NULL && models_live_write(d->live, d->file) != 0)
-		log_err("models file %s: %s", d->file, strerror(errno));
+	write_file(d);
 	return 1;
 }

@@ -63,8 +63,14 @@ main(void)
 	w = worker_new(&cfg, &key);
 	if (w == NULL)
 		goto out;
-	log_info("ready on %s, upstream %s%s, models %s", cfg.worker_endpoint,
-	    cfg.upstream_base_url, cfg.demo ? " (demo)" : "", cfg.models);
+	log_info("ready on %s, %zu upstreams%s", cfg.worker_endpoint,
+	    models_upstream_count(cfg.mt), cfg.demo ? " (demo)" : "");
+	for (size_t i = 0; i < models_upstream_count(cfg.mt); i++) {
+		const struct lc_upstream *up = models_upstream(cfg.mt, i);
+		log_info("upstream %s: %s, models %s%s", up->name, up->base_url,
+		    up->models[0] ? up->models : "-",
+		    up->discover ? ", discovered" : "");
+	}
 	if (cfg.upstream_api_key[0] == '\0' && !cfg.demo)
 		log_warn("no upstream API key configured (OPENAI_API_KEY)");
 	rc = worker_run(w, &stop_requested) == 0 ? 0 : 1;

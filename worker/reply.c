@@ -11,6 +11,7 @@
 
 #include "frames.h"
 #include "log.h"
+#include "models.h"
 #include "monotime.h"
 #include "request.h"
 #include "token.h"
@@ -33,6 +34,9 @@ struct reply {
 	struct timespec started;
 	int first_seen;               /* its first delta came (first_token) */
 	char *body;                   /* the upstream request until started */
+	int upstream;                 /* the index of the upstream serving it */
+	int so_sent;                  /* its body has stream_options */
+	int retried;                  /* made again without them */
 	struct upstream_call call;
 };
 
@@ -45,6 +49,9 @@ struct replies {
 	long n;
 	unsigned long serials;        /* the last serial given */
 	struct reply_stats stats;
+	/* Upstreams (stream_options = auto) that refused stream_options:
+	 * later bodies go without them, until the worker restarts. */
+	bool so_refused[MODELS_UPSTREAMS_MAX];
 };
 
 /* Buckets in seconds: a first token within 0.1 s (a local model) to 30 s
@@ -260,9 +267,9 @@ finish(struct reply *r, const struct upstream_outcome *o, const char *state,
 	save(r, state, o != NULL ? o->code : NULL);
 	count_end(r, state, o != NULL ? o->code : NULL, ms);
 	log_info("reply %s user=%s msgid=%.40s conversation=%s model=%s "
-	    "status=%ld bytes=%zu ms=%ld%s%s%s", state, r->user, r->msgid,
-	    r->conversation_id[0] ? r->conversation_id : "-", r->model,
-	    o != NULL ? o->status : 0, r->call.content.len, ms,
+	    "upstream=%s status=%ld bytes=%zu ms=%ld%s%s%s", state, r->user,
+	    r->msgid, r->conversation_id[0] ? r->conversation_id : "-",
+	    r->model, reply_upstream_name(r), o != NULL ? o->status : 0, r->call.content.len, ms,
 	    r->origin_gone ? " client=gone" : "",
 	    o != NULL && o->code ? " error=" : "",
 	    o != NULL && o->code ? o->code : "");
@@ -277,10 +284,19 @@ reply_new(struct replies *rs, const struct reply_spec *spec)
 
 	if (r == NULL)
 		return NULL;
-	/* stream_options always for now: the per-upstream memory of its
-	 * refusal (models.h, MODELS_SO_AUTO) replaces true here. */
+	r->upstream = spec->info != NULL ? spec->info->upstream : 0;
+	const struct lc_upstream *up = models_upstream(rs->cfg->mt,
+	    (size_t)r->upstream);
+	if (up == NULL) {
+		free(r);
+		return NULL;
+	}
+	/* auto: sent until this upstream refused them (reply_done). */
+	r->so_sent = up->stream_options == MODELS_SO_ON ||
+	    (up->stream_options == MODELS_SO_AUTO &&
+	    !rs->so_refused[r->upstream]);
 	r->body = upstream_body(spec->model, spec->messages, spec->params,
-	    spec->info, true);
+	    spec->info, r->so_sent);
 	if (r->body == NULL) {
 		free(r);
 		return NULL;
@@ -321,10 +337,11 @@ reply_start(struct reply *r, const char *conversation_id, long long msg_row)
 	rs->head = r;
 	rs->n++;
 	r->body = NULL;  /* upstream_init owns it now, even on failure */
-	if (upstream_init(&r->call, rs->cfg, body, on_delta, r) != 0 ||
+	if (upstream_init(&r->call, rs->cfg, models_upstream(rs->cfg->mt,
+	    (size_t)r->upstream), r->model, body, on_delta, r) != 0 ||
 	    curl_multi_add_handle(rs->multi, r->call.easy) != CURLM_OK) {
 		struct upstream_outcome o = { "server_error",
-		    "could not start the request", 0, -1 };
+		    "could not start the request", 0, -1, false };
 		curl_easy_cleanup(r->call.easy);
 		r->call.easy = NULL;
 		finish(r, &o, STORE_ERROR, NULL);
@@ -334,6 +351,49 @@ reply_start(struct reply *r, const char *conversation_id, long long msg_row)
 		rs->out.watch(rs->out.arg, &r->origin, r->user,
 		    r->conversation_id);
 	return 0;
+}
+
+/* The upstream r refused stream_options (HTTP status): remembered for
+ * that upstream, and the same call made once more without them, on a new
+ * easy handle; the client sees only the reply. Returns 0 when the new call
+ * is under way, -1 when it could not start (r is then unchanged but its
+ * transfer is out of the multi). */
+static int
+retry_without_stream_options(struct reply *r, long status)
+{
+	struct replies *rs = r->rs;
+	const struct lc_upstream *up = models_upstream(rs->cfg->mt,
+	    (size_t)r->upstream);
+	char *body = upstream_body_without_stream_options(r->call.body);
+
+	if (body == NULL)
+		return -1;
+	if (!rs->so_refused[r->upstream])
+		log_info("upstream %s refused stream_options (HTTP %ld): "
+		    "msgid=%.40s asked again without them, and later calls go "
+		    "without", up->name, status, r->msgid);
+	rs->so_refused[r->upstream] = true;
+	curl_multi_remove_handle(rs->multi, r->call.easy);
+	upstream_free(&r->call);
+	r->so_sent = 0;
+	r->retried = 1;
+	if (upstream_init(&r->call, rs->cfg, up, r->model, body, on_delta,
+	    r) != 0 || curl_multi_add_handle(rs->multi, r->call.easy) !=
+	    CURLM_OK) {
+		curl_easy_cleanup(r->call.easy);
+		r->call.easy = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+reply_upstream_name(const struct reply *r)
+{
+	const struct lc_upstream *up = models_upstream(r->rs->cfg->mt,
+	    (size_t)r->upstream);
+
+	return up != NULL ? up->name : "?";
 }
 
 void
@@ -346,6 +406,21 @@ reply_done(CURL *easy, CURLcode result)
 	    r == NULL)
 		return;
 	upstream_outcome(&r->call, result, &o);
+	/* Decided here, not in upstream.c: the memory is per upstream, and
+	 * the reply stays the same (its row, its watchers, its serial). */
+	if (o.stream_options_refused && r->so_sent && !r->retried &&
+	    models_upstream(r->rs->cfg->mt, (size_t)r->upstream)->
+	    stream_options == MODELS_SO_AUTO) {
+		if (retry_without_stream_options(r, o.status) == 0)
+			return;
+		if (r->call.easy == NULL) {  /* the first call is gone too */
+			memset(&o, 0, sizeof(o));
+			o.code = "server_error";
+			snprintf(o.message, sizeof(o.message),
+			    "could not start the request");
+			o.retry_after = -1;
+		}
+	}
 	finish(r, &o, o.code == NULL ? STORE_COMPLETE : STORE_ERROR,
 	    r->call.finish_reason[0] ? r->call.finish_reason : "stop");
 }

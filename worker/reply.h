@@ -82,6 +82,9 @@ long reply_count_user(const struct replies *rs, const char *user);
  * to reply_start, or free it with reply_discard. */
 struct reply *reply_new(struct replies *rs, const struct reply_spec *spec);
 
+/* The name of the upstream serving r (for logs). */
+const char *reply_upstream_name(const struct reply *r);
+
 /* Frees a reply that was not started; NULL is allowed. */
 void reply_discard(struct reply *r);
 

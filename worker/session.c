@@ -77,6 +77,7 @@ struct session {
 	struct watch *watch;
 	struct prompts *prompts;
 	struct replies *replies;
+	const struct models_live *live; /* what discovery saw, or NULL */
 	struct peer_rate *rates;
 	struct limits *limits;        /* sessions per user and address */
 	struct token_seen seen[TOKEN_SEEN_SLOTS];
@@ -301,8 +302,8 @@ do_prompt(struct session *s, const struct peer *p, const char *user,
 	struct chat_request req;
 	struct request_error err;
 
-	/* NULL: static model lists only, until discovery's record is here. */
-	if (request_parse(payload, kind, s->cfg, NULL, &req, &err) != 0 ||
+	/* Discovered models route too (s->live NULL: static lists only). */
+	if (request_parse(payload, kind, s->cfg, s->live, &req, &err) != 0 ||
 	    prompt_start(s->prompts, p, user, &req, kind == REQUEST_REGENERATE,
 	    &err) != 0)
 		send_error(s, p, req.msgid[0] ? req.msgid : NULL, err.code,
@@ -1000,6 +1001,12 @@ session_route(struct session *s, struct watch *watch, struct prompts *prompts,
 	s->watch = watch;
 	s->prompts = prompts;
 	s->replies = replies;
+}
+
+void
+session_models(struct session *s, const struct models_live *live)
+{
+	s->live = live;
 }
 
 void *

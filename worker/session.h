@@ -27,6 +27,10 @@ struct session *session_new(const struct lc_config *cfg,
 void session_route(struct session *s, struct watch *watch,
     struct prompts *prompts, struct replies *replies);
 
+/* Prompts' models are routed with what discovery saw, live (it must
+ * outlive s; NULL: the static lists only, the default). */
+void session_models(struct session *s, const struct models_live *live);
+
 /* The ZeroMQ socket, for the event loop to wait on. */
 void *session_socket(struct session *s);
 

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "upstream_http.h"
 #include "utf8.h"
 
 /* Records the worker's own reason to abort; libcurl then ends the transfer
@@ -172,27 +173,25 @@ on_write(char *ptr, size_t size, size_t nmemb, void *arg)
 }
 
 int
-upstream_init(struct upstream_call *c, const struct lc_config *cfg, char *body,
+upstream_init(struct upstream_call *c, const struct lc_config *cfg,
+    const struct lc_upstream *up, const char *model, char *body,
     upstream_delta_fn on_delta, void *owner)
 {
-	char url[2048], auth[1200];
-	const char *base = cfg->upstream_base_url;
-	size_t blen = strlen(base);
+	char url[UPHTTP_URL_MAX];
 
 	memset(c, 0, sizeof(*c));
 	c->body = body;
 	c->on_delta = on_delta;
 	c->owner = owner;
+	c->up = up;
 	/* One event may carry the whole reply (a server that does not chunk). */
 	sse_init(&c->sse, (size_t)cfg->max_reply + UPSTREAM_EVENT_SLACK);
 	buf_init(&c->content, (size_t)cfg->max_reply);
 	/* Room for a whole reply from a server that ignores "stream". */
 	buf_init(&c->raw, (size_t)cfg->max_reply + UPSTREAM_ERRBODY_MAX);
 	buf_init(&c->delta, (size_t)cfg->max_reply + 16);
-	while (blen > 0 && base[blen - 1] == '/')
-		blen--;
-	if ((size_t)snprintf(url, sizeof(url), "%.*s/chat/completions",
-	    (int)blen, base) >= sizeof(url))
+	if (body == NULL || up == NULL ||
+	    uphttp_url(up, model, "chat/completions", url, sizeof(url)) != 0)
 		return -1;
 	c->easy = curl_easy_init();
 	if (c->easy == NULL)
@@ -201,48 +200,43 @@ upstream_init(struct upstream_call *c, const struct lc_config *cfg, char *body,
 	if (c->headers != NULL)
 		c->headers = curl_slist_append(c->headers,
 		    "Accept: text/event-stream");
-	if (c->headers != NULL && cfg->upstream_api_key[0] != '\0') {
-		if ((size_t)snprintf(auth, sizeof(auth),
-		    "Authorization: Bearer %s", cfg->upstream_api_key) >=
-		    sizeof(auth))
-			return -1;
-		struct curl_slist *h = curl_slist_append(c->headers, auth);
-		explicit_bzero(auth, sizeof(auth));
-		if (h == NULL)
-			return -1;
-		c->headers = h;
-	}
-	if (c->headers == NULL)
+	if (c->headers == NULL || uphttp_auth(up, &c->headers) != 0)
 		return -1;
-	if (curl_easy_setopt(c->easy, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers) !=
-	    CURLE_OK ||
+	if (uphttp_setup(c->easy, up, url, c->headers, c->errbuf, 0) != 0 ||
 	    curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->body) != CURLE_OK ||
 	    curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE,
 	    (long)strlen(c->body)) != CURLE_OK ||
 	    curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, on_write) !=
 	    CURLE_OK ||
 	    curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c) != CURLE_OK ||
-	    curl_easy_setopt(c->easy, CURLOPT_PRIVATE, owner) != CURLE_OK ||
-	    curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->errbuf) !=
-	    CURLE_OK ||
-	    curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    /* Redirects are not followed: a POST with a key must not wander. */
-	    curl_easy_setopt(c->easy, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(c->easy, CURLOPT_PROTOCOLS_STR, "http,https") !=
-	    CURLE_OK ||
-	    curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT,
-	    cfg->upstream_connect_timeout) != CURLE_OK ||
-	    /* A stream silent for idle_timeout seconds is hung. */
-	    curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_TIME,
-	    cfg->upstream_idle_timeout) != CURLE_OK ||
-	    curl_easy_setopt(c->easy, CURLOPT_TIMEOUT,
-	    cfg->upstream_total_timeout) != CURLE_OK ||
-	    curl_easy_setopt(c->easy, CURLOPT_USERAGENT, "lightchat/0.1") !=
-	    CURLE_OK)
+	    curl_easy_setopt(c->easy, CURLOPT_PRIVATE, owner) != CURLE_OK)
 		return -1;
 	return 0;
+}
+
+char *
+upstream_body_without_stream_options(const char *body)
+{
+	cJSON *json = cJSON_Parse(body);
+	char *out = NULL;
+
+	if (cJSON_IsObject(json)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(json, "stream_options");
+		out = cJSON_PrintUnformatted(json);
+	}
+	cJSON_Delete(json);
+	return out;
+}
+
+/* Whether an error body names stream_options: Mistral's 422
+ * {"message":{"detail":[{"type":"extra_forbidden","loc":["body",
+ * "stream_options"]…}]}}, or a 400 whose error's param or message names it
+ * (OpenAI-style servers, Azure AI Foundry, Fireworks). A plain search of
+ * the kept body: the shapes differ, the name does not. */
+static int
+names_stream_options(const struct lc_buf *raw)
+{
+	return raw->len > 0 && strstr(buf_str(raw), "stream_options") != NULL;
 }
 
 /* A reply that was not an event stream: maybe a plain chat.completion from
@@ -259,9 +253,18 @@ outcome_plain(struct upstream_call *c, struct upstream_outcome *out)
 		snprintf(out->message, sizeof(out->message), "%s", c->fail_msg);
 	} else {
 		out->code = "upstream_bad_response";
-		snprintf(out->message, sizeof(out->message),
-		    "the model's API answered with something that is not a "
-		    "chat completion (is upstream_base_url right?)");
+		/* The flat keys are the upstream "default". */
+		const char *name = c->up != NULL ? c->up->name : "default";
+		if (strcmp(name, "default") == 0)
+			snprintf(out->message, sizeof(out->message),
+			    "the model's API answered with something that is "
+			    "not a chat completion (is upstream_base_url "
+			    "right?)");
+		else
+			snprintf(out->message, sizeof(out->message),
+			    "the model's API answered with something that is "
+			    "not a chat completion (is the base_url of "
+			    "[upstream %s] right?)", name);
 	}
 	cJSON_Delete(json);
 }
@@ -334,6 +337,8 @@ upstream_outcome(struct upstream_call *c, CURLcode result,
 		return;
 	}
 	if (status != 200) {
+		out->stream_options_refused = (status == 400 || status == 422) &&
+		    c->content.len == 0 && names_stream_options(&c->raw);
 		outcome_status(c, status, out);
 		return;
 	}

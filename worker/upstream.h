@@ -35,6 +35,7 @@ struct upstream_call {
 	int done;                     /* [DONE] seen */
 	char finish_reason[32];
 	struct lc_usage usage;
+	const struct lc_upstream *up; /* where it goes (the table's) */
 	const char *fail_code;        /* set when the worker aborts the call */
 	char fail_msg[256];
 	char errbuf[CURL_ERROR_SIZE];
@@ -48,6 +49,8 @@ struct upstream_outcome {
 	char message[300];
 	long status;                  /* HTTP status, 0 if none */
 	long retry_after;             /* -1 unknown */
+	bool stream_options_refused;  /* a 400 or 422 before any content whose
+	                               * body names stream_options */
 };
 
 /* Builds the /chat/completions request body (worker/upstream_body.c):
@@ -66,9 +69,18 @@ char *upstream_body(const char *model, const cJSON *messages,
     bool stream_options);
 
 /* Prepares call to POST body (ownership taken, freed by upstream_free even on
- * failure) to cfg's upstream. Returns 0, or -1 when out of memory. */
+ * failure) to upstream up's /chat/completions for model (the URL of an
+ * Azure deployment holds it: uphttp_url), with up's auth header and
+ * timeouts; cfg gives the reply's bounds (max_reply). up must outlive the
+ * call. Returns 0, or -1 when out of memory or the URL is too long. */
 int upstream_init(struct upstream_call *call, const struct lc_config *cfg,
-    char *body, upstream_delta_fn on_delta, void *owner);
+    const struct lc_upstream *up, const char *model, char *body,
+    upstream_delta_fn on_delta, void *owner);
+
+/* A copy of body (an upstream_body) without its stream_options: for the
+ * call made again to an upstream that refused them. Returns a malloc'd
+ * string the caller frees, or NULL when out of memory or not JSON. */
+char *upstream_body_without_stream_options(const char *body);
 
 /* Interprets a finished transfer (result from libcurl) into out. */
 void upstream_outcome(struct upstream_call *call, CURLcode result,

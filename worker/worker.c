@@ -1,11 +1,13 @@
 /* worker.c - wires the worker's modules (session, watch, prompt, reply,
- * the store, libcurl and the event loop) and runs the loop's callbacks:
- * messages waiting, transfers done, the periodic save with the heartbeat
- * file (heartbeat.c), and the drain when the worker stops. */
+ * model discovery, the store, libcurl and the event loop) and runs the
+ * loop's callbacks: messages waiting, transfers done (discovery's or a
+ * reply's), the periodic save with the heartbeat file (heartbeat.c) and
+ * the listings due, and the drain when the worker stops. */
 #include "worker.h"
 
 #include <stdlib.h>
 
+#include "discover.h"
 #include "heartbeat.h"
 #include "log.h"
 #include "loop.h"
@@ -30,6 +32,8 @@ struct worker {
 	struct watch *watch;
 	struct replies *replies;
 	struct prompts *prompts;
+	struct models_live *live;     /* what discovery saw */
+	struct discover *discover;
 	CURLM *multi;
 	struct loop *loop;
 	int draining;                 /* stopping: no new replies */
@@ -74,6 +78,9 @@ on_transfer_done(CURL *easy, CURLcode result, void *arg)
 {
 	struct worker *w = arg;
 
+	/* Discovery knows its own handles; every other one is a reply's. */
+	if (discover_done(w->discover, easy, result))
+		return;
 	reply_done(easy, result);
 	check_empty(w);
 }
@@ -84,6 +91,8 @@ on_tick(void *arg)
 	struct worker *w = arg;
 
 	reply_flush_all(w->replies);
+	if (!w->draining)
+		discover_tick(w->discover);
 	session_sweep(w->session);
 	heartbeat_write(w->cfg, w->session, w->replies);
 	check_drain(w);
@@ -113,6 +122,14 @@ worker_new(const struct lc_config *cfg, const struct lc_token_key *key)
 	w->multi = curl_multi_init();
 	if (w->multi == NULL)
 		goto fail;
+	w->live = models_live_new(cfg->mt);
+	w->discover = w->live != NULL ? discover_new(cfg->mt, w->live,
+	    cfg->worker_models_file, w->multi) : NULL;
+	if (w->discover == NULL) {
+		log_err("out of memory");
+		goto fail;
+	}
+	session_models(w->session, w->live);
 	w->watch = watch_new(session_sink(w->session));
 	w->replies = w->watch != NULL ? replies_new(cfg, w->store, w->multi,
 	    watch_as_fanout(w->watch)) : NULL;
@@ -141,8 +158,10 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 	int rc;
 
 	w->stop = stop;
-	/* /health sees a worker as soon as it runs, not a tick later. */
+	/* /health sees a worker as soon as it runs, not a tick later; the
+	 * first listings start now too. */
 	heartbeat_write(w->cfg, w->session, w->replies);
+	discover_tick(w->discover);
 	rc = loop_run(w->loop, stop);
 	n = reply_count(w->replies);
 	if (rc == 0 && n > 0 && w->cfg->drain_timeout > 0) {
@@ -169,6 +188,8 @@ worker_free(struct worker *w)
 	replies_free(w->replies);
 	prompts_free(w->prompts);
 	watch_free(w->watch);
+	discover_free(w->discover);
+	models_live_free(w->live);
 	loop_free(w->loop);
 	if (w->multi != NULL)
 		curl_multi_cleanup(w->multi);
