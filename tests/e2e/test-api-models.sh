@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # test-api-models.sh - GET /api/models with two upstreams, one whose model
-# listing failed: every model with its upstream's name and label, whether it
-# is available, the sampling parameters and reasoning efforts it takes (the
-# built-in rules for o4-mini, the sysadmin's [model] section for qwen*), each
-# upstream's state; the discovery record (worker_models_file) is read at each
-# request, and a missing or bad one hides no configured model.
+# listing fails (nothing listens at its address): every model with its
+# upstream's name and label, whether it is available, the sampling
+# parameters and reasoning efforts it takes (the built-in rules for o4-mini,
+# the sysadmin's [model] section for qwen*), each upstream's state. First as
+# the worker's discovery saw it, then with discovery records the test writes
+# to worker_models_file (the worker lists again only after a day here): read
+# at each request, and a missing or bad one hides no configured model.
 . "$(dirname "$0")/lib.sh"
 
 D=$(mktemp -d /tmp/lightchat-models.XXXXXX)
@@ -17,39 +19,51 @@ label = Ollama
 base_url = http://127.0.0.1:$DEAD/v1
 models = llama3.2:1b
 discover = true
+discover_interval = 86400
 
 [model qwen*]
 omit = frequency_penalty,presence_penalty
 reasoning_effort = low,high
 images = false
 CONF
-# What the worker's discovery would have written: Ollama listed qwen3:8b once,
-# then failed.
+# write_live OK ERROR: a discovery record in which Ollama listed qwen3:8b.
 write_live() {
 	cat >"$D/models.json.tmp" <<JSON
 {"upstreams":[{"name":"ollama","ok":$1,"error":"$2","checked":1764650000,"models":["qwen3:8b"]}]}
 JSON
 	mv "$D/models.json.tmp" "$D/models.json"
 }
-write_live false "GET /models: connection refused"
 
 stack_start LIGHTCHAT_CONFIG="$D/lightchat.conf" LIGHTCHAT_MODELS=gpt-4o-mini,o4-mini || { rm -rf "$D"; finish; }
 J="$T/jar"
 assert_eq "login: 200" "$(login alice "$PW_alice" "$J")" "200"
 get() { curl -s -o "$T/out" -w '%{http_code}' -b "$J" "$BASE/api/models"; }
+detail() { jq -c --arg m "$1" '.details[] | select(.id == $m) | del(.id)' "$T/out"; }
 
+# As the worker's discovery saw it: Ollama's listing failed at start.
+for _ in $(seq 50); do [ -s "$D/models.json" ] && break; sleep 0.1; done
+check "the worker wrote its discovery record" test -s "$D/models.json"
 assert_eq "GET /api/models: 200" "$(get)" "200"
+assert_eq "discovery failed: the configured models all the same" "$(jq -c .models "$T/out")" \
+	'["gpt-4o-mini","o4-mini","llama3.2:1b"]'
+assert_match "Ollama: error, why and when" \
+	"$(jq -r '.upstreams[1] | [.name, .label, .discover, .status, .error, (.checked > 1700000000)] | @tsv' "$T/out")" \
+	$'^ollama\tOllama\ttrue\terror\tGET /models: [^\t]+\ttrue$'
+assert_eq "llama3.2:1b: Ollama's, unavailable while its listing fails" "$(detail llama3.2:1b)" \
+	'{"upstream":"ollama","label":"Ollama","available":false,"params":["max_tokens","temperature","top_p","frequency_penalty","presence_penalty"],"reasoning_effort":[],"images":false}'
+assert_eq "the other upstream's models stay available" \
+	"$(jq -c '[.details[] | select(.upstream == "default") | .available]' "$T/out")" '[true,true]'
+
+write_live false "GET /models: connection refused"
+assert_eq "GET /api/models again: 200" "$(get)" "200"
 assert_eq "models: each upstream's, the discovered one too; the default" \
 	"$(jq -c '{models, default}' "$T/out")" \
 	'{"models":["gpt-4o-mini","o4-mini","llama3.2:1b","qwen3:8b"],"default":"gpt-4o-mini"}'
 assert_eq "details: one per model, in the same order" "$(jq -c '[.details[].id] == .models' "$T/out")" "true"
-detail() { jq -c --arg m "$1" '.details[] | select(.id == $m) | del(.id)' "$T/out"; }
 assert_eq "gpt-4o-mini: every parameter, no effort, images" "$(detail gpt-4o-mini)" \
 	'{"upstream":"default","label":"default","available":true,"params":["max_tokens","temperature","top_p","frequency_penalty","presence_penalty"],"reasoning_effort":[],"images":true}'
 assert_eq "o4-mini: max_tokens only, low/medium/high" "$(detail o4-mini)" \
 	'{"upstream":"default","label":"default","available":true,"params":["max_tokens"],"reasoning_effort":["low","medium","high"],"images":true}'
-assert_eq "llama3.2:1b: Ollama's, unavailable while its listing fails" "$(detail llama3.2:1b)" \
-	'{"upstream":"ollama","label":"Ollama","available":false,"params":["max_tokens","temperature","top_p","frequency_penalty","presence_penalty"],"reasoning_effort":[],"images":false}'
 assert_eq "qwen3:8b: the [model qwen*] section's omit, efforts and images" "$(detail qwen3:8b)" \
 	'{"upstream":"ollama","label":"Ollama","available":false,"params":["max_tokens","temperature","top_p"],"reasoning_effort":["low","high"],"images":false}'
 assert_eq "upstreams: the flat one ok, Ollama failing with why and when" "$(jq -c .upstreams "$T/out")" \
