@@ -4,8 +4,9 @@
 // upstream's delta.reasoning_content (#reason:rc) and <think> tag (#reason:tag) forms;
 // and the settings per model: an o-series model (o4-mini) takes no temperature/top_p
 // but a reasoning effort, gpt-4o-mini the opposite, and what is sent follows
-// (the fake upstream's /_requests). The stack's models: gpt-4o-mini,o4-mini (see
-// test-browser.sh). Screenshots: desktop and phone, light and dark, streaming and
+// (the fake upstream's /_requests); the model list grouped by upstream, a failing
+// one marked. The stack (test-browser.sh): the flat upstream "default" (the fake,
+// models gpt-4o-mini,o4-mini) and "Ollama", whose listing fails. Screenshots: desktop and phone, light and dark, streaming and
 // folded. See lib.mjs.
 import {
   artifacts, upstream, check, expect, notOk, exitCode, launch, newPage, login, replies, settled, getJSON,
@@ -83,6 +84,23 @@ async function shoot(p, name) {
 try {
   await login(page);
   await page.waitForFunction(() => document.querySelector('#model').options.length > 1);
+
+  // ---- the model list: two upstreams, one failing ---------------------------------
+  await check('the models are grouped by upstream; the failing one is marked, its model too', async () => {
+    await openSettings(page);
+    const groups = await page.locator('#model optgroup').evaluateAll((gs) => gs.map((g) => ({
+      label: g.label, options: [...g.children].map((o) => [o.value, o.textContent]),
+    })));
+    expect(groups.length === 2 && groups[0].label === 'default' &&
+      groups[0].options.map((o) => o[0]).join() === 'gpt-4o-mini,o4-mini', groups);
+    expect(/^Ollama: not reachable — GET \/models: ./.test(groups[1].label), groups[1].label);
+    expect(JSON.stringify(groups[1].options) === '[["llama3.2:1b","llama3.2:1b (unavailable)"]]', groups[1].options);
+    const note = await page.locator('#model-note').innerText();
+    expect(await visible(page, '#model-note') && /^Ollama: not reachable — GET \/models: /.test(note), note);
+    expect(await page.inputValue('#model') === 'gpt-4o-mini', await page.inputValue('#model'));
+    await page.screenshot({ path: `${artifacts}/thinking-settings-upstreams-1280.png` });
+    await closeSettings(page);
+  });
 
   // ---- settings per model -------------------------------------------------------
   await check('gpt-4o-mini: temperature and top-p shown, no reasoning effort', async () => {

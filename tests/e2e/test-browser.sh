@@ -5,8 +5,8 @@
 # own; quota.mjs sets alice's quota with lightchat-admin (and back);
 # paging.mjs writes a long conversation into the database; resume.mjs and
 # session.mjs kill the worker (and websocketd), so they run last.
-# thinking.mjs runs on a stack of its own that also offers a reasoning model
-# (o4-mini). BROWSER_TESTS="chat thinking" runs only those.
+# thinking.mjs runs on a stack of its own (below). BROWSER_TESTS="chat
+# thinking" runs only those.
 . "$(dirname "$0")/lib.sh"
 if [ ! -x /usr/bin/chromium ] || [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
 	not_ok "browser test prerequisites (run make deps)"
@@ -30,9 +30,16 @@ if [[ "$ONLY" =~ \ (chat|controls|sidebar|quota|paging|resume|session)\  ]]; the
 	run chat controls sidebar quota paging resume session
 	stack_stop
 fi
+# thinking.mjs: a reasoning model (o4-mini) on offer, and a second upstream
+# whose model listing fails (nothing listens at its address).
 if [[ "$ONLY" == *" thinking "* ]]; then
-	stack_start LIGHTCHAT_MODELS=gpt-4o-mini,o4-mini || finish
-	run thinking
-	stack_stop
+	C=$(mktemp -d /tmp/lightchat-browser.XXXXXX)
+	printf '[upstream ollama]\nlabel = Ollama\nbase_url = http://127.0.0.1:%s/v1\nmodels = llama3.2:1b\ndiscover = true\n' \
+		"$(free_port)" >"$C/lightchat.conf"
+	if stack_start LIGHTCHAT_CONFIG="$C/lightchat.conf" LIGHTCHAT_MODELS=gpt-4o-mini,o4-mini; then
+		run thinking
+		stack_stop
+	fi
+	rm -rf "$C"
 fi
 finish
