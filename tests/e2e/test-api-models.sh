@@ -34,7 +34,25 @@ JSON
 	mv "$D/models.json.tmp" "$D/models.json"
 }
 
-stack_start LIGHTCHAT_CONFIG="$D/lightchat.conf" LIGHTCHAT_MODELS=gpt-4o-mini,o4-mini || { rm -rf "$D"; finish; }
+# run.sh's effective.conf (lightchat-admin config --file) carries the
+# sections to the FastCGI program, without any API key; without flat
+# upstream keys in the file or the environment it writes none, so that no
+# upstream "default" appears there either.
+eff() { env -u OPENAI_API_KEY -u OPENAI_BASE_URL LIGHTCHAT_STATE="$D" "$@" "$ADMIN" config --file; }
+out=$(eff LIGHTCHAT_CONFIG="$D/lightchat.conf" LIGHTCHAT_UPSTREAM_OLLAMA_API_KEY=ollama-secret-key-0123)
+assert_eq "config --file: the sections" "$(grep -E '^\[' <<<"$out" | tr '\n' ' ')" '[upstream ollama] [model qwen*] '
+assert_match "config --file: the upstream as loaded" "$(grep -A3 '^\[upstream ollama\]' <<<"$out" | tr '\n' ' ')" \
+	"label = Ollama base_url = http://127.0.0.1:$DEAD/v1 models = llama3.2:1b"
+assert_eq "config --file: no flat upstream keys without the flat upstream" \
+	"$(awk '/^\[/ {exit} {print}' <<<"$out" | grep -cE '^(upstream_base_url|upstream_api_key_file|models) =')" "0"
+check "config --file: no API key" test -z "$(grep -e ollama-secret -e api_key <<<"$out" | grep -v '^upstream_api_key')"
+printf '%s\n' "$out" >"$D/effective.conf"
+assert_eq "config --file: its own output reads back the same" \
+	"$(eff LIGHTCHAT_CONFIG="$D/effective.conf" | sha256sum)" "$(sha256sum <"$D/effective.conf")"
+
+stack_start LIGHTCHAT_CONFIG="$D/lightchat.conf" LIGHTCHAT_MODELS=gpt-4o-mini,o4-mini \
+	LIGHTCHAT_UPSTREAM_OLLAMA_API_KEY=ollama-secret-key-0123 || { rm -rf "$D"; finish; }
+check "effective.conf holds no API key" test -z "$(grep -e ollama-secret -e "$API_KEY" "$T/state/effective.conf")"
 J="$T/jar"
 assert_eq "login: 200" "$(login alice "$PW_alice" "$J")" "200"
 get() { curl -s -o "$T/out" -w '%{http_code}' -b "$J" "$BASE/api/models"; }
