@@ -298,7 +298,7 @@ test-reply_MODS   := reply watch upstream upstream_body uphttp frames sse store 
                      utf8 monotime prom
 test-models_live_MODS := models_live models discover uphttp keyfile buf log \
                          monotime
-test-request_MODS := request upstream upstream_body uphttp sse id config models keyfile log buf utf8
+test-request_MODS := request upstream_body id config models keyfile log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \
                      store_health users users_fp token creds device throttle \

@@ -34,8 +34,8 @@ FUZZ_LIB := $(foreach m,log buf utf8 monotime config models keyfile username,$($
 fuzz_src_sse     := $(sse_SRC) $(FUZZ_LIB)
 fuzz_pkgs_sse    :=
 # upstream_body (worker/upstream_body.c) builds the body the harness checks.
-fuzz_src_request := $(request_SRC) $(upstream_body_SRC) $(upstream_SRC) $(uphttp_SRC) $(sse_SRC) $(id_SRC) $(FUZZ_LIB)
-fuzz_pkgs_request:= libcjson libcurl
+fuzz_src_request := $(request_SRC) $(upstream_body_SRC) $(id_SRC) $(FUZZ_LIB)
+fuzz_pkgs_request:= libcjson
 fuzz_src_creds   := $(creds_SRC) $(FUZZ_LIB)
 fuzz_pkgs_creds  :=
 fuzz_src_token   := $(token_SRC) $(FUZZ_LIB)

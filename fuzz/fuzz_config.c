@@ -3,10 +3,16 @@
  * The input is written as the file LIGHTCHAT_CONFIG names (the environment
  * holds no other LIGHTCHAT_* or OPENAI_* variable), with "@dir@" replaced by
  * the harness's directory, which holds api.key (mode 0600) and open.key
- * (mode 0644) for upstream_api_key_file; then config_load and config_free. Invariants: a failure has a message; a success has values in
- * range, an absolute state directory, the derived paths set, and the
- * default model in the list; config_get answers every key; the effective
- * values written back as a file load to the same values (a round trip);
+ * (mode 0644) for upstream_api_key_file and a section's api_key_file;
+ * then config_load and config_free. The input may hold [upstream NAME] and
+ * [model PATTERN] sections (the seeds and config.dict have them).
+ * Invariants: a failure has a message; a success has values in range, an
+ * absolute state directory, the derived paths set, a model table of 1 to
+ * MODELS_UPSTREAMS_MAX upstreams, each with an http(s) base URL and models
+ * or discovery, every model offered routed to an upstream in range, and
+ * the default model "" or offered (or some upstream discovers); config_get
+ * answers every key; with only the flat upstream, the effective values
+ * written back as a file load to the same values (a round trip);
  * every item of a comma-separated list (the input's first line) is found by
  * config_list_has. */
 #include "fuzz.h"
@@ -87,6 +93,23 @@ dump_key(const char *key, bool secret, void *arg)
 	FUZZ_CHECK(buf_append_str(&d->out, "\n") == LC_BUF_OK);
 }
 
+/* models_each's callback: the model routes to the upstream given, in
+ * range, and its quirks resolve. Returns 0 to go on. */
+static int
+check_offered(void *arg, const char *name, int upstream)
+{
+	const struct lc_models *mt = arg;
+	struct lc_model_info mi;
+
+	FUZZ_CHECK(upstream >= 0 && (size_t)upstream < models_upstream_count(mt));
+	FUZZ_CHECK(models_route(mt, NULL, name) == upstream);
+	models_info(mt, name, upstream, &mi);
+	FUZZ_CHECK(mi.upstream == upstream);
+	FUZZ_CHECK(mi.system_role <= MODELS_ROLE_USER);
+	FUZZ_CHECK(mi.max_tokens_limit >= 0);
+	return 0;
+}
+
 static void
 check_loaded(const struct lc_config *cfg)
 {
@@ -97,8 +120,25 @@ check_loaded(const struct lc_config *cfg)
 	FUZZ_CHECK(cfg->token_key_file[0] != '\0');
 	FUZZ_CHECK(cfg->worker_endpoint[0] != '\0');
 	FUZZ_CHECK(cfg->database[0] != '\0');
-	FUZZ_CHECK(cfg->models[0] != '\0');
-	FUZZ_CHECK(config_list_has(cfg->models, cfg->default_model));
+	size_t nup = models_upstream_count(cfg->mt);
+	bool discovers = false;
+	FUZZ_CHECK(nup >= 1 && nup <= MODELS_UPSTREAMS_MAX);
+	for (size_t i = 0; i < nup; i++) {
+		const struct lc_upstream *u = models_upstream(cfg->mt, i);
+		FUZZ_CHECK(u != NULL && u->name[0] != '\0');
+		FUZZ_CHECK(strncmp(u->base_url, "http://", 7) == 0 ||
+		    strncmp(u->base_url, "https://", 8) == 0 ||
+		    (i == 0 && strcmp(u->name, "default") == 0));
+		FUZZ_CHECK(u->models[0] != '\0' || u->discover);
+		FUZZ_CHECK(u->label != NULL && u->label[0] != '\0');
+		FUZZ_CHECK(models_upstream_find(cfg->mt, u->name) == (int)i);
+		discovers |= u->discover;
+	}
+	FUZZ_CHECK(models_upstream(cfg->mt, nup) == NULL);
+	int offered = models_each(cfg->mt, NULL, check_offered, cfg->mt);
+	FUZZ_CHECK(offered == 0);
+	FUZZ_CHECK(cfg->default_model[0] == '\0' || discovers ||
+	    models_route(cfg->mt, NULL, cfg->default_model) >= 0);
 	FUZZ_CHECK(cfg->token_lifetime >= 60);
 	FUZZ_CHECK(cfg->max_message >= 1024 && cfg->max_reply >= 1024);
 	FUZZ_CHECK(cfg->max_messages >= 1);
@@ -178,7 +218,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		FUZZ_CHECK(err[0] == '\0');
 		check_loaded(&cfg);
-		round_trip(&cfg);
+		/* The sections are not flat keys: only a table that is the
+		 * flat upstream alone can be written back as them. */
+		if (models_upstream_count(cfg.mt) == 1 &&
+		    strcmp(models_upstream(cfg.mt, 0)->name, "default") == 0)
+			round_trip(&cfg);
 	} else {
 		FUZZ_CHECK(err[0] != '\0');
 	}

@@ -96,10 +96,92 @@ config_doc_each(void (*fn)(const char *key, const char *meaning, void *arg),
 		fn(docs[i].key, docs[i].meaning, arg);
 }
 
+/* The sections' keys (lib/models.h), in the order the example shows them:
+ * its section, its key, the example's value, its meaning (one line each).
+ * tests/unit/test-config_doc.c checks that every key the model table takes
+ * is here and that every example value is one it accepts. */
+static const struct cfg_section_doc sections[] = {
+	{ "upstream", "label", "Ollama", "shown in the page next to its models (default: the section's NAME)" },
+	{ "upstream", "base_url", "http://127.0.0.1:11434/v1", "the OpenAI-compatible API, http:// or https://; may hold {model} (an Azure deployment URL)" },
+	{ "upstream", "api_key_file", "/etc/lightchat/ollama.key", "a file holding its API key, mode 0600 (or LIGHTCHAT_UPSTREAM_<NAME>_API_KEY; neither: no Authorization header, for a local server)" },
+	{ "upstream", "models", "llama3.2:1b,qwen3:8b", "the models it serves, comma-separated (names may hold : and /; may be empty with discover = true)" },
+	{ "upstream", "discover", "true", "true: list its models from GET {base_url}/models at start and every discover_interval seconds" },
+	{ "upstream", "discover_allow", "llama*,qwen*", "the discovered models offered: globs with * and ?, comma-separated (empty: all)" },
+	{ "upstream", "discover_interval", "300", "seconds between two listings (30 to 86400)" },
+	{ "upstream", "connect_timeout", "10", "seconds to connect (default: upstream_connect_timeout)" },
+	{ "upstream", "idle_timeout", "120", "seconds without a byte in the middle of a reply (default: upstream_idle_timeout)" },
+	{ "upstream", "total_timeout", "1800", "seconds for a whole reply (default: upstream_total_timeout)" },
+	{ "upstream", "auth", "bearer", "bearer (Authorization: Bearer KEY) or api-key (Azure OpenAI's api-key: KEY header)" },
+	{ "upstream", "api_version", "", "Azure OpenAI: added as ?api-version=VALUE to every call (empty: none)" },
+	{ "upstream", "stream_options", "auto", "auto: sent, and left out for good once the API refuses it (Mistral, Fireworks, Azure AI Foundry); on; off" },
+	{ "model", "upstream", "ollama", "the upstream that serves the models matching the pattern" },
+	{ "model", "max_tokens_param", "max_tokens", "the name max_tokens is sent under: max_tokens or max_completion_tokens (OpenAI's o-series and gpt-5)" },
+	{ "model", "omit", "", "parameters never sent, comma-separated: max_tokens, temperature, top_p, frequency_penalty, presence_penalty (empty: none)" },
+	{ "model", "reasoning_effort", "", "the efforts it takes: none, minimal, low, medium, high, xhigh (empty: none; a client's other effort becomes the nearest)" },
+	{ "model", "system_role", "system", "what a system message is sent as: system, developer or user" },
+	{ "model", "images", "false", "true: it reads images" },
+	{ "model", "max_tokens_limit", "8192", "a larger max_tokens is lowered to this (0: no limit)" },
+	{ "model", "think", "open", "<think> in its replies: auto (a reply starting with the tag), open (the reply starts inside it, as DeepSeek-R1's), off" },
+};
+#define SECTION_DOC_COUNT (sizeof(sections) / sizeof(sections[0]))
+
+void
+config_doc_sections(void (*fn)(const struct cfg_section_doc *doc, void *arg),
+    void *arg)
+{
+	for (size_t i = 0; i < SECTION_DOC_COUNT; i++)
+		fn(&sections[i], arg);
+}
+
 struct tmpl {
 	FILE *fp;
 	int failed;
 };
+
+/* The commented example of the sections, ending the file. Its lines start
+ * "#[" (a header) or "#  key = value": never "#key =", so that nothing
+ * reads them as flat settings (scripts/conf2man.awk, the tests). */
+static int
+write_sections(FILE *fp)
+{
+	const char *kind = "";
+
+	if (fputs("\n" CONFIG_DOC_SECTIONS_MARK "\n"
+	    "# The upstream_* keys and models above are the upstream named "
+	    "\"default\"; it\n"
+	    "# exists when no [upstream] section does, or when one of them is "
+	    "set. More\n"
+	    "# upstreams, and the quirks of models, are sections after every "
+	    "flat key:\n"
+	    "# the lines after \"[upstream NAME]\" (NAME: 1 to 32 of a-z, 0-9, "
+	    "_ and -) or\n"
+	    "# \"[model PATTERN]\" (a model name, * and ? match) belong to it, "
+	    "up to the next\n"
+	    "# one. LIGHTCHAT_UPSTREAM_<NAME>_<KEY> sets a key of a section the "
+	    "file has.\n"
+	    "# A model goes to the first upstream listing or discovering it, "
+	    "unless a\n"
+	    "# [model] rule's upstream = says otherwise. Each of a model's "
+	    "quirks comes\n"
+	    "# from the first [model] rule matching it that sets it, then from "
+	    "the built-in\n"
+	    "# rules for OpenAI's o1, o3, o4 and gpt-5 families.\n", fp) < 0)
+		return -1;
+	for (size_t i = 0; i < SECTION_DOC_COUNT; i++) {
+		const struct cfg_section_doc *d = &sections[i];
+		if (strcmp(kind, d->kind) != 0) {
+			kind = d->kind;
+			if (fprintf(fp, "#\n#[%s %s]\n", kind,
+			    strcmp(kind, "upstream") == 0 ? "ollama" :
+			    "qwen3*") < 0)
+				return -1;
+		}
+		if (fprintf(fp, "# %s\n#  %s =%s%s\n", d->meaning, d->key,
+		    d->value[0] != '\0' ? " " : "", d->value) < 0)
+			return -1;
+	}
+	return 0;
+}
 
 static void
 write_entry(const char *key, bool secret, void *arg)
@@ -136,7 +218,7 @@ config_write_template(FILE *fp)
 	    "# `lightchat-admin config` prints the values in effect.\n", fp) < 0)
 		return -1;
 	config_each_key(write_entry, &t);
-	if (t.failed || fflush(fp) != 0 || ferror(fp))
+	if (t.failed || write_sections(fp) != 0 || fflush(fp) != 0 || ferror(fp))
 		return -1;
 	return 0;
 }

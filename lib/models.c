@@ -7,7 +7,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -899,7 +898,7 @@ models_effort_name(enum models_effort e)
 int
 models_effort_map(unsigned efforts, int value)
 {
-	int best = -1, bestd = INT_MAX;
+	int best = -1, bestd = MODELS_E__COUNT + 1;  /* past any distance */
 
 	efforts &= (1u << MODELS_E__COUNT) - 1;
 	if (efforts == 0 || value < 0 || value >= MODELS_E__COUNT)

@@ -40,6 +40,10 @@ POST .../chat/completions  streams (or returns) a reply chosen from the last use
     #midstream-error one good event, then an OpenAI error event, then the end
     #params         compact JSON (sorted keys) of the request's sampling parameters
     #unicode        "héllo wörld — ✓ 日本語 🚀 done"
+Models named like OpenAI's reasoning families (o1*, o3*, o4*, gpt-5*, also after a
+"vendor/" prefix) refuse max_tokens, a temperature or top_p other than 1, the
+penalties and an effort they do not take with a 400, as OpenAI does; o1-mini and
+o1-preview also a system or developer message.
 GET .../models    model list.   GET /_requests  last 100 chat bodies (+ "_auth": an
                   Authorization header came, "_auth_kind": "bearer", "api-key" or
                   "none", "_path", "_query").   GET /_gets  the last 100 GETs of the
@@ -183,6 +187,44 @@ def is_number(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+# OpenAI's reasoning families refuse what older models take (UPSTREAMS.md,
+# "Parameters"): the fake refuses it too, so that a body lightchat did not map
+# fails the test as it would fail in production.
+REASONING_RE = re.compile(r"^(o1|o3|o4|gpt-5)")
+EFFORTS = {"o1": {"low", "medium", "high"}, "o3": {"low", "medium", "high"},
+           "o4": {"low", "medium", "high"}, "gpt-5": {"minimal", "low", "medium", "high"},
+           "gpt-5.1": {"none", "low", "medium", "high"}}
+
+
+def validate_reasoning(body):
+    model = body["model"].rsplit("/", 1)[-1]
+    if not REASONING_RE.match(model) or model.startswith("gpt-5-chat"):
+        return None
+    if "max_tokens" in body:
+        return "max_tokens", ("Unsupported parameter: 'max_tokens' is not supported with this "
+                              "model. Use 'max_completion_tokens' instead.")
+    for key in ("temperature", "top_p"):
+        if key in body and body[key] != 1:
+            return key, (f"Unsupported value: '{key}' does not support {body[key]} with this "
+                         "model. Only the default (1) value is supported.")
+    for key in ("frequency_penalty", "presence_penalty"):
+        if key in body:
+            return key, f"Unsupported parameter: '{key}' is not supported with this model."
+    mini = model.startswith("o1-mini") or model.startswith("o1-preview")
+    for i, m in enumerate(body["messages"]):
+        if mini and m.get("role") in ("system", "developer"):
+            return f"messages[{i}].role", (f"Unsupported value: 'messages[{i}].role' does not "
+                                           f"support '{m['role']}' with this model.")
+    effort = body.get("reasoning_effort")
+    if effort is not None:
+        fam = "gpt-5.1" if model.startswith(("gpt-5.1", "gpt-5.2")) else \
+            "gpt-5" if model.startswith("gpt-5") else model[:2]
+        if mini or effort not in EFFORTS.get(fam, set()):
+            return "reasoning_effort", (f"Unsupported value: 'reasoning_effort' does not "
+                                        f"support '{effort}' with this model.")
+    return None
+
+
 def validate(body):
     """Return (param, message) for a request OpenAI would refuse, else None."""
     if not isinstance(body, dict):
@@ -206,7 +248,7 @@ def validate(body):
             return key, f"'{key}' must be a number between {lo} and {hi}"
     if body.get("stream") is not None and not isinstance(body["stream"], bool):
         return "stream", "'stream' must be a boolean"
-    return None
+    return validate_reasoning(body)
 
 
 class Sse:

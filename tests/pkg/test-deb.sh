@@ -242,7 +242,7 @@ listed=$(sed -n 's/^#\([a-z_]*\) =.*/\1/p' "$R/etc/lightchat/lightchat.conf" | s
 assert_eq "the conffile lists every key, commented out" "$listed" "$keys"
 assert_eq "the conffile sets only what the units and the snippet need" \
 	"$(grep -v -e '^#' -e '^$' "$R/etc/lightchat/lightchat.conf" | tr '\n' ';')" \
-	"ws_port = 1011;url_prefix = /chat/;port = 80;worker_metrics_file = /run/lightchat/worker/worker.metrics;"
+	"ws_port = 1011;url_prefix = /chat/;port = 80;worker_metrics_file = /run/lightchat/worker/worker.metrics;worker_models_file = /run/lightchat/worker/models.json;"
 conf_of() { in_root env LIGHTCHAT_CONFIG=/etc/lightchat/lightchat.conf /usr/lib/lightchat/lightchat-admin config "$1"; }
 assert_eq "the installed configuration agrees with the snippet (ws_port, url_prefix)" \
 	"$(conf_of ws_port) $(conf_of url_prefix)" \

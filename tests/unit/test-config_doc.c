@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "config_doc.h"
+#include "models_int.h"
 #include "unit.h"
 
 struct walk {
@@ -56,6 +57,39 @@ check_doc(const char *key, const char *meaning, void *arg)
 	CHECK(meaning[0] != '\0' && strchr(meaning, '\n') == NULL, name);
 }
 
+struct sec_walk {
+	struct lc_models *mt;
+	const char *text;
+	unsigned ukeys, rkeys;
+	int n;
+};
+
+/* Each documented section key: a key the table takes with the example's
+ * value, in the template as "#  key = value", its meaning one line. */
+static void
+check_section(const struct cfg_section_doc *d, void *arg)
+{
+	struct sec_walk *w = arg;
+	char err[MODELS_ERR_MAX], name[160], line[300];
+	int rc;
+
+	w->n++;
+	rc = models_set(w->mt, d->kind, strcmp(d->kind, "upstream") == 0 ?
+	    "ollama" : "qwen3*", d->key, d->value, "doc", err);
+	snprintf(name, sizeof(name), "[%s] %s = %s is taken", d->kind, d->key,
+	    d->value);
+	CHECK(rc == 0, name);
+	if (rc != 0)
+		printf("#   %s\n", err);
+	snprintf(line, sizeof(line), "\n#  %s =%s%s\n", d->key,
+	    d->value[0] ? " " : "", d->value);
+	snprintf(name, sizeof(name), "[%s] %s is in the template's example",
+	    d->kind, d->key);
+	CHECK(strstr(w->text, line) != NULL, name);
+	CHECK(d->meaning[0] != '\0' && strchr(d->meaning, '\n') == NULL,
+	    "a section key's meaning is one line");
+}
+
 int
 main(void)
 {
@@ -96,6 +130,21 @@ main(void)
 		p = nl + 1;
 	}
 	CHECK(bad == 0, "every line of the template is a comment");
+
+	/* The sections' example: every key of both kinds, once, valid. */
+	struct sec_walk sw = { models_new(), w.text, 0, 0, 0 };
+	config_doc_sections(check_section, &sw);
+	CHECK(sw.n == MODELS_U__COUNT - 1 + MODELS_F__COUNT,
+	    "every section key is documented (api_key: environment only)");
+	CHECK(sw.mt->nup == 1 && sw.mt->up_set[0] ==
+	    (((1u << MODELS_U__COUNT) - 1) & ~(1u << MODELS_U_API_KEY)),
+	    "every [upstream] key but api_key is in the example");
+	CHECK(sw.mt->nrules == 1 &&
+	    sw.mt->rules[0].set == (1u << MODELS_F__COUNT) - 1,
+	    "every [model] key is in the example");
+	CHECK(strstr(w.text, "\n" CONFIG_DOC_SECTIONS_MARK "\n") != NULL,
+	    "the template has the sections' mark");
+	models_free(sw.mt);
 	free(w.text);
 	UNIT_EXIT();
 }

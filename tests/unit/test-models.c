@@ -83,9 +83,14 @@ test_set_errors(void)
 	    "base_url with a blank refused");
 	expect_set_err("upstream", "x", "discover", "maybe", "true or false",
 	    "discover not a boolean refused");
-	expect_set_err("upstream", "x", "discover_interval", "29", "30 to 86400",
-	    "discover_interval under 30 refused");
-	expect_set_err("upstream", "x", "discover_interval", "60s", "30 to 86400",
+	expect_set_err("upstream", "x", "discover_interval", "0",
+	    "discover_interval must be an integer",
+	    "discover_interval 0 refused");
+	expect_set_err("upstream", "x", "discover_interval", "86401",
+	    "discover_interval must be an integer",
+	    "discover_interval over a day refused");
+	expect_set_err("upstream", "x", "discover_interval", "60s",
+	    "discover_interval must be an integer",
 	    "discover_interval with a unit refused");
 	expect_set_err("upstream", "x", "connect_timeout", "0", "1 to 600",
 	    "connect_timeout 0 refused");

@@ -699,6 +699,97 @@ test_effort_param(void)
 	request_free(&out);
 }
 
+/* Loads conf (a file) with models and default_model from the environment
+ * as given (NULL: unset) into c. Restores the suite's environment. */
+static int
+load_with(const char *conf, const char *models, const char *def,
+    const char *aliases, struct lc_config *c)
+{
+	char path[] = "/tmp/test-request-conf-XXXXXX", err[LC_CONFIG_ERR_MAX];
+	int fd = mkstemp(path), rc;
+
+	if (fd < 0 || write(fd, conf, strlen(conf)) != (ssize_t)strlen(conf)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	setenv("LIGHTCHAT_CONFIG", path, 1);
+	if (models != NULL)
+		setenv("LIGHTCHAT_MODELS", models, 1);
+	else
+		unsetenv("LIGHTCHAT_MODELS");
+	if (def != NULL)
+		setenv("LIGHTCHAT_DEFAULT_MODEL", def, 1);
+	else
+		unsetenv("LIGHTCHAT_DEFAULT_MODEL");
+	setenv("LIGHTCHAT_MODEL_ALIASES", aliases, 1);
+	rc = config_load(c, err);
+	if (rc != 0)
+		printf("# config_load: %s\n", err);
+	unlink(path);
+	setenv("LIGHTCHAT_CONFIG", "/dev/null", 1);
+	setenv("LIGHTCHAT_MODELS", "m1,m2", 1);
+	setenv("LIGHTCHAT_DEFAULT_MODEL", "m1", 1);
+	setenv("LIGHTCHAT_MODEL_ALIASES", "old=m2, older=m1, spaced = m2", 1);
+	return rc;
+}
+
+static void
+test_routing(void)
+{
+	struct lc_config c;
+	struct chat_request out;
+	struct request_error err;
+	char model[REQUEST_MODEL_MAX + 1];
+	cJSON *p;
+
+	/* Discovery only, nothing listed yet (live NULL): no default. */
+	CHECK(load_with("[upstream ollama]\nbase_url = http://127.0.0.1:11434/v1\n"
+	    "discover = true\n", NULL, NULL, "", &c) == 0 &&
+	    c.default_model[0] == '\0', "routing: a discovery-only table");
+	p = cJSON_Parse("{\"msgid\":\"d\",\"prompt\":\"hi\"}");
+	CHECK(request_parse(p, REQUEST_SENDPROMPT, &c, NULL, &out, &err) == -1 &&
+	    strcmp(err.code, "model_not_allowed") == 0 &&
+	    strcmp(err.message, "no model is available now") == 0,
+	    "routing: no model offered yet: model_not_allowed");
+	request_free(&out);
+	cJSON_Delete(p);
+	config_free(&c);
+
+	/* Two upstreams: the default is the first static model; an alias to
+	 * the second upstream's model routes there. */
+	CHECK(load_with("[upstream openai]\nbase_url = https://api.openai.com/v1\n"
+	    "models = gpt-4.1-mini\n"
+	    "[upstream ollama]\nbase_url = http://127.0.0.1:11434/v1\n"
+	    "models = llama3.2:1b,qwen/qwen3-32b\n", NULL, NULL,
+	    "local=llama3.2:1b", &c) == 0, "routing: two upstreams");
+	CHECK_STR(c.default_model, "gpt-4.1-mini",
+	    "routing: default_model the first static model");
+	CHECK(request_resolve_model(&c, NULL, "local", model) == 1 &&
+	    strcmp(model, "llama3.2:1b") == 0,
+	    "routing: an alias resolves to the second upstream");
+	CHECK(request_resolve_model(&c, NULL, "qwen/qwen3-32b", model) == 1,
+	    "routing: a name with a slash");
+	CHECK(request_resolve_model(&c, NULL, "gpt-4o-mini", model) == -1,
+	    "routing: the flat default models are not offered with sections");
+	p = cJSON_Parse("{\"msgid\":\"d\",\"prompt\":\"hi\"}");
+	CHECK(request_parse(p, REQUEST_SENDPROMPT, &c, NULL, &out, &err) == 0 &&
+	    strcmp(out.model, "gpt-4.1-mini") == 0 && out.upstream == 0 &&
+	    out.info.upstream == 0 && out.info.images,
+	    "routing: no model_name: the default, its upstream and quirks");
+	request_free(&out);
+	cJSON_Delete(p);
+	p = cJSON_Parse("{\"msgid\":\"d\",\"prompt\":\"hi\",\"params\":"
+	    "{\"model_name\":\"local\"}}");
+	CHECK(request_parse(p, REQUEST_SENDPROMPT, &c, NULL, &out, &err) == 0 &&
+	    strcmp(out.model, "llama3.2:1b") == 0 && out.upstream == 1 &&
+	    out.info.upstream == 1, "routing: request_parse routes an alias");
+	request_free(&out);
+	cJSON_Delete(p);
+	config_free(&c);
+}
+
 int
 main(void)
 {
@@ -729,6 +820,7 @@ main(void)
 	test_control_characters();
 	test_effort_param();
 	test_mapping();
+	test_routing();
 	config_free(&cfg);
 	UNIT_EXIT();
 }

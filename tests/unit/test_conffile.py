@@ -50,7 +50,47 @@ def man_page_lists_every_key():
                    capture_output=True)
     with open(os.path.join(ROOT, BUILD, "man", "lightchat.conf.5")) as f:
         page = f.read()
-    eq(re.findall(r"^\.TP\n\.B ([a-z_]+)$", page, re.M), keys(), "keys in lightchat.conf(5)")
+    settings = page.split(".SH SECTIONS", 1)[0]
+    eq(re.findall(r"^\.TP\n\.B ([a-z_]+)$", settings, re.M), keys(), "keys in lightchat.conf(5)")
+
+
+def section_keys(text):
+    """The [upstream]/[model] example's keys in the template, by section."""
+    out, kind = {}, None
+    for line in text.split("# ---- Sections", 1)[1].splitlines():
+        m = re.match(r"^#\[(upstream|model) ", line)
+        if m:
+            kind = m.group(1)
+        m = re.match(r"^#  ([a-z_]+) =", line)
+        if m:
+            out.setdefault(kind, []).append(m.group(1))
+    return out
+
+
+@test
+def template_ends_with_the_sections_example():
+    """the template ends with a commented [upstream] and [model] example, every line a comment"""
+    text = template()
+    eq("# ---- Sections" in text, True, "the sections' mark")
+    keys_by = section_keys(text)
+    eq(keys_by.get("upstream", [])[:2], ["label", "base_url"], "upstream keys")
+    eq("upstream" in keys_by.get("model", []), True, "model keys")
+    eq([l for l in text.split("# ---- Sections", 1)[1].splitlines()[1:] if l and not l.startswith("#")],
+       [], "lines that are not comments")
+
+
+@test
+def man_page_explains_every_section_key():
+    """lightchat.conf(5)'s SECTIONS has every key of the template's example"""
+    subprocess.run(["make", "-s", "-C", ROOT, f"BUILD={BUILD}", "man"], check=True, env=ENV,
+                   capture_output=True)
+    with open(os.path.join(ROOT, BUILD, "man", "lightchat.conf.5")) as f:
+        page = f.read()
+    sec = page.split(".SH SECTIONS", 1)[1].split(".SH FILES", 1)[0]
+    want = section_keys(template())
+    for kind, head in (("upstream", '.SS "[upstream NAME]"'), ("model", '.SS "[model PATTERN]"')):
+        part = sec.split(head, 1)[1].split(".SS", 1)[0] if head in sec else ""
+        eq(re.findall(r"^\.TP\n\.B ([a-z_]+)$", part, re.M), want[kind], f"[{kind}] keys in lightchat.conf(5)")
 
 
 @test
