@@ -107,7 +107,7 @@ static const struct cfg_section_doc sections[] = {
 	{ "upstream", "models", "llama3.2:1b,qwen3:8b", "the models it serves, comma-separated (names may hold : and /; may be empty with discover = true)" },
 	{ "upstream", "discover", "true", "true: list its models from GET {base_url}/models at start and every discover_interval seconds" },
 	{ "upstream", "discover_allow", "llama*,qwen*", "the discovered models offered: globs with * and ?, comma-separated (empty: all)" },
-	{ "upstream", "discover_interval", "300", "seconds between two listings (30 to 86400)" },
+	{ "upstream", "discover_interval", "300", "seconds between two listings (1 to 86400; a remote API needs no more than one a few minutes)" },
 	{ "upstream", "connect_timeout", "10", "seconds to connect (default: upstream_connect_timeout)" },
 	{ "upstream", "idle_timeout", "120", "seconds without a byte in the middle of a reply (default: upstream_idle_timeout)" },
 	{ "upstream", "total_timeout", "1800", "seconds for a whole reply (default: upstream_total_timeout)" },

@@ -422,9 +422,9 @@ prompt_start(struct prompts *ps, const struct peer *p, const char *user,
 		    title, req->model, regenerate ? NULL : new_prompt(req),
 		    replaced), !req->seed);
 	log_info("reply start user=%s msgid=%.40s conversation=%s model=%s "
-	    "stream=%d%s", user, req->msgid,
+	    "upstream=%s stream=%d%s", user, req->msgid,
 	    req->conversation_id[0] ? req->conversation_id : "-", req->model,
-	    req->stream, regenerate ? " regenerate" :
+	    reply_upstream_name(r), req->stream, regenerate ? " regenerate" :
 	    req->edit_last ? " edit" : "");
 	r = NULL;  /* in flight: reply.c has it */
 out:

@@ -6,7 +6,9 @@
  * and the watchers of the same user only, once each; the snapshot for a
  * new watcher; the periodic flush writing the text so far; the final frame
  * and the stored state for a complete, a stopped and an interrupted reply;
- * a gone origin getting nothing more. */
+ * a gone origin getting nothing more; an upstream refusing stream_options
+ * (Mistral's 422) asked again without them, once, and then never sent
+ * them. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -161,6 +163,9 @@ upstream_accept(int *fd, char *head, size_t headcap)
 	}
 	if (*fd < 0 || fcntl(*fd, F_SETFL, O_NONBLOCK) != 0)
 		return NULL;
+	/* Nothing read yet: a read that would block must not leave the
+	 * stack's old bytes (the last call's request) to be searched. */
+	buf[0] = '\0';
 	for (int i = 0; i < 500; i++) {
 		ssize_t n = read(*fd, buf + len, sizeof(buf) - 1 - len);
 		if (n > 0) {
@@ -432,6 +437,73 @@ test_stop(struct replies *rs, struct store *s, const char *conv)
 	sent_clear();
 }
 
+/* Mistral's answer to stream_options (HTTP 422, pydantic's extra_forbidden). */
+#define MISTRAL_422_BODY "{\"object\":\"error\",\"message\":{\"detail\":" \
+	"[{\"type\":\"extra_forbidden\",\"loc\":[\"body\",\"stream_options\"]," \
+	"\"msg\":\"Extra inputs are not permitted\"}]},\"type\":" \
+	"\"invalid_request_error\"}"
+
+/* The stream_options retry: the same reply, a second call without them,
+ * the client seeing only the reply; the next reply goes without them. */
+static void
+test_retry(struct replies *rs)
+{
+	struct peer a = peer_of("A");
+	char head[4096], resp[1024];
+	char *body;
+	int fd = -1;
+	cJSON *f;
+
+	sent_clear();
+	struct reply *r = new_reply(rs, &a, "m-so", 1, 0);
+	CHECK(r != NULL && reply_start(r, "", 0) == 0, "retry: started");
+	body = upstream_accept(&fd, head, sizeof(head));
+	CHECK(body != NULL && strstr(body, "\"stream_options\"") != NULL,
+	    "retry: the first call has stream_options (auto)");
+	free(body);
+	snprintf(resp, sizeof(resp), "HTTP/1.1 422 Unprocessable Entity\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n%s", strlen(MISTRAL_422_BODY),
+	    MISTRAL_422_BODY);
+	upstream_write(fd, resp);
+	close(fd);
+	body = upstream_accept(&fd, head, sizeof(head));
+	CHECK(body != NULL && strstr(body, "stream_options") == NULL &&
+	    strstr(body, "\"stream\":true") != NULL,
+	    "retry: the call is made again, without stream_options");
+	free(body);
+	CHECK(reply_count(rs) == 1 && count("A") == 0,
+	    "retry: the same reply, nothing sent to the client yet");
+	upstream_write(fd, STREAM_HEAD);
+	upstream_delta(fd, "Fine");
+	upstream_write(fd, "data: [DONE]\n\n");
+	close(fd);
+	PUMP_UNTIL(reply_count(rs) == 0);
+	f = nth("A", count("A") - 1);
+	CHECK(count("A") == 2 && strcmp(str(f, "type"), "reply") == 0 &&
+	    strcmp(str(cJSON_GetObjectItem(f, "text"), "content"), "Fine") == 0,
+	    "retry: the client gets one delta and the reply, no error");
+	cJSON_Delete(f);
+	sent_clear();
+
+	r = new_reply(rs, &a, "m-so2", 0, 0);
+	CHECK(r != NULL && reply_start(r, "", 0) == 0, "retry: a later reply");
+	body = upstream_accept(&fd, head, sizeof(head));
+	CHECK(body != NULL && strstr(body, "stream_options") == NULL,
+	    "retry: a later reply to that upstream goes without them at once");
+	free(body);
+	upstream_write(fd, STREAM_HEAD);
+	upstream_delta(fd, "Again");
+	upstream_write(fd, "data: [DONE]\n\n");
+	close(fd);
+	PUMP_UNTIL(reply_count(rs) == 0);
+	f = nth("A", 0);
+	CHECK(count("A") == 1 && strcmp(str(cJSON_GetObjectItem(f, "text"),
+	    "content"), "Again") == 0, "retry: and is answered");
+	cJSON_Delete(f);
+	sent_clear();
+}
+
 /* Origins that go away, then the worker stopping: interrupted. */
 static void
 test_gone_and_interrupt(struct replies *rs, struct store *s,
@@ -570,6 +642,7 @@ main(void)
 	test_complete(rs, wl, s, conv);
 	test_stop(rs, s, conv);
 	test_gone_and_interrupt(rs, s, conv);
+	test_retry(rs);
 
 	/* /metrics' figures: every end counted once, by outcome. */
 	const struct reply_stats *st = reply_stats(rs);
