@@ -302,7 +302,7 @@ test-request_MODS := request upstream_body id config models keyfile log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \
                      store_health users users_fp token creds device throttle \
-                     json id prom username perms config models models_live keyfile log buf utf8
+                     json id prom username perms models models_live keyfile log buf utf8
 test-sessions_MODS := session_check store store_session users_fp token \
                       username id log
 test-sse_MODS     := sse buf
