@@ -164,7 +164,7 @@ export class Settings {
   }
 
   // Shows the fields the chosen model takes; the effort list is its efforts, with
-  // `effort` chosen when it is one of them ("Default" otherwise).
+  // `effort` chosen when it is one of them ("Model default" otherwise).
   showModel(effort) {
     const takes = this.takes();
     for (const name of NUMBERS) {
@@ -172,7 +172,7 @@ export class Settings {
     }
     const efforts = this.efforts();
     const select = this.fields.reasoning_effort;
-    select.replaceChildren(new Option('Default', '', true),
+    select.replaceChildren(new Option('Model default', '', true),
       ...efforts.map((e) => new Option(EFFORT_TEXT[e], e)));
     select.value = efforts.includes(effort) ? effort : '';
     this.form.querySelector('.field[data-param="reasoning_effort"]').hidden = efforts.length === 0;
