@@ -266,6 +266,21 @@ try {
   await shoot(late, 'thinking-folded-360');
   await late.locator('details.thinking').last().evaluate((d) => { d.open = true; });
   await late.screenshot({ path: `${artifacts}/thinking-opened-360-light.png` });
+  await check('a long reasoning scrolls inside its block on a phone, the page does not widen', async () => {
+    const i = await replies(late).count() + 1;
+    await late.fill('#prompt', '#reason:rc:400');
+    await late.press('#prompt', 'Enter');
+    await settled(late, i);
+    const m = replies(late).nth(i);
+    await m.locator('summary').click();
+    const box = await m.locator('.thinking-body').evaluate((b) => ({
+      client: b.clientHeight, scroll: b.scrollHeight, text: b.textContent,
+    }));
+    expect(box.text.includes('r400') && box.scroll > box.client && box.client <= 240, { ...box, text: box.text.slice(-40) });
+    const width = await late.evaluate(() => document.documentElement.scrollWidth);
+    expect(width <= 360, width);
+    await late.screenshot({ path: `${artifacts}/thinking-long-360-light.png` });
+  });
   await check('a reply without reasoning has no Thinking block', async () => {
     const i = await sendRecorded(page, 'plain one');
     await settled(page, i);
