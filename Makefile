@@ -138,6 +138,8 @@ request_PKGS := libcjson
 upstream_body_SRC  := worker/upstream_body.c
 upstream_body_INC  := -Ilib -Iworker
 upstream_body_PKGS := libcjson
+think_SRC    := worker/think.c
+think_INC    := -Ilib -Iworker
 
 upstream_SRC := worker/upstream.c
 upstream_INC := -Ilib -Iworker
@@ -237,7 +239,7 @@ admin_PKGS := libcjson
 MODULES := log buf utf8 monotime config models keyfile config_doc username perms id prom json token creds \
            users device throttle users_fp store store_login store_session \
            store_quota store_health heartbeat models_live \
-           session_check zmtp inflight sse frames request upstream_body upstream context \
+           session_check zmtp inflight sse think frames request upstream_body upstream context \
            watch reply prompt uphttp discover limits outq session loop wcore wmain pages authorize \
            fmain ws admin store_backup wsclient
 
@@ -262,7 +264,7 @@ FCGI_MODS   := fmain authorize pages session_check store store_login \
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp inflight config models keyfile log buf monotime
 WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply \
-               watch context upstream upstream_body uphttp discover models_live \
+               watch context upstream think upstream_body uphttp discover models_live \
                request frames sse \
                session_check store \
                store_session store_quota users_fp id prom json token creds \
@@ -294,7 +296,7 @@ test-models_MODS  := models keyfile
 test-outq_MODS    := outq log monotime
 test-perms_MODS   := perms
 test-prom_MODS    := prom buf
-test-reply_MODS   := reply watch upstream upstream_body uphttp frames sse store id config models keyfile log buf \
+test-reply_MODS   := reply watch upstream think upstream_body uphttp frames sse store id config models keyfile log buf \
                      utf8 monotime prom
 test-models_live_MODS := models_live models discover uphttp keyfile buf log \
                          monotime
@@ -306,6 +308,8 @@ test-route_MODS   := pages session_check store store_login store_session \
 test-sessions_MODS := session_check store store_session users_fp token \
                       username id log
 test-sse_MODS     := sse buf
+test-think_MODS   := think
+test-upstream-stream_MODS := upstream think uphttp sse utf8 buf
 test-throttle_MODS := throttle
 test-store_MODS   := store id log
 test-quota_MODS   := store store_quota id log

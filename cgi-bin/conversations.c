@@ -123,7 +123,9 @@ put(struct http_req *r, const char *s)
 }
 
 /* store_conv_each's function for the Markdown export: a heading naming who
- * speaks, then the content as it is (it is Markdown already). */
+ * speaks, an assistant's reasoning (when it has some) folded in a
+ * <details> block as the page shows it, then the content as it is (it is
+ * Markdown already). */
 static int
 export_md_message(void *arg, const cJSON *m)
 {
@@ -142,8 +144,14 @@ export_md_message(void *arg, const cJSON *m)
 	if (strcmp(state, "complete") != 0 && (put(r, " [") ||
 	    put(r, state) || put(r, "]")))
 		return -1;
-	return put(r, "\n\n") ||
-	    put(r, cJSON_GetObjectItem(m, "content")->valuestring) ||
+	if (put(r, "\n\n"))
+		return -1;
+	const cJSON *reasoning = cJSON_GetObjectItem(m, "reasoning");
+	if (cJSON_IsString(reasoning) && (put(r, "<details><summary>Thinking"
+	    "</summary>\n\n") || put(r, reasoning->valuestring) ||
+	    put(r, "\n\n</details>\n\n")))
+		return -1;
+	return put(r, cJSON_GetObjectItem(m, "content")->valuestring) ||
 	    put(r, "\n\n") ? -1 : 0;
 }
 

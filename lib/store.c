@@ -47,13 +47,15 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_CONV_MESSAGES] =
 	    "SELECT id, role, content, state, model, created_at,"
 	    " updated_at, prompt_tokens, completion_tokens, total_tokens,"
-	    " error_code FROM messages WHERE conversation_id = ? ORDER BY id",
+	    " error_code, reasoning, reasoning_ms FROM messages"
+	    " WHERE conversation_id = ? ORDER BY id",
 	/* A page of messages, newest first, below a cursor (?2 <= 0: from
 	 * the newest); the same columns as ST_CONV_MESSAGES. */
 	[ST_CONV_PAGE] =
 	    "SELECT id, role, content, state, model, created_at,"
 	    " updated_at, prompt_tokens, completion_tokens, total_tokens,"
-	    " error_code FROM messages WHERE conversation_id = ?1"
+	    " error_code, reasoning, reasoning_ms FROM messages"
+	    " WHERE conversation_id = ?1"
 	    " AND (?2 <= 0 OR id < ?2) ORDER BY id DESC LIMIT ?3",
 	[ST_CONV_GET] =
 	    "SELECT id, title, model, system_prompt, created_at,"
@@ -76,7 +78,8 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_MSG_UPDATE] =
 	    "UPDATE messages SET content = ?, state = ?,"
 	    " updated_at = ?, prompt_tokens = ?, completion_tokens = ?,"
-	    " total_tokens = ?, error_code = ? WHERE id = ?",
+	    " total_tokens = ?, error_code = ?, reasoning = ?,"
+	    " reasoning_ms = ? WHERE id = ?",
 	[ST_LAST_MESSAGE] =
 	    "SELECT id, role FROM messages WHERE conversation_id = ?"
 	    " ORDER BY id DESC LIMIT 1 OFFSET ?",
@@ -332,6 +335,35 @@ static const char schema_v6[] =
     " name TEXT PRIMARY KEY,"
     " value INTEGER NOT NULL);";
 
+/* v7: a message's reasoning (reasoning models: worker/think.h) and how
+ * long it took, apart from its content; never sent upstream as context.
+ * Its bytes count in the storage counters like the content's: the v5
+ * triggers are made again to sum both (existing rows have no reasoning,
+ * so the counters stay right without a recount). */
+static const char schema_v7[] =
+    "ALTER TABLE messages ADD COLUMN reasoning TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE messages ADD COLUMN reasoning_ms INTEGER;"
+    "DROP TRIGGER messages_added;"
+    "DROP TRIGGER messages_changed;"
+    "DROP TRIGGER messages_deleted;"
+    "CREATE TRIGGER messages_added AFTER INSERT ON messages BEGIN"
+    " UPDATE conversations SET messages = messages + 1,"
+    "  bytes = bytes + length(CAST(NEW.content AS BLOB))"
+    "  + length(CAST(NEW.reasoning AS BLOB))"
+    "  WHERE id = NEW.conversation_id; END;"
+    "CREATE TRIGGER messages_changed AFTER UPDATE OF content, reasoning"
+    " ON messages BEGIN UPDATE conversations SET"
+    "  bytes = bytes + length(CAST(NEW.content AS BLOB))"
+    "  + length(CAST(NEW.reasoning AS BLOB))"
+    "  - length(CAST(OLD.content AS BLOB))"
+    "  - length(CAST(OLD.reasoning AS BLOB))"
+    "  WHERE id = NEW.conversation_id; END;"
+    "CREATE TRIGGER messages_deleted AFTER DELETE ON messages BEGIN"
+    " UPDATE conversations SET messages = messages - 1,"
+    "  bytes = bytes - length(CAST(OLD.content AS BLOB))"
+    "  - length(CAST(OLD.reasoning AS BLOB))"
+    "  WHERE id = OLD.conversation_id; END;";
+
 long long
 store_now_ms(void)
 {
@@ -488,6 +520,9 @@ migrate(struct store *s, char *err, size_t errcap)
 		goto fail;
 	if (version < 6 && (exec(s, schema_v6) != STORE_OK ||
 	    exec(s, "PRAGMA user_version = 6") != STORE_OK))
+		goto fail;
+	if (version < 7 && (exec(s, schema_v7) != STORE_OK ||
+	    exec(s, "PRAGMA user_version = 7") != STORE_OK))
 		goto fail;
 	if (exec(s, "COMMIT") != STORE_OK)
 		goto fail;

@@ -140,12 +140,23 @@ int store_msg_add(struct store *s, const char *conv_id, const char *role,
     const char *content, size_t len, const char *state, const char *model,
     long long *msg_id);
 
-/* Updates a message's content and state, with usage and error code when
- * known (NULL otherwise). Returns STORE_OK, STORE_INVALID for a state the
- * schema does not allow, or STORE_ERR. */
+/* A message's reasoning (schema v7), for store_msg_update: text of len
+ * bytes ("" with 0: none), and ms from its first byte to the answer's
+ * first (-1: unknown, stored NULL). */
+struct store_reasoning {
+	const char *text;
+	size_t len;
+	long long ms;
+};
+
+/* Updates a message's content and state, with its reasoning (NULL: none,
+ * stored ""), usage and error code when known (NULL otherwise). The
+ * reasoning's bytes count in the storage counters like the content's.
+ * Returns STORE_OK, STORE_INVALID for a state the schema does not allow,
+ * or STORE_ERR. */
 int store_msg_update(struct store *s, long long msg_id, const char *content,
-    size_t len, const char *state, const struct lc_usage *usage,
-    const char *error_code);
+    size_t len, const struct store_reasoning *reasoning, const char *state,
+    const struct lc_usage *usage, const char *error_code);
 
 /* Gets conversation conv_id's system prompt: *out gets a malloc'd copy
  * ("" when it has none) that the caller frees. Returns STORE_OK,

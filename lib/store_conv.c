@@ -282,6 +282,13 @@ message_of_row(sqlite3_stmt *st)
 	if (sqlite3_column_type(st, 10) != SQLITE_NULL &&
 	    !add_text_col(m, "error", st, 10))
 		goto fail;
+	/* Only a message with reasoning has the fields (schema v7). */
+	if (sqlite3_column_bytes(st, 11) > 0 &&
+	    (!add_text_col(m, "reasoning", st, 11) ||
+	    (sqlite3_column_type(st, 12) != SQLITE_NULL &&
+	    cJSON_AddNumberToObject(m, "reasoning_ms",
+	    (double)sqlite3_column_int64(st, 12)) == NULL)))
+		goto fail;
 	return m;
 fail:
 	cJSON_Delete(m);
@@ -420,7 +427,8 @@ add_page(struct store *s, cJSON *root, const char *id, long long before,
 	    sqlite3_bind_int(st, 3, limit + 1) != SQLITE_OK)
 		return store_bind_fail(s, st);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t len = (size_t)sqlite3_column_bytes(st, 2);
+		size_t len = (size_t)sqlite3_column_bytes(st, 2) +
+		    (size_t)sqlite3_column_bytes(st, 11);
 		if (n == limit || (n > 0 && len > STORE_PAGE_BYTES - bytes)) {
 			more = 1;
 			break;
@@ -502,8 +510,8 @@ store_msg_add(struct store *s, const char *conv_id, const char *role,
 
 int
 store_msg_update(struct store *s, long long msg_id, const char *content,
-    size_t len, const char *state, const struct lc_usage *usage,
-    const char *error_code)
+    size_t len, const struct store_reasoning *reasoning, const char *state,
+    const struct lc_usage *usage, const char *error_code)
 {
 	sqlite3_stmt *st = NULL;
 	int ok;
@@ -517,7 +525,11 @@ store_msg_update(struct store *s, long long msg_id, const char *content,
 	ok = sqlite3_bind_text(st, 1, content, (int)len, SQLITE_STATIC) ==
 	    SQLITE_OK && !store_bind_text(st, 2, state) &&
 	    sqlite3_bind_int64(st, 3, store_now_ms()) == SQLITE_OK &&
-	    sqlite3_bind_int64(st, 8, msg_id) == SQLITE_OK;
+	    sqlite3_bind_text(st, 8, reasoning != NULL ? reasoning->text : "",
+	    reasoning != NULL ? (int)reasoning->len : 0, SQLITE_STATIC) ==
+	    SQLITE_OK && sqlite3_bind_int64(st, 10, msg_id) == SQLITE_OK;
+	if (ok && reasoning != NULL && reasoning->ms >= 0)
+		ok = sqlite3_bind_int64(st, 9, reasoning->ms) == SQLITE_OK;
 	if (ok && usage != NULL && usage->present)
 		ok = sqlite3_bind_int64(st, 4, (long long)usage->prompt_tokens) ==
 		    SQLITE_OK && sqlite3_bind_int64(st, 5,

@@ -91,7 +91,7 @@ int store_open_plain(struct store **out, const char *path, int readonly,
     char *err, size_t errcap);
 
 /* The version this build's schema has (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /* Milliseconds since the epoch: ordering by update time needs more than
  * seconds. */

@@ -40,6 +40,33 @@ POST .../chat/completions  streams (or returns) a reply chosen from the last use
     #midstream-error one good event, then an OpenAI error event, then the end
     #params         compact JSON (sorted keys) of the request's sampling parameters
     #unicode        "héllo wörld — ✓ 日本語 🚀 done"
+    #reason:FORM    reasoning "Step one. Step two. Step three." before the usual answer,
+                    word by word (with #slow:S the whole reply, reasoning first, spreads
+                    over S s), in one of the forms of real servers:
+                      rc    delta.reasoning_content, content null (DeepSeek, llama.cpp,
+                            older vLLM)
+                      r     delta.reasoning with content "" and reasoning_details, an
+                            ": OPENROUTER PROCESSING" comment first (OpenRouter, vLLM
+                            >= 0.11, Ollama /v1)
+                      tag   <think>…</think> inside content; the opening tag split
+                            between two events ("<thi", "nk>…") and the closing tag
+                            between two HTTP chunks (after "</th"), always
+                      open  as tag without the opening <think> (DeepSeek-R1)
+                    #reason:FORM:N adds " r1 r2 ... rN" to the reasoning (a long one)
+    #reasononly     reasoning_content only, every content "" (finish_reason stop)
+    #err200:KIND    HTTP 200, two content events, then an error inside the stream:
+                      openai      data: {"error":{"message","type"}} then [DONE]
+                      openrouter  a chunk with a top-level error {"code":502,"message"}
+                                  and finish_reason "error", no [DONE]
+                      vllm        data: {"error_type","error_message"} then [DONE]
+                    the message is "Upstream failed (KIND)."
+    #nofinish       every finish_reason null, then [DONE] (llama.cpp, vLLM, gateways)
+    #nodone         the finish_reason chunk, then the clean end of the body, no [DONE]
+    #azurefilter    a first chunk with choices [] and prompt_filter_results (Azure),
+                    content_filter_results in each choice
+    #nullcontent    role chunk and one chunk in the middle with content null
+    #timings        llama.cpp's last chunk: delta {} with finish_reason and a
+                    non-standard timings object
 Models named like OpenAI's reasoning families (o1*, o3*, o4*, gpt-5*, also after a
 "vendor/" prefix) refuse max_tokens, a temperature or top_p other than 1, the
 penalties and an effort they do not take with a 400, as OpenAI does; o1-mini and
@@ -171,7 +198,13 @@ def content_text(content):
 
 
 KNOWN = {"status", "truncate", "hang", "slow", "words", "ctrl", "quotes", "markdown", "html200",
-         "badjson", "midstream-error", "params", "unicode", "nostream"}
+         "badjson", "midstream-error", "params", "unicode", "nostream", "reason",
+         "reasononly", "err200", "nofinish", "nodone", "azurefilter", "nullcontent",
+         "timings"}
+
+REASONING = "Step one. Step two. Step three."
+REASON_FORMS = ("rc", "r", "tag", "open")
+ERR200_KINDS = ("openai", "openrouter", "vllm")
 
 
 def directives(prompt):
@@ -259,7 +292,8 @@ class Sse:
         self.buf = b""
         self.n = 0
 
-    def event(self, payload):
+    def event(self, payload, split_after=None):
+        """Queue one event; split_after (bytes): end an HTTP chunk right after it."""
         nl = "\n" if self.n % 2 == 0 else "\r\n"
         self.n += 1
         out = ""
@@ -268,6 +302,10 @@ class Sse:
             out += ": keep-alive" + nl + (nl if self.rng.random() < 0.5 else "")
         out += ("data:" if self.rng.random() < 0.25 else "data: ") + payload + nl + nl
         self.buf += encode(out)
+        if split_after is not None and split_after in self.buf:
+            at = self.buf.index(split_after) + len(split_after)
+            self.h.chunk(self.buf[:at])
+            self.buf = self.buf[at:]
         cuts = sorted({self.cut() for _ in range(self.rng.choice((0, 1, 1, 2, 3)))})
         prev = 0
         for c in cuts:  # the tail stays in buf, so chunks straddle events too
@@ -580,12 +618,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("X-Request-Id", "req_" + cid[9:])
         self.end_headers()
         sse = Sse(self, rng, keepalive="slow" not in d)
-        if self.opts.azure:  # Azure's content filter chunk comes first
+        form, _, more = (d.get("reason") or "").partition(":")
+        form = form if form in REASON_FORMS else None
+        if self.opts.azure or "azurefilter" in d:  # Azure's content filter chunk comes first
             sse.event(dumps({"id": "", "object": "", "created": 0, "model": "",
                              "choices": [], "prompt_filter_results": [{
                                  "prompt_index": 0, "content_filter_results": {
                                      "hate": {"filtered": False, "severity": "safe"}}}]}))
-        sse.event(chunk_obj({"role": "assistant", "content": ""}))
+        if form == "r":
+            sse.buf += b": OPENROUTER PROCESSING\n\n"
+        first = {"role": "assistant", "content": ""}
+        if form == "rc" or "nullcontent" in d or "timings" in d:
+            first["content"] = None  # llama.cpp's first chunk
+        sse.event(chunk_obj(first))
         if "hang" in d:
             sse.flush()
             self.pause(600, step=0.2)
@@ -595,9 +640,39 @@ class Handler(http.server.BaseHTTPRequestHandler):
             pieces = pieces[:3]
         elif "badjson" in d or "midstream-error" in d:
             pieces = pieces[:1]
-        per_word = slow / max(len(pieces), 1) if slow else 0
-        for piece in pieces:
-            sse.event(chunk_obj({"content": piece}))
+        elif "err200" in d:
+            pieces = pieces[:2]
+        # (delta, split_after) of each event, the reasoning first
+        events = [({"content": p}, None) for p in pieces]
+        thought = word_pieces(REASONING + "".join(
+            f" r{i}" for i in range(1, min(int(more), 2_000_000) + 1 if more.isdigit() else 1)))
+        if form == "rc":
+            events[:0] = [({"content": None, "reasoning_content": p}, None)
+                          for p in thought]
+        elif form == "r":
+            events[:0] = [({"content": "", "reasoning": p, "reasoning_details": [
+                {"type": "reasoning.text", "text": p, "format": "unknown"}]}, None)
+                for p in thought]
+        elif form in ("tag", "open"):
+            tagged = [({"content": p}, None) for p in thought]
+            if form == "tag":
+                tagged[0] = ({"content": "nk>" + thought[0]}, None)
+                tagged.insert(0, ({"content": "<thi"}, None))
+            tagged.append(({"content": "</think>\n\n"}, b"</th"))
+            events[:0] = tagged
+        elif "reasononly" in d:
+            events = [({"content": "", "reasoning_content": p}, None) for p in thought]
+        if "nullcontent" in d and len(events) > 1:
+            events.insert(1, ({"content": None}, None))
+        per_word = slow / max(len(events), 1) if slow else 0
+        for delta, split in events:
+            if "azurefilter" in d:
+                obj = json.loads(chunk_obj(delta))
+                obj["choices"][0]["content_filter_results"] = {
+                    "hate": {"filtered": False, "severity": "safe"}}
+                sse.event(dumps(obj), split)
+            else:
+                sse.event(chunk_obj(delta), split)
             if per_word:
                 sse.flush()
                 self.pause(per_word)
@@ -606,6 +681,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)  # no last chunk, no [DONE]
             return
+        done = "midstream-error" not in d
         if "badjson" in d:
             sse.event("{not json")
         elif "midstream-error" in d:
@@ -613,14 +689,41 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "message": "The server had an error while processing your request.",
                 "type": "server_error"}}))
             self.close_connection = True
+        elif "err200" in d:
+            kind = d["err200"] if d["err200"] in ERR200_KINDS else "openai"
+            msg = f"Upstream failed ({kind})."
+            if kind == "openai":
+                sse.event(dumps({"error": {"message": msg, "type": "server_error",
+                                           "param": None, "code": None}}))
+            elif kind == "openrouter":
+                sse.event(dumps({"id": cid, "object": "chat.completion.chunk",
+                                 "created": created, "model": model,
+                                 "error": {"code": 502, "message": msg},
+                                 "choices": [{"index": 0, "delta": {"content": ""},
+                                              "finish_reason": "error"}]}))
+                done = False
+            else:
+                sse.event(dumps({"error_type": "InternalServerError",
+                                 "error_message": msg}))
+        elif "nofinish" in d:
+            pass
         else:
-            sse.event(chunk_obj({}, finish))
+            last = chunk_obj({}, finish)
+            if "timings" in d:
+                obj = json.loads(last)
+                obj["timings"] = {"prompt_n": ptok, "prompt_ms": 1.5,
+                                  "predicted_n": len(pieces), "predicted_ms": 2.5,
+                                  "predicted_per_second": 400.0}
+                last = dumps(obj)
+            sse.event(last)
             if include_usage:
                 sse.event(dumps({"id": cid, "object": "chat.completion.chunk",
                                  "created": created, "model": model,
                                  "system_fingerprint": "fp_fake", "choices": [],
                                  "usage": usage}))
-        if "midstream-error" not in d:
+        if "nodone" in d:
+            done = False
+        if done:
             sse.event("[DONE]")
         sse.flush()
         self.wfile.write(b"0\r\n\r\n")

@@ -47,9 +47,39 @@ frame_delta(const char *msgid, const char *conversation_id, const char *delta)
 }
 
 char *
+frame_reasoning(const char *msgid, const char *conversation_id,
+    const char *delta)
+{
+	cJSON *root = cJSON_CreateObject();
+	int ok = root != NULL && add_msgid(root, msgid) &&
+	    add_conv(root, conversation_id) &&
+	    cJSON_AddStringToObject(root, "type", "reasoning") != NULL &&
+	    cJSON_AddStringToObject(root, "delta", delta) != NULL;
+
+	return finish(root, ok);
+}
+
+/* Adds reasoning (when there is some): its text, reasoning_ms when over,
+ * and for a snapshot "thinking" while no answer has come. */
+static int
+add_reasoning(cJSON *root, const struct frame_reasoning *r, int snapshot,
+    const char *content)
+{
+	if (r == NULL || r->text == NULL || r->text[0] == '\0')
+		return 1;
+	if (cJSON_AddStringToObject(root, "reasoning", r->text) == NULL)
+		return 0;
+	if (snapshot && content[0] == '\0' &&
+	    cJSON_AddTrueToObject(root, "thinking") == NULL)
+		return 0;
+	return r->ms < 0 || cJSON_AddNumberToObject(root, "reasoning_ms",
+	    (double)r->ms) != NULL;
+}
+
+char *
 frame_reply(const char *msgid, const char *conversation_id,
     const char *content, const char *model, const char *finish_reason,
-    const struct lc_usage *usage)
+    const struct lc_usage *usage, const struct frame_reasoning *reasoning)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *text = NULL, *u = NULL;
@@ -72,6 +102,7 @@ frame_reply(const char *msgid, const char *conversation_id,
 		    cJSON_AddNumberToObject(u, "total_tokens",
 		    usage->total_tokens) != NULL;
 	}
+	ok = ok && add_reasoning(root, reasoning, 0, content);
 	return finish(root, ok);
 }
 
@@ -127,14 +158,16 @@ frame_start(const char *msgid, const char *conversation_id, const char *title,
 
 char *
 frame_snapshot(const char *msgid, const char *conversation_id,
-    const char *model, const char *content)
+    const char *model, const char *content,
+    const struct frame_reasoning *reasoning)
 {
 	cJSON *root = cJSON_CreateObject();
 	int ok = root != NULL &&
 	    cJSON_AddStringToObject(root, "type", "snapshot") != NULL &&
 	    add_msgid(root, msgid) && add_conv(root, conversation_id) &&
 	    cJSON_AddStringToObject(root, "model", model) != NULL &&
-	    cJSON_AddStringToObject(root, "content", content) != NULL;
+	    cJSON_AddStringToObject(root, "content", content) != NULL &&
+	    add_reasoning(root, reasoning, 1, content);
 
 	return finish(root, ok);
 }

@@ -19,17 +19,32 @@ struct frame_error {
 	const char *partial;     /* text received before the failure, or NULL */
 };
 
+/* A reply's reasoning, for the reply and snapshot frames: text (NULL or
+ * "": none, and no reasoning field at all), ms from its first delta to the
+ * answer's first (or to the end; -1: not over yet, left out). */
+struct frame_reasoning {
+	const char *text;
+	long long ms;
+};
+
 /* In every function, a NULL or empty conversation_id is left out. */
 
 /* {"msgid","conversation_id"?,"type":"delta","delta"} */
 char *frame_delta(const char *msgid, const char *conversation_id,
     const char *delta);
 
+/* {"msgid","conversation_id"?,"type":"reasoning","delta"}: a piece of the
+ * model's reasoning, apart from the answer's deltas. */
+char *frame_reasoning(const char *msgid, const char *conversation_id,
+    const char *delta);
+
 /* The seed's final shape: {"msgid","conversation_id"?,"type":"reply",
- * "text":{"role":"assistant","content"},"model","finish_reason","usage"?}. */
+ * "text":{"role":"assistant","content"},"model","finish_reason","usage"?,
+ * "reasoning"?,"reasoning_ms"?}; reasoning NULL (a seed-shape origin) or
+ * empty: no reasoning fields. */
 char *frame_reply(const char *msgid, const char *conversation_id,
     const char *content, const char *model, const char *finish_reason,
-    const struct lc_usage *usage);
+    const struct lc_usage *usage, const struct frame_reasoning *reasoning);
 
 /* A reply began: {"type":"start","msgid","conversation_id","title","model",
  * "prompt"?,"replaced"} where prompt is the new user message (NULL when
@@ -38,9 +53,13 @@ char *frame_start(const char *msgid, const char *conversation_id,
     const char *title, const char *model, const char *prompt, int replaced);
 
 /* The text so far of a reply in flight, for a client that starts watching:
- * {"type":"snapshot","msgid","conversation_id","model","content"}. */
+ * {"type":"snapshot","msgid","conversation_id","model","content",
+ * "reasoning"?,"thinking"?,"reasoning_ms"?}: with reasoning (NULL or empty:
+ * none) its text so far, "thinking":true while content is still empty,
+ * reasoning_ms once the reasoning is over. */
 char *frame_snapshot(const char *msgid, const char *conversation_id,
-    const char *model, const char *content);
+    const char *model, const char *content,
+    const struct frame_reasoning *reasoning);
 
 /* No reply in flight: {"type":"idle","conversation_id"}. */
 char *frame_idle(const char *conversation_id);

@@ -20,19 +20,28 @@
 struct reply {
 	struct reply *prev, *next;
 	struct replies *rs;
-	unsigned long serial;         /* names it in a peer_delta */
+	unsigned long serial;         /* names its content in a peer_delta
+	                               * (even); serial + 1 its reasoning */
 	struct peer origin;           /* the session that asked */
 	int origin_gone;              /* it went away: keep generating */
 	int origin_stream;            /* it wants delta frames */
 	int follow;                   /* it watches the conversation */
+	int origin_seed;              /* it speaks the seed's shape: no
+	                               * reasoning frames or fields for it */
 	char msgid[REQUEST_MSGID_MAX + 1];
 	char model[REQUEST_MODEL_MAX + 1];
 	char user[LC_USER_MAX + 1];
 	char conversation_id[ID_LEN + 1];  /* "" when not stored */
 	long long msg_row;            /* the assistant message's row, 0 none */
 	size_t flushed;               /* content bytes already in the store */
+	size_t rflushed;              /* reasoning bytes already in it */
+	enum think_mode think;        /* how <think> in its content is read */
+	struct timespec reason_start; /* its first reasoning delta */
+	int reason_seen;
+	long long reasoning_ms;       /* reasoning to first answer; -1 */
 	struct timespec started;
 	int first_seen;               /* its first delta came (first_token) */
+	struct timespec first_at;     /* when */
 	char *body;                   /* the upstream request until started */
 	int upstream;                 /* the index of the upstream serving it */
 	int so_sent;                  /* its body has stream_options */
@@ -176,31 +185,85 @@ reply_send(struct reply *r, char *frame, int to_origin)
 	free(frame);
 }
 
+/* The first text of any kind: the first_token figure. */
+static void
+first_text(struct reply *r)
+{
+	if (!r->first_seen) {
+		r->first_seen = 1;
+		monotime_now(&r->first_at);
+		prom_hist_observe(&r->rs->stats.first_token,
+		    (double)monotime_ms_since(&r->started) / 1000.0);
+	}
+}
+
+/* The reasoning is over (the first answer text, or the end): how long it
+ * took. */
+static void
+reasoning_over(struct reply *r)
+{
+	/* A stray closing tag: the reasoning was what came first, as answer
+	 * deltas, from the first text on. */
+	if (r->call.stray && !r->reason_seen && r->first_seen) {
+		r->reason_seen = 1;
+		r->reason_start = r->first_at;
+	}
+	if (r->reason_seen && r->reasoning_ms < 0)
+		r->reasoning_ms = monotime_ms_since(&r->reason_start);
+}
+
+/* Sends a delta frame (content or reasoning) at d; to_origin as the
+ * fanout's. */
+static void
+send_delta(struct reply *r, char *frame, int to_origin,
+    const struct peer_delta *d)
+{
+	struct fanout *out = &r->rs->out;
+
+	if (frame == NULL || out->delta == NULL) {
+		reply_send(r, frame, to_origin);
+		return;
+	}
+	if (out->delta(out->arg, &r->origin, to_origin, r->user,
+	    r->conversation_id, frame, d) != 0)
+		r->origin_gone = 1;
+	free(frame);
+}
+
+static void
+on_reasoning(void *owner, const char *text)
+{
+	struct reply *r = owner;
+	/* As on_delta's, on the reasoning's own serial. */
+	struct peer_delta d = { r->serial + 1,
+	    r->call.reasoning.len - strlen(text) };
+	/* A seed-shape origin never gets reasoning: its client would show
+	 * it as a bubble of its own. */
+	int to_origin = r->origin_stream && !r->origin_seed && !r->origin_gone;
+
+	first_text(r);
+	if (!r->reason_seen) {
+		r->reason_seen = 1;
+		monotime_now(&r->reason_start);
+	}
+	send_delta(r, frame_reasoning(r->msgid, r->conversation_id, text),
+	    to_origin, &d);
+}
+
 static void
 on_delta(void *owner, const char *text)
 {
 	struct reply *r = owner;
-	struct fanout *out = &r->rs->out;
 	/* The text is in content already: a session that misses this delta
 	 * is later sent the content from here (reply_missed). */
 	struct peer_delta d = { r->serial, r->call.content.len - strlen(text) };
-	char *frame = frame_delta(r->msgid, r->conversation_id, text);
 	/* Watchers always get deltas; the origin only when it asked. */
 	int to_origin = r->origin_stream && !r->origin_gone;
 
-	if (!r->first_seen) {
-		r->first_seen = 1;
-		prom_hist_observe(&r->rs->stats.first_token,
-		    (double)monotime_ms_since(&r->started) / 1000.0);
-	}
-	if (frame == NULL || out->delta == NULL) {
-		reply_send(r, frame, r->origin_stream);
-		return;
-	}
-	if (out->delta(out->arg, &r->origin, to_origin, r->user,
-	    r->conversation_id, frame, &d) != 0)
-		r->origin_gone = 1;
-	free(frame);
+	first_text(r);
+	reasoning_over(r);
+	send_delta(r, frame_delta(r->msgid, r->conversation_id, text),
+	    to_origin, &d);
 }
 
 static void
@@ -233,12 +296,16 @@ save(struct reply *r, const char *state, const char *error_code)
 		return;
 	if (final)
 		tx = store_begin(s) == STORE_OK;
+	struct store_reasoning rsn = { buf_str(&r->call.reasoning),
+	    r->call.reasoning.len, r->reasoning_ms };
 	if (store_msg_update(s, r->msg_row, buf_str(&r->call.content),
-	    r->call.content.len, state, &r->call.usage, error_code) !=
-	    STORE_OK)
+	    r->call.content.len, &rsn, state, &r->call.usage, error_code) !=
+	    STORE_OK) {
 		log_err("reply %s: could not save msgid=%.40s", state, r->msgid);
-	else
+	} else {
 		r->flushed = r->call.content.len;
+		r->rflushed = r->call.reasoning.len;
+	}
 	if (final && store_conv_touch(s, r->conversation_id, r->model, NULL) !=
 	    STORE_OK)
 		log_err("could not update conversation %s", r->conversation_id);
@@ -251,13 +318,30 @@ static void
 finish(struct reply *r, const struct upstream_outcome *o, const char *state,
     const char *finish_reason)
 {
-	char *frame;
-	long ms = monotime_ms_since(&r->started);
+	char *frame, *full = NULL;
+	long ms;
 
+	/* The text is over: what the <think> splitter held, open mode's
+	 * rule (upstream.h). A stopped reply's too. */
+	upstream_text_end(&r->call);
+	ms = monotime_ms_since(&r->started);
+	if (r->call.reasoning.len == 0) {
+		r->reason_seen = 0;  /* moved into the answer: none */
+		r->reasoning_ms = -1;
+	}
+	reasoning_over(r);
 	if (o == NULL || o->code == NULL) {
+		struct frame_reasoning rsn = { buf_str(&r->call.reasoning),
+		    r->reasoning_ms };
 		frame = frame_reply(r->msgid, r->conversation_id,
 		    buf_str(&r->call.content), r->model, finish_reason,
-		    &r->call.usage);
+		    &r->call.usage, r->origin_seed ? NULL : &rsn);
+		/* A seed-shape origin gets the answer only; its watchers
+		 * (conversation shape) the reasoning too. */
+		if (r->origin_seed && r->call.reasoning.len > 0)
+			full = frame_reply(r->msgid, r->conversation_id,
+			    buf_str(&r->call.content), r->model, finish_reason,
+			    &r->call.usage, &rsn);
 	} else {
 		struct frame_error e = { r->msgid, r->conversation_id, o->code,
 		    o->message, NULL, o->status, o->retry_after,
@@ -267,13 +351,26 @@ finish(struct reply *r, const struct upstream_outcome *o, const char *state,
 	save(r, state, o != NULL ? o->code : NULL);
 	count_end(r, state, o != NULL ? o->code : NULL, ms);
 	log_info("reply %s user=%s msgid=%.40s conversation=%s model=%s "
-	    "upstream=%s status=%ld bytes=%zu ms=%ld%s%s%s", state, r->user,
-	    r->msgid, r->conversation_id[0] ? r->conversation_id : "-",
-	    r->model, reply_upstream_name(r), o != NULL ? o->status : 0, r->call.content.len, ms,
+	    "upstream=%s status=%ld bytes=%zu reasoning=%zu ms=%ld%s%s%s",
+	    state, r->user, r->msgid,
+	    r->conversation_id[0] ? r->conversation_id : "-", r->model,
+	    reply_upstream_name(r), o != NULL ? o->status : 0,
+	    r->call.content.len, r->call.reasoning.len, ms,
 	    r->origin_gone ? " client=gone" : "",
 	    o != NULL && o->code ? " error=" : "",
 	    o != NULL && o->code ? o->code : "");
-	reply_send(r, frame, 1);
+	if (full == NULL) {
+		reply_send(r, frame, 1);
+	} else {
+		/* The origin alone ("" : nobody else), then the others. */
+		if (frame == NULL)
+			log_err("out of memory building a frame");
+		else if (r->rs->out.send(r->rs->out.arg, &r->origin,
+		    !r->origin_gone, r->user, "", frame) != 0)
+			r->origin_gone = 1;
+		free(frame);
+		reply_send(r, full, 0);
+	}
 	reply_unlink(r);
 }
 
@@ -302,10 +399,16 @@ reply_new(struct replies *rs, const struct reply_spec *spec)
 		return NULL;
 	}
 	r->rs = rs;
-	r->serial = ++rs->serials;
+	/* Two serials: content (even) and reasoning (odd). */
+	rs->serials += 2;
+	r->serial = rs->serials;
 	r->origin = *spec->origin;
 	r->origin_stream = spec->stream;
 	r->follow = spec->follow;
+	/* prompt.c: the conversation shape follows, the seed's does not. */
+	r->origin_seed = !spec->follow;
+	r->think = spec->think;
+	r->reasoning_ms = -1;
 	snprintf(r->msgid, sizeof(r->msgid), "%s", spec->msgid);
 	snprintf(r->model, sizeof(r->model), "%s", spec->model);
 	snprintf(r->user, sizeof(r->user), "%s", spec->user);
@@ -337,8 +440,10 @@ reply_start(struct reply *r, const char *conversation_id, long long msg_row)
 	rs->head = r;
 	rs->n++;
 	r->body = NULL;  /* upstream_init owns it now, even on failure */
-	if (upstream_init(&r->call, rs->cfg, models_upstream(rs->cfg->mt,
-	    (size_t)r->upstream), r->model, body, on_delta, r) != 0 ||
+	int init = upstream_init(&r->call, rs->cfg, models_upstream(rs->cfg->mt,
+	    (size_t)r->upstream), r->model, body, on_delta, r);
+	upstream_reasoning(&r->call, on_reasoning, r->think);
+	if (init != 0 ||
 	    curl_multi_add_handle(rs->multi, r->call.easy) != CURLM_OK) {
 		struct upstream_outcome o = { "server_error",
 		    "could not start the request", 0, -1, false };
@@ -509,7 +614,8 @@ reply_flush_all(struct replies *rs)
 
 	/* Every growing reply in one transaction: one commit per tick. */
 	for (r = rs->head; r != NULL; r = r->next) {
-		if (r->msg_row == 0 || r->call.content.len == r->flushed)
+		if (r->msg_row == 0 || (r->call.content.len == r->flushed &&
+		    r->call.reasoning.len == r->rflushed))
 			continue;
 		if (!tx)
 			tx = store_begin(rs->store) == STORE_OK ? 1 : -1;
@@ -556,20 +662,29 @@ reply_snapshot(struct replies *rs, const char *user,
 
 	if (r == NULL)
 		return frame_idle(conversation_id);
+	struct frame_reasoning rsn = { buf_str(&r->call.reasoning),
+	    r->reasoning_ms };
 	return frame_snapshot(r->msgid, r->conversation_id, r->model,
-	    buf_str(&r->call.content));
+	    buf_str(&r->call.content), &rsn);
 }
 
 char *
 reply_missed(struct replies *rs, unsigned long serial, size_t offset)
 {
+	int reasoning = serial % 2 == 1;
+
 	for (struct reply *r = rs->head; r != NULL; r = r->next) {
-		if (r->serial != serial)
+		if (r->serial != serial - (unsigned long)reasoning)
 			continue;
-		if (offset >= r->call.content.len)
+		const struct lc_buf *b = reasoning ? &r->call.reasoning :
+		    &r->call.content;
+		/* Past the end: the text moved (a stray closing tag): the
+		 * final frame carries it. */
+		if (offset >= b->len)
 			return NULL;
-		return frame_delta(r->msgid, r->conversation_id,
-		    buf_str(&r->call.content) + offset);
+		return reasoning ? frame_reasoning(r->msgid, r->conversation_id,
+		    buf_str(b) + offset) : frame_delta(r->msgid,
+		    r->conversation_id, buf_str(b) + offset);
 	}
 	return NULL;
 }

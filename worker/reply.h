@@ -16,6 +16,7 @@
 #include "peer.h"
 #include "prom.h"
 #include "store.h"
+#include "think.h"
 
 struct replies;               /* every reply in flight */
 struct reply;
@@ -54,6 +55,8 @@ struct reply_spec {
 	const cJSON *params;          /* checked sampling parameters, or NULL */
 	const struct lc_model_info *info; /* the model's quirks (copied), or
 	                               * NULL: the parameters go as they are */
+	enum think_mode think;        /* how <think> in the content is read
+	                               * (the model's info; 0: auto) */
 };
 
 /* Creates the set of replies: their calls go into multi, their rows into
@@ -141,9 +144,12 @@ char *reply_snapshot(struct replies *rs, const char *user,
 
 /* The delta frame with the text of the reply in flight whose peer_delta
  * serial is serial, from byte offset to now: for a session that missed its
- * deltas while behind (worker/outq.h). Returns a malloc'd frame the caller
- * frees, or NULL when that reply is over (its final frame carries the
- * whole text), nothing is missed, or out of memory. */
+ * deltas while behind (worker/outq.h). Each reply has two serials: an even
+ * one for its content (a "delta" frame) and the next, odd, for its
+ * reasoning (a "reasoning" frame), so that outq coalesces each apart.
+ * Returns a malloc'd frame the caller frees, or NULL when that reply is
+ * over (its final frame carries the whole text), nothing is missed, or
+ * out of memory. */
 char *reply_missed(struct replies *rs, unsigned long serial, size_t offset);
 
 #endif

@@ -24,22 +24,124 @@ call_fail(struct upstream_call *c, const char *code, const char *msg)
 	snprintf(c->fail_msg, sizeof(c->fail_msg), "%s", msg);
 }
 
-/* Appends a piece of content and hands it to the owner: invalid UTF-8 and
- * control characters (but tab and newlines) replaced, so that a frame is
- * at most RELAY_LINE_MAX (lib/relay.h). */
+/* Hands the text held in c->piece to the owner: invalid UTF-8 and control
+ * characters (but tab and newlines) replaced, so that a frame is at most
+ * RELAY_LINE_MAX (lib/relay.h); appended to content or reasoning, both
+ * together within max_reply (content.max). Returns 0 or -1 (too large). */
 static int
-add_content(struct upstream_call *c, const char *text, size_t n)
+flush_piece(struct upstream_call *c)
 {
+	int reasoning = c->piece_kind == THINK_REASONING;
+	struct lc_buf *to = reasoning ? &c->reasoning : &c->content;
+	upstream_delta_fn fn = reasoning ? c->on_reasoning : c->on_delta;
+
+	if (c->piece.len == 0)
+		return 0;
+	if (c->reasoning.max == 0)
+		buf_init(&c->reasoning, c->content.max);
 	buf_reset(&c->delta);
-	if (utf8_append_text(&c->delta, text, n) != LC_BUF_OK ||
-	    buf_append(&c->content, c->delta.data, c->delta.len) != LC_BUF_OK) {
+	if (utf8_append_text(&c->delta, c->piece.data, c->piece.len) !=
+	    LC_BUF_OK || c->content.len + c->reasoning.len + c->delta.len >
+	    c->content.max || buf_append(to, c->delta.data, c->delta.len) !=
+	    LC_BUF_OK) {
+		buf_reset(&c->piece);
 		call_fail(c, "reply_too_large",
 		    "the reply is larger than this server allows");
 		return -1;
 	}
-	if (c->on_delta != NULL && c->delta.len > 0)
-		c->on_delta(c->owner, c->delta.data);
+	buf_reset(&c->piece);
+	if (fn != NULL && c->delta.len > 0)
+		fn(c->owner, c->delta.data);
 	return 0;
+}
+
+/* Collects n bytes of kind into c->piece (handing what it held first when
+ * the kind changes). */
+static int
+add_piece(struct upstream_call *c, int kind, const char *text, size_t n)
+{
+	if (c->fail_code != NULL)
+		return -1;
+	if (kind != c->piece_kind && flush_piece(c) != 0)
+		return -1;
+	c->piece_kind = kind;
+	if (c->piece.max == 0)
+		buf_init(&c->piece, c->content.max + 64);
+	if (buf_append(&c->piece, text, n) != LC_BUF_OK) {
+		call_fail(c, "reply_too_large",
+		    "the reply is larger than this server allows");
+		return -1;
+	}
+	return 0;
+}
+
+/* The model's reasoning so far becomes the start of its answer, or the
+ * answer so far its reasoning (to_reasoning). */
+static void
+move_text(struct upstream_call *c, int to_reasoning)
+{
+	struct lc_buf *from = to_reasoning ? &c->content : &c->reasoning;
+	struct lc_buf *to = to_reasoning ? &c->reasoning : &c->content;
+
+	if (c->reasoning.max == 0)
+		buf_init(&c->reasoning, c->content.max);
+	if (from->len == 0)
+		return;
+	if (to->len == 0) {
+		struct lc_buf t = *to;  /* same maximum: swap */
+		*to = *from;
+		*from = t;
+		return;
+	}
+	if (buf_append(to, from->data, from->len) == LC_BUF_OK)
+		buf_reset(from);
+}
+
+/* The splitter's output (worker/think.h). */
+static void
+on_think(void *arg, enum think_kind kind, const char *text, size_t n)
+{
+	struct upstream_call *c = arg;
+
+	if (kind != THINK_STRAY) {
+		add_piece(c, kind, text, n);
+		return;
+	}
+	/* A closing tag with no opening one: what came as answer was the
+	 * reasoning. Its deltas are out already; the final frame and the
+	 * store carry the split. */
+	if (flush_piece(c) == 0) {
+		move_text(c, 1);
+		c->stray = 1;
+	}
+}
+
+/* A piece of content: through the <think> splitter. */
+static int
+add_content(struct upstream_call *c, const char *text, size_t n)
+{
+	think_feed(&c->think, text, n, on_think, c);
+	return c->fail_code != NULL ? -1 : 0;
+}
+
+void
+upstream_reasoning(struct upstream_call *c, upstream_delta_fn on_reasoning,
+    enum think_mode think)
+{
+	c->on_reasoning = on_reasoning;
+	think_init(&c->think, think);
+}
+
+void
+upstream_text_end(struct upstream_call *c)
+{
+	if (c->text_ended)
+		return;
+	c->text_ended = 1;
+	think_finish(&c->think, on_think, c);
+	flush_piece(c);
+	if (think_unclosed(&c->think) && !c->reasoning_field)
+		move_text(c, 0);
 }
 
 static void
@@ -84,9 +186,14 @@ error_message(const cJSON *error, char *msg, size_t cap)
 	buf_free(&b);
 }
 
-/* Takes choices[0].<member>.content (member "delta" in a stream chunk,
- * "message" in a whole completion), its finish_reason and any usage.
- * Returns 1 if there was content, 0 if not, -1 if it could not be kept. */
+/* Takes choices[0].<member> (member "delta" in a stream chunk, "message"
+ * in a whole completion): its reasoning (reasoning_content: DeepSeek,
+ * llama.cpp, older vLLM; reasoning: OpenRouter, vLLM >= 0.11, Ollama; one
+ * that sends both with the same text, as vLLM did in between, is read
+ * once: reasoning_content first), its content, its finish_reason and any usage.
+ * A chunk with no choices (usage, Azure's prompt_filter_results) or with
+ * content null is no text. Returns 1 if there was text, 0 if not, -1 if
+ * it could not be kept. */
 static int
 take_choice(struct upstream_call *c, const cJSON *json, const char *member)
 {
@@ -94,19 +201,68 @@ take_choice(struct upstream_call *c, const cJSON *json, const char *member)
 	    cJSON_GetObjectItemCaseSensitive(json, "choices"), 0);
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(choice, member);
 	const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(m,
+	    "reasoning_content");
 	const cJSON *finish = cJSON_GetObjectItemCaseSensitive(choice,
 	    "finish_reason");
 	const cJSON *usage = cJSON_GetObjectItemCaseSensitive(json, "usage");
+	int text = 0;
 
+	if (!cJSON_IsString(reason))
+		reason = cJSON_GetObjectItemCaseSensitive(m, "reasoning");
 	if (cJSON_IsObject(usage))
 		read_usage(c, usage);
 	if (cJSON_IsString(finish))
 		snprintf(c->finish_reason, sizeof(c->finish_reason), "%s",
 		    finish->valuestring);
-	if (!cJSON_IsString(content))
+	if (cJSON_IsString(reason) && reason->valuestring[0] != '\0') {
+		c->reasoning_field = 1;
+		if (add_piece(c, THINK_REASONING, reason->valuestring,
+		    strlen(reason->valuestring)) != 0)
+			return -1;
+		text = 1;
+	}
+	if (cJSON_IsString(content) && content->valuestring[0] != '\0') {
+		if (add_content(c, content->valuestring,
+		    strlen(content->valuestring)) != 0)
+			return -1;
+		text = 1;
+	}
+	/* Each chunk's text goes out as it came: one delta of each kind. */
+	return flush_piece(c) != 0 ? -1 : text;
+}
+
+/* An error reported inside a 200 stream, in any of the shapes servers use:
+ * {"error":{…}} or {"error":"…"} (OpenAI, vLLM, OpenRouter, which may add
+ * finish_reason "error"), {"object":"error","message"} (vLLM's
+ * ErrorResponse), {"error_type","error_message"} (some vLLM deployments).
+ * Returns 1 (c failed) or 0. */
+static int
+stream_error(struct upstream_call *c, const cJSON *json)
+{
+	const cJSON *error = cJSON_GetObjectItemCaseSensitive(json, "error");
+	const cJSON *object = cJSON_GetObjectItemCaseSensitive(json, "object");
+	const cJSON *emsg = cJSON_GetObjectItemCaseSensitive(json,
+	    "error_message");
+	const cJSON *finish = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(json,
+	    "choices"), 0), "finish_reason");
+	char msg[256];
+
+	if (error != NULL && !cJSON_IsNull(error))
+		error_message(error, msg, sizeof(msg));
+	else if (cJSON_IsString(emsg))
+		error_message(emsg, msg, sizeof(msg));
+	else if (cJSON_IsString(object) &&
+	    strcmp(object->valuestring, "error") == 0)
+		error_message(json, msg, sizeof(msg));
+	else if (cJSON_IsString(finish) &&
+	    strcmp(finish->valuestring, "error") == 0)
+		snprintf(msg, sizeof(msg), "the model's API reported an error");
+	else
 		return 0;
-	return add_content(c, content->valuestring,
-	    strlen(content->valuestring)) == 0 ? 1 : -1;
+	call_fail(c, "upstream_error", msg);
+	return 1;
 }
 
 /* One event of the stream: [DONE], a chunk, or an error object. */
@@ -129,19 +285,24 @@ on_event(void *arg, const char *data, size_t len)
 		    "the model's API sent an event that is not JSON");
 		goto out;
 	}
-	const cJSON *error = cJSON_GetObjectItemCaseSensitive(json, "error");
-	if (error != NULL && !cJSON_IsNull(error)) {
-		char msg[256];
-		error_message(error, msg, sizeof(msg));
-		call_fail(c, "upstream_error", msg);
-		goto out;
-	}
-	if (take_choice(c, json, "delta") < 0)
+	/* Text in the same chunk as an error (OpenRouter) is kept first. */
+	if (take_choice(c, json, "delta") < 0 || stream_error(c, json))
 		goto out;
 	rc = 0;
 out:
 	cJSON_Delete(json);
 	return rc;
+}
+
+int
+upstream_stream_feed(struct upstream_call *c, const char *bytes, size_t n)
+{
+	int rc = sse_feed(&c->sse, bytes, n, on_event, c);
+
+	if (rc == SSE_TOO_BIG)
+		call_fail(c, "upstream_bad_response",
+		    "the model's API sent an event larger than allowed");
+	return rc == SSE_OK ? 0 : -1;
 }
 
 static size_t
@@ -165,11 +326,7 @@ on_write(char *ptr, size_t size, size_t nmemb, void *arg)
 			return 0;
 		return n;
 	}
-	int rc = sse_feed(&c->sse, ptr, n, on_event, c);
-	if (rc == SSE_TOO_BIG)
-		call_fail(c, "upstream_bad_response",
-		    "the model's API sent an event larger than allowed");
-	return rc == SSE_OK ? n : 0;
+	return upstream_stream_feed(c, ptr, n) == 0 ? n : 0;
 }
 
 int
@@ -246,7 +403,10 @@ outcome_plain(struct upstream_call *c, struct upstream_outcome *out)
 {
 	cJSON *json = cJSON_ParseWithLength(buf_str(&c->raw), c->raw.len);
 
-	if (take_choice(c, json, "message") == 1) {
+	int text = take_choice(c, json, "message");
+
+	upstream_text_end(c);
+	if (text == 1 && c->fail_code == NULL) {
 		c->done = 1;
 	} else if (c->fail_code != NULL) {
 		out->code = c->fail_code;
@@ -346,14 +506,23 @@ upstream_outcome(struct upstream_call *c, CURLcode result,
 		outcome_plain(c, out);
 		return;
 	}
-	if (c->kind == 1 && !c->done && result == CURLE_OK)
+	upstream_stream_end(c, result == CURLE_OK, out);
+}
+
+void
+upstream_stream_end(struct upstream_call *c, int clean,
+    struct upstream_outcome *out)
+{
+	if (!c->done && clean && c->fail_code == NULL)
 		sse_finish(&c->sse, on_event, c);  /* a last unterminated event */
+	upstream_text_end(c);
 	if (c->fail_code != NULL) {
 		out->code = c->fail_code;
 		snprintf(out->message, sizeof(out->message), "%s", c->fail_msg);
 		return;
 	}
-	if (!c->done) {
+	/* No [DONE] after a finish_reason and a clean end: complete. */
+	if (!c->done && !(clean && c->finish_reason[0] != '\0')) {
 		out->code = "upstream_truncated";
 		snprintf(out->message, sizeof(out->message),
 		    "the model's reply was cut off before its end");
@@ -371,5 +540,7 @@ upstream_free(struct upstream_call *c)
 	buf_free(&c->content);
 	buf_free(&c->raw);
 	buf_free(&c->delta);
+	buf_free(&c->reasoning);
+	buf_free(&c->piece);
 	memset(c, 0, sizeof(*c));
 }

@@ -95,7 +95,7 @@ main(void)
 	CHECK(store_backup(s, b, 0, &info, err, sizeof(err)) == STORE_OK,
 	    "backup: made");
 	CHECK(info.conversations == 1 && info.messages == 2 &&
-	    info.schema == 6 && info.bytes > 0, "backup: its counts");
+	    info.schema == 7 && info.bytes > 0, "backup: its counts");
 	CHECK(stat(b, &sb) == 0 && (sb.st_mode & 0777) == 0600,
 	    "backup: mode 0600");
 	CHECK(access(path(p, "backup.db.tmp"), F_OK) != 0 &&
@@ -206,6 +206,8 @@ main(void)
 	    " DROP TABLE user_quotas; DROP TABLE health; DROP TABLE counters;"
 	    " ALTER TABLE conversations DROP COLUMN messages;"
 	    " ALTER TABLE conversations DROP COLUMN bytes;"
+	    " ALTER TABLE messages DROP COLUMN reasoning;"
+	    " ALTER TABLE messages DROP COLUMN reasoning_ms;"
 	    " PRAGMA user_version = 4") == 0, "a copy of schema v4");
 	CHECK(store_backup_verify(old4, &info, err, sizeof(err)) == STORE_OK &&
 	    info.schema == 4, "verify: an older schema is accepted");
@@ -231,7 +233,7 @@ main(void)
 	    "restore: refused while a reply is written");
 	CHECK(store_backup(s, b2, 0, NULL, err, sizeof(err)) == STORE_OK,
 	    "backup: while a reply streams");
-	CHECK(store_msg_update(s, msg, "part and end", 12, STORE_COMPLETE,
+	CHECK(store_msg_update(s, msg, "part and end", 12, NULL, STORE_COMPLETE,
 	    NULL, NULL) == STORE_OK, "the reply ends");
 	CHECK(store_restore(s, b2, work, NULL, NULL, NULL, err, sizeof(err)) == STORE_OK,
 	    "restore: the copy made while it streamed");

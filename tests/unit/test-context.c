@@ -174,6 +174,28 @@ main(void)
 	CHECK(context_build(NULL, a, 100, 10, &out) == STORE_ERR &&
 	    out == NULL, "NULL store: an error, *out NULL");
 
+	/* A reply's reasoning (schema v7) never goes upstream: the context
+	 * is content only (DeepSeek answers 400 to reasoning_content). */
+	char rc[ID_LEN + 1];
+	long long row = 0;
+	struct store_reasoning rsn = { "secret thoughts", 15, 10 };
+	CHECK(store_conv_create(s, "alice", "t", "m", "", rc) == STORE_OK &&
+	    add(rc, "user:q1", NULL) && store_msg_add(s, rc, "assistant", "",
+	    0, STORE_STREAMING, "m", &row) == STORE_OK &&
+	    store_msg_update(s, row, "a1", 2, &rsn, STORE_COMPLETE, NULL,
+	    NULL) == STORE_OK && add(rc, "user:q2", NULL),
+	    "a conversation with a reply that reasoned");
+	CHECK_STR(context(rc, 1000, 10), "user:q1|assistant:a1|user:q2",
+	    "context: the answer only, never the reasoning");
+	cJSON *arr = NULL;
+	CHECK(context_build(s, rc, 1000, 10, &arr) == STORE_OK &&
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 1), "reasoning") ==
+	    NULL && cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 1),
+	    "reasoning_content") == NULL && cJSON_GetArraySize(
+	    cJSON_GetArrayItem(arr, 1)) == 2,
+	    "context: each turn is role and content, nothing else");
+	cJSON_Delete(arr);
+
 	/* A content holding a NUL byte cannot be sent: an error, not a
 	 * context without it. */
 	CHECK(store_conv_create(s, "alice", "t", "m", "", d) == STORE_OK &&

@@ -81,7 +81,7 @@ static void
 test_reply(void)
 {
 	struct lc_usage u = { 1, 9, 2, 11 };
-	cJSON *r = parse_frame(frame_reply("m-1", NULL, "Hello!", "gpt-x", "stop", &u),
+	cJSON *r = parse_frame(frame_reply("m-1", NULL, "Hello!", "gpt-x", "stop", &u, NULL),
 	    "reply");
 	const cJSON *text = get(r, "text"), *usage = get(r, "usage");
 
@@ -100,7 +100,7 @@ test_reply(void)
 	cJSON_Delete(r);
 
 	u.present = 0;
-	r = parse_frame(frame_reply("m-2", NULL, tricky, "m", "stopped", &u),
+	r = parse_frame(frame_reply("m-2", NULL, tricky, "m", "stopped", &u, NULL),
 	    "reply no usage");
 	CHECK(get(r, "usage") == NULL, "reply: usage absent when not present");
 	CHECK(str_is(get(get(r, "text"), "content"), tricky),
@@ -108,7 +108,7 @@ test_reply(void)
 	CHECK(str_is(get(r, "finish_reason"), "stopped"),
 	    "reply: stopped finish_reason");
 	cJSON_Delete(r);
-	r = parse_frame(frame_reply(NULL, NULL, "", "m", NULL, NULL), "reply NULLs");
+	r = parse_frame(frame_reply(NULL, NULL, "", "m", NULL, NULL, NULL), "reply NULLs");
 	CHECK(cJSON_IsNull(get(r, "msgid")), "reply: NULL msgid -> null");
 	CHECK(str_is(get(get(r, "text"), "content"), ""),
 	    "reply: empty content");
@@ -122,7 +122,7 @@ test_reply(void)
 	for (size_t i = 0; i < n; i += 4)
 		memcpy(big + i, "\xf0\x9f\x98\x80", 4);
 	big[n] = '\0';
-	r = parse_frame(frame_reply("m-3", NULL, big, "m", "length", NULL),
+	r = parse_frame(frame_reply("m-3", NULL, big, "m", "length", NULL, NULL),
 	    "reply big");
 	CHECK(str_is(get(get(r, "text"), "content"), big),
 	    "reply: 200 kB content round-trips");
@@ -234,7 +234,7 @@ test_reply_key(void)
 			    "worker_unavailable", "m", NULL, 0, -1, NULL };
 			char *fe = frame_error(&e);
 			char *fr = frame_reply(ids[i], convs[c], "hi", "m",
-			    NULL, NULL);
+			    NULL, NULL, NULL);
 			char *fd = frame_delta(ids[i], convs[c], "x");
 			size_t k = key_len(fe);
 			CHECK(k > 0 && fr != NULL && fd != NULL &&
@@ -251,6 +251,72 @@ test_reply_key(void)
 	}
 }
 
+/* Reasoning: its own frame, the final frame's and the snapshot's fields,
+ * and none of them when there is no reasoning (or it is withheld). */
+static void
+test_reasoning(void)
+{
+	cJSON *r = parse_frame(frame_reasoning("m-1", "c1", "Step \"one\"\n"),
+	    "reasoning");
+	CHECK(str_is(get(r, "type"), "reasoning") &&
+	    str_is(get(r, "delta"), "Step \"one\"\n") &&
+	    str_is(get(r, "msgid"), "m-1") &&
+	    str_is(get(r, "conversation_id"), "c1"),
+	    "reasoning frame: type, delta, msgid, conversation_id");
+	cJSON_Delete(r);
+	struct frame_reasoning rsn = { "Because.", 1500 };
+	r = parse_frame(frame_reply("m-1", "c1", "Yes.", "m", "stop", NULL,
+	    &rsn), "reply with reasoning");
+	CHECK(str_is(get(r, "reasoning"), "Because.") &&
+	    num_is(get(r, "reasoning_ms"), 1500) &&
+	    str_is(get(get(r, "text"), "content"), "Yes.") &&
+	    str_is(get(get(r, "text"), "role"), "assistant"),
+	    "reply: reasoning and reasoning_ms beside the seed's text");
+	cJSON_Delete(r);
+	r = parse_frame(frame_reply("m-1", NULL, "Yes.", "m", "stop", NULL, NULL),
+	    "reply, reasoning withheld");
+	CHECK(get(r, "reasoning") == NULL && get(r, "reasoning_ms") == NULL,
+	    "reply without reasoning (NULL): no fields");
+	cJSON_Delete(r);
+	struct frame_reasoning none = { "", -1 };
+	r = parse_frame(frame_reply("m-1", NULL, "Yes.", "m", "stop", NULL,
+	    &none), "reply, empty reasoning");
+	CHECK(get(r, "reasoning") == NULL && get(r, "reasoning_ms") == NULL,
+	    "reply with empty reasoning: no fields");
+	cJSON_Delete(r);
+	struct frame_reasoning going = { "So far", -1 };
+	r = parse_frame(frame_snapshot("m-1", "c1", "m", "", &going),
+	    "snapshot thinking");
+	CHECK(str_is(get(r, "reasoning"), "So far") &&
+	    cJSON_IsTrue(get(r, "thinking")) && get(r, "reasoning_ms") == NULL &&
+	    str_is(get(r, "content"), ""),
+	    "snapshot while thinking: reasoning, thinking, no reasoning_ms");
+	cJSON_Delete(r);
+	r = parse_frame(frame_snapshot("m-1", "c1", "m", "Ans", &rsn),
+	    "snapshot answering");
+	CHECK(str_is(get(r, "reasoning"), "Because.") &&
+	    get(r, "thinking") == NULL && num_is(get(r, "reasoning_ms"), 1500),
+	    "snapshot after the reasoning: reasoning_ms, not thinking");
+	cJSON_Delete(r);
+	r = parse_frame(frame_snapshot("m-1", "c1", "m", "Ans", NULL),
+	    "snapshot plain");
+	CHECK(get(r, "reasoning") == NULL && get(r, "thinking") == NULL,
+	    "snapshot without reasoning: no fields");
+	cJSON_Delete(r);
+
+	/* The reply's key (ws/inflight.h): a reasoning frame shares it with
+	 * the reply's other frames and is not taken for a final one. */
+	char *fd = frame_delta("m-1", "c1", "x");
+	char *fr = frame_reasoning("m-1", "c1", "x");
+	size_t k = fd != NULL ? strlen("{\"msgid\":\"m-1\",\"conversation_id\":"
+	    "\"c1\",\"type\":\"") : 0;
+	CHECK(fd != NULL && fr != NULL && strncmp(fd, fr, k) == 0 &&
+	    strncmp(fr + k, "reasoning\"", 10) == 0,
+	    "reply key: a reasoning frame shares it, typed reasoning");
+	free(fd);
+	free(fr);
+}
+
 int
 main(void)
 {
@@ -258,5 +324,6 @@ main(void)
 	test_reply();
 	test_error();
 	test_reply_key();
+	test_reasoning();
 	UNIT_EXIT();
 }

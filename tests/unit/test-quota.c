@@ -23,7 +23,8 @@ counted_right(struct store *s, const char *user)
 	long long c = -1, m = -1, b = -1;
 
 	if (sqlite3_prepare_v2(raw, "SELECT count(DISTINCT c.id), count(m.id),"
-	    " coalesce(sum(length(CAST(m.content AS BLOB))), 0)"
+	    " coalesce(sum(length(CAST(m.content AS BLOB))"
+	    " + length(CAST(m.reasoning AS BLOB))), 0)"
 	    " FROM conversations c LEFT JOIN messages m"
 	    " ON m.conversation_id = c.id WHERE c.user = ?", -1, &st, NULL) !=
 	    SQLITE_OK)
@@ -73,6 +74,71 @@ make_v4(const char *path)
 	return rc;
 }
 
+/* A schema v6 database (made from a v7 one, its reasoning columns and
+ * triggers taken back) with a reply: v7's migration keeps its data and
+ * counters, and from then on counts reasoning. */
+static void
+test_v6(const char *dir)
+{
+	char path[256], err[256], conv[ID_LEN + 1];
+	struct store *s = NULL;
+	sqlite3 *db = NULL;
+	long long row = 0, msgs = -1, bytes = -1;
+	cJSON *c = NULL;
+
+	snprintf(path, sizeof(path), "%s/v6.db", dir);
+	CHECK(store_open(&s, path, err, sizeof(err)) == STORE_OK &&
+	    store_conv_create(s, "erin", "t", "m", "", conv) == STORE_OK &&
+	    store_msg_add(s, conv, "user", "q", 1, STORE_COMPLETE, "", NULL) ==
+	    STORE_OK && store_msg_add(s, conv, "assistant", "old answer", 10,
+	    STORE_COMPLETE, "m", &row) == STORE_OK, "v6: a database with data");
+	store_close(s);
+	s = NULL;
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db,
+	    "DROP TRIGGER messages_added; DROP TRIGGER messages_changed;"
+	    "DROP TRIGGER messages_deleted;"
+	    "ALTER TABLE messages DROP COLUMN reasoning;"
+	    "ALTER TABLE messages DROP COLUMN reasoning_ms;"
+	    "CREATE TRIGGER messages_added AFTER INSERT ON messages BEGIN"
+	    " UPDATE conversations SET messages = messages + 1,"
+	    "  bytes = bytes + length(CAST(NEW.content AS BLOB))"
+	    "  WHERE id = NEW.conversation_id; END;"
+	    "CREATE TRIGGER messages_changed AFTER UPDATE OF content ON messages"
+	    " BEGIN UPDATE conversations SET"
+	    "  bytes = bytes + length(CAST(NEW.content AS BLOB))"
+	    "  - length(CAST(OLD.content AS BLOB))"
+	    "  WHERE id = NEW.conversation_id; END;"
+	    "CREATE TRIGGER messages_deleted AFTER DELETE ON messages BEGIN"
+	    " UPDATE conversations SET messages = messages - 1,"
+	    "  bytes = bytes - length(CAST(OLD.content AS BLOB))"
+	    "  WHERE id = OLD.conversation_id; END;"
+	    "PRAGMA user_version = 6;", NULL, NULL, NULL) == SQLITE_OK,
+	    "v6: the database taken back to schema 6");
+	sqlite3_close(db);
+	CHECK(store_open(&s, path, err, sizeof(err)) == STORE_OK,
+	    "v6: opened, migrated to 7");
+	raw = NULL;
+	CHECK(sqlite3_open(path, &raw) == SQLITE_OK && counted_right(s, "erin") &&
+	    store_quota_conv(s, conv, &msgs, &bytes) == STORE_OK && msgs == 2 &&
+	    bytes == 11, "v7: the counters of v6's data kept (2 messages, 11 "
+	    "bytes)");
+	CHECK(store_conv_get(s, conv, "erin", &c) == STORE_OK &&
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(c,
+	    "messages"), 1), "reasoning") == NULL,
+	    "v7: an old message has no reasoning field");
+	cJSON_Delete(c);
+	struct store_reasoning rsn = { "because", 7, 42 };
+	CHECK(store_msg_update(s, row, "old answer", 10, &rsn, STORE_COMPLETE,
+	    NULL, NULL) == STORE_OK && store_quota_conv(s, conv, &msgs,
+	    &bytes) == STORE_OK && bytes == 18 && counted_right(s, "erin"),
+	    "v7: the migrated triggers count reasoning");
+	CHECK(store_conv_delete(s, conv, "erin") == STORE_OK &&
+	    counted_right(s, "erin"), "v7: deleted, counted down");
+	sqlite3_close(raw);
+	raw = NULL;
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -109,13 +175,25 @@ main(void)
 	    store_msg_add(s, a1, "assistant", "", 0, STORE_STREAMING, "m",
 	    &row) == STORE_OK, "a prompt and its reply's row");
 	CHECK(counted_right(s, "alice"), "counted: prompt added");
-	CHECK(store_msg_update(s, row, "twenty bytes of text", 20,
+	CHECK(store_msg_update(s, row, "twenty bytes of text", 20, NULL,
 	    STORE_STREAMING, NULL, NULL) == STORE_OK &&
-	    store_msg_update(s, row, "a longer reply, complete now", 28,
+	    store_msg_update(s, row, "a longer reply, complete now", 28, NULL,
 	    STORE_COMPLETE, NULL, NULL) == STORE_OK, "the reply saved twice");
 	CHECK(counted_right(s, "alice"), "counted: reply updated");
 	CHECK(store_quota_conv(s, a1, &msgs, &bytes) == STORE_OK &&
 	    msgs == 2 && bytes == 38, "the conversation: 2 messages, 38 bytes");
+	/* Reasoning (schema v7) counts like content. */
+	struct store_reasoning rsn = { "twelve bytes", 12, 1500 };
+	CHECK(store_msg_update(s, row, "a longer reply, complete now", 28, &rsn,
+	    STORE_COMPLETE, NULL, NULL) == STORE_OK &&
+	    store_quota_conv(s, a1, &msgs, &bytes) == STORE_OK && bytes == 50 &&
+	    counted_right(s, "alice"), "counted: reasoning bytes too (50)");
+	rsn.text = "six b!";
+	rsn.len = 6;
+	CHECK(store_msg_update(s, row, "short", 5, &rsn, STORE_COMPLETE, NULL,
+	    NULL) == STORE_OK && store_quota_conv(s, a1, &msgs, &bytes) ==
+	    STORE_OK && bytes == 21 && counted_right(s, "alice"),
+	    "counted: reasoning shrunk with the content (21)");
 	CHECK(store_drop_last_turn(s, a1, 1) == STORE_OK &&
 	    store_quota_conv(s, a1, &msgs, &bytes) == STORE_OK && msgs == 0 &&
 	    bytes == 0, "edit drops the prompt and the reply");
@@ -196,6 +274,8 @@ main(void)
 
 	sqlite3_close(raw);
 	store_close(s);
+	s = NULL;
+	test_v6(dir);
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
 	if (system(path) != 0)
 		return 1;

@@ -242,7 +242,7 @@ new_reply(struct replies *rs, const struct peer *origin, const char *msgid,
 	cJSON *msgs = cJSON_Parse("[{\"role\":\"user\",\"content\":\"Hi\"}]");
 	cJSON *params = cJSON_Parse("{\"temperature\":0.5}");
 	struct reply_spec spec = { origin, "alice", msgid, "m1", stream, follow,
-	    msgs, params, NULL };
+	    msgs, params, NULL, THINK_AUTO };
 	struct reply *r = reply_new(rs, &spec);
 
 	cJSON_Delete(msgs);
@@ -568,6 +568,173 @@ test_gone_and_interrupt(struct replies *rs, struct store *s,
 }
 
 static void
+upstream_reason(int fd, const char *text)
+{
+	char ev[512];
+
+	snprintf(ev, sizeof(ev), "data: {\"choices\":[{\"index\":0,\"delta\":"
+	    "{\"content\":null,\"reasoning_content\":\"%s\"},"
+	    "\"finish_reason\":null}]}\n\n", text);
+	upstream_write(fd, ev);
+}
+
+#define FINISH_DONE "data: {\"choices\":[{\"index\":0,\"delta\":{}," \
+	"\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n"
+
+/* The number of frames of type that name got. */
+static int
+count_type(const char *name, const char *type)
+{
+	int n = 0;
+
+	for (int i = 0; i < count(name); i++) {
+		cJSON *f = nth(name, i);
+		n += strcmp(str(f, "type"), type) == 0;
+		cJSON_Delete(f);
+	}
+	return n;
+}
+
+/* The last frame name got (the caller deletes it). */
+static cJSON *
+last(const char *name)
+{
+	return nth(name, count(name) - 1);
+}
+
+/* Reasoning: its own frames to a conversation-shape origin and the
+ * watchers, missed ones rebuilt from its own serial, the snapshot while
+ * it thinks, the final frame's fields, the stored row; a seed-shape origin
+ * gets none of it while its watchers do. */
+static void
+test_reasoning(struct replies *rs, struct watch *wl, struct store *s,
+    const char *conv)
+{
+	struct peer a = peer_of("A"), b = peer_of("B"), z = peer_of("Z");
+	char head[4096];
+	long long row = 0;
+	int fd = -1;
+	cJSON *f, *m;
+
+	watch_set(wl, &b, "alice", conv);
+	store_msg_add(s, conv, "user", "think", 5, STORE_COMPLETE, "", NULL);
+	store_msg_add(s, conv, "assistant", "", 0, STORE_STREAMING, "m1", &row);
+	struct reply *r = new_reply(rs, &a, "m-r", 1, 1);
+	CHECK(r != NULL && reply_start(r, conv, row) == 0, "reasoning: started");
+	free(upstream_accept(&fd, head, sizeof(head)));
+	upstream_write(fd, STREAM_HEAD);
+	upstream_reason(fd, "Step one. ");
+	upstream_reason(fd, "Step two.");
+	PUMP_UNTIL(count("A") >= 2 && count("B") >= 2);
+	f = nth("A", 0);
+	CHECK(count_type("A", "reasoning") == 2 &&
+	    strcmp(str(f, "delta"), "Step one. ") == 0 &&
+	    strcmp(str(f, "msgid"), "m-r") == 0 &&
+	    strcmp(str(f, "conversation_id"), conv) == 0,
+	    "reasoning: frames of their own to the origin");
+	cJSON_Delete(f);
+	CHECK(count_type("B", "reasoning") == 2,
+	    "reasoning: frames to the watcher");
+	unsigned long rserial = last_delta.reply;
+	CHECK(rserial % 2 == 1 && last_delta.offset == 10,
+	    "reasoning: deltas on the reply's odd serial, at their offset");
+	char *miss = reply_missed(rs, rserial, 0);
+	f = miss != NULL ? cJSON_Parse(miss) : NULL;
+	CHECK(strcmp(str(f, "type"), "reasoning") == 0 &&
+	    strcmp(str(f, "delta"), "Step one. Step two.") == 0,
+	    "missed reasoning: one reasoning frame with all of it");
+	cJSON_Delete(f);
+	free(miss);
+	CHECK(reply_missed(rs, rserial - 1, 0) == NULL,
+	    "missed content: none yet (the even serial is the answer's)");
+	char *snap = reply_snapshot(rs, "alice", conv);
+	f = snap != NULL ? cJSON_Parse(snap) : NULL;
+	CHECK(strcmp(str(f, "reasoning"), "Step one. Step two.") == 0 &&
+	    cJSON_IsTrue(cJSON_GetObjectItem(f, "thinking")) &&
+	    cJSON_GetObjectItem(f, "reasoning_ms") == NULL &&
+	    strcmp(str(f, "content"), "") == 0,
+	    "snapshot while thinking: reasoning, thinking, no reasoning_ms");
+	cJSON_Delete(f);
+	free(snap);
+	reply_flush_all(rs);
+	m = stored(s, conv, 7);
+	CHECK(strcmp(str(m, "reasoning"), "Step one. Step two.") == 0 &&
+	    strcmp(str(m, "state"), STORE_STREAMING) == 0,
+	    "flush: the reasoning so far stored");
+	cJSON_Delete(m);
+	upstream_delta(fd, "Answer");
+	PUMP_UNTIL(count("A") >= 3);
+	snap = reply_snapshot(rs, "alice", conv);
+	f = snap != NULL ? cJSON_Parse(snap) : NULL;
+	CHECK(cJSON_GetObjectItem(f, "thinking") == NULL &&
+	    cJSON_IsNumber(cJSON_GetObjectItem(f, "reasoning_ms")) &&
+	    strcmp(str(f, "content"), "Answer") == 0,
+	    "snapshot after the reasoning: reasoning_ms, not thinking");
+	cJSON_Delete(f);
+	free(snap);
+	upstream_write(fd, FINISH_DONE);
+	shutdown(fd, SHUT_WR);
+	PUMP_UNTIL(reply_count(rs) == 0);
+	close(fd);
+	for (int i = 0; i < 2; i++) {
+		f = last(i == 0 ? "A" : "B");
+		CHECK(strcmp(str(f, "type"), "reply") == 0 &&
+		    strcmp(str(cJSON_GetObjectItem(f, "text"), "content"),
+		    "Answer") == 0 &&
+		    strcmp(str(f, "reasoning"), "Step one. Step two.") == 0 &&
+		    cJSON_IsNumber(cJSON_GetObjectItem(f, "reasoning_ms")),
+		    i == 0 ? "final frame to the origin: reasoning, reasoning_ms" :
+		    "final frame to the watcher: reasoning, reasoning_ms");
+		cJSON_Delete(f);
+	}
+	m = stored(s, conv, 7);
+	CHECK(strcmp(str(m, "content"), "Answer") == 0 &&
+	    strcmp(str(m, "reasoning"), "Step one. Step two.") == 0 &&
+	    cJSON_IsNumber(cJSON_GetObjectItem(m, "reasoning_ms")) &&
+	    strcmp(str(m, "state"), STORE_COMPLETE) == 0,
+	    "stored: content, reasoning and reasoning_ms apart");
+	cJSON_Delete(m);
+	sent_clear();
+
+	/* A seed-shape origin (follow 0) with a watcher on its
+	 * conversation; <think> tags this time. */
+	store_msg_add(s, conv, "user", "seed", 4, STORE_COMPLETE, "", NULL);
+	store_msg_add(s, conv, "assistant", "", 0, STORE_STREAMING, "m1", &row);
+	r = new_reply(rs, &z, "m-s", 1, 0);
+	CHECK(r != NULL && reply_start(r, conv, row) == 0, "seed: started");
+	free(upstream_accept(&fd, head, sizeof(head)));
+	upstream_write(fd, STREAM_HEAD);
+	upstream_delta(fd, "<thi");
+	upstream_delta(fd, "nk>Hmm.</thi");
+	upstream_delta(fd, "nk>Yes");
+	upstream_write(fd, FINISH_DONE);
+	shutdown(fd, SHUT_WR);
+	PUMP_UNTIL(reply_count(rs) == 0);
+	close(fd);
+	f = last("Z");
+	CHECK(count_type("Z", "reasoning") == 0 && count_type("Z", "delta") == 1 &&
+	    strcmp(str(cJSON_GetObjectItem(f, "text"), "content"), "Yes") == 0 &&
+	    cJSON_GetObjectItem(f, "reasoning") == NULL &&
+	    cJSON_GetObjectItem(f, "reasoning_ms") == NULL,
+	    "seed origin: no reasoning frame, no reasoning field, the answer");
+	cJSON_Delete(f);
+	CHECK(count("Z") == 2, "seed origin: one delta, one final frame");
+	f = last("B");
+	CHECK(count_type("B", "reasoning") == 1 &&
+	    strcmp(str(f, "reasoning"), "Hmm.") == 0 &&
+	    strcmp(str(cJSON_GetObjectItem(f, "text"), "content"), "Yes") == 0,
+	    "its watcher: the reasoning frame and the final frame's reasoning");
+	cJSON_Delete(f);
+	m = stored(s, conv, 9);
+	CHECK(strcmp(str(m, "content"), "Yes") == 0 &&
+	    strcmp(str(m, "reasoning"), "Hmm.") == 0,
+	    "seed: stored with its reasoning, no tag in the content");
+	cJSON_Delete(m);
+	watch_set(wl, &b, "", "");
+	sent_clear();
+}
+
+static void
 unset_key(const char *key, bool secret, void *arg)
 {
 	char name[96];
@@ -643,6 +810,7 @@ main(void)
 	test_stop(rs, s, conv);
 	test_gone_and_interrupt(rs, s, conv);
 	test_retry(rs);
+	test_reasoning(rs, wl, s, conv);
 
 	/* /metrics' figures: every end counted once, by outcome. */
 	const struct reply_stats *st = reply_stats(rs);

@@ -239,7 +239,7 @@ main(void)
 		    STORE_COMPLETE, "", NULL) == STORE_OK &&
 		    store_msg_add(s, id, "assistant", "", 0, STORE_STREAMING, "m",
 		    &row) == STORE_OK && row > 0 &&
-		    store_msg_update(s, row, "answer", 6, STORE_COMPLETE, NULL,
+		    store_msg_update(s, row, "answer", 6, NULL, STORE_COMPLETE, NULL,
 		    NULL) == STORE_OK &&
 		    store_conv_owned(s, id, "alice") == STORE_OK &&
 		    store_conv_owned(s, id, "bob") == STORE_NOT_FOUND;
@@ -253,8 +253,8 @@ main(void)
 	    "turns: newest first, the updated reply");
 	/* The updated usage columns are unbound again for the next update. */
 	struct lc_usage u = { 1, 3, 4, 7 };
-	CHECK(store_msg_update(s, row, "a", 1, STORE_COMPLETE, &u, "x") ==
-	    STORE_OK && store_msg_update(s, row, "b", 1, STORE_STOPPED, NULL,
+	CHECK(store_msg_update(s, row, "a", 1, NULL, STORE_COMPLETE, &u, "x") ==
+	    STORE_OK && store_msg_update(s, row, "b", 1, NULL, STORE_STOPPED, NULL,
 	    NULL) == STORE_OK, "updates with and without usage");
 	cJSON *c = NULL;
 	CHECK(store_conv_get(s, id, "alice", &c) == STORE_OK, "get");
@@ -264,12 +264,57 @@ main(void)
 	    "an update without usage leaves none from the previous one");
 	cJSON_Delete(c);
 
+	/* Reasoning (schema v7): stored apart, returned with its time; an
+	 * update without it (NULL) leaves none; unknown time: no field. */
+	struct store_reasoning rsn = { "why\nso", 6, 1234 };
+	CHECK(store_msg_update(s, row, "b", 1, &rsn, STORE_COMPLETE, NULL,
+	    NULL) == STORE_OK && store_conv_get(s, id, "alice", &c) ==
+	    STORE_OK, "update with reasoning");
+	m = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "messages"), 1);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(m, "reasoning")),
+	    "why\nso", "reasoning: round trip");
+	CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(m, "reasoning_ms")) ==
+	    1234 && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(m,
+	    "content")), "b") == 0, "reasoning_ms: round trip, content apart");
+	cJSON_Delete(c);
+	c = NULL;
+	CHECK(store_conv_page(s, id, "alice", 0, 5, &c) == STORE_OK &&
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(c,
+	    "messages"), 1), "reasoning") != NULL, "reasoning: in a page too");
+	cJSON_Delete(c);
+	c = NULL;
+	rsn.ms = -1;
+	CHECK(store_msg_update(s, row, "b", 1, &rsn, STORE_COMPLETE, NULL,
+	    NULL) == STORE_OK && store_conv_get(s, id, "alice", &c) ==
+	    STORE_OK, "update with reasoning, no time");
+	m = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "messages"), 1);
+	CHECK(cJSON_GetObjectItem(m, "reasoning") != NULL &&
+	    cJSON_GetObjectItem(m, "reasoning_ms") == NULL,
+	    "reasoning without a time: no reasoning_ms");
+	cJSON_Delete(c);
+	c = NULL;
+	CHECK(store_msg_update(s, row, "b", 1, NULL, STORE_COMPLETE, NULL,
+	    NULL) == STORE_OK && store_conv_get(s, id, "alice", &c) ==
+	    STORE_OK, "update without reasoning");
+	m = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "messages"), 1);
+	CHECK(cJSON_GetObjectItem(m, "reasoning") == NULL &&
+	    cJSON_GetObjectItem(m, "reasoning_ms") == NULL,
+	    "no reasoning: neither field");
+	cJSON_Delete(c);
+	c = NULL;
+	memset(&t, 0, sizeof(t));
+	CHECK(store_msg_update(s, row, "b", 1, &rsn, STORE_COMPLETE, NULL,
+	    NULL) == STORE_OK && store_conv_turns(s, id, 10, collect, &t) ==
+	    STORE_OK && strstr(t.seen, "assistant:b") != NULL &&
+	    strstr(t.seen, "why") == NULL, "turns (the context) never hold "
+	    "reasoning");
+
 	/* The CHECK constraints' values, checked in C. */
 	CHECK(store_msg_add(s, id, "robot", "x", 1, STORE_COMPLETE, "", NULL) ==
 	    STORE_INVALID, "bad role refused");
 	CHECK(store_msg_add(s, id, "user", "x", 1, "done", "", NULL) ==
 	    STORE_INVALID, "bad state refused");
-	CHECK(store_msg_update(s, row, "x", 1, "done", NULL, NULL) ==
+	CHECK(store_msg_update(s, row, "x", 1, NULL, "done", NULL, NULL) ==
 	    STORE_INVALID, "bad state refused on update");
 	CHECK(count_messages(s, id, "alice") == 2, "nothing stored by them");
 
