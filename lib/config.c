@@ -1,4 +1,6 @@
-/* config.c - table-driven settings with file and environment layers. */
+/* config.c - table-driven settings with file and environment layers; the
+ * file's [upstream NAME] and [model PATTERN] sections go to the model
+ * table (lib/models.c), which config_load completes. */
 #include "config.h"
 
 #include <ctype.h>

@@ -100,10 +100,15 @@ int models_set(struct lc_models *mt, const char *kind, const char *name,
  * file. Returns 0 or -1 with err. */
 int models_env(struct lc_models *mt, char *err);
 
-/* Ends loading: reads each api_key_file (0600), adds the upstream
- * "default" from the flat keys when flat is true (first in order), checks
- * that every [model] upstream= names an upstream and that at least one
- * upstream exists. Returns 0 or -1 with err. */
+/* Ends loading: reads each api_key_file (0600; an api_key set outright
+ * wins, as with the flat keys), adds the upstream "default" from the flat
+ * keys when flat is true (first in order; its models may not be empty, and
+ * no [upstream default] section may exist then), checks that every
+ * upstream has a base_url and models or discover = true, that every
+ * [model] upstream= names an upstream and that at least one upstream
+ * exists; a label not set is the name, a timeout not set the flat one.
+ * Only once: after it models_set and models_finish fail. Returns 0 or -1
+ * with err. */
 int models_finish(struct lc_models *mt, bool flat, const char *base_url,
     const char *api_key, const char *models, long connect_timeout,
     long idle_timeout, long total_timeout, char *err);
@@ -120,18 +125,23 @@ int models_upstream_find(const struct lc_models *mt, const char *name);
  * with upstream= set, if that upstream lists it statically, discovered it
  * (live may be NULL), or the rule's pattern is the literal name; else the
  * first upstream whose static models or discovered models hold it.
- * Returns the upstream's index, or -1 when no upstream offers it. */
+ * Returns the upstream's index, or -1 when no upstream offers it (also for
+ * a name that cannot be a model's: empty, over MODELS_MODEL_MAX, with a
+ * blank or a comma). Linear in the rules and the models listed. */
 int models_route(const struct lc_models *mt, const struct models_live *live,
     const char *name);
 
-/* Fills out with the quirks of model name served by upstream u. */
+/* Fills out with the quirks of model name served by upstream u. The
+ * built-in rules also match the part of name after its last '/'
+ * (OpenRouter's "openai/o3-mini"); the sysadmin's match the whole name. */
 void models_info(const struct lc_models *mt, const char *name, int u,
     struct lc_model_info *out);
 
 /* Calls fn for every model offered, once each, in order: each upstream's
  * static models, then its discovered ones (live may be NULL), skipping a
  * name an earlier upstream serves. Stops early when fn returns non-zero and
- * returns that; else 0. */
+ * returns that; else 0. Linear in the names listed (a hash set of those
+ * offered; out of memory, a slower scan gives the same answer). */
 int models_each(const struct lc_models *mt, const struct models_live *live,
     int (*fn)(void *arg, const char *name, int upstream), void *arg);
 

@@ -2,6 +2,7 @@
  * strictly, the bounds, the built-in rules per family and the sysadmin's
  * overrides, globs, routing (without a discovery record: live NULL) and
  * the order of models_each. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,6 +314,23 @@ test_key_file(void)
 	    strstr(err, "0600") != NULL && strstr(err, "sk-") == NULL,
 	    "key file: 0644 refused, no key in the error");
 	models_free(mt);
+
+	/* A key longer than KEYFILE_MAX: refused, not cut short. */
+	char big[1100];
+	memset(big, 'k', sizeof(big));
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0 && write(fd, big, sizeof(big)) == (ssize_t)sizeof(big),
+	    "key file: a long key written");
+	close(fd);
+	chmod(path, 0600);
+	mt = models_new();
+	set(mt, "upstream", "openai", "base_url", "https://api.openai.com/v1");
+	set(mt, "upstream", "openai", "models", "gpt-4o");
+	set(mt, "upstream", "openai", "api_key_file", path);
+	CHECK(finish_flat(mt, false, "") == -1 &&
+	    strstr(err, "longer than 1024") != NULL && strstr(err, "kkk") == NULL,
+	    "key file: a key over 1024 bytes refused, not in the error");
+	models_free(mt);
 	unlink(path);
 
 	mt = models_new();
@@ -558,6 +576,20 @@ test_route(void)
 	s.stop_at = 2;
 	CHECK(models_each(mt, NULL, collect, &s) == 7 && s.n == 2,
 	    "each: stops when fn says so, returning its value");
+	models_free(mt);
+
+	mt = models_new();
+	set(mt, "upstream", "a", "base_url", "http://a/v1");
+	set(mt, "upstream", "a", "models", "x,y,x,z,y");
+	set(mt, "upstream", "b", "base_url", "http://b/v1");
+	set(mt, "upstream", "b", "models", "z,w");
+	finish_flat(mt, false, "");
+	memset(&s, 0, sizeof(s));
+	models_each(mt, NULL, collect, &s);
+	CHECK(s.n == 4 && strcmp(s.names[0], "x") == 0 &&
+	    strcmp(s.names[1], "y") == 0 && strcmp(s.names[2], "z") == 0 &&
+	    s.ups[2] == 0 && strcmp(s.names[3], "w") == 0 && s.ups[3] == 1,
+	    "each: a name twice in one list, and in two, offered once");
 	models_free(mt);
 }
 
