@@ -299,7 +299,7 @@ test-prom_MODS    := prom buf
 test-reply_MODS   := reply watch upstream think upstream_body uphttp frames sse store id config models keyfile log buf \
                      utf8 monotime prom
 test-models_live_MODS := models_live models discover uphttp keyfile buf log \
-                         monotime
+                         monotime utf8
 test-request_MODS := request upstream_body id config models keyfile log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \

@@ -12,7 +12,7 @@
 FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 20
-FUZZ_NAMES   := sse request creds token users config utf8 zmtp
+FUZZ_NAMES   := sse request creds token users config utf8 zmtp discover
 FUZZ         ?= $(FUZZ_NAMES)
 fuzz_selected = $(subst $(comma), ,$(FUZZ))
 comma := ,
@@ -48,6 +48,8 @@ fuzz_src_config  := $(FUZZ_LIB)
 fuzz_pkgs_config :=
 fuzz_src_utf8    := $(FUZZ_LIB)
 fuzz_pkgs_utf8   :=
+fuzz_src_discover := $(discover_SRC) $(models_live_SRC) $(uphttp_SRC) $(FUZZ_LIB)
+fuzz_pkgs_discover := libcjson libcurl
 fuzz_src_zmtp    := $(zmtp_SRC) $(FUZZ_LIB)
 fuzz_pkgs_zmtp   :=
 

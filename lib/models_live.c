@@ -11,6 +11,7 @@
 #include "models.h"
 #include "models_int.h"
 #include "models_live.h"
+#include "utf8.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -95,18 +96,23 @@ allowed(const char *allow, const char *name)
 	return !any;
 }
 
-/* Whether name may be a discovered model: 1..MODELS_MODEL_MAX bytes, no
- * control characters (it is shown, logged and sent as a model name). */
+/* Whether name may be a discovered model: what models.c takes as a model
+ * name (1..MODELS_MODEL_MAX bytes, no control character, blank or comma:
+ * models_route refuses others, and a comma would split a list), and valid
+ * UTF-8 (it is shown in the page and written as JSON). */
 static bool
 name_ok(const char *name)
 {
 	size_t len = strlen(name);
 
-	if (len == 0 || len > MODELS_MODEL_MAX)
+	if (len == 0 || len > MODELS_MODEL_MAX ||
+	    utf8_valid_prefix(name, len) != len)
 		return false;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c <= 0x20 || c == 0x7f || c == ',')
 			return false;
+	}
 	return true;
 }
 

@@ -22,7 +22,7 @@
 #define DISCOVER_TOTAL_MAX 60
 
 struct slot {
-	int u;                        /* the upstream's index, -1: unused */
+	int u;                        /* the upstream's index */
 	CURL *easy;                   /* in the multi while listing */
 	struct curl_slist *headers;
 	struct lc_buf body;
@@ -189,7 +189,8 @@ slot_end(struct discover *d, struct slot *s)
 	}
 	curl_slist_free_all(s->headers);
 	s->headers = NULL;
-	buf_reset(&s->body);
+	/* Freed, not kept: a listing may be up to 1 MiB, every few minutes. */
+	buf_free(&s->body);
 }
 
 void

@@ -28,7 +28,7 @@ seed() {
 		presence_penalty:0} + $extra)}}'
 }
 # last_body: what the fake upstream received last, without its own fields.
-last_body() { curl -s "$UP/_requests" | jq -c '.[-1] | del(._auth, ._path, .messages)'; }
+last_body() { curl -s "$UP/_requests" | jq -c '.[-1] | del(._auth, ._auth_kind, ._path, ._query, .messages)'; }
 last_roles() { curl -s "$UP/_requests" | jq -c '[.[-1].messages[].role]'; }
 
 out=$(ws "$J" "$(seed m1 gpt-4o-mini)")

@@ -124,6 +124,9 @@ test_limits(struct lc_models *mt)
 	}
 	many[0] = long_name;
 	many[1] = "bad\nname";
+	many[2] = "with space";
+	many[3] = "a,b";
+	many[4] = "bad\xa9utf8";
 	CHECK(models_live_set(live, (size_t)r, many, MODELS_LIVE_MAX + 10,
 	    5) == 0, "limits: set");
 	CHECK(models_live_count(live, (size_t)r) == MODELS_LIVE_MAX,
@@ -132,6 +135,11 @@ test_limits(struct lc_models *mt)
 	    "limits: a name longer than MODELS_MODEL_MAX is dropped");
 	CHECK(!models_live_has(live, (size_t)r, "bad\nname"),
 	    "limits: a name with a control character is dropped");
+	CHECK(!models_live_has(live, (size_t)r, "with space") &&
+	    !models_live_has(live, (size_t)r, "a,b"),
+	    "limits: a name with a blank or a comma is dropped (models.c's rule)");
+	CHECK(!models_live_has(live, (size_t)r, "bad\xa9utf8"),
+	    "limits: a name that is not UTF-8 is dropped");
 	free(many);
 	free(store);
 	models_live_free(live);
