@@ -259,13 +259,13 @@ link_libs = $(foreach m,$(1),$($(m)_LIBS)) \
 # The FastCGI program: login, REST API, /ws authorizer.
 FCGI_MODS   := fmain authorize pages session_check store store_login \
                store_session store_health users users_fp token creds device \
-               throttle json id prom username perms config models keyfile log buf utf8
+               throttle json id prom username perms config models models_live keyfile log buf utf8
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp inflight config models keyfile log buf monotime
 WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply \
-               watch context upstream upstream_body uphttp discover models_live \
-               think request frames sse \
+               watch context upstream think upstream_body uphttp discover models_live \
+               request frames sse \
                session_check store \
                store_session store_quota users_fp id prom json token creds \
                username perms config models keyfile log buf utf8 monotime
@@ -296,7 +296,7 @@ test-models_MODS  := models keyfile
 test-outq_MODS    := outq log monotime
 test-perms_MODS   := perms
 test-prom_MODS    := prom buf
-test-reply_MODS   := reply watch upstream upstream_body uphttp think frames sse store id config models keyfile log buf \
+test-reply_MODS   := reply watch upstream think upstream_body uphttp frames sse store id config models keyfile log buf \
                      utf8 monotime prom
 test-models_live_MODS := models_live models discover uphttp keyfile buf log \
                          monotime utf8
@@ -304,12 +304,12 @@ test-request_MODS := request upstream_body id config models keyfile log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \
                      store_health users users_fp token creds device throttle \
-                     json id prom username perms log buf utf8
+                     json id prom username perms models models_live keyfile log buf utf8
 test-sessions_MODS := session_check store store_session users_fp token \
                       username id log
 test-sse_MODS     := sse buf
 test-think_MODS   := think
-test-upstream-stream_MODS := upstream uphttp think sse utf8 buf
+test-upstream-stream_MODS := upstream think uphttp sse utf8 buf
 test-throttle_MODS := throttle
 test-store_MODS   := store id log
 test-quota_MODS   := store store_quota id log

@@ -17,4 +17,8 @@ int admin_restore(const struct lc_config *cfg, int argc, char **argv);
  * running site (check.c). */
 int admin_check(const struct lc_config *cfg, int argc, char **argv);
 
+/* config --file: the effective settings as one file, the model table's
+ * sections included, without secrets (effective.c). */
+int admin_config_file(const struct lc_config *cfg);
+
 #endif

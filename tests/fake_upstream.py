@@ -620,7 +620,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         sse = Sse(self, rng, keepalive="slow" not in d)
         form, _, more = (d.get("reason") or "").partition(":")
         form = form if form in REASON_FORMS else None
-        if "azurefilter" in d or self.opts.azure:
+        if self.opts.azure or "azurefilter" in d:  # Azure's content filter chunk comes first
             sse.event(dumps({"id": "", "object": "", "created": 0, "model": "",
                              "choices": [], "prompt_filter_results": [{
                                  "prompt_index": 0, "content_filter_results": {
@@ -666,7 +666,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             events.insert(1, ({"content": None}, None))
         per_word = slow / max(len(events), 1) if slow else 0
         for delta, split in events:
-            if "azurefilter" in d or self.opts.azure:
+            if "azurefilter" in d:
                 obj = json.loads(chunk_obj(delta))
                 obj["choices"][0]["content_filter_results"] = {
                     "hate": {"filtered": False, "severity": "safe"}}

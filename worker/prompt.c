@@ -384,7 +384,9 @@ prompt_start(struct prompts *ps, const struct peer *p, const char *user,
 		goto out;
 	struct reply_spec spec = { p, user, req->msgid, req->model,
 	    req->stream, !req->seed, req->seed ? req->messages : context,
-	    req->params, &req->info, (enum think_mode)req->info.think };
+	    req->params, &req->info,
+	    req->info.think == MODELS_THINK_OPEN ? THINK_OPEN :
+	    req->info.think == MODELS_THINK_OFF ? THINK_OFF : THINK_AUTO };
 	r = reply_new(ps->replies, &spec);
 	if (r == NULL) {
 		refuse(err, "server_error", "out of memory", NULL);

@@ -5,19 +5,41 @@
 # own; quota.mjs sets alice's quota with lightchat-admin (and back);
 # paging.mjs writes a long conversation into the database; resume.mjs and
 # session.mjs kill the worker (and websocketd), so they run last.
+# thinking.mjs runs on a stack of its own (below). BROWSER_TESTS="chat
+# thinking" runs only those.
 . "$(dirname "$0")/lib.sh"
 if [ ! -x /usr/bin/chromium ] || [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
 	not_ok "browser test prerequisites (run make deps)"
 	finish
 fi
-stack_start || finish
+ONLY=" ${BROWSER_TESTS:-chat controls sidebar quota paging resume session thinking} "
 mkdir -p "$ROOT/tests/artifacts"
-for t in chat controls sidebar quota paging resume session; do
-	echo "# $t.mjs"
-	u=alice pw=$PW_alice
-	[ "$t" = sidebar ] && u=bob pw=$PW_bob
-	node "$ROOT/tests/browser/$t.mjs" "$BASE" "$u" "$pw" "$ROOT/tests/artifacts" \
-		"$UP" "$T/state" || FAILED=$((FAILED + 1))
-done
-stack_stop
+# run NAME...: each script against the running stack.
+run() {
+	for t in "$@"; do
+		[[ "$ONLY" == *" $t "* ]] || continue
+		echo "# $t.mjs"
+		u=alice pw=$PW_alice
+		[ "$t" = sidebar ] && u=bob pw=$PW_bob
+		node "$ROOT/tests/browser/$t.mjs" "$BASE" "$u" "$pw" "$ROOT/tests/artifacts" \
+			"$UP" "$T/state" || FAILED=$((FAILED + 1))
+	done
+}
+if [[ "$ONLY" =~ \ (chat|controls|sidebar|quota|paging|resume|session)\  ]]; then
+	stack_start || finish
+	run chat controls sidebar quota paging resume session
+	stack_stop
+fi
+# thinking.mjs: a reasoning model (o4-mini) on offer, and a second upstream
+# whose model listing fails (nothing listens at its address).
+if [[ "$ONLY" == *" thinking "* ]]; then
+	C=$(mktemp -d /tmp/lightchat-browser.XXXXXX)
+	printf '[upstream ollama]\nlabel = Ollama\nbase_url = http://127.0.0.1:%s/v1\nmodels = llama3.2:1b\ndiscover = true\n' \
+		"$(free_port)" >"$C/lightchat.conf"
+	if stack_start LIGHTCHAT_CONFIG="$C/lightchat.conf" LIGHTCHAT_MODELS=gpt-4o-mini,o4-mini; then
+		run thinking
+		stack_stop
+	fi
+	rm -rf "$C"
+fi
 finish

@@ -53,7 +53,9 @@ assert_eq "/api/me without credentials: 401" "$(code "$BASE/api/me")" "401"
 assert_eq "/api/me with a forged token: 401" "$(code -H "Authorization: Bearer $(token_of "$J")x" "$BASE/api/me")" "401"
 assert_eq "/api/me POST: 405" "$(code -b "$J" -d '' "$BASE/api/me")" "405"
 assert_eq "/api/models: 200" "$(code -b "$J" "$BASE/api/models")" "200"
-assert_eq "/api/models lists the allow-list" "$(jq -c . "$T/out")" '{"models":["gpt-4o-mini","gpt-4o","gpt-4.1-mini"],"default":"gpt-4o-mini"}'
+assert_eq "/api/models lists the allow-list" "$(jq -c '{models, default}' "$T/out")" '{"models":["gpt-4o-mini","gpt-4o","gpt-4.1-mini"],"default":"gpt-4o-mini"}'
+assert_eq "/api/models: one detail per model, the flat upstream" "$(jq -c '[.details[] | [.id, .upstream, .available]], [.upstreams[] | [.name, .status]]' "$T/out" | tr '\n' ' ')" \
+	'[["gpt-4o-mini","default",true],["gpt-4o","default",true],["gpt-4.1-mini","default",true]] [["default","ok"]] '
 
 # CORS for the seed client served from another (configured) origin.
 assert_eq "preflight from an allowed origin: 204" "$(code -D "$T/hc" -X OPTIONS -H 'Origin: http://seed.example' \

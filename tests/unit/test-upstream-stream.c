@@ -168,6 +168,13 @@ static const struct scase cases[] = {
 };
 
 static struct lc_config cfg;
+/* The upstream the call is set up for (its URL and auth; nothing is sent:
+ * the stream is fed by hand). */
+static struct lc_upstream up = {
+	.name = "test", .label = "test", .base_url = "http://127.0.0.1:9/v1",
+	.api_key = "", .models = "m", .discover_allow = "", .api_version = "",
+	.connect_timeout = 10, .idle_timeout = 120, .total_timeout = 1800,
+};
 
 /* Runs c, fed in pieces of at most step bytes (0: whole) or split at cut;
  * returns 1 when everything is as expected. */
@@ -185,12 +192,8 @@ run(const struct scase *c, size_t cut, size_t step, long max_reply,
 	memset(&s, 0, sizeof(s));
 	memset(&o, 0, sizeof(o));
 	cfg.max_reply = max_reply;
-	static struct lc_upstream up = { .name = "test",
-	    .base_url = "http://127.0.0.1:9/v1", .api_key = "",
-	    .api_version = "", .connect_timeout = 10, .idle_timeout = 120,
-	    .total_timeout = 1800 };
-	if (body == NULL ||
-	    upstream_init(&call, &cfg, &up, "m", body, on_delta, &s) != 0)
+	if (body == NULL || upstream_init(&call, &cfg, &up, "m", body, on_delta,
+	    &s) != 0)
 		return 0;
 	upstream_reasoning(&call, on_reason, c->think);
 	if (step == 0) {

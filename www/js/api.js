@@ -53,5 +53,9 @@ export const sessions = () => request('GET', 'api/sessions');
 export const endSession = (id) => request('DELETE', `api/sessions/${encodeURIComponent(id)}`);
 /** Ends every other session of the user → {ended}. */
 export const endOtherSessions = () => request('POST', 'api/sessions/others', {});
-/** → {models: [...], default} */
+/**
+ * → {models: [...], default, details: [{id, upstream, label, available, params,
+ *    reasoning_effort, images}], upstreams: [{name, label, discover, status, error?, checked?}]}
+ * (details and upstreams absent from an older server).
+ */
 export const models = () => request('GET', 'api/models');

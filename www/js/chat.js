@@ -8,8 +8,12 @@
 // and the snapshot + deltas continue the reply being written.
 //
 // A message: {id, role: 'user'|'assistant'|'error', content, state, msgid?, model?,
-//             finish?, partial?, code?}
+//             finish?, partial?, code?, reasoning?, reasoningMs?, thinking?}
 // state: 'done' | 'streaming' | 'stopped' | 'error' | 'interrupted'
+// reasoning: the model's thoughts (`reasoning` frames, kept apart from the answer);
+// thinking: true while they stream and no answer text has come; reasoningMs: how long
+// it thought (the final frame's or the REST message's reasoning_ms; while streaming,
+// measured here from the first reasoning frame to the first answer delta).
 //
 // The REST API answers with the newest page of a long conversation; loadOlder() reads
 // the page before the oldest shown (the view asks when scrolled to the top).
@@ -265,8 +269,8 @@ export class Chat extends EventTarget {
     // load answers with the state they lead to.
     if (this.loading) return;
     this.lastFrame = Date.now();
-    const h = { start: this.onStart, delta: this.onDelta, snapshot: this.onSnapshot,
-      idle: this.onIdle, reply: this.onReply, error: this.onError }[f.type];
+    const h = { start: this.onStart, delta: this.onDelta, reasoning: this.onReasoning,
+      snapshot: this.onSnapshot, idle: this.onIdle, reply: this.onReply, error: this.onError }[f.type];
     if (h) h.call(this, f);
   }
 
@@ -296,6 +300,20 @@ export class Chat extends EventTarget {
     const m = this.pending;
     if (!m || !m.msgid || m.msgid !== f.msgid || typeof f.delta !== 'string') return;
     m.content += f.delta;
+    if (m.thinking && f.delta) endThinking(m);
+    this.idleReloads = 0;
+    this.emit('update', { msg: m });
+  }
+
+  // The model's reasoning, before (or, rarely, between) the answer's deltas.
+  onReasoning(f) {
+    const m = this.pending;
+    if (!m || !m.msgid || m.msgid !== f.msgid || typeof f.delta !== 'string') return;
+    if (m.thinkingSince == null) {
+      m.thinkingSince = performance.now();
+      if (!m.content) m.thinking = true;
+    }
+    m.reasoning = (m.reasoning || '') + f.delta;
     this.idleReloads = 0;
     this.emit('update', { msg: m });
   }
@@ -308,6 +326,13 @@ export class Chat extends EventTarget {
       m.msgid = f.msgid;
       m.content = typeof f.content === 'string' ? f.content : '';
       if (f.model) m.model = f.model;
+      if (typeof f.reasoning === 'string') {
+        m.reasoning = f.reasoning;
+        m.thinking = f.thinking === true;
+        m.reasoningMs = Number.isFinite(f.reasoning_ms) ? f.reasoning_ms : null;
+        // How long it thought before this page looked is unknown: counted from now.
+        if (m.thinking && m.thinkingSince == null) m.thinkingSince = performance.now();
+      }
       this.idleReloads = 0;
       this.emit('update', { msg: m });
     } else {
@@ -337,11 +362,14 @@ export class Chat extends EventTarget {
     if (!m || !m.msgid || m.msgid !== f.msgid) return;
     this.own.delete(f.msgid);
     this.idleReloads = 0;
+    if (m.thinking) endThinking(m);
     this.finish(m, {
       content: f.text && typeof f.text.content === 'string' ? f.text.content : m.content,
       state: f.finish_reason === 'stopped' ? 'stopped' : 'done',
       finish: f.finish_reason || null,
       model: f.model || m.model || null,
+      reasoning: typeof f.reasoning === 'string' ? f.reasoning : m.reasoning,
+      reasoningMs: Number.isFinite(f.reasoning_ms) ? f.reasoning_ms : m.reasoningMs,
     });
   }
 
@@ -356,6 +384,7 @@ export class Chat extends EventTarget {
     const m = this.pending;
     if (m && m.msgid && m.msgid === f.msgid) {
       const partial = typeof e.partial === 'string' ? e.partial : m.content;
+      if (m.thinking) endThinking(m);
       if (e.code === 'worker_unavailable') {
         this.finish(m, { state: 'interrupted', content: partial });
       } else {
@@ -438,6 +467,17 @@ function fromStored(m) {
   const content = typeof m.content === 'string' ? m.content : '';
   if (m.role === 'user') return { role: 'user', content, state: 'done' };
   const model = m.model || null;
+  const msg = fromStoredReply(m, content, model);
+  if (typeof m.reasoning === 'string' && m.reasoning) {
+    msg.reasoning = m.reasoning;
+    msg.reasoningMs = Number.isFinite(m.reasoning_ms) ? m.reasoning_ms : null;
+    // A reply still being written that has no answer text yet is still thinking.
+    msg.thinking = msg.state === 'streaming' && !content;
+  }
+  return msg;
+}
+
+function fromStoredReply(m, content, model) {
   switch (m.state) {
     case 'streaming': return { role: 'assistant', content, state: 'streaming', msgid: null, model };
     case 'stopped': return { role: 'assistant', content, state: 'stopped', finish: 'stopped', model };
@@ -449,6 +489,13 @@ function fromStored(m) {
     }
     default: return { role: 'assistant', content, state: 'done', model };
   }
+}
+
+// The answer began (or the reply ended): the thinking is over; its length as seen here,
+// until the final frame says.
+function endThinking(m) {
+  m.thinking = false;
+  if (m.reasoningMs == null && m.thinkingSince != null) m.reasoningMs = Math.round(performance.now() - m.thinkingSince);
 }
 
 function dropped() { return new Error('The connection dropped; try again.'); }

@@ -114,8 +114,8 @@ api.setUnauthorizedHandler(expire);
 
 async function loadModels() {
   try {
-    const { models = [], default: def } = await api.models();
-    settings.setModels(models, def);
+    const { models = [], default: def, details = [], upstreams = [] } = await api.models();
+    settings.setModels(models, def, details, upstreams);
   } catch (e) {
     if (e.status !== 401) notice(`Could not load the model list: ${e.message}`);
   }

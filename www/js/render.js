@@ -3,6 +3,8 @@
 // (+ hljs for code); without marked or DOMPurify it is shown as plain text.
 // Model output can never run script or load remote content: raw HTML is shown as
 // text, images become links, and DOMPurify keeps only an allow-list of tags.
+// A reply's reasoning (its "Thinking" block, a <details> above the answer) is model
+// output too and goes through the same renderMarkdown.
 
 const WHO = { user: 'You', assistant: 'Assistant', error: 'Error' };
 const AUTO_LANGS = ['bash', 'c', 'cpp', 'css', 'go', 'java', 'javascript', 'json', 'makefile',
@@ -144,6 +146,47 @@ function actionButton(action) {
   return b;
 }
 
+/** "Thought for N s" (N at least 1; minutes past 90 s); "Thought" when not known. */
+export function thoughtFor(ms) {
+  if (!Number.isFinite(ms) || ms < 0) return 'Thought';
+  const s = Math.max(1, Math.round(ms / 1000));
+  return s <= 90 ? `Thought for ${s} s` : `Thought for ${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+// The Thinking block of a reply: a <details> before its answer, open while the
+// reasoning streams (msg.thinking), folded once the answer begins or the reply ends,
+// then left as the reader opens or closes it. Its text is re-rendered only when it grew.
+function paintThinking(body, answer, msg) {
+  let block = body.querySelector(':scope > details.thinking');
+  if (!msg.reasoning) {
+    if (block) block.remove();
+    return;
+  }
+  if (!block) {
+    block = document.createElement('details');
+    block.className = 'thinking';
+    const summary = document.createElement('summary');
+    const text = document.createElement('div');
+    text.className = 'thinking-body';
+    block.append(summary, text);
+    block.open = !!msg.thinking;
+    body.insertBefore(block, answer);
+  } else if (block.dataset.state === 'thinking' && !msg.thinking) {
+    block.open = false;               // the answer began: fold it
+  } else if (block.dataset.state !== 'thinking' && msg.thinking) {
+    block.open = true;                // a snapshot: it is thinking still
+  }
+  block.dataset.state = msg.thinking ? 'thinking' : 'done';
+  const [summary, text] = block.children;
+  summary.textContent = msg.thinking ? 'Thinking…' : thoughtFor(msg.reasoningMs);
+  const final = !msg.thinking && msg.state !== 'streaming';
+  if (block.shownText !== msg.reasoning || block.shownFinal !== final) {
+    renderMarkdown(text, msg.reasoning, final);
+    block.shownText = msg.reasoning;
+    block.shownFinal = final;
+  }
+}
+
 const OLDER_PX = 300;   // this close to the top, the older messages are read
 
 /**
@@ -252,25 +295,35 @@ export class MessageView {
     el.dataset.state = msg.state;
     if (msg.msgid) el.dataset.msgid = msg.msgid;
     if (msg.code) el.dataset.code = msg.code; else delete el.dataset.code;
+    if (msg.thinking) el.dataset.thinking = ''; else delete el.dataset.thinking;
     who.textContent = WHO[msg.role] || msg.role;
-    body.classList.remove('plain');
     if (msg.role === 'user') {
       body.classList.add('plain');
       body.textContent = msg.content;
-    } else if (msg.role === 'error') {
-      body.replaceChildren();
-      if (msg.partial) {
-        const part = document.createElement('div');
-        part.className = 'partial';
-        renderMarkdown(part, msg.partial, true);
-        body.append(part);
-      }
-      const p = document.createElement('p');
-      p.className = 'error-text';
-      p.textContent = msg.content;
-      body.append(p);
     } else {
-      renderMarkdown(body, msg.content, msg.state !== 'streaming');
+      // A reply's body: its Thinking block (when it has reasoning), then div.answer.
+      let answer = body.querySelector(':scope > .answer');
+      if (!answer) {
+        answer = document.createElement('div');
+        answer.className = 'answer';
+        body.replaceChildren(answer);
+      }
+      if (msg.role === 'error') {
+        answer.replaceChildren();
+        if (msg.partial) {
+          const part = document.createElement('div');
+          part.className = 'partial';
+          renderMarkdown(part, msg.partial, true);
+          answer.append(part);
+        }
+        const p = document.createElement('p');
+        p.className = 'error-text';
+        p.textContent = msg.content;
+        answer.append(p);
+      } else {
+        renderMarkdown(answer, msg.content, msg.state !== 'streaming');
+      }
+      paintThinking(body, answer, msg);
     }
     const notes = [];
     if (msg.state === 'stopped') notes.push('Stopped');
