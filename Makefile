@@ -111,6 +111,8 @@ store_health_PKGS := sqlite3 libcjson
 models_live_SRC  := lib/models_live.c
 models_live_PKGS := libcjson
 
+wholefile_SRC := lib/wholefile.c
+
 session_check_SRC  := lib/session_check.c
 session_check_PKGS := libcjson
 
@@ -238,7 +240,7 @@ admin_PKGS := libcjson
 
 MODULES := log buf utf8 monotime config models keyfile config_doc username perms id prom json token creds \
            users device throttle users_fp store store_login store_session \
-           store_quota store_health heartbeat models_live \
+           store_quota store_health heartbeat models_live wholefile \
            session_check zmtp inflight sse think frames request upstream_body upstream context \
            watch reply prompt uphttp discover limits outq session loop wcore wmain pages authorize \
            fmain ws admin store_backup wsclient
@@ -259,12 +261,12 @@ link_libs = $(foreach m,$(1),$($(m)_LIBS)) \
 # The FastCGI program: login, REST API, /ws authorizer.
 FCGI_MODS   := fmain authorize pages session_check store store_login \
                store_session store_health users users_fp token creds device \
-               throttle json id prom username perms config models models_live keyfile log buf utf8
+               throttle json id prom username perms config models models_live wholefile keyfile log buf utf8
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp inflight config models keyfile log buf monotime
 WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply \
-               watch context upstream think upstream_body uphttp discover models_live \
+               watch context upstream think upstream_body uphttp discover models_live wholefile \
                request frames sse \
                session_check store \
                store_session store_quota users_fp id prom json token creds \
@@ -298,13 +300,13 @@ test-perms_MODS   := perms
 test-prom_MODS    := prom buf
 test-reply_MODS   := reply watch upstream think upstream_body uphttp frames sse store id config models keyfile log buf \
                      utf8 monotime prom
-test-models_live_MODS := models_live models discover uphttp keyfile buf log \
+test-models_live_MODS := models_live wholefile models discover uphttp keyfile buf log \
                          monotime utf8
 test-request_MODS := request upstream_body id config models keyfile log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \
                      store_health users users_fp token creds device throttle \
-                     json id prom username perms models models_live keyfile log buf utf8
+                     json id prom username perms models models_live wholefile keyfile log buf utf8
 test-sessions_MODS := session_check store store_session users_fp token \
                       username id log
 test-sse_MODS     := sse buf

@@ -12,6 +12,7 @@
 #include "models_int.h"
 #include "models_live.h"
 #include "utf8.h"
+#include "wholefile.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -271,67 +272,30 @@ out:
 	return text;
 }
 
-/* Writes len bytes of data to fd. Returns 0 or -1 (errno set). */
-static int
-write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 models_live_write(const struct models_live *live, const char *path)
 {
-	char tmp[4096];
 	char *text = NULL;
-	int fd = -1, rc = -1, saved = 0;
+	int rc = -1, saved;
 	size_t len;
 
 	if (live == NULL || path == NULL) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
 	if ((text = render(live)) == NULL) {
 		errno = ENOMEM;
-		goto out;
+		return -1;
 	}
 	len = strlen(text);
-	if (len > LIVE_FILE_MAX) {
+	text[len] = '\n';   /* the file ends with a newline; its NUL goes */
+	if (len + 1 > LIVE_FILE_MAX)
 		errno = EFBIG;
-		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	/* 0644 whatever the umask: lightchat.fcgi may run as another user
-	 * (the file holds model names and errors, no secret). */
-	if (fd < 0 || fchmod(fd, 0644) != 0 ||
-	    write_all(fd, text, len) != 0 || write_all(fd, "\n", 1) != 0)
-		goto out;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto out;
-	rc = 0;
-out:
+	else
+		/* 0644 whatever the umask: lightchat.fcgi may run as another
+		 * user (the file holds model names and errors, no secret). */
+		rc = wholefile_write(path, text, len + 1, 0644);
 	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	if (rc != 0)
-		unlink(tmp);
 	free(text);
 	errno = saved;
 	return rc;

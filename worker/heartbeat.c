@@ -4,7 +4,6 @@
 #include "heartbeat.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include "monotime.h"
 #include "prom.h"
 #include "store.h"
+#include "wholefile.h"
 
 /* Set after a failed write is logged, so that a full disk is one line. */
 static int write_failed;
@@ -83,53 +83,21 @@ render(struct lc_buf *b, const struct session *s, const struct replies *rs)
 	return LC_BUF_OK;
 }
 
-/* Writes len bytes of data to fd. Returns 0 or -1 (errno set). */
-static int
-write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 heartbeat_write(const struct lc_config *cfg, const struct session *s,
     const struct replies *rs)
 {
-	char tmp[4096];
 	struct lc_buf b;
-	int fd = -1, rc = -1;
+	int rc = -1;
 	const char *what = "render";
 
 	buf_init(&b, METRICS_FILE_MAX);
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", cfg->worker_metrics_file) >=
-	    (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		what = "path";
-		goto out;
-	}
 	if (render(&b, s, rs) != LC_BUF_OK) {
 		errno = ENOMEM;
 		goto out;
 	}
 	what = "write";
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, b.data, b.len) != 0)
-		goto out;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	what = "rename";
-	if (rename(tmp, cfg->worker_metrics_file) != 0)
+	if (wholefile_write(cfg->worker_metrics_file, b.data, b.len, 0600) != 0)
 		goto out;
 	if (write_failed)
 		log_info("metrics file %s written again",
@@ -143,8 +111,6 @@ out:
 		    strerror(errno));
 		write_failed = 1;
 	}
-	if (fd >= 0)
-		close(fd);
 	buf_free(&b);
 	return rc;
 }
