@@ -680,8 +680,8 @@ reply_missed(struct replies *rs, unsigned long serial, size_t offset)
 			continue;
 		const struct lc_buf *b = reasoning ? &r->call.reasoning :
 		    &r->call.content;
-		/* Past the end: the text moved (a stray closing tag): the
-		 * final frame carries it. */
+		/* Nothing missed past the end. (The text moves between the
+		 * buffers only when it is over: upstream_text_end.) */
 		if (offset >= b->len)
 			return NULL;
 		return reasoning ? frame_reasoning(r->msgid, r->conversation_id,

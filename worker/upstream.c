@@ -75,13 +75,12 @@ add_piece(struct upstream_call *c, int kind, const char *text, size_t n)
 	return 0;
 }
 
-/* The model's reasoning so far becomes the start of its answer, or the
- * answer so far its reasoning (to_reasoning). */
+/* The model's reasoning so far becomes the start of its answer (open
+ * mode's stream that never closed its reasoning). */
 static void
-move_text(struct upstream_call *c, int to_reasoning)
+reasoning_to_answer(struct upstream_call *c)
 {
-	struct lc_buf *from = to_reasoning ? &c->content : &c->reasoning;
-	struct lc_buf *to = to_reasoning ? &c->reasoning : &c->content;
+	struct lc_buf *from = &c->reasoning, *to = &c->content;
 
 	if (c->reasoning.max == 0)
 		buf_init(&c->reasoning, c->content.max);
@@ -109,11 +108,29 @@ on_think(void *arg, enum think_kind kind, const char *text, size_t n)
 	}
 	/* A closing tag with no opening one: what came as answer was the
 	 * reasoning. Its deltas are out already; the final frame and the
-	 * store carry the split. */
-	if (flush_piece(c) == 0) {
-		move_text(c, 1);
+	 * store carry the split, made at the end (upstream_text_end) so that
+	 * the content's offsets, which a session behind is owed from
+	 * (reply_missed), stay the same while it streams. */
+	if (flush_piece(c) == 0 && !c->stray) {
 		c->stray = 1;
+		c->stray_at = c->content.len;
 	}
+}
+
+/* The answer's first stray_at bytes become the reasoning's end. */
+static void
+split_stray(struct upstream_call *c)
+{
+	size_t n = c->stray_at;
+
+	if (n == 0 || n > c->content.len)
+		return;
+	if (c->reasoning.max == 0)
+		buf_init(&c->reasoning, c->content.max);
+	/* Within max_reply: the two together do not grow. */
+	if (buf_append(&c->reasoning, c->content.data, n) != LC_BUF_OK)
+		return;
+	buf_consume(&c->content, n);
 }
 
 /* A piece of content: through the <think> splitter. */
@@ -140,8 +157,10 @@ upstream_text_end(struct upstream_call *c)
 	c->text_ended = 1;
 	think_finish(&c->think, on_think, c);
 	flush_piece(c);
+	if (c->stray)
+		split_stray(c);
 	if (think_unclosed(&c->think) && !c->reasoning_field)
-		move_text(c, 0);
+		reasoning_to_answer(c);
 }
 
 static void

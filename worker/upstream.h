@@ -54,6 +54,8 @@ struct upstream_call {
 	int reasoning_field;          /* a delta.reasoning(_content) came */
 	int stray;                    /* a closing tag with no opening one made
 	                               * the answer so far the reasoning */
+	size_t stray_at;              /* the answer's bytes before it: moved
+	                               * into reasoning by upstream_text_end */
 	int text_ended;               /* upstream_text_end ran */
 	int kind;                     /* 0 unknown, 1 event stream, 2 other */
 	int done;                     /* [DONE] seen */
@@ -125,9 +127,11 @@ void upstream_stream_end(struct upstream_call *call, int clean,
     struct upstream_outcome *out);
 
 /* The text is over (the stream ended, or the reply is stopped): hands
- * the bytes the <think> splitter held back, and applies open mode's rule:
- * a reply with no closing tag and no reasoning field was the answer after
- * all (call->reasoning moves into call->content). Idempotent;
+ * the bytes the <think> splitter held back, and applies the two rules
+ * the end decides: auto mode's stray closing tag (the answer before it
+ * moves into call->reasoning), and open mode's reply with no closing tag
+ * and no reasoning field, the answer after all (call->reasoning moves
+ * into call->content). Idempotent;
  * upstream_outcome calls it. */
 void upstream_text_end(struct upstream_call *call);
 
