@@ -142,8 +142,11 @@ if [ -n "$taken" ]; then
 	exit 1
 fi
 
-# No API key: run against the demo upstream, and say so.
-if [ -z "$(conf upstream_api_key)" ] && [ -z "${LIGHTCHAT_NO_DEMO:-}" ]; then
+# No API key and no [upstream] section: run against the demo upstream, and
+# say so. (A configuration with sections says where its models are, a local
+# server's without a key: the demo would add an upstream of its own.)
+if [ -z "$(conf upstream_api_key)" ] && [ -z "${LIGHTCHAT_NO_DEMO:-}" ] &&
+	! "$ADMIN" config --file | grep -q '^\[upstream '; then
 	DEMO_PORT=${LIGHTCHAT_DEMO_PORT:-$((PORT + 2))}
 	rm -f "$STATE/demo.port"
 	start_demo() {

@@ -67,11 +67,15 @@ main(void)
 	    models_upstream_count(cfg.mt), cfg.demo ? " (demo)" : "");
 	for (size_t i = 0; i < models_upstream_count(cfg.mt); i++) {
 		const struct lc_upstream *up = models_upstream(cfg.mt, i);
-		log_info("upstream %s: %s, models %s%s", up->name, up->base_url,
-		    up->models[0] ? up->models : "-",
-		    up->discover ? ", discovered" : "");
+		log_info("upstream %s: %s, models %s%s%s", up->name,
+		    up->base_url, up->models[0] ? up->models : "-",
+		    up->discover ? ", discovered" : "",
+		    up->api_key[0] ? "" : ", no API key");
 	}
-	if (cfg.upstream_api_key[0] == '\0' && !cfg.demo)
+	/* The flat keys' upstream without a key is most often a forgotten
+	 * OPENAI_API_KEY; a section without one, a local server. */
+	if (models_upstream_find(cfg.mt, "default") >= 0 &&
+	    cfg.upstream_api_key[0] == '\0' && !cfg.demo)
 		log_warn("no upstream API key configured (OPENAI_API_KEY)");
 	rc = worker_run(w, &stop_requested) == 0 ? 0 : 1;
 	log_info("stopped");
