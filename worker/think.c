@@ -23,6 +23,14 @@ think_init(struct think *t, enum think_mode mode)
 	t->state = mode == THINK_OFF ? S_ANSWER : S_START;
 }
 
+void
+think_separated(struct think *t)
+{
+	if (t->mode == THINK_OPEN && t->state == S_START && t->np == 0 &&
+	    !t->opened)
+		t->mode = THINK_AUTO;
+}
+
 int
 think_unclosed(const struct think *t)
 {

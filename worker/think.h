@@ -72,4 +72,9 @@ void think_finish(struct think *t, think_emit_fn emit, void *arg);
 /* 1 when t (mode open) ended inside the reasoning: no closing tag came. */
 int think_unclosed(const struct think *t);
 
+/* The server sends the reasoning in a field of its own (Ollama's /v1 and
+ * vLLM for DeepSeek-R1): its content is the answer. Open mode, when no
+ * content has come yet, becomes auto (an opening tag is still read). */
+void think_separated(struct think *t);
+
 #endif

@@ -236,6 +236,7 @@ take_choice(struct upstream_call *c, const cJSON *json, const char *member)
 		    finish->valuestring);
 	if (cJSON_IsString(reason) && reason->valuestring[0] != '\0') {
 		c->reasoning_field = 1;
+		think_separated(&c->think);
 		if (add_piece(c, THINK_REASONING, reason->valuestring,
 		    strlen(reason->valuestring)) != 0)
 			return -1;

@@ -197,5 +197,26 @@ main(void)
 	think_finish(&t, emit, &g);
 	CHECK(held && g.nr == 300 && strcmp(g.a, "done") == 0,
 	    "long reasoning: at most a '<' held back");
+
+	/* Open mode, the reasoning in a field of its own before any content:
+	 * the content is the answer (an opening tag still read). */
+	memset(&g, 0, sizeof(g));
+	think_init(&t, THINK_OPEN);
+	think_separated(&t);
+	think_feed(&t, "The answer", 10, emit, &g);
+	think_finish(&t, emit, &g);
+	CHECK(t.mode == THINK_AUTO && strcmp(g.a, "The answer") == 0 &&
+	    g.nr == 0 && !think_unclosed(&t),
+	    "open mode, reasoning separated first: the content is answer");
+	/* After content came, it changes nothing. */
+	memset(&g, 0, sizeof(g));
+	think_init(&t, THINK_OPEN);
+	think_feed(&t, "thought", 7, emit, &g);
+	think_separated(&t);
+	think_feed(&t, "</think>answer", 14, emit, &g);
+	think_finish(&t, emit, &g);
+	CHECK(t.mode == THINK_OPEN && strcmp(g.r, "thought") == 0 &&
+	    strcmp(g.a, "answer") == 0,
+	    "open mode, reasoning separated after content: still open");
 	UNIT_EXIT();
 }

@@ -103,9 +103,14 @@ static const struct scase cases[] = {
 	{ "open mode, no closing tag: the answer after all", THINK_OPEN,
 	  CH("{\"content\":\"Just an \"}") CHF("{\"content\":\"answer\"}", "stop")
 	  DONE, 1, NULL, NULL, "Just an answer", "", "stop", 0 },
-	{ "open mode, no closing tag, a reasoning field seen", THINK_OPEN,
+	{ "open mode, the reasoning in its own field: the content is the answer",
+	  THINK_OPEN,
 	  CH("{\"reasoning_content\":\"R\"}") CHF("{\"content\":\"A\"}", "stop")
-	  DONE, 1, NULL, NULL, "", "RA", "stop", 1 },
+	  DONE, 1, NULL, NULL, "A", "R", "stop", 1 },
+	{ "open mode, content first, then a reasoning field", THINK_OPEN,
+	  CH("{\"content\":\"R1 \"}") CH("{\"reasoning\":\"R2\"}")
+	  CHF("{\"content\":\"</think>A\"}", "stop")
+	  DONE, 1, NULL, NULL, "A", "R1 R2", "stop", 1 },
 	{ "off: tags are text", THINK_OFF,
 	  CHF("{\"content\":\"<think>x</think>y\"}", "stop") DONE,
 	  1, NULL, NULL, "<think>x</think>y", "", "stop", 1 },
