@@ -182,7 +182,7 @@ void models_live_state(const struct models_live *live, size_t u, bool *ok,
     const char **error, time_t *checked);
 
 /* Writes live to path as JSON, whole (a temporary file, then rename), mode
- * 0644. Returns 0 or -1 (errno set). */
+ * 0600. Returns 0 or -1 (errno set). */
 int models_live_write(const struct models_live *live, const char *path);
 
 /* Reads path (written by models_live_write, at most 1 MiB, strictly

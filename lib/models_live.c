@@ -292,9 +292,11 @@ models_live_write(const struct models_live *live, const char *path)
 	if (len + 1 > LIVE_FILE_MAX)
 		errno = EFBIG;
 	else
-		/* 0644 whatever the umask: lightchat.fcgi may run as another
-		 * user (the file holds model names and errors, no secret). */
-		rc = wholefile_write(path, text, len + 1, 0644);
+		/* 0600 whatever the umask, as the metrics file: the
+		 * FastCGI program that reads it runs as the same user (the
+		 * package's units, run.sh), and the state directory keeps
+		 * nothing open to others (test-private). */
+		rc = wholefile_write(path, text, len + 1, 0600);
 	saved = errno;
 	free(text);
 	errno = saved;

@@ -11,7 +11,10 @@ const page = await newPage(context);
 
 try {
   await page.goto(base + '/');
-  await check('login view shown first', () => page.locator('#login-view').isVisible());
+  // The page shows it once /api/me said 401: wait for it (a loaded CI
+  // machine took longer than an immediate look allowed).
+  await check('login view shown first', () =>
+    page.locator('#login-view').waitFor({ state: 'visible', timeout: 15000 }).then(() => true));
 
   await page.fill('#username', user);
   await page.fill('#password', 'wrong-password');

@@ -98,7 +98,7 @@ check "discovery: a failing upstream is marked, with the reason" \
 	wait_models '.upstreams[] | select(.name=="dead" and (.ok|not) and (.error|test("GET /models")))'
 assert_eq "discovery: discover_allow keeps llama*/qwen* only" \
 	"$(jq -c '.upstreams[] | select(.name=="ollama") | .models' "$MF")" '["llama3.2:1b","qwen3:8b"]'
-assert_eq "discovery: the models file is 0644" "$(stat -c %a "$MF")" "644"
+assert_eq "discovery: the models file is 0600" "$(stat -c %a "$MF")" "600"
 assert_eq "discovery: GET /models with ollama's bearer key" \
 	"$(curl -s "$OLLAMA_URL/_gets" | jq -r '.[0] | "\(._path) \(._auth_kind)"')" "/v1/models bearer"
 
