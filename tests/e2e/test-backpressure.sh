@@ -29,7 +29,7 @@ PYTHONPATH="$ROOT/tools:$ROOT/tests/e2e" "$PY" - 127.0.0.1 "$PORT" "$(token_of "
 # reading for less than the slow timeout, then reads to the end; "stuck"
 # (bob, so that the log names it) does not read until the worker has logged
 # its close as a slow client, then reads what it is sent.
-import json, os, sys, time
+import json, os, socket, sys, time
 host, port, token, hogs, slow_s = sys.argv[1], int(sys.argv[2]), sys.argv[3], \
     int(sys.argv[4]), int(sys.argv[5])
 bob_token, stack_log = sys.argv[6], sys.argv[7]
@@ -51,7 +51,11 @@ late.read_until(lambda f: f.get("type") == "start", 10)
 stuck.read_until(lambda f: f.get("type") == "start", 10)
 t0 = time.monotonic()
 time.sleep(4)                     # behind, for well under the timeout
-fin = late.read_until(final, 150)  # then it reads everything
+# Then it reads everything, with a full window: through a 4 KiB one the
+# front's ~6 MB backlog took a loaded machine longer than the slow timeout
+# (a fresh-clone run under ASan with other builds running).
+late.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+fin = late.read_until(final, 150)
 deltas = [f for f in late.frames if f.get("type") == "delta"]
 out["late"] = {
     "final": fin.get("type") if fin else None,
