@@ -1,0 +1,62 @@
+// shortcuts.js - keyboard shortcuts and their help dialog. One table (SHORTCUTS) is
+// both what the keys do and what the dialog lists. Chosen not to clash with the
+// browser's own keys (no Ctrl+N/T/W/L); the one-key ones (/, ?) only act when the
+// focus is not in a text field, and none acts behind an open dialog.
+
+const MAC = /Mac|iPhone|iPad/.test(navigator.userAgentData?.platform || navigator.platform || '');
+const MOD = MAC ? '⌘' : 'Ctrl';
+const mod = (e) => (MAC ? e.metaKey : e.ctrlKey) && !e.altKey;
+const bare = (e) => !e.ctrlKey && !e.metaKey && !e.altKey;
+
+// keys: as shown; test(ev): whether it is this one; typing: also acts in a text field.
+const SHORTCUTS = [
+  { action: 'newChat', keys: [MOD, 'Shift', 'O'], label: 'New chat', typing: true,
+    test: (e) => mod(e) && e.shiftKey && e.code === 'KeyO' },
+  { action: 'search', keys: [MOD, 'K'], label: 'Search conversations', typing: true,
+    test: (e) => mod(e) && !e.shiftKey && e.code === 'KeyK' },
+  { action: 'focusPrompt', keys: ['Shift', 'Esc'], label: 'Focus the message box', typing: true,
+    test: (e) => bare(e) && e.shiftKey && e.key === 'Escape' },
+  { action: 'focusPrompt', keys: ['/'], label: 'Focus the message box (when not typing)', typing: false,
+    test: (e) => bare(e) && e.key === '/' },
+  { action: 'stop', keys: ['Esc'], label: 'Stop the reply being written', typing: true,
+    test: (e) => bare(e) && !e.shiftKey && e.key === 'Escape' },
+  { action: 'help', keys: ['?'], label: 'Show these shortcuts (when not typing)', typing: false,
+    test: (e) => bare(e) && e.key === '?' },
+];
+
+const typingIn = (el) => !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+
+/**
+ * Installs the shortcuts. `actions`: {enabled(), newChat(), search(), focusPrompt(),
+ * stop(), canStop()} (enabled: whether the chat is shown; stop only acts while
+ * canStop()); `dialog` is the help <dialog>, `list` its <tbody>, `button` opens it.
+ */
+export function installShortcuts(actions, { dialog, list, button }) {
+  for (const s of SHORTCUTS) {
+    const tr = document.createElement('tr');
+    const keys = document.createElement('td');
+    s.keys.forEach((k, i) => {
+      if (i) keys.append(' + ');
+      const kbd = document.createElement('kbd');
+      kbd.textContent = k;
+      keys.append(kbd);
+    });
+    const what = document.createElement('td');
+    what.textContent = s.label;
+    tr.dataset.action = s.action;
+    tr.append(keys, what);
+    list.append(tr);
+  }
+  const help = () => { if (!dialog.open) dialog.showModal(); };
+  button.addEventListener('click', help);
+  const run = { ...actions, help };
+  document.addEventListener('keydown', (ev) => {
+    if (ev.defaultPrevented || ev.isComposing || !actions.enabled()) return;
+    if (document.querySelector('dialog[open]')) return;         // the dialog's own keys
+    const s = SHORTCUTS.find((x) => x.test(ev));
+    if (!s || (!s.typing && typingIn(ev.target))) return;
+    if (s.action === 'stop' && (!actions.canStop() || document.querySelector('.sidebar.open'))) return;
+    ev.preventDefault();
+    run[s.action]();
+  });
+}
