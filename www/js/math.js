@@ -35,8 +35,8 @@ const STYLE_PROPS = new Set(['height', 'width', 'min-width', 'max-width', 'verti
   'padding-left', 'padding-right', 'padding-top', 'padding-bottom', 'border-bottom-width',
   'border-top-width', 'border-right-width', 'border-left-width', 'border-style', 'border-color',
   'color', 'background-color', 'position', 'font-size', 'line-height']);
-const STYLE_VALUE = /^(?:[-+\d.]+(?:em|ex|px|pt|%)?|[a-z-]+|#[\da-f]{3,8}|rgba?\([\d., %]+\))(?: [^;]*)?$/i;
-const STYLE_SAFE = /^[-+\w.%#(), ]*$/;   // no url(), quotes, backslashes, expressions
+const STYLE_VALUE = /^(?:[-+\d.]+(?:em|ex|px|pt|%)?|[a-z-]+|#[\da-f]{3,8}|rgba?\([\d., %]+\))(?: [-+\w.%#]+)*$/i;
+const STYLE_SAFE = /^[-+\w.%#(),:; ]*$/;   // no quotes, backslashes, comments
 
 // ---- finding TeX in the Markdown (marked extensions) -----------------------------------
 
@@ -131,7 +131,7 @@ function typeset(tex, display) {
   styles = [];
   mathPurifier().sanitize(box, {
     IN_PLACE: true, ALLOWED_TAGS: MATH_TAGS, ALLOWED_ATTR: MATH_ATTR, ALLOW_DATA_ATTR: false,
-    ALLOW_ARIA_ATTR: false, ADD_URI_SAFE_ATTR: [], ALLOWED_URI_REGEXP: /^$/,
+    ADD_URI_SAFE_ATTR: [], ALLOWED_URI_REGEXP: /^$/,
   });
   for (const [el, text] of styles) if (box.contains(el)) applyStyle(el, text);
   styles = [];
@@ -172,21 +172,25 @@ export function renderMath(root) {
     const tex = code.textContent;
     let box;
     try { box = typeset(tex, display); } catch { continue; }   // stays as TeX
-    box.className = display ? 'math math-display' : 'math math-inline';
-    box.dataset.tex = tex;
+    let math = box;
     if (display) {
+      // the formula scrolls sideways in its own box; the button stays beside it
+      box.className = 'math-scroll';
+      math = document.createElement('span');
+      math.className = 'math math-display';
       const copy = document.createElement('button');
       copy.type = 'button';
       copy.className = 'math-copy';
       copy.textContent = 'Copy';
       copy.setAttribute('aria-label', 'Copy the formula as TeX');
-      box.append(copy);
+      math.append(box, copy);
     } else {
+      box.className = 'math math-inline';
       box.tabIndex = 0;
-      box.setAttribute('role', 'button');
-      box.title = 'Copy the TeX';
+      box.title = 'Click to copy the TeX';
     }
-    code.replaceWith(box);
+    math.dataset.tex = tex;
+    code.replaceWith(math);
   }
 }
 
