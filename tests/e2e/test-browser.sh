@@ -5,7 +5,7 @@
 # own; quota.mjs sets alice's quota with lightchat-admin (and back);
 # paging.mjs writes a long conversation into the database; resume.mjs and
 # session.mjs kill the worker (and websocketd), so they run last.
-# thinking.mjs runs on a stack of its own (below). BROWSER_TESTS="chat
+# thinking.mjs and app.mjs (it stops lighttpd) run on stacks of their own (below). BROWSER_TESTS="chat
 # thinking" runs only those.
 . "$(dirname "$0")/lib.sh"
 if [ ! -x /usr/bin/chromium ] || [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
@@ -41,5 +41,13 @@ if [[ "$ONLY" == *" thinking "* ]]; then
 		stack_stop
 	fi
 	rm -rf "$C"
+fi
+# app.mjs: stops its stack's lighttpd at the end (the offline screen), so it has a
+# stack of its own, last.
+if [[ "$ONLY" == *" app "* ]]; then
+	if stack_start; then
+		run app
+		stack_stop
+	fi
 fi
 finish
