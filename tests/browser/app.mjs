@@ -156,6 +156,18 @@ try {
   await check('no script errors on the page', () =>
     page.errors.length === 0 || Promise.reject(new Error(page.errors.join(' | '))));
 
+  // ---- the network gone (playwright), then back: the offline screen, then the chat ----
+  await context.setOffline(true);
+  await page.reload();
+  await check('offline, a reload shows the offline screen (the page from the cache)', () =>
+    page.locator('#offline-view').waitFor({ state: 'visible', timeout: 10000 }));
+  await context.setOffline(false);
+  await check('back online, it tries again by itself and shows the chat', async () => {
+    await page.locator('#chat-view').waitFor({ state: 'visible', timeout: 40000 });
+    await page.waitForSelector('#status[data-state="open"]', { timeout: 10000 });
+    expect(await page.locator('#offline-view').isHidden(), 'the offline screen stays');
+  });
+
   // ---- the server down: the offline screen (this ends the stack) ----
   const pid = Number(readFileSync(`${stateDir}/lighttpd.pid`, 'utf8'));
   process.kill(pid, 'SIGTERM');
