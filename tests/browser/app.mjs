@@ -114,6 +114,11 @@ try {
     expect(rows.some((r) => /Shift\s*\+\s*O/.test(r)) && rows.some((r) => /K\b/.test(r)), rows);
   });
   await shots('shortcuts');
+  await check('the shortcuts\' elements say them (aria-keyshortcuts)', async () => {
+    const a = await page.evaluate(() => ['new-chat', 'conv-search', 'prompt', 'stop', 'open-shortcuts']
+      .map((id) => document.getElementById(id).getAttribute('aria-keyshortcuts')));
+    expect(/Shift\+O$/.test(a[0]) && /\+K$/.test(a[1]) && a[2] === 'Shift+Escape /' && a[3] === 'Escape' && a[4] === '?', a);
+  });
   await page.keyboard.press('Escape');
   await check('Escape closes the dialog', () => page.locator('#shortcuts').waitFor({ state: 'hidden', timeout: 3000 }));
   await page.click('#open-shortcuts');
