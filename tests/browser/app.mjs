@@ -96,6 +96,14 @@ try {
     const bad = urls.filter((u) => /^\/(api\/|ws|login|logout|health|metrics)/.test(u.slice(base.length)));
     expect(bad.length === 0 && urls.length > 0, bad);
   });
+  await check('the page is network first: a reload fetches it (and caches it again)', async () => {
+    const gone = await page.evaluate(async (v) => (await caches.open(`lightchat-${v}`)).delete(new URL('./', location.href).href), version);
+    expect(gone, 'no cached page to delete');
+    await page.reload();
+    await page.waitForSelector('#status[data-state="open"]', { timeout: 10000 });
+    const back = await page.evaluate(async (v) => !!(await (await caches.open(`lightchat-${v}`)).match(new URL('./', location.href).href)), version);
+    expect(back, 'the page was not fetched and cached again');
+  });
   await check('an API answer still comes from the server (not the worker)', async () => {
     const r = await page.evaluate(() => fetch('api/me').then((x) => ({ s: x.status, cc: x.headers.get('cache-control') })));
     expect(r.s === 200, r);
