@@ -18,6 +18,7 @@ const KATEX_JS = 'vendor/katex/katex.min.js';
 const KATEX_CSS = 'vendor/katex/katex.min.css';
 const PLACEHOLDER = ':not(pre) > code.language-math-inline, :not(pre) > code.language-math-display';
 const MAX_TEX = 20000;   // longer "formulas" stay as text
+const CACHE_MAX = 200;   // formulas kept typeset: a streaming reply re-renders each frame
 
 const MATH_TAGS = ['span', 'math', 'semantics', 'annotation', 'mrow', 'mi', 'mo', 'mn', 'ms',
   'mtext', 'mspace', 'msup', 'msub', 'msubsup', 'mfrac', 'msqrt', 'mroot', 'mover', 'munder',
@@ -121,8 +122,21 @@ function applyStyle(el, text) {
   }
 }
 
-// The formula `tex` as KaTeX's sanitized DOM in a span.
+const typesetCache = new Map();   // (display, TeX) → typeset span, oldest first
+
+// The formula `tex` as KaTeX's sanitized DOM in a new span (a copy of the cached one).
 function typeset(tex, display) {
+  const key = `${display ? 'D' : 'I'}${tex}`;
+  let box = typesetCache.get(key);
+  if (!box) {
+    box = typesetNew(tex, display);
+    if (typesetCache.size >= CACHE_MAX) typesetCache.delete(typesetCache.keys().next().value);
+    typesetCache.set(key, box);
+  }
+  return box.cloneNode(true);
+}
+
+function typesetNew(tex, display) {
   const box = document.createElement('span');
   globalThis.katex.render(tex, box, {
     displayMode: display, throwOnError: false, trust: false, strict: 'ignore',
