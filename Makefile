@@ -328,8 +328,12 @@ test_PKGS_test-zmtp := libzmq
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test-*.c))
 UNIT_BINS  := $(addprefix $(BUILD)/tests/,$(UNIT_NAMES))
 
-.PHONY: all programs deps deps-run run test unit asan clean fuzz
-all: programs $(UNIT_BINS)
+.PHONY: all programs deps deps-run run test unit asan clean fuzz sw-version
+all: programs $(UNIT_BINS) sw-version
+# www/sw.js's VERSION and file list follow the page's files (the service worker
+# caches them by that version): rewritten only when they changed.
+sw-version:
+	@scripts/sw-version.sh
 programs: $(FCGI_BIN) $(WS_BIN) $(WORKER_BIN) $(ADMIN_BIN)
 
 $(BUILD)/obj/%.o: %.c

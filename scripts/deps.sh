@@ -19,7 +19,7 @@ RUN_PACKAGES=(
 	libfcgi-dev libcjson-dev libjwt-dev libzmq3-dev libcurl4-openssl-dev
 	libsqlite3-dev libcrypt-dev libssl-dev
 	lighttpd websocketd
-	libjs-marked libjs-highlight.js node-dompurify
+	libjs-marked libjs-highlight.js node-dompurify libjs-katex
 	python3 iproute2
 )
 # Tests and tools: curl, jq, htpasswd, mkpasswd, chromium and node for the

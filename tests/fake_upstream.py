@@ -34,6 +34,9 @@ POST .../chat/completions  streams (or returns) a reply chosen from the last use
     #quotes:N       N words of 1023 '"' and a space: N KiB that JSON escapes ×2, the
                     largest a reply's frame can be
     #markdown       heading, list, table and a ```c block
+    #math           TeX in each of $…$, \(…\), $$…$$ and \[…\] (MATH_REPLY), one with a
+                    <script> and an <img onerror> inside, and $…$ in a code span and a
+                    fenced block (not math)
     #html200        200 text/html error page (a misconfigured proxy)
     #nostream       a whole chat.completion JSON even when asked to stream
     #badjson        one good event, then "data: {not json", then [DONE]
@@ -98,6 +101,23 @@ import time
 
 MODELS = ["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-3.5-turbo"]
 UNICODE_REPLY = "héllo wörld — ✓ 日本語 🚀 done"
+MATH_REPLY = r"""Inline: $a^2+b^2=c^2$ and \(\alpha+\beta <img src=x onerror=alert(2)>\) here.
+
+$$
+\int_0^1 x^2\,dx = \frac{1}{3}
+$$
+
+\[
+E = mc^2 <script>alert(1)</script>
+\]
+
+Not math: `$x_1$` in code, prices $5 and $6.
+
+```tex
+$$\sum_{i=1}^n i$$
+```
+"""
+
 MARKDOWN_REPLY = """# Markdown sample
 
 Some **bold**, some *italic* and `inline code`.
@@ -198,7 +218,7 @@ def content_text(content):
 
 
 KNOWN = {"status", "truncate", "hang", "slow", "words", "ctrl", "quotes", "markdown", "html200",
-         "badjson", "midstream-error", "params", "unicode", "nostream", "reason",
+         "badjson", "midstream-error", "params", "unicode", "nostream", "reason", "math",
          "reasononly", "err200", "nofinish", "nodone", "azurefilter", "nullcontent",
          "timings"}
 
@@ -567,6 +587,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return UNICODE_REPLY
         if "markdown" in d:
             return MARKDOWN_REPLY
+        if "math" in d:
+            return MATH_REPLY
         if "words" in d:
             n = int(d["words"]) if d["words"].isdigit() else 10
             return " ".join(f"w{i}" for i in range(1, min(n, 2_000_000) + 1))

@@ -5,14 +5,14 @@
 # own; quota.mjs sets alice's quota with lightchat-admin (and back);
 # paging.mjs writes a long conversation into the database; resume.mjs and
 # session.mjs kill the worker (and websocketd), so they run last.
-# thinking.mjs runs on a stack of its own (below). BROWSER_TESTS="chat
+# thinking.mjs and app.mjs (it stops lighttpd) run on stacks of their own (below). BROWSER_TESTS="chat
 # thinking" runs only those.
 . "$(dirname "$0")/lib.sh"
 if [ ! -x /usr/bin/chromium ] || [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
 	not_ok "browser test prerequisites (run make deps)"
 	finish
 fi
-ONLY=" ${BROWSER_TESTS:-chat controls sidebar quota paging resume session thinking} "
+ONLY=" ${BROWSER_TESTS:-chat math controls sidebar quota paging resume session thinking app} "
 mkdir -p "$ROOT/tests/artifacts"
 # run NAME...: each script against the running stack.
 run() {
@@ -25,9 +25,9 @@ run() {
 			"$UP" "$T/state" || FAILED=$((FAILED + 1))
 	done
 }
-if [[ "$ONLY" =~ \ (chat|controls|sidebar|quota|paging|resume|session)\  ]]; then
+if [[ "$ONLY" =~ \ (chat|math|controls|sidebar|quota|paging|resume|session)\  ]]; then
 	stack_start || finish
-	run chat controls sidebar quota paging resume session
+	run chat math controls sidebar quota paging resume session
 	stack_stop
 fi
 # thinking.mjs: a reasoning model (o4-mini) on offer, and a second upstream
@@ -41,5 +41,13 @@ if [[ "$ONLY" == *" thinking "* ]]; then
 		stack_stop
 	fi
 	rm -rf "$C"
+fi
+# app.mjs: stops its stack's lighttpd at the end (the offline screen), so it has a
+# stack of its own, last.
+if [[ "$ONLY" == *" app "* ]]; then
+	if stack_start; then
+		run app
+		stack_stop
+	fi
 fi
 finish

@@ -216,6 +216,14 @@ assert_eq "/chat/css/app.css" "$(code "$CHAT/css/app.css")" "200"
 assert_eq "/chat/vendor/marked/marked.min.js" "$(code "$CHAT/vendor/marked/marked.min.js")" "200"
 assert_eq "/chat/vendor/dompurify/purify.min.js" "$(code "$CHAT/vendor/dompurify/purify.min.js")" "200"
 assert_eq "/chat/vendor/highlight.js/highlight.min.js" "$(code "$CHAT/vendor/highlight.js/highlight.min.js")" "200"
+assert_eq "/chat/vendor/katex/katex.min.js" "$(code "$CHAT/vendor/katex/katex.min.js")" "200"
+assert_eq "/chat/vendor/katex/fonts/ (KaTeX's fonts, a symlink to fonts-katex)" \
+	"$(code "$CHAT/vendor/katex/fonts/KaTeX_Main-Regular.woff2")" "200"
+assert_eq "/chat/manifest.webmanifest" "$(code "$CHAT/manifest.webmanifest")" "200"
+swh=$(curl -s -D - -o /dev/null "$CHAT/sw.js" | tr -d '\r')
+assert_match "/chat/sw.js: its scope may be the prefix" "$swh" "Service-Worker-Allowed: /chat/"
+assert_match "/chat/sw.js: not cached by HTTP" "$swh" "Cache-Control: no-cache"
+assert_match "/chat/sw.js: the page's headers too" "$swh" "Content-Security-Policy: default-src 'self'"
 
 # The host's other site is as it was.
 assert_eq "/ is the other site" "$(curl -s "$BASE/")" "another site"

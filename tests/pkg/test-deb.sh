@@ -434,6 +434,11 @@ assert_eq "POST /chat/login (bob): 200" "$(code -c "$J" -H 'Content-Type: applic
 page=$(curl -s "$CHAT/")
 if grep -q 'src="js/main.js"' <<<"$page"; then ok "GET /chat/: the page"; else not_ok "GET /chat/: the page" "$(head -c 200 <<<"$page")"; fi
 assert_eq "GET /chat/vendor/marked/marked.min.js (Debian's libjs-marked)" "$(code "$CHAT/vendor/marked/marked.min.js")" "200"
+assert_eq "GET /chat/vendor/katex/katex.min.js (Debian's libjs-katex)" "$(code "$CHAT/vendor/katex/katex.min.js")" "200"
+assert_eq "GET /chat/manifest.webmanifest: application/manifest+json" \
+	"$(curl -s -o /dev/null -w '%{content_type}' "$CHAT/manifest.webmanifest")" "application/manifest+json"
+assert_eq "GET /chat/sw.js: Service-Worker-Allowed is the prefix" \
+	"$(curl -s -D - -o /dev/null "$CHAT/sw.js" | tr -d '\r' | awk -F': ' 'tolower($1) == "service-worker-allowed" {print $2}')" "/chat/"
 prompt() {
 	jq -cn --arg id "$1" --arg t "$2" '{action:"sendprompt",payload:{msgid:$id,messages:[{role:"user",content:$t}]}}'
 }

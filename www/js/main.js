@@ -9,6 +9,9 @@ import { Settings } from './settings.js';
 import { Sessions } from './sessions.js';
 import { Sidebar } from './sidebar.js';
 import { Composer } from './composer.js';
+import { untilReachable } from './offline.js';
+import { registerServiceWorker } from './pwa.js';
+import { installShortcuts } from './shortcuts.js';
 
 const $ = (id) => document.getElementById(id);
 const EXPIRED = 'Your session has expired, please log in again.';
@@ -257,4 +260,22 @@ $('messages').addEventListener('click', (ev) => {
 
 // ---- start -------------------------------------------------------------------
 
-api.me().then(showChat, (e) => showLogin(e.status === 401 ? '' : e.message));
+installShortcuts({
+  enabled: () => loggedIn,
+  newChat: () => { sidebar.closeDrawer(false); newChat(); },
+  search: () => { sidebar.openDrawer(); $('conv-search').focus(); $('conv-search').select(); },
+  focusPrompt: () => composer.focus(),
+  stop: () => chat.stop(),
+  canStop: () => chat.busy,
+}, { dialog: $('shortcuts'), list: $('shortcuts-list'), button: $('open-shortcuts') });
+registerServiceWorker($('update-banner'), $('update-reload'));
+
+// The server unreachable (the page came from the service worker's cache): the offline
+// screen, until it answers.
+const loginOrError = (e) => showLogin(e.status === 401 ? '' : e.message);
+api.me().then(showChat, (e) => {
+  if (e.status !== 0) return loginOrError(e);
+  return untilReachable(api.me, {
+    view: $('offline-view'), status: $('offline-status'), retry: $('offline-retry'),
+  }).then(showChat, loginOrError);
+});

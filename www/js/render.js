@@ -6,6 +6,8 @@
 // A reply's reasoning (its "Thinking" block, a <details> above the answer) is model
 // output too and goes through the same renderMarkdown.
 
+import { mathExtensions, renderMath, listenForCopies } from './math.js';
+
 const WHO = { user: 'You', assistant: 'Assistant', error: 'Error' };
 const AUTO_LANGS = ['bash', 'c', 'cpp', 'css', 'go', 'java', 'javascript', 'json', 'makefile',
   'python', 'rust', 'shell', 'sql', 'typescript', 'xml', 'yaml'];
@@ -37,6 +39,7 @@ function markdownReady() {
       checkbox: (checked) => (checked ? '☑ ' : '☐ '),
     },
   });
+  marked.use({ extensions: mathExtensions });       // math.js: TeX outside code
   DOMPurify.addHook('uponSanitizeAttribute', (node, data) => {
     if (data.attrName === 'class' && !/^(language-[\w+#.-]+|hljs[\w -]*)$/.test(data.attrValue)) {
       data.keepAttr = false;
@@ -77,6 +80,7 @@ export function renderMarkdown(el, md, final) {
   }
   const frag = globalThis.DOMPurify.sanitize(globalThis.marked.parse(md), PURIFY);
   el.replaceChildren(frag);
+  renderMath(el);
   for (const pre of el.querySelectorAll('pre')) decorateCode(pre, final);
 }
 
@@ -212,6 +216,7 @@ export class MessageView {
       this.nearTop();
     }, { passive: true });
     list.addEventListener('click', (ev) => this.onClick(ev));
+    listenForCopies(list, copyText);
     // A smaller window (phone keyboard, rotation) keeps the latest output in view.
     new ResizeObserver(() => { if (this.stick) this.scrollToBottom(); }).observe(list);
   }
