@@ -200,6 +200,14 @@ out=$(ws "$J" "$(cprompt r9 "two big" "[\"$G1\",\"$G2\"]")")
 assert_match "past prompt_attachments_bytes: refused, naming it" "$(final "$out" | jq -r '.error.code + " " + .error.message')" \
 	'^invalid_request these attachments are 140048 bytes; a prompt may carry at most 100000 \(prompt_attachments_bytes\)'
 assert_eq "one of them alone is fine" "$(final "$(ws "$J" "$(cprompt r10 "one big" "[\"$G1\"]")")" | jq -r .type)" "reply"
+# An edit of the last prompt may send its attachment again.
+E1=$(up "$J" "$F/c.webp" e.webp | cut -d' ' -f2- | jq -r .id)
+out=$(ws "$J" "$(cprompt e1 "first" "[\"$E1\"]")")
+C3=$(printf '%s\n' "$out" | jq -r 'select(.type=="start") | .conversation_id' | head -1)
+ed=$(cprompt e2 "edited" "[\"$E1\"]" "$C3" | jq -c '.payload.edit_last = true')
+assert_eq "edit_last with the same attachment" "$(final "$(ws "$J" "$ed")" | jq -r .type)" "reply"
+assert_eq "the edited prompt has it" "$(curl -s -b "$J" "$BASE/api/conversations/$C3" | jq -c '[(.messages | length), .messages[0].content, .messages[0].attachments[0].id]')" \
+	"[2,\"edited\",\"$E1\"]"
 if [ -n "${PDF:-}" ]; then
 	ws "$J" "$(cprompt r7 "summarise" "[\"$PDF\"]")" >/dev/null
 	assert_match "a PDF's text upstream as a fenced block" "$(last_body | jq -r '.messages[-1].content')" \
