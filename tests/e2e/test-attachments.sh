@@ -84,6 +84,7 @@ curl -s -D "$T/h" -o "$T/got.png" -b "$J" "$BASE/api/attachments/$PNG"
 check "GET gives the same bytes" cmp -s "$T/got.png" "$F/a.png"
 assert_match "with its mime type" "$(grep -i '^content-type' "$T/h")" 'image/png'
 assert_match "Cache-Control: private" "$(grep -i '^cache-control' "$T/h")" 'private'
+assert_match "and nosniff" "$(grep -i '^x-content-type-options' "$T/h")" 'nosniff'
 assert_match "text as text/plain; charset=utf-8" \
 	"$(curl -s -D - -o /dev/null -b "$J" "$BASE/api/attachments/$TXT" | grep -i '^content-type')" 'text/plain; charset=utf-8'
 out=$(curl -s -w ' %{http_code}' -b "$JB" "$BASE/api/attachments/$PNG")
@@ -127,6 +128,13 @@ for id in $("$PY" -c 'import sqlite3,sys; [print(r[0]) for r in sqlite3.connect(
 done
 out=$(up "$J" "$F/big.png" b8.png)
 assert_eq "room again after the deletes" "${out%% *}" "201"
+
+# An unused one older than a day goes at the next upload (anyone's).
+OLD=$(up "$J" "$F/d.gif" old.gif | cut -d' ' -f2- | jq -r .id)
+"$PY" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("UPDATE attachments SET created_at = created_at - 86500000 WHERE id = ?", (sys.argv[2],)); c.commit()' \
+	"$T/state/lightchat.db" "$OLD"
+up "$JB" "$F/d.gif" bobs.gif >/dev/null
+assert_eq "an unused attachment older than a day is purged" "$(rows "SELECT count(*) FROM attachments WHERE id = '$OLD'")" "0"
 
 # Prompts with attachments: an image and a text file to a vision model.
 P1=$(up "$J" "$F/a.png" a.png | cut -d' ' -f2- | jq -r .id)
