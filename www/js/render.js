@@ -6,6 +6,8 @@
 // A reply's reasoning (its "Thinking" block, a <details> above the answer) is model
 // output too and goes through the same renderMarkdown.
 
+import { attachmentList } from './attachments.js';
+
 const WHO = { user: 'You', assistant: 'Assistant', error: 'Error' };
 const AUTO_LANGS = ['bash', 'c', 'cpp', 'css', 'go', 'java', 'javascript', 'json', 'makefile',
   'python', 'rust', 'shell', 'sql', 'typescript', 'xml', 'yaml'];
@@ -300,6 +302,8 @@ export class MessageView {
     if (msg.role === 'user') {
       body.classList.add('plain');
       body.textContent = msg.content;
+      const atts = attachmentList(msg.attachments);   // above the text, as sent
+      if (atts) body.prepend(atts);
     } else {
       // A reply's body: its Thinking block (when it has reasoning), then div.answer.
       let answer = body.querySelector(':scope > .answer');
