@@ -106,6 +106,16 @@ store_backup_PKGS := sqlite3 libcjson
 store_health_SRC  := lib/store_health.c
 store_health_PKGS := sqlite3 libcjson
 
+# Attachments in the store (the FastCGI program stores and serves them,
+# the worker binds and sends them).
+store_attach_SRC  := lib/store_attach.c
+store_attach_PKGS := sqlite3 libcjson
+
+# What an upload is, by its bytes (no I/O), and a PDF's text through
+# pdftotext (a bounded child process).
+sniff_SRC    := lib/sniff.c
+pdftext_SRC  := lib/pdftext.c
+
 # What discovery saw (lib/models.h): the worker keeps and writes it, the
 # FastCGI program reads it for /api/models.
 models_live_SRC  := lib/models_live.c
@@ -243,7 +253,7 @@ MODULES := log buf utf8 monotime config models keyfile config_doc username perms
            store_quota store_health heartbeat models_live wholefile \
            session_check zmtp inflight sse think frames request upstream_body upstream context \
            watch reply prompt uphttp discover limits outq session loop wcore wmain pages authorize \
-           fmain ws admin store_backup wsclient
+           fmain ws admin store_backup wsclient store_attach sniff pdftext
 
 # Each module's objects compile with its own include paths (-Ilib when it
 # says none) and cflags.
@@ -260,7 +270,7 @@ link_libs = $(foreach m,$(1),$($(m)_LIBS)) \
 # --------------------------------------------------------------- programs --
 # The FastCGI program: login, REST API, /ws authorizer.
 FCGI_MODS   := fmain authorize pages session_check store store_login \
-               store_session store_health users users_fp token creds device \
+               store_session store_health store_attach store_quota sniff pdftext users users_fp token creds device \
                throttle json id prom username perms config models models_live wholefile keyfile log buf utf8
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
@@ -268,7 +278,7 @@ WS_MODS     := ws zmtp inflight config models keyfile log buf monotime
 WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply \
                watch context upstream think upstream_body uphttp discover models_live wholefile \
                request frames sse \
-               session_check store \
+               session_check store store_attach \
                store_session store_quota users_fp id prom json token creds \
                username perms config models keyfile log buf utf8 monotime
 ADMIN_MODS  := admin wsclient store store_session store_quota store_backup \
@@ -305,7 +315,7 @@ test-models_live_MODS := models_live wholefile models discover uphttp keyfile bu
 test-request_MODS := request upstream_body id config models keyfile log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \
-                     store_health users users_fp token creds device throttle \
+                     store_health store_attach store_quota sniff pdftext users users_fp token creds device throttle \
                      json id prom username perms models models_live wholefile keyfile log buf utf8
 test-sessions_MODS := session_check store store_session users_fp token \
                       username id log
@@ -314,6 +324,10 @@ test-think_MODS   := think
 test-upstream-stream_MODS := upstream think uphttp sse utf8 buf
 test-throttle_MODS := throttle
 test-store_MODS   := store id log
+test-sniff_MODS   := sniff utf8 buf
+test-store_attach_MODS := store store_attach store_quota id log
+test_PKGS_test-store_attach := sqlite3
+test-pdftext_MODS := pdftext buf log
 test-quota_MODS   := store store_quota id log
 test_PKGS_test-quota := sqlite3
 test-token_MODS   := token username

@@ -100,12 +100,51 @@ http_add_header(struct http_req *r, const char *fmt, ...)
 	return 0;
 }
 
+/* Reads len bytes of the body into body. Returns 0, 400 or 413. */
+static int
+read_exactly(struct http_req *r, struct lc_buf *body, long len)
+{
+	char chunk[4096];
+
+	while (body->len < (size_t)len) {
+		size_t want = (size_t)len - body->len;
+		if (want > sizeof(chunk))
+			want = sizeof(chunk);
+		int got = FCGX_GetStr(chunk, (int)want, r->fcgi->in);
+		if (got <= 0)
+			return 400;
+		if (buf_append(body, chunk, (size_t)got) != LC_BUF_OK)
+			return 413;
+	}
+	return 0;
+}
+
+int
+http_read_raw(struct http_req *r, struct lc_buf *body, long *clen_out)
+{
+	const char *clen = http_param(r, "CONTENT_LENGTH");
+	char *end = NULL;
+	long len;
+
+	if (clen_out != NULL)
+		*clen_out = -1;
+	if (clen == NULL || clen[0] == '\0')
+		return 411;
+	len = strtol(clen, &end, 10);
+	if (end == clen || *end != '\0' || len < 0)
+		return 400;
+	if (clen_out != NULL)
+		*clen_out = len;
+	if ((size_t)len > body->max)
+		return 413;
+	return read_exactly(r, body, len);
+}
+
 int
 http_read_body(struct http_req *r, struct lc_buf *body)
 {
 	const char *clen = http_param(r, "CONTENT_LENGTH");
 	const char *ctype = http_param(r, "CONTENT_TYPE");
-	char chunk[4096];
 	char *end = NULL;
 	long len;
 
@@ -119,17 +158,7 @@ http_read_body(struct http_req *r, struct lc_buf *body)
 	if (ctype == NULL || strncasecmp(ctype, "application/json", 16) != 0 ||
 	    (ctype[16] != '\0' && ctype[16] != ';'))
 		return 415;
-	while (body->len < (size_t)len) {
-		size_t want = (size_t)len - body->len;
-		if (want > sizeof(chunk))
-			want = sizeof(chunk);
-		int got = FCGX_GetStr(chunk, (int)want, r->fcgi->in);
-		if (got <= 0)
-			return 400;
-		if (buf_append(body, chunk, (size_t)got) != LC_BUF_OK)
-			return 413;
-	}
-	return 0;
+	return read_exactly(r, body, len);
 }
 
 int

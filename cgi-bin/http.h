@@ -58,6 +58,12 @@ int http_add_header(struct http_req *r, const char *fmt, ...)
  * or the HTTP status to answer with: 411, 413, 415 or 400. */
 int http_read_body(struct http_req *r, struct lc_buf *body);
 
+/* Reads a body of any type into body, bounded by body's max (the route's
+ * own limit, not max_body). *clen (may be NULL) gets the Content-Length
+ * (-1 when absent or malformed). Returns 0 or the HTTP status to answer
+ * with: 411, 413 (nothing read then) or 400. */
+int http_read_raw(struct http_req *r, struct lc_buf *body, long *clen);
+
 /* Sends status, the extra headers and body (len bytes of type ctype; NULL
  * for none). Returns 0, or -1 if the client is gone. */
 int http_send(struct http_req *r, int status, const char *ctype,

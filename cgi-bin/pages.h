@@ -17,6 +17,8 @@ enum page {
 	PAGE_CONV_LIST,   /* /api/conversations[/] */
 	PAGE_CONV,        /* /api/conversations/ID */
 	PAGE_CONV_EXPORT, /* /api/conversations/ID/export */
+	PAGE_ATTACH_UPLOAD, /* /api/attachments */
+	PAGE_ATTACH,      /* /api/attachments/ID */
 	PAGE_SESSIONS,    /* /api/sessions */
 	PAGE_SESSIONS_OTHERS, /* /api/sessions/others */
 	PAGE_SESSION,     /* /api/sessions/ID */
@@ -59,6 +61,18 @@ int page_conv_delete(struct http_req *r, const struct route_ctx *ctx);
 
 /* GET /api/conversations/ID/export?format=md|json. */
 int page_conv_export(struct http_req *r, const struct route_ctx *ctx);
+
+/* POST /api/attachments?name=NAME, the file's bytes the body: stored as
+ * ctx->user's when its content is an image or text (lib/sniff.h) within
+ * the limits and the quota; 201 with its metadata (store_attach_json). */
+int page_attach_upload(struct http_req *r, const struct route_ctx *ctx);
+
+/* GET /api/attachments/ID: its bytes with their mime type. */
+int page_attach_get(struct http_req *r, const struct route_ctx *ctx);
+
+/* DELETE /api/attachments/ID: an unused one (204; 409 once a prompt used
+ * it; 404 for anyone else's). */
+int page_attach_delete(struct http_req *r, const struct route_ctx *ctx);
 
 /* GET /api/sessions: ctx->user's active sessions {"sessions":[{id,started,
  * last_seen,addr,client,remember,current}]}, id a public id. */

@@ -54,13 +54,15 @@ route_find(const struct route *table, size_t n, const char *path,
 		if (m->owner < 0)
 			m->owner = (int)i;
 		if (strlen(rest) < ID_LEN) {
-			m->not_found = "No such conversation";
+			m->not_found = rt->no_such ? rt->no_such :
+			    "No such conversation";
 			continue;
 		}
 		memcpy(m->id, rest, ID_LEN);
 		m->id[ID_LEN] = '\0';
 		if (!id_valid(m->id)) {
-			m->not_found = "No such conversation";
+			m->not_found = rt->no_such ? rt->no_such :
+			    "No such conversation";
 			continue;
 		}
 		if (strcmp(rest + ID_LEN, rt->suffix) == 0) {

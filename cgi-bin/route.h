@@ -57,7 +57,8 @@ struct route_ctx {
 	char user[LC_USER_MAX + 1]; /* "" only under AUTH_OPTIONAL or NONE */
 	long exp;                   /* the token's expiry; 0 when user is "" */
 	char sid[LC_SID_LEN + 1];   /* the token's session; "" when user is "" */
-	char id[ID_LEN + 1];  /* ROUTE_ID: a valid conversation id */
+	char id[ID_LEN + 1];  /* ROUTE_ID: a valid id (a conversation's, an
+	                       * attachment's: the same shape) */
 };
 
 /* Answers the request completely. Returns 0, or -1 if the client is gone. */
@@ -79,6 +80,9 @@ struct route {
 	enum route_auth auth;
 	route_handler handler[ROUTE_METHOD__MAX]; /* NULL: not answered */
 	route_refuse refuse;       /* NULL: http_send_error */
+	const char *no_such;       /* ROUTE_ID: the 404 message of an id not
+	                            * of that shape (NULL: "No such
+	                            * conversation") */
 };
 
 /* Where a path leads in a table. */

@@ -42,6 +42,21 @@ const struct route routes[PAGE__MAX] = {
 		.flags = ROUTE_STORE | ROUTE_ID, .auth = ROUTE_AUTH_REQUIRED,
 		.handler = { [ROUTE_GET] = page_conv_export },
 	},
+	/* The upload's body is bounded by attachment_max_bytes, not max_body
+	 * (cgi-bin/attachments.c); lighttpd lets this path alone send more. */
+	[PAGE_ATTACH_UPLOAD] = {
+		.path = "/api/attachments",
+		.flags = ROUTE_STORE | ROUTE_METHOD_FIRST,
+		.auth = ROUTE_AUTH_REQUIRED,
+		.handler = { [ROUTE_POST] = page_attach_upload },
+	},
+	[PAGE_ATTACH] = {
+		.path = "/api/attachments/", .suffix = "",
+		.flags = ROUTE_STORE | ROUTE_ID, .auth = ROUTE_AUTH_REQUIRED,
+		.no_such = "No such attachment",
+		.handler = { [ROUTE_GET] = page_attach_get,
+		    [ROUTE_DELETE] = page_attach_delete },
+	},
 	[PAGE_SESSIONS] = {
 		.path = "/api/sessions",
 		.flags = ROUTE_STORE | ROUTE_METHOD_FIRST,

@@ -49,6 +49,13 @@ struct lc_config {
 	long drain_timeout;       /* seconds the worker finishes replies on stop */
 	long max_messages_per_minute; /* WebSocket messages per connection */
 	long max_body;            /* HTTP request body bytes */
+	long attachment_max_bytes; /* bytes of an uploaded file */
+	long attachment_text_max; /* bytes of an attachment's text */
+	long prompt_attachments_max; /* attachments in one prompt */
+	long prompt_attachments_bytes; /* their bytes together */
+	long image_max_side;      /* px: the page downscales images to this */
+	char *pdftotext;          /* path of pdftotext; "" : PDFs refused */
+	long pdftotext_timeout;   /* seconds pdftotext may run */
 	long max_message;         /* WebSocket message bytes */
 	long max_messages;        /* messages in one sendprompt */
 	long max_tokens_limit;

@@ -3,7 +3,7 @@
  * transactions and the error helpers the other store files share.
  * Conversations and messages are in store_conv.c, login limits in
  * store_login.c, login sessions in store_session.c, storage quotas in
- * store_quota.c. */
+ * store_quota.c, attachments in store_attach.c. */
 #include "store_int.h"
 
 #include <stdio.h>
@@ -166,7 +166,8 @@ static const char *const stmt_sql[ST__MAX] = {
 	    "  SELECT user FROM user_quotas) u"
 	    " LEFT JOIN user_usage g ON g.user = u.user"
 	    " LEFT JOIN user_quotas q ON q.user = u.user"
-	    " WHERE coalesce(g.conversations, 0) > 0 OR q.bytes IS NOT NULL"
+	    " WHERE coalesce(g.conversations, 0) > 0 OR coalesce(g.bytes, 0) > 0"
+	    " OR q.bytes IS NOT NULL"
 	    " ORDER BY u.user",
 	/* Whole databases (store_backup.c): a copy's check, its schema, that
 	 * it is lightchat's, what it holds; a copy made one file; replies
@@ -191,6 +192,37 @@ static const char *const stmt_sql[ST__MAX] = {
 	    " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
 	[ST_COUNTER_LIST] =
 	    "SELECT name, value FROM counters ORDER BY name",
+	/* Attachments (schema v8): the metadata columns every answer
+	 * shows are id, kind, mime, name, length(data), width, height. */
+	[ST_ATT_ADD] =
+	    "INSERT INTO attachments (id, user, kind, mime, name, width,"
+	    " height, data, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+	[ST_ATT_GET] =
+	    "SELECT id, kind, mime, name, length(data), width, height, data,"
+	    " conversation_id, message_id FROM attachments"
+	    " WHERE id = ? AND user = ?",
+	[ST_ATT_DELETE] =
+	    "DELETE FROM attachments WHERE id = ? AND user = ?"
+	    " AND message_id IS NULL",
+	/* Bound to a message of conversation ?3; one already bound to
+	 * another conversation is not taken (?5 the position). */
+	[ST_ATT_BIND] =
+	    "UPDATE attachments SET conversation_id = ?3, message_id = ?4,"
+	    " position = ?5 WHERE id = ?1 AND user = ?2"
+	    " AND (conversation_id IS NULL OR conversation_id = ?3)",
+	[ST_ATT_OF_MESSAGE] =
+	    "SELECT id, kind, mime, name, length(data), width, height, data"
+	    " FROM attachments WHERE message_id = ? ORDER BY position, id",
+	[ST_ATT_PURGE] =
+	    "DELETE FROM attachments WHERE message_id IS NULL"
+	    " AND created_at < ?",
+	[ST_ATT_USER_DELETE] =
+	    "DELETE FROM attachments WHERE user = ?",
+	[ST_ATT_USER_MOVE] =
+	    "UPDATE attachments SET user = ?1 WHERE user = ?2",
+	[ST_ATT_USER_PURGE] =
+	    "DELETE FROM attachments WHERE user GLOB '~deleted~*'"
+	    " AND (?1 IS NULL OR user GLOB '~deleted~*~' || ?1)",
 };
 
 static const char schema_v1[] =
@@ -364,6 +396,75 @@ static const char schema_v7[] =
     "  - length(CAST(OLD.reasoning AS BLOB))"
     "  WHERE id = OLD.conversation_id; END;";
 
+/* v8: attachments (lib/store_attach.c): a file a user uploaded, by its
+ * owner, bound to the conversation and the user message that sent it
+ * (NULL until then; deleted with the conversation by the cascade; a
+ * dropped message unbinds it). Their bytes count in the owner's
+ * user_usage.bytes directly, not in a conversation's (an unused one
+ * belongs to none), kept by triggers like v5's; so a user_usage row now
+ * goes only when both its conversations and its bytes are gone, and the
+ * v5 triggers that removed it are made again with that condition. */
+static const char schema_v8[] =
+    "CREATE TABLE attachments ("
+    " id TEXT PRIMARY KEY,"
+    " user TEXT NOT NULL,"
+    " conversation_id TEXT"
+    "  REFERENCES conversations(id) ON DELETE CASCADE,"
+    " message_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,"
+    " position INTEGER NOT NULL DEFAULT 0,"
+    " kind TEXT NOT NULL,"
+    " mime TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " width INTEGER, height INTEGER,"
+    " data BLOB NOT NULL,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE INDEX attachments_by_user ON attachments (user, created_at);"
+    "CREATE INDEX attachments_by_message ON attachments"
+    " (message_id, position);"
+    "CREATE INDEX attachments_by_conversation ON attachments"
+    " (conversation_id);"
+    "CREATE TRIGGER attachments_added AFTER INSERT ON attachments BEGIN"
+    " INSERT INTO user_usage (user, conversations, messages, bytes)"
+    "  VALUES (NEW.user, 0, 0, length(NEW.data))"
+    "  ON CONFLICT (user) DO UPDATE SET bytes = bytes + excluded.bytes;"
+    " END;"
+    "CREATE TRIGGER attachments_deleted AFTER DELETE ON attachments BEGIN"
+    " UPDATE user_usage SET bytes = bytes - length(OLD.data)"
+    "  WHERE user = OLD.user;"
+    " DELETE FROM user_usage WHERE user = OLD.user"
+    "  AND conversations <= 0 AND bytes <= 0; END;"
+    "CREATE TRIGGER attachments_moved AFTER UPDATE OF user ON attachments"
+    " WHEN OLD.user <> NEW.user BEGIN"
+    " UPDATE user_usage SET bytes = bytes - length(OLD.data)"
+    "  WHERE user = OLD.user;"
+    " DELETE FROM user_usage WHERE user = OLD.user"
+    "  AND conversations <= 0 AND bytes <= 0;"
+    " INSERT INTO user_usage (user, conversations, messages, bytes)"
+    "  VALUES (NEW.user, 0, 0, length(NEW.data))"
+    "  ON CONFLICT (user) DO UPDATE SET bytes = bytes + excluded.bytes;"
+    " END;"
+    "DROP TRIGGER conversations_deleted;"
+    "DROP TRIGGER conversations_moved;"
+    "CREATE TRIGGER conversations_deleted AFTER DELETE ON conversations"
+    " BEGIN UPDATE user_usage SET conversations = conversations - 1,"
+    "  messages = messages - OLD.messages, bytes = bytes - OLD.bytes"
+    "  WHERE user = OLD.user;"
+    " DELETE FROM user_usage WHERE user = OLD.user"
+    "  AND conversations <= 0 AND bytes <= 0; END;"
+    "CREATE TRIGGER conversations_moved AFTER UPDATE OF user"
+    " ON conversations WHEN OLD.user <> NEW.user BEGIN"
+    " UPDATE user_usage SET conversations = conversations - 1,"
+    "  messages = messages - OLD.messages, bytes = bytes - OLD.bytes"
+    "  WHERE user = OLD.user;"
+    " DELETE FROM user_usage WHERE user = OLD.user"
+    "  AND conversations <= 0 AND bytes <= 0;"
+    " INSERT INTO user_usage (user, conversations, messages, bytes)"
+    "  VALUES (NEW.user, 1, NEW.messages, NEW.bytes)"
+    "  ON CONFLICT (user) DO UPDATE SET"
+    "  conversations = conversations + 1,"
+    "  messages = messages + excluded.messages,"
+    "  bytes = bytes + excluded.bytes; END;";
+
 long long
 store_now_ms(void)
 {
@@ -523,6 +624,9 @@ migrate(struct store *s, char *err, size_t errcap)
 		goto fail;
 	if (version < 7 && (exec(s, schema_v7) != STORE_OK ||
 	    exec(s, "PRAGMA user_version = 7") != STORE_OK))
+		goto fail;
+	if (version < 8 && (exec(s, schema_v8) != STORE_OK ||
+	    exec(s, "PRAGMA user_version = 8") != STORE_OK))
 		goto fail;
 	if (exec(s, "COMMIT") != STORE_OK)
 		goto fail;

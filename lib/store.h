@@ -13,7 +13,8 @@
  * (conversations and messages), store_login.c (failed logins) and
  * store_session.c (login sessions), store_quota.c (storage use and
  * quotas), store_backup.c (copies of the whole database) and
- * store_health.c (/health's write, the /metrics counters). */
+ * store_health.c (/health's write, the /metrics counters),
+ * store_attach.c (attachments). */
 #ifndef LC_STORE_H
 #define LC_STORE_H
 
@@ -326,6 +327,83 @@ int store_quota_set(struct store *s, const char *user, long long bytes);
  * for the default), a cJSON array the caller deletes. Returns STORE_OK or
  * STORE_ERR (*out NULL). */
 int store_quota_list(struct store *s, cJSON **out);
+
+/* Attachments (schema v8, store_attach.c): a file a user uploaded, kept
+ * whole in the database with its owner, counted in the owner's storage
+ * use (store_quota_usage's bytes), bound to the user message that sent it
+ * and deleted with its conversation; an unused one (bound to no message)
+ * is purged after a day. Another user's id is STORE_NOT_FOUND everywhere,
+ * like a conversation. */
+#define STORE_ATTACH_NAME_MAX 255   /* bytes of a file name */
+
+struct store_attach {
+	char id[ID_LEN + 1];
+	char kind[8];          /* "image" or "text" */
+	char mime[64];         /* "image/png", "text/plain" */
+	char name[STORE_ATTACH_NAME_MAX + 1];
+	long long bytes;       /* of data */
+	int width, height;     /* images; 0 for text */
+	char *data;            /* store_attach_get: malloc'd, bytes long plus a
+	                        * NUL (the caller frees it); NULL elsewhere */
+	char conv[ID_LEN + 1]; /* the conversation that used it, or "" */
+	long long msg_id;      /* the message that used it, or 0 */
+};
+
+/* Stores a new attachment of user: a->kind, mime, name, width, height as
+ * given, data of len bytes (a->data and a->bytes are not read). a->id gets
+ * its new id. Returns STORE_OK, STORE_INVALID (an empty or over-long name
+ * or kind) or STORE_ERR. */
+int store_attach_add(struct store *s, const char *user,
+    struct store_attach *a, const void *data, size_t len);
+
+/* Gets user's attachment id into *a, its data in a malloc'd copy when
+ * with_data (a->data NULL otherwise). Returns STORE_OK (the caller frees
+ * a->data), STORE_NOT_FOUND (none such of user's; a->data NULL) or
+ * STORE_ERR. */
+int store_attach_get(struct store *s, const char *id, const char *user,
+    int with_data, struct store_attach *a);
+
+/* Deletes user's attachment id if no message used it. Returns STORE_OK,
+ * STORE_NOT_FOUND (none such of user's), STORE_INVALID (a message used
+ * it: it goes with its conversation) or STORE_ERR. */
+int store_attach_delete(struct store *s, const char *id, const char *user);
+
+/* Binds user's attachment id to message msg_id of conversation conv_id,
+ * as the pos'th of it. Returns STORE_OK, STORE_NOT_FOUND (none such of
+ * user's, or one another conversation used) or STORE_ERR. */
+int store_attach_bind(struct store *s, const char *id, const char *user,
+    const char *conv_id, long long msg_id, int pos);
+
+/* Called by store_attach_each with one attachment of a message; a and
+ * a->data (with_data only, else NULL) are valid only during the call.
+ * Returns 0 for the next, 1 to stop, -1 to fail. */
+typedef int (*store_attach_fn)(void *arg, const struct store_attach *a);
+
+/* Calls fn(arg, a) for each attachment of message msg_id in its order.
+ * Returns STORE_OK (also when fn stopped), or STORE_ERR when SQLite
+ * failed (logged) or fn returned -1. */
+int store_attach_each(struct store *s, long long msg_id, int with_data,
+    store_attach_fn fn, void *arg);
+
+/* Returns a's metadata {"id","kind","mime","name","bytes","width",
+ * "height"} (width and height for images only), with "data" (base64)
+ * when with_data and a->data is set: a new cJSON object the caller
+ * deletes, or NULL when out of memory. */
+cJSON *store_attach_json(const struct store_attach *a, int with_data);
+
+/* Sets *out to a new array of message msg_id's attachments as
+ * store_attach_json makes them (empty when it has none). Returns STORE_OK
+ * or STORE_ERR (*out NULL). */
+int store_attach_list(struct store *s, long long msg_id, int with_data,
+    cJSON **out);
+
+/* Deletes the attachments no message used that were made more than
+ * keep_ms ago. Returns the number deleted, or STORE_ERR. */
+int store_attach_purge(struct store *s, long long keep_ms);
+
+/* Writes the base64 of data[0..len) into out (4 * ((len + 2) / 3) + 1
+ * bytes, NUL-terminated). Returns the length written. */
+size_t store_base64(const void *data, size_t len, char *out);
 
 /* Copies of the whole database (store_backup.c, only the admin tool links
  * it), made with SQLite's online backup API: safe while the other programs

@@ -730,7 +730,12 @@ run_user(struct store *s, enum stmt id, const char *a, const char *b,
 int
 store_user_delete(struct store *s, const char *user, int *n)
 {
-	return run_user(s, ST_USER_DELETE, user, NULL, n, "delete user data");
+	if (run_user(s, ST_USER_DELETE, user, NULL, n, "delete user data") !=
+	    STORE_OK)
+		return STORE_ERR;
+	/* and the ones no conversation used (the rest went with theirs) */
+	return run_user(s, ST_ATT_USER_DELETE, user, NULL, NULL,
+	    "delete user attachments");
 }
 
 int
@@ -740,11 +745,19 @@ store_user_keep_apart(struct store *s, const char *user, long long now,
 	char owner[LC_USER_MAX + 64];
 
 	snprintf(owner, sizeof(owner), "~deleted~%lld~%s", now, user);
-	return run_user(s, ST_USER_MOVE, owner, user, n, "keep user data apart");
+	if (run_user(s, ST_USER_MOVE, owner, user, n, "keep user data apart") !=
+	    STORE_OK)
+		return STORE_ERR;
+	return run_user(s, ST_ATT_USER_MOVE, owner, user, NULL,
+	    "keep user attachments apart");
 }
 
 int
 store_user_purge(struct store *s, const char *user, int *n)
 {
-	return run_user(s, ST_USER_PURGE, user, NULL, n, "purge user data");
+	if (run_user(s, ST_USER_PURGE, user, NULL, n, "purge user data") !=
+	    STORE_OK)
+		return STORE_ERR;
+	return run_user(s, ST_ATT_USER_PURGE, user, NULL, NULL,
+	    "purge user attachments");
 }

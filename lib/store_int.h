@@ -71,6 +71,16 @@ enum stmt {
 	ST_HEALTH_WRITE,
 	ST_COUNTER_ADD,
 	ST_COUNTER_LIST,
+	/* store_attach.c: attachments (and store_conv.c's user deletion) */
+	ST_ATT_ADD,
+	ST_ATT_GET,
+	ST_ATT_DELETE,
+	ST_ATT_BIND,
+	ST_ATT_OF_MESSAGE,
+	ST_ATT_PURGE,
+	ST_ATT_USER_DELETE,
+	ST_ATT_USER_MOVE,
+	ST_ATT_USER_PURGE,
 	ST__MAX
 };
 
@@ -91,7 +101,7 @@ int store_open_plain(struct store **out, const char *path, int readonly,
     char *err, size_t errcap);
 
 /* The version this build's schema has (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 /* Milliseconds since the epoch: ordering by update time needs more than
  * seconds. */

@@ -24,13 +24,15 @@ RUN_PACKAGES=(
 )
 # Tests and tools: curl, jq, htpasswd, mkpasswd, chromium and node for the
 # browser tests, tmux for the console test, nftables for the per-address
-# connection cap (test-slowloris), clang with libFuzzer (make fuzz),
+# connection cap (test-slowloris), poppler-utils (pdftotext: PDF
+# attachments, test-attachments), clang with libFuzzer (make fuzz),
 # valgrind, wrk for the benchmark, prometheus for promtool (test-health
 # checks /metrics with promtool check metrics); debhelper, dpkg-dev,
 # devscripts, fakeroot and lintian for make deb, debootstrap for the
 # package test (tests/pkg/test-deb.sh, which caches its root with zstd).
 TEST_PACKAGES=(
 	curl jq apache2-utils whois procps tmux nftables
+	poppler-utils
 	chromium
 	clang libclang-rt-14-dev valgrind wrk
 	prometheus debhelper dpkg-dev devscripts fakeroot lintian debootstrap zstd

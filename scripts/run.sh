@@ -123,6 +123,11 @@ LIGHTCHAT_MAX_FDS=$(ulimit -n)
 { [ "$LIGHTCHAT_MAX_FDS" = unlimited ] || [ "$LIGHTCHAT_MAX_FDS" -gt 65535 ]; } && LIGHTCHAT_MAX_FDS=65535
 export LIGHTCHAT_MAX_FDS LIGHTCHAT_FRONT_MAX_CONNECTIONS="$(conf front_max_connections)" \
 	LIGHTCHAT_FRONT_READ_TIMEOUT="$(conf front_read_timeout)"
+# POST /api/attachments alone may send more than 64 KB: attachment_max_bytes
+# in KB, and one more, so that the FastCGI program's 413 names the limit
+# (lighttpd's own 413 says nothing).
+LIGHTCHAT_ATTACH_MAX_KB=$(( $(conf attachment_max_bytes) / 1024 + 1 ))
+export LIGHTCHAT_ATTACH_MAX_KB
 
 # A port that is taken (by the system's lighttpd, say) is left to its
 # owner: say who holds it and stop, rather than stopping someone's site.
