@@ -122,8 +122,10 @@ api.setUnauthorizedHandler(expire);
 
 async function loadModels() {
   try {
-    const { models = [], default: def, details = [], upstreams = [] } = await api.models();
+    const answer = await api.models();
+    const { models = [], default: def, details = [], upstreams = [] } = answer;
     settings.setModels(models, def, details, upstreams);
+    attachments.setLimits(answer.attachments || answer);
     modelChosen();
   } catch (e) {
     if (e.status !== 401) notice(`Could not load the model list: ${e.message}`);
