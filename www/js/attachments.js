@@ -25,6 +25,9 @@ export const DEFAULT_LIMITS = {
   prompt_attachments_max: 8,
   prompt_attachments_bytes: 20 * 1024 * 1024,
 };
+// GET /api/me's `attachments` names for the limits above.
+const ME_NAMES = { max_bytes: 'attachment_max_bytes', text_max: 'attachment_text_max',
+  per_prompt: 'prompt_attachments_max', prompt_bytes: 'prompt_attachments_bytes', image_max_side: 'image_max_side' };
 const KEEP_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'];
 const QUALITIES = [0.88, 0.75, 0.6, 0.45];   // tried in turn until the image fits
 const THUMB_PX = 160;                        // the tray's thumbnails (2× their CSS size)
@@ -38,9 +41,12 @@ export function sizeText(n) {
   return `${mb < 10 ? mb.toFixed(1) : Math.round(mb)} MB`;
 }
 
-/** The limits line the page states, e.g. "up to 8 files, 10 MB each, 20 MB in all". */
-export function limitsText(l) {
-  return `Images, text files and PDFs: up to ${l.prompt_attachments_max} files, ` +
+/**
+ * The limits line the page states, e.g. "… up to 8 files, 10 MB each, 20 MB in all …";
+ * `pdf`: whether the server reads PDFs (false: not named).
+ */
+export function limitsText(l, pdf = true) {
+  return `Images, text files${pdf ? ' and PDFs' : ''}: up to ${l.prompt_attachments_max} files, ` +
     `${sizeText(l.attachment_max_bytes)} each, ${sizeText(l.prompt_attachments_bytes)} in all; ` +
     `text up to ${sizeText(l.attachment_text_max)} a file; images are scaled to ` +
     `${l.image_max_side} px.`;
@@ -170,6 +176,7 @@ export class Attachments extends EventTarget {
     this.limits = { ...DEFAULT_LIMITS };
     this.images = null;         // false: the chosen model reads no images (its name in modelName)
     this.modelName = '';
+    this.pdf = true;            // whether the server reads PDFs (GET /api/me says)
     picker.addEventListener('click', () => input.click());
     input.addEventListener('change', () => {
       this.add([...input.files]);
@@ -202,16 +209,22 @@ export class Attachments extends EventTarget {
       const b = ev.target.closest('button.att-remove');
       if (b) this.remove(b.closest('li').dataset.key);
     });
-    this.setLimits({});
+    this.setLimits(DEFAULT_LIMITS);
   }
 
-  /** Takes the limits the server states (any of DEFAULT_LIMITS' keys; others keep theirs). */
+  /**
+   * Takes the limits the server states: GET /api/me's `attachments` ({max_bytes,
+   * text_max, per_prompt, prompt_bytes, image_max_side, pdf}) or DEFAULT_LIMITS' names;
+   * what it does not say keeps its value.
+   */
   setLimits(from) {
-    for (const k of Object.keys(DEFAULT_LIMITS)) {
-      const v = from && from[k];
-      if (Number.isInteger(v) && v > 0) this.limits[k] = v;
+    if (!from || typeof from !== 'object') return;
+    for (const [k, v] of Object.entries(from)) {
+      const name = ME_NAMES[k] || k;
+      if (name in DEFAULT_LIMITS && Number.isInteger(v) && v > 0) this.limits[name] = v;
     }
-    this.picker.title = `Attach files. ${limitsText(this.limits)}`;
+    if (typeof from.pdf === 'boolean') this.pdf = from.pdf;
+    this.picker.title = `Attach files. ${limitsText(this.limits, this.pdf)}`;
     this.paint();
   }
 
@@ -362,7 +375,7 @@ export class Attachments extends EventTarget {
     this.tray.replaceChildren(...want);
     this.tray.hidden = want.length === 0;
     const warn = this.images === false && this.items.some((i) => i.kind === 'image') ? this.noImages() : '';
-    this.note.textContent = warn || (want.length ? limitsText(this.limits) : '');
+    this.note.textContent = warn || (want.length ? limitsText(this.limits, this.pdf) : '');
     this.note.dataset.warn = warn ? 'true' : 'false';
     this.note.hidden = !want.length;
   }

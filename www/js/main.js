@@ -105,7 +105,7 @@ function showChat(info) {
   $('chat-view').hidden = false;
   $('user-name').textContent = info.username || '';
   $('demo-banner').hidden = !info.demo;
-  attachments.setLimits(info.attachments || info);
+  attachments.setLimits(info.attachments);
   notice('');
   socket.start();
   loadModels();
@@ -125,7 +125,7 @@ async function loadModels() {
     const answer = await api.models();
     const { models = [], default: def, details = [], upstreams = [] } = answer;
     settings.setModels(models, def, details, upstreams);
-    attachments.setLimits(answer.attachments || answer);
+    attachments.setLimits(answer.attachments);
     modelChosen();
   } catch (e) {
     if (e.status !== 401) notice(`Could not load the model list: ${e.message}`);
