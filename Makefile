@@ -294,7 +294,7 @@ ADMIN_BIN  := $(BUILD)/lightchat-admin
 # test-NAME links the modules in test-NAME_MODS (tests/unit/test-NAME.c).
 test-config_MODS  := config models keyfile
 test-config_doc_MODS := config_doc config models keyfile
-test-context_MODS := context store id log
+test-context_MODS := context store store_attach id log buf
 test_PKGS_test-context := sqlite3
 test-creds_MODS   := creds device username
 test-frames_MODS  := frames buf utf8

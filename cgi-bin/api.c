@@ -2,6 +2,7 @@
  * offered, the default one, each model's upstream and what it takes, and
  * each upstream's state). */
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -11,13 +12,30 @@
 int
 page_me(struct http_req *r, const struct route_ctx *ctx)
 {
+	const struct lc_config *c = r->cfg;
 	cJSON *root = cJSON_CreateObject();
+	cJSON *att = cJSON_AddObjectToObject(root, "attachments");
 	int rc;
 
+	/* The attachment limits, for the page to state and to downscale
+	 * images before upload. */
 	if (cJSON_AddStringToObject(root, "username", ctx->user) == NULL ||
 	    cJSON_AddNumberToObject(root, "expires", (double)ctx->exp) ==
 	    NULL ||
-	    cJSON_AddBoolToObject(root, "demo", r->cfg->demo) == NULL) {
+	    cJSON_AddBoolToObject(root, "demo", r->cfg->demo) == NULL ||
+	    att == NULL ||
+	    cJSON_AddNumberToObject(att, "max_bytes",
+	    (double)c->attachment_max_bytes) == NULL ||
+	    cJSON_AddNumberToObject(att, "text_max",
+	    (double)c->attachment_text_max) == NULL ||
+	    cJSON_AddNumberToObject(att, "per_prompt",
+	    (double)c->prompt_attachments_max) == NULL ||
+	    cJSON_AddNumberToObject(att, "prompt_bytes",
+	    (double)c->prompt_attachments_bytes) == NULL ||
+	    cJSON_AddNumberToObject(att, "image_max_side",
+	    (double)c->image_max_side) == NULL ||
+	    cJSON_AddBoolToObject(att, "pdf", c->pdftotext[0] != '\0' &&
+	    access(c->pdftotext, X_OK) == 0) == NULL) {
 		cJSON_Delete(root);
 		return http_send_json(r, 500, NULL);
 	}

@@ -122,6 +122,78 @@ put(struct http_req *r, const char *s)
 	return http_write(r, s, strlen(s));
 }
 
+/* Returns message m's attachments (store_attach_list, with their data
+ * with_data) in a new array, or NULL when it has none (only user messages
+ * have them) or on failure (*failed set then). */
+static cJSON *
+attachments_of(struct http_req *r, const cJSON *m, int with_data,
+    int *failed)
+{
+	const cJSON *id = cJSON_GetObjectItem(m, "id");
+	const cJSON *role = cJSON_GetObjectItem(m, "role");
+	cJSON *arr = NULL;
+
+	*failed = 0;
+	if (!cJSON_IsNumber(id) || !cJSON_IsString(role) ||
+	    strcmp(role->valuestring, "user") != 0)
+		return NULL;
+	if (store_attach_list(r->store, (long long)id->valuedouble, with_data,
+	    &arr) != STORE_OK) {
+		*failed = 1;
+		return NULL;
+	}
+	if (cJSON_GetArraySize(arr) == 0) {
+		cJSON_Delete(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+/* Adds "attachments" (their metadata) to each user message of conv's
+ * "messages" that has some. Returns 0 or -1. */
+static int
+add_attachments(struct http_req *r, cJSON *conv)
+{
+	cJSON *m;
+	int failed = 0;
+
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(conv, "messages")) {
+		cJSON *arr = attachments_of(r, m, 0, &failed);
+		if (failed)
+			return -1;
+		if (arr != NULL && !cJSON_AddItemToObject(m, "attachments", arr)) {
+			cJSON_Delete(arr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Writes "📎 name (kind, size)" lines for the Markdown export. */
+static int
+put_attachment_names(struct http_req *r, const cJSON *arr)
+{
+	const cJSON *a;
+	char line[STORE_ATTACH_NAME_MAX + 64];
+
+	cJSON_ArrayForEach(a, arr) {
+		double b = cJSON_GetObjectItem(a, "bytes")->valuedouble;
+		char size[32];
+		if (b < 1024)
+			snprintf(size, sizeof(size), "%.0f B", b);
+		else if (b < 1024 * 1024)
+			snprintf(size, sizeof(size), "%.0f KB", b / 1024);
+		else
+			snprintf(size, sizeof(size), "%.1f MB", b / 1048576);
+		snprintf(line, sizeof(line), "\xf0\x9f\x93\x8e %s (%s, %s)\n",
+		    cJSON_GetObjectItem(a, "name")->valuestring,
+		    cJSON_GetObjectItem(a, "kind")->valuestring, size);
+		if (put(r, line))
+			return -1;
+	}
+	return put(r, "\n");
+}
+
 /* store_conv_each's function for the Markdown export: a heading naming who
  * speaks, an assistant's reasoning (when it has some) folded in a
  * <details> block as the page shows it, then the content as it is (it is
@@ -146,6 +218,12 @@ export_md_message(void *arg, const cJSON *m)
 		return -1;
 	if (put(r, "\n\n"))
 		return -1;
+	int failed;
+	cJSON *att = attachments_of(r, m, 0, &failed);
+	int bad = failed || (att != NULL && put_attachment_names(r, att));
+	cJSON_Delete(att);
+	if (bad)
+		return -1;
 	const cJSON *reasoning = cJSON_GetObjectItem(m, "reasoning");
 	if (cJSON_IsString(reasoning) && (put(r, "<details><summary>Thinking"
 	    "</summary>\n\n") || put(r, reasoning->valuestring) ||
@@ -162,13 +240,29 @@ struct json_export {
 };
 
 /* store_conv_each's function for the JSON export: one element of the
- * "messages" array, printed by cJSON alone. */
+ * "messages" array, printed by cJSON alone; a user message's attachments
+ * embedded, each with its data in base64. */
 static int
 export_json_message(void *arg, const cJSON *m)
 {
 	struct json_export *x = arg;
-	char *text = cJSON_PrintUnformatted(m);
+	int failed;
+	cJSON *att = attachments_of(x->r, m, 1, &failed), *copy = NULL;
+	char *text;
 	int rc = -1;
+
+	if (failed)
+		return -1;
+	if (att != NULL) {
+		if ((copy = cJSON_Duplicate(m, 1)) == NULL ||
+		    !cJSON_AddItemToObject(copy, "attachments", att)) {
+			cJSON_Delete(att);
+			cJSON_Delete(copy);
+			return -1;
+		}
+	}
+	text = cJSON_PrintUnformatted(copy != NULL ? copy : m);
+	cJSON_Delete(copy);
 
 	if (text == NULL) {
 		log_err("out of memory printing an exported message");
@@ -293,6 +387,10 @@ page_conv_get(struct http_req *r, const struct route_ctx *ctx)
 	    &conv);
 	if (rc != STORE_OK)
 		return store_error(r, rc);
+	if (add_attachments(r, conv) != 0) {
+		cJSON_Delete(conv);
+		return store_error(r, STORE_ERR);
+	}
 	rc = http_send_json(r, 200, conv);
 	cJSON_Delete(conv);
 	return rc;

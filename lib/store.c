@@ -65,7 +65,7 @@ static const char *const stmt_sql[ST__MAX] = {
 	/* What a reply is built on: every prompt, and the replies that
 	 * reached their client (failed ones never did). */
 	[ST_CONV_TURNS] =
-	    "SELECT role, content FROM messages WHERE conversation_id = ?"
+	    "SELECT role, content, id FROM messages WHERE conversation_id = ?"
 	    " AND role IN ('user','assistant') AND (state IN"
 	    " ('complete','stopped') OR role = 'user') ORDER BY id DESC"
 	    " LIMIT ?",

@@ -165,11 +165,11 @@ int store_msg_update(struct store *s, long long msg_id, const char *content,
  * NULL). */
 int store_conv_system(struct store *s, const char *conv_id, char **out);
 
-/* Called by store_conv_turns with one message: its role and its content,
- * len bytes followed by a NUL (content may hold a NUL before len: the
- * column allows any bytes). Both are valid only during the call. Returns 0
- * for the next message, 1 to stop, -1 to fail. */
-typedef int (*store_turn_fn)(void *arg, const char *role,
+/* Called by store_conv_turns with one message: its row id, its role and
+ * its content, len bytes followed by a NUL (content may hold a NUL before
+ * len: the column allows any bytes). Both are valid only during the call.
+ * Returns 0 for the next message, 1 to stop, -1 to fail. */
+typedef int (*store_turn_fn)(void *arg, long long id, const char *role,
     const char *content, size_t len);
 
 /* The turns a reply is built on: calls fn(arg, ...) for conversation
@@ -379,9 +379,13 @@ int store_attach_bind(struct store *s, const char *id, const char *user,
  * Returns 0 for the next, 1 to stop, -1 to fail. */
 typedef int (*store_attach_fn)(void *arg, const struct store_attach *a);
 
-/* Calls fn(arg, a) for each attachment of message msg_id in its order.
- * Returns STORE_OK (also when fn stopped), or STORE_ERR when SQLite
- * failed (logged) or fn returned -1. */
+/* What store_attach_each hands fn: metadata only, the data of all, or the
+ * data of text ones only (images' bytes left unread). */
+enum { STORE_ATTACH_META = 0, STORE_ATTACH_DATA = 1, STORE_ATTACH_TEXT = 2 };
+
+/* Calls fn(arg, a) for each attachment of message msg_id in its order,
+ * with_data one of the above. Returns STORE_OK (also when fn stopped), or
+ * STORE_ERR when SQLite failed (logged) or fn returned -1. */
 int store_attach_each(struct store *s, long long msg_id, int with_data,
     store_attach_fn fn, void *arg);
 

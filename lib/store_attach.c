@@ -185,7 +185,9 @@ store_attach_each(struct store *s, long long msg_id, int with_data,
 		int r;
 
 		from_row(st, &a);
-		if (with_data)
+		if (with_data == STORE_ATTACH_DATA ||
+		    (with_data == STORE_ATTACH_TEXT &&
+		    strcmp(a.kind, "text") == 0))
 			a.data = (char *)sqlite3_column_blob(st, 7);
 		r = fn(arg, &a);
 		if (r < 0) {

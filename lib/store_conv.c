@@ -596,7 +596,8 @@ store_conv_turns(struct store *s, const char *conv_id, int limit,
 			store_db_fail(s, "turns");
 			goto out;
 		}
-		int r = fn(arg, role, content, (size_t)len);
+		int r = fn(arg, sqlite3_column_int64(st, 2), role, content,
+		    (size_t)len);
 		if (r < 0)
 			goto out;
 		if (r > 0)

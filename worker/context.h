@@ -22,11 +22,19 @@
  * messages, and replies complete or stopped), oldest first, as many as fit
  * with the system prompt in budget bytes of content, at most max_messages
  * of them. The newest turn is always included, whatever its size.
- * Returns STORE_OK with *out a cJSON array of {role,content} the caller
- * deletes; STORE_NOT_FOUND (no such conversation) or STORE_ERR (SQLite
- * failed, out of memory, or a content holding a NUL byte) with *out NULL. */
+ * Attachments (the context rule, docs/ARCHITECTURE.md): a user message's
+ * text files are appended to its content as fenced blocks
+ * ("\n\n```name\ntext\n```") and count as its content; with images (the
+ * model takes them), the newest message's images are always sent, and an
+ * earlier message's while their base64 fits in what the texts left of
+ * budget, newest first, none older than one that did not fit.
+ * Returns STORE_OK with *out a cJSON array of {role,content} (and
+ * "images":[{mime,data}] on a message with images sent, data in base64)
+ * the caller deletes; STORE_NOT_FOUND (no such conversation) or STORE_ERR
+ * (SQLite failed, out of memory, or a content holding a NUL byte) with
+ * *out NULL. */
 int context_build(struct store *s, const char *conv_id, size_t budget,
-    int max_messages, cJSON **out);
+    int max_messages, int images, cJSON **out);
 
 /* Finds which of user's CONTEXT_CANDIDATES most recently updated
  * conversations a client's transcript continues: the first (newest) whose

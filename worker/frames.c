@@ -141,7 +141,8 @@ frame_error(const struct frame_error *e)
 
 char *
 frame_start(const char *msgid, const char *conversation_id, const char *title,
-    const char *model, const char *prompt, int replaced)
+    const char *model, const char *prompt, int replaced,
+    const cJSON *attachments)
 {
 	cJSON *root = cJSON_CreateObject();
 	int ok = root != NULL &&
@@ -153,6 +154,12 @@ frame_start(const char *msgid, const char *conversation_id, const char *title,
 
 	if (ok && prompt != NULL)
 		ok = cJSON_AddStringToObject(root, "prompt", prompt) != NULL;
+	if (ok && cJSON_GetArraySize(attachments) > 0) {
+		cJSON *a = cJSON_Duplicate(attachments, 1);
+		ok = a != NULL && cJSON_AddItemToObject(root, "attachments", a);
+		if (!ok)
+			cJSON_Delete(a);
+	}
 	return finish(root, ok);
 }
 

@@ -4,6 +4,7 @@
 #ifndef LC_FRAMES_H
 #define LC_FRAMES_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 
 #include "usage.h"
@@ -47,10 +48,13 @@ char *frame_reply(const char *msgid, const char *conversation_id,
     const struct lc_usage *usage, const struct frame_reasoning *reasoning);
 
 /* A reply began: {"type":"start","msgid","conversation_id","title","model",
- * "prompt"?,"replaced"} where prompt is the new user message (NULL when
- * regenerating) and replaced the number of trailing messages it replaces. */
+ * "prompt"?,"replaced","attachments"?} where prompt is the new user message
+ * (NULL when regenerating), replaced the number of trailing messages it
+ * replaces, and attachments (NULL or empty: none; copied) the metadata of
+ * the user message's attachments. */
 char *frame_start(const char *msgid, const char *conversation_id,
-    const char *title, const char *model, const char *prompt, int replaced);
+    const char *title, const char *model, const char *prompt, int replaced,
+    const cJSON *attachments);
 
 /* The text so far of a reply in flight, for a client that starts watching:
  * {"type":"snapshot","msgid","conversation_id","model","content",

@@ -288,21 +288,86 @@ out:
 	return refused ? -1 : 0;
 }
 
+/* Checks req's attachments before anything is written: each user's and
+ * not sent in another conversation than req's, images only to a model
+ * that takes them, together within prompt_attachments_bytes. *meta gets
+ * their metadata (an array the caller deletes; empty without any).
+ * Returns 0, or -1 with err set (storage_error when the store failed, or
+ * invalid_request with field "attachments"). */
+static int
+check_attachments(struct prompts *ps, const char *user,
+    const struct chat_request *req, cJSON **meta, struct request_error *err)
+{
+	long long total = 0;
+	char m[256];
+
+	if ((*meta = cJSON_CreateArray()) == NULL)
+		return refuse(err, "server_error", "out of memory", NULL);
+	for (int i = 0; i < req->n_attachments; i++) {
+		struct store_attach a;
+		cJSON *o;
+		int rc = store_attach_get(ps->store, req->attachments[i], user, 0,
+		    &a);
+		if (rc == STORE_NOT_FOUND) {
+			snprintf(m, sizeof(m), "no such attachment: %s",
+			    req->attachments[i]);
+			return refuse(err, "invalid_request", m, "attachments");
+		}
+		if (rc != STORE_OK)
+			return refuse(err, "storage_error", "the attachments "
+			    "could not be read; try again", NULL);
+		if (a.conv[0] != '\0' && strcmp(a.conv, req->conversation_id)) {
+			snprintf(m, sizeof(m), "%.100s was sent in another "
+			    "conversation: attach it again", a.name);
+			return refuse(err, "invalid_request", m, "attachments");
+		}
+		if (strcmp(a.kind, "image") == 0 && !req->info.images) {
+			snprintf(m, sizeof(m), "the model %.100s does not take "
+			    "images: choose one that does, or remove %.80s",
+			    req->model, a.name);
+			return refuse(err, "invalid_request", m, "attachments");
+		}
+		total += a.bytes;
+		if ((o = store_attach_json(&a, 0)) == NULL ||
+		    !cJSON_AddItemToArray(*meta, o)) {
+			cJSON_Delete(o);
+			return refuse(err, "server_error", "out of memory", NULL);
+		}
+	}
+	if (total > ps->cfg->prompt_attachments_bytes) {
+		snprintf(m, sizeof(m), "these attachments are %lld bytes; a "
+		    "prompt may carry at most %ld (prompt_attachments_bytes)",
+		    total, ps->cfg->prompt_attachments_bytes);
+		return refuse(err, "invalid_request", m, "attachments");
+	}
+	return 0;
+}
+
 /* Prepares the stored conversation for req: creates it or checks it is
- * user's, applies edit/regenerate, adds the prompt, and builds the context.
- * Returns 0 with *messages set (the caller deletes it), or -1 with err
- * set. */
+ * user's, applies edit/regenerate, adds the prompt with its attachments
+ * (check_attachments; *meta gets theirs, the caller deletes it), and
+ * builds the context. Returns 0 with *messages set (the caller deletes
+ * it), or -1 with err set. */
 static int
 store_conversation(struct prompts *ps, const char *user,
     struct chat_request *req, int regenerate, char *title, size_t titlecap,
-    int *replaced, cJSON **messages, struct request_error *err)
+    int *replaced, cJSON **messages, cJSON **meta, struct request_error *err)
 {
 	struct store *s = ps->store;
 	char *conv = req->conversation_id;
+	long long prompt_row = 0;
 	int rc;
 
 	*replaced = 0;
 	*messages = NULL;
+	/* Whose conversation first: another user's is not_found, whatever
+	 * the attachments. */
+	if (req->n_attachments > 0 && conv[0] != '\0' &&
+	    store_conv_owned(s, conv, user) == STORE_NOT_FOUND)
+		return refuse(err, "not_found", "no such conversation",
+		    "conversation_id");
+	if (check_attachments(ps, user, req, meta, err) != 0)
+		return -1;
 	if (conv[0] == '\0') {
 		if (check_storage(ps, user, "", (long long)strlen(req->prompt), 2,
 		    0, err) != 0)
@@ -335,10 +400,13 @@ store_conversation(struct prompts *ps, const char *user,
 	}
 	if (rc == STORE_OK && !regenerate)
 		rc = store_msg_add(s, conv, "user", req->prompt,
-		    strlen(req->prompt), STORE_COMPLETE, "", NULL);
+		    strlen(req->prompt), STORE_COMPLETE, "", &prompt_row);
+	for (int i = 0; rc == STORE_OK && i < req->n_attachments; i++)
+		rc = store_attach_bind(s, req->attachments[i], user, conv,
+		    prompt_row, i);
 	if (rc == STORE_OK)
 		rc = context_build(s, conv, (size_t)ps->cfg->context_budget,
-		    (int)ps->cfg->max_messages, messages);
+		    (int)ps->cfg->max_messages, req->info.images, messages);
 	if (rc != STORE_OK)
 		return refuse(err, "storage_error",
 		    "the conversation could not be saved; try again", NULL);
@@ -364,7 +432,7 @@ prompt_start(struct prompts *ps, const struct peer *p, const char *user,
 {
 	char title[STORE_TITLE_MAX + 1] = "";
 	struct reply *r = NULL;
-	cJSON *context = NULL;
+	cJSON *context = NULL, *meta = NULL;
 	long long msg_row = 0;
 	int replaced = 0, tx = 0, rc = -1;
 
@@ -380,7 +448,7 @@ prompt_start(struct prompts *ps, const struct peer *p, const char *user,
 		    sizeof(title), err) != 0)
 			goto out;
 	} else if (store_conversation(ps, user, req, regenerate, title,
-	    sizeof(title), &replaced, &context, err) != 0)
+	    sizeof(title), &replaced, &context, &meta, err) != 0)
 		goto out;
 	struct reply_spec spec = { p, user, req->msgid, req->model,
 	    req->stream, !req->seed, req->seed ? req->messages : context,
@@ -422,7 +490,7 @@ prompt_start(struct prompts *ps, const struct peer *p, const char *user,
 		 * not know. */
 		reply_send(r, frame_start(req->msgid, req->conversation_id,
 		    title, req->model, regenerate ? NULL : new_prompt(req),
-		    replaced), !req->seed);
+		    replaced, regenerate ? NULL : meta), !req->seed);
 	log_info("reply start user=%s msgid=%.40s conversation=%s model=%s "
 	    "upstream=%s stream=%d%s", user, req->msgid,
 	    req->conversation_id[0] ? req->conversation_id : "-", req->model,
@@ -434,5 +502,6 @@ out:
 		store_rollback(ps->store);
 	reply_discard(r);
 	cJSON_Delete(context);
+	cJSON_Delete(meta);
 	return rc;
 }

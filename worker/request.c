@@ -294,6 +294,40 @@ get_string(const cJSON *payload, const char *name, size_t max, char **out,
 	return 0;
 }
 
+/* Checks "attachments" (NULL: none): an array of at most
+ * prompt_attachments_max distinct ids, copied into out. Returns 0, or -1
+ * with err set. */
+static int
+check_attachments(const cJSON *arr, const struct lc_config *cfg,
+    struct chat_request *out, struct request_error *err)
+{
+	const cJSON *e;
+	char m[128];
+
+	if (arr == NULL || cJSON_IsNull(arr))
+		return 0;
+	if (!cJSON_IsArray(arr))
+		return fail(err, "invalid_request", "attachments",
+		    "attachments must be an array of attachment ids");
+	if (cJSON_GetArraySize(arr) > cfg->prompt_attachments_max) {
+		snprintf(m, sizeof(m), "at most %ld attachments per prompt "
+		    "(prompt_attachments_max)", cfg->prompt_attachments_max);
+		return fail(err, "invalid_request", "attachments", m);
+	}
+	cJSON_ArrayForEach(e, arr) {
+		if (!cJSON_IsString(e) || !id_valid(e->valuestring))
+			return fail(err, "invalid_request", "attachments",
+			    "attachments must be ids from POST /api/attachments");
+		for (int i = 0; i < out->n_attachments; i++)
+			if (strcmp(out->attachments[i], e->valuestring) == 0)
+				return fail(err, "invalid_request",
+				    "attachments", "an attachment is named twice");
+		memcpy(out->attachments[out->n_attachments++], e->valuestring,
+		    ID_LEN + 1);
+	}
+	return 0;
+}
+
 int
 request_parse(const cJSON *payload, enum request_kind kind,
     const struct lc_config *cfg, const struct models_live *live,
@@ -339,15 +373,23 @@ request_parse(const cJSON *payload, enum request_kind kind,
 		return 0;
 	}
 	messages = cJSON_GetObjectItemCaseSensitive(payload, "messages");
+	if (messages != NULL && cJSON_GetObjectItemCaseSensitive(payload,
+	    "attachments") != NULL)
+		return fail(err, "invalid_request", "attachments",
+		    "attachments need the conversation shape (\"prompt\")");
 	if (messages != NULL) {
 		/* The seed's shape: the client's own transcript goes upstream. */
 		out->seed = 1;
 		return check_messages(messages, cfg, &out->messages, err);
 	}
 	if (get_string(payload, "prompt", max_text, &out->prompt, err) != 0 ||
-	    get_string(payload, "system", max_text, &out->system, err) != 0)
+	    get_string(payload, "system", max_text, &out->system, err) != 0 ||
+	    check_attachments(cJSON_GetObjectItemCaseSensitive(payload,
+	    "attachments"), cfg, out, err) != 0)
 		return -1;
-	if (out->prompt == NULL || out->prompt[0] == '\0')
+	/* With attachments, the prompt's text may be empty. */
+	if (out->prompt == NULL || (out->prompt[0] == '\0' &&
+	    out->n_attachments == 0))
 		return fail(err, "invalid_request", "prompt",
 		    "send a non-empty \"prompt\" (or the seed's \"messages\")");
 	if (check_text(out->prompt, "prompt", err) != 0 ||

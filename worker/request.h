@@ -15,6 +15,7 @@
 
 #define REQUEST_MSGID_MAX 128
 #define REQUEST_MODEL_MAX 128
+#define REQUEST_ATTACH_MAX 100  /* prompt_attachments_max's own maximum */
 
 enum request_kind { REQUEST_SENDPROMPT, REQUEST_REGENERATE };
 
@@ -37,6 +38,11 @@ struct chat_request {
 	char *prompt;                       /* conversation shape */
 	char *system;                       /* new system prompt, or NULL */
 	int edit_last;                      /* replace the last prompt+reply */
+	/* conversation shape: the ids of the attachments sent with the
+	 * prompt (their owner and kinds are prompt.c's to check), distinct,
+	 * at most prompt_attachments_max */
+	char attachments[REQUEST_ATTACH_MAX][ID_LEN + 1];
+	int n_attachments;
 };
 
 struct request_error {

@@ -4,6 +4,7 @@
  * into a 400 (upstream.h). */
 #include "upstream.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,10 +12,55 @@
 
 static const char *const role_names[] = { "system", "developer", "user" };
 
+/* The content of a message with images (context.h): the text part, then
+ * one image_url part a data URL each. Returns a new array, or NULL when
+ * out of memory. */
+static cJSON *
+content_parts(const cJSON *content, const cJSON *images)
+{
+	cJSON *parts = cJSON_CreateArray(), *p;
+	const cJSON *im;
+	char *url = NULL;
+
+	if (parts == NULL || (p = cJSON_CreateObject()) == NULL ||
+	    !cJSON_AddItemToArray(parts, p) ||
+	    cJSON_AddStringToObject(p, "type", "text") == NULL ||
+	    cJSON_AddStringToObject(p, "text", cJSON_IsString(content) ?
+	    content->valuestring : "") == NULL)
+		goto fail;
+	cJSON_ArrayForEach(im, images) {
+		const cJSON *mime = cJSON_GetObjectItemCaseSensitive(im, "mime");
+		const cJSON *data = cJSON_GetObjectItemCaseSensitive(im, "data");
+		cJSON *iu;
+		size_t n;
+		if (!cJSON_IsString(mime) || !cJSON_IsString(data))
+			continue;
+		n = strlen(mime->valuestring) + strlen(data->valuestring) + 16;
+		if ((url = malloc(n)) == NULL)
+			goto fail;
+		snprintf(url, n, "data:%s;base64,%s", mime->valuestring,
+		    data->valuestring);
+		if ((p = cJSON_CreateObject()) == NULL ||
+		    !cJSON_AddItemToArray(parts, p) ||
+		    cJSON_AddStringToObject(p, "type", "image_url") == NULL ||
+		    (iu = cJSON_AddObjectToObject(p, "image_url")) == NULL ||
+		    cJSON_AddStringToObject(iu, "url", url) == NULL)
+			goto fail;
+		free(url);
+		url = NULL;
+	}
+	return parts;
+fail:
+	free(url);
+	cJSON_Delete(parts);
+	return NULL;
+}
+
 /* The messages, role and content only (a stored message's reasoning never
  * goes upstream: DeepSeek answers 400 to it), the system role renamed as
  * the model wants ("developer" for the o-series and gpt-5, "user" for
- * o1-mini, which takes neither). */
+ * o1-mini, which takes neither); a message with "images" (context.h) gets
+ * its content as an array of parts. */
 static cJSON *
 map_messages(const cJSON *messages, const struct lc_model_info *mi)
 {
@@ -35,8 +81,13 @@ map_messages(const cJSON *messages, const struct lc_model_info *mi)
 			r = role_names[mi->system_role];
 		if (cJSON_AddStringToObject(o, "role", r) == NULL)
 			goto fail;
-		c = content != NULL ? cJSON_Duplicate(content, 1) :
-		    cJSON_CreateString("");
+		const cJSON *images = cJSON_GetObjectItemCaseSensitive(m,
+		    "images");
+		if (cJSON_GetArraySize(images) > 0)
+			c = content_parts(content, images);
+		else
+			c = content != NULL ? cJSON_Duplicate(content, 1) :
+			    cJSON_CreateString("");
 		if (c == NULL || !cJSON_AddItemToObject(o, "content", c)) {
 			cJSON_Delete(c);
 			goto fail;

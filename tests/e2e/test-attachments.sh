@@ -13,6 +13,15 @@
 . "$(dirname "$0")/lib.sh"
 # rows SQL: one value from the database, read beside the stack.
 rows() { "$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$T/state/lightchat.db" "$1"; }
+# cprompt MSGID TEXT ATTACHMENTS_JSON [CONV [MODEL]]: a conversation-shaped
+# prompt with attachments.
+cprompt() {
+	jq -cn --arg id "$1" --arg t "$2" --argjson a "$3" --arg c "${4:-}" --arg m "${5:-gpt-4o-mini}" \
+		'{action:"sendprompt",payload:({msgid:$id,prompt:$t,stream:true,attachments:$a,
+		params:{model_name:$m}} + (if $c == "" then {} else {conversation_id:$c} end))}'
+}
+# last_body: the last chat request the fake upstream got.
+last_body() { curl -s "$UP/_requests" | jq -c '.[-1]'; }
 # up JAR FILE NAME: uploads FILE as NAME; prints the status, then the body.
 up() {
 	curl -s -o "$T/up.body" -w '%{http_code}' -b "$1" -H 'Content-Type: application/octet-stream' \
@@ -20,7 +29,7 @@ up() {
 	printf ' '; cat "$T/up.body"
 }
 
-stack_start LIGHTCHAT_ATTACHMENT_MAX_BYTES=200000 LIGHTCHAT_ATTACHMENT_TEXT_MAX=5000 \
+stack_start LIGHTCHAT_MODELS=gpt-4o-mini,o3-mini LIGHTCHAT_ATTACHMENT_MAX_BYTES=200000 LIGHTCHAT_ATTACHMENT_TEXT_MAX=5000 \
 	LIGHTCHAT_USER_STORAGE_QUOTA=500000 LIGHTCHAT_MAX_MESSAGES_PER_MINUTE=1000 || finish
 J=$T/jar
 JB=$T/jar-bob
@@ -29,6 +38,9 @@ login bob "$PW_bob" "$JB" >/dev/null
 F=$T/files
 mkdir "$F"
 "$PY" "$ROOT/tests/make_files.py" "$F"
+
+assert_eq "/api/me states the limits" "$(curl -s -b "$J" "$BASE/api/me" | jq -c '.attachments | [.max_bytes, .text_max, .per_prompt, .image_max_side]')" \
+	'[200000,5000,8,2048]'
 
 # Each kind, by its content.
 out=$(up "$J" "$F/a.png" a.png)
@@ -115,7 +127,91 @@ done
 out=$(up "$J" "$F/big.png" b8.png)
 assert_eq "room again after the deletes" "${out%% *}" "201"
 
-#PROMPTS
+# Prompts with attachments: an image and a text file to a vision model.
+P1=$(up "$J" "$F/a.png" a.png | cut -d' ' -f2- | jq -r .id)
+T1=$(up "$J" "$F/notes.md" notes.md | cut -d' ' -f2- | jq -r .id)
+out=$(ws "$J" "$(cprompt v1 "What is this?" "[\"$P1\",\"$T1\"]")")
+assert_eq "a prompt with an image and a text file is answered" "$(final "$out" | jq -r .type)" "reply"
+C1=$(printf '%s\n' "$out" | jq -r 'select(.type=="start") | .conversation_id' | head -1)
+assert_eq "the start frame carries the attachments' metadata" \
+	"$(printf '%s\n' "$out" | jq -c 'select(.type=="start") | [.attachments[] | [.id, .kind, .name]]')" \
+	"[[\"$P1\",\"image\",\"a.png\"],[\"$T1\",\"text\",\"notes.md\"]]"
+body=$(last_body)
+assert_eq "upstream: the user message's content is parts (text, image_url)" \
+	"$(jq -c '.messages[-1].content | map(.type)' <<<"$body")" '["text","image_url"]'
+assert_eq "the text part: the prompt, then the text file as a fenced block" \
+	"$(jq -r --rawfile f "$F/notes.md" '.messages[-1].content[0].text == "What is this?\n\n```notes.md\n\($f)\n```"' <<<"$body")" "true"
+assert_eq "the image part: a data URL of the same bytes" \
+	"$(jq -r '.messages[-1].content[1].image_url.url' <<<"$body")" "data:image/png;base64,$(base64 -w0 "$F/a.png")"
+rest=$(curl -s -b "$J" "$BASE/api/conversations/$C1")
+assert_eq "REST: the user message carries its attachments" \
+	"$(jq -c '.messages[0].attachments | map([.id, .mime, .bytes])' <<<"$rest")" \
+	"[[\"$P1\",\"image/png\",$(stat -c %s "$F/a.png")],[\"$T1\",\"text/plain\",$(stat -c %s "$F/notes.md")]]"
+assert_eq "REST: the reply has none" "$(jq -c '.messages[1] | has("attachments")' <<<"$rest")" "false"
+assert_eq "a used attachment cannot be deleted alone: 409" \
+	"$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -b "$J" "$BASE/api/attachments/$P1")" "409"
+
+# The next prompt: the small image still fits in context_budget: re-sent.
+out=$(ws "$J" "$(cprompt v2 "And now?" '[]' "$C1")")
+body=$(last_body)
+assert_eq "a later prompt re-sends an earlier image that fits" \
+	"$(jq -c '[(.messages[0].content | map(.type)), (.messages[-1].content | type)]' <<<"$body")" '[["text","image_url"],"string"]'
+assert_match "and the earlier text file" "$(jq -r '.messages[0].content[0].text' <<<"$body")" 'print'
+
+# An image past what the budget leaves (70 KB is 93 KB of base64, the
+# budget 48000 bytes): sent with its own prompt, not re-sent after.
+B1=$(up "$J" "$F/big.png" big.png | cut -d' ' -f2- | jq -r .id)
+out=$(ws "$J" "$(cprompt v3 "Big one" "[\"$B1\"]")")
+C2=$(printf '%s\n' "$out" | jq -r 'select(.type=="start") | .conversation_id' | head -1)
+assert_eq "a large image is sent with its own prompt" "$(last_body | jq -c '.messages[-1].content | map(.type)')" '["text","image_url"]'
+ws "$J" "$(cprompt v4 "Next" '[]' "$C2")" >/dev/null
+assert_eq "and not re-sent once it does not fit the budget" "$(last_body | jq -c '[.messages[] | .content | type]')" \
+	'["string","string","string"]'
+
+# Refused: an image for a text-only model, another user's id, an unknown id.
+P2=$(up "$J" "$F/d.gif" d.gif | cut -d' ' -f2- | jq -r .id)
+n=$(curl -s "$UP/_requests" | jq length)
+out=$(ws "$J" "$(cprompt r1 "see" "[\"$P2\"]" "" o3-mini)")
+assert_eq "an image for a text-only model: invalid_request on attachments" \
+	"$(final "$out" | jq -c '[.error.code, .error.field]')" '["invalid_request","attachments"]'
+assert_match "naming the model" "$(final "$out" | jq -r .error.message)" 'o3-mini does not take images'
+assert_eq "nothing went upstream" "$(curl -s "$UP/_requests" | jq length)" "$n"
+T2=$(up "$J" "$F/notes.md" notes.md | cut -d' ' -f2- | jq -r .id)
+assert_eq "a text file for a text-only model is fine" \
+	"$(final "$(ws "$J" "$(cprompt r2 "read" "[\"$T2\"]" "" o3-mini)")" | jq -r .type)" "reply"
+out=$(ws "$JB" "$(cprompt r3 "mine?" "[\"$P2\"]")")
+assert_eq "another user's attachment in a prompt: invalid_request" \
+	"$(final "$out" | jq -c '[.error.code, .error.field]')" '["invalid_request","attachments"]'
+assert_match "as if it did not exist" "$(final "$out" | jq -r .error.message)" "no such attachment"
+out=$(ws "$J" "$(cprompt r4 "x" '["0123456789abcdef0123456789abcdef"]')")
+assert_eq "an unknown id: invalid_request" "$(final "$out" | jq -r .error.code)" "invalid_request"
+out=$(ws "$J" "$(cprompt r5 "x" '["nope"]')")
+assert_eq "a malformed id: invalid_request" "$(final "$out" | jq -c '[.error.code, .error.field]')" '["invalid_request","attachments"]'
+out=$(ws "$J" "$(cprompt r6 "again" "[\"$P1\"]" "$C2")")
+assert_match "an attachment already sent in another conversation: refused" "$(final "$out" | jq -r .error.message)" 'another conversation'
+if [ -n "${PDF:-}" ]; then
+	ws "$J" "$(cprompt r7 "summarise" "[\"$PDF\"]")" >/dev/null
+	assert_match "a PDF's text upstream as a fenced block" "$(last_body | jq -r '.messages[-1].content')" \
+		'```report.pdf'$'\n''Hello from the PDF'
+fi
+
+# Exports: JSON embeds them (base64), Markdown names them.
+exp=$(curl -s -b "$J" "$BASE/api/conversations/$C1/export?format=json")
+assert_eq "the JSON export embeds the image's bytes" \
+	"$(jq -r '.messages[0].attachments[0].data' <<<"$exp")" "$(base64 -w0 "$F/a.png")"
+assert_eq "and the metadata" "$(jq -c '.messages[0].attachments[1] | [.name, .kind]' <<<"$exp")" '["notes.md","text"]'
+md=$(curl -s -b "$J" "$BASE/api/conversations/$C1/export?format=md")
+assert_match "the Markdown export names them" "$md" "📎 a.png \\(image, $(stat -c %s "$F/a.png") B\\)"
+assert_match "with the text file" "$md" '📎 notes.md \(text, [0-9]+ B\)'
+
+# Deleted with the conversation, and their bytes with them.
+before=$(rows "SELECT bytes FROM user_usage WHERE user = 'alice'")
+assert_eq "DELETE the conversation" "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -b "$J" "$BASE/api/conversations/$C1")" "204"
+assert_eq "its attachments are gone" "$(rows "SELECT count(*) FROM attachments WHERE id IN ('$P1','$T1')")" "0"
+assert_eq "GET of one: 404" "$(curl -s -o /dev/null -w '%{http_code}' -b "$J" "$BASE/api/attachments/$P1")" "404"
+assert_eq "the usage counts them out" "$(rows "SELECT bytes FROM user_usage WHERE user = 'alice'")" \
+	"$(rows "SELECT (SELECT coalesce(sum(length(data)),0) FROM attachments WHERE user = 'alice') + (SELECT coalesce(sum(bytes),0) FROM conversations WHERE user = 'alice')")"
+check "and they went down" test "$(rows "SELECT bytes FROM user_usage WHERE user = 'alice'")" -lt "$before"
 
 stack_stop
 finish

@@ -48,7 +48,7 @@ context(const char *conv, size_t budget, int max)
 {
 	static char out[1024];
 	cJSON *arr = NULL, *m;
-	int rc = context_build(s, conv, budget, max, &arr);
+	int rc = context_build(s, conv, budget, max, 1, &arr);
 
 	out[0] = '\0';
 	if (rc != STORE_OK) {
@@ -61,9 +61,70 @@ context(const char *conv, size_t budget, int max)
 		snprintf(out + n, sizeof(out) - n, "%s%s:%s", n ? "|" : "",
 		    cJSON_GetObjectItem(m, "role")->valuestring,
 		    cJSON_GetObjectItem(m, "content")->valuestring);
+		cJSON *im = cJSON_GetObjectItem(m, "images");
+		n = strlen(out);
+		if (im != NULL)
+			snprintf(out + n, sizeof(out) - n, "+%d img",
+			    cJSON_GetArraySize(im));
 	}
 	cJSON_Delete(arr);
 	return out;
+}
+
+/* Adds an attachment of kind ("image"/"text") with data to message msg of
+ * conv (user carol). Returns 1 if stored and bound. */
+static int
+attach(const char *conv, long long msg, int pos, const char *kind,
+    const char *name, const char *data)
+{
+	struct store_attach a;
+
+	memset(&a, 0, sizeof(a));
+	snprintf(a.kind, sizeof(a.kind), "%s", kind);
+	snprintf(a.mime, sizeof(a.mime), "%s", kind[0] == 'i' ? "image/png" :
+	    "text/plain");
+	snprintf(a.name, sizeof(a.name), "%s", name);
+	a.width = a.height = kind[0] == 'i' ? 1 : 0;
+	return store_attach_add(s, "carol", &a, data, strlen(data)) ==
+	    STORE_OK && store_attach_bind(s, a.id, "carol", conv, msg, pos) ==
+	    STORE_OK;
+}
+
+/* The attachments' context rule (context.h). */
+static void
+attachments(void)
+{
+	char c[ID_LEN + 1];
+	long long m1 = 0, m2 = 0;
+	cJSON *arr = NULL;
+
+	CHECK(store_conv_create(s, "carol", "t", "m", "", c) == STORE_OK &&
+	    store_msg_add(s, c, "user", "look", 4, STORE_COMPLETE, "", &m1) ==
+	    STORE_OK && attach(c, m1, 0, "image", "a.png", "PNGDATA123") &&
+	    attach(c, m1, 1, "text", "n.md", "# hi") &&
+	    add(c, "assistant:seen", NULL), "a message with an image and a file");
+	CHECK_STR(context(c, 1000, 10), "user:look\n\n```n.md\n# hi\n```+1 img|"
+	    "assistant:seen", "the newest: its file fenced, its image sent");
+	CHECK(context_build(s, c, 1000, 10, 0, &arr) == STORE_OK &&
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "images") == NULL &&
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "msg_id") == NULL,
+	    "a model without images: none sent");
+	cJSON_Delete(arr);
+	CHECK(store_msg_add(s, c, "user", "more", 4, STORE_COMPLETE, "", &m2) ==
+	    STORE_OK, "a later prompt");
+	/* texts: 22 + 4 + 4 = 30 bytes; the image's base64 is 16 */
+	CHECK_STR(context(c, 46, 10), "user:look\n\n```n.md\n# hi\n```+1 img|"
+	    "assistant:seen|user:more", "an earlier image re-sent while it fits");
+	CHECK_STR(context(c, 45, 10), "user:look\n\n```n.md\n# hi\n```|"
+	    "assistant:seen|user:more", "not once it does not");
+	CHECK_STR(context(c, 29, 10), "assistant:seen|user:more",
+	    "a text file counts with its message");
+	CHECK(context_build(s, c, 1000, 10, 1, &arr) == STORE_OK &&
+	    strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "images"), 0),
+	    "data")), "UE5HREFUQTEyMw==") == 0, "the image's data in base64");
+	cJSON_Delete(arr);
+	CHECK(store_conv_delete(s, c, "carol") == STORE_OK, "deleted");
 }
 
 /* A transcript from "role:content" ... NULL. */
@@ -171,7 +232,7 @@ main(void)
 	CHECK_STR(context("0123456789abcdef0123456789abcdef", 100, 10),
 	    "[not found]", "no such conversation");
 	cJSON *out = (cJSON *)1;
-	CHECK(context_build(NULL, a, 100, 10, &out) == STORE_ERR &&
+	CHECK(context_build(NULL, a, 100, 10, 1, &out) == STORE_ERR &&
 	    out == NULL, "NULL store: an error, *out NULL");
 
 	/* A reply's reasoning (schema v7) never goes upstream: the context
@@ -188,7 +249,7 @@ main(void)
 	CHECK_STR(context(rc, 1000, 10), "user:q1|assistant:a1|user:q2",
 	    "context: the answer only, never the reasoning");
 	cJSON *arr = NULL;
-	CHECK(context_build(s, rc, 1000, 10, &arr) == STORE_OK &&
+	CHECK(context_build(s, rc, 1000, 10, 1, &arr) == STORE_OK &&
 	    cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 1), "reasoning") ==
 	    NULL && cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 1),
 	    "reasoning_content") == NULL && cJSON_GetArraySize(
@@ -291,6 +352,7 @@ main(void)
 	    "user:how?", NULL)), t1, "a candidate again once updated");
 	CHECK(context_find_transcript(NULL, "bob", NULL, t3) == STORE_ERR,
 	    "NULL store: an error");
+	attachments();
 
 	store_close(s);
 	char side[300];

@@ -18,11 +18,13 @@ struct turns {
 };
 
 static int
-collect(void *arg, const char *role, const char *content, size_t len)
+collect(void *arg, long long id, const char *role, const char *content,
+    size_t len)
 {
 	struct turns *t = arg;
 	size_t n = strlen(t->seen);
 
+	(void)id;
 	t->calls++;
 	if (t->fail_at > 0 && t->calls == t->fail_at)
 		return -1;
