@@ -59,6 +59,24 @@ function el(tag, className, text) {
   return e;
 }
 
+// A sheet of paper (a text file) or a framed picture (an image not shown yet), as an SVG
+// element: the page's icons are drawn, not emoji (a system may lack an emoji font).
+const ICONS = {
+  text: 'M6 2.5h8l4 4v15H6z M14 2.5v4h4 M9 12h6 M9 15.5h6 M9 19h4',
+  image: 'M3.5 5h17v14h-17z M3.5 16l5-5 4 4 3-3 5 5 M15.5 9.5h.01',
+};
+function icon(kind) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('class', 'file-ico');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(ns, 'path');
+  path.setAttribute('d', ICONS[kind] || ICONS.text);
+  svg.append(path);
+  return svg;
+}
+
 const isImageType = (t) => /^image\//.test(t || '') && t !== 'image/svg+xml';
 const url = (id) => `api/attachments/${encodeURIComponent(id)}`;
 
@@ -409,7 +427,7 @@ export class Attachments extends EventTarget {
       img.src = i.thumb;
       pic.replaceChildren(img);
     } else if (!i.thumb && !pic.firstChild) {
-      pic.textContent = i.kind === 'image' ? '🖼' : '📄';
+      pic.replaceChildren(icon(i.kind));
     }
     name.textContent = i.name;
     name.title = i.name;
@@ -489,7 +507,7 @@ export function attachmentList(atts) {
       link.setAttribute('aria-label', `Image ${what}: open full size`);
       link.append(img);
     } else {
-      link.append(el('span', 'att-chip-icon', '📄'), el('span', 'att-chip-name', name));
+      link.append(icon('text'), el('span', 'att-chip-name', name));
       if (Number.isFinite(a.bytes)) link.append(el('span', 'att-chip-size', sizeText(a.bytes)));
       link.setAttribute('aria-label', `File ${what}: open`);
     }
