@@ -30,7 +30,8 @@ up() {
 }
 
 stack_start LIGHTCHAT_MODELS=gpt-4o-mini,o3-mini LIGHTCHAT_ATTACHMENT_MAX_BYTES=200000 LIGHTCHAT_ATTACHMENT_TEXT_MAX=5000 \
-	LIGHTCHAT_USER_STORAGE_QUOTA=500000 LIGHTCHAT_MAX_MESSAGES_PER_MINUTE=1000 || finish
+	LIGHTCHAT_USER_STORAGE_QUOTA=500000 LIGHTCHAT_MAX_MESSAGES_PER_MINUTE=1000 \
+	LIGHTCHAT_PROMPT_ATTACHMENTS_MAX=3 LIGHTCHAT_PROMPT_ATTACHMENTS_BYTES=100000 || finish
 J=$T/jar
 JB=$T/jar-bob
 login alice "$PW_alice" "$J" >/dev/null
@@ -39,8 +40,8 @@ F=$T/files
 mkdir "$F"
 "$PY" "$ROOT/tests/make_files.py" "$F"
 
-assert_eq "/api/me states the limits" "$(curl -s -b "$J" "$BASE/api/me" | jq -c '.attachments | [.max_bytes, .text_max, .per_prompt, .image_max_side]')" \
-	'[200000,5000,8,2048]'
+assert_eq "/api/me states the limits" "$(curl -s -b "$J" "$BASE/api/me" | jq -c '.attachments | [.max_bytes, .text_max, .per_prompt, .prompt_bytes, .image_max_side]')" \
+	'[200000,5000,3,100000,2048]'
 
 # Each kind, by its content.
 out=$(up "$J" "$F/a.png" a.png)
@@ -189,6 +190,16 @@ out=$(ws "$J" "$(cprompt r5 "x" '["nope"]')")
 assert_eq "a malformed id: invalid_request" "$(final "$out" | jq -c '[.error.code, .error.field]')" '["invalid_request","attachments"]'
 out=$(ws "$J" "$(cprompt r6 "again" "[\"$P1\"]" "$C2")")
 assert_match "an attachment already sent in another conversation: refused" "$(final "$out" | jq -r .error.message)" 'another conversation'
+ids=$(jq -cn '[range(4) | "0123456789abcdef0123456789abcde\(.)"]')
+out=$(ws "$J" "$(cprompt r8 "many" "$ids")")
+assert_match "past prompt_attachments_max: refused, naming it" "$(final "$out" | jq -r '.error.code + " " + .error.message')" \
+	'^invalid_request at most 3 attachments per prompt \(prompt_attachments_max\)'
+G1=$(up "$J" "$F/big.png" g1.png | cut -d' ' -f2- | jq -r .id)
+G2=$(up "$J" "$F/big.png" g2.png | cut -d' ' -f2- | jq -r .id)
+out=$(ws "$J" "$(cprompt r9 "two big" "[\"$G1\",\"$G2\"]")")
+assert_match "past prompt_attachments_bytes: refused, naming it" "$(final "$out" | jq -r '.error.code + " " + .error.message')" \
+	'^invalid_request these attachments are 140048 bytes; a prompt may carry at most 100000 \(prompt_attachments_bytes\)'
+assert_eq "one of them alone is fine" "$(final "$(ws "$J" "$(cprompt r10 "one big" "[\"$G1\"]")")" | jq -r .type)" "reply"
 if [ -n "${PDF:-}" ]; then
 	ws "$J" "$(cprompt r7 "summarise" "[\"$PDF\"]")" >/dev/null
 	assert_match "a PDF's text upstream as a fenced block" "$(last_body | jq -r '.messages[-1].content')" \
