@@ -122,8 +122,20 @@ try {
 
   await check('a pasted 4000×3000 PNG is scaled in the page and uploaded: a chip with a thumbnail', async () => {
     const size = await makePng(page, '__big', 4000, 3000, 'big.png');
+    await page.evaluate(() => {
+      window.__states = [];
+      new MutationObserver(() => {
+        const li = document.querySelector('#attach-tray > li');
+        const s = li && `${li.dataset.state}:${li.querySelector('.att-info').textContent}`;
+        if (s && window.__states.at(-1) !== s) window.__states.push(s);
+      }).observe(document.getElementById('attach-tray'), { subtree: true, childList: true, characterData: true, attributes: true });
+    });
     await paste(page, '__big');
     const chips = await trayDone(page);
+    const states = await page.evaluate(() => window.__states);
+    const kinds = [...new Set(states.map((x) => x.split(':')[0]))];
+    expect(kinds.join() === 'preparing,uploading,done' && states.includes('preparing:Scaling…') &&
+      states.some((x) => /^uploading:Uploading \d+ %$/.test(x)), states);
     expect(chips.length === 1 && chips[0].kind === 'image' && chips[0].state === 'done' && chips[0].thumb &&
       chips[0].name === 'big.jpg', chips);
     expect(size > 0, size);
@@ -222,6 +234,18 @@ try {
     expect(await page.locator('#attach-tray > li').count() === 0, 'still in the tray');
     expect(await page.locator('#attach-tray').isHidden(), 'the tray is shown empty');
     await page.fill('#prompt', '');
+  });
+
+  await check("a file the server refuses (binary) shows the server's message in its chip", async () => {
+    const n = page.errors.length;
+    await page.setInputFiles('#attach-input', { name: 'tool.bin', mimeType: 'application/octet-stream',
+      buffer: Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 3, 0xff, 0xfe]) });
+    const chips = await trayDone(page);
+    expect(chips.length === 1 && chips[0].state === 'error' && chips[0].info.length > 10 &&
+      !/server answered/.test(chips[0].info), chips);
+    await page.click('#attach-tray button.att-remove');
+    await page.waitForTimeout(100);   // the browser's console line for the 415, then dropped
+    page.errors.splice(n, page.errors.length - n, ...page.errors.slice(n).filter((e) => !/\b415\b/.test(e)));
   });
 
   await check('an image for a text-only model (o3-mini) is refused in the page before sending', async () => {
