@@ -90,6 +90,13 @@ async function trayDone(p) {
   })));
 }
 
+// Removes whatever a failed check left in the tray, so that the next one starts clean.
+async function emptyTray(p) {
+  for (let n = await p.locator('#attach-tray > li').count(); n > 0; n--) {
+    await p.locator('#attach-tray > li button.att-remove').first().click();
+  }
+}
+
 // Sends the prompt box with Enter and waits for the reply.
 async function sendNow(p, text) {
   const i = await replies(p).count() + 1;
@@ -121,6 +128,8 @@ try {
   await page.waitForFunction(() => document.querySelector('#model').options.length > 1);
 
   await check('a pasted 4000×3000 PNG is scaled in the page and uploaded: a chip with a thumbnail', async () => {
+    await emptyTray(page);
+    await emptyTray(page);
     const size = await makePng(page, '__big', 4000, 3000, 'big.png');
     await page.evaluate(() => {
       window.__states = [];
@@ -219,6 +228,7 @@ try {
   });
 
   await check('a file over attachment_max_bytes is refused in the page with the limit named; ✕ removes it', async () => {
+    await emptyTray(page);
     const before = (await requests()).length;
     await page.setInputFiles('#attach-input', { name: 'huge.log', mimeType: 'text/plain',
       buffer: Buffer.alloc(11 * 1024 * 1024, 'a') });
@@ -237,6 +247,7 @@ try {
   });
 
   await check("a file the server refuses (binary) shows the server's message in its chip", async () => {
+    await emptyTray(page);
     const n = page.errors.length;
     await page.setInputFiles('#attach-input', { name: 'tool.bin', mimeType: 'application/octet-stream',
       buffer: Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 3, 0xff, 0xfe]) });
@@ -249,6 +260,7 @@ try {
   });
 
   await check('an image for a text-only model (o3-mini) is refused in the page before sending', async () => {
+    await emptyTray(page);
     await chooseModel(page, 'o3-mini');
     const before = (await requests()).length;
     const msgs = await replies(page).count();
