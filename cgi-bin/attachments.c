@@ -18,9 +18,6 @@
 #include "store.h"
 #include "utf8.h"
 
-/* Unused attachments are kept this long (ms), then purged at an upload. */
-#define UNUSED_KEEP_MS (24LL * 3600 * 1000)
-
 static int
 store_error(struct http_req *r, int rc)
 {
@@ -211,7 +208,7 @@ page_attach_upload(struct http_req *r, const struct route_ctx *ctx)
 	    sn.kind == SNIFF_IMAGE ? sn.mime : "text/plain");
 	/* The day-old unused ones of anyone go first: an upload is when
 	 * storage is wanted. */
-	if (store_attach_purge(r->store, UNUSED_KEEP_MS) > 0)
+	if (store_attach_purge(r->store, STORE_ATTACH_KEEP_MS) > 0)
 		log_info("unused attachments purged");
 	rc = over_quota(r, ctx->user, (long long)keep->len, &sent);
 	if (sent)

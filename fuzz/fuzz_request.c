@@ -142,7 +142,17 @@ check_one(const cJSON *payload, enum request_kind kind)
 		check_body(body, &req, n);
 		free(body);
 	} else {
-		FUZZ_CHECK(req.prompt != NULL && req.prompt[0] != '\0');
+		/* Empty only with attachments: distinct ids, within the
+		 * limit. */
+		FUZZ_CHECK(req.prompt != NULL && (req.prompt[0] != '\0' ||
+		    req.n_attachments > 0));
+		FUZZ_CHECK(req.n_attachments <= cfg.prompt_attachments_max);
+		for (int i = 0; i < req.n_attachments; i++) {
+			FUZZ_CHECK(id_valid(req.attachments[i]));
+			for (int j = 0; j < i; j++)
+				FUZZ_CHECK(strcmp(req.attachments[i],
+				    req.attachments[j]) != 0);
+		}
 		FUZZ_CHECK(strlen(req.prompt) <= (size_t)cfg.max_message);
 		FUZZ_CHECK(req.system == NULL ||
 		    strlen(req.system) <= (size_t)cfg.max_message);

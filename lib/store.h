@@ -335,6 +335,9 @@ int store_quota_list(struct store *s, cJSON **out);
  * is purged after a day. Another user's id is STORE_NOT_FOUND everywhere,
  * like a conversation. */
 #define STORE_ATTACH_NAME_MAX 255   /* bytes of a file name */
+/* How long an attachment no prompt used is kept (store_attach_purge's
+ * keep_ms, at each upload and hourly in the worker). */
+#define STORE_ATTACH_KEEP_MS (24LL * 3600 * 1000)
 
 struct store_attach {
 	char id[ID_LEN + 1];

@@ -1,8 +1,9 @@
 /* worker.c - wires the worker's modules (session, watch, prompt, reply,
  * model discovery, the store, libcurl and the event loop) and runs the
  * loop's callbacks: messages waiting, transfers done (discovery's or a
- * reply's), the periodic save with the heartbeat file (heartbeat.c) and
- * the listings due, and the drain when the worker stops. */
+ * reply's), the periodic save with the heartbeat file (heartbeat.c), the
+ * listings due and the hourly purge of unused attachments, and the drain
+ * when the worker stops. */
 #include "worker.h"
 
 #include <stdlib.h>
@@ -24,6 +25,9 @@
  * median first token of 100 prompts arriving at once). */
 #define DRAIN_BATCH 2
 #define FLUSH_MS 1000      /* how often growing replies are saved */
+/* Attachments no prompt used are kept a day (STORE_ATTACH_KEEP_MS), looked
+ * for hourly here as well as at each upload (cgi-bin/attachments.c). */
+#define PURGE_MS (3600L * 1000)
 
 struct worker {
 	const struct lc_config *cfg;
@@ -38,6 +42,7 @@ struct worker {
 	struct loop *loop;
 	int draining;                 /* stopping: no new replies */
 	struct timespec drain_start;
+	struct timespec purged;       /* the last purge of unused attachments */
 	volatile sig_atomic_t drained; /* the drain is over */
 	volatile sig_atomic_t *stop;  /* the signal count from main */
 };
@@ -85,11 +90,27 @@ on_transfer_done(CURL *easy, CURLcode result, void *arg)
 	check_empty(w);
 }
 
+/* Removes the unused attachments older than a day, hourly. */
+static void
+purge_attachments(struct worker *w)
+{
+	int n;
+
+	monotime_now(&w->purged);
+	if (w->store == NULL)
+		return;
+	n = store_attach_purge(w->store, STORE_ATTACH_KEEP_MS);
+	if (n > 0)
+		log_info("purged %d unused attachments", n);
+}
+
 static void
 on_tick(void *arg)
 {
 	struct worker *w = arg;
 
+	if (monotime_ms_since(&w->purged) >= PURGE_MS)
+		purge_attachments(w);
 	reply_flush_all(w->replies);
 	if (!w->draining)
 		discover_tick(w->discover);
@@ -116,6 +137,7 @@ worker_new(const struct lc_config *cfg, const struct lc_token_key *key)
 	n = w->store != NULL ? store_mark_interrupted(w->store) : 0;
 	if (n > 0)
 		log_warn("marked %d unfinished replies as interrupted", n);
+	purge_attachments(w);
 	w->session = session_new(cfg, key, w->store);
 	if (w->session == NULL)
 		goto fail;

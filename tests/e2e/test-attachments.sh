@@ -84,6 +84,7 @@ curl -s -D "$T/h" -o "$T/got.png" -b "$J" "$BASE/api/attachments/$PNG"
 check "GET gives the same bytes" cmp -s "$T/got.png" "$F/a.png"
 assert_match "with its mime type" "$(grep -i '^content-type' "$T/h")" 'image/png'
 assert_match "Cache-Control: private" "$(grep -i '^cache-control' "$T/h")" 'private'
+assert_match "and nosniff" "$(grep -i '^x-content-type-options' "$T/h")" 'nosniff'
 assert_match "text as text/plain; charset=utf-8" \
 	"$(curl -s -D - -o /dev/null -b "$J" "$BASE/api/attachments/$TXT" | grep -i '^content-type')" 'text/plain; charset=utf-8'
 out=$(curl -s -w ' %{http_code}' -b "$JB" "$BASE/api/attachments/$PNG")
@@ -127,6 +128,13 @@ for id in $("$PY" -c 'import sqlite3,sys; [print(r[0]) for r in sqlite3.connect(
 done
 out=$(up "$J" "$F/big.png" b8.png)
 assert_eq "room again after the deletes" "${out%% *}" "201"
+
+# An unused one older than a day goes at the next upload (anyone's).
+OLD=$(up "$J" "$F/d.gif" old.gif | cut -d' ' -f2- | jq -r .id)
+"$PY" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("UPDATE attachments SET created_at = created_at - 86500000 WHERE id = ?", (sys.argv[2],)); c.commit()' \
+	"$T/state/lightchat.db" "$OLD"
+up "$JB" "$F/d.gif" bobs.gif >/dev/null
+assert_eq "an unused attachment older than a day is purged" "$(rows "SELECT count(*) FROM attachments WHERE id = '$OLD'")" "0"
 
 # Prompts with attachments: an image and a text file to a vision model.
 P1=$(up "$J" "$F/a.png" a.png | cut -d' ' -f2- | jq -r .id)
@@ -200,6 +208,14 @@ out=$(ws "$J" "$(cprompt r9 "two big" "[\"$G1\",\"$G2\"]")")
 assert_match "past prompt_attachments_bytes: refused, naming it" "$(final "$out" | jq -r '.error.code + " " + .error.message')" \
 	'^invalid_request these attachments are 140048 bytes; a prompt may carry at most 100000 \(prompt_attachments_bytes\)'
 assert_eq "one of them alone is fine" "$(final "$(ws "$J" "$(cprompt r10 "one big" "[\"$G1\"]")")" | jq -r .type)" "reply"
+# An edit of the last prompt may send its attachment again.
+E1=$(up "$J" "$F/c.webp" e.webp | cut -d' ' -f2- | jq -r .id)
+out=$(ws "$J" "$(cprompt e1 "first" "[\"$E1\"]")")
+C3=$(printf '%s\n' "$out" | jq -r 'select(.type=="start") | .conversation_id' | head -1)
+ed=$(cprompt e2 "edited" "[\"$E1\"]" "$C3" | jq -c '.payload.edit_last = true')
+assert_eq "edit_last with the same attachment" "$(final "$(ws "$J" "$ed")" | jq -r .type)" "reply"
+assert_eq "the edited prompt has it" "$(curl -s -b "$J" "$BASE/api/conversations/$C3" | jq -c '[(.messages | length), .messages[0].content, .messages[0].attachments[0].id]')" \
+	"[2,\"edited\",\"$E1\"]"
 if [ -n "${PDF:-}" ]; then
 	ws "$J" "$(cprompt r7 "summarise" "[\"$PDF\"]")" >/dev/null
 	assert_match "a PDF's text upstream as a fenced block" "$(last_body | jq -r '.messages[-1].content')" \

@@ -76,6 +76,14 @@ test_id(void)
 	    "find: 33 hex digits is a good id and a bad rest");
 	CHECK(find(CONV ID "/", &m) == -1 &&
 	    strcmp(m.not_found, "No such page") == 0, "find: id and a slash");
+	CHECK(find("/api/attachments", &m) == PAGE_ATTACH_UPLOAD,
+	    "find: the upload");
+	CHECK(find("/api/attachments/" ID, &m) == PAGE_ATTACH &&
+	    strcmp(m.id, ID) == 0, "find: one attachment, id handed over");
+	CHECK(find("/api/attachments/x", &m) == -1 &&
+	    m.owner == PAGE_ATTACH &&
+	    strcmp(m.not_found, "No such attachment") == 0,
+	    "find: a bad attachment id says so, not \"conversation\"");
 	CHECK(find(CONV ID "/export/", &m) == -1 &&
 	    strcmp(m.not_found, "No such page") == 0, "find: export/");
 	CHECK(find(CONV ID "/exports", &m) == -1 && m.owner == PAGE_CONV,
