@@ -319,6 +319,25 @@ try {
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
+  await check('an image alone, with no text, is sent', async () => {
+    await emptyTray(page);
+    await makePng(page, '__alone', 320, 240, 'alone.png');   // the reload lost the others
+    await paste(page, '__alone');
+    await trayDone(page);
+    const before = (await requests()).length;
+    await page.fill('#prompt', '');
+    await page.press('#prompt', 'Enter');
+    const m = await settled(page, 9);
+    expect(await m.getAttribute('data-state') === 'done', await m.innerText());
+    const reqs = await requests();
+    expect(reqs.length === before + 1, reqs.length);
+    const ps = parts(lastUser(reqs.at(-1)));
+    expect(ps.some((x) => x.type === 'image_url') && ps.every((x) => x.type !== 'text' || !x.text.trim()),
+      JSON.stringify(ps).slice(0, 200));
+    const u = replies(page).nth(8);
+    expect(await u.locator('a.att-img').count() === 1, await u.innerHTML());
+  });
+
   await check("an attachment id that is not the user's is a 404", async () => {
     const n = page.errors.length;
     const { status } = await apiGet(page, `/api/attachments/${'0'.repeat(32)}`);

@@ -411,7 +411,7 @@ export class Chat extends EventTarget {
       this.messages.push(m);
       this.emit('add', { msg: m });
     }
-    if (mine.text) this.emit('restore', { text: mine.text, attachments: mine.attachments || [] });
+    if (mine.text != null) this.emit('restore', { text: mine.text, attachments: mine.attachments || [] });
     const e = f.error || {};
     if (e.code === 'not_found' && e.field === 'conversation_id') this.emit('missing', { id: this.id });
     else this.emit('notice', { message: errorText(f) });

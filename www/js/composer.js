@@ -3,7 +3,7 @@
 // to main.js.
 //
 // Events: send {text, edit} (edit: it replaces the last prompt; text may be empty when
-// hasFiles() says files are attached: main.js says what is missing), stop
+// hasFiles() says files are attached), stop
 
 const $ = (id) => document.getElementById(id);
 

@@ -257,7 +257,7 @@ function attempt(fn) {
 composer.addEventListener('send', ({ detail: { text, edit } }) => {
   if (chat.busy) return;
   modelChosen();
-  const why = attachments.refusal() || (text ? '' : 'Add a few words to go with the files.');
+  const why = attachments.refusal();   // with files, the text may be empty
   if (why) {
     notice(why);
     return;
