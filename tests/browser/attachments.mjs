@@ -209,6 +209,15 @@ try {
     const ps = parts(lastUser(reqs.at(-1)));
     expect(ps.some((x) => x.type === 'image_url' && /^data:image\/png;base64,iVBOR/.test(x.image_url.url)),
       JSON.stringify(ps).slice(0, 200));
+    // Dropped on the conversation instead: refused (the browser would open the file in
+    // place of the page), and nothing is attached.
+    const kept = await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(window.__small);
+      return document.getElementById('messages').dispatchEvent(
+        new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    expect(kept === false && await page.locator('#attach-tray > li').count() === 0, 'a drop elsewhere');
     const { body } = await apiGet(page, `/api/conversations/${conv}`);
     const a = body.messages[2].attachments[0];
     expect(a.mime === 'image/png' && a.width === 300 && a.height === 200, a);

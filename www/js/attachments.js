@@ -221,8 +221,17 @@ export class Attachments extends EventTarget {
       form.classList.remove('dropping');
       if (!hasFiles(ev)) return;
       ev.preventDefault();
+      ev.stopPropagation();
       this.add([...ev.dataTransfer.files]);
     });
+    // A file dropped anywhere else would make the browser open it in place of the
+    // page (and lose what was typed): refused there, with the "not allowed" cursor.
+    addEventListener('dragover', (ev) => {
+      if (!hasFiles(ev) || form.contains(ev.target)) return;
+      ev.preventDefault();
+      ev.dataTransfer.dropEffect = 'none';
+    });
+    addEventListener('drop', (ev) => { if (hasFiles(ev)) ev.preventDefault(); });
     tray.addEventListener('click', (ev) => {
       const b = ev.target.closest('button.att-remove');
       if (b) this.remove(b.closest('li').dataset.key);
@@ -276,7 +285,13 @@ export class Attachments extends EventTarget {
     let blob = file;
     let name = item.name;
     if (item.kind === 'image') {
-      const p = await prepareImage(file, { maxSide: this.limits.image_max_side, maxBytes: this.limits.attachment_max_bytes });
+      let p;
+      try {
+        p = await prepareImage(file, { maxSide: this.limits.image_max_side, maxBytes: this.limits.attachment_max_bytes });
+      } catch (e) {
+        this.fail(item, `the image could not be scaled (${e.message || e})`);
+        return;
+      }
       ({ blob, name } = p);
       item.thumb = p.thumb || null;
       item.name = name;
