@@ -12,7 +12,7 @@
 FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 20
-FUZZ_NAMES   := sse request creds token users config utf8 zmtp discover
+FUZZ_NAMES   := sse request creds token users config utf8 zmtp discover sniff
 FUZZ         ?= $(FUZZ_NAMES)
 fuzz_selected = $(subst $(comma), ,$(FUZZ))
 comma := ,
@@ -50,6 +50,8 @@ fuzz_src_utf8    := $(FUZZ_LIB)
 fuzz_pkgs_utf8   :=
 fuzz_src_discover := $(discover_SRC) $(models_live_SRC) $(wholefile_SRC) $(uphttp_SRC) $(FUZZ_LIB)
 fuzz_pkgs_discover := libcjson libcurl
+fuzz_src_sniff   := $(sniff_SRC) $(FUZZ_LIB)
+fuzz_pkgs_sniff  :=
 fuzz_src_zmtp    := $(zmtp_SRC) $(FUZZ_LIB)
 fuzz_pkgs_zmtp   :=
 

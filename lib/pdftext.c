@@ -41,7 +41,8 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* The child: stdout the pipe, stdin and stderr /dev/null, then exec. */
+/* The child: stdout the pipe, stdin and stderr /dev/null, every other
+ * descriptor closed (the FastCGI socket, the database), then exec. */
 static void
 child(const char *prog, const char *path, int outfd)
 {
@@ -50,6 +51,9 @@ child(const char *prog, const char *path, int outfd)
 	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 2) < 0 ||
 	    dup2(outfd, 1) < 0)
 		_exit(126);
+	if (close_range(3, ~0U, 0) != 0)
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
 	execl(prog, "pdftotext", "-q", "-enc", "UTF-8", "-nopgbrk", path, "-",
 	    (char *)NULL);
 	_exit(127);

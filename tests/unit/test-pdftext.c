@@ -4,6 +4,7 @@
  * (killed, reaped), the temporary file always removed; and Debian's own
  * pdftotext on a small PDF when it is installed. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,16 @@ main(void)
 	CHECK(pdftext(script("slow", "exec sleep 30"), "x", 1, 1, &out) ==
 	    PDFTEXT_TIMEOUT, "past the time limit: killed");
 	CHECK(waitpid(-1, &st, WNOHANG) < 0, "every child reaped");
+	/* A descriptor of ours (the database's, say) is not the child's. */
+	int fd = open("/dev/null", O_RDONLY);
+	char body[128];
+	snprintf(body, sizeof(body), "if [ -e /proc/$$/fd/%d ]; then echo "
+	    "inherited; else echo closed; fi", fd);
+	buf_reset(&out);
+	CHECK(fd > 2 && pdftext(script("fds", body), "x", 1, 5, &out) ==
+	    PDFTEXT_OK && strcmp(buf_str(&out), "closed\n") == 0,
+	    "the child gets no descriptor but its three");
+	close(fd);
 	CHECK(leftovers() == 0, "no temporary file left after failures");
 
 	if (access("/usr/bin/pdftotext", X_OK) == 0) {
