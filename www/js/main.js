@@ -122,10 +122,8 @@ api.setUnauthorizedHandler(expire);
 
 async function loadModels() {
   try {
-    const answer = await api.models();
-    const { models = [], default: def, details = [], upstreams = [] } = answer;
+    const { models = [], default: def, details = [], upstreams = [] } = await api.models();
     settings.setModels(models, def, details, upstreams);
-    attachments.setLimits(answer.attachments);
     modelChosen();
   } catch (e) {
     if (e.status !== 401) notice(`Could not load the model list: ${e.message}`);
