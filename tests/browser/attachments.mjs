@@ -150,6 +150,8 @@ try {
     expect(size > 0, size);
     const note = await page.locator('#attach-note').innerText();
     expect(/up to 8 files, 10 MB each, 20 MB in all/.test(note) && /2048 px/.test(note), note);
+    const hint = await page.locator('#composer-hint').innerText();
+    expect(/files here \(up to 8, 10 MB each\)/.test(hint), hint);
   });
   await check('sent to a vision model, the image goes upstream as an image_url part after the text', async () => {
     const before = (await requests()).length;
@@ -328,7 +330,11 @@ try {
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
-  await check('an image alone, with no text, is sent', async () => {
+  await check('an image alone, with no text, is sent; another tab shows it from the start frame', async () => {
+    const other = await newPage(context);
+    await other.goto(`${base}/#c=${conv}`);
+    await other.waitForSelector('#status[data-state="open"]');
+    await settled(other, 7);
     await emptyTray(page);
     await makePng(page, '__alone', 320, 240, 'alone.png');   // the reload lost the others
     await paste(page, '__alone');
@@ -345,6 +351,12 @@ try {
       JSON.stringify(ps).slice(0, 200));
     const u = replies(page).nth(8);
     expect(await u.locator('a.att-img').count() === 1, await u.innerHTML());
+    const seen = await settled(other, 9);
+    expect(await seen.getAttribute('data-state') === 'done', await seen.innerText());
+    const theirs = await other.locator('article.msg[data-role]').nth(8).locator('a.att-img').getAttribute('href');
+    expect(theirs === await u.locator('a.att-img').getAttribute('href'), theirs);
+    expect(other.errors.length === 0, other.errors.join(' | '));
+    await other.close();
   });
 
   await check("an attachment id that is not the user's is a 404", async () => {

@@ -252,6 +252,11 @@ export class Attachments extends EventTarget {
     }
     if (typeof from.pdf === 'boolean') this.pdf = from.pdf;
     this.picker.title = `Attach files. ${limitsText(this.limits, this.pdf)}`;
+    const short = document.getElementById('attach-limits');   // in the composer's hint
+    if (short) {
+      short.textContent = ` (up to ${this.limits.prompt_attachments_max}, ` +
+        `${sizeText(this.limits.attachment_max_bytes)} each)`;
+    }
     this.paint();
   }
 
