@@ -359,6 +359,36 @@ try {
     await other.close();
   });
 
+  await check("Edit puts the prompt's files back in the tray; Escape takes them out again", async () => {
+    await page.locator('article.msg[data-role]').nth(8).locator('button.act[data-action="edit"]').click();
+    const chips = await trayDone(page);
+    expect(chips.length === 1 && chips[0].kind === 'image' && chips[0].state === 'done' && chips[0].thumb, chips);
+    await page.press('#prompt', 'Escape');
+    expect(await page.locator('#attach-tray > li').count() === 0, 'still in the tray');
+  });
+  await check('an edited prompt keeps its image unless removed', async () => {
+    const { body: was } = await apiGet(page, `/api/conversations/${conv}`);
+    const id = was.messages[8].attachments[0].id;
+    await page.locator('article.msg[data-role]').nth(8).locator('button.act[data-action="edit"]').click();
+    await trayDone(page);
+    const before = (await requests()).length;
+    await page.fill('#prompt', 'Now with words');
+    await page.press('#prompt', 'Enter');       // in place of the last pair: no new index
+    await page.locator('#stop').waitFor({ state: 'hidden' });
+    const m = await settled(page, 9);
+    expect(await m.getAttribute('data-state') === 'done', await m.innerText());
+    const reqs = await requests();
+    expect(reqs.length === before + 1, reqs.length);
+    const ps = parts(lastUser(reqs.at(-1)));
+    expect(ps[0].type === 'text' && ps[0].text === 'Now with words' && ps.some((x) => x.type === 'image_url'),
+      JSON.stringify(ps).slice(0, 200));
+    const { body } = await apiGet(page, `/api/conversations/${conv}`);
+    const last = body.messages.filter((x) => x.role === 'user').at(-1);
+    expect(body.messages.length === 10 && last.content === 'Now with words' && last.attachments.length === 1 &&
+      last.attachments[0].id === id, { n: body.messages.length, last });
+    expect(await replies(page).nth(8).locator('a.att-img').count() === 1, 'no thumbnail');
+  });
+
   await check("an attachment id that is not the user's is a 404", async () => {
     const n = page.errors.length;
     const { status } = await apiGet(page, `/api/attachments/${'0'.repeat(32)}`);

@@ -349,7 +349,7 @@ export class Attachments extends EventTarget {
     if (!item) return;
     this.items.splice(this.items.indexOf(item), 1);
     if (item.xhr) item.xhr.abort();
-    if (item.att) this.forget(item.att.id);
+    if (item.att && !item.borrowed) this.forget(item.att.id);
     this.paint();
     this.emit('change', { count: this.items.length });
     this.prompt.focus();
@@ -388,11 +388,25 @@ export class Attachments extends EventTarget {
     this.emit('change', { count: 0 });
   }
 
-  /** A prompt the server refused gives its attachments back, unless others were added. */
-  restore(atts) {
+  /**
+   * Puts uploaded attachments back in the tray, unless it holds others: a prompt the
+   * server refused, or (`borrowed`) the prompt being edited, whose files go again with
+   * the new version; borrowed ones are never deleted here (their message holds them)
+   * and dropBorrowed() takes them out when the edit is cancelled.
+   */
+  restore(atts, borrowed = false) {
     if (!Array.isArray(atts) || !atts.length || this.items.length) return;
     this.items = atts.map((a) => ({ key: String(++seq), name: a.name, kind: a.kind, state: 'done',
-      bytes: a.bytes, progress: 1, thumb: a.kind === 'image' ? url(a.id) : null, error: '', att: a, xhr: null }));
+      bytes: a.bytes, progress: 1, thumb: a.kind === 'image' ? url(a.id) : null, error: '', att: a, xhr: null,
+      borrowed }));
+    this.paint();
+    this.emit('change', { count: this.items.length });
+  }
+
+  /** Takes the edited prompt's files (restore's `borrowed`) out of the tray. */
+  dropBorrowed() {
+    if (!this.items.some((i) => i.borrowed)) return;
+    this.items = this.items.filter((i) => !i.borrowed);
     this.paint();
     this.emit('change', { count: this.items.length });
   }

@@ -3,7 +3,7 @@
 // to main.js.
 //
 // Events: send {text, edit} (edit: it replaces the last prompt; text may be empty when
-// hasFiles() says files are attached), stop
+// hasFiles() says files are attached), stop, canceledit (edit mode left without sending)
 
 const $ = (id) => document.getElementById(id);
 
@@ -68,6 +68,7 @@ export class Composer extends EventTarget {
     this.prompt.value = this.editing.draft;
     this.setEditing(null);
     this.autosize();
+    this.dispatchEvent(new Event('canceledit'));
   }
 
   // The note above the composer also describes the text box, for screen readers.

@@ -274,10 +274,13 @@ $('model').addEventListener('change', modelChosen);
 attachments.addEventListener('change', () => notice(''));
 attachments.addEventListener('unauthorized', expire);
 composer.addEventListener('stop', () => chat.stop());
+composer.addEventListener('canceledit', () => attachments.dropBorrowed());
 $('messages').addEventListener('click', (ev) => {
   const action = ev.target.closest('button.act')?.dataset.action;
   if (action === 'edit') {
-    composer.startEdit(chat.messages[chat.lastPrompt()].content);
+    const prompt = chat.messages[chat.lastPrompt()];
+    composer.startEdit(prompt.content);
+    attachments.restore(prompt.attachments, true);   // its files go again unless removed
   } else if (action === 'regenerate') {
     composer.cancelEdit();
     if (attempt(() => chat.regenerate(settings.request()))) composer.focus();
