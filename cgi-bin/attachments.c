@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "log.h"
 #include "pages.h"
@@ -49,6 +50,30 @@ file_name(struct http_req *r, char out[STORE_ATTACH_NAME_MAX + 1])
 		return -1;
 	memcpy(out, base, n + 1);
 	return 0;
+}
+
+/* Refuses an upload that would leave less than storage_reserve free on the
+ * database's filesystem (the worker's rule for prompts, prompt.c): 507
+ * storage_full. Returns 0 when len bytes fit, else the send result with
+ * *sent set. */
+static int
+disk_full(struct http_req *r, const char *user, long long len, int *sent)
+{
+	struct statvfs vfs;
+	long long avail;
+
+	*sent = 0;
+	if (r->cfg->storage_reserve <= 0 ||
+	    statvfs(r->cfg->database, &vfs) != 0)
+		return 0;
+	avail = (long long)vfs.f_bavail * (long long)vfs.f_frsize;
+	if (avail >= r->cfg->storage_reserve + len)
+		return 0;
+	log_warn("storage nearly full: %lld bytes free, reserve %ld; "
+	    "attachment refused user=%s", avail, r->cfg->storage_reserve, user);
+	*sent = 1;
+	return http_send_error(r, 507, "storage_full", "the server's storage "
+	    "is nearly full; try again later");
 }
 
 /* Refuses past the user's storage quota. Returns 0 when len bytes more fit,
@@ -211,6 +236,9 @@ page_attach_upload(struct http_req *r, const struct route_ctx *ctx)
 	if (store_attach_purge(r->store, STORE_ATTACH_KEEP_MS) > 0)
 		log_info("unused attachments purged");
 	rc = over_quota(r, ctx->user, (long long)keep->len, &sent);
+	if (sent)
+		goto out;
+	rc = disk_full(r, ctx->user, (long long)keep->len, &sent);
 	if (sent)
 		goto out;
 	rc = store_attach_add(r->store, ctx->user, &a, keep->data, keep->len);

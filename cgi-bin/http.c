@@ -185,6 +185,7 @@ http_reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 201: return "Created";
 	case 204: return "No Content";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
@@ -199,6 +200,7 @@ http_reason(int status)
 	case 500: return "Internal Server Error";
 	case 409: return "Conflict";
 	case 503: return "Service Unavailable";
+	case 507: return "Insufficient Storage";
 	}
 	return "Unknown";
 }

@@ -239,6 +239,15 @@ assert_eq "GET of one: 404" "$(curl -s -o /dev/null -w '%{http_code}' -b "$J" "$
 assert_eq "the usage counts them out" "$(rows "SELECT bytes FROM user_usage WHERE user = 'alice'")" \
 	"$(rows "SELECT (SELECT coalesce(sum(length(data)),0) FROM attachments WHERE user = 'alice') + (SELECT coalesce(sum(bytes),0) FROM conversations WHERE user = 'alice')")"
 check "and they went down" test "$(rows "SELECT bytes FROM user_usage WHERE user = 'alice'")" -lt "$before"
+stack_stop
 
+# A filesystem short of storage_reserve (here: 4 TiB wanted free) takes no
+# upload, as it takes no prompt.
+stack_start LIGHTCHAT_STORAGE_RESERVE=4398046511104 || finish
+J=$T/jar
+login alice "$PW_alice" "$J" >/dev/null
+printf '\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x01\0\0\0\x01' >"$T/one.png"
+out=$(up "$J" "$T/one.png" one.png)
+assert_eq "below storage_reserve: 507 storage_full" "${out%% *} $(jq -r .error.code <<<"${out#* }")" "507 storage_full"
 stack_stop
 finish

@@ -382,6 +382,29 @@ test_conversation_shape(void)
 	cJSON_Delete(b);
 	free(body);
 	cJSON_Delete(msgs);
+	/* A message with images (worker/context.h): its content as parts. */
+	msgs = cJSON_Parse("[{\"role\":\"user\",\"content\":\"old\"},"
+	    "{\"role\":\"user\",\"content\":\"see\",\"images\":["
+	    "{\"mime\":\"image/png\",\"data\":\"iVBO\"},"
+	    "{\"mime\":\"image/gif\",\"data\":\"R0lG\"}]}]");
+	body = upstream_body(out.model, msgs, out.params, NULL, true);
+	b = body != NULL ? cJSON_Parse(body) : NULL;
+	char *c = b != NULL ? cJSON_PrintUnformatted(cJSON_GetObjectItem(
+	    cJSON_GetArrayItem(num(b, "messages"), 1), "content")) : NULL;
+	CHECK_STR(c, "[{\"type\":\"text\",\"text\":\"see\"},{\"type\":"
+	    "\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,iVBO\"}},"
+	    "{\"type\":\"image_url\",\"image_url\":{\"url\":"
+	    "\"data:image/gif;base64,R0lG\"}}]", "upstream_body: images as "
+	    "content parts after the text");
+	CHECK(b != NULL && cJSON_IsString(cJSON_GetObjectItem(cJSON_GetArrayItem(
+	    num(b, "messages"), 0), "content")) && cJSON_GetObjectItem(
+	    cJSON_GetArrayItem(num(b, "messages"), 1), "images") == NULL,
+	    "a message without images keeps its string; \"images\" never "
+	    "goes upstream");
+	free(c);
+	cJSON_Delete(b);
+	free(body);
+	cJSON_Delete(msgs);
 	request_free(&out);
 
 	CHECK(run("{\"msgid\":\"c2\",\"prompt\":\"new\"}", &out, &err) == 0 &&
@@ -397,6 +420,37 @@ test_conversation_shape(void)
 	expect_fail("{\"msgid\":\"c6\",\"prompt\":\"x\",\"edit_last\":true}",
 	    "invalid_request", "conversation_id",
 	    "edit_last without a conversation refused");
+#define A1 "0123456789abcdef0123456789abcdef"
+#define A2 "fedcba9876543210fedcba9876543210"
+	CHECK(run("{\"msgid\":\"a1\",\"prompt\":\"\",\"attachments\":[\"" A1
+	    "\",\"" A2 "\"]}", &out, &err) == 0 && out.n_attachments == 2 &&
+	    strcmp(out.attachments[0], A1) == 0 &&
+	    strcmp(out.attachments[1], A2) == 0,
+	    "attachments: ids kept in order; the prompt may then be empty");
+	request_free(&out);
+	CHECK(run("{\"msgid\":\"a2\",\"prompt\":\"x\",\"attachments\":null}",
+	    &out, &err) == 0 && out.n_attachments == 0, "attachments null: none");
+	request_free(&out);
+	expect_fail("{\"msgid\":\"a3\",\"prompt\":\"x\",\"attachments\":\""
+	    A1 "\"}", "invalid_request", "attachments", "attachments not an array");
+	expect_fail("{\"msgid\":\"a4\",\"prompt\":\"x\",\"attachments\":"
+	    "[\"ABC\"]}", "invalid_request", "attachments", "a malformed id");
+	expect_fail("{\"msgid\":\"a5\",\"prompt\":\"x\",\"attachments\":[7]}",
+	    "invalid_request", "attachments", "an id not a string");
+	expect_fail("{\"msgid\":\"a6\",\"prompt\":\"x\",\"attachments\":[\""
+	    A1 "\",\"" A1 "\"]}", "invalid_request", "attachments",
+	    "an id twice");
+	expect_fail("{\"msgid\":\"a7\",\"prompt\":\"x\",\"attachments\":[\""
+	    A1 "\",\"" A2 "\",\"00000000000000000000000000000001\","
+	    "\"00000000000000000000000000000002\",\"00000000000000000000000000000003\","
+	    "\"00000000000000000000000000000004\",\"00000000000000000000000000000005\","
+	    "\"00000000000000000000000000000006\",\"00000000000000000000000000000007\"]}",
+	    "invalid_request", "attachments", "past prompt_attachments_max (8)");
+	expect_fail("{\"msgid\":\"a8\",\"prompt\":\"\",\"attachments\":[]}",
+	    "invalid_request", "prompt", "an empty prompt without attachments");
+	expect_fail("{\"msgid\":\"a9\",\"messages\":[{\"role\":\"user\","
+	    "\"content\":\"x\"}],\"attachments\":[\"" A1 "\"]}",
+	    "invalid_request", "attachments", "the seed shape takes none");
 	cJSON *p = cJSON_Parse("{\"msgid\":\"c7\"}");
 	CHECK(request_parse(p, REQUEST_REGENERATE, &cfg, NULL, &out, &err) == -1 &&
 	    strcmp(err.field, "conversation_id") == 0,
