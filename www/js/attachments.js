@@ -13,7 +13,8 @@
 // Images are decoded here (createImageBitmap) and, when their long side is over
 // `image_max_side` or they are too large, drawn into a canvas at the long side
 // image_max_side and re-encoded (WEBP stays WEBP, anything else becomes JPEG on white);
-// an image already small enough is uploaded as it is.
+// an image already small enough, of a type upstreams take (PNG, JPEG, WEBP, GIF), is
+// uploaded as it is.
 //
 // Events (CustomEvent `detail`): change {count} (the tray changed), unauthorized
 // (an upload answered 401).
@@ -48,7 +49,7 @@ export function sizeText(n) {
 export function limitsText(l, pdf = true) {
   return `Images, text files${pdf ? ' and PDFs' : ''}: up to ${l.prompt_attachments_max} files, ` +
     `${sizeText(l.attachment_max_bytes)} each, ${sizeText(l.prompt_attachments_bytes)} in all; ` +
-    `text up to ${sizeText(l.attachment_text_max)} a file; images are scaled to ` +
+    `text up to ${sizeText(l.attachment_text_max)} a file; larger images are scaled down to ` +
     `${l.image_max_side} px.`;
 }
 
