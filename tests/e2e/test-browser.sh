@@ -5,14 +5,14 @@
 # own; quota.mjs sets alice's quota with lightchat-admin (and back);
 # paging.mjs writes a long conversation into the database; resume.mjs and
 # session.mjs kill the worker (and websocketd), so they run last.
-# thinking.mjs and app.mjs (it stops lighttpd) run on stacks of their own (below). BROWSER_TESTS="chat
-# thinking" runs only those.
+# thinking.mjs, attachments.mjs and app.mjs (it stops lighttpd) run on stacks of
+# their own (below). BROWSER_TESTS="chat thinking" runs only those.
 . "$(dirname "$0")/lib.sh"
 if [ ! -x /usr/bin/chromium ] || [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
 	not_ok "browser test prerequisites (run make deps)"
 	finish
 fi
-ONLY=" ${BROWSER_TESTS:-chat math controls sidebar quota paging resume session thinking app} "
+ONLY=" ${BROWSER_TESTS:-chat math controls sidebar quota paging resume session thinking attachments app} "
 mkdir -p "$ROOT/tests/artifacts"
 # run NAME...: each script against the running stack.
 run() {
@@ -41,6 +41,14 @@ if [[ "$ONLY" == *" thinking "* ]]; then
 		stack_stop
 	fi
 	rm -rf "$C"
+fi
+# attachments.mjs: a vision model (gpt-4o-mini) and a text-only one (o3-mini:
+# images false in the built-in model table).
+if [[ "$ONLY" == *" attachments "* ]]; then
+	if stack_start LIGHTCHAT_MODELS=gpt-4o-mini,o3-mini; then
+		run attachments
+		stack_stop
+	fi
 fi
 # app.mjs: stops its stack's lighttpd at the end (the offline screen), so it has a
 # stack of its own, last.

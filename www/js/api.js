@@ -45,7 +45,10 @@ function messageOf(res, data) {
 export const login = (username, password, remember) =>
   request('POST', 'login', { username, password, remember: !!remember }, { auth: false });
 export const logout = () => request('POST', 'logout', {}, { auth: false });
-/** → {username, expires, demo}; throws ApiError(401) when not logged in. */
+/**
+ * → {username, expires, demo, attachments: {max_bytes, text_max, per_prompt, prompt_bytes,
+ *    image_max_side, pdf}}; throws ApiError(401) when not logged in.
+ */
 export const me = () => request('GET', 'api/me', undefined, { auth: false });
 /** → {sessions: [{id, started, last_seen, addr, client, remember, current}]} */
 export const sessions = () => request('GET', 'api/sessions');

@@ -8,7 +8,8 @@
 // and the snapshot + deltas continue the reply being written.
 //
 // A message: {id, role: 'user'|'assistant'|'error', content, state, msgid?, model?,
-//             finish?, partial?, code?, reasoning?, reasoningMs?, thinking?}
+//             finish?, partial?, code?, reasoning?, reasoningMs?, thinking?, attachments?}
+// attachments (a prompt's): [{id, kind, mime, name, bytes, width?, height?}]
 // state: 'done' | 'streaming' | 'stopped' | 'error' | 'interrupted'
 // reasoning: the model's thoughts (`reasoning` frames, kept apart from the answer);
 // thinking: true while they stream and no answer text has come; reasoningMs: how long
@@ -24,8 +25,8 @@
 //   could not be read: the view then waits for the next scroll to ask again),
 //   busy {busy}, notice {message} (an error not tied to a message), unauthorized,
 //   conversation {id, title} (the page shows this conversation now, or learnt its id),
-//   missing {id} (the open conversation does not exist), restore {text} (a prompt the
-//   server refused, for the composer).
+//   missing {id} (the open conversation does not exist), restore {text, attachments}
+//   (a prompt the server refused, for the composer).
 import * as store from './conversations.js';
 
 const STOP_GRACE_MS = 5000;   // no answer to a stop: read the stored state instead
@@ -205,18 +206,20 @@ export class Chat extends EventTarget {
 
   /**
    * Send a prompt; with `editLast`, it takes the place of the last prompt and its reply.
-   * `opts` = {params, system}. Throws Error with a user-facing message when it cannot send.
+   * `opts` = {params, system}; `attachments`: the uploaded files' metadata (their ids
+   * go out). Throws Error with a user-facing message when it cannot send.
    */
-  send(text, { params = {}, system = '' } = {}, editLast = false) {
+  send(text, { params = {}, system = '' } = {}, editLast = false, attachments = []) {
     this.ready();
     const msgid = newMsgId();
     const payload = { msgid, prompt: text, system, params, stream: true };
     if (this.id) payload.conversation_id = this.id;
     if (editLast && this.id) payload.edit_last = true;
+    if (attachments.length) payload.attachments = attachments.map((a) => a.id);
     if (!this.socket.send({ action: 'sendprompt', payload })) throw dropped();
     const removed = payload.edit_last ? this.truncate(this.lastPrompt()) : [];
-    const prompt = this.add({ role: 'user', content: text, state: 'done' });
-    this.begin(msgid, { text, added: [prompt], removed });
+    const prompt = this.add({ role: 'user', content: text, state: 'done', attachments });
+    this.begin(msgid, { text, attachments, added: [prompt], removed });
   }
 
   /** Ask again for the last prompt; its reply (done, stopped, failed, interrupted) goes. */
@@ -292,7 +295,9 @@ export class Chat extends EventTarget {
       return;
     }
     this.truncate(this.messages.length - (Number(f.replaced) || 0));
-    if (typeof f.prompt === 'string') this.add({ role: 'user', content: f.prompt, state: 'done' });
+    if (typeof f.prompt === 'string') {
+      this.add({ role: 'user', content: f.prompt, state: 'done', attachments: attachmentsOf(f) });
+    }
     this.setPending(this.add({ role: 'assistant', content: '', state: 'streaming', msgid: f.msgid, model: f.model }));
   }
 
@@ -406,7 +411,7 @@ export class Chat extends EventTarget {
       this.messages.push(m);
       this.emit('add', { msg: m });
     }
-    if (mine.text) this.emit('restore', { text: mine.text });
+    if (mine.text != null) this.emit('restore', { text: mine.text, attachments: mine.attachments || [] });
     const e = f.error || {};
     if (e.code === 'not_found' && e.field === 'conversation_id') this.emit('missing', { id: this.id });
     else this.emit('notice', { message: errorText(f) });
@@ -465,7 +470,7 @@ export class Chat extends EventTarget {
 function fromStored(m) {
   if (!m || (m.role !== 'user' && m.role !== 'assistant')) return null;
   const content = typeof m.content === 'string' ? m.content : '';
-  if (m.role === 'user') return { role: 'user', content, state: 'done' };
+  if (m.role === 'user') return { role: 'user', content, state: 'done', attachments: attachmentsOf(m) };
   const model = m.model || null;
   const msg = fromStoredReply(m, content, model);
   if (typeof m.reasoning === 'string' && m.reasoning) {
@@ -496,6 +501,11 @@ function fromStoredReply(m, content, model) {
 function endThinking(m) {
   m.thinking = false;
   if (m.reasoningMs == null && m.thinkingSince != null) m.reasoningMs = Math.round(performance.now() - m.thinkingSince);
+}
+
+// A start frame's or stored message's attachments ([] when it has none).
+function attachmentsOf(m) {
+  return Array.isArray(m.attachments) ? m.attachments.filter((a) => a && typeof a.id === 'string') : [];
 }
 
 function dropped() { return new Error('The connection dropped; try again.'); }

@@ -2,7 +2,8 @@
 // its text), Send/Stop, and "edit your last message" mode. What a send does is left
 // to main.js.
 //
-// Events: send {text, edit} (edit: it replaces the last prompt), stop
+// Events: send {text, edit} (edit: it replaces the last prompt; text may be empty when
+// hasFiles() says files are attached), stop, canceledit (edit mode left without sending)
 
 const $ = (id) => document.getElementById(id);
 
@@ -11,6 +12,7 @@ export class Composer extends EventTarget {
     super();
     this.prompt = $('prompt');
     this.editing = null;   // {draft}: what was typed before editing, back on cancel
+    this.hasFiles = () => false;   // main.js: whether attachments wait in the tray
     $('composer').addEventListener('submit', (ev) => { ev.preventDefault(); this.submit(); });
     this.prompt.addEventListener('input', () => this.autosize());
     this.prompt.addEventListener('keydown', (ev) => {
@@ -27,7 +29,7 @@ export class Composer extends EventTarget {
 
   submit() {
     const text = this.prompt.value.trim();
-    if (!text) return;
+    if (!text && !this.hasFiles()) return;
     this.dispatchEvent(new CustomEvent('send', { detail: { text, edit: !!this.editing } }));
   }
 
@@ -66,6 +68,7 @@ export class Composer extends EventTarget {
     this.prompt.value = this.editing.draft;
     this.setEditing(null);
     this.autosize();
+    this.dispatchEvent(new Event('canceledit'));
   }
 
   // The note above the composer also describes the text box, for screen readers.

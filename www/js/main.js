@@ -12,6 +12,7 @@ import { Composer } from './composer.js';
 import { untilReachable } from './offline.js';
 import { registerServiceWorker } from './pwa.js';
 import { installShortcuts } from './shortcuts.js';
+import { Attachments } from './attachments.js';
 
 const $ = (id) => document.getElementById(id);
 const EXPIRED = 'Your session has expired, please log in again.';
@@ -25,6 +26,11 @@ const view = new MessageView($('messages'), $('empty'));
 const settings = new Settings($('settings'), $('open-settings'));
 new Sessions($('settings'), $('open-settings'));
 const composer = new Composer();
+const attachments = new Attachments({
+  form: $('composer'), prompt: $('prompt'), tray: $('attach-tray'), picker: $('attach'),
+  input: $('attach-input'), note: $('attach-note'),
+});
+composer.hasFiles = () => attachments.count() > 0;
 const sidebar = new Sidebar({
   nav: $('sidebar'), toggle: $('sidebar-toggle'), backdrop: $('sidebar-backdrop'),
   rest: $('main-col'), confirm: $('confirm-delete'),
@@ -85,6 +91,7 @@ function showLogin(message = '') {
   socket.stop();
   settings.close();
   composer.cancelEdit();
+  attachments.clear();
   chat.clear();
   sidebar.clear();
   setTitle('');
@@ -101,6 +108,7 @@ function showChat(info) {
   $('chat-view').hidden = false;
   $('user-name').textContent = info.username || '';
   $('demo-banner').hidden = !info.demo;
+  attachments.setLimits(info.attachments);
   notice('');
   socket.start();
   loadModels();
@@ -119,6 +127,7 @@ async function loadModels() {
   try {
     const { models = [], default: def, details = [], upstreams = [] } = await api.models();
     settings.setModels(models, def, details, upstreams);
+    modelChosen();
   } catch (e) {
     if (e.status !== 401) notice(`Could not load the model list: ${e.message}`);
   }
@@ -210,7 +219,10 @@ chat.addEventListener('older', ({ detail }) => view.setOlder(detail));
 view.onTop = () => chat.loadOlder();
 chat.addEventListener('notice', ({ detail }) => notice(detail.message));
 chat.addEventListener('unauthorized', expire);
-chat.addEventListener('restore', ({ detail }) => composer.restore(detail.text));
+chat.addEventListener('restore', ({ detail }) => {
+  composer.restore(detail.text);
+  attachments.restore(detail.attachments);
+});
 chat.addEventListener('conversation', ({ detail: { id, title } }) => {
   setHash(id);
   sidebar.setCurrent(id);
@@ -245,13 +257,33 @@ function attempt(fn) {
 
 composer.addEventListener('send', ({ detail: { text, edit } }) => {
   if (chat.busy) return;
-  if (attempt(() => chat.send(text, settings.request(), edit))) composer.sent();
+  modelChosen();
+  const why = attachments.refusal();   // with files, the text may be empty
+  if (why) {
+    notice(why);
+    return;
+  }
+  if (attempt(() => chat.send(text, settings.request(), edit, attachments.list()))) {
+    composer.sent();
+    attachments.sent();
+  }
 });
+// The attachments follow the chosen model (an image for one that reads none is refused).
+function modelChosen() {
+  const name = settings.request().params.model_name || '';
+  attachments.setModel(name, settings.info.get(name));
+}
+$('model').addEventListener('change', modelChosen);
+attachments.addEventListener('change', () => notice(''));
+attachments.addEventListener('unauthorized', expire);
 composer.addEventListener('stop', () => chat.stop());
+composer.addEventListener('canceledit', () => attachments.dropBorrowed());
 $('messages').addEventListener('click', (ev) => {
   const action = ev.target.closest('button.act')?.dataset.action;
   if (action === 'edit') {
-    composer.startEdit(chat.messages[chat.lastPrompt()].content);
+    const prompt = chat.messages[chat.lastPrompt()];
+    composer.startEdit(prompt.content);
+    attachments.restore(prompt.attachments, true);   // its files go again unless removed
   } else if (action === 'regenerate') {
     composer.cancelEdit();
     if (attempt(() => chat.regenerate(settings.request()))) composer.focus();

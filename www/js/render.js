@@ -7,6 +7,7 @@
 // output too and goes through the same renderMarkdown.
 
 import { mathExtensions, renderMath, listenForCopies } from './math.js';
+import { attachmentList } from './attachments.js';
 
 const WHO = { user: 'You', assistant: 'Assistant', error: 'Error' };
 const AUTO_LANGS = ['bash', 'c', 'cpp', 'css', 'go', 'java', 'javascript', 'json', 'makefile',
@@ -305,6 +306,8 @@ export class MessageView {
     if (msg.role === 'user') {
       body.classList.add('plain');
       body.textContent = msg.content;
+      const atts = attachmentList(msg.attachments);   // above the text, as sent
+      if (atts) body.prepend(atts);
     } else {
       // A reply's body: its Thinking block (when it has reasoning), then div.answer.
       let answer = body.querySelector(':scope > .answer');
