@@ -141,7 +141,8 @@ frame_error(const struct frame_error *e)
 
 char *
 frame_start(const char *msgid, const char *conversation_id, const char *title,
-    const char *model, const char *prompt, int replaced)
+    const char *model, const char *prompt, int replaced, long long parent_id,
+    long long prompt_id)
 {
 	cJSON *root = cJSON_CreateObject();
 	int ok = root != NULL &&
@@ -149,10 +150,28 @@ frame_start(const char *msgid, const char *conversation_id, const char *title,
 	    add_msgid(root, msgid) && add_conv(root, conversation_id) &&
 	    cJSON_AddStringToObject(root, "title", title) != NULL &&
 	    cJSON_AddStringToObject(root, "model", model) != NULL &&
-	    cJSON_AddNumberToObject(root, "replaced", replaced) != NULL;
+	    cJSON_AddNumberToObject(root, "replaced", replaced) != NULL &&
+	    (parent_id > 0 ? cJSON_AddNumberToObject(root, "parent_id",
+	    (double)parent_id) : cJSON_AddNullToObject(root, "parent_id")) !=
+	    NULL;
 
 	if (ok && prompt != NULL)
 		ok = cJSON_AddStringToObject(root, "prompt", prompt) != NULL;
+	if (ok && prompt_id > 0)
+		ok = cJSON_AddNumberToObject(root, "prompt_id",
+		    (double)prompt_id) != NULL;
+	return finish(root, ok);
+}
+
+char *
+frame_switched(const char *conversation_id, long long leaf)
+{
+	cJSON *root = cJSON_CreateObject();
+	int ok = root != NULL &&
+	    cJSON_AddStringToObject(root, "type", "switched") != NULL &&
+	    add_conv(root, conversation_id) &&
+	    cJSON_AddNumberToObject(root, "message_id", (double)leaf) != NULL;
+
 	return finish(root, ok);
 }
 
