@@ -9,6 +9,7 @@ import { Settings } from './settings.js';
 import { Sessions } from './sessions.js';
 import { Sidebar } from './sidebar.js';
 import { Composer } from './composer.js';
+import { versionClicked } from './versions.js';
 
 const $ = (id) => document.getElementById(id);
 const EXPIRED = 'Your session has expired, please log in again.';
@@ -240,15 +241,25 @@ function attempt(fn) {
   return true;
 }
 
+let editing = null;   // the prompt being edited (a message of chat.messages)
 composer.addEventListener('send', ({ detail: { text, edit } }) => {
   if (chat.busy) return;
-  if (attempt(() => chat.send(text, settings.request(), edit))) composer.sent();
+  if (attempt(() => chat.send(text, settings.request(), edit ? editing || true : false))) composer.sent();
 });
 composer.addEventListener('stop', () => chat.stop());
 $('messages').addEventListener('click', (ev) => {
+  const version = versionClicked(ev);
+  if (version) {
+    composer.cancelEdit();
+    attempt(() => chat.switchTo(version));
+    return;
+  }
   const action = ev.target.closest('button.act')?.dataset.action;
   if (action === 'edit') {
-    composer.startEdit(chat.messages[chat.lastPrompt()].content);
+    // Any prompt with its stored id (versions.js marks it); else the last one.
+    const sid = Number(ev.target.closest('.msg')?.dataset.sid);
+    editing = chat.messages.find((m) => m.role === 'user' && m.sid === sid) || chat.messages[chat.lastPrompt()];
+    composer.startEdit(editing.content);
   } else if (action === 'regenerate') {
     composer.cancelEdit();
     if (attempt(() => chat.regenerate(settings.request()))) composer.focus();
