@@ -175,8 +175,9 @@ int store_conv_system(struct store *s, const char *conv_id, char **out);
 typedef int (*store_turn_fn)(void *arg, const char *role,
     const char *content, size_t len);
 
-/* The turns a reply is built on: calls fn(arg, ...) for conversation
- * conv_id's user messages (any state) and its assistant messages in state
+/* The turns a reply is built on: calls fn(arg, ...) for the user messages
+ * (any state) of conversation conv_id's current path (its versions shown;
+ * never the other versions) and its assistant messages in state
  * complete or stopped, newest first, at most limit of them (limit < 1:
  * none). System messages and failed, streaming or interrupted replies are
  * left out. Returns STORE_OK (also when fn stopped, or there is no such
