@@ -457,8 +457,10 @@ act_watch(struct session *s, const struct peer *p, const char *user,
 
 /* switch {"conversation_id","message_id"}: the path through that message
  * (down its newest children) becomes the conversation's current one, the
- * one shown and continued from. Refused while a reply is being written in
- * the conversation: watch and resume follow the branch being written. */
+ * one shown and continued from; the asker and the user's other sessions
+ * watching it get the switched frame. Refused while a reply is being
+ * written in the conversation: watch and resume follow the branch being
+ * written. */
 static void
 act_switch(struct session *s, const struct peer *p, const char *user,
     const cJSON *payload)
@@ -498,7 +500,15 @@ act_switch(struct session *s, const struct peer *p, const char *user,
 	}
 	log_info("switch user=%s conversation=%s leaf=%lld", user,
 	    conv->valuestring, leaf);
-	send_frame(s, p, frame_switched(conv->valuestring, leaf));
+	/* To the asker and to the user's other sessions showing it, which
+	 * then read the path again. */
+	char *frame = frame_switched(conv->valuestring, leaf);
+	if (frame == NULL) {
+		log_err("out of memory building a frame");
+		return;
+	}
+	watch_fanout(s->watch, p, 1, user, conv->valuestring, frame);
+	free(frame);
 }
 
 static void

@@ -50,9 +50,15 @@ assert_eq "REST: the tree holds all four messages" "$(jq '.tree | length' <<<"$g
 V1=$(jq '.messages[1].siblings.ids[0]' <<<"$get")
 V2=$(jq '.messages[1].siblings.ids[1]' <<<"$get")
 
-# Switch to version 1 and continue from it.
+# Switch to version 1 and continue from it; another session watching the
+# conversation is told.
+WSOPTS="--close-after 2 --timeout 10" ws "$J" "$(jq -cn --arg c "$C" '{action:"watch",payload:{conversation_id:$c}}')" >"$T/watcher.out" 2>&1 &
+wpid=$!
+sleep 0.7
 out=$(wsw "$J" "$(switch "$C" "$V1")")
+wait $wpid
 assert_eq "switch: the frame names the new leaf" "$(final "$out" | jq -c '[.type, .message_id == '"$V1"']')" '["switched",true]'
+assert_eq "switch: a watching session gets it too" "$(jq -c 'select(.type=="switched") | .message_id == '"$V1" "$T/watcher.out")" "true"
 get=$(api "$BASE/api/conversations/$C")
 assert_eq "switch: version 1 shown, 1 of 3" "$(jq -c '[.messages[1].content, .messages[1].siblings.index]' <<<"$get")" "[\"Version 1: You said: $Q\",0]"
 out=$(ws "$J" "$(cprompt n1 'And then?' "$C")")
