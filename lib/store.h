@@ -129,8 +129,9 @@ int store_conv_head(struct store *s, const char *id, const char *user,
  * fail. */
 typedef int (*store_msg_fn)(void *arg, const cJSON *msg);
 
-/* Calls fn(arg, msg) for each message of conversation conv_id (its owner
- * checked by the caller, e.g. with store_conv_head), oldest first, one
+/* Calls fn(arg, msg) for each message of conversation conv_id's current
+ * path (its owner checked by the caller, e.g. with store_conv_head), oldest
+ * first, one
  * message in memory at a time. Returns STORE_OK (also when fn stopped, or
  * there is no such conversation), or STORE_ERR when SQLite or memory
  * failed (logged) or fn returned -1. */
