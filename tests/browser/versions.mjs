@@ -81,6 +81,11 @@ try {
     expect(await body(1) === said(1, '#version Another story'), await body(1));
     const sent = (await lastBody()).messages.map((m) => m.content);
     expect(JSON.stringify(sent) === JSON.stringify(['#version Another story']), sent);
+    for (const scheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.screenshot({ path: `${artifacts}/versions-edited-1280-${scheme}.png` });
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
   });
   await check('reload: the tree is intact, the controls show the right counts', async () => {
     await page.reload();
