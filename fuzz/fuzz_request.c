@@ -157,6 +157,11 @@ check_one(const cJSON *payload, enum request_kind kind)
 		FUZZ_CHECK(req.system == NULL ||
 		    strlen(req.system) <= (size_t)cfg.max_message);
 		FUZZ_CHECK(!req.edit_last || req.conversation_id[0] != '\0');
+		FUZZ_CHECK(req.edit_id >= 0 && req.parent_id >= 0);
+		FUZZ_CHECK((req.edit_id == 0 && req.parent_id == 0) ||
+		    req.conversation_id[0] != '\0');
+		FUZZ_CHECK(req.parent_id == 0 ||
+		    (req.edit_id == 0 && !req.edit_last));
 		/* As the worker does with the stored context. */
 		cJSON *msgs = cJSON_CreateArray(), *m = cJSON_CreateObject();
 		FUZZ_CHECK(msgs != NULL && m != NULL);

@@ -18,6 +18,13 @@ static unsigned long long db_errors;
 
 /* The statements, prepared once on first use and kept: parsing and
  * planning SQL costs more than running these small statements. */
+/* The current path of conversation ?1 as a table path(id), for the
+ * statements that read it (schema v9). */
+#define PATH_CTE \
+	"WITH RECURSIVE path(id) AS (SELECT current_leaf FROM conversations" \
+	" WHERE id = ?1 UNION ALL SELECT m.parent_id FROM messages m" \
+	" JOIN path ON m.id = path.id WHERE m.parent_id IS NOT NULL)"
+
 static const char *const stmt_sql[ST__MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
@@ -44,18 +51,23 @@ static const char *const stmt_sql[ST__MAX] = {
 	    "  (SELECT 1 FROM messages m WHERE m.conversation_id = c.id"
 	    "   AND m.content LIKE ?4 ESCAPE '\\'))"
 	    " ORDER BY updated_at DESC, id DESC LIMIT ?5",
+	/* The current path (schema v9): from the conversation's current
+	 * leaf up its parents to the first message. A child's id is always
+	 * above its parent's, so ordering by id orders the path. */
 	[ST_CONV_MESSAGES] =
-	    "SELECT id, role, content, state, model, created_at,"
+	    PATH_CTE
+	    " SELECT id, role, content, state, model, created_at,"
 	    " updated_at, prompt_tokens, completion_tokens, total_tokens,"
-	    " error_code, reasoning, reasoning_ms FROM messages"
-	    " WHERE conversation_id = ? ORDER BY id",
+	    " error_code, reasoning, reasoning_ms, parent_id FROM messages"
+	    " WHERE conversation_id = ?1 AND id IN path ORDER BY id",
 	/* A page of messages, newest first, below a cursor (?2 <= 0: from
 	 * the newest); the same columns as ST_CONV_MESSAGES. */
 	[ST_CONV_PAGE] =
-	    "SELECT id, role, content, state, model, created_at,"
+	    PATH_CTE
+	    " SELECT id, role, content, state, model, created_at,"
 	    " updated_at, prompt_tokens, completion_tokens, total_tokens,"
-	    " error_code, reasoning, reasoning_ms FROM messages"
-	    " WHERE conversation_id = ?1"
+	    " error_code, reasoning, reasoning_ms, parent_id FROM messages"
+	    " WHERE conversation_id = ?1 AND id IN path"
 	    " AND (?2 <= 0 OR id < ?2) ORDER BY id DESC LIMIT ?3",
 	[ST_CONV_GET] =
 	    "SELECT id, title, model, system_prompt, created_at,"
@@ -65,26 +77,49 @@ static const char *const stmt_sql[ST__MAX] = {
 	/* What a reply is built on: every prompt, and the replies that
 	 * reached their client (failed ones never did). */
 	[ST_CONV_TURNS] =
-	    "SELECT role, content, id FROM messages WHERE conversation_id = ?"
+	    PATH_CTE
+	    " SELECT role, content, id FROM messages WHERE conversation_id = ?1"
+	    " AND id IN path"
 	    " AND role IN ('user','assistant') AND (state IN"
 	    " ('complete','stopped') OR role = 'user') ORDER BY id DESC"
-	    " LIMIT ?",
+	    " LIMIT ?2",
 	[ST_CONV_RECENT] =
 	    "SELECT id FROM conversations WHERE user = ?"
 	    " ORDER BY updated_at DESC LIMIT ?",
+	/* A new message is a child of the conversation's current leaf (the
+	 * caller moves the leaf first to branch: store_conv_set_leaf), and
+	 * becomes the leaf (ST_CONV_SET_LEAF after it). */
 	[ST_MSG_ADD] =
 	    "INSERT INTO messages (conversation_id, role, content,"
-	    " state, model, created_at, updated_at) VALUES (?,?,?,?,?,?,?)",
+	    " state, model, created_at, updated_at, parent_id)"
+	    " VALUES (?1,?2,?3,?4,?5,?6,?7,"
+	    " (SELECT current_leaf FROM conversations WHERE id = ?1))",
+	[ST_CONV_LEAF] =
+	    "SELECT current_leaf FROM conversations WHERE id = ?",
+	[ST_CONV_SET_LEAF] =
+	    "UPDATE conversations SET current_leaf = ?2 WHERE id = ?1",
+	[ST_MSG_GET] =
+	    "SELECT role, parent_id FROM messages WHERE id = ?2"
+	    " AND conversation_id = ?1",
+	[ST_MSG_NEWEST_CHILD] =
+	    "SELECT max(id) FROM messages WHERE conversation_id = ?1"
+	    " AND parent_id = ?2",
+	/* A message's versions: the children of its parent (IS: NULL for
+	 * the first messages), oldest first. */
+	[ST_MSG_SIBLINGS] =
+	    "SELECT id FROM messages WHERE conversation_id = ?1"
+	    " AND parent_id IS ?2 ORDER BY id",
+	[ST_CONV_TREE] =
+	    "SELECT id, parent_id, role FROM messages"
+	    " WHERE conversation_id = ? ORDER BY id",
+	[ST_PATH_BELOW] =
+	    PATH_CTE
+	    " SELECT count(*) FROM path WHERE id > ?2",
 	[ST_MSG_UPDATE] =
 	    "UPDATE messages SET content = ?, state = ?,"
 	    " updated_at = ?, prompt_tokens = ?, completion_tokens = ?,"
 	    " total_tokens = ?, error_code = ?, reasoning = ?,"
 	    " reasoning_ms = ? WHERE id = ?",
-	[ST_LAST_MESSAGE] =
-	    "SELECT id, role FROM messages WHERE conversation_id = ?"
-	    " ORDER BY id DESC LIMIT 1 OFFSET ?",
-	[ST_DROP_TURN] =
-	    "DELETE FROM messages WHERE conversation_id = ? AND id >= ?",
 	[ST_MARK_INTERRUPTED] =
 	    "UPDATE messages SET state = 'interrupted', updated_at = ?,"
 	    " error_code = 'worker_unavailable'"
@@ -465,6 +500,24 @@ static const char schema_v8[] =
     "  messages = messages + excluded.messages,"
     "  bytes = bytes + excluded.bytes; END;";
 
+/* v9: versions. A message has a parent (NULL for a conversation's first),
+ * so that a regenerated reply or an edited prompt is a sibling of what it
+ * replaced instead of its replacement; the conversation keeps the message
+ * its shown path ends at (current_leaf). Today's linear histories become
+ * one branch: each message's parent is the one before it. No foreign key
+ * on parent_id: a conversation's messages are deleted together (cascade),
+ * never one alone. (v8 is the attachments' number.) */
+static const char schema_v9[] =
+    "ALTER TABLE messages ADD COLUMN parent_id INTEGER;"
+    "ALTER TABLE conversations ADD COLUMN current_leaf INTEGER;"
+    "UPDATE messages SET parent_id = (SELECT max(p.id) FROM messages p"
+    " WHERE p.conversation_id = messages.conversation_id"
+    " AND p.id < messages.id);"
+    "UPDATE conversations SET current_leaf = (SELECT max(id) FROM messages m"
+    " WHERE m.conversation_id = conversations.id);"
+    "CREATE INDEX messages_by_parent ON messages"
+    " (conversation_id, parent_id, id);";
+
 long long
 store_now_ms(void)
 {
@@ -627,6 +680,9 @@ migrate(struct store *s, char *err, size_t errcap)
 		goto fail;
 	if (version < 8 && (exec(s, schema_v8) != STORE_OK ||
 	    exec(s, "PRAGMA user_version = 8") != STORE_OK))
+		goto fail;
+	if (version < 9 && (exec(s, schema_v9) != STORE_OK ||
+	    exec(s, "PRAGMA user_version = 9") != STORE_OK))
 		goto fail;
 	if (exec(s, "COMMIT") != STORE_OK)
 		goto fail;

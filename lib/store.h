@@ -89,7 +89,8 @@ int store_conv_list(struct store *s, const char *user, const char *query,
 
 /* Gets user's conversation with all its messages: {id,title,model,
  * system_prompt,created_at,updated_at,messages:[{id,role,content,state,
- * model,created_at,updated_at,usage?,error?}]}. The whole conversation in
+ * model,created_at,updated_at,usage?,error?,parent_id}]} (the current
+ * path only, see Versions below). The whole conversation in
  * memory: for tests and small ones; clients get store_conv_page, exports
  * store_conv_head and store_conv_each. */
 int store_conv_get(struct store *s, const char *id, const char *user,
@@ -106,7 +107,10 @@ int store_conv_get(struct store *s, const char *id, const char *user,
 /* Gets user's conversation with a page of its messages: the newest limit
  * (1..STORE_PAGE_MAX; fewer past STORE_PAGE_BYTES) of those whose id is
  * below before (before <= 0: the newest of all), oldest first, as in
- * store_conv_get, and "has_more" (true when older messages exist) and
+ * store_conv_get (the current path's), each with "siblings":{"index",
+ * "count","ids"} (its versions, oldest first, itself included), "tree":
+ * [{id,parent_id,role}] of every message, and "has_more" (true when older
+ * messages of the path exist) and
  * "before" (then the oldest id of the page, the next call's before; null
  * otherwise). Returns STORE_OK with *out set (the caller deletes it),
  * STORE_NOT_FOUND, STORE_INVALID (limit out of range) or STORE_ERR (*out
@@ -126,8 +130,9 @@ int store_conv_head(struct store *s, const char *id, const char *user,
  * fail. */
 typedef int (*store_msg_fn)(void *arg, const cJSON *msg);
 
-/* Calls fn(arg, msg) for each message of conversation conv_id (its owner
- * checked by the caller, e.g. with store_conv_head), oldest first, one
+/* Calls fn(arg, msg) for each message of conversation conv_id's current
+ * path (its owner checked by the caller, e.g. with store_conv_head), oldest
+ * first, one
  * message in memory at a time. Returns STORE_OK (also when fn stopped, or
  * there is no such conversation), or STORE_ERR when SQLite or memory
  * failed (logged) or fn returned -1. */
@@ -172,8 +177,9 @@ int store_conv_system(struct store *s, const char *conv_id, char **out);
 typedef int (*store_turn_fn)(void *arg, long long id, const char *role,
     const char *content, size_t len);
 
-/* The turns a reply is built on: calls fn(arg, ...) for conversation
- * conv_id's user messages (any state) and its assistant messages in state
+/* The turns a reply is built on: calls fn(arg, ...) for the user messages
+ * (any state) of conversation conv_id's current path (its versions shown;
+ * never the other versions) and its assistant messages in state
  * complete or stopped, newest first, at most limit of them (limit < 1:
  * none). System messages and failed, streaming or interrupted replies are
  * left out. Returns STORE_OK (also when fn stopped, or there is no such
@@ -188,11 +194,41 @@ int store_conv_turns(struct store *s, const char *conv_id, int limit,
 int store_conv_recent(struct store *s, const char *user, int max,
     char (*ids)[ID_LEN + 1], int *n);
 
-/* Removes the conversation's last assistant message (for regenerate) and,
- * with and_prompt, the user message before it too (for edit). Returns
- * STORE_NOT_FOUND when the conversation does not end that way. */
-int store_drop_last_turn(struct store *s, const char *conv_id,
-    int and_prompt);
+/* Versions (schema v9): a conversation's messages form a tree by their
+ * parent; the conversation's current leaf is where the path it shows, and
+ * continues from, ends. store_msg_add adds under the current leaf and
+ * makes the new message the leaf; to branch, the caller first moves the
+ * leaf (store_conv_set_leaf) to the parent the new message should have.
+ * store_conv_page, store_conv_each, store_conv_get and store_conv_turns
+ * read the current path only. */
+
+/* Sets *leaf to conversation conv_id's current leaf (0: no messages, or no
+ * such conversation). Returns STORE_OK or STORE_ERR. */
+int store_conv_leaf(struct store *s, const char *conv_id, long long *leaf);
+
+/* Makes message leaf (0: none, for a branch before the first message)
+ * conversation conv_id's current leaf; the caller checked the owner and
+ * that leaf is conv_id's. Returns STORE_OK or STORE_ERR. */
+int store_conv_set_leaf(struct store *s, const char *conv_id, long long leaf);
+
+/* Gets message msg_id of conversation conv_id: role gets its role,
+ * *parent its parent (0: none). Returns STORE_OK, STORE_NOT_FOUND (no such
+ * message in conv_id) or STORE_ERR. */
+int store_msg_get(struct store *s, const char *conv_id, long long msg_id,
+    char role[16], long long *parent);
+
+/* Makes current the path through message msg_id of user's conversation
+ * conv_id, down its newest children: *leaf gets the new leaf. Returns
+ * STORE_OK, STORE_NOT_FOUND (not user's conversation, or no such message
+ * in it) or STORE_ERR. */
+int store_conv_switch(struct store *s, const char *conv_id, const char *user,
+    long long msg_id, long long *leaf);
+
+/* Sets *n to the number of messages of conv_id's current path below
+ * message ancestor (0: the whole path), i.e. what a branch from ancestor
+ * takes out of view. Returns STORE_OK or STORE_ERR. */
+int store_path_below(struct store *s, const char *conv_id, long long ancestor,
+    int *n);
 
 /* Marks every message still "streaming" as "interrupted" (at worker start).
  * Returns the number marked, or STORE_ERR. */

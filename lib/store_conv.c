@@ -282,6 +282,12 @@ message_of_row(sqlite3_stmt *st)
 	if (sqlite3_column_type(st, 10) != SQLITE_NULL &&
 	    !add_text_col(m, "error", st, 10))
 		goto fail;
+	/* Its parent (schema v9): null for a conversation's first. */
+	if ((sqlite3_column_type(st, 13) == SQLITE_NULL ?
+	    cJSON_AddNullToObject(m, "parent_id") :
+	    cJSON_AddNumberToObject(m, "parent_id",
+	    (double)sqlite3_column_int64(st, 13))) == NULL)
+		goto fail;
 	/* Only a message with reasoning has the fields (schema v7). */
 	if (sqlite3_column_bytes(st, 11) > 0 &&
 	    (!add_text_col(m, "reasoning", st, 11) ||
@@ -405,6 +411,87 @@ store_conv_get(struct store *s, const char *id, const char *user, cJSON **out)
 	return STORE_OK;
 }
 
+/* Adds to message m (id msg_id, of parent parent; 0: none) its
+ * "siblings":{"index","count","ids"}: the versions it is one of, oldest
+ * first, itself included. */
+static int
+add_siblings(struct store *s, cJSON *m, const char *conv, long long parent,
+    long long msg_id)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *sib, *ids;
+	int step, rc = STORE_ERR, n = 0, index = 0;
+
+	if ((sib = cJSON_AddObjectToObject(m, "siblings")) == NULL ||
+	    (ids = cJSON_AddArrayToObject(sib, "ids")) == NULL)
+		return STORE_ERR;
+	if (store_prep(s, ST_MSG_SIBLINGS, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, conv) || (parent > 0 ?
+	    sqlite3_bind_int64(st, 2, parent) : sqlite3_bind_null(st, 2)) !=
+	    SQLITE_OK)
+		return store_bind_fail(s, st);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		long long sid = sqlite3_column_int64(st, 0);
+		cJSON *v = cJSON_CreateNumber((double)sid);
+		if (v == NULL || !cJSON_AddItemToArray(ids, v)) {
+			cJSON_Delete(v);
+			goto out;
+		}
+		if (sid == msg_id)
+			index = n;
+		n++;
+	}
+	if (step != SQLITE_DONE) {
+		store_db_fail(s, "siblings");
+		goto out;
+	}
+	if (cJSON_AddNumberToObject(sib, "index", index) == NULL ||
+	    cJSON_AddNumberToObject(sib, "count", n) == NULL)
+		goto out;
+	rc = STORE_OK;
+out:
+	store_release(st);
+	return rc;
+}
+
+/* Adds to root "tree": [{id,parent_id,role}] of every message of conv,
+ * oldest first. */
+static int
+add_tree(struct store *s, cJSON *root, const char *conv)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *tree;
+	int step, rc = STORE_ERR;
+
+	if ((tree = cJSON_AddArrayToObject(root, "tree")) == NULL)
+		return STORE_ERR;
+	if (store_prep(s, ST_CONV_TREE, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, conv))
+		return store_bind_fail(s, st);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *t = cJSON_CreateObject();
+		if (t == NULL || !cJSON_AddItemToArray(tree, t) ||
+		    cJSON_AddNumberToObject(t, "id",
+		    (double)sqlite3_column_int64(st, 0)) == NULL ||
+		    (sqlite3_column_type(st, 1) == SQLITE_NULL ?
+		    cJSON_AddNullToObject(t, "parent_id") :
+		    cJSON_AddNumberToObject(t, "parent_id",
+		    (double)sqlite3_column_int64(st, 1))) == NULL ||
+		    !add_text_col(t, "role", st, 2))
+			goto out;
+	}
+	if (step != SQLITE_DONE) {
+		store_db_fail(s, "tree");
+		goto out;
+	}
+	rc = STORE_OK;
+out:
+	store_release(st);
+	return rc;
+}
+
 /* Adds to root the page of conversation id's messages described at
  * store_conv_page, with "has_more" and "before". */
 static int
@@ -437,6 +524,10 @@ add_page(struct store *s, cJSON *root, const char *id, long long before,
 			log_err("store: out of memory reading a message");
 			goto out;
 		}
+		if (add_siblings(s, m, id, sqlite3_column_type(st, 13) ==
+		    SQLITE_NULL ? 0 : sqlite3_column_int64(st, 13),
+		    sqlite3_column_int64(st, 0)) != STORE_OK)
+			goto out;
 		/* Newest first from SQLite, oldest first in the page. */
 		if (!cJSON_InsertItemInArray(msgs, 0, m))
 			goto out;
@@ -474,7 +565,8 @@ store_conv_page(struct store *s, const char *id, const char *user,
 	rc = store_conv_head(s, id, user, &root);
 	if (rc != STORE_OK)
 		return rc;
-	if (add_page(s, root, id, before, limit) != STORE_OK) {
+	if (add_page(s, root, id, before, limit) != STORE_OK ||
+	    add_tree(s, root, id) != STORE_OK) {
 		cJSON_Delete(root);
 		return STORE_ERR;
 	}
@@ -503,8 +595,11 @@ store_msg_add(struct store *s, const char *conv_id, const char *role,
 	    sqlite3_bind_int64(st, 7, now) != SQLITE_OK)
 		return store_bind_fail(s, st);
 	int rc = store_run_done(s, st, "add message");
+	long long row = sqlite3_last_insert_rowid(s->db);
+	if (rc == STORE_OK)
+		rc = store_conv_set_leaf(s, conv_id, row);
 	if (rc == STORE_OK && msg_id != NULL)
-		*msg_id = sqlite3_last_insert_rowid(s->db);
+		*msg_id = row;
 	return rc;
 }
 
@@ -645,50 +740,124 @@ out:
 	return rc;
 }
 
-/* Returns the id and role of the last message of conv_id, skipping
- * skip messages; 0 with role "" when there is none. */
+/* Steps st (bound, returning one integer or NULL) and releases it: *v
+ * gets the integer, 0 for NULL or no row. */
 static int
-last_message(struct store *s, const char *conv_id, int skip, long long *id,
-    char role[16])
+one_int(struct store *s, sqlite3_stmt *st, long long *v, const char *what)
+{
+	int step = sqlite3_step(st);
+
+	*v = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	store_release(st);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? STORE_OK :
+	    store_db_fail(s, what);
+}
+
+int
+store_conv_leaf(struct store *s, const char *conv_id, long long *leaf)
+{
+	sqlite3_stmt *st = NULL;
+
+	*leaf = 0;
+	if (store_prep(s, ST_CONV_LEAF, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, conv_id))
+		return store_bind_fail(s, st);
+	return one_int(s, st, leaf, "current leaf");
+}
+
+int
+store_conv_set_leaf(struct store *s, const char *conv_id, long long leaf)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (store_prep(s, ST_CONV_SET_LEAF, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, conv_id) || (leaf > 0 ?
+	    sqlite3_bind_int64(st, 2, leaf) : sqlite3_bind_null(st, 2)) !=
+	    SQLITE_OK)
+		return store_bind_fail(s, st);
+	return store_run_done(s, st, "set leaf");
+}
+
+int
+store_msg_get(struct store *s, const char *conv_id, long long msg_id,
+    char role[16], long long *parent)
 {
 	sqlite3_stmt *st = NULL;
 	int step;
 
 	role[0] = '\0';
-	*id = 0;
-	if (store_prep(s, ST_LAST_MESSAGE, &st) != STORE_OK)
+	*parent = 0;
+	if (store_prep(s, ST_MSG_GET, &st) != STORE_OK)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, conv_id) ||
-	    sqlite3_bind_int(st, 2, skip) != SQLITE_OK)
+	    sqlite3_bind_int64(st, 2, msg_id) != SQLITE_OK)
 		return store_bind_fail(s, st);
 	step = sqlite3_step(st);
 	if (step == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		snprintf(role, 16, "%s", (const char *)sqlite3_column_text(st, 1));
+		const char *r = (const char *)sqlite3_column_text(st, 0);
+		snprintf(role, 16, "%s", r != NULL ? r : "");
+		*parent = sqlite3_column_int64(st, 1);
 	}
 	store_release(st);
-	return step == SQLITE_ROW || step == SQLITE_DONE ? STORE_OK :
-	    store_db_fail(s, "last message");
+	if (step == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	return step == SQLITE_ROW ? STORE_OK : store_db_fail(s, "message");
 }
 
 int
-store_drop_last_turn(struct store *s, const char *conv_id, int and_prompt)
+store_conv_switch(struct store *s, const char *conv_id, const char *user,
+    long long msg_id, long long *leaf)
+{
+	long long at = msg_id, child, parent;
+	char role[16];
+	int rc;
+
+	*leaf = 0;
+	rc = store_conv_owned(s, conv_id, user);
+	if (rc == STORE_OK)
+		rc = store_msg_get(s, conv_id, msg_id, role, &parent);
+	if (rc != STORE_OK)
+		return rc;
+	/* Down its newest children: each is newer than its parent, so the
+	 * walk ends. */
+	for (;;) {
+		sqlite3_stmt *st = NULL;
+		if (store_prep(s, ST_MSG_NEWEST_CHILD, &st) != STORE_OK)
+			return STORE_ERR;
+		if (store_bind_text(st, 1, conv_id) ||
+		    sqlite3_bind_int64(st, 2, at) != SQLITE_OK)
+			return store_bind_fail(s, st);
+		if (one_int(s, st, &child, "newest child") != STORE_OK)
+			return STORE_ERR;
+		if (child <= at)
+			break;
+		at = child;
+	}
+	rc = store_conv_set_leaf(s, conv_id, at);
+	if (rc == STORE_OK)
+		*leaf = at;
+	return rc;
+}
+
+int
+store_path_below(struct store *s, const char *conv_id, long long ancestor,
+    int *n)
 {
 	sqlite3_stmt *st = NULL;
-	long long reply_id, prompt_id;
-	char role[16], prole[16];
+	long long v = 0;
+	int rc;
 
-	if (last_message(s, conv_id, 0, &reply_id, role) != STORE_OK ||
-	    last_message(s, conv_id, 1, &prompt_id, prole) != STORE_OK)
+	*n = 0;
+	if (store_prep(s, ST_PATH_BELOW, &st) != STORE_OK)
 		return STORE_ERR;
-	if (strcmp(role, "assistant") != 0 || strcmp(prole, "user") != 0)
-		return STORE_NOT_FOUND;
-	if (store_prep(s, ST_DROP_TURN, &st) != STORE_OK)
-		return STORE_ERR;
-	if (store_bind_text(st, 1, conv_id) || sqlite3_bind_int64(st, 2,
-	    and_prompt ? prompt_id : reply_id) != SQLITE_OK)
+	if (store_bind_text(st, 1, conv_id) ||
+	    sqlite3_bind_int64(st, 2, ancestor) != SQLITE_OK)
 		return store_bind_fail(s, st);
-	return store_run_done(s, st, "drop last turn");
+	rc = one_int(s, st, &v, "path");
+	*n = (int)v;
+	return rc;
 }
 
 int

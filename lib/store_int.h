@@ -30,8 +30,13 @@ enum stmt {
 	ST_CONV_RECENT,
 	ST_MSG_ADD,
 	ST_MSG_UPDATE,
-	ST_LAST_MESSAGE,
-	ST_DROP_TURN,
+	ST_CONV_LEAF,
+	ST_CONV_SET_LEAF,
+	ST_MSG_GET,
+	ST_MSG_NEWEST_CHILD,
+	ST_MSG_SIBLINGS,
+	ST_CONV_TREE,
+	ST_PATH_BELOW,
 	ST_MARK_INTERRUPTED,
 	ST_USER_DELETE,
 	ST_USER_MOVE,
@@ -101,7 +106,7 @@ int store_open_plain(struct store **out, const char *path, int readonly,
     char *err, size_t errcap);
 
 /* The version this build's schema has (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 
 /* Milliseconds since the epoch: ordering by update time needs more than
  * seconds. */

@@ -43,6 +43,8 @@ POST .../chat/completions  streams (or returns) a reply chosen from the last use
     #midstream-error one good event, then an OpenAI error event, then the end
     #params         compact JSON (sorted keys) of the request's sampling parameters
     #unicode        "héllo wörld — ✓ 日本語 🚀 done"
+    #version        "Version N: You said: P", N counting this server's requests whose
+                    last user message was P (regenerated replies differ)
     #reason:FORM    reasoning "Step one. Step two. Step three." before the usual answer,
                     word by word (with #slow:S the whole reply, reasoning first, spreads
                     over S s), in one of the forms of real servers:
@@ -169,6 +171,7 @@ class State:
     requests = []
     gets = []  # GETs of the models list (discovery), apart from the chat requests
     active = total = client_closed = 0
+    versions = {}  # #version: requests seen per prompt
 
     @classmethod
     def bump(cls, name, n=1):
@@ -220,7 +223,7 @@ def content_text(content):
 KNOWN = {"status", "truncate", "hang", "slow", "words", "ctrl", "quotes", "markdown", "html200",
          "badjson", "midstream-error", "params", "unicode", "nostream", "reason", "math",
          "reasononly", "err200", "nofinish", "nodone", "azurefilter", "nullcontent",
-         "timings"}
+         "timings", "version"}
 
 REASONING = "Step one. Step two. Step three."
 REASON_FORMS = ("rc", "r", "tag", "open")
@@ -585,6 +588,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return json.dumps(p, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         if "unicode" in d:
             return UNICODE_REPLY
+        if "version" in d:
+            with STATE.lock:
+                n = STATE.versions[prompt] = STATE.versions.get(prompt, 0) + 1
+            return f"Version {n}: You said: {prompt}"
         if "markdown" in d:
             return MARKDOWN_REPLY
         if "math" in d:

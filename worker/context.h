@@ -18,8 +18,9 @@
 #define CONTEXT_CANDIDATES 20
 
 /* Builds the messages for conversation conv_id's next reply: its system
- * prompt (if not empty), then its newest turns (store_conv_turns: user
- * messages, and replies complete or stopped), oldest first, as many as fit
+ * prompt (if not empty), then the newest turns of its current path
+ * (store_conv_turns: user messages, and replies complete or stopped; the
+ * other versions never), oldest first, as many as fit
  * with the system prompt in budget bytes of content, at most max_messages
  * of them. The newest turn is always included, whatever its size.
  * Attachments (the context rule, docs/ARCHITECTURE.md): a user message's
@@ -38,9 +39,10 @@ int context_build(struct store *s, const char *conv_id, size_t budget,
 
 /* Finds which of user's CONTEXT_CANDIDATES most recently updated
  * conversations a client's transcript continues: the first (newest) whose
- * newest turns (as above: failed replies never reached the client) equal
- * history's user/assistant messages in order, history's system messages
- * ignored. history is a checked cJSON array of {role,content}. Returns
+ * current path's newest turns (as above: failed replies never reached the
+ * client) equal history's user/assistant messages in order, history's
+ * system messages ignored. history is a checked cJSON array of
+ * {role,content}. Returns
  * STORE_OK with the conversation's id in id, STORE_NOT_FOUND (no match, or
  * history holds no user/assistant message) or STORE_ERR. */
 int context_find_transcript(struct store *s, const char *user,

@@ -142,7 +142,7 @@ frame_error(const struct frame_error *e)
 char *
 frame_start(const char *msgid, const char *conversation_id, const char *title,
     const char *model, const char *prompt, int replaced,
-    const cJSON *attachments)
+    const cJSON *attachments, long long parent_id, long long prompt_id)
 {
 	cJSON *root = cJSON_CreateObject();
 	int ok = root != NULL &&
@@ -150,7 +150,10 @@ frame_start(const char *msgid, const char *conversation_id, const char *title,
 	    add_msgid(root, msgid) && add_conv(root, conversation_id) &&
 	    cJSON_AddStringToObject(root, "title", title) != NULL &&
 	    cJSON_AddStringToObject(root, "model", model) != NULL &&
-	    cJSON_AddNumberToObject(root, "replaced", replaced) != NULL;
+	    cJSON_AddNumberToObject(root, "replaced", replaced) != NULL &&
+	    (parent_id > 0 ? cJSON_AddNumberToObject(root, "parent_id",
+	    (double)parent_id) : cJSON_AddNullToObject(root, "parent_id")) !=
+	    NULL;
 
 	if (ok && prompt != NULL)
 		ok = cJSON_AddStringToObject(root, "prompt", prompt) != NULL;
@@ -160,6 +163,21 @@ frame_start(const char *msgid, const char *conversation_id, const char *title,
 		if (!ok)
 			cJSON_Delete(a);
 	}
+	if (ok && prompt_id > 0)
+		ok = cJSON_AddNumberToObject(root, "prompt_id",
+		    (double)prompt_id) != NULL;
+	return finish(root, ok);
+}
+
+char *
+frame_switched(const char *conversation_id, long long leaf)
+{
+	cJSON *root = cJSON_CreateObject();
+	int ok = root != NULL &&
+	    cJSON_AddStringToObject(root, "type", "switched") != NULL &&
+	    add_conv(root, conversation_id) &&
+	    cJSON_AddNumberToObject(root, "message_id", (double)leaf) != NULL;
+
 	return finish(root, ok);
 }
 

@@ -48,13 +48,21 @@ char *frame_reply(const char *msgid, const char *conversation_id,
     const struct lc_usage *usage, const struct frame_reasoning *reasoning);
 
 /* A reply began: {"type":"start","msgid","conversation_id","title","model",
- * "prompt"?,"replaced","attachments"?} where prompt is the new user message
- * (NULL when regenerating), replaced the number of trailing messages it
- * replaces, and attachments (NULL or empty: none; copied) the metadata of
- * the user message's attachments. */
+ * "prompt"?,"replaced","attachments"?,"parent_id","prompt_id"?} where prompt
+ * is the new user message (NULL when regenerating), replaced the number of
+ * trailing messages of the shown path the new version takes out of view
+ * (they are kept as other versions), attachments (NULL or empty: none;
+ * copied) the metadata of the user message's attachments, parent_id the
+ * message the new one hangs under (the prompt's parent, or the regenerated
+ * reply's prompt; 0: null, a first prompt) and prompt_id the stored
+ * prompt's id (0: none, left out). */
 char *frame_start(const char *msgid, const char *conversation_id,
     const char *title, const char *model, const char *prompt, int replaced,
-    const cJSON *attachments);
+    const cJSON *attachments, long long parent_id, long long prompt_id);
+
+/* A switch took effect: {"type":"switched","conversation_id","message_id"}
+ * with the new current leaf. */
+char *frame_switched(const char *conversation_id, long long leaf);
 
 /* The text so far of a reply in flight, for a client that starts watching:
  * {"type":"snapshot","msgid","conversation_id","model","content",

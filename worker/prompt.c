@@ -343,22 +343,96 @@ check_attachments(struct prompts *ps, const char *user,
 	return 0;
 }
 
+/* Where the new version hangs in conversation conv (its owner checked):
+ * *branch gets the message the new one's parent is to be (0: none, a new
+ * first prompt), *replaced how many messages of the current path that
+ * takes out of view. Regenerate: a sibling of the current leaf's reply,
+ * under its prompt. Edit (edit_last: of the prompt before the current
+ * leaf's reply; edit: of that user message): a sibling of the prompt,
+ * under its parent. parent_id: under that message. Otherwise under the
+ * current leaf. Returns 0, or -1 with err set. */
+static int
+branch_point(struct store *s, const char *conv, struct chat_request *req,
+    int regenerate, long long *branch, int *replaced,
+    struct request_error *err)
+{
+	long long leaf = 0, parent = 0, at = 0;
+	char role[16] = "", prole[16] = "";
+	int rc;
+
+	*branch = 0;
+	*replaced = 0;
+	if (store_conv_leaf(s, conv, &leaf) != STORE_OK)
+		goto fail;
+	if (regenerate || req->edit_last) {
+		/* The path must end with a prompt and its reply. */
+		rc = leaf > 0 ? store_msg_get(s, conv, leaf, role, &parent) :
+		    STORE_NOT_FOUND;
+		if (rc == STORE_OK && parent > 0)
+			rc = store_msg_get(s, conv, parent, prole, &at);
+		if (rc == STORE_ERR)
+			goto fail;
+		if (rc != STORE_OK || parent == 0 ||
+		    strcmp(role, "assistant") != 0 ||
+		    strcmp(prole, "user") != 0)
+			return refuse(err, "nothing_to_replace", "the conversation "
+			    "does not end with a reply", NULL);
+		if (regenerate)
+			*branch = parent;
+		else {
+			req->edit_id = parent;
+			*branch = at;
+		}
+	} else if (req->edit_id > 0) {
+		rc = store_msg_get(s, conv, req->edit_id, role, &at);
+		if (rc == STORE_ERR)
+			goto fail;
+		if (rc != STORE_OK || strcmp(role, "user") != 0)
+			return refuse(err, "invalid_request", "edit.message_id "
+			    "must be a prompt of this conversation", "edit");
+		*branch = at;
+	} else if (req->parent_id > 0) {
+		rc = store_msg_get(s, conv, req->parent_id, role, &at);
+		if (rc == STORE_ERR)
+			goto fail;
+		if (rc != STORE_OK)
+			return refuse(err, "invalid_request", "parent_id must be "
+			    "a message of this conversation", "parent_id");
+		*branch = req->parent_id;
+	} else {
+		*branch = leaf;
+		return 0;
+	}
+	if (store_path_below(s, conv, *branch, replaced) != STORE_OK ||
+	    store_conv_set_leaf(s, conv, *branch) != STORE_OK)
+		goto fail;
+	return 0;
+fail:
+	return refuse(err, "storage_error",
+	    "the conversation could not be saved; try again", NULL);
+}
+
 /* Prepares the stored conversation for req: creates it or checks it is
- * user's, applies edit/regenerate, adds the prompt with its attachments
- * (check_attachments; *meta gets theirs, the caller deletes it), and
- * builds the context. Returns 0 with *messages set (the caller deletes
- * it), or -1 with err set. */
+ * user's, finds where the new version hangs (branch_point), adds the
+ * prompt with its attachments (check_attachments; *meta gets theirs, the
+ * caller deletes it), and builds the context from the path it ends.
+ * Nothing is deleted: a regenerated reply or an edited prompt is a sibling
+ * of what it replaces. *branch gets the new message's parent (0: none),
+ * *prompt_id the stored prompt's id (0 when regenerating). Returns 0 with
+ * *messages set (the caller deletes it), or -1 with err set. */
 static int
 store_conversation(struct prompts *ps, const char *user,
     struct chat_request *req, int regenerate, char *title, size_t titlecap,
-    int *replaced, cJSON **messages, cJSON **meta, struct request_error *err)
+    int *replaced, long long *branch, long long *prompt_id,
+    cJSON **messages, cJSON **meta, struct request_error *err)
 {
 	struct store *s = ps->store;
 	char *conv = req->conversation_id;
-	long long prompt_row = 0;
 	int rc;
 
 	*replaced = 0;
+	*branch = 0;
+	*prompt_id = 0;
 	*messages = NULL;
 	/* Whose conversation first: another user's is not_found, whatever
 	 * the attachments. */
@@ -380,30 +454,25 @@ store_conversation(struct prompts *ps, const char *user,
 		if (rc == STORE_NOT_FOUND)
 			return refuse(err, "not_found", "no such conversation",
 			    "conversation_id");
-		/* Net messages: a prompt adds itself and the reply's row; a
-		 * regenerated reply or an edited turn replaces as many. */
+		/* Every version is kept: a prompt adds itself and the reply's
+		 * row, a regenerated reply its own row. */
 		if (rc == STORE_OK && check_storage(ps, user, conv, regenerate ?
-		    0 : (long long)strlen(req->prompt), regenerate ||
-		    req->edit_last ? 0 : 2, 0, err) != 0)
+		    0 : (long long)strlen(req->prompt), regenerate ? 1 : 2, 0,
+		    err) != 0)
 			return -1;
-		if (rc == STORE_OK && (regenerate || req->edit_last)) {
-			rc = store_drop_last_turn(s, conv, !regenerate);
-			if (rc == STORE_NOT_FOUND)
-				return refuse(err, "nothing_to_replace",
-				    "the conversation does not end with a reply",
-				    NULL);
-			*replaced = regenerate ? 1 : 2;
-		}
+		if (rc == STORE_OK && branch_point(s, conv, req, regenerate,
+		    branch, replaced, err) != 0)
+			return -1;
 		if (rc == STORE_OK)
 			rc = store_conv_touch(s, conv, req->model, req->system);
 		title[0] = '\0';
 	}
 	if (rc == STORE_OK && !regenerate)
 		rc = store_msg_add(s, conv, "user", req->prompt,
-		    strlen(req->prompt), STORE_COMPLETE, "", &prompt_row);
+		    strlen(req->prompt), STORE_COMPLETE, "", prompt_id);
 	for (int i = 0; rc == STORE_OK && i < req->n_attachments; i++)
 		rc = store_attach_bind(s, req->attachments[i], user, conv,
-		    prompt_row, i);
+		    *prompt_id, i);
 	if (rc == STORE_OK)
 		rc = context_build(s, conv, (size_t)ps->cfg->context_budget,
 		    (int)ps->cfg->max_messages, req->info.images, messages);
@@ -433,7 +502,7 @@ prompt_start(struct prompts *ps, const struct peer *p, const char *user,
 	char title[STORE_TITLE_MAX + 1] = "";
 	struct reply *r = NULL;
 	cJSON *context = NULL, *meta = NULL;
-	long long msg_row = 0;
+	long long msg_row = 0, branch = 0, prompt_id = 0;
 	int replaced = 0, tx = 0, rc = -1;
 
 	memset(err, 0, sizeof(*err));
@@ -448,7 +517,8 @@ prompt_start(struct prompts *ps, const struct peer *p, const char *user,
 		    sizeof(title), err) != 0)
 			goto out;
 	} else if (store_conversation(ps, user, req, regenerate, title,
-	    sizeof(title), &replaced, &context, &meta, err) != 0)
+	    sizeof(title), &replaced, &branch, &prompt_id, &context, &meta,
+	    err) != 0)
 		goto out;
 	struct reply_spec spec = { p, user, req->msgid, req->model,
 	    req->stream, !req->seed, req->seed ? req->messages : context,
@@ -490,12 +560,14 @@ prompt_start(struct prompts *ps, const struct peer *p, const char *user,
 		 * not know. */
 		reply_send(r, frame_start(req->msgid, req->conversation_id,
 		    title, req->model, regenerate ? NULL : new_prompt(req),
-		    replaced, regenerate ? NULL : meta), !req->seed);
+		    replaced, regenerate ? NULL : meta, branch, prompt_id),
+		    !req->seed);
 	log_info("reply start user=%s msgid=%.40s conversation=%s model=%s "
 	    "upstream=%s stream=%d%s", user, req->msgid,
 	    req->conversation_id[0] ? req->conversation_id : "-", req->model,
 	    reply_upstream_name(r), req->stream, regenerate ? " regenerate" :
-	    req->edit_last ? " edit" : "");
+	    req->edit_id > 0 ? " edit" : branch > 0 && replaced > 0 ?
+	    " branch" : "");
 	r = NULL;  /* in flight: reply.c has it */
 out:
 	if (tx)

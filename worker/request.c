@@ -366,6 +366,8 @@ request_parse(const cJSON *payload, enum request_kind kind,
 	    cfg, live, out, err) != 0)
 		return -1;
 
+	if (request_get_id(payload, "parent_id", &out->parent_id, err) != 0)
+		return -1;
 	if (kind == REQUEST_REGENERATE) {
 		if (out->conversation_id[0] == '\0')
 			return fail(err, "invalid_request", "conversation_id",
@@ -401,9 +403,46 @@ request_parse(const cJSON *payload, enum request_kind kind,
 		return fail(err, "invalid_request", "edit_last",
 		    "edit_last must be true or false");
 	out->edit_last = cJSON_IsTrue(edit);
-	if (out->edit_last && out->conversation_id[0] == '\0')
+	edit = cJSON_GetObjectItemCaseSensitive(payload, "edit");
+	if (edit != NULL && !cJSON_IsNull(edit)) {
+		if (!cJSON_IsObject(edit) || request_get_id(edit, "message_id",
+		    &out->edit_id, err) != 0 || out->edit_id == 0)
+			return fail(err, "invalid_request", "edit",
+			    "edit must be {\"message_id\": the id of a prompt}");
+	}
+	if ((out->edit_last || out->edit_id > 0) &&
+	    out->conversation_id[0] == '\0')
 		return fail(err, "invalid_request", "conversation_id",
-		    "edit_last needs a conversation_id");
+		    "edit needs a conversation_id");
+	if ((out->edit_last || out->edit_id > 0) && out->parent_id > 0)
+		return fail(err, "invalid_request", "parent_id",
+		    "an edit branches from the edited prompt's parent: send "
+		    "edit or parent_id, not both");
+	if (out->parent_id > 0 && out->conversation_id[0] == '\0')
+		return fail(err, "invalid_request", "conversation_id",
+		    "parent_id needs a conversation_id");
+	return 0;
+}
+
+int
+request_get_id(const cJSON *obj, const char *name, long long *out,
+    struct request_error *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	*out = 0;
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	/* Row ids: positive integers a double holds exactly. */
+	if (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
+	    v->valuedouble > 9007199254740991.0 ||
+	    v->valuedouble != (double)(long long)v->valuedouble) {
+		char m[96];
+		snprintf(m, sizeof(m), "%s must be a message id (a positive "
+		    "integer)", name);
+		return fail(err, "invalid_request", name, m);
+	}
+	*out = (long long)v->valuedouble;
 	return 0;
 }
 

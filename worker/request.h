@@ -37,7 +37,13 @@ struct chat_request {
 	char conversation_id[ID_LEN + 1];  /* "" : a new conversation */
 	char *prompt;                       /* conversation shape */
 	char *system;                       /* new system prompt, or NULL */
-	int edit_last;                      /* replace the last prompt+reply */
+	int edit_last;                      /* a new version of the last
+	                                     * prompt (edit_id set from it) */
+	long long edit_id;                  /* "edit":{"message_id"}: a new
+	                                     * version of that user message;
+	                                     * 0: none */
+	long long parent_id;                /* continue from this message; 0:
+	                                     * the current leaf */
 	/* conversation shape: the ids of the attachments sent with the
 	 * prompt (their owner and kinds are prompt.c's to check), distinct,
 	 * at most prompt_attachments_max */
@@ -62,6 +68,12 @@ struct request_error {
 int request_parse(const cJSON *payload, enum request_kind kind,
     const struct lc_config *cfg, const struct models_live *live,
     struct chat_request *out, struct request_error *err);
+
+/* Reads obj's member name as a message id: *out gets it, 0 when absent or
+ * null. Returns 0, or -1 with err set (invalid_request naming the field)
+ * for anything but a positive integer. */
+int request_get_id(const cJSON *obj, const char *name, long long *out,
+    struct request_error *err);
 
 /* Frees what req holds. */
 void request_free(struct chat_request *req);

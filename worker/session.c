@@ -2,7 +2,8 @@
  * messages from the ROUTER socket, checks the credentials that ride on
  * each, budgets each session's messages, holds each user and address to
  * their share of sessions and messages (limits.c), dispatches the actions
- * (sendprompt, regenerate, stop, watch, ping), and sends lines, errors,
+ * (sendprompt, regenerate, stop, watch, switch, ping), and sends lines,
+ * errors,
  * closes and, for each reply it admits, the asking session's fallback final
  * frame (RELAY_INFLIGHT) back. The only module that sends or receives ZeroMQ
  * messages (loop.c only waits on the socket). */
@@ -454,6 +455,62 @@ act_watch(struct session *s, const struct peer *p, const char *user,
 	    "conversation_id"), 0);
 }
 
+/* switch {"conversation_id","message_id"}: the path through that message
+ * (down its newest children) becomes the conversation's current one, the
+ * one shown and continued from; the asker and the user's other sessions
+ * watching it get the switched frame. Refused while a reply is being
+ * written in the conversation: watch and resume follow the branch being
+ * written. */
+static void
+act_switch(struct session *s, const struct peer *p, const char *user,
+    const cJSON *payload)
+{
+	const cJSON *conv = cJSON_GetObjectItemCaseSensitive(payload,
+	    "conversation_id");
+	struct request_error err;
+	long long msg_id = 0, leaf = 0;
+	int rc;
+
+	memset(&err, 0, sizeof(err));
+	if (!cJSON_IsString(conv) || !id_valid(conv->valuestring)) {
+		send_error(s, p, NULL, "invalid_request",
+		    "conversation_id must be an id from this server",
+		    "conversation_id");
+		return;
+	}
+	if (request_get_id(payload, "message_id", &msg_id, &err) != 0 ||
+	    msg_id == 0) {
+		send_error(s, p, NULL, "invalid_request", msg_id == 0 &&
+		    err.code == NULL ? "switch needs payload.message_id" :
+		    err.message, "message_id");
+		return;
+	}
+	if (reply_find(s->replies, user, NULL, conv->valuestring) != NULL) {
+		send_error(s, p, NULL, "conversation_busy", "a reply is being "
+		    "written in this conversation; stop it or wait", NULL);
+		return;
+	}
+	rc = store_conv_switch(s->store, conv->valuestring, user, msg_id, &leaf);
+	if (rc != STORE_OK) {
+		send_error(s, p, NULL, rc == STORE_NOT_FOUND ? "not_found" :
+		    "storage_error", rc == STORE_NOT_FOUND ?
+		    "no such conversation or message" : "the database failed",
+		    rc == STORE_NOT_FOUND ? "message_id" : NULL);
+		return;
+	}
+	log_info("switch user=%s conversation=%s leaf=%lld", user,
+	    conv->valuestring, leaf);
+	/* To the asker and to the user's other sessions showing it, which
+	 * then read the path again. */
+	char *frame = frame_switched(conv->valuestring, leaf);
+	if (frame == NULL) {
+		log_err("out of memory building a frame");
+		return;
+	}
+	watch_fanout(s->watch, p, 1, user, conv->valuestring, frame);
+	free(frame);
+}
+
 static void
 act_ping(struct session *s, const struct peer *p, const char *user,
     const cJSON *payload)
@@ -473,6 +530,7 @@ static const struct action {
 	{ "regenerate", act_regenerate },
 	{ "stop", do_stop },
 	{ "watch", act_watch },
+	{ "switch", act_switch },
 	{ "ping", act_ping },
 };
 
@@ -517,7 +575,8 @@ do_message(struct session *s, const struct peer *p, const char *user,
 		}
 	}
 	send_error(s, p, NULL, "unknown_action",
-	    "unknown action; use sendprompt, regenerate, stop, watch or ping",
+	    "unknown action; use sendprompt, regenerate, stop, watch, switch "
+	    "or ping",
 	    "action");
 out:
 	cJSON_Delete(json);

@@ -82,16 +82,17 @@ try {
     expect(closed > before, `client_closed stayed ${closed}`);
     expect(await page.locator('#send').isVisible(), 'Send did not come back');
   });
-  await check('a stopped reply offers Regenerate, its prompt offers Edit', async () => {
+  await check('a stopped reply offers Regenerate, every prompt offers Edit', async () => {
     const last = replies(page).nth(3);
     expect(await last.locator('button.act[data-action="regenerate"]').isVisible(), 'no Regenerate');
     expect(await replies(page).nth(2).locator('button.act[data-action="edit"]').isVisible(), 'no Edit');
-    expect(await visibleActions().count() === 2, await visibleActions().count());
+    expect(await replies(page).nth(0).locator('button.act[data-action="edit"]').isVisible(), 'no Edit on the first');
+    expect(await visibleActions().count() === 3, await visibleActions().count());
   });
 
   // ---- regenerate ------------------------------------------------------------
   await send(page, 'please regenerate me');
-  await check('regenerate replaces the last reply with a new one', async () => {
+  await check('regenerate shows a new version in place of the last reply (the old one kept)', async () => {
     const first = await lastBody();
     const { total } = await stats();
     const oldId = await replies(page).nth(5).getAttribute('data-msgid');
@@ -101,7 +102,11 @@ try {
       return m && m.dataset.msgid !== id && m.dataset.state === 'done';
     }, oldId, { timeout: 15000 });
     expect(await replies(page).count() === 6, await replies(page).count());
-    expect(await page.locator(`article[data-msgid="${oldId}"]`).count() === 0, 'the old reply is still there');
+    expect(await page.locator(`article[data-msgid="${oldId}"]`).count() === 0, 'the old reply is still shown');
+    await page.waitForFunction(() => {
+      const c = document.querySelectorAll('article.msg[data-role]')[5]?.querySelector('.versions-count');
+      return c && c.textContent === '2 / 2';
+    }, null, { timeout: 10000 });
     const s = await stats();
     expect(s.total === total + 1, s);
     const again = await lastBody();
@@ -123,7 +128,7 @@ try {
     expect(await page.inputValue('#prompt') === 'a draft', await page.inputValue('#prompt'));
     expect(await page.locator('#editing').isHidden(), 'the editing note stayed');
   });
-  await check('edit and resend replaces the last prompt and its reply', async () => {
+  await check('edit and resend shows a new version of the last prompt and its reply', async () => {
     await page.click('article.msg:nth-of-type(5) button.act[data-action="edit"]');
     await page.fill('#prompt', 'the edited prompt');
     await page.press('#prompt', 'Enter');

@@ -12,7 +12,7 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d "$ROOT/tests/browser/node_modules/playwr
 	not_ok "browser test prerequisites (run make deps)"
 	finish
 fi
-ONLY=" ${BROWSER_TESTS:-chat math controls sidebar quota paging resume session thinking attachments app} "
+ONLY=" ${BROWSER_TESTS:-chat math controls sidebar quota paging versions resume session thinking attachments app} "
 mkdir -p "$ROOT/tests/artifacts"
 # run NAME...: each script against the running stack.
 run() {
@@ -25,9 +25,9 @@ run() {
 			"$UP" "$T/state" || FAILED=$((FAILED + 1))
 	done
 }
-if [[ "$ONLY" =~ \ (chat|math|controls|sidebar|quota|paging|resume|session)\  ]]; then
+if [[ "$ONLY" =~ \ (chat|math|controls|sidebar|quota|paging|versions|resume|session)\  ]]; then
 	stack_start || finish
-	run chat math controls sidebar quota paging resume session
+	run chat math controls sidebar quota paging versions resume session
 	stack_stop
 fi
 # thinking.mjs: a reasoning model (o4-mini) on offer, and a second upstream

@@ -40,16 +40,19 @@ assert_eq "system prompt goes first" "$(curl -s "$UP/_requests" | jq -c '.[-1].m
 out=$(ws "$J" "$(cprompt e429 '#status:429')")
 assert_eq "an error frame of a stored reply names its conversation" "$(final "$out" | jq -c '[.error.code,.conversation_id]')" "[\"upstream_rate_limited\",\"$(conv_of "$out")\"]"
 
-# Regenerate and edit.
+# Regenerate and edit: new versions, the old ones kept (test-versions.sh
+# tests switching between them).
 n_before=$(api "$BASE/api/conversations/$C1" | jq '.messages | length')
 out=$(ws "$J" "$(jq -cn --arg c "$C1" '{action:"regenerate",payload:{msgid:"rg",conversation_id:$c,stream:true}}')")
-assert_eq "regenerate: start frame replaces one message" "$(printf '%s\n' "$out" | jq -c 'select(.type=="start") | [.replaced,.prompt]')" '[1,null]'
-assert_eq "regenerate: same number of messages stored" "$(api "$BASE/api/conversations/$C1" | jq '.messages | length')" "$n_before"
+assert_eq "regenerate: start frame takes one message out of view" "$(printf '%s\n' "$out" | jq -c 'select(.type=="start") | [.replaced,.prompt]')" '[1,null]'
+assert_eq "regenerate: same number of messages on the path" "$(api "$BASE/api/conversations/$C1" | jq '.messages | length')" "$n_before"
+assert_eq "regenerate: the new reply is version 2 of 2, the old one kept" "$(api "$BASE/api/conversations/$C1" | jq -c '.messages[-1].siblings | [.index,.count]')" '[1,2]'
 out=$(ws "$J" "$(cprompt ed 'edited prompt' "$C1" '{"edit_last":true}')")
 get=$(api "$BASE/api/conversations/$C1")
-assert_eq "edit: the last prompt is replaced" "$(jq -r '.messages[-2].content' <<<"$get")" "edited prompt"
-assert_eq "edit: same number of messages" "$(jq '.messages | length' <<<"$get")" "$n_before"
-check "edit: the old prompt is gone" bash -c "! jq -r '.messages[].content' <<<'$(jq -c . <<<"$get")' | grep -qx 'with a system prompt'"
+assert_eq "edit: the last prompt's new version shown" "$(jq -r '.messages[-2].content' <<<"$get")" "edited prompt"
+assert_eq "edit: same number of messages on the path" "$(jq '.messages | length' <<<"$get")" "$n_before"
+check "edit: the old prompt is not on the path" bash -c "! jq -r '.messages[].content' <<<'$(jq -c . <<<"$get")' | grep -qx 'with a system prompt'"
+assert_eq "edit: the old prompt kept, a sibling" "$(jq -c '.messages[-2].siblings.count' <<<"$get")" "2"
 
 # Replies outlive the connection: drop it mid-reply, watch from another
 # session, and the text ends up equal to the full reply, multi-byte and all.
@@ -127,7 +130,7 @@ assert_eq "rename to an empty title: 400" "$(code -b "$J" -X PATCH -H 'Content-T
 md=$(api "$BASE/api/conversations/$C1/export?format=md")
 assert_match "export md: the title as heading" "$md" '^# Ünïcödé ✓ 日本語 🚀'
 assert_match "export md: the messages" "$md" '## User.*edited prompt'
-assert_eq "export json: same as get" "$(api "$BASE/api/conversations/$C1/export?format=json" | jq -c .messages)" "$(api "$BASE/api/conversations/$C1" | jq -c .messages)"
+assert_eq "export json: same as get (the current path; versions are not exported)" "$(api "$BASE/api/conversations/$C1/export?format=json" | jq -c .messages)" "$(api "$BASE/api/conversations/$C1" | jq -c ".messages | map(del(.siblings))")"
 curl -s -D "$T/hx" -o /dev/null -b "$J" "$BASE/api/conversations/$C1/export?format=md"
 assert_match "export: an attachment" "$(tr -d '\r' <"$T/hx")" "Content-Disposition: attachment; filename=\"conversation-$C1.md\""
 assert_eq "export: bad format 400" "$(code -b "$J" "$BASE/api/conversations/$C1/export?format=exe")" "400"

@@ -49,7 +49,7 @@ assert_eq "past conversation_max_messages: conversation_too_large" "$(final "$ou
 assert_match "the error names the limit" "$(final "$out" | jq -r .error.message)" '6 of 6 messages \(conversation_max_messages\)'
 assert_eq "still 6 messages" "$(nmsgs "$C2")" "6"
 rg=$(jq -cn --arg c "$C2" '{action:"regenerate",payload:{msgid:"rg",conversation_id:$c,stream:true}}')
-assert_eq "regenerate replaces a reply: allowed at the count limit" "$(final "$(WSOPTS="--until-final 1" ws "$J" "$rg")" | jq -r .type) $(nmsgs "$C2")" "reply 6"
+assert_eq "regenerate adds a version (the old one is kept): refused at the count limit" "$(final "$(WSOPTS="--until-final 1" ws "$J" "$rg")" | jq -r .error.code) $(nmsgs "$C2")" "conversation_too_large 6"
 
 # The user's quota (3000 bytes): alice has 2056; a 900-byte prompt fits,
 # its 910-byte reply is stored past the quota; the next prompt is refused.

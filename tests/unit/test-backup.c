@@ -95,7 +95,7 @@ main(void)
 	CHECK(store_backup(s, b, 0, &info, err, sizeof(err)) == STORE_OK,
 	    "backup: made");
 	CHECK(info.conversations == 1 && info.messages == 2 &&
-	    info.schema == 8 && info.bytes > 0, "backup: its counts");
+	    info.schema == 9 && info.bytes > 0, "backup: its counts");
 	CHECK(stat(b, &sb) == 0 && (sb.st_mode & 0777) == 0600,
 	    "backup: mode 0600");
 	CHECK(access(path(p, "backup.db.tmp"), F_OK) != 0 &&
@@ -209,6 +209,9 @@ main(void)
 	    " ALTER TABLE conversations DROP COLUMN bytes;"
 	    " ALTER TABLE messages DROP COLUMN reasoning;"
 	    " ALTER TABLE messages DROP COLUMN reasoning_ms;"
+	    " DROP INDEX messages_by_parent;"
+	    " ALTER TABLE messages DROP COLUMN parent_id;"
+	    " ALTER TABLE conversations DROP COLUMN current_leaf;"
 	    " PRAGMA user_version = 4") == 0, "a copy of schema v4");
 	CHECK(store_backup_verify(old4, &info, err, sizeof(err)) == STORE_OK &&
 	    info.schema == 4, "verify: an older schema is accepted");

@@ -100,6 +100,9 @@ test_v6(const char *dir)
 	    "DROP TRIGGER messages_deleted;"
 	    "ALTER TABLE messages DROP COLUMN reasoning;"
 	    "ALTER TABLE messages DROP COLUMN reasoning_ms;"
+	    "DROP INDEX messages_by_parent;"
+	    "ALTER TABLE messages DROP COLUMN parent_id;"
+	    "ALTER TABLE conversations DROP COLUMN current_leaf;"
 	    "CREATE TRIGGER messages_added AFTER INSERT ON messages BEGIN"
 	    " UPDATE conversations SET messages = messages + 1,"
 	    "  bytes = bytes + length(CAST(NEW.content AS BLOB))"
@@ -117,7 +120,7 @@ test_v6(const char *dir)
 	    "v6: the database taken back to schema 6");
 	sqlite3_close(db);
 	CHECK(store_open(&s, path, err, sizeof(err)) == STORE_OK,
-	    "v6: opened, migrated to 7");
+	    "v6: opened, migrated to 9");
 	raw = NULL;
 	CHECK(sqlite3_open(path, &raw) == SQLITE_OK && counted_right(s, "erin") &&
 	    store_quota_conv(s, conv, &msgs, &bytes) == STORE_OK && msgs == 2 &&
@@ -195,10 +198,14 @@ main(void)
 	    NULL) == STORE_OK && store_quota_conv(s, a1, &msgs, &bytes) ==
 	    STORE_OK && bytes == 21 && counted_right(s, "alice"),
 	    "counted: reasoning shrunk with the content (21)");
-	CHECK(store_drop_last_turn(s, a1, 1) == STORE_OK &&
-	    store_quota_conv(s, a1, &msgs, &bytes) == STORE_OK && msgs == 0 &&
-	    bytes == 0, "edit drops the prompt and the reply");
-	CHECK(counted_right(s, "alice"), "counted: turn dropped");
+	/* An edit (schema v9) keeps what it replaces: a new first prompt is
+	 * a sibling of the old one, which stays counted. */
+	CHECK(store_conv_set_leaf(s, a1, 0) == STORE_OK &&
+	    store_msg_add(s, a1, "user", "edited", 6, STORE_COMPLETE, "",
+	    NULL) == STORE_OK &&
+	    store_quota_conv(s, a1, &msgs, &bytes) == STORE_OK && msgs == 3 &&
+	    bytes == 27, "an edit keeps the old version: 3 messages, 27 bytes");
+	CHECK(counted_right(s, "alice"), "counted: a version added");
 
 	CHECK(store_begin(s) == STORE_OK &&
 	    store_conv_create(s, "alice", "t", "m", "", a2) == STORE_OK &&
@@ -218,8 +225,8 @@ main(void)
 	CHECK(counted_right(s, "alice") && counted_right(s, "bob"),
 	    "counted: the cascade and the conversation");
 	CHECK(store_quota_usage(s, "alice", &u) == STORE_OK &&
-	    u.conversations == 2 && u.messages == 2 && u.bytes == 9,
-	    "alice: 2 conversations, 2 messages, 9 bytes");
+	    u.conversations == 2 && u.messages == 5 && u.bytes == 36,
+	    "alice: 2 conversations, 5 messages, 36 bytes");
 
 	CHECK(store_user_keep_apart(s, "bob", 1, &n) == STORE_OK && n == 1,
 	    "bob's data kept apart");

@@ -114,20 +114,21 @@ main(void)
 	    store_attach_get(s, a1, "alice", 0, &a) == STORE_OK,
 	    "a used one is not deleted alone");
 
-	/* Its message dropped (an edit): unbound, still the conversation's. */
+	/* An edit (a new version of the prompt, the old one kept) sends it
+	 * again: it moves to the new prompt, in the same conversation. */
 	CHECK(store_msg_add(s, conv, "assistant", "ok", 2, STORE_COMPLETE, "",
-	    NULL) == STORE_OK && store_drop_last_turn(s, conv, 1) == STORE_OK &&
-	    store_attach_get(s, a1, "alice", 0, &a) == STORE_OK &&
-	    a.msg_id == 0 && strcmp(a.conv, conv) == 0,
-	    "a dropped message unbinds them");
+	    NULL) == STORE_OK, "a reply");
 	CHECK(store_msg_add(s, conv, "user", "again", 5, STORE_COMPLETE, "",
 	    &msg2) == STORE_OK && store_attach_bind(s, a1, "alice", conv, msg2,
-	    0) == STORE_OK, "bound again in the same conversation");
-	CHECK(store_attach_purge(s, 0) == 1 &&
-	    store_attach_get(s, a2, "alice", 0, &a) == STORE_NOT_FOUND &&
-	    store_attach_get(s, a1, "alice", 0, &a) == STORE_OK,
-	    "purge: the unused one goes, the used one stays");
-	CHECK(used("alice") == 12 + 5, "usage: the image and the message");
+	    0) == STORE_OK && store_attach_get(s, a1, "alice", 0, &a) ==
+	    STORE_OK && a.msg_id == msg2 && strcmp(a.conv, conv) == 0,
+	    "bound again in the same conversation: to the new prompt");
+	CHECK(store_attach_purge(s, 0) == 0 &&
+	    store_attach_get(s, a1, "alice", 0, &a) == STORE_OK &&
+	    store_attach_get(s, a2, "alice", 0, &a) == STORE_OK,
+	    "purge: nothing unused (the old version keeps its own)");
+	CHECK(used("alice") == 12 + 5 + 4 + 2 + 5,
+	    "usage: the attachments and the messages (every version kept)");
 
 	CHECK(store_conv_delete(s, conv, "alice") == STORE_OK &&
 	    store_attach_get(s, a1, "alice", 0, &a) == STORE_NOT_FOUND,

@@ -205,19 +205,22 @@ export class Chat extends EventTarget {
   connectionLost() { this.stale = true; }
 
   /**
-   * Send a prompt; with `editLast`, it takes the place of the last prompt and its reply.
-   * `opts` = {params, system}; `attachments`: the uploaded files' metadata (their ids
-   * go out). Throws Error with a user-facing message when it cannot send.
+   * Send a prompt; with `edit` (true: the last prompt; or a shown prompt that has its
+   * stored id), a new version of that prompt: the server keeps the old one as a
+   * sibling. `opts` = {params, system}; `attachments`: the uploaded files' metadata
+   * (their ids go out). Throws Error with a user-facing message when it cannot send.
    */
-  send(text, { params = {}, system = '' } = {}, editLast = false, attachments = []) {
+  send(text, { params = {}, system = '' } = {}, edit = false, attachments = []) {
     this.ready();
     const msgid = newMsgId();
     const payload = { msgid, prompt: text, system, params, stream: true };
     if (this.id) payload.conversation_id = this.id;
-    if (editLast && this.id) payload.edit_last = true;
+    const at = edit && edit.sid ? this.messages.indexOf(edit) : -1;
+    if (at >= 0 && this.id) payload.edit = { message_id: edit.sid };
+    else if (edit && this.id) payload.edit_last = true;
     if (attachments.length) payload.attachments = attachments.map((a) => a.id);
     if (!this.socket.send({ action: 'sendprompt', payload })) throw dropped();
-    const removed = payload.edit_last ? this.truncate(this.lastPrompt()) : [];
+    const removed = payload.edit ? this.truncate(at) : payload.edit_last ? this.truncate(this.lastPrompt()) : [];
     const prompt = this.add({ role: 'user', content: text, state: 'done', attachments });
     this.begin(msgid, { text, attachments, added: [prompt], removed });
   }
@@ -231,6 +234,19 @@ export class Chat extends EventTarget {
     const payload = { msgid, conversation_id: this.id, params, stream: true };
     if (!this.socket.send({ action: 'regenerate', payload })) throw dropped();
     this.begin(msgid, { text: null, added: [], removed: this.truncate(last + 1) });
+  }
+
+  /** Show version `sid` of a message (versions.js): the server makes its path current. */
+  switchTo(sid) {
+    this.ready();
+    if (!this.id) return;
+    const payload = { conversation_id: this.id, message_id: sid };
+    if (!this.socket.send({ action: 'switch', payload })) throw dropped();
+  }
+
+  // The path shown changed (this tab's switch or another's): read it.
+  onSwitched(f) {
+    if (this.id && f.conversation_id === this.id && !this.pending) this.load();
   }
 
   ready() {
@@ -273,7 +289,8 @@ export class Chat extends EventTarget {
     if (this.loading) return;
     this.lastFrame = Date.now();
     const h = { start: this.onStart, delta: this.onDelta, reasoning: this.onReasoning,
-      snapshot: this.onSnapshot, idle: this.onIdle, reply: this.onReply, error: this.onError }[f.type];
+      snapshot: this.onSnapshot, idle: this.onIdle, reply: this.onReply, error: this.onError,
+      switched: this.onSwitched }[f.type];
     if (h) h.call(this, f);
   }
 
@@ -281,6 +298,11 @@ export class Chat extends EventTarget {
     const mine = this.own.get(f.msgid);
     if (mine) {
       mine.started = true;
+      if (f.prompt_id && mine.added[0]) {
+        mine.added[0].sid = f.prompt_id;   // editable now
+        this.emit('update', { msg: mine.added[0] });
+      }
+      mine.branched = Number(f.replaced) > 0;
       if (this.pending && this.pending.msgid === f.msgid && f.model) this.pending.model = f.model;
       if (!this.id && f.conversation_id) {
         this.id = f.conversation_id;
@@ -365,9 +387,12 @@ export class Chat extends EventTarget {
   onReply(f) {
     const m = this.pending;
     if (!m || !m.msgid || m.msgid !== f.msgid) return;
+    const mine = this.own.get(f.msgid);
     this.own.delete(f.msgid);
     this.idleReloads = 0;
     if (m.thinking) endThinking(m);
+    // A new version (regenerate, edit): read the path again for its "‹ n / n ›".
+    if (mine && mine.branched) queueMicrotask(() => { if (!this.pending) this.load(); });
     this.finish(m, {
       content: f.text && typeof f.text.content === 'string' ? f.text.content : m.content,
       state: f.finish_reason === 'stopped' ? 'stopped' : 'done',
@@ -470,9 +495,10 @@ export class Chat extends EventTarget {
 function fromStored(m) {
   if (!m || (m.role !== 'user' && m.role !== 'assistant')) return null;
   const content = typeof m.content === 'string' ? m.content : '';
-  if (m.role === 'user') return { role: 'user', content, state: 'done', attachments: attachmentsOf(m) };
+  const ver = { sid: m.id, versions: m.siblings };
+  if (m.role === 'user') return { role: 'user', content, state: 'done', attachments: attachmentsOf(m), ...ver };
   const model = m.model || null;
-  const msg = fromStoredReply(m, content, model);
+  const msg = Object.assign(fromStoredReply(m, content, model), ver);
   if (typeof m.reasoning === 'string' && m.reasoning) {
     msg.reasoning = m.reasoning;
     msg.reasoningMs = Number.isFinite(m.reasoning_ms) ? m.reasoning_ms : null;

@@ -13,6 +13,7 @@ import { untilReachable } from './offline.js';
 import { registerServiceWorker } from './pwa.js';
 import { installShortcuts } from './shortcuts.js';
 import { Attachments } from './attachments.js';
+import { versionClicked } from './versions.js';
 
 const $ = (id) => document.getElementById(id);
 const EXPIRED = 'Your session has expired, please log in again.';
@@ -255,6 +256,7 @@ function attempt(fn) {
   return true;
 }
 
+let editing = null;   // the prompt being edited (a message of chat.messages)
 composer.addEventListener('send', ({ detail: { text, edit } }) => {
   if (chat.busy) return;
   modelChosen();
@@ -263,7 +265,8 @@ composer.addEventListener('send', ({ detail: { text, edit } }) => {
     notice(why);
     return;
   }
-  if (attempt(() => chat.send(text, settings.request(), edit, attachments.list()))) {
+  if (attempt(() => chat.send(text, settings.request(), edit ? editing || true : false,
+    attachments.list()))) {
     composer.sent();
     attachments.sent();
   }
@@ -279,11 +282,19 @@ attachments.addEventListener('unauthorized', expire);
 composer.addEventListener('stop', () => chat.stop());
 composer.addEventListener('canceledit', () => attachments.dropBorrowed());
 $('messages').addEventListener('click', (ev) => {
+  const version = versionClicked(ev);
+  if (version) {
+    composer.cancelEdit();
+    attempt(() => chat.switchTo(version));
+    return;
+  }
   const action = ev.target.closest('button.act')?.dataset.action;
   if (action === 'edit') {
-    const prompt = chat.messages[chat.lastPrompt()];
-    composer.startEdit(prompt.content);
-    attachments.restore(prompt.attachments, true);   // its files go again unless removed
+    // Any prompt with its stored id (versions.js marks it); else the last one.
+    const sid = Number(ev.target.closest('.msg')?.dataset.sid);
+    editing = chat.messages.find((m) => m.role === 'user' && m.sid === sid) || chat.messages[chat.lastPrompt()];
+    composer.startEdit(editing.content);
+    attachments.restore(editing.attachments, true);   // its files go again unless removed
   } else if (action === 'regenerate') {
     composer.cancelEdit();
     if (attempt(() => chat.regenerate(settings.request()))) composer.focus();

@@ -5,6 +5,7 @@
 // text, images become links, and DOMPurify keeps only an allow-list of tags.
 // A reply's reasoning (its "Thinking" block, a <details> above the answer) is model
 // output too and goes through the same renderMarkdown.
+import { paintVersions } from './versions.js';
 
 import { mathExtensions, renderMath, listenForCopies } from './math.js';
 import { attachmentList } from './attachments.js';
@@ -138,9 +139,10 @@ export async function copyText(text) {
 }
 
 // Every prompt gets an Edit button and every reply a Regenerate button; the
-// stylesheet shows them only on the last pair, and not while a reply streams
+// stylesheet shows Edit on every stored prompt, Regenerate on the last reply, neither
+// while a reply streams
 // (so an interrupted or failed last reply always offers Regenerate).
-const ACTIONS = { edit: ['✎ Edit', 'Edit your last message'], regenerate: ['↻ Regenerate', 'Regenerate the last reply'] };
+const ACTIONS = { edit: ['✎ Edit', 'Edit this message'], regenerate: ['↻ Regenerate', 'Regenerate the last reply'] };
 function actionButton(action) {
   const b = document.createElement('button');
   b.type = 'button';
@@ -302,6 +304,7 @@ export class MessageView {
     if (msg.msgid) el.dataset.msgid = msg.msgid;
     if (msg.code) el.dataset.code = msg.code; else delete el.dataset.code;
     if (msg.thinking) el.dataset.thinking = ''; else delete el.dataset.thinking;
+    paintVersions(el, foot, msg);
     who.textContent = WHO[msg.role] || msg.role;
     if (msg.role === 'user') {
       body.classList.add('plain');
