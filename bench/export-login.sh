@@ -20,9 +20,13 @@ now = int(time.time() * 1000)
 c.execute("INSERT INTO conversations (id, user, title, model, system_prompt, created_at,"
           " updated_at) VALUES (?,?,?,?,?,?,?)", (cid, "alice", "big", "m", "", now, now))
 body = ("\x01" if kind == "ctl" else "M") * 1048576
+parent = None
 for i in range(n):
-    c.execute("INSERT INTO messages (conversation_id, role, content, state, model, created_at,"
-              " updated_at) VALUES (?,?,?,?,?,?,?)", (cid, "user", body, "complete", "m", now, now))
+    # One branch (schema v9): each message follows the one before it.
+    parent = c.execute("INSERT INTO messages (conversation_id, role, content, state, model, created_at,"
+              " updated_at, parent_id) VALUES (?,?,?,?,?,?,?,?)", (cid, "user", body, "complete", "m", now,
+              now, parent)).lastrowid
+c.execute("UPDATE conversations SET current_leaf = ? WHERE id = ?", (parent, cid))
 c.commit()
 print(cid)
 PYEOF

@@ -53,13 +53,17 @@ static const char *const stmt_sql[ST__MAX] = {
 	    " ORDER BY updated_at DESC, id DESC LIMIT ?5",
 	/* The current path (schema v9): from the conversation's current
 	 * leaf up its parents to the first message. A child's id is always
-	 * above its parent's, so ordering by id orders the path. */
+	 * above its parent's, so ordering by id orders the path. "+id": the
+	 * rows come in the conversation index's order, filtered by the path;
+	 * driven by the path instead, SQLite sorted them in a temporary
+	 * b-tree, holding every message's content at once (a 34 MiB export:
+	 * the FastCGI program's peak RSS 61 MB, against 48 streamed). */
 	[ST_CONV_MESSAGES] =
 	    PATH_CTE
 	    " SELECT id, role, content, state, model, created_at,"
 	    " updated_at, prompt_tokens, completion_tokens, total_tokens,"
 	    " error_code, reasoning, reasoning_ms, parent_id FROM messages"
-	    " WHERE conversation_id = ?1 AND id IN path ORDER BY id",
+	    " WHERE conversation_id = ?1 AND +id IN path ORDER BY id",
 	/* A page of messages, newest first, below a cursor (?2 <= 0: from
 	 * the newest); the same columns as ST_CONV_MESSAGES. */
 	[ST_CONV_PAGE] =
@@ -67,7 +71,7 @@ static const char *const stmt_sql[ST__MAX] = {
 	    " SELECT id, role, content, state, model, created_at,"
 	    " updated_at, prompt_tokens, completion_tokens, total_tokens,"
 	    " error_code, reasoning, reasoning_ms, parent_id FROM messages"
-	    " WHERE conversation_id = ?1 AND id IN path"
+	    " WHERE conversation_id = ?1 AND +id IN path"
 	    " AND (?2 <= 0 OR id < ?2) ORDER BY id DESC LIMIT ?3",
 	[ST_CONV_GET] =
 	    "SELECT id, title, model, system_prompt, created_at,"
@@ -79,7 +83,7 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_CONV_TURNS] =
 	    PATH_CTE
 	    " SELECT role, content, id FROM messages WHERE conversation_id = ?1"
-	    " AND id IN path"
+	    " AND +id IN path"
 	    " AND role IN ('user','assistant') AND (state IN"
 	    " ('complete','stopped') OR role = 'user') ORDER BY id DESC"
 	    " LIMIT ?2",

@@ -16,10 +16,15 @@ cid = os.urandom(16).hex()
 now = int(time.time() * 1000)
 c.execute("INSERT INTO conversations (id, user, title, model, system_prompt, created_at, updated_at)"
           " VALUES (?,?,?,?,?,?,?)", (cid, sys.argv[2], "A long conversation", "gpt-4o-mini", "", now, now))
+parent = None
 for i in range(int(sys.argv[3])):
-    c.execute("INSERT INTO messages (conversation_id, role, content, state, model, created_at, updated_at)"
-              " VALUES (?,?,?,?,?,?,?)", (cid, "user" if i % 2 == 0 else "assistant",
-              "message %d\\n\\nline two of message %d" % (i, i), "complete", "gpt-4o-mini", now + i, now + i))
+    # One branch (schema v9): each message follows the one before it.
+    cur = c.execute("INSERT INTO messages (conversation_id, role, content, state, model, created_at,"
+              " updated_at, parent_id) VALUES (?,?,?,?,?,?,?,?)", (cid, "user" if i % 2 == 0 else "assistant",
+              "message %d\\n\\nline two of message %d" % (i, i), "complete", "gpt-4o-mini", now + i, now + i,
+              parent))
+    parent = cur.lastrowid
+c.execute("UPDATE conversations SET current_leaf = ? WHERE id = ?", (parent, cid))
 c.commit()
 print(cid)
 `, `${stateDir}/lightchat.db`, user, String(N)]).toString().trim();

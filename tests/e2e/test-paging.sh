@@ -25,11 +25,14 @@ cid = os.urandom(16).hex()
 now = int(time.time() * 1000)
 c.execute("INSERT INTO conversations (id, user, title, model, system_prompt, created_at, updated_at)"
           " VALUES (?,?,?,?,?,?,?)", (cid, user, "seeded " + kind, "gpt-4o-mini", "", now, now))
+parent = None
 for i in range(n):
     body = {"small": "message %d" % i, "plain": "M" * size, "ctl": "\x01" * size}[kind]
-    c.execute("INSERT INTO messages (conversation_id, role, content, state, model, created_at, updated_at)"
-              " VALUES (?,?,?,?,?,?,?)", (cid, "user" if i % 2 == 0 else "assistant", body,
-              "complete", "gpt-4o-mini", now + i, now + i))
+    # One branch (schema v9): each message follows the one before it.
+    parent = c.execute("INSERT INTO messages (conversation_id, role, content, state, model, created_at,"
+              " updated_at, parent_id) VALUES (?,?,?,?,?,?,?,?)", (cid, "user" if i % 2 == 0 else "assistant",
+              body, "complete", "gpt-4o-mini", now + i, now + i, parent)).lastrowid
+c.execute("UPDATE conversations SET current_leaf = ? WHERE id = ?", (parent, cid))
 c.commit()
 print(cid)
 PYEOF
@@ -86,7 +89,13 @@ CX=$(seed_conv alice 30 1048576 plain)
 "$PY" - "$T/state/lightchat.db" "$CX" "$CC" <<'PYEOF'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1], timeout=10)
+# The moved branch follows CX's last message, and ends CX's path (v9).
+leaf = c.execute("SELECT current_leaf FROM conversations WHERE id = ?", (sys.argv[2],)).fetchone()[0]
+c.execute("UPDATE messages SET parent_id = ? WHERE conversation_id = ? AND parent_id IS NULL",
+          (leaf, sys.argv[3]))
 c.execute("UPDATE messages SET conversation_id = ? WHERE conversation_id = ?", (sys.argv[2], sys.argv[3]))
+c.execute("UPDATE conversations SET current_leaf = (SELECT current_leaf FROM conversations WHERE id = ?)"
+          " WHERE id = ?", (sys.argv[3], sys.argv[2]))
 c.commit()
 PYEOF
 for p in $(fcgi_pids); do echo 5 >"/proc/$p/clear_refs"; done
@@ -104,7 +113,7 @@ else
 	check "big export: FastCGI peak RSS under 48 MB ($peak kB)" test "$peak" -gt 0 -a "$peak" -lt 49152
 fi
 assert_eq "big export json: every message, whole" "$(jq -c '[(.messages | length), ([.messages[].content | length] | add), .id]' "$T/big.json")" "[34,35651584,\"$CX\"]"
-assert_eq "big export json: same as the unpaged conversation" "$(jq -c 'del(.messages)' "$T/big.json")" "$(api "$BASE/api/conversations/$CX?limit=1" | jq -c 'del(.messages, .has_more, .before)')"
+assert_eq "big export json: same as the unpaged conversation" "$(jq -c 'del(.messages)' "$T/big.json")" "$(api "$BASE/api/conversations/$CX?limit=1" | jq -c 'del(.messages, .has_more, .before, .tree)')"
 assert_eq "big export md: every heading" "$(grep -c '^## ' "$T/big.md")" "34"
 check "big export md: the contents" test "$(stat -c %s "$T/big.md")" -gt 35651584
 
