@@ -249,6 +249,15 @@ static const char *const stmt_sql[ST__MAX] = {
 	    "UPDATE attachments SET conversation_id = ?3, message_id = ?4,"
 	    " position = ?5 WHERE id = ?1 AND user = ?2"
 	    " AND (conversation_id IS NULL OR conversation_id = ?3)",
+	/* An attachment sent again with a new version of its prompt (an
+	 * edit): the old version keeps a copy under a new id (?2). */
+	[ST_ATT_COPY] =
+	    "INSERT INTO attachments (id, user, conversation_id, message_id,"
+	    " position, kind, mime, name, width, height, data, created_at)"
+	    " SELECT ?2, user, conversation_id, message_id, position, kind,"
+	    " mime, name, width, height, data, created_at FROM attachments"
+	    " WHERE id = ?1 AND user = ?3 AND conversation_id = ?4"
+	    " AND message_id IS NOT NULL AND message_id <> ?5",
 	[ST_ATT_OF_MESSAGE] =
 	    "SELECT id, kind, mime, name, length(data), width, height, data"
 	    " FROM attachments WHERE message_id = ? ORDER BY position, id",

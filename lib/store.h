@@ -408,8 +408,12 @@ int store_attach_get(struct store *s, const char *id, const char *user,
 int store_attach_delete(struct store *s, const char *id, const char *user);
 
 /* Binds user's attachment id to message msg_id of conversation conv_id,
- * as the pos'th of it. Returns STORE_OK, STORE_NOT_FOUND (none such of
- * user's, or one another conversation used) or STORE_ERR. */
+ * as the pos'th of it. One already bound to another message of that
+ * conversation (sent again with a new version of its prompt) moves to
+ * msg_id and leaves that message a copy under a new id, so the old
+ * version keeps its files (both count in the user's storage). Returns
+ * STORE_OK, STORE_NOT_FOUND (none such of user's, or one another
+ * conversation used) or STORE_ERR. */
 int store_attach_bind(struct store *s, const char *id, const char *user,
     const char *conv_id, long long msg_id, int pos);
 

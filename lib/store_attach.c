@@ -156,7 +156,16 @@ store_attach_bind(struct store *s, const char *id, const char *user,
     const char *conv_id, long long msg_id, int pos)
 {
 	sqlite3_stmt *st = NULL;
+	char copy[ID_LEN + 1];
 
+	if (id_new(copy) != 0 || store_prep(s, ST_ATT_COPY, &st) != STORE_OK)
+		return STORE_ERR;
+	if (store_bind_text(st, 1, id) || store_bind_text(st, 2, copy) ||
+	    store_bind_text(st, 3, user) || store_bind_text(st, 4, conv_id) ||
+	    sqlite3_bind_int64(st, 5, msg_id) != SQLITE_OK)
+		return store_bind_fail(s, st);
+	if (store_run_done(s, st, "copy attachment") != STORE_OK)
+		return STORE_ERR;
 	if (store_prep(s, ST_ATT_BIND, &st) != STORE_OK)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, id) || store_bind_text(st, 2, user) ||

@@ -216,6 +216,12 @@ ed=$(cprompt e2 "edited" "[\"$E1\"]" "$C3" | jq -c '.payload.edit_last = true')
 assert_eq "edit_last with the same attachment" "$(final "$(ws "$J" "$ed")" | jq -r .type)" "reply"
 assert_eq "the edited prompt has it" "$(curl -s -b "$J" "$BASE/api/conversations/$C3" | jq -c '[(.messages | length), .messages[0].content, .messages[0].attachments[0].id]')" \
 	"[2,\"edited\",\"$E1\"]"
+# The old version keeps its file: a copy under another id, with its name.
+old_v=$(curl -s -b "$J" "$BASE/api/conversations/$C3" | jq -r --argjson me "$(curl -s -b "$J" "$BASE/api/conversations/$C3" | jq '.messages[0].id')" '.messages[0].siblings.ids[] | select(. != $me)')
+sw=$(jq -cn --arg c "$C3" --argjson m "${old_v:-0}" '{action:"switch",payload:{conversation_id:$c,message_id:$m}}')
+assert_eq "switched back to the first version" "$(WSOPTS="--close-after 1 --timeout 10" ws "$J" "$sw" | jq -r .type)" "switched"
+assert_eq "the first version still has its file, as a copy" "$(curl -s -b "$J" "$BASE/api/conversations/$C3" | jq -c --arg e "$E1" '[.messages[0].content, .messages[0].attachments[0].name, (.messages[0].attachments[0].id != $e)]')" \
+	'["first","e.webp",true]'
 if [ -n "${PDF:-}" ]; then
 	ws "$J" "$(cprompt r7 "summarise" "[\"$PDF\"]")" >/dev/null
 	assert_match "a PDF's text upstream as a fenced block" "$(last_body | jq -r '.messages[-1].content')" \

@@ -123,11 +123,20 @@ main(void)
 	    0) == STORE_OK && store_attach_get(s, a1, "alice", 0, &a) ==
 	    STORE_OK && a.msg_id == msg2 && strcmp(a.conv, conv) == 0,
 	    "bound again in the same conversation: to the new prompt");
+	CHECK(store_attach_list(s, msg, 0, &list) == STORE_OK &&
+	    cJSON_GetArraySize(list) == 2 &&
+	    cJSON_IsString(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0),
+	    "id")) && strcmp(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0),
+	    "id")->valuestring, a1) != 0 &&
+	    strcmp(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0),
+	    "name")->valuestring, "a.gif") == 0,
+	    "the old version keeps a copy of it (a new id)");
+	cJSON_Delete(list);
 	CHECK(store_attach_purge(s, 0) == 0 &&
 	    store_attach_get(s, a1, "alice", 0, &a) == STORE_OK &&
 	    store_attach_get(s, a2, "alice", 0, &a) == STORE_OK,
 	    "purge: nothing unused (the old version keeps its own)");
-	CHECK(used("alice") == 12 + 5 + 4 + 2 + 5,
+	CHECK(used("alice") == 12 + 12 + 5 + 4 + 2 + 5,
 	    "usage: the attachments and the messages (every version kept)");
 
 	CHECK(store_conv_delete(s, conv, "alice") == STORE_OK &&
