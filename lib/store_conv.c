@@ -129,6 +129,16 @@ store_conv_touch(struct store *s, const char *id, const char *model,
 	return run_owned(s, st, "touch");
 }
 
+/* Adds the integer of column i to obj as name, null when it is NULL (a
+ * first message's parent_id). Returns 1, or 0 when out of memory. */
+static int
+add_id_col(cJSON *obj, const char *name, sqlite3_stmt *st, int i)
+{
+	return (sqlite3_column_type(st, i) == SQLITE_NULL ?
+	    cJSON_AddNullToObject(obj, name) : cJSON_AddNumberToObject(obj,
+	    name, (double)sqlite3_column_int64(st, i))) != NULL;
+}
+
 /* Adds the text of column i (with its length: contents may hold any
  * bytes but NUL) to obj as name. */
 static int
@@ -283,10 +293,7 @@ message_of_row(sqlite3_stmt *st)
 	    !add_text_col(m, "error", st, 10))
 		goto fail;
 	/* Its parent (schema v9): null for a conversation's first. */
-	if ((sqlite3_column_type(st, 13) == SQLITE_NULL ?
-	    cJSON_AddNullToObject(m, "parent_id") :
-	    cJSON_AddNumberToObject(m, "parent_id",
-	    (double)sqlite3_column_int64(st, 13))) == NULL)
+	if (!add_id_col(m, "parent_id", st, 13))
 		goto fail;
 	/* Only a message with reasoning has the fields (schema v7). */
 	if (sqlite3_column_bytes(st, 11) > 0 &&
@@ -475,10 +482,7 @@ add_tree(struct store *s, cJSON *root, const char *conv)
 		if (t == NULL || !cJSON_AddItemToArray(tree, t) ||
 		    cJSON_AddNumberToObject(t, "id",
 		    (double)sqlite3_column_int64(st, 0)) == NULL ||
-		    (sqlite3_column_type(st, 1) == SQLITE_NULL ?
-		    cJSON_AddNullToObject(t, "parent_id") :
-		    cJSON_AddNumberToObject(t, "parent_id",
-		    (double)sqlite3_column_int64(st, 1))) == NULL ||
+		    !add_id_col(t, "parent_id", st, 1) ||
 		    !add_text_col(t, "role", st, 2))
 			goto out;
 	}

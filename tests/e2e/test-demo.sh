@@ -3,18 +3,23 @@
 # started, the console and /api/me say so, and a prompt gets the demo reply.
 . "$(dirname "$0")/lib.sh"
 T=$(mktemp -d /tmp/lightchat-demo.XXXXXX)
-PORT=$(free_port)
-BASE="http://127.0.0.1:$PORT"
-WS="ws://127.0.0.1:$PORT/ws"
-env -u OPENAI_API_KEY -u OPENAI_BASE_URL LIGHTCHAT_CONFIG=/dev/null \
-	LIGHTCHAT_STATE="$T/state" LIGHTCHAT_PORT="$PORT" LIGHTCHAT_WS_PORT="$(free_port)" \
-	LIGHTCHAT_DEMO_PORT="$(free_port)" LIGHTCHAT_BIN="$BIN" \
-	setsid "$ROOT/scripts/run.sh" >"$T/stack.log" 2>&1 &
-STACK_PID=$!
-for _ in $(seq 100); do
-	curl -s -o /dev/null "$BASE/" && grep -q 'worker: ready' "$T/stack.log" && break
-	sleep 0.1
-done
+# run_stack CONFIG STATE LOG: `make run`'s script without an API key, on
+# free ports (PORT, BASE, WS, STACK_PID set); waits for the worker.
+run_stack() {
+	PORT=$(free_port)
+	BASE="http://127.0.0.1:$PORT"
+	WS="ws://127.0.0.1:$PORT/ws"
+	env -u OPENAI_API_KEY -u OPENAI_BASE_URL LIGHTCHAT_CONFIG="$1" \
+		LIGHTCHAT_STATE="$2" LIGHTCHAT_PORT="$PORT" LIGHTCHAT_WS_PORT="$(free_port)" \
+		LIGHTCHAT_DEMO_PORT="$(free_port)" LIGHTCHAT_BIN="$BIN" \
+		setsid "$ROOT/scripts/run.sh" >"$3" 2>&1 &
+	STACK_PID=$!
+	for _ in $(seq 100); do
+		curl -s -o /dev/null "$BASE/" && grep -q 'worker: ready' "$3" && break
+		sleep 0.1
+	done
+}
+run_stack /dev/null "$T/state" "$T/stack.log"
 check "demo: the console says DEMO MODE" grep -q 'DEMO MODE' "$T/stack.log"
 pw=$(sed -n 's/.*admin \/ \([A-Za-z0-9]*\).*/\1/p' "$T/stack.log")
 assert_match "demo: the first user's password is printed" "$pw" '^[A-Za-z0-9]{20}$'
@@ -38,18 +43,7 @@ cat >"$T/sections.conf" <<CONF
 base_url = http://127.0.0.1:$UP_PORT/v1
 models = llama3.2:1b
 CONF
-PORT=$(free_port)
-BASE="http://127.0.0.1:$PORT"
-WS="ws://127.0.0.1:$PORT/ws"
-env -u OPENAI_API_KEY -u OPENAI_BASE_URL LIGHTCHAT_CONFIG="$T/sections.conf" \
-	LIGHTCHAT_STATE="$T/state2" LIGHTCHAT_PORT="$PORT" LIGHTCHAT_WS_PORT="$(free_port)" \
-	LIGHTCHAT_DEMO_PORT="$(free_port)" LIGHTCHAT_BIN="$BIN" \
-	setsid "$ROOT/scripts/run.sh" >"$T/stack2.log" 2>&1 &
-STACK_PID=$!
-for _ in $(seq 100); do
-	curl -s -o /dev/null "$BASE/" && grep -q 'worker: ready' "$T/stack2.log" && break
-	sleep 0.1
-done
+run_stack "$T/sections.conf" "$T/state2" "$T/stack2.log"
 check "sections: the console does not say DEMO MODE" bash -c "! grep -q 'DEMO MODE' '$T/stack2.log'"
 pw=$(sed -n 's/.*admin \/ \([A-Za-z0-9]*\).*/\1/p' "$T/stack2.log")
 assert_eq "sections: the first user logs in" "$(login admin "$pw" "$T/jar2")" "200"
