@@ -66,6 +66,17 @@ struct lc_config {
 	long user_storage_quota;  /* bytes of messages a user may store (0: no
 	                           * limit); lightchat-admin user quota sets
 	                           * one user's */
+	/* Usage budgets (issue 16, lib/budget.h): the default limits of
+	 * every user (lightchat-admin user limit sets one user's own) and
+	 * the site's monthly cap, over the server's local day and month;
+	 * tokens, and money in micro-units of currency (the file says
+	 * "5.00": CFG_MONEY); 0: no limit. */
+	long budget_day_tokens, budget_month_tokens;
+	long budget_day_cost, budget_month_cost;
+	long site_month_tokens, site_month_cost;
+	char *currency;           /* shown beside money ("USD"); the prices and
+	                           * limits are in it */
+	long budget_warn_percent; /* the page warns from this use of a limit */
 	long conversation_max_bytes; /* bytes of one conversation (0: no limit) */
 	long conversation_max_messages; /* messages of one (0: no limit) */
 	long storage_reserve;     /* bytes kept free on the state directory's

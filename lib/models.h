@@ -65,7 +65,9 @@ struct lc_upstream {
 /* A model's quirks, resolved: each field from the first rule matching the
  * name that sets it (the sysadmin's [model] sections in file order, then
  * the built-in ones), else the default (max_tokens, nothing omitted, no
- * reasoning_effort, system, no images, no limit, think auto). */
+ * reasoning_effort, system, no images, no limit, think auto, no price).
+ * Prices are the sysadmin's only (no built-in ones: they change): a rule's
+ * price_input and price_output, money per million tokens ("2.50"). */
 struct lc_model_info {
 	int upstream;             /* index into the table's upstreams */
 	bool max_completion_tokens;  /* max_tokens is sent under that name */
@@ -75,6 +77,10 @@ struct lc_model_info {
 	bool images;
 	long max_tokens_limit;    /* 0 : none; larger max_tokens are lowered */
 	enum models_think think;
+	/* price_input, price_output: micro-units of money (lib/budget.h) per
+	 * million prompt and completion tokens; -1 : no price (both are set
+	 * together or the model has none) */
+	long long price_in, price_out;
 };
 
 struct lc_models;             /* the table */

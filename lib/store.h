@@ -14,13 +14,15 @@
  * store_session.c (login sessions), store_quota.c (storage use and
  * quotas), store_backup.c (copies of the whole database) and
  * store_health.c (/health's write, the /metrics counters),
- * store_attach.c (attachments). */
+ * store_attach.c (attachments), store_usage.c (the usage ledger and
+ * budget limits). */
 #ifndef LC_STORE_H
 #define LC_STORE_H
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+#include "budget.h"
 #include "id.h"
 #include "usage.h"
 
@@ -230,8 +232,12 @@ int store_conv_switch(struct store *s, const char *conv_id, const char *user,
 int store_path_below(struct store *s, const char *conv_id, long long ancestor,
     int *n);
 
-/* Marks every message still "streaming" as "interrupted" (at worker start).
- * Returns the number marked, or STORE_ERR. */
+/* Marks every message still "streaming" as "interrupted" (at worker start)
+ * and, in the same transaction, adds each to the usage ledger (a reply the
+ * worker did not see end: its stored text and reasoning estimated as the
+ * completion, its prompt unknown and counted 0, estimated, no cost, its
+ * upstream ""), at the current time and its local day. Returns the number marked, or
+ * STORE_ERR. */
 int store_mark_interrupted(struct store *s);
 
 /* A deleted user's conversations and their messages. store_user_delete
@@ -363,6 +369,84 @@ int store_quota_set(struct store *s, const char *user, long long bytes);
  * for the default), a cJSON array the caller deletes. Returns STORE_OK or
  * STORE_ERR (*out NULL). */
 int store_quota_list(struct store *s, cJSON **out);
+
+/* Usage accounting (schema v10, store_usage.c; issue 16). Every reply
+ * that reached the upstream leaves one row in the ledger, table usage:
+ * who, when (its local day), which model and upstream, how it ended, its
+ * tokens (the upstream's usage, or an estimate marked so) and its cost
+ * (NULL when the model has no price). The ledger is never changed or
+ * deleted (not with a conversation, not with its user: the bill stands),
+ * so budgets cannot be reset by deleting chats; a trigger keeps table
+ * usage_totals (per user and model, for /metrics) in the same
+ * transaction. Budget sums read the ledger through its (user, day) and
+ * (day) indexes. */
+struct store_usage_row {
+	const char *user;
+	const char *model;
+	const char *upstream;         /* its name in the model table; "" :
+	                               * unknown (store_mark_interrupted) */
+	const char *outcome;          /* STORE_COMPLETE, _STOPPED, _ERROR or
+	                               * _INTERRUPTED */
+	const char *conversation_id;  /* NULL or "": not stored (seed shape
+	                               * without a database row) */
+	long long message_id;         /* the reply's row, 0: none */
+	long long at;                 /* unix seconds of its end */
+	const char *day;              /* budget_date(at): "YYYY-MM-DD" */
+	long long prompt_tokens, completion_tokens, reasoning_tokens;
+	int estimated;                /* 1: the upstream reported no usage */
+	long long cost_micros;        /* -1: the model has no price */
+};
+
+/* Appends r to the ledger (inside the caller's transaction when one is
+ * open). Returns STORE_OK, STORE_INVALID (a NULL or empty user, model,
+ * outcome or day, a negative count) or STORE_ERR. */
+int store_usage_add(struct store *s, const struct store_usage_row *r);
+
+/* Sums the ledger's rows of user (NULL: every user's) whose day is >=
+ * since_day ("YYYY-MM-DD"): *tokens gets prompt + completion tokens,
+ * *cost_micros the cost of the priced ones. Returns STORE_OK (both 0
+ * when none) or STORE_ERR (both 0). */
+int store_usage_sum(struct store *s, const char *user, const char *since_day,
+    long long *tokens, long long *cost_micros);
+
+/* The ledger grouped by "user", "model" or "day", rows with since_day <=
+ * day <= until_day (either NULL: unbounded), by key: *out gets
+ * [{key,replies,prompt_tokens,completion_tokens,reasoning_tokens,
+ * total_tokens,cost_micros,priced,estimated}] (cost_micros summed over the
+ * priced replies, priced and estimated counting replies), a cJSON array
+ * the caller deletes. Returns STORE_OK, STORE_INVALID (another by) or
+ * STORE_ERR (*out NULL). */
+int store_usage_report(struct store *s, const char *by, const char *since_day,
+    const char *until_day, cJSON **out);
+
+/* Called by store_usage_totals with one user and model's totals since the
+ * ledger began; non-zero stops. */
+typedef int (*store_usage_total_fn)(void *arg, const char *user,
+    const char *model, long long replies, long long prompt_tokens,
+    long long completion_tokens, long long reasoning_tokens,
+    long long cost_micros);
+
+/* Calls fn for each row of usage_totals, by user then model. Returns
+ * STORE_OK, fn's non-zero value, or STORE_ERR. */
+int store_usage_totals(struct store *s, store_usage_total_fn fn, void *arg);
+
+/* A user's own budget limits (table user_limits): *own gets them, each
+ * BUDGET_DEFAULT when not set (also for a user without a row). Returns
+ * STORE_OK or STORE_ERR (*own all BUDGET_DEFAULT). */
+int store_limits_get(struct store *s, const char *user,
+    struct budget_limits *own);
+
+/* Sets user's own limits to *own (values BUDGET_DEFAULT, BUDGET_NONE or
+ * > 0); a user whose every value is BUDGET_DEFAULT loses their row.
+ * Returns STORE_OK, STORE_INVALID (a value out of range) or STORE_ERR. */
+int store_limits_set(struct store *s, const char *user,
+    const struct budget_limits *own);
+
+/* Lists the users with limits of their own, by name: *out gets
+ * [{user,day_tokens,day_cost_micros,month_tokens,month_cost_micros}]
+ * (null for a value not set, 0 for "none"), a cJSON array the caller
+ * deletes. Returns STORE_OK or STORE_ERR (*out NULL). */
+int store_limits_list(struct store *s, cJSON **out);
 
 /* Attachments (schema v8, store_attach.c): a file a user uploaded, kept
  * whole in the database with its owner, counted in the owner's storage

@@ -6,6 +6,9 @@
 struct lc_usage {
 	int present;                  /* 0: the API sent no usage */
 	double prompt_tokens, completion_tokens, total_tokens;
+	/* completion_tokens_details.reasoning_tokens (OpenAI, DeepSeek,
+	 * OpenRouter): part of completion_tokens; 0 when not reported */
+	double reasoning_tokens;
 };
 
 #endif

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+#include "budget.h"
 #include "usage.h"
 
 struct frame_error {
@@ -18,6 +19,13 @@ struct frame_error {
 	long status;             /* upstream HTTP status, 0 when none */
 	long retry_after;        /* seconds, -1 when unknown */
 	const char *partial;     /* text received before the failure, or NULL */
+	/* budget_exceeded: the limit reached (NULL or not exceeded: no
+	 * "budget" member); currency beside its money. The member is
+	 * {"scope":"user"|"site","period":"day"|"month","unit":"tokens"|
+	 * "cost","limit","used" (tokens, or money as a number of units),
+	 * "resets_at":"ISO 8601 local with offset","currency"} */
+	const struct budget_verdict *budget;
+	const char *currency;
 };
 
 /* A reply's reasoning, for the reply and snapshot frames: text (NULL or

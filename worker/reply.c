@@ -345,7 +345,8 @@ finish(struct reply *r, const struct upstream_outcome *o, const char *state,
 	} else {
 		struct frame_error e = { r->msgid, r->conversation_id, o->code,
 		    o->message, NULL, o->status, o->retry_after,
-		    r->call.content.len > 0 ? buf_str(&r->call.content) : NULL };
+		    r->call.content.len > 0 ? buf_str(&r->call.content) : NULL,
+		    NULL, NULL };
 		frame = frame_error(&e);
 	}
 	save(r, state, o != NULL ? o->code : NULL);

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "budget.h"
 #include "config.h"
 #include "id.h"
 #include "models.h"
@@ -55,6 +56,9 @@ struct request_error {
 	const char *code;       /* a protocol error code, e.g. invalid_request */
 	char message[256];      /* for people */
 	char field[64];         /* the offending field, or "" */
+	struct budget_verdict budget; /* code "budget_exceeded": the limit
+	                               * reached (budget.exceeded 1); else
+	                               * zero */
 };
 
 /* Validates payload (may be NULL) of a kind of message against cfg; the

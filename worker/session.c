@@ -266,7 +266,7 @@ send_error(struct session *s, const struct peer *p, const char *msgid,
     const char *code, const char *message, const char *field)
 {
 	struct frame_error e = { msgid, NULL, code, message, field, 0, -1,
-	    NULL };
+	    NULL, NULL, NULL };
 
 	send_frame(s, p, frame_error(&e));
 }
@@ -282,7 +282,7 @@ send_inflight(struct session *s, const struct peer *p, const char *user,
 	struct frame_error e = { req->msgid, req->conversation_id,
 	    "worker_unavailable",
 	    "the server stopped during this reply; regenerate it", NULL, 0, -1,
-	    NULL };
+	    NULL, NULL, NULL };
 	char *frame;
 
 	if (reply_find(s->replies, user, req->msgid, NULL) == NULL)
@@ -993,7 +993,8 @@ session_new(const struct lc_config *cfg, const struct lc_token_key *key,
 	int hwm = (int)(cfg->session_send_queue / FRAME_OVERHEAD) + 16;
 	struct frame_error slow = { NULL, NULL, "slow_client", "this "
 	    "connection fell too far behind reading its replies and is closed; "
-	    "they are saved: reconnect to see them", NULL, 0, -1, NULL };
+	    "they are saved: reconnect to see them", NULL, 0, -1, NULL, NULL,
+	    NULL };
 	char *slow_line = NULL;
 
 	if (s == NULL)

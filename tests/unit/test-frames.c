@@ -80,7 +80,7 @@ test_delta_and_pong(void)
 static void
 test_reply(void)
 {
-	struct lc_usage u = { 1, 9, 2, 11 };
+	struct lc_usage u = { 1, 9, 2, 11, 0 };
 	cJSON *r = parse_frame(frame_reply("m-1", NULL, "Hello!", "gpt-x", "stop", &u, NULL),
 	    "reply");
 	const cJSON *text = get(r, "text"), *usage = get(r, "usage");
@@ -134,7 +134,7 @@ static void
 test_error(void)
 {
 	struct frame_error e = { "m-1", NULL, "upstream_rate_limited",
-		"the model is rate limited", NULL, 0, -1, NULL };
+		"the model is rate limited", NULL, 0, -1, NULL, NULL, NULL };
 	cJSON *r = parse_frame(frame_error(&e), "error minimal");
 	const cJSON *err = get(r, "error"), *text = get(r, "text");
 
@@ -164,7 +164,7 @@ test_error(void)
 	cJSON_Delete(r);
 
 	struct frame_error all = { "m-9", NULL, "upstream_truncated", tricky,
-		"params.top_p", 502, 20, tricky };
+		"params.top_p", 502, 20, tricky, NULL, NULL };
 	r = parse_frame(frame_error(&all), "error all");
 	err = get(r, "error");
 	CHECK(str_is(get(err, "field"), "params.top_p"), "error: field");
@@ -197,7 +197,7 @@ test_error(void)
 	msg[999] = '\0';
 	snprintf(full, 1200, "Error: %s", msg);
 	struct frame_error lg = { "m-l", NULL, "upstream_error", msg, NULL, 500, -1,
-		NULL };
+		NULL, NULL, NULL };
 	r = parse_frame(frame_error(&lg), "error long message");
 	CHECK(str_is(get(get(r, "error"), "message"), msg),
 	    "error: long message kept");
@@ -231,7 +231,8 @@ test_reply_key(void)
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
 		for (size_t c = 0; c < 2; c++) {
 			struct frame_error e = { ids[i], convs[c],
-			    "worker_unavailable", "m", NULL, 0, -1, NULL };
+			    "worker_unavailable", "m", NULL, 0, -1, NULL, NULL,
+			    NULL };
 			char *fe = frame_error(&e);
 			char *fr = frame_reply(ids[i], convs[c], "hi", "m",
 			    NULL, NULL, NULL);

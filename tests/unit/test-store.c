@@ -254,7 +254,7 @@ main(void)
 	CHECK_STR(t.seen, "assistant:answer|user:prompt 49",
 	    "turns: newest first, the updated reply");
 	/* The updated usage columns are unbound again for the next update. */
-	struct lc_usage u = { 1, 3, 4, 7 };
+	struct lc_usage u = { 1, 3, 4, 7, 0 };
 	CHECK(store_msg_update(s, row, "a", 1, NULL, STORE_COMPLETE, &u, "x") ==
 	    STORE_OK && store_msg_update(s, row, "b", 1, NULL, STORE_STOPPED, NULL,
 	    NULL) == STORE_OK, "updates with and without usage");
