@@ -106,6 +106,11 @@ store_backup_PKGS := sqlite3 libcjson
 store_health_SRC  := lib/store_health.c
 store_health_PKGS := sqlite3 libcjson
 
+# The usage ledger and budget limits in the store (the worker appends and
+# checks, the admin tool reports and sets, the FastCGI program shows).
+store_usage_SRC  := lib/store_usage.c
+store_usage_PKGS := sqlite3 libcjson
+
 # Attachments in the store (the FastCGI program stores and serves them,
 # the worker binds and sends them).
 store_attach_SRC  := lib/store_attach.c
@@ -122,6 +127,10 @@ models_live_SRC  := lib/models_live.c
 models_live_PKGS := libcjson
 
 wholefile_SRC := lib/wholefile.c
+
+# Budgets: periods, verdicts, money and token counts (libc only; the
+# config's money keys, the model prices and the store's ledger use it).
+budget_SRC   := lib/budget.c
 
 session_check_SRC  := lib/session_check.c
 session_check_PKGS := libcjson
@@ -253,7 +262,8 @@ MODULES := log buf utf8 monotime config models keyfile config_doc username perms
            store_quota store_health heartbeat models_live wholefile \
            session_check zmtp inflight sse think frames request upstream_body upstream context \
            watch reply prompt uphttp discover limits outq session loop wcore wmain pages authorize \
-           fmain ws admin store_backup wsclient store_attach sniff pdftext
+           fmain ws admin store_backup wsclient store_attach sniff pdftext \
+           budget store_usage
 
 # Each module's objects compile with its own include paths (-Ilib when it
 # says none) and cflags.
@@ -271,19 +281,19 @@ link_libs = $(foreach m,$(1),$($(m)_LIBS)) \
 # The FastCGI program: login, REST API, /ws authorizer.
 FCGI_MODS   := fmain authorize pages session_check store store_login \
                store_session store_health store_attach store_quota sniff pdftext users users_fp token creds device \
-               throttle json id prom username perms config models models_live wholefile keyfile log buf utf8
+               throttle json id prom username perms config models models_live wholefile keyfile log buf utf8 budget
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
-WS_MODS     := ws zmtp inflight config models keyfile log buf monotime
+WS_MODS     := ws zmtp inflight config models keyfile log buf monotime budget
 WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply \
                watch context upstream think upstream_body uphttp discover models_live wholefile \
                request frames sse \
                session_check store store_attach \
                store_session store_quota users_fp id prom json token creds \
-               username perms config models keyfile log buf utf8 monotime
+               username perms config models keyfile log buf utf8 monotime budget
 ADMIN_MODS  := admin wsclient store store_session store_quota store_backup \
                users users_fp token username perms id config models keyfile config_doc log buf \
-               monotime
+               monotime budget
 
 FCGI_BIN   := $(BUILD)/lightchat.fcgi
 WS_BIN     := $(BUILD)/lightchat-ws
@@ -292,48 +302,51 @@ ADMIN_BIN  := $(BUILD)/lightchat-admin
 
 # ------------------------------------------------------------- unit tests --
 # test-NAME links the modules in test-NAME_MODS (tests/unit/test-NAME.c).
-test-config_MODS  := config models keyfile
-test-config_doc_MODS := config_doc config models keyfile
-test-context_MODS := context store store_attach id log buf
+test-config_MODS  := config models keyfile budget
+test-config_doc_MODS := config_doc config models keyfile budget
+test-context_MODS := context store store_attach id log buf budget
 test_PKGS_test-context := sqlite3
-test-versions_MODS := context store store_attach id log buf
+test-versions_MODS := context store store_attach id log buf budget
 test_PKGS_test-versions := sqlite3
 test-creds_MODS   := creds device username
 test-frames_MODS  := frames buf utf8
-test-health_MODS  := store store_health id log monotime
+test-health_MODS  := store store_health id log monotime budget
 test_PKGS_test-health := sqlite3
 test-inflight_MODS := inflight
 test-json_MODS    := json buf utf8
 test-limits_MODS  := limits
-test-models_MODS  := models keyfile
+test-models_MODS  := models keyfile budget
 # test-reply links no ZeroMQ: proof that a reply's life does not need it.
 test-outq_MODS    := outq log monotime
 test-perms_MODS   := perms
 test-prom_MODS    := prom buf
 test-reply_MODS   := reply watch upstream think upstream_body uphttp frames sse store id config models keyfile log buf \
-                     utf8 monotime prom
+                     utf8 monotime prom budget
 test-models_live_MODS := models_live wholefile models discover uphttp keyfile buf log \
-                         monotime utf8
-test-request_MODS := request upstream_body id config models keyfile log buf utf8
+                         monotime utf8 budget
+test-request_MODS := request upstream_body id config models keyfile log buf utf8 budget
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \
                      store_health store_attach store_quota sniff pdftext users users_fp token creds device throttle \
-                     json id prom username perms models models_live wholefile keyfile log buf utf8
+                     json id prom username perms models models_live wholefile keyfile log buf utf8 budget
 test-sessions_MODS := session_check store store_session users_fp token \
-                      username id log
+                      username id log budget
 test-sse_MODS     := sse buf
 test-think_MODS   := think
 test-upstream-stream_MODS := upstream think uphttp sse utf8 buf
 test-throttle_MODS := throttle
-test-store_MODS   := store id log
+test-store_MODS   := store id log budget
 test-sniff_MODS   := sniff utf8 buf
-test-store_attach_MODS := store store_attach store_quota id log
+test-store_attach_MODS := store store_attach store_quota id log budget
+test-budgets_MODS := budget
+test-usage_MODS   := store store_usage budget id log
+test_PKGS_test-usage := sqlite3
 test_PKGS_test-store_attach := sqlite3
 test-pdftext_MODS := pdftext buf log
-test-quota_MODS   := store store_quota id log
+test-quota_MODS   := store store_quota id log budget
 test_PKGS_test-quota := sqlite3
 test-token_MODS   := token username
-test-backup_MODS  := store store_backup store_quota id log
+test-backup_MODS  := store store_backup store_quota id log budget
 test_PKGS_test-backup := sqlite3
 test-wsclient_MODS := wsclient buf monotime
 test-users_MODS   := users username

@@ -27,7 +27,7 @@ FUZZ_CFLAGS_HARN := $(FUZZ_BASE) -fsanitize=fuzzer-no-link $(WARN) -Ifuzz
 FUZZ_LDFLAGS     := -fsanitize=fuzzer $(FUZZ_SAN)
 
 # The small shared modules every harness may use (the Makefile's modules).
-FUZZ_LIB := $(foreach m,log buf utf8 monotime config models keyfile username,$($(m)_SRC))
+FUZZ_LIB := $(foreach m,log buf utf8 monotime config models keyfile username budget,$($(m)_SRC))
 
 # What each harness links beyond its own file: sources and pkg-config names
 # (the Makefile's modules), and each harness object's own cflags.

@@ -12,17 +12,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "keyfile.h"
 #include "models.h"
 
-enum cfg_type { CFG_INT, CFG_STR, CFG_BOOL };
+/* CFG_MONEY: an amount as the file writes it ("5.00", lib/budget.h), kept
+ * as a long of micro-units, from 0 to max micro-units; printed back the
+ * same way. */
+enum cfg_type { CFG_INT, CFG_STR, CFG_BOOL, CFG_MONEY };
 
 struct cfg_entry {
 	const char *key;
 	enum cfg_type type;
 	size_t offset;
 	const char *def;
-	long min, max;          /* for CFG_INT */
+	long min, max;          /* for CFG_INT (max for CFG_MONEY too) */
 	bool secret;            /* never printed by default */
 	const char *alt_env;    /* another environment variable that sets it */
 };
@@ -105,6 +109,22 @@ static const struct cfg_entry cfg_table[] = {
 	  false, NULL },
 	{ "user_storage_quota", CFG_INT, O(user_storage_quota), "104857600", 0,
 	  4398046511104L, false, NULL },
+	/* Usage budgets (lib/budget.h): 0 is no limit. */
+	{ "budget_day_tokens", CFG_INT, O(budget_day_tokens), "0", 0,
+	  BUDGET_TOKENS_MAX, false, NULL },
+	{ "budget_month_tokens", CFG_INT, O(budget_month_tokens), "0", 0,
+	  BUDGET_TOKENS_MAX, false, NULL },
+	{ "budget_day_cost", CFG_MONEY, O(budget_day_cost), "0", 0,
+	  BUDGET_COST_MAX, false, NULL },
+	{ "budget_month_cost", CFG_MONEY, O(budget_month_cost), "0", 0,
+	  BUDGET_COST_MAX, false, NULL },
+	{ "site_month_tokens", CFG_INT, O(site_month_tokens), "0", 0,
+	  BUDGET_TOKENS_MAX, false, NULL },
+	{ "site_month_cost", CFG_MONEY, O(site_month_cost), "0", 0,
+	  BUDGET_COST_MAX, false, NULL },
+	{ "currency", CFG_STR, O(currency), "USD", 0, 0, false, NULL },
+	{ "budget_warn_percent", CFG_INT, O(budget_warn_percent), "80", 1, 100,
+	  false, NULL },
 	{ "conversation_max_bytes", CFG_INT, O(conversation_max_bytes),
 	  "16777216", 0, 4398046511104L, false, NULL },
 	{ "conversation_max_messages", CFG_INT, O(conversation_max_messages),
@@ -208,6 +228,20 @@ cfg_set(struct lc_config *cfg, const struct cfg_entry *e, const char *value,
 			return -1;
 		}
 		*(long *)(void *)field = v;
+		return 0;
+	}
+	case CFG_MONEY: {
+		long long v;
+		char max[32];
+		if (budget_parse_money(value, e->max, &v) != 0) {
+			budget_format_money(e->max, max, sizeof(max));
+			snprintf(err, LC_CONFIG_ERR_MAX,
+			    "%s: %s must be an amount of money from 0 to %s "
+			    "(at most 6 decimals, e.g. 5.00)", origin, e->key,
+			    max);
+			return -1;
+		}
+		*(long *)(void *)field = (long)v;
 		return 0;
 	}
 	case CFG_BOOL:
@@ -569,6 +603,25 @@ bad:
 	return -1;
 }
 
+/* currency: "" or 1 to 8 letters (ISO 4217 codes, or "EUR", "credits"):
+ * it is printed beside amounts in messages, reports and the page. */
+static int
+cfg_check_currency(const struct lc_config *cfg, char *err)
+{
+	size_t n = strlen(cfg->currency);
+
+	for (size_t i = 0; i < n && n <= 8; i++)
+		if (!isalpha((unsigned char)cfg->currency[i]) ||
+		    (unsigned char)cfg->currency[i] > 0x7f)
+			goto bad;
+	if (n <= 8)
+		return 0;
+bad:
+	snprintf(err, LC_CONFIG_ERR_MAX, "currency must be empty or 1 to 8 "
+	    "letters A-Z, a-z (e.g. USD), not '%.20s'", cfg->currency);
+	return -1;
+}
+
 int
 config_load(struct lc_config *cfg, char err[LC_CONFIG_ERR_MAX])
 {
@@ -614,7 +667,8 @@ config_load(struct lc_config *cfg, char err[LC_CONFIG_ERR_MAX])
 	}
 	if (cfg->ws_port == 0)
 		cfg->ws_port = cfg->port < 65535 ? cfg->port + 1 : cfg->port - 1;
-	if (cfg_check_prefix(cfg, err) != 0 || cfg_derive_origin(cfg, err) != 0 ||
+	if (cfg_check_prefix(cfg, err) != 0 || cfg_check_currency(cfg, err) != 0 ||
+	    cfg_derive_origin(cfg, err) != 0 ||
 	    cfg_derive(&cfg->users_file, "", cfg->state, "/users", err) != 0 ||
 	    cfg_derive(&cfg->token_key_file, "", cfg->state, "/token.key",
 	    err) != 0 ||
@@ -665,6 +719,13 @@ config_get(const struct lc_config *cfg, const char *key, char *out,
 		n = snprintf(out, outcap, "%s",
 		    *(const bool *)(const void *)field ? "true" : "false");
 		break;
+	case CFG_MONEY: {
+		char money[32];
+		budget_format_money(*(const long *)(const void *)field, money,
+		    sizeof(money));
+		n = snprintf(out, outcap, "%s", money);
+		break;
+	}
 	default:
 		n = snprintf(out, outcap, "%s",
 		    *(char *const *)(const void *)field);

@@ -58,6 +58,14 @@ static const struct cfg_doc docs[] = {
 	{ "max_inflight_per_user", "replies being written at once per user" },
 	{ "context_budget", "bytes of stored history sent upstream with a prompt" },
 	{ "user_storage_quota", "bytes of messages a user may store (0: no limit; lightchat-admin user quota sets one user's)" },
+	{ "budget_day_tokens", "tokens (prompt + completion) a user may use per day, the server's local day (0: no limit; lightchat-admin user limit sets one user's); a reply in flight is finished, the next prompt refused" },
+	{ "budget_month_tokens", "tokens a user may use per calendar month (0: no limit)" },
+	{ "budget_day_cost", "money a user may spend per day, in currency, e.g. 0.50 (0: no limit; needs the models' price_input and price_output)" },
+	{ "budget_month_cost", "money a user may spend per calendar month, e.g. 5.00 (0: no limit)" },
+	{ "site_month_tokens", "tokens every user together may use per month: past it every prompt is refused (0: no limit)" },
+	{ "site_month_cost", "money every user together may spend per month, e.g. 100.00 (0: no limit)" },
+	{ "currency", "the currency of the prices and money limits, shown beside amounts (1 to 8 letters, or empty)" },
+	{ "budget_warn_percent", "percent of a budget from which the page warns that it is running out" },
 	{ "conversation_max_bytes", "bytes of one conversation (0: no limit)" },
 	{ "conversation_max_messages", "messages of one conversation (0: no limit)" },
 	{ "storage_reserve", "bytes kept free on the state directory's file system: prompts are refused below (0: no check)" },
@@ -128,6 +136,8 @@ static const struct cfg_section_doc sections[] = {
 	{ "model", "system_role", "system", "what a system message is sent as: system, developer or user" },
 	{ "model", "images", "false", "true: it reads images" },
 	{ "model", "max_tokens_limit", "8192", "a larger max_tokens is lowered to this (0: no limit)" },
+	{ "model", "price_input", "0.15", "money (in currency) per million prompt tokens, for the usage report and money budgets; set with price_output (neither: no price, its replies cost nothing in a budget)" },
+	{ "model", "price_output", "0.60", "money per million completion tokens (reasoning included)" },
 	{ "model", "think", "open", "<think> in its replies: auto (a reply starting with the tag), open (the reply starts inside it, as DeepSeek-R1's), off" },
 };
 #define SECTION_DOC_COUNT (sizeof(sections) / sizeof(sections[0]))

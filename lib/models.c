@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "keyfile.h"
 
 static const char *const param_names[MODELS_P__COUNT] = {
@@ -502,8 +503,13 @@ rule_open(struct lc_models *mt, const char *glob, const char *origin,
 
 static const char *const rkey_names[MODELS_F__COUNT] = {
 	"upstream", "max_tokens_param", "omit", "reasoning_effort",
-	"system_role", "images", "max_tokens_limit", "think",
+	"system_role", "images", "max_tokens_limit", "think", "price_input",
+	"price_output",
 };
+
+/* The highest price a rule takes: a million units of money per million
+ * tokens. */
+#define PRICE_MAX (1000000LL * BUDGET_MICROS)
 
 static int
 rule_set(struct models_rule *r, const char *key, const char *value,
@@ -560,6 +566,14 @@ rule_set(struct models_rule *r, const char *key, const char *value,
 		if ((e = parse_enum(value, think_names, 3)) < 0)
 			BAD("%s: think must be auto, open or off", origin);
 		r->think = (enum models_think)e;
+		break;
+	case MODELS_F_PRICE_IN:
+	case MODELS_F_PRICE_OUT:
+		if (budget_parse_money(value, PRICE_MAX, k == MODELS_F_PRICE_IN ?
+		    &r->price_in : &r->price_out) != 0)
+			BAD("%s: %s must be an amount of money per million "
+			    "tokens from 0 to 1000000 (at most 6 decimals, e.g. "
+			    "2.50)", origin, key);
 		break;
 	default:
 		BAD("%s: unknown key '%.40s' in [model %.40s]", origin, key,
@@ -711,6 +725,13 @@ models_finish(struct lc_models *mt, bool flat, const char *base_url,
 	}
 	for (size_t r = 0; r < mt->nrules; r++) {
 		struct models_rule *rule = &mt->rules[r];
+		unsigned price = rule->set & (F(PRICE_IN) | F(PRICE_OUT));
+		/* Both or neither: a model's price is never half its own. */
+		if (price != 0 && price != (F(PRICE_IN) | F(PRICE_OUT)))
+			BAD("[model %s] sets %s without %s: a price is both",
+			    rule->glob, price & F(PRICE_IN) ? "price_input" :
+			    "price_output", price & F(PRICE_IN) ? "price_output" :
+			    "price_input");
 		if (!(rule->set & F(UPSTREAM)))
 			continue;
 		rule->upstream = models_upstream_find(mt, rule->upstream_name);
@@ -805,6 +826,10 @@ take(const struct models_rule *r, unsigned *have, struct lc_model_info *out)
 		out->max_tokens_limit = r->max_tokens_limit;
 	if (now & F(THINK))
 		out->think = r->think;
+	if (now & F(PRICE_IN))
+		out->price_in = r->price_in;
+	if (now & F(PRICE_OUT))
+		out->price_out = r->price_out;
 	*have |= now;
 }
 
@@ -820,6 +845,7 @@ models_info(const struct lc_models *mt, const char *name, int u,
 	out->upstream = u;
 	out->system_role = MODELS_ROLE_SYSTEM;
 	out->think = MODELS_THINK_AUTO;
+	out->price_in = out->price_out = -1;
 	for (size_t r = 0; r < mt->nrules; r++)
 		if (models_glob(mt->rules[r].glob, name))
 			take(&mt->rules[r], &have, out);

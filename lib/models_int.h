@@ -16,7 +16,8 @@
 enum models_field {
 	MODELS_F_UPSTREAM, MODELS_F_MAX_TOKENS_PARAM, MODELS_F_OMIT,
 	MODELS_F_EFFORTS, MODELS_F_SYSTEM_ROLE, MODELS_F_IMAGES,
-	MODELS_F_MAX_TOKENS_LIMIT, MODELS_F_THINK, MODELS_F__COUNT
+	MODELS_F_MAX_TOKENS_LIMIT, MODELS_F_THINK, MODELS_F_PRICE_IN,
+	MODELS_F_PRICE_OUT, MODELS_F__COUNT
 };
 
 struct models_rule {
@@ -32,6 +33,9 @@ struct models_rule {
 	bool images;
 	long max_tokens_limit;
 	enum models_think think;
+	long long price_in, price_out; /* micro-units per million tokens; a
+	                                * rule sets both or neither
+	                                * (models_finish) */
 };
 
 /* The keys of an [upstream] section a file or the environment set, as bits

@@ -3,7 +3,8 @@
  * transactions and the error helpers the other store files share.
  * Conversations and messages are in store_conv.c, login limits in
  * store_login.c, login sessions in store_session.c, storage quotas in
- * store_quota.c, attachments in store_attach.c. */
+ * store_quota.c, attachments in store_attach.c, the usage ledger and
+ * budget limits in store_usage.c. */
 #include "store_int.h"
 
 #include <stdio.h>
@@ -24,6 +25,17 @@ static unsigned long long db_errors;
 	"WITH RECURSIVE path(id) AS (SELECT current_leaf FROM conversations" \
 	" WHERE id = ?1 UNION ALL SELECT m.parent_id FROM messages m" \
 	" JOIN path ON m.id = path.id WHERE m.parent_id IS NOT NULL)"
+
+/* The ledger grouped by column key, between days ?1 and ?2 (either NULL:
+ * unbounded); the columns store_usage_report reads. A report is rare (the
+ * admin's): a scan of the ledger is fine. */
+#define USAGE_REPORT(key) \
+	"SELECT " key ", count(*), sum(prompt_tokens)," \
+	" sum(completion_tokens), sum(reasoning_tokens)," \
+	" sum(prompt_tokens + completion_tokens)," \
+	" coalesce(sum(cost_micros), 0), count(cost_micros), sum(estimated)" \
+	" FROM usage WHERE (?1 IS NULL OR day >= ?1)" \
+	" AND (?2 IS NULL OR day <= ?2) GROUP BY " key " ORDER BY " key
 
 static const char *const stmt_sql[ST__MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -271,6 +283,62 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_ATT_USER_PURGE] =
 	    "DELETE FROM attachments WHERE user GLOB '~deleted~*'"
 	    " AND (?1 IS NULL OR user GLOB '~deleted~*~' || ?1)",
+	/* The usage ledger (schema v10). */
+	[ST_USAGE_ADD] =
+	    "INSERT INTO usage (at, day, user, model, upstream, outcome,"
+	    " conversation_id, message_id, prompt_tokens, completion_tokens,"
+	    " reasoning_tokens, estimated, cost_micros)"
+	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	/* A budget's sums read only the covering indexes: EXPLAIN QUERY
+	 * PLAN says "SEARCH usage USING COVERING INDEX usage_by_user_day
+	 * (user=? AND day>?)" and "... usage_by_day (day>?)"; no table row
+	 * is read (docs/ARCHITECTURE.md, "Usage and budgets", has the
+	 * figures). */
+	[ST_USAGE_SUM_USER] =
+	    "SELECT coalesce(sum(prompt_tokens + completion_tokens), 0),"
+	    " coalesce(sum(cost_micros), 0) FROM usage"
+	    " WHERE user = ?1 AND day >= ?2",
+	[ST_USAGE_SUM_ALL] =
+	    "SELECT coalesce(sum(prompt_tokens + completion_tokens), 0),"
+	    " coalesce(sum(cost_micros), 0) FROM usage WHERE day >= ?1",
+	[ST_USAGE_REPORT_USER] = USAGE_REPORT("user"),
+	[ST_USAGE_REPORT_MODEL] = USAGE_REPORT("model"),
+	[ST_USAGE_REPORT_DAY] = USAGE_REPORT("day"),
+	[ST_USAGE_TOTALS] =
+	    "SELECT user, model, replies, prompt_tokens, completion_tokens,"
+	    " reasoning_tokens, cost_micros FROM usage_totals"
+	    " ORDER BY user, model",
+	/* The replies store_mark_interrupted marks (before it marks them):
+	 * their text and reasoning estimated as the completion (a token per
+	 * 4 bytes, rounded up: budget_estimate_tokens), the prompt unknown. */
+	[ST_USAGE_INTERRUPTED] =
+	    "INSERT INTO usage (at, day, user, model, upstream, outcome,"
+	    " conversation_id, message_id, prompt_tokens, completion_tokens,"
+	    " reasoning_tokens, estimated, cost_micros)"
+	    " SELECT ?1, ?2, c.user,"
+	    " CASE WHEN m.model <> '' THEN m.model ELSE c.model END,"
+	    " '', 'interrupted', m.conversation_id, m.id, 0,"
+	    " (length(CAST(m.content AS BLOB))"
+	    "  + length(CAST(coalesce(m.reasoning, '') AS BLOB)) + 3) / 4,"
+	    " (length(CAST(coalesce(m.reasoning, '') AS BLOB)) + 3) / 4,"
+	    " 1, NULL FROM messages m JOIN conversations c"
+	    " ON c.id = m.conversation_id WHERE m.state = 'streaming'",
+	/* A user's own limits (NULL: the default, 0: none). */
+	[ST_LIMITS_GET] =
+	    "SELECT day_tokens, day_cost, month_tokens, month_cost"
+	    " FROM user_limits WHERE user = ?",
+	[ST_LIMITS_SET] =
+	    "INSERT INTO user_limits (user, day_tokens, day_cost,"
+	    " month_tokens, month_cost) VALUES (?1,?2,?3,?4,?5)"
+	    " ON CONFLICT (user) DO UPDATE SET day_tokens = excluded.day_tokens,"
+	    " day_cost = excluded.day_cost,"
+	    " month_tokens = excluded.month_tokens,"
+	    " month_cost = excluded.month_cost",
+	[ST_LIMITS_CLEAR] =
+	    "DELETE FROM user_limits WHERE user = ?",
+	[ST_LIMITS_LIST] =
+	    "SELECT user, day_tokens, day_cost, month_tokens, month_cost"
+	    " FROM user_limits ORDER BY user",
 };
 
 static const char schema_v1[] =
@@ -531,6 +599,57 @@ static const char schema_v9[] =
     "CREATE INDEX messages_by_parent ON messages"
     " (conversation_id, parent_id, id);";
 
+/* v10: usage accounting (store_usage.c; issue 16). The ledger: a row per
+ * reply that reached the upstream, never changed nor deleted (its
+ * triggers refuse both): deleting a conversation or a user must not
+ * reset a budget, and the bill stands. Its day is the server's local
+ * date of the reply's end, so that a budget's sum is an index range
+ * (user, day >= first day of the period); the covering indexes hold the
+ * summed columns. usage_totals (per user and model, for /metrics) is kept
+ * by a trigger in the insert's transaction. user_limits: a user's own
+ * budget limits (NULL: the default, 0: none). The replies stored before
+ * v10 are not counted: the messages' usage columns are not copied. */
+static const char schema_v10[] =
+    "CREATE TABLE usage ("
+    " id INTEGER PRIMARY KEY,"
+    " at INTEGER NOT NULL, day TEXT NOT NULL, user TEXT NOT NULL,"
+    " model TEXT NOT NULL, upstream TEXT NOT NULL DEFAULT '',"
+    " outcome TEXT NOT NULL CHECK (outcome IN"
+    "  ('complete','stopped','error','interrupted')),"
+    " conversation_id TEXT, message_id INTEGER,"
+    " prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,"
+    " reasoning_tokens INTEGER NOT NULL, estimated INTEGER NOT NULL,"
+    " cost_micros INTEGER);"
+    "CREATE INDEX usage_by_user_day ON usage"
+    " (user, day, prompt_tokens, completion_tokens, cost_micros);"
+    "CREATE INDEX usage_by_day ON usage"
+    " (day, prompt_tokens, completion_tokens, cost_micros);"
+    "CREATE TABLE usage_totals ("
+    " user TEXT NOT NULL, model TEXT NOT NULL,"
+    " replies INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL,"
+    " completion_tokens INTEGER NOT NULL,"
+    " reasoning_tokens INTEGER NOT NULL, cost_micros INTEGER NOT NULL,"
+    " PRIMARY KEY (user, model));"
+    "CREATE TRIGGER usage_totals_add AFTER INSERT ON usage BEGIN"
+    " INSERT INTO usage_totals (user, model, replies, prompt_tokens,"
+    "  completion_tokens, reasoning_tokens, cost_micros)"
+    "  VALUES (NEW.user, NEW.model, 1, NEW.prompt_tokens,"
+    "  NEW.completion_tokens, NEW.reasoning_tokens,"
+    "  coalesce(NEW.cost_micros, 0))"
+    "  ON CONFLICT (user, model) DO UPDATE SET replies = replies + 1,"
+    "  prompt_tokens = prompt_tokens + excluded.prompt_tokens,"
+    "  completion_tokens = completion_tokens + excluded.completion_tokens,"
+    "  reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,"
+    "  cost_micros = cost_micros + excluded.cost_micros; END;"
+    "CREATE TRIGGER usage_kept_changed BEFORE UPDATE ON usage BEGIN"
+    " SELECT RAISE(ABORT, 'the usage ledger is never changed'); END;"
+    "CREATE TRIGGER usage_kept_deleted BEFORE DELETE ON usage BEGIN"
+    " SELECT RAISE(ABORT, 'the usage ledger is never deleted from'); END;"
+    "CREATE TABLE user_limits ("
+    " user TEXT PRIMARY KEY,"
+    " day_tokens INTEGER, day_cost INTEGER,"
+    " month_tokens INTEGER, month_cost INTEGER);";
+
 long long
 store_now_ms(void)
 {
@@ -696,6 +815,9 @@ migrate(struct store *s, char *err, size_t errcap)
 		goto fail;
 	if (version < 9 && (exec(s, schema_v9) != STORE_OK ||
 	    exec(s, "PRAGMA user_version = 9") != STORE_OK))
+		goto fail;
+	if (version < 10 && (exec(s, schema_v10) != STORE_OK ||
+	    exec(s, "PRAGMA user_version = 10") != STORE_OK))
 		goto fail;
 	if (exec(s, "COMMIT") != STORE_OK)
 		goto fail;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "username.h"
@@ -864,18 +865,51 @@ store_path_below(struct store *s, const char *conv_id, long long ancestor,
 	return rc;
 }
 
+/* Adds the replies still streaming to the usage ledger, at now_ms's
+ * second and local day (ST_USAGE_INTERRUPTED). */
+static int
+ledger_interrupted(struct store *s, long long now_ms)
+{
+	sqlite3_stmt *st = NULL;
+	char day[BUDGET_DATE_LEN + 1];
+
+	if (budget_date((time_t)(now_ms / 1000), day) != 0) {
+		log_err("store: no local date for the usage ledger");
+		return STORE_ERR;
+	}
+	if (store_prep(s, ST_USAGE_INTERRUPTED, &st) != STORE_OK)
+		return STORE_ERR;
+	if (sqlite3_bind_int64(st, 1, now_ms / 1000) != SQLITE_OK ||
+	    store_bind_text(st, 2, day))
+		return store_bind_fail(s, st);
+	return store_run_done(s, st, "ledger interrupted");
+}
+
 int
 store_mark_interrupted(struct store *s)
 {
 	sqlite3_stmt *st = NULL;
+	long long now = store_now_ms();
+	int n;
 
-	if (store_prep(s, ST_MARK_INTERRUPTED, &st) != STORE_OK)
+	if (store_begin(s) != STORE_OK)
 		return STORE_ERR;
-	if (sqlite3_bind_int64(st, 1, store_now_ms()) != SQLITE_OK)
-		return store_bind_fail(s, st);
+	if (ledger_interrupted(s, now) != STORE_OK ||
+	    store_prep(s, ST_MARK_INTERRUPTED, &st) != STORE_OK)
+		goto fail;
+	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK) {
+		store_bind_fail(s, st);
+		goto fail;
+	}
 	if (store_run_done(s, st, "mark interrupted") != STORE_OK)
+		goto fail;
+	n = sqlite3_changes(s->db);
+	if (store_commit(s) != STORE_OK)
 		return STORE_ERR;
-	return sqlite3_changes(s->db);
+	return n;
+fail:
+	store_rollback(s);
+	return STORE_ERR;
 }
 
 /* Runs a statement binding text a (and b when not NULL) and sets *n to the

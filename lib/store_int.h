@@ -87,6 +87,20 @@ enum stmt {
 	ST_ATT_USER_DELETE,
 	ST_ATT_USER_MOVE,
 	ST_ATT_USER_PURGE,
+	/* store_usage.c: the usage ledger and budget limits (and
+	 * store_conv.c's interrupted replies) */
+	ST_USAGE_ADD,
+	ST_USAGE_SUM_USER,
+	ST_USAGE_SUM_ALL,
+	ST_USAGE_REPORT_USER,
+	ST_USAGE_REPORT_MODEL,
+	ST_USAGE_REPORT_DAY,
+	ST_USAGE_TOTALS,
+	ST_USAGE_INTERRUPTED,
+	ST_LIMITS_GET,
+	ST_LIMITS_SET,
+	ST_LIMITS_CLEAR,
+	ST_LIMITS_LIST,
 	ST__MAX
 };
 
@@ -107,7 +121,7 @@ int store_open_plain(struct store **out, const char *path, int readonly,
     char *err, size_t errcap);
 
 /* The version this build's schema has (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 
 /* Milliseconds since the epoch: ordering by update time needs more than
  * seconds. */

@@ -575,6 +575,72 @@ test_sections(void)
 	clear_env();
 }
 
+/* The usage budgets' keys (issue 16): token counts as integers, money as
+ * amounts ("5.00") kept in micro-units and printed back so, the
+ * currency's letters, the warning's percent; file and environment. */
+static void
+test_budgets(void)
+{
+	struct lc_config cfg;
+	char err[LC_CONFIG_ERR_MAX], out[64];
+
+	clear_env();
+	CHECK(load("", &cfg, err) == 0 && cfg.budget_day_tokens == 0 &&
+	    cfg.budget_month_tokens == 0 && cfg.budget_day_cost == 0 &&
+	    cfg.budget_month_cost == 0 && cfg.site_month_tokens == 0 &&
+	    cfg.site_month_cost == 0 && cfg.budget_warn_percent == 80 &&
+	    strcmp(cfg.currency, "USD") == 0,
+	    "budgets: defaults: no limits, USD, a warning at 80 %");
+	CHECK(config_get(&cfg, "budget_month_cost", out, sizeof(out)) == 0 &&
+	    strcmp(out, "0.00") == 0, "budgets: no money limit prints 0.00");
+	config_free(&cfg);
+	CHECK(load("budget_day_tokens = 10000\nbudget_month_cost = 5.00\n"
+	    "budget_day_cost = 0.125\nsite_month_cost = 1000000000\n"
+	    "site_month_tokens = 1000000000000\ncurrency = EUR\n"
+	    "budget_warn_percent = 90\n", &cfg, err) == 0 &&
+	    cfg.budget_day_tokens == 10000 &&
+	    cfg.budget_month_cost == 5000000 && cfg.budget_day_cost == 125000 &&
+	    cfg.site_month_cost == 1000000000L * 1000000L &&
+	    cfg.site_month_tokens == 1000000000000L &&
+	    strcmp(cfg.currency, "EUR") == 0 && cfg.budget_warn_percent == 90,
+	    "budgets: the file's values, money in micro-units");
+	CHECK(config_get(&cfg, "budget_month_cost", out, sizeof(out)) == 0 &&
+	    strcmp(out, "5.00") == 0, "budgets: money printed back as written");
+	CHECK(config_get(&cfg, "budget_day_cost", out, sizeof(out)) == 0 &&
+	    strcmp(out, "0.125") == 0, "budgets: and with its decimals");
+	config_free(&cfg);
+	setenv("LIGHTCHAT_BUDGET_MONTH_COST", "2.50", 1);
+	setenv("LIGHTCHAT_BUDGET_DAY_TOKENS", "500", 1);
+	setenv("LIGHTCHAT_CURRENCY", "", 1);
+	CHECK(load("budget_month_cost = 5.00\n", &cfg, err) == 0 &&
+	    cfg.budget_month_cost == 2500000 && cfg.budget_day_tokens == 500 &&
+	    strcmp(cfg.currency, "") == 0,
+	    "budgets: the environment over the file; an empty currency");
+	config_free(&cfg);
+	clear_env();
+	expect_err("budget_month_cost = 5,00\n", "budget_month_cost must be an "
+	    "amount of money", "budgets: a comma refused");
+	expect_err("budget_month_cost = -1\n", "budget_month_cost",
+	    "budgets: negative money refused");
+	expect_err("budget_month_cost = 1.0000001\n", "at most 6 decimals",
+	    "budgets: 7 decimals refused");
+	expect_err("site_month_cost = 1000000000.01\n", "from 0 to "
+	    "1000000000.00", "budgets: over the money's maximum refused");
+	expect_err("budget_day_tokens = 1000000000001\n", "budget_day_tokens "
+	    "must be an integer from 0 to 1000000000000",
+	    "budgets: over the tokens' maximum refused");
+	expect_err("budget_day_tokens = 2M\n", "budget_day_tokens",
+	    "budgets: a token key takes a plain integer");
+	expect_err("budget_warn_percent = 0\n", "budget_warn_percent",
+	    "budgets: a 0 % warning refused");
+	expect_err("budget_warn_percent = 101\n", "budget_warn_percent",
+	    "budgets: over 100 % refused");
+	expect_err("currency = US$\n", "currency must be", "budgets: a currency "
+	    "with a sign refused");
+	expect_err("currency = ABCDEFGHI\n", "currency must be",
+	    "budgets: a 9-letter currency refused");
+}
+
 int
 main(void)
 {
@@ -593,6 +659,7 @@ main(void)
 	test_get_and_list();
 	test_prefix();
 	test_sections();
+	test_budgets();
 	clear_env();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

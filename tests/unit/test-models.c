@@ -593,6 +593,57 @@ test_route(void)
 	models_free(mt);
 }
 
+/* Prices (issue 16): money per million tokens, micro-units, -1 without;
+ * a rule sets both or neither. */
+static void
+test_prices(void)
+{
+	struct lc_models *mt = models_new();
+	struct lc_model_info mi;
+
+	CHECK(set(mt, "model", "gpt-4o", "price_input", "2.50") == 0 &&
+	    set(mt, "model", "gpt-4o", "price_output", "10") == 0 &&
+	    set(mt, "model", "gpt-4o*", "price_input", "0.15") == 0 &&
+	    set(mt, "model", "gpt-4o*", "price_output", "0.600000") == 0 &&
+	    set(mt, "model", "llama*", "price_input", "0") == 0 &&
+	    set(mt, "model", "llama*", "price_output", "0") == 0 &&
+	    finish_flat(mt, true, "gpt-4o,gpt-4o-mini,llama3,o3") == 0,
+	    "prices: rules take them");
+	models_info(mt, "gpt-4o", 0, &mi);
+	CHECK(mi.price_in == 2500000 && mi.price_out == 10000000,
+	    "prices: in micro-units per million tokens");
+	models_info(mt, "gpt-4o-mini", 0, &mi);
+	CHECK(mi.price_in == 150000 && mi.price_out == 600000,
+	    "prices: from the first rule setting them");
+	models_info(mt, "llama3", 0, &mi);
+	CHECK(mi.price_in == 0 && mi.price_out == 0, "prices: a free model: 0");
+	models_info(mt, "o3", 0, &mi);
+	CHECK(mi.price_in == -1 && mi.price_out == -1,
+	    "prices: none set: -1 (no built-in prices)");
+	models_free(mt);
+
+	mt = models_new();
+	CHECK(set(mt, "model", "x*", "price_input", "1") == 0 &&
+	    finish_flat(mt, true, "x1") == -1 &&
+	    strstr(err, "price_input without price_output") != NULL,
+	    "prices: a rule with one price refused at finish");
+	models_free(mt);
+	mt = models_new();
+	CHECK(set(mt, "model", "x*", "price_output", "1") == 0 &&
+	    finish_flat(mt, true, "x1") == -1 &&
+	    strstr(err, "price_output without price_input") != NULL,
+	    "prices: and the other way");
+	models_free(mt);
+	expect_set_err("model", "x*", "price_input", "-1", "price_input must be",
+	    "prices: negative refused");
+	expect_set_err("model", "x*", "price_output", "2,50", "price_output must "
+	    "be", "prices: a comma refused");
+	expect_set_err("model", "x*", "price_input", "1000000.000001",
+	    "price_input must be", "prices: over a million refused");
+	expect_set_err("model", "x*", "price_input", "0.0000001",
+	    "price_input must be", "prices: 7 decimals refused");
+}
+
 int
 main(void)
 {
@@ -606,5 +657,6 @@ main(void)
 	test_overrides();
 	test_effort_map();
 	test_route();
+	test_prices();
 	UNIT_EXIT();
 }

@@ -210,6 +210,8 @@ test_migration(const char *dir)
 	store_close(s);
 	s = NULL;
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db,
+	    "DROP TABLE usage; DROP TABLE usage_totals;"  /* v10's */
+	    "DROP TABLE user_limits;"
 	    "DROP INDEX messages_by_parent;"
 	    "ALTER TABLE messages DROP COLUMN parent_id;"
 	    "ALTER TABLE conversations DROP COLUMN current_leaf;"
