@@ -193,11 +193,11 @@ format_offset(const struct tm *tm, char *out)
 {
 	long off = tm->tm_gmtoff;
 	char sign = off < 0 ? '-' : '+';
+	unsigned long a = off < 0 ? 0UL - (unsigned long)off :
+	    (unsigned long)off;
 
-	if (off < 0)
-		off = -off;
-	snprintf(out, OFFSET_CAP, "%c%02d:%02d", sign, (int)(off / 3600 % 100),
-	    (int)(off / 60 % 60));
+	snprintf(out, OFFSET_CAP, "%c%02u:%02u", sign,
+	    (unsigned)(a / 3600 % 100), (unsigned)(a / 60 % 60));
 }
 
 void
