@@ -1,9 +1,22 @@
 # bench/bench.mk - benchmark targets (included by the Makefile).
 #   make bench        the full benchmark: prints the table, writes bench/RESULTS.md
 #   make bench-smoke  a tiny run (well under a minute) printing TAP lines
+#   make bench-usage  the usage ledger's budget sums, timed (bench/usage_sum.c)
 .PHONY: bench bench-smoke
 bench: all
 	@bench/run.sh
 
 bench-smoke: all
 	@bench/run.sh --smoke
+
+# make bench-usage: what a budget check's sums cost (bench/usage_sum.c: the
+# usage ledger's covering indexes with 300 000 rows), printed.
+usagebench_SRC := bench/usage_sum.c
+usagebench_PKGS := sqlite3 libcjson
+USAGEBENCH_MODS := usagebench store store_usage budget id log monotime
+USAGEBENCH_BIN := $(BUILD)/bench-usage-sum
+$(eval $(call module_flags,usagebench))
+$(eval $(call program,usagebench,$(USAGEBENCH_BIN),$(USAGEBENCH_MODS)))
+.PHONY: bench-usage
+bench-usage: $(USAGEBENCH_BIN)
+	@$(USAGEBENCH_BIN)

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "config.h"
 #include "log.h"
 #include "models.h"
@@ -48,6 +49,7 @@ page_me(struct http_req *r, const struct route_ctx *ctx)
 struct models_doc {
 	const struct lc_models *mt;
 	const struct models_live *live;
+	const char *currency;     /* the prices' */
 	cJSON *models;            /* the names (old clients read only these) */
 	cJSON *details;
 };
@@ -86,6 +88,26 @@ effort_name(int i)
 	return models_effort_name((enum models_effort)i);
 }
 
+/* A model's price, when it has one: "price": {"input": 2.5, "output": 10,
+ * "currency": "USD"}, money per million tokens. Returns 0 or -1 (no
+ * memory). */
+static int
+add_price(cJSON *d, const struct lc_model_info *info, const char *currency)
+{
+	cJSON *p;
+
+	if (info->price_in < 0 || info->price_out < 0)
+		return 0;
+	if ((p = cJSON_AddObjectToObject(d, "price")) == NULL ||
+	    cJSON_AddNumberToObject(p, "input", (double)info->price_in /
+	    BUDGET_MICROS) == NULL ||
+	    cJSON_AddNumberToObject(p, "output", (double)info->price_out /
+	    BUDGET_MICROS) == NULL ||
+	    cJSON_AddStringToObject(p, "currency", currency) == NULL)
+		return -1;
+	return 0;
+}
+
 /* models_each's callback: one model's name and details. */
 static int
 add_model(void *arg, const char *name, int u)
@@ -112,6 +134,7 @@ add_model(void *arg, const char *name, int u)
 	    add_names(d, "reasoning_effort", info.efforts, effort_name,
 	    MODELS_E__COUNT) == -1 ||
 	    cJSON_AddBoolToObject(d, "images", info.images) == NULL ||
+	    add_price(d, &info, doc->currency) == -1 ||
 	    !cJSON_AddItemToArray(doc->details, d))
 		goto fail;
 	return 0;
@@ -183,7 +206,7 @@ live_load(const struct lc_config *cfg)
 static cJSON *
 models_doc_build(const struct lc_config *cfg)
 {
-	struct models_doc doc = { .mt = cfg->mt };
+	struct models_doc doc = { .mt = cfg->mt, .currency = cfg->currency };
 	struct models_live *live = NULL;
 	cJSON *root = NULL;
 	int ok = 0;

@@ -3,7 +3,8 @@
 # listing fails (nothing listens at its address): every model with its
 # upstream's name and label, whether it is available, the sampling
 # parameters and reasoning efforts it takes (the built-in rules for o4-mini,
-# the sysadmin's [model] section for qwen*), each upstream's state. First as
+# the sysadmin's [model] section for qwen*, its price), each upstream's
+# state. First as
 # the worker's discovery saw it, then with discovery records the test writes
 # to worker_models_file (the worker lists again only after a day here): read
 # at each request, and a missing or bad one hides no configured model.
@@ -25,6 +26,8 @@ discover_interval = 86400
 omit = frequency_penalty,presence_penalty
 reasoning_effort = low,high
 images = false
+price_input = 0.15
+price_output = 0.60
 CONF
 # write_live OK ERROR: a discovery record in which Ollama listed qwen3:8b.
 write_live() {
@@ -82,8 +85,8 @@ assert_eq "gpt-4o-mini: every parameter, no effort, images" "$(detail gpt-4o-min
 	'{"upstream":"default","label":"default","available":true,"params":["max_tokens","temperature","top_p","frequency_penalty","presence_penalty"],"reasoning_effort":[],"images":true}'
 assert_eq "o4-mini: max_tokens only, low/medium/high" "$(detail o4-mini)" \
 	'{"upstream":"default","label":"default","available":true,"params":["max_tokens"],"reasoning_effort":["low","medium","high"],"images":true}'
-assert_eq "qwen3:8b: the [model qwen*] section's omit, efforts and images" "$(detail qwen3:8b)" \
-	'{"upstream":"ollama","label":"Ollama","available":false,"params":["max_tokens","temperature","top_p"],"reasoning_effort":["low","high"],"images":false}'
+assert_eq "qwen3:8b: the [model qwen*] section's omit, efforts, images and price" "$(detail qwen3:8b)" \
+	'{"upstream":"ollama","label":"Ollama","available":false,"params":["max_tokens","temperature","top_p"],"reasoning_effort":["low","high"],"images":false,"price":{"input":0.15,"output":0.6,"currency":"USD"}}'
 assert_eq "upstreams: the flat one ok, Ollama failing with why and when" "$(jq -c .upstreams "$T/out")" \
 	'[{"name":"default","label":"default","discover":false,"status":"ok"},{"name":"ollama","label":"Ollama","discover":true,"status":"error","error":"GET /models: connection refused","checked":1764650000}]'
 
