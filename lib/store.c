@@ -726,6 +726,32 @@ store_run_done(struct store *s, sqlite3_stmt *st, const char *what)
 	return rc;
 }
 
+int
+store_rows_json(struct store *s, sqlite3_stmt *st, store_row_json_fn row,
+    const char *what, cJSON **out)
+{
+	cJSON *list = cJSON_CreateArray();
+	int step = SQLITE_DONE, rc = STORE_ERR;
+
+	*out = NULL;
+	if (list == NULL)
+		goto out;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		if (row(list, st) != 0)
+			goto out;
+	if (step != SQLITE_DONE) {
+		store_db_fail(s, what);
+		goto out;
+	}
+	*out = list;
+	list = NULL;
+	rc = STORE_OK;
+out:
+	store_release(st);
+	cJSON_Delete(list);
+	return rc;
+}
+
 static int
 exec(struct store *s, const char *sql)
 {

@@ -148,6 +148,16 @@ int store_bind_fail(struct store *s, sqlite3_stmt *st);
  * returns. Returns 0 or -1. */
 int store_bind_text(sqlite3_stmt *st, int i, const char *v);
 
+/* Appends one row of st to list as an object; 0, or -1 (no memory, a NULL
+ * column that may not be). */
+typedef int (*store_row_json_fn)(cJSON *list, sqlite3_stmt *st);
+
+/* Steps st (prepared and bound) to its end, row(list, st) for each row, and
+ * releases it: *out gets the array, which the caller deletes. Returns
+ * STORE_OK, or STORE_ERR (*out NULL; a failed step logged with what). */
+int store_rows_json(struct store *s, sqlite3_stmt *st, store_row_json_fn row,
+    const char *what, cJSON **out);
+
 /* Steps st, which returns no rows, and releases it. Returns STORE_OK or
  * STORE_ERR (logged with what). */
 int store_run_done(struct store *s, sqlite3_stmt *st, const char *what);

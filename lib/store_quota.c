@@ -97,41 +97,32 @@ add_int_col(cJSON *obj, const char *name, sqlite3_stmt *st, int i)
 	    (double)sqlite3_column_int64(st, i)) != NULL;
 }
 
+/* One row of ST_QUOTA_LIST as an object appended to list. */
+static int
+quota_row(cJSON *list, sqlite3_stmt *st)
+{
+	const char *user = (const char *)sqlite3_column_text(st, 0);
+	cJSON *e = cJSON_CreateObject();
+
+	if (e == NULL || !cJSON_AddItemToArray(list, e) || user == NULL ||
+	    cJSON_AddStringToObject(e, "user", user) == NULL ||
+	    !add_int_col(e, "conversations", st, 1) ||
+	    !add_int_col(e, "messages", st, 2) ||
+	    !add_int_col(e, "bytes", st, 3) ||
+	    (sqlite3_column_type(st, 4) == SQLITE_NULL ?
+	    cJSON_AddNullToObject(e, "quota") == NULL :
+	    !add_int_col(e, "quota", st, 4)))
+		return -1;
+	return 0;
+}
+
 int
 store_quota_list(struct store *s, cJSON **out)
 {
 	sqlite3_stmt *st = NULL;
-	cJSON *list = NULL;
-	int step, rc = STORE_ERR;
 
 	*out = NULL;
 	if (store_prep(s, ST_QUOTA_LIST, &st) != STORE_OK)
 		return STORE_ERR;
-	if ((list = cJSON_CreateArray()) == NULL)
-		goto out;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *user = (const char *)sqlite3_column_text(st, 0);
-		cJSON *e = cJSON_CreateObject();
-		if (e == NULL || !cJSON_AddItemToArray(list, e) ||
-		    user == NULL ||
-		    cJSON_AddStringToObject(e, "user", user) == NULL ||
-		    !add_int_col(e, "conversations", st, 1) ||
-		    !add_int_col(e, "messages", st, 2) ||
-		    !add_int_col(e, "bytes", st, 3) ||
-		    (sqlite3_column_type(st, 4) == SQLITE_NULL ?
-		    cJSON_AddNullToObject(e, "quota") == NULL :
-		    !add_int_col(e, "quota", st, 4)))
-			goto out;
-	}
-	if (step != SQLITE_DONE) {
-		store_db_fail(s, "usage list");
-		goto out;
-	}
-	*out = list;
-	list = NULL;
-	rc = STORE_OK;
-out:
-	store_release(st);
-	cJSON_Delete(list);
-	return rc;
+	return store_rows_json(s, st, quota_row, "usage list", out);
 }

@@ -143,8 +143,7 @@ store_usage_report(struct store *s, const char *by, const char *since_day,
     const char *until_day, cJSON **out)
 {
 	sqlite3_stmt *st = NULL;
-	cJSON *list = NULL;
-	int step, rc = STORE_ERR, found = -1;
+	int found = -1;
 
 	*out = NULL;
 	for (size_t i = 0; by != NULL && i < sizeof(report_by) /
@@ -158,22 +157,7 @@ store_usage_report(struct store *s, const char *by, const char *since_day,
 	if (bind_text_or_null(st, 1, since_day) ||
 	    bind_text_or_null(st, 2, until_day))
 		return store_bind_fail(s, st);
-	if ((list = cJSON_CreateArray()) == NULL)
-		goto out;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		if (report_row(list, st) != 0)
-			goto out;
-	if (step != SQLITE_DONE) {
-		store_db_fail(s, "usage report");
-		goto out;
-	}
-	*out = list;
-	list = NULL;
-	rc = STORE_OK;
-out:
-	store_release(st);
-	cJSON_Delete(list);
-	return rc;
+	return store_rows_json(s, st, report_row, "usage report", out);
 }
 
 int
@@ -299,26 +283,9 @@ int
 store_limits_list(struct store *s, cJSON **out)
 {
 	sqlite3_stmt *st = NULL;
-	cJSON *list = NULL;
-	int step, rc = STORE_ERR;
 
 	*out = NULL;
 	if (store_prep(s, ST_LIMITS_LIST, &st) != STORE_OK)
 		return STORE_ERR;
-	if ((list = cJSON_CreateArray()) == NULL)
-		goto out;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		if (limits_row(list, st) != 0)
-			goto out;
-	if (step != SQLITE_DONE) {
-		store_db_fail(s, "limits list");
-		goto out;
-	}
-	*out = list;
-	list = NULL;
-	rc = STORE_OK;
-out:
-	store_release(st);
-	cJSON_Delete(list);
-	return rc;
+	return store_rows_json(s, st, limits_row, "limits list", out);
 }
