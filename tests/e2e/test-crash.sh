@@ -2,7 +2,8 @@
 # test-crash.sh - a worker killed mid-reply (SIGKILL): every client with a
 # reply in flight (a page-shaped and a seed-shaped one) gets its final
 # worker_unavailable frame at once, its connection then works again for a
-# new prompt, and the history shows the reply interrupted, not complete.
+# new prompt, and the history shows the reply interrupted, not complete; the
+# restart counts each such reply in the usage ledger, estimated.
 . "$(dirname "$0")/lib.sh"
 stack_start || finish
 J=$T/jar
@@ -81,6 +82,16 @@ assert_eq "history: the interrupted reply's error says the worker stopped" \
 sconv=$(curl -s -b "$J" "$BASE/api/conversations/$SCID")
 assert_eq "history: the seed client's reply is interrupted" \
 	"$(jq -c '.messages[-1] | [.role, .state]' <<<"$sconv")" '["assistant","interrupted"]'
+# The usage ledger (issue 16): the restart counted each reply it marked,
+# estimated from the text saved (a token per 4 bytes, rounded up), the
+# prompt unknown (0), at no cost.
+DB=$T/state/lightchat.db
+assert_eq "ledger: one interrupted, estimated row per marked reply, prompt 0, no cost" \
+	"$(sqlite3 "$DB" "SELECT count(*), sum(outcome = 'interrupted'), sum(estimated), sum(prompt_tokens), count(cost_micros) FROM usage WHERE user = 'alice'")" \
+	"3|3|3|0|0"
+bytes=$(jq -j '.messages[-1].content' <<<"$conv" | wc -c)
+assert_eq "ledger: the page's reply counts the text it had ($bytes bytes)" \
+	"$(sqlite3 "$DB" "SELECT completion_tokens FROM usage WHERE conversation_id = '$CID'")" "$(((bytes + 3) / 4))"
 
 # The same connections work again: the page regenerates, the seed client
 # sends a new prompt.
