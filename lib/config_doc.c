@@ -136,7 +136,7 @@ static const struct cfg_section_doc sections[] = {
 	{ "model", "system_role", "system", "what a system message is sent as: system, developer or user" },
 	{ "model", "images", "false", "true: it reads images" },
 	{ "model", "max_tokens_limit", "8192", "a larger max_tokens is lowered to this (0: no limit)" },
-	{ "model", "price_input", "0.15", "money (in currency) per million prompt tokens, for the usage report and money budgets; set with price_output (neither: no price, its replies cost nothing in a budget)" },
+	{ "model", "price_input", "0.15", "money (in currency) per million prompt tokens, for the usage report and money budgets; set with price_output (neither: no price; its replies count in token budgets only)" },
 	{ "model", "price_output", "0.60", "money per million completion tokens (reasoning included)" },
 	{ "model", "think", "open", "<think> in its replies: auto (a reply starting with the tag), open (the reply starts inside it, as DeepSeek-R1's), off" },
 };
