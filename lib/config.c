@@ -12,9 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "budget.h"
 #include "keyfile.h"
-#include "models.h"
 
 /* CFG_MONEY: an amount as the file writes it ("5.00", lib/budget.h), kept
  * as a long of micro-units, from 0 to max micro-units; printed back the
@@ -747,6 +745,25 @@ config_default(const char *key)
 	const struct cfg_entry *e = cfg_find(key);
 
 	return e != NULL ? e->def : NULL;
+}
+
+void
+config_budget_limits(const struct lc_config *cfg,
+    struct budget_limits *defaults, struct budget_limits *site)
+{
+	if (defaults != NULL) {
+		defaults->v[BUDGET_DAY][BUDGET_TOKENS] = cfg->budget_day_tokens;
+		defaults->v[BUDGET_DAY][BUDGET_COST] = cfg->budget_day_cost;
+		defaults->v[BUDGET_MONTH][BUDGET_TOKENS] =
+		    cfg->budget_month_tokens;
+		defaults->v[BUDGET_MONTH][BUDGET_COST] = cfg->budget_month_cost;
+	}
+	if (site != NULL) {
+		site->v[BUDGET_DAY][BUDGET_TOKENS] = BUDGET_NONE;
+		site->v[BUDGET_DAY][BUDGET_COST] = BUDGET_NONE;
+		site->v[BUDGET_MONTH][BUDGET_TOKENS] = cfg->site_month_tokens;
+		site->v[BUDGET_MONTH][BUDGET_COST] = cfg->site_month_cost;
+	}
 }
 
 bool

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "budget.h"
 #include "models.h"
 
 #define LC_CONFIG_ERR_MAX 256
@@ -136,6 +137,13 @@ void config_each_key(void (*fn)(const char *key, bool secret, void *arg),
 /* Returns the built-in default of key as the table writes it (a static
  * string, "" for none), or NULL for an unknown key. */
 const char *config_default(const char *key);
+
+/* The budget limits cfg sets (lib/budget.h): every user's defaults
+ * (budget_day_tokens, budget_day_cost, budget_month_tokens,
+ * budget_month_cost) and the site's (site_month_tokens, site_month_cost;
+ * its day limits BUDGET_NONE). Either may be NULL. */
+void config_budget_limits(const struct lc_config *cfg,
+    struct budget_limits *defaults, struct budget_limits *site);
 
 /* Returns true if name appears in the comma-separated list (items trimmed). */
 bool config_list_has(const char *list, const char *name);

@@ -409,6 +409,13 @@ int store_usage_add(struct store *s, const struct store_usage_row *r);
 int store_usage_sum(struct store *s, const char *user, const char *since_day,
     long long *tokens, long long *cost_micros);
 
+/* What user (NULL: the whole site) used in the periods of *p:
+ * out->v[BUDGET_DAY] since p->day, out->v[BUDGET_MONTH] since
+ * p->month_first, tokens and money (store_usage_sum each), ready for
+ * budget_check. Returns STORE_OK or STORE_ERR (*out zeroed). */
+int store_usage_used(struct store *s, const char *user,
+    const struct budget_periods *p, struct budget_used *out);
+
 /* The ledger grouped by "user", "model" or "day", rows with since_day <=
  * day <= until_day (either NULL: unbounded), by key: *out gets
  * [{key,replies,prompt_tokens,completion_tokens,reasoning_tokens,

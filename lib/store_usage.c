@@ -104,6 +104,23 @@ store_usage_sum(struct store *s, const char *user, const char *since_day,
 	return store_db_fail(s, "usage sum");
 }
 
+int
+store_usage_used(struct store *s, const char *user,
+    const struct budget_periods *p, struct budget_used *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (store_usage_sum(s, user, p->day,
+	    &out->v[BUDGET_DAY][BUDGET_TOKENS],
+	    &out->v[BUDGET_DAY][BUDGET_COST]) != STORE_OK ||
+	    store_usage_sum(s, user, p->month_first,
+	    &out->v[BUDGET_MONTH][BUDGET_TOKENS],
+	    &out->v[BUDGET_MONTH][BUDGET_COST]) != STORE_OK) {
+		memset(out, 0, sizeof(*out));
+		return STORE_ERR;
+	}
+	return STORE_OK;
+}
+
 /* The report's statement for a grouping, and its columns' names after the
  * key. */
 static const struct {

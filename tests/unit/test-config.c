@@ -608,6 +608,17 @@ test_budgets(void)
 	    strcmp(out, "5.00") == 0, "budgets: money printed back as written");
 	CHECK(config_get(&cfg, "budget_day_cost", out, sizeof(out)) == 0 &&
 	    strcmp(out, "0.125") == 0, "budgets: and with its decimals");
+	struct budget_limits def, site;
+	config_budget_limits(&cfg, &def, &site);
+	CHECK(def.v[BUDGET_DAY][BUDGET_TOKENS] == 10000 &&
+	    def.v[BUDGET_DAY][BUDGET_COST] == 125000 &&
+	    def.v[BUDGET_MONTH][BUDGET_TOKENS] == BUDGET_NONE &&
+	    def.v[BUDGET_MONTH][BUDGET_COST] == 5000000 &&
+	    site.v[BUDGET_DAY][BUDGET_TOKENS] == BUDGET_NONE &&
+	    site.v[BUDGET_DAY][BUDGET_COST] == BUDGET_NONE &&
+	    site.v[BUDGET_MONTH][BUDGET_TOKENS] == 1000000000000LL &&
+	    site.v[BUDGET_MONTH][BUDGET_COST] == BUDGET_COST_MAX,
+	    "budgets: the limits for budget_check, the site's day ones none");
 	config_free(&cfg);
 	setenv("LIGHTCHAT_BUDGET_MONTH_COST", "2.50", 1);
 	setenv("LIGHTCHAT_BUDGET_DAY_TOKENS", "500", 1);

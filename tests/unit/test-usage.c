@@ -220,6 +220,28 @@ test_sum(struct store *s)
 	    "sum: only unpriced rows: cost 0");
 	CHECK(store_usage_sum(s, "alice", "2027-01-01", &tok, &cost) ==
 	    STORE_OK && tok == 0, "sum: a day after every row: 0");
+
+	/* The periods' sums, as budget_check takes them. */
+	struct budget_periods p = { .day = "2026-12-02",
+	    .month_first = "2026-12-01" };
+	struct budget_used u;
+	struct sums d = fix_sum("alice", NULL, "2026-12-02", NULL, NULL);
+	struct sums m = fix_sum("alice", NULL, NULL, "2026-12-01", NULL);
+	CHECK(store_usage_used(s, "alice", &p, &u) == STORE_OK &&
+	    u.v[BUDGET_DAY][BUDGET_TOKENS] == d.prompt + d.completion &&
+	    u.v[BUDGET_DAY][BUDGET_COST] == d.cost &&
+	    u.v[BUDGET_MONTH][BUDGET_TOKENS] == m.prompt + m.completion &&
+	    u.v[BUDGET_MONTH][BUDGET_COST] == m.cost,
+	    "used: alice's day and month, tokens and money");
+	d = fix_sum(NULL, NULL, "2026-12-02", NULL, NULL);
+	m = fix_sum(NULL, NULL, NULL, "2026-12-01", NULL);
+	CHECK(store_usage_used(s, NULL, &p, &u) == STORE_OK &&
+	    u.v[BUDGET_DAY][BUDGET_TOKENS] == d.prompt + d.completion &&
+	    u.v[BUDGET_MONTH][BUDGET_TOKENS] == m.prompt + m.completion &&
+	    u.v[BUDGET_MONTH][BUDGET_COST] == m.cost,
+	    "used: the site's");
+	CHECK(store_usage_used(NULL, "alice", &p, &u) == STORE_ERR &&
+	    u.v[BUDGET_MONTH][BUDGET_TOKENS] == 0, "used: no store: an error, 0");
 }
 
 static void
