@@ -174,6 +174,11 @@ watch_SRC    := worker/watch.c
 watch_INC    := -Ilib -Iworker
 watch_PKGS   := libcjson
 
+# What a reply consumed, for the usage ledger (no store, no clock).
+account_SRC  := worker/account.c
+account_INC  := -Ilib -Iworker
+account_PKGS := libcjson
+
 reply_SRC    := worker/reply.c
 reply_INC    := -Ilib -Iworker
 reply_PKGS   := libcurl libcjson
@@ -261,7 +266,7 @@ MODULES := log buf utf8 monotime config models keyfile config_doc username perms
            users device throttle users_fp store store_login store_session \
            store_quota store_health heartbeat models_live wholefile \
            session_check zmtp inflight sse think frames request upstream_body upstream context \
-           watch reply prompt uphttp discover limits outq session loop wcore wmain pages authorize \
+           watch account reply prompt uphttp discover limits outq session loop wcore wmain pages authorize \
            fmain ws admin store_backup wsclient store_attach sniff pdftext \
            budget store_usage
 
@@ -285,12 +290,12 @@ FCGI_MODS   := fmain authorize pages session_check store store_login \
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp inflight config models keyfile log buf monotime budget
-WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply \
+WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply account \
                watch context upstream think upstream_body uphttp discover models_live wholefile \
                request frames sse \
                session_check store store_attach \
                store_session store_quota users_fp id prom json token creds \
-               username perms config models keyfile log buf utf8 monotime budget
+               username perms config models keyfile log buf utf8 monotime budget store_usage
 ADMIN_MODS  := admin wsclient store store_session store_quota store_backup \
                users users_fp token username perms id config models keyfile config_doc log buf \
                monotime budget
@@ -309,7 +314,8 @@ test_PKGS_test-context := sqlite3
 test-versions_MODS := context store store_attach id log buf budget
 test_PKGS_test-versions := sqlite3
 test-creds_MODS   := creds device username
-test-frames_MODS  := frames buf utf8
+test-frames_MODS  := frames budget buf utf8
+test-account_MODS := account budget
 test-health_MODS  := store store_health id log monotime budget
 test_PKGS_test-health := sqlite3
 test-inflight_MODS := inflight
@@ -320,8 +326,8 @@ test-models_MODS  := models keyfile budget
 test-outq_MODS    := outq log monotime
 test-perms_MODS   := perms
 test-prom_MODS    := prom buf
-test-reply_MODS   := reply watch upstream think upstream_body uphttp frames sse store id config models keyfile log buf \
-                     utf8 monotime prom budget
+test-reply_MODS   := reply account budget store_usage watch upstream think upstream_body uphttp frames sse store id config models keyfile log buf \
+                     utf8 monotime prom
 test-models_live_MODS := models_live wholefile models discover uphttp keyfile buf log \
                          monotime utf8 budget
 test-request_MODS := request upstream_body id config models keyfile log buf utf8 budget

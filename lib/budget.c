@@ -123,6 +123,16 @@ budget_effective(const struct budget_limits *defaults,
 		}
 }
 
+int
+budget_any(const struct budget_limits *lim)
+{
+	for (int p = 0; p < BUDGET__PERIODS; p++)
+		for (int u = 0; u < BUDGET__UNITS; u++)
+			if (lim->v[p][u] > 0)
+				return 1;
+	return 0;
+}
+
 /* used in percent of limit (> 0), rounded down, at most INT_MAX. */
 static int
 percent_of(long long used, long long limit)

@@ -66,6 +66,9 @@ int budget_date_ok(const char *s);
 void budget_effective(const struct budget_limits *defaults,
     const struct budget_limits *own, struct budget_limits *out);
 
+/* Whether any of lim's values is a limit (> 0). Returns 1 or 0. */
+int budget_any(const struct budget_limits *lim);
+
 /* A prompt's verdict. */
 struct budget_verdict {
 	int exceeded;             /* 1: the prompt may not start */

@@ -58,7 +58,15 @@ POST .../chat/completions  streams (or returns) a reply chosen from the last use
                             between two HTTP chunks (after "</th"), always
                       open  as tag without the opening <think> (DeepSeek-R1)
                     #reason:FORM:N adds " r1 r2 ... rN" to the reasoning (a long one)
-    #reasononly     reasoning_content only, every content "" (finish_reason stop)
+                    usage (when asked) then reports the reasoning's words as
+                    completion_tokens_details.reasoning_tokens, part of completion_tokens
+                    (the answer's words + the reasoning's), as OpenAI, DeepSeek and
+                    OpenRouter do
+    #reasononly     reasoning_content only, every content "" (finish_reason stop); its
+                    usage counts the reasoning only, all of it reasoning_tokens
+    #nousage        no usage at all, even when stream_options.include_usage asks (no
+                    "usage" member in any chunk, none in a whole completion either):
+                    llama.cpp's and Ollama's older builds, some local servers
     #err200:KIND    HTTP 200, two content events, then an error inside the stream:
                       openai      data: {"error":{"message","type"}} then [DONE]
                       openrouter  a chunk with a top-level error {"code":502,"message"}
@@ -223,7 +231,7 @@ def content_text(content):
 KNOWN = {"status", "truncate", "hang", "slow", "words", "ctrl", "quotes", "markdown", "html200",
          "badjson", "midstream-error", "params", "unicode", "nostream", "reason", "math",
          "reasononly", "err200", "nofinish", "nodone", "azurefilter", "nullcontent",
-         "timings", "version"}
+         "timings", "version", "nousage"}
 
 REASONING = "Step one. Step two. Step three."
 REASON_FORMS = ("rc", "r", "tag", "open")
@@ -614,9 +622,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             pieces[-1] = pieces[-1].rstrip()
             finish = "length"
         text = "".join(pieces)
+        form, _, more = (d.get("reason") or "").partition(":")
+        form = form if form in REASON_FORMS else None
+        thought = word_pieces(REASONING + "".join(
+            f" r{i}" for i in range(1, min(int(more), 2_000_000) + 1 if more.isdigit() else 1)))
         ptok = sum(len(content_text(m.get("content")).split()) for m in body["messages"])
-        usage = {"prompt_tokens": ptok, "completion_tokens": len(pieces),
-                 "total_tokens": ptok + len(pieces)}
+        answer = 0 if "reasononly" in d else len(pieces)
+        thinking = len(thought) if form or "reasononly" in d else 0
+        usage = {"prompt_tokens": ptok, "completion_tokens": answer + thinking,
+                 "total_tokens": ptok + answer + thinking}
+        if thinking:
+            usage["completion_tokens_details"] = {"reasoning_tokens": thinking}
+        if "nousage" in d:
+            usage = None
         model = body["model"]
         rng = random.Random(hashlib.sha256(encode(prompt)).digest())
         cid = "chatcmpl-%024x" % rng.getrandbits(96)
@@ -629,7 +647,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply_whole(cid, created, model, text, finish, usage, d, slow)
 
         include_usage = isinstance(body.get("stream_options"), dict) and \
-            body["stream_options"].get("include_usage") is True
+            body["stream_options"].get("include_usage") is True and usage is not None
 
         def chunk_obj(delta, finish_reason=None):
             obj = {"id": cid, "object": "chat.completion.chunk", "created": created,
@@ -647,8 +665,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("X-Request-Id", "req_" + cid[9:])
         self.end_headers()
         sse = Sse(self, rng, keepalive="slow" not in d)
-        form, _, more = (d.get("reason") or "").partition(":")
-        form = form if form in REASON_FORMS else None
         if self.opts.azure or "azurefilter" in d:  # Azure's content filter chunk comes first
             sse.event(dumps({"id": "", "object": "", "created": 0, "model": "",
                              "choices": [], "prompt_filter_results": [{
@@ -673,8 +689,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             pieces = pieces[:2]
         # (delta, split_after) of each event, the reasoning first
         events = [({"content": p}, None) for p in pieces]
-        thought = word_pieces(REASONING + "".join(
-            f" r{i}" for i in range(1, min(int(more), 2_000_000) + 1 if more.isdigit() else 1)))
         if form == "rc":
             events[:0] = [({"content": None, "reasoning_content": p}, None)
                           for p in thought]
@@ -766,13 +780,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_error_json(500)
         if slow:
             self.pause(slow)
-        body = encode(dumps({
+        whole = {
             "id": cid, "object": "chat.completion", "created": created, "model": model,
             "system_fingerprint": "fp_fake",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text,
                                                  "refusal": None},
-                         "logprobs": None, "finish_reason": finish}],
-            "usage": usage}))
+                         "logprobs": None, "finish_reason": finish}]}
+        if usage is not None:
+            whole["usage"] = usage
+        body = encode(dumps(whole))
         if "badjson" in d:
             body = b"{not json"
         self.send_response(200)

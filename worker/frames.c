@@ -106,6 +106,41 @@ frame_reply(const char *msgid, const char *conversation_id,
 	return finish(root, ok);
 }
 
+/* An amount of a limit for a frame: tokens as they are, money (micro-units)
+ * as a number of units. */
+static double
+budget_amount(enum budget_unit unit, long long v)
+{
+	return unit == BUDGET_COST ? (double)v / (double)BUDGET_MICROS :
+	    (double)v;
+}
+
+/* Adds the "budget" member of a budget_exceeded error (frames.h) to err. */
+static int
+add_budget(cJSON *err, const struct budget_verdict *v, const char *currency)
+{
+	char at[BUDGET_ISO_MAX];
+	cJSON *b;
+
+	if (v == NULL || !v->exceeded)
+		return 1;
+	if (budget_iso_time(v->resets_at, at) != 0)
+		at[0] = '\0';
+	return (b = cJSON_AddObjectToObject(err, "budget")) != NULL &&
+	    cJSON_AddStringToObject(b, "scope", v->site ? "site" : "user") !=
+	    NULL && cJSON_AddStringToObject(b, "period",
+	    v->period == BUDGET_DAY ? "day" : "month") != NULL &&
+	    cJSON_AddStringToObject(b, "unit",
+	    v->unit == BUDGET_COST ? "cost" : "tokens") != NULL &&
+	    cJSON_AddNumberToObject(b, "limit",
+	    budget_amount(v->unit, v->limit)) != NULL &&
+	    cJSON_AddNumberToObject(b, "used",
+	    budget_amount(v->unit, v->used)) != NULL &&
+	    cJSON_AddStringToObject(b, "resets_at", at) != NULL &&
+	    cJSON_AddStringToObject(b, "currency",
+	    currency != NULL ? currency : "") != NULL;
+}
+
 char *
 frame_error(const struct frame_error *e)
 {
@@ -135,6 +170,7 @@ frame_error(const struct frame_error *e)
 		    (double)e->retry_after) != NULL;
 	if (ok && e->partial != NULL)
 		ok = cJSON_AddStringToObject(err, "partial", e->partial) != NULL;
+	ok = ok && add_budget(err, e->budget, e->currency);
 	free(content);
 	return finish(root, ok);
 }

@@ -20,7 +20,8 @@ struct frame_error {
 	long retry_after;        /* seconds, -1 when unknown */
 	const char *partial;     /* text received before the failure, or NULL */
 	/* budget_exceeded: the limit reached (NULL or not exceeded: no
-	 * "budget" member); currency beside its money. The member is
+	 * "budget" member); currency beside its money. The member, in the
+	 * frame's "error" object beside "code" and "message", is
 	 * {"scope":"user"|"site","period":"day"|"month","unit":"tokens"|
 	 * "cost","limit","used" (tokens, or money as a number of units),
 	 * "resets_at":"ISO 8601 local with offset","currency"} */

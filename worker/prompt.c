@@ -1,4 +1,5 @@
-/* prompt.c - turns a validated prompt into a reply: admission, the
+/* prompt.c - turns a validated prompt into a reply: admission, the usage
+ * budgets (the user's day and month limits, the site's monthly cap), the
  * storage limits (the disk's reserve, the user's quota, the conversation's
  * size), the prompt stored (seed transcript or conversation, with titles),
  * the context built, and the prepared reply handed to reply.c. */
@@ -8,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
 
+#include "budget.h"
 #include "context.h"
 #include "frames.h"
 #include "log.h"
@@ -114,6 +117,82 @@ admit(struct prompts *ps, const char *user, const struct chat_request *req,
 		    "the server is busy; try again in a moment", NULL);
 	}
 	return 0;
+}
+
+/* Logs a refusal for v, one line: "budget day tokens 10234/10000",
+ * money as "budget month cost 5.02/5.00", the site's "budget site …". */
+static void
+log_budget(const char *user, const struct budget_verdict *v)
+{
+	char used[32], limit[32];
+
+	if (v->unit == BUDGET_COST) {
+		budget_format_money(v->used, used, sizeof(used));
+		budget_format_money(v->limit, limit, sizeof(limit));
+	} else {
+		snprintf(used, sizeof(used), "%lld", v->used);
+		snprintf(limit, sizeof(limit), "%lld", v->limit);
+	}
+	log_info("prompt refused user=%s budget %s%s %s %s/%s", user,
+	    v->site ? "site " : "", v->period == BUDGET_DAY ? "day" : "month",
+	    v->unit == BUDGET_COST ? "cost" : "tokens", used, limit);
+}
+
+/* Refuses a prompt of user over a budget (lib/budget.h): the user's own
+ * limits over the configured defaults, and the site's monthly cap, against
+ * the ledger's sums of this local day and month. The overshoot rule: a
+ * prompt starts while every limit is above what the ledger holds; the
+ * replies in flight then are not cut, so a user may pass a limit by what
+ * they use (at most max_inflight_per_user replies, each bounded by
+ * max_tokens), and the next prompt is refused. With no limit at all (the
+ * default) the ledger is not read. Runs inside the prompt's transaction,
+ * before its first write. A store that cannot be read refuses with
+ * storage_error, or with lenient (the seed shape) lets the prompt through.
+ * Returns 0, or -1 with err set (budget_exceeded: err->budget the
+ * verdict). */
+static int
+check_budget(struct prompts *ps, const char *user, int lenient,
+    struct request_error *err)
+{
+	const struct lc_config *cfg = ps->cfg;
+	struct budget_limits defaults, site, own, lim;
+	struct budget_used used, site_used;
+	struct budget_periods p;
+	struct budget_verdict v;
+	int has_site;
+	char m[sizeof(err->message)];
+
+	if (ps->store == NULL)
+		return 0;  /* no ledger: nothing to count (the seed shape) */
+	config_budget_limits(cfg, &defaults, &site);
+	has_site = budget_any(&site);
+	if (store_limits_get(ps->store, user, &own) != STORE_OK)
+		goto fail;
+	budget_effective(&defaults, &own, &lim);
+	if (!budget_any(&lim) && !has_site)
+		return 0;
+	if (budget_periods(time(NULL), &p) != 0) {
+		log_err("prompt user=%s: the local time is unknown; budgets not "
+		    "checked", user);
+		return 0;
+	}
+	if (store_usage_used(ps->store, user, &p, &used) != STORE_OK ||
+	    (has_site && store_usage_used(ps->store, NULL, &p, &site_used) !=
+	    STORE_OK))
+		goto fail;
+	budget_check(&lim, &used, has_site ? &site : NULL,
+	    has_site ? &site_used : NULL, &p, &v);
+	if (!v.exceeded)
+		return 0;
+	budget_message(&v, cfg->currency != NULL ? cfg->currency : "", m,
+	    sizeof(m));
+	log_budget(user, &v);
+	refuse(err, "budget_exceeded", m, NULL);
+	err->budget = v;
+	return -1;
+fail:
+	return lenient ? 0 : refuse(err, "storage_error",
+	    "the conversation could not be saved; try again", NULL);
 }
 
 /* Refuses a prompt that would store adding bytes in new_msgs messages
@@ -512,6 +591,8 @@ prompt_start(struct prompts *ps, const struct peer *p, const char *user,
 	 * transaction: one commit instead of up to four. Without it (no
 	 * database, or BEGIN failed) each write commits alone, as before. */
 	tx = ps->store != NULL && store_begin(ps->store) == STORE_OK;
+	if (check_budget(ps, user, req->seed, err) != 0)
+		goto out;
 	if (req->seed) {
 		if (store_seed(ps, user, req, req->conversation_id, title,
 		    sizeof(title), err) != 0)

@@ -1,7 +1,8 @@
 /* reply.c - the life of a reply: streamed to the session that asked and to
  * every session watching its conversation, saved as it grows, and finished
- * (complete, stopped, error or interrupted) in the store. A reply outlives
- * the session that asked for it. */
+ * (complete, stopped, error or interrupted) in the store with its row in
+ * the usage ledger (account.h). A reply outlives the session that asked
+ * for it. */
 #include "reply.h"
 
 #include <stdio.h>
@@ -9,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "account.h"
+#include "budget.h"
 #include "frames.h"
 #include "log.h"
 #include "models.h"
@@ -46,6 +49,8 @@ struct reply {
 	int upstream;                 /* the index of the upstream serving it */
 	int so_sent;                  /* its body has stream_options */
 	int retried;                  /* made again without them */
+	size_t prompt_bytes;          /* the text of its messages (account.h) */
+	long long price_in, price_out;  /* its model's prices, -1 none */
 	struct upstream_call call;
 };
 
@@ -285,32 +290,70 @@ reply_unlink(struct reply *r)
 }
 
 /* Saves r's text in the store with state (and usage, error when known).
- * A final state also touches the conversation, in the same transaction. */
+ * A final state also touches the conversation and adds ledger (r's row in
+ * the usage ledger, NULL: none), in the same transaction: one commit per
+ * reply end. Without a store nothing is saved; a reply without a stored
+ * row still adds its ledger row. */
 static void
-save(struct reply *r, const char *state, const char *error_code)
+save(struct reply *r, const char *state, const char *error_code,
+    const struct store_usage_row *ledger)
 {
 	struct store *s = r->rs->store;
 	int final = strcmp(state, STORE_STREAMING) != 0, tx = 0;
 
-	if (r->msg_row == 0)
+	if (s == NULL || (r->msg_row == 0 && ledger == NULL))
 		return;
 	if (final)
 		tx = store_begin(s) == STORE_OK;
 	struct store_reasoning rsn = { buf_str(&r->call.reasoning),
 	    r->call.reasoning.len, r->reasoning_ms };
-	if (store_msg_update(s, r->msg_row, buf_str(&r->call.content),
-	    r->call.content.len, &rsn, state, &r->call.usage, error_code) !=
-	    STORE_OK) {
+	if (r->msg_row != 0 && store_msg_update(s, r->msg_row,
+	    buf_str(&r->call.content), r->call.content.len, &rsn, state,
+	    &r->call.usage, error_code) != STORE_OK) {
 		log_err("reply %s: could not save msgid=%.40s", state, r->msgid);
-	} else {
+	} else if (r->msg_row != 0) {
 		r->flushed = r->call.content.len;
 		r->rflushed = r->call.reasoning.len;
 	}
-	if (final && store_conv_touch(s, r->conversation_id, r->model, NULL) !=
-	    STORE_OK)
+	if (final && r->msg_row != 0 && store_conv_touch(s, r->conversation_id,
+	    r->model, NULL) != STORE_OK)
 		log_err("could not update conversation %s", r->conversation_id);
+	if (ledger != NULL && store_usage_add(s, ledger) != STORE_OK)
+		log_err("reply %s: could not add msgid=%.40s to the usage ledger",
+		    state, r->msgid);
 	if (tx && store_commit(s) != STORE_OK)
 		log_err("reply %s: could not save msgid=%.40s", state, r->msgid);
+}
+
+/* Whether the upstream accepted r's call (account.h): its event stream
+ * began (HTTP 200), or a whole completion came. */
+static int
+accepted(const struct reply *r)
+{
+	return r->call.kind == 1 || (r->call.kind == 2 && r->call.done);
+}
+
+/* r's row in the usage ledger, ended in state now (day: its buffer). */
+static void
+ledger_row(struct reply *r, const char *state, char *day,
+    struct store_usage_row *row)
+{
+	struct account_facts f = { accepted(r), &r->call.usage,
+	    r->prompt_bytes, r->call.content.len, r->call.reasoning.len,
+	    r->price_in, r->price_out };
+
+	memset(row, 0, sizeof(*row));
+	row->user = r->user;
+	row->model = r->model;
+	row->upstream = reply_upstream_name(r);
+	row->outcome = state;
+	row->conversation_id = r->conversation_id;
+	row->message_id = r->msg_row;
+	row->at = (long long)time(NULL);
+	if (budget_date((time_t)row->at, day) != 0)
+		day[0] = '\0';  /* store_usage_add refuses it: logged */
+	row->day = day;
+	account_tokens(&f, row);
 }
 
 /* Sends the final frame, saves, logs and frees r. */
@@ -318,7 +361,8 @@ static void
 finish(struct reply *r, const struct upstream_outcome *o, const char *state,
     const char *finish_reason)
 {
-	char *frame, *full = NULL;
+	char *frame, *full = NULL, day[BUDGET_DATE_LEN + 1];
+	struct store_usage_row row;
 	long ms;
 
 	/* The text is over: what the <think> splitter held, open mode's
@@ -349,14 +393,17 @@ finish(struct reply *r, const struct upstream_outcome *o, const char *state,
 		    NULL, NULL };
 		frame = frame_error(&e);
 	}
-	save(r, state, o != NULL ? o->code : NULL);
+	ledger_row(r, state, day, &row);
+	save(r, state, o != NULL ? o->code : NULL, &row);
 	count_end(r, state, o != NULL ? o->code : NULL, ms);
 	log_info("reply %s user=%s msgid=%.40s conversation=%s model=%s "
-	    "upstream=%s status=%ld bytes=%zu reasoning=%zu ms=%ld%s%s%s",
+	    "upstream=%s status=%ld bytes=%zu reasoning=%zu tokens=%lld+%lld "
+	    "est=%d ms=%ld%s%s%s",
 	    state, r->user, r->msgid,
 	    r->conversation_id[0] ? r->conversation_id : "-", r->model,
 	    reply_upstream_name(r), o != NULL ? o->status : 0,
-	    r->call.content.len, r->call.reasoning.len, ms,
+	    r->call.content.len, r->call.reasoning.len, row.prompt_tokens,
+	    row.completion_tokens, row.estimated, ms,
 	    r->origin_gone ? " client=gone" : "",
 	    o != NULL && o->code ? " error=" : "",
 	    o != NULL && o->code ? o->code : "");
@@ -395,6 +442,9 @@ reply_new(struct replies *rs, const struct reply_spec *spec)
 	    !rs->so_refused[r->upstream]);
 	r->body = upstream_body(spec->model, spec->messages, spec->params,
 	    spec->info, r->so_sent);
+	r->prompt_bytes = account_prompt_bytes(spec->messages);
+	r->price_in = spec->info != NULL ? spec->info->price_in : -1;
+	r->price_out = spec->info != NULL ? spec->info->price_out : -1;
 	if (r->body == NULL) {
 		free(r);
 		return NULL;
@@ -622,7 +672,7 @@ reply_flush_all(struct replies *rs)
 			continue;
 		if (!tx)
 			tx = store_begin(rs->store) == STORE_OK ? 1 : -1;
-		save(r, STORE_STREAMING, NULL);
+		save(r, STORE_STREAMING, NULL, NULL);
 	}
 	if (tx == 1 && store_commit(rs->store) != STORE_OK) {
 		log_err("could not save the replies in progress");

@@ -271,6 +271,20 @@ send_error(struct session *s, const struct peer *p, const char *msgid,
 	send_frame(s, p, frame_error(&e));
 }
 
+/* The error frame of a prompt refused with err: its code, message and
+ * field, and for budget_exceeded the limit reached with the currency
+ * (frames.h). The same frame for both request shapes. */
+static void
+send_refusal(struct session *s, const struct peer *p, const char *msgid,
+    const struct request_error *err)
+{
+	struct frame_error e = { msgid, NULL, err->code, err->message,
+	    err->field, 0, -1, NULL, err->budget.exceeded ? &err->budget : NULL,
+	    s->cfg->currency };
+
+	send_frame(s, p, frame_error(&e));
+}
+
 /* Tells the session that asked for an admitted reply that it is in flight,
  * with the final frame its client gets should this worker go away before
  * the reply ends (RELAY_INFLIGHT in lib/relay.h; ws/inflight.h). The frame
@@ -307,8 +321,7 @@ do_prompt(struct session *s, const struct peer *p, const char *user,
 	if (request_parse(payload, kind, s->cfg, s->live, &req, &err) != 0 ||
 	    prompt_start(s->prompts, p, user, &req, kind == REQUEST_REGENERATE,
 	    &err) != 0)
-		send_error(s, p, req.msgid[0] ? req.msgid : NULL, err.code,
-		    err.message, err.field);
+		send_refusal(s, p, req.msgid[0] ? req.msgid : NULL, &err);
 	else
 		send_inflight(s, p, user, &req);
 	request_free(&req);

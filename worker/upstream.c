@@ -170,6 +170,9 @@ read_usage(struct upstream_call *c, const cJSON *usage)
 	const cJSON *k = cJSON_GetObjectItemCaseSensitive(usage,
 	    "completion_tokens");
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(usage, "total_tokens");
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens_details"),
+	    "reasoning_tokens");
 
 	if (!cJSON_IsNumber(p) || !cJSON_IsNumber(k))
 		return;
@@ -178,6 +181,10 @@ read_usage(struct upstream_call *c, const cJSON *usage)
 	c->usage.completion_tokens = k->valuedouble;
 	c->usage.total_tokens = cJSON_IsNumber(t) ? t->valuedouble :
 	    p->valuedouble + k->valuedouble;
+	/* Part of completion_tokens (OpenAI, DeepSeek, OpenRouter): a number
+	 * from 0 to the completion's, else none. */
+	c->usage.reasoning_tokens = cJSON_IsNumber(r) && r->valuedouble >= 0 &&
+	    r->valuedouble <= k->valuedouble ? r->valuedouble : 0;
 }
 
 /* Takes the message of an OpenAI error object, bounded, into msg. */

@@ -1,7 +1,9 @@
-/* test-frames.c - unit tests of worker/frames.c: the client JSON frames. */
+/* test-frames.c - unit tests of worker/frames.c: the client JSON frames
+ * (budget_exceeded's "budget" member too). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -211,6 +213,62 @@ test_error(void)
 	free(full);
 }
 
+/* A budget_exceeded error's "budget" member: scope, period, unit, limit and
+ * use (money in units), resets_at in local time with its offset, currency;
+ * none for a verdict not exceeded. */
+static void
+test_budget(void)
+{
+	struct budget_verdict v = { 1, 0, BUDGET_DAY, BUDGET_TOKENS, 10000,
+	    10234, 1796256000, 100 };
+	struct frame_error e = { "m-b", NULL, "budget_exceeded", "used up",
+	    NULL, 0, -1, NULL, &v, "USD" };
+	cJSON *r, *b;
+
+	setenv("TZ", "LCT-1", 1);  /* UTC+1 */
+	tzset();
+	r = parse_frame(frame_error(&e), "budget tokens");
+	b = cJSON_GetObjectItemCaseSensitive(get(r, "error"), "budget");
+	CHECK(str_is(get(b, "scope"), "user") && str_is(get(b, "period"),
+	    "day") && str_is(get(b, "unit"), "tokens"),
+	    "budget: scope, period, unit");
+	CHECK(num_is(get(b, "limit"), 10000) && num_is(get(b, "used"), 10234),
+	    "budget: limit and use in tokens");
+	CHECK(str_is(get(b, "resets_at"), "2026-12-03T01:00:00+01:00"),
+	    "budget: resets_at local with its offset");
+	CHECK(str_is(get(b, "currency"), "USD") && cJSON_GetArraySize(b) == 7,
+	    "budget: currency, seven members");
+	CHECK(str_is(get(get(r, "error"), "code"), "budget_exceeded") &&
+	    cJSON_GetArraySize(get(r, "error")) == 3,
+	    "budget: inside error, beside code and message");
+	cJSON_Delete(r);
+
+	v.site = 1;
+	v.period = BUDGET_MONTH;
+	v.unit = BUDGET_COST;
+	v.limit = 5000000;
+	v.used = 5020000;
+	e.currency = NULL;
+	r = parse_frame(frame_error(&e), "budget money");
+	b = cJSON_GetObjectItemCaseSensitive(get(r, "error"), "budget");
+	CHECK(str_is(get(b, "scope"), "site") && str_is(get(b, "period"),
+	    "month") && str_is(get(b, "unit"), "cost") &&
+	    num_is(get(b, "limit"), 5) && num_is(get(b, "used"), 5.02) &&
+	    str_is(get(b, "currency"), ""),
+	    "budget: the site's money in units, no currency \"\"");
+	cJSON_Delete(r);
+
+	v.exceeded = 0;
+	r = parse_frame(frame_error(&e), "budget not exceeded");
+	CHECK(get(get(r, "error"), "budget") == NULL,
+	    "budget: none when not exceeded");
+	cJSON_Delete(r);
+	e.budget = NULL;
+	r = parse_frame(frame_error(&e), "budget NULL");
+	CHECK(get(get(r, "error"), "budget") == NULL, "budget: none for NULL");
+	cJSON_Delete(r);
+}
+
 /* The bytes up to the first `,"type":"` of a reply's frames are its key
  * for lightchat-ws (ws/inflight.h): every frame of one reply begins with
  * them, and the key's end is never inside a string. */
@@ -324,6 +382,7 @@ main(void)
 	test_delta_and_pong();
 	test_reply();
 	test_error();
+	test_budget();
 	test_reply_key();
 	test_reasoning();
 	UNIT_EXIT();

@@ -8,7 +8,8 @@
  * and the stored state for a complete, a stopped and an interrupted reply;
  * a gone origin getting nothing more; an upstream refusing stream_options
  * (Mistral's 422) asked again without them, once, and then never sent
- * them. */
+ * them; each end's row in the usage ledger (the upstream's usage, or
+ * estimated from the bytes; an unstored reply's too). */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -233,6 +234,44 @@ stored(struct store *s, const char *id, int i)
 	m = cJSON_DetachItemFromArray(cJSON_GetObjectItem(c, "messages"), i);
 	cJSON_Delete(c);
 	return m;
+}
+
+/* alice's rows in the usage ledger: how many, their tokens, how many
+ * estimated; each -1 when the report fails. */
+static void
+ledger(struct store *s, long long *replies, long long *tokens,
+    long long *estimated)
+{
+	cJSON *rep = NULL, *row;
+
+	*replies = *tokens = *estimated = -1;
+	if (store_usage_report(s, "user", NULL, NULL, &rep) != STORE_OK)
+		return;
+	cJSON_ArrayForEach(row, rep) {
+		if (strcmp(str(row, "key"), "alice") != 0)
+			continue;
+		*replies = (long long)cJSON_GetObjectItem(row,
+		    "replies")->valuedouble;
+		*tokens = (long long)cJSON_GetObjectItem(row,
+		    "total_tokens")->valuedouble;
+		*estimated = (long long)cJSON_GetObjectItem(row,
+		    "estimated")->valuedouble;
+	}
+	cJSON_Delete(rep);
+}
+
+/* Checks alice's ledger holds replies rows of tokens, estimated of them
+ * estimated. */
+static void
+check_ledger(struct store *s, long long replies, long long tokens,
+    long long estimated, const char *name)
+{
+	long long n, t, e;
+
+	ledger(s, &n, &t, &e);
+	CHECK(n == replies && t == tokens && e == estimated, name);
+	if (n != replies || t != tokens || e != estimated)
+		printf("#   %lld rows, %lld tokens, %lld estimated\n", n, t, e);
 }
 
 static struct reply *
@@ -806,10 +845,19 @@ main(void)
 	CHECK(reply_count(rs) == 0 && nsent == 0,
 	    "reply_discard: nothing in flight, nothing sent");
 
+	/* Each prompt is "Hi": 2 bytes, estimated 1 token. */
 	test_complete(rs, wl, s, conv);
+	check_ledger(s, 1, 5, 0, "ledger: the complete reply, 3 + 2 tokens "
+	    "as reported");
 	test_stop(rs, s, conv);
+	check_ledger(s, 2, 8, 1, "ledger: the stopped one estimated, 1 + "
+	    "ceil(7 / 4)");
 	test_gone_and_interrupt(rs, s, conv);
+	check_ledger(s, 4, 13, 3, "ledger: two interrupted, one unstored, "
+	    "estimated: 1 + 2 and 1 + 1");
 	test_retry(rs);
+	check_ledger(s, 6, 18, 5, "ledger: a call made again is one row; "
+	    "estimated 1 + 1 and 1 + 2");
 	test_reasoning(rs, wl, s, conv);
 
 	/* /metrics' figures: every end counted once, by outcome. */

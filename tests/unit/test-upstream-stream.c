@@ -7,7 +7,8 @@
  * finish_reason or without [DONE], chunks with empty choices (usage,
  * Azure's prompt_filter_results), content null, comments, extra fields
  * (llama.cpp's timings); the max_reply bound on reasoning and content
- * together. */
+ * together; the usage chunk's reasoning_tokens (a number from 0 to the
+ * completion's only). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,61 @@ run(const struct scase *c, size_t cut, size_t step, long max_reply,
 	return ok;
 }
 
+/* The usage the stream of one usage chunk with these members leaves. */
+static struct lc_usage
+usage_of(const char *members)
+{
+	struct upstream_call call;
+	struct upstream_outcome o;
+	struct lc_usage u;
+	char sse[512];
+	char *body = strdup("{}");
+
+	memset(&u, 0, sizeof(u));
+	snprintf(sse, sizeof(sse), CH("{\"content\":\"hi\"}")
+	    "data: {\"choices\":[],\"usage\":{%s}}\n\n" DONE, members);
+	cfg.max_reply = 4096;
+	if (body == NULL || upstream_init(&call, &cfg, &up, "m", body, NULL,
+	    NULL) != 0)
+		return u;
+	upstream_stream_feed(&call, sse, strlen(sse));
+	upstream_stream_end(&call, 1, &o);
+	u = call.usage;
+	upstream_free(&call);
+	return u;
+}
+
+static void
+test_usage(void)
+{
+	struct lc_usage u = usage_of("\"prompt_tokens\":5,\"completion_tokens\""
+	    ":9,\"total_tokens\":14,\"completion_tokens_details\":"
+	    "{\"reasoning_tokens\":6,\"accepted_prediction_tokens\":0}");
+
+	CHECK(u.present && u.prompt_tokens == 5 && u.completion_tokens == 9 &&
+	    u.total_tokens == 14 && u.reasoning_tokens == 6,
+	    "usage: completion_tokens_details.reasoning_tokens read");
+	u = usage_of("\"prompt_tokens\":5,\"completion_tokens\":9");
+	CHECK(u.present && u.total_tokens == 14 && u.reasoning_tokens == 0,
+	    "usage: no details: no reasoning tokens, total the sum");
+	u = usage_of("\"prompt_tokens\":5,\"completion_tokens\":9,"
+	    "\"completion_tokens_details\":{\"reasoning_tokens\":-2}");
+	CHECK(u.present && u.reasoning_tokens == 0,
+	    "usage: negative reasoning tokens: none");
+	u = usage_of("\"prompt_tokens\":5,\"completion_tokens\":9,"
+	    "\"completion_tokens_details\":{\"reasoning_tokens\":\"6\"}");
+	CHECK(u.present && u.reasoning_tokens == 0,
+	    "usage: reasoning tokens not a number: none");
+	u = usage_of("\"prompt_tokens\":5,\"completion_tokens\":9,"
+	    "\"completion_tokens_details\":{\"reasoning_tokens\":10}");
+	CHECK(u.present && u.reasoning_tokens == 0,
+	    "usage: more reasoning tokens than the completion's: none");
+	u = usage_of("\"prompt_tokens\":5,\"completion_tokens_details\":"
+	    "{\"reasoning_tokens\":1}");
+	CHECK(!u.present && u.reasoning_tokens == 0,
+	    "usage: without completion_tokens: no usage");
+}
+
 int
 main(void)
 {
@@ -282,6 +338,7 @@ main(void)
 	    "reasoning 10 + content 10 = max_reply 20: complete");
 	CHECK(run(&tagbig, strlen(tagbig.sse), 0, 19, why, sizeof(why)),
 	    "tagged reasoning counts in max_reply too");
+	test_usage();
 	curl_global_cleanup();
 	UNIT_EXIT();
 }
