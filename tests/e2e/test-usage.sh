@@ -191,7 +191,6 @@ stack_stop
 # Every user's default: 30 tokens a day. The site: 600 tokens a month.
 stack_start LIGHTCHAT_CONFIG="$CONF" LIGHTCHAT_BUDGET_DAY_TOKENS=30 LIGHTCHAT_SITE_MONTH_TOKENS=600 \
 	LIGHTCHAT_MAX_MESSAGES_PER_MINUTE=1000 || { rm -f "$CONF"; finish; }
-rm -f "$CONF"
 J=$T/jar
 JB=$T/jar-bob
 JC=$T/jar-carol
@@ -246,7 +245,19 @@ limit bob day_cost NULL
 
 # The faked day change: alice's rows a day older; her day is free again,
 # her month is not.
-sqlw "UPDATE usage SET day = date(day, '-1 day'), at = at - 86400 WHERE user = 'alice'"
+# The ledger refuses any change (a trigger): the test lifts that guard for
+# the move, in one transaction, and puts it back as it was.
+check "alice's rows moved a day back" "$PY" -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=10, isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+guard = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", ("usage_kept_changed",)).fetchone()[0]
+db.execute("DROP TRIGGER usage_kept_changed")
+db.execute(sys.argv[2])
+db.execute(guard)
+db.execute("COMMIT")' "$T/state/lightchat.db" \
+	"UPDATE usage SET day = date(day, '-1 day'), at = at - 86400 WHERE user = 'alice'"
+check "the guard is back" bash -c '! "$0" -c "import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute(sys.argv[2])" "$1" "UPDATE usage SET day = day" 2>/dev/null' "$PY" "$T/state/lightchat.db"
 assert_eq "the next day: alice is served again" "$(final "$(ws "$J" "$(cprompt b5 'new day')")" | jq -r .type)" "reply"
 if [ "$(date +%d)" = 01 ]; then
 	echo "skip - the month's limit across the faked day change (today is the 1st: yesterday is another month)"
@@ -310,4 +321,5 @@ for who in bob:"$JB" carol:"$JC"; do
 done
 check "the site's refusal is logged" grep -q "prompt refused user=carol budget site month tokens $site/600" "$T/stack.log"
 stack_stop
+rm -f "$CONF"
 finish
