@@ -286,7 +286,7 @@ link_libs = $(foreach m,$(1),$($(m)_LIBS)) \
 # The FastCGI program: login, REST API, /ws authorizer.
 FCGI_MODS   := fmain authorize pages session_check store store_login \
                store_session store_health store_attach store_quota sniff pdftext users users_fp token creds device \
-               throttle json id prom username perms config models models_live wholefile keyfile log buf utf8 budget
+               throttle json id prom username perms config models models_live wholefile keyfile log buf utf8 budget store_usage
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp inflight config models keyfile log buf monotime budget
@@ -298,7 +298,7 @@ WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply accou
                username perms config models keyfile log buf utf8 monotime budget store_usage
 ADMIN_MODS  := admin wsclient store store_session store_quota store_backup \
                users users_fp token username perms id config models keyfile config_doc log buf \
-               monotime budget
+               monotime budget store_usage
 
 FCGI_BIN   := $(BUILD)/lightchat.fcgi
 WS_BIN     := $(BUILD)/lightchat-ws
@@ -334,7 +334,7 @@ test-request_MODS := request upstream_body id config models keyfile log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \
                      store_health store_attach store_quota sniff pdftext users users_fp token creds device throttle \
-                     json id prom username perms models models_live wholefile keyfile log buf utf8 budget
+                     json id prom username perms models models_live wholefile keyfile log buf utf8 budget store_usage
 test-sessions_MODS := session_check store store_session users_fp token \
                       username id log budget
 test-sse_MODS     := sse buf

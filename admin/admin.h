@@ -6,6 +6,24 @@
 #define LC_ADMIN_H
 
 #include "config.h"
+#include "store.h"
+
+/* Opens the database, or says why not on stderr. Returns the store (the
+ * caller closes it) or NULL (main.c). */
+struct store *admin_open_store(const struct lc_config *cfg);
+
+/* usage [--since DATE] [--until DATE] [--by user|model|day] [--csv]: the
+ * usage ledger's report, from the first day of this month by default
+ * (usage.c). */
+int admin_usage(const struct lc_config *cfg, int argc, char **argv);
+
+/* user limit NAME [--day LIMIT] [--month LIMIT] | default: sets (or with
+ * no option shows) NAME's own budget limits, a user of the users file;
+ * argv[0] is "limit" (usage.c). */
+int admin_limit(const struct lc_config *cfg, int argc, char **argv);
+
+/* user limits: the users with limits of their own, a table (usage.c). */
+int admin_limits(const struct lc_config *cfg);
 
 /* backup [--force] FILE: an online copy of the database (backup.c). */
 int admin_backup(const struct lc_config *cfg, int argc, char **argv);

@@ -8,7 +8,12 @@
  *   lightchat-admin user revoke NAME      end all of NAME's sessions
  *   lightchat-admin user list
  *   lightchat-admin user quota NAME BYTES|default   NAME's storage quota
- *   lightchat-admin usage                 each user's stored data and quota
+ *   lightchat-admin user limit NAME [--day LIMIT] [--month LIMIT] | default
+ *                                          NAME's own budget limits (usage.c)
+ *   lightchat-admin user limits           the users with limits of their own
+ *   lightchat-admin storage               each user's stored data and quota
+ *   lightchat-admin usage [--since DATE] [--until DATE] [--by user|model|day]
+ *       [--csv]                           tokens and cost (usage.c)
  *   lightchat-admin sessions [NAME]       the active sessions
  *   lightchat-admin rotate-key            end every session at once
  *   lightchat-admin purge [NAME]          data kept apart by del --keep-data
@@ -62,7 +67,12 @@ usage(void)
 	    "       lightchat-admin user revoke NAME\n"
 	    "       lightchat-admin user list\n"
 	    "       lightchat-admin user quota NAME BYTES[K|M|G]|default\n"
-	    "       lightchat-admin usage\n"
+	    "       lightchat-admin user limit NAME [--day LIMIT] "
+	    "[--month LIMIT] | default\n"
+	    "       lightchat-admin user limits\n"
+	    "       lightchat-admin storage\n"
+	    "       lightchat-admin usage [--since YYYY-MM-DD] [--until "
+	    "YYYY-MM-DD] [--by user|model|day] [--csv]\n"
 	    "       lightchat-admin sessions [NAME]\n"
 	    "       lightchat-admin rotate-key\n"
 	    "       lightchat-admin purge [NAME]\n"
@@ -187,9 +197,8 @@ out:
 	return rc;
 }
 
-/* Opens the database, or says why not. Returns NULL on failure. */
-static struct store *
-open_store(const struct lc_config *cfg)
+struct store *
+admin_open_store(const struct lc_config *cfg)
 {
 	struct store *st = NULL;
 	char err[512];
@@ -205,7 +214,7 @@ open_store(const struct lc_config *cfg)
 static int
 revoke_user(const struct lc_config *cfg, const char *name, int quiet)
 {
-	struct store *st = open_store(cfg);
+	struct store *st = admin_open_store(cfg);
 	int n = 0, rc = 1;
 
 	if (st == NULL)
@@ -237,7 +246,7 @@ user_del(const struct lc_config *cfg, const char *name, int keep)
 		return 1;
 	}
 	fprintf(stderr, "deleted %s\n", name);
-	st = open_store(cfg);
+	st = admin_open_store(cfg);
 	if (st == NULL)
 		goto out;
 	if (store_session_revoke_user(st, name, NULL, (long long)time(NULL),
@@ -305,7 +314,7 @@ user_quota(const struct lc_config *cfg, const char *name, const char *value)
 		    "no limit) or default, not %s\n", value);
 		return 2;
 	}
-	if ((st = open_store(cfg)) == NULL)
+	if ((st = admin_open_store(cfg)) == NULL)
 		return 1;
 	if (store_quota_set(st, name, bytes) != STORE_OK) {
 		fprintf(stderr, "%s: could not set the quota\n", name);
@@ -335,6 +344,10 @@ cmd_user(const struct lc_config *cfg, int argc, char **argv)
 {
 	int random = argc > 3 && strcmp(argv[argc - 1], "--random") == 0;
 
+	if (argc >= 3 && strcmp(argv[2], "limit") == 0)
+		return admin_limit(cfg, argc - 2, argv + 2);
+	if (argc == 3 && strcmp(argv[2], "limits") == 0)
+		return admin_limits(cfg);
 	if (argc >= 3 && strcmp(argv[2], "list") == 0) {
 		int n = users_each(cfg->users_file, print_user, NULL);
 		if (n < 0) {
@@ -390,7 +403,7 @@ fmt_time(double t, char out[32])
 static int
 cmd_sessions(const struct lc_config *cfg, const char *name)
 {
-	struct store *st = open_store(cfg);
+	struct store *st = admin_open_store(cfg);
 	cJSON *list = NULL, *e;
 	int rc = 1;
 
@@ -424,13 +437,13 @@ out:
 	return rc;
 }
 
-/* usage: each user's conversations, messages, bytes and quota as a
+/* storage: each user's conversations, messages, bytes and quota as a
  * table (users with nothing stored appear when they have a quota of their
  * own). */
 static int
-cmd_usage(const struct lc_config *cfg)
+cmd_storage(const struct lc_config *cfg)
 {
-	struct store *st = open_store(cfg);
+	struct store *st = admin_open_store(cfg);
 	cJSON *list = NULL, *e;
 	int rc = 1, own = 0;
 
@@ -489,7 +502,7 @@ cmd_rotate_key(const struct lc_config *cfg)
 		return 1;
 	}
 	/* The rows too, so that sessions lists no login that cannot work. */
-	st = open_store(cfg);
+	st = admin_open_store(cfg);
 	if (st == NULL || store_session_revoke_user(st, NULL, NULL,
 	    (long long)time(NULL), NULL) != STORE_OK)
 		fprintf(stderr, "(the sessions table could not be updated: "
@@ -511,7 +524,7 @@ cmd_purge(const struct lc_config *cfg, const char *name)
 		fprintf(stderr, "invalid user name: %s\n", name);
 		return 1;
 	}
-	st = open_store(cfg);
+	st = admin_open_store(cfg);
 	if (st == NULL)
 		return 1;
 	if (store_user_purge(st, name, &n) != STORE_OK) {
@@ -649,8 +662,10 @@ main(int argc, char **argv)
 		rc = cmd_config(&cfg, argc, argv);
 	else if (strcmp(argv[1], "sessions") == 0)
 		rc = cmd_sessions(&cfg, argc >= 3 ? argv[2] : NULL);
+	else if (strcmp(argv[1], "storage") == 0)
+		rc = cmd_storage(&cfg);
 	else if (strcmp(argv[1], "usage") == 0)
-		rc = cmd_usage(&cfg);
+		rc = admin_usage(&cfg, argc - 1, argv + 1);
 	else if (strcmp(argv[1], "rotate-key") == 0)
 		rc = cmd_rotate_key(&cfg);
 	else if (strcmp(argv[1], "purge") == 0)

@@ -4,7 +4,8 @@
  * (0600; compared in constant time, never logged); 403 otherwise. The
  * catalogue below is every family's one HELP and TYPE; its samples come
  * from the worker's heartbeat file (when fresh), the store's counters
- * (every FastCGI process of both pools) and this process (/proc). */
+ * (every FastCGI process of both pools), the usage ledger's totals per
+ * user and model (table usage_totals) and this process (/proc). */
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "creds.h"
 #include "log.h"
 #include "metrics.h"
@@ -59,6 +61,15 @@ static const struct prom_family families[] = {
 	  "Failed SQLite calls, by process (fcgi: every FastCGI process)." },
 	{ M_MEMORY, PROM_GAUGE,
 	  "Resident memory in bytes, by program (summed over its processes)." },
+	{ M_USAGE_TOKENS, PROM_COUNTER,
+	  "Tokens of the usage ledger (reported or estimated) since it began, "
+	  "by user, model and kind (prompt, completion, reasoning: part of "
+	  "completion)." },
+	{ M_USAGE_COST, PROM_COUNTER,
+	  "Cost of the usage ledger's priced replies since it began, in the "
+	  "configured currency (the currency setting), by user and model." },
+	{ M_USAGE_REPLIES, PROM_COUNTER,
+	  "Replies in the usage ledger since it began, by user and model." },
 };
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
 
@@ -149,14 +160,59 @@ rss_scan(struct rss_sum *out)
 	closedir(d);
 }
 
+/* The usage families' samples, written by store_usage_totals' rows. */
+struct usage_out {
+	struct lc_buf *b;
+	const char *family;
+};
+
+static int
+on_usage_total(void *arg, const char *user, const char *model,
+    long long replies, long long prompt_tokens, long long completion_tokens,
+    long long reasoning_tokens, long long cost_micros)
+{
+	static const char *const kinds[] = { "prompt", "completion",
+	    "reasoning" };
+	struct usage_out *o = arg;
+	const long long tokens[] = { prompt_tokens, completion_tokens,
+	    reasoning_tokens };
+	const char *l[] = { "user", user, "model", model, "kind", NULL };
+	int rc = LC_BUF_OK;
+
+	if (strcmp(o->family, M_USAGE_REPLIES) == 0)
+		return prom_sample_labels(o->b, o->family, l, 2,
+		    (double)replies);
+	/* Only where a cost was counted: an unpriced model has none (its
+	 * total is 0, not a price of 0 that nobody set). */
+	if (strcmp(o->family, M_USAGE_COST) == 0)
+		return cost_micros <= 0 ? LC_BUF_OK : prom_sample_labels(o->b,
+		    o->family, l, 2, (double)cost_micros /
+		    (double)BUDGET_MICROS);
+	for (size_t i = 0; rc == LC_BUF_OK && i < 3; i++) {
+		l[5] = kinds[i];
+		rc = prom_sample_labels(o->b, o->family, l, 3,
+		    (double)tokens[i]);
+	}
+	return rc;
+}
+
 /* Appends the samples of family f that this process knows. */
 static int
 own_samples(struct lc_buf *b, const struct prom_family *f, int fresh,
-    long long age_ms, const struct counters *c, const struct rss_sum *rss)
+    long long age_ms, const struct counters *c, const struct rss_sum *rss,
+    struct store *store)
 {
 	const char *n = f->name;
 	int rc = LC_BUF_OK;
 
+	if (strcmp(n, M_USAGE_TOKENS) == 0 || strcmp(n, M_USAGE_COST) == 0 ||
+	    strcmp(n, M_USAGE_REPLIES) == 0) {
+		struct usage_out o = { b, n };
+		/* A store that cannot be read shows no samples. */
+		rc = store != NULL ? store_usage_totals(store, on_usage_total,
+		    &o) : STORE_OK;
+		return rc == STORE_ERR ? LC_BUF_OK : rc;
+	}
 	if (strcmp(n, M_BUILD_INFO) == 0)
 		return prom_sample(b, n, "version", LC_VERSION, 1);
 	if (strcmp(n, M_WORKER_UP) == 0)
@@ -300,7 +356,7 @@ page_metrics(struct http_req *r, const struct route_ctx *ctx)
 		const struct prom_family *f = &families[i];
 		if (prom_head(&body, f) != LC_BUF_OK ||
 		    worker_samples(&body, f, &file) != LC_BUF_OK ||
-		    own_samples(&body, f, fresh, age_ms, &c, &rss) !=
+		    own_samples(&body, f, fresh, age_ms, &c, &rss, r->store) !=
 		    LC_BUF_OK) {
 			log_err("metrics: the answer passed %d bytes",
 			    METRICS_BODY_MAX);

@@ -36,5 +36,10 @@
 #define M_WORKER_UP          "lightchat_worker_up"
 #define M_HEARTBEAT_AGE      "lightchat_worker_heartbeat_age_seconds"
 #define M_BUILD_INFO         "lightchat_build_info"             /* version */
+/* From the usage ledger's totals (store_usage_totals), labels user and
+ * model (and kind: prompt, completion, reasoning). */
+#define M_USAGE_TOKENS       "lightchat_usage_tokens_total"
+#define M_USAGE_COST         "lightchat_usage_cost_total"
+#define M_USAGE_REPLIES      "lightchat_usage_replies_total"
 
 #endif

@@ -73,19 +73,32 @@ int
 prom_sample(struct lc_buf *b, const char *name, const char *label,
     const char *label_value, double v)
 {
+	const char *const pair[2] = { label, label_value };
+
+	return prom_sample_labels(b, name, pair, label != NULL, v);
+}
+
+int
+prom_sample_labels(struct lc_buf *b, const char *name,
+    const char *const *labels, size_t n, double v)
+{
 	char num[64];
 	int rc;
 
 	format_value(v, num);
 	if ((rc = buf_append_str(b, name)) != LC_BUF_OK)
 		return rc;
-	if (label != NULL &&
-	    ((rc = buf_append_str(b, "{")) != LC_BUF_OK ||
-	    (rc = buf_append_str(b, label)) != LC_BUF_OK ||
-	    (rc = buf_append_str(b, "=\"")) != LC_BUF_OK ||
-	    (rc = escape(b, label_value != NULL ? label_value : "", 1)) !=
-	    LC_BUF_OK ||
-	    (rc = buf_append_str(b, "\"}")) != LC_BUF_OK))
+	for (size_t i = 0; i < n; i++) {
+		const char *value = labels[2 * i + 1];
+		if ((rc = buf_append_str(b, i == 0 ? "{" : ",")) != LC_BUF_OK ||
+		    (rc = buf_append_str(b, labels[2 * i])) != LC_BUF_OK ||
+		    (rc = buf_append_str(b, "=\"")) != LC_BUF_OK ||
+		    (rc = escape(b, value != NULL ? value : "", 1)) !=
+		    LC_BUF_OK ||
+		    (rc = buf_append_str(b, "\"")) != LC_BUF_OK)
+			return rc;
+	}
+	if (n > 0 && (rc = buf_append_str(b, "}")) != LC_BUF_OK)
 		return rc;
 	if ((rc = buf_append_str(b, " ")) != LC_BUF_OK ||
 	    (rc = buf_append_str(b, num)) != LC_BUF_OK)

@@ -1,5 +1,5 @@
 /* prom.h - the Prometheus text exposition format (0.0.4): a family's HELP
- * and TYPE lines, samples with at most one label (its value escaped),
+ * and TYPE lines, samples with labels (their values escaped),
  * histograms with fixed buckets, all appended to a struct lc_buf; and which
  * family a sample line belongs to. No I/O, no allocation beyond the buffer.
  * lightchat's metric names are in metrics.h. */
@@ -28,6 +28,13 @@ int prom_head(struct lc_buf *b, const struct prom_family *f);
  * Returns LC_BUF_OK or the buffer's error. */
 int prom_sample(struct lc_buf *b, const char *name, const char *label,
     const char *label_value, double v);
+
+/* Appends the sample "name{l1="v1",l2="v2",...} v" with the n label
+ * pairs of labels (names then values, 2 * n strings; a NULL value is "";
+ * n 0: no braces), values escaped, v as prom_sample's. Returns LC_BUF_OK
+ * or the buffer's error. */
+int prom_sample_labels(struct lc_buf *b, const char *name,
+    const char *const *labels, size_t n, double v);
 
 /* Appends value escaped as a label value (\\, \" and \n; no quotes).
  * Returns LC_BUF_OK or the buffer's error. */

@@ -74,7 +74,7 @@ assert_eq "another user is not affected" "$(final "$(ws "$JB" "$(cprompt b1 hi)"
 # The admin's quota for one user, and back to the default.
 check "user quota alice 1M" adm user quota alice 1M
 assert_eq "with a quota of her own alice may write again" "$(final "$(ws "$J" "$(cprompt q4 again)")" | jq -r .type)" "reply"
-table=$(adm usage)
+table=$(adm storage)
 assert_match "usage: alice's row (conversations, messages, bytes, her quota)" \
 	"$(grep '^alice ' <<<"$table")" "^alice +4 +14 +$(bytes_of alice) +1048576\\* +"
 assert_match "usage: bob's row (the default quota)" "$(grep '^bob ' <<<"$table")" '^bob +1 +2 +14 +3000 +0%$'

@@ -284,7 +284,7 @@ else
 fi
 assert_eq "the users file is lightchat's, 0600" \
 	"$(in_root stat -c '%U:%G %a' /var/lib/lightchat/users)" "lightchat:lightchat 600"
-check "lightchat-admin usage makes the database" in_root lightchat-admin usage
+check "lightchat-admin storage makes the database" in_root lightchat-admin storage
 assert_eq "the database is lightchat's, 0600" \
 	"$(in_root stat -c '%U:%G %a' /var/lib/lightchat/lightchat.db)" "lightchat:lightchat 600"
 for f in token.key users lightchat.db /etc/lightchat/lightchat.conf; do
@@ -556,7 +556,7 @@ check "a lightchat-ws per connection runs ($(echo $sess))" test -n "$sess"
 for p in $sess; do
 	assert_eq "lightchat-ws $p runs as lightchat" "$(uid_of "$p")" "$uid"
 done
-bob_usage() { in_root lightchat-admin usage | awk '$1 == "bob" { print $2 }'; }
+bob_usage() { in_root lightchat-admin storage | awk '$1 == "bob" { print $2 }'; }
 t0=$SECONDS
 if svc_stop lightchat-worker.service 60; then
 	ok "the worker ends on SIGTERM (draining: $((SECONDS - t0)) s)"
@@ -576,7 +576,7 @@ fi
 assert_eq "dpkg -s: the new version" "$(in_root dpkg-query -W -f='${Status} ${Version}' lightchat)" \
 	"install ok installed $V2"
 assert_eq "the upgrade keeps the users file and the key" "$(sums)" "$SUMS"
-usage=$(in_root lightchat-admin usage | awk '$1 == "alice" { print $2, $3 }')
+usage=$(in_root lightchat-admin storage | awk '$1 == "alice" { print $2, $3 }')
 assert_eq "the upgrade keeps alice's conversation" "$usage" "1 1"
 title=$(setpriv --reuid="$uid" --regid="$gid" --clear-groups "$PY" -c '
 import sqlite3, sys
@@ -668,7 +668,7 @@ else
 	not_ok "installing again after the remove" "$(tail -5 "$W/reinstall.log")"
 fi
 assert_eq "installing again keeps the users file and the key" "$(sums)" "$SUMS"
-usage=$(in_root lightchat-admin usage | awk '$1 == "alice" { print $2, $3 }')
+usage=$(in_root lightchat-admin storage | awk '$1 == "alice" { print $2, $3 }')
 assert_eq "installing again keeps alice's conversation" "$usage" "1 1"
 
 # --- purge: nothing of lightchat's is left ---

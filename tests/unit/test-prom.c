@@ -31,6 +31,19 @@ main(void)
 	CHECK_STR(buf_str(&b), "lc_g 0.25\nlc_g 12345678901\nlc_g{l=\"\"} -2\n",
 	    "numbers: integers whole, fractions as floats, empty label");
 	buf_reset(&b);
+	{
+		const char *const l3[] = { "user", "al\"ice", "model", "m\n1",
+		    "kind", NULL };
+		CHECK(prom_sample_labels(&b, "lc_u_total", l3, 3, 7) ==
+		    LC_BUF_OK, "three labels");
+		CHECK_STR(buf_str(&b), "lc_u_total{user=\"al\\\"ice\","
+		    "model=\"m\\n1\",kind=\"\"} 7\n",
+		    "three labels: each escaped, a NULL value empty");
+		buf_reset(&b);
+		CHECK(prom_sample_labels(&b, "lc_n", l3, 0, 1) == LC_BUF_OK &&
+		    strcmp(buf_str(&b), "lc_n 1\n") == 0, "no label: no braces");
+	}
+	buf_reset(&b);
 	CHECK(prom_escape(&b, "plain") == LC_BUF_OK &&
 	    strcmp(buf_str(&b), "plain") == 0, "plain text unchanged");
 
