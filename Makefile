@@ -334,7 +334,7 @@ test-request_MODS := request upstream_body id config models keyfile log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \
                      store_health store_attach store_quota sniff pdftext users users_fp token creds device throttle \
-                     json id prom username perms models models_live wholefile keyfile log buf utf8 budget store_usage
+                     json id prom username perms config models models_live wholefile keyfile log buf utf8 budget store_usage
 test-sessions_MODS := session_check store store_session users_fp token \
                       username id log budget
 test-sse_MODS     := sse buf

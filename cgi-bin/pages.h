@@ -14,6 +14,7 @@ enum page {
 	PAGE_LOGOUT,      /* /logout */
 	PAGE_ME,          /* /api/me */
 	PAGE_MODELS,      /* /api/models */
+	PAGE_USAGE,       /* /api/usage */
 	PAGE_CONV_LIST,   /* /api/conversations[/] */
 	PAGE_CONV,        /* /api/conversations/ID */
 	PAGE_CONV_EXPORT, /* /api/conversations/ID/export */
@@ -46,6 +47,10 @@ int page_me(struct http_req *r, const struct route_ctx *ctx);
 
 /* GET /api/models. */
 int page_models(struct http_req *r, const struct route_ctx *ctx);
+
+/* GET /api/usage: ctx->user's usage of this day and month against their
+ * budget limits (usage.c). */
+int page_usage(struct http_req *r, const struct route_ctx *ctx);
 
 /* GET /api/conversations?q=&limit=&cursor=: ctx->user's, newest first. */
 int page_conv_list(struct http_req *r, const struct route_ctx *ctx);

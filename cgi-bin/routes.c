@@ -24,6 +24,11 @@ const struct route routes[PAGE__MAX] = {
 		.auth = ROUTE_AUTH_REQUIRED,
 		.handler = { [ROUTE_GET] = page_models },
 	},
+	[PAGE_USAGE] = {
+		.path = "/api/usage", .flags = ROUTE_METHOD_FIRST | ROUTE_STORE,
+		.auth = ROUTE_AUTH_REQUIRED,
+		.handler = { [ROUTE_GET] = page_usage },
+	},
 	[PAGE_CONV_LIST] = {
 		.path = "/api/conversations",
 		.flags = ROUTE_STORE | ROUTE_SLASH,
