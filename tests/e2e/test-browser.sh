@@ -5,14 +5,14 @@
 # own; quota.mjs sets alice's quota with lightchat-admin (and back);
 # paging.mjs writes a long conversation into the database; resume.mjs and
 # session.mjs kill the worker (and websocketd), so they run last.
-# thinking.mjs, attachments.mjs and app.mjs (it stops lighttpd) run on stacks of
+# thinking.mjs, attachments.mjs, usage.mjs and app.mjs (it stops lighttpd) run on stacks of
 # their own (below). BROWSER_TESTS="chat thinking" runs only those.
 . "$(dirname "$0")/lib.sh"
 if [ ! -x /usr/bin/chromium ] || [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
 	not_ok "browser test prerequisites (run make deps)"
 	finish
 fi
-ONLY=" ${BROWSER_TESTS:-chat math controls sidebar quota paging versions resume session thinking attachments app} "
+ONLY=" ${BROWSER_TESTS:-chat math controls sidebar quota paging versions resume session thinking attachments usage app} "
 mkdir -p "$ROOT/tests/artifacts"
 # run NAME...: each script against the running stack.
 run() {
@@ -49,6 +49,17 @@ if [[ "$ONLY" == *" attachments "* ]]; then
 		run attachments
 		stack_stop
 	fi
+fi
+# usage.mjs: a monthly budget of 250 tokens for everyone, gpt-4o-mini priced.
+if [[ "$ONLY" == *" usage "* ]]; then
+	C=$(mktemp -d /tmp/lightchat-browser.XXXXXX)
+	printf '[model gpt-4o-mini]\nprice_input = 2.50\nprice_output = 10.00\n' >"$C/lightchat.conf"
+	if stack_start LIGHTCHAT_CONFIG="$C/lightchat.conf" LIGHTCHAT_MODELS=gpt-4o-mini \
+		LIGHTCHAT_BUDGET_MONTH_TOKENS=250; then
+		run usage
+		stack_stop
+	fi
+	rm -rf "$C"
 fi
 # app.mjs: stops its stack's lighttpd at the end (the offline screen), so it has a
 # stack of its own, last.

@@ -62,3 +62,9 @@ export const endOtherSessions = () => request('POST', 'api/sessions/others', {})
  * (details and upstreams absent from an older server).
  */
 export const models = () => request('GET', 'api/models');
+/**
+ * → {currency, warn_percent, percent, warn, exceeded,
+ *    day: {since, resets_at, tokens, cost, limit_tokens, limit_cost}, month: {…},
+ *    site?: {percent, resets_at}} (money in units of currency; a limit null: none)
+ */
+export const usage = () => request('GET', 'api/usage');

@@ -534,9 +534,25 @@ function attachmentsOf(m) {
   return Array.isArray(m.attachments) ? m.attachments.filter((a) => a && typeof a.id === 'string') : [];
 }
 
+// A budget_exceeded error in the reader's words and locale: which budget, how much of
+// it, and when it resets (error.budget, docs/PROTOCOL.md).
+function budgetText(b) {
+  const period = b.period === 'day' ? 'daily' : 'monthly';
+  const who = b.scope === 'site' ? `The site's ${period} budget` : `Your ${period} budget`;
+  const figure = (n) => (b.unit === 'cost'
+    ? Number(n).toLocaleString([], { minimumFractionDigits: 2, maximumFractionDigits: 6 })
+    : Number(n).toLocaleString());
+  const unit = b.unit === 'cost' ? (b.currency ? ` ${b.currency}` : '') : ' tokens';
+  const reset = new Date(b.resets_at);
+  const when = Number.isNaN(reset.getTime()) ? b.resets_at
+    : reset.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+  return `${who} is used up (${figure(b.used)} of ${figure(b.limit)}${unit}). It resets ${when}.`;
+}
+
 function dropped() { return new Error('The connection dropped; try again.'); }
 
 function errorText(f) {
   const e = f.error || {};
+  if (e.code === 'budget_exceeded' && e.budget && e.budget.resets_at) return budgetText(e.budget);
   return (f.text && f.text.content) || (e.message ? `Error: ${e.message}` : `Error: ${e.code || 'unknown error'}`);
 }

@@ -7,6 +7,7 @@ import { Chat } from './chat.js';
 import { MessageView } from './render.js';
 import { Settings } from './settings.js';
 import { Sessions } from './sessions.js';
+import { Usage } from './usage.js';
 import { Sidebar } from './sidebar.js';
 import { Composer } from './composer.js';
 import { untilReachable } from './offline.js';
@@ -26,6 +27,7 @@ const chat = new Chat(socket);
 const view = new MessageView($('messages'), $('empty'));
 const settings = new Settings($('settings'), $('open-settings'));
 new Sessions($('settings'), $('open-settings'));
+const usage = new Usage($('settings'), $('open-settings'), $('usage-banner'));
 const composer = new Composer();
 const attachments = new Attachments({
   form: $('composer'), prompt: $('prompt'), tray: $('attach-tray'), picker: $('attach'),
@@ -113,6 +115,7 @@ function showChat(info) {
   notice('');
   socket.start();
   loadModels();
+  usage.refresh();
   sidebar.refresh();
   showConversation(hashId());
   composer.focus();
@@ -190,6 +193,9 @@ socket.addEventListener('open', () => {
 });
 socket.addEventListener('message', ({ detail: f }) => {
   chat.handle(f);
+  // A reply of this user's ended (or a prompt was refused for its budget): the
+  // figures changed.
+  if (f && (f.type === 'reply' || (f.type === 'error' && f.msgid != null))) usage.soon();
   if (!f || !f.conversation_id) return;
   if (f.type === 'start') sidebar.upsert(f.conversation_id, f.title);
   else if (f.type === 'reply') sidebar.touch(f.conversation_id);
