@@ -81,9 +81,9 @@ next_midnight() {
 n = d.datetime.now().astimezone()
 print((n + d.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0).isoformat())'
 }
-# limit USER COLUMN VALUE: a user's own limit, written into user_limits.
+# limit NAME ARGS...: the user's own limits, as the admin sets them.
 limit() {
-	sqlw "INSERT INTO user_limits (user, $2) VALUES ('$1', $3) ON CONFLICT (user) DO UPDATE SET $2 = excluded.$2"
+	LIGHTCHAT_CONFIG="$CONF" LIGHTCHAT_STATE="$T/state" "$ADMIN" user limit "$@" >/dev/null
 }
 # restart_worker SIGNAL: the worker gets SIGNAL; waits until run.sh's new
 # one is ready.
@@ -228,12 +228,12 @@ assert_eq "another user is not affected" "$(final "$(ws "$JB" "$(cprompt o1 'hi 
 # A per-user override: bob passes the default too, then gets 1M a day.
 ws "$JB" "$(cprompt o2 '#words:40 more')" >/dev/null
 assert_eq "bob past the default: refused" "$(final "$(ws "$JB" "$(cprompt o3 again)")" | jq -r .error.code)" "budget_exceeded"
-limit bob day_tokens 1000000
+limit bob --day 1M-tokens
 assert_eq "bob with 1M tokens a day of his own: served" "$(final "$(ws "$JB" "$(cprompt o4 again)")" | jq -r .type)" "reply"
 assert_eq "alice still blocked" "$(final "$(ws "$J" "$(cprompt b4 again)")" | jq -r .error.code)" "budget_exceeded"
 
 # A cost budget: bob's own 0.0001 USD a day (100 micro-units).
-limit bob day_cost 100
+limit bob --day 0.0001
 spent=$(q "SELECT sum(cost_micros) FROM usage WHERE user = 'bob'")
 f=$(final "$(ws "$JB" "$(cprompt o5 'cost me')")")
 check "bob spent more than that ($spent micro-units)" test "$spent" -gt 100
@@ -241,7 +241,7 @@ assert_eq "bob past his cost budget: refused, in money (units of USD)" \
 	"$(jq -c '[.error.code, .error.budget.unit, (.error.budget.limit * 1e6 | round), (.error.budget.used * 1e6 | round), .error.budget.currency]' <<<"$f")" \
 	"[\"budget_exceeded\",\"cost\",100,$spent,\"USD\"]"
 assert_match "the message in money" "$(jq -r .error.message <<<"$f")" "^your daily budget is used up: .* of 0\\.0001 USD; it resets at"
-limit bob day_cost NULL
+limit bob --day default --day 1M-tokens
 
 # The faked day change: alice's rows a day older; her day is free again,
 # her month is not.
@@ -263,7 +263,7 @@ if [ "$(date +%d)" = 01 ]; then
 	echo "skip - the month's limit across the faked day change (today is the 1st: yesterday is another month)"
 else
 	month=$(q "SELECT sum(prompt_tokens + completion_tokens) FROM usage WHERE user = 'alice'")
-	limit alice month_tokens $((month + 5))
+	limit alice --month "$((month + 5))-tokens"
 	assert_eq "a month limit above her month's use: served" "$(final "$(ws "$J" "$(cprompt b6 '#words:10 x')")" | jq -r .type)" "reply"
 	f=$(final "$(ws "$J" "$(cprompt b7 'and more')")")
 	assert_eq "past it (the day before counted): refused for the month" \
