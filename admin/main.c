@@ -252,9 +252,14 @@ user_del(const struct lc_config *cfg, const char *name, int keep)
 	if (store_session_revoke_user(st, name, NULL, (long long)time(NULL),
 	    NULL) != STORE_OK)
 		fprintf(stderr, "%s: could not end the sessions\n", name);
-	/* A new user of the same name starts with the default quota. */
+	/* A new user of the same name starts with the default quota and
+	 * budget limits (the usage ledger keeps the old one's replies). */
 	if (store_quota_set(st, name, -1) != STORE_OK)
 		fprintf(stderr, "%s: could not remove the quota\n", name);
+	if (store_limits_set(st, name, &(const struct budget_limits){ {
+	    { BUDGET_DEFAULT, BUDGET_DEFAULT },
+	    { BUDGET_DEFAULT, BUDGET_DEFAULT } } }) != STORE_OK)
+		fprintf(stderr, "%s: could not remove the budget limits\n", name);
 	if (keep ? store_user_keep_apart(st, name, (long long)time(NULL), &n) :
 	    store_user_delete(st, name, &n)) {
 		fprintf(stderr, "%s: could not %s the conversations\n", name,

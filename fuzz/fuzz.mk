@@ -19,7 +19,9 @@ comma := ,
 
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer
-FUZZ_BASE    := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -MMD -MP -Ilib -Iworker -Iws
+# worker/ and ws/ only for "" includes: worker/limits.h is not <limits.h>
+# (-Iworker made lib/budget.c's <limits.h> the worker's rate limits).
+FUZZ_BASE    := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -MMD -MP -Ilib -iquote worker -iquote ws
 # The project's code as it is (clang may warn where gcc does not: report,
 # do not fail); the harnesses with warnings as errors.
 FUZZ_CFLAGS_LIB  := $(FUZZ_BASE) -fsanitize=fuzzer-no-link $(filter-out -Werror,$(WARN)) -Wno-error

@@ -230,6 +230,17 @@ login() {
 		-d "{\"username\":\"$1\",\"password\":\"$2\"}" "$BASE/login"
 }
 
+# q SQL: the rows of a query on the stack's database, read beside it,
+# columns joined by '|' (NULL as "null").
+q() {
+	"$PY" - "$T/state/lightchat.db" "$1" <<'PYEOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=10)
+for row in db.execute(sys.argv[2]):
+    print("|".join("null" if v is None else str(v) for v in row))
+PYEOF
+}
+
 # token_of JAR: the session token stored in a cookie jar.
 token_of() { awk '$6 == "lightchat_session" {print $7}' "$1"; }
 

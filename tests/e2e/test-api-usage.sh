@@ -17,7 +17,6 @@ JA=$T/jar-a
 JB=$T/jar-b
 login alice "$PW_alice" "$JA" >/dev/null
 login bob "$PW_bob" "$JB" >/dev/null
-q() { "$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$T/state/lightchat.db" "$1"; }
 cprompt() {
 	jq -cn --arg id "$1" --arg t "$2" --arg m "$3" \
 		'{action:"sendprompt",payload:{msgid:$id,prompt:$t,stream:true,params:{model_name:$m}}}'

@@ -24,14 +24,6 @@ login alice "$PW_alice" "$JA" >/dev/null
 login bob "$PW_bob" "$JB" >/dev/null
 echo "carol-Secret-3" | adm user add carol 2>/dev/null
 login carol "carol-Secret-3" "$JC" >/dev/null
-q() {
-	"$PY" - "$T/state/lightchat.db" "$1" <<'PYEOF'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1], timeout=10)
-for row in db.execute(sys.argv[2]):
-    print("|".join("null" if v is None else str(v) for v in row))
-PYEOF
-}
 cprompt() {  # MSGID TEXT MODEL
 	jq -cn --arg id "$1" --arg t "$2" --arg m "$3" \
 		'{action:"sendprompt",payload:{msgid:$id,prompt:$t,stream:true,params:{model_name:$m}}}'
@@ -149,6 +141,15 @@ err=$(adm user limit nobody --day 1M-tokens 2>&1); rc=$?
 assert_eq "an unknown user: exit 1" "$rc" 1
 assert_match "... saying so" "$err" "no such user: nobody"
 assert_eq "... and nothing is set" "$(q "SELECT count(*) FROM user_limits")" 0
+
+# A deleted user's limits go with them; their replies stay in the ledger.
+rows=$(q "SELECT count(*) FROM usage WHERE user = 'carol'")
+adm user limit carol --month 1M-tokens >/dev/null
+adm user del carol 2>/dev/null
+assert_eq "user del: carol's own limits are gone" "$(q "SELECT count(*) FROM user_limits WHERE user = 'carol'")" 0
+assert_eq "... her replies are still counted" "$(q "SELECT count(*) FROM usage WHERE user = 'carol'")" "$rows"
+echo "carol-Secret-4" | adm user add carol 2>/dev/null
+assert_match "a new carol starts with the defaults" "$(adm user limit carol)" "carol month tokens: none \(default\)"
 
 stack_stop
 rm -f "$CONF"

@@ -35,15 +35,6 @@ sprompt() {  # MSGID TEXT: the seed's shape, not streamed
 	jq -cn --arg id "$1" --arg t "$2" '{action:"sendprompt",payload:{msgid:$id,messages:[{role:"user",content:$t}]}}'
 }
 conv_of() { printf '%s\n' "$1" | jq -r 'select(.type=="start") | .conversation_id' | head -1; }
-# q SQL: the rows of a query, columns joined by '|' (NULL as "null").
-q() {
-	"$PY" - "$T/state/lightchat.db" "$1" <<'PYEOF'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1], timeout=10)
-for row in db.execute(sys.argv[2]):
-    print("|".join("null" if v is None else str(v) for v in row))
-PYEOF
-}
 # sqlw SQL: a write beside the stack (the faked day change, limits).
 sqlw() {
 	"$PY" -c 'import sqlite3,sys; db=sqlite3.connect(sys.argv[1], timeout=10); db.execute(sys.argv[2]); db.commit()' \
