@@ -10,7 +10,11 @@
 # backlog (~6 MB: about 5 s more under ASan); it must stay well under the
 # slow timeout, and stuck well over it.
 SLOW_S=20
-stack_start LIGHTCHAT_MAX_INFLIGHT_PER_USER=16 \
+# max_reply 4 MiB: stuck's reply is ~28 MB of frames, four times what the
+# front buffers, so it is behind long before its reply ends however slowly
+# the upstream streams (a sanitizer run under load streamed 120000 words in
+# 23 s, the front took nearly all of them, and stuck was never behind 20 s).
+stack_start LIGHTCHAT_MAX_INFLIGHT_PER_USER=16 LIGHTCHAT_MAX_REPLY=4194304 \
 	LIGHTCHAT_SLOW_CLIENT_TIMEOUT=$SLOW_S || finish
 JA=$T/jar-a
 JB=$T/jar-b
@@ -46,9 +50,10 @@ for c in clients:
     st = c.read_until(lambda f: f.get("type") == "start", 10)
     out["hogs"].append(st["conversation_id"] if st else None)
 late = Client("late", "#words:100000 late")
-# 120000 words as a hog's: 100000 (~7 MB of frames) is about what the front
-# buffers for one connection, and a loaded run saw stuck never fall behind.
-stuck = Client("stuck", "#words:120000 stuck", bob_token)
+# 400000 words: 100000 (~7 MB of frames) is about what the front buffers
+# for one connection, and loaded runs saw stuck with 120000 never fall
+# behind for long enough.
+stuck = Client("stuck", "#words:400000 stuck", bob_token)
 late.read_until(lambda f: f.get("type") == "start", 10)
 stuck.read_until(lambda f: f.get("type") == "start", 10)
 t0 = time.monotonic()
