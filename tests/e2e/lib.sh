@@ -241,6 +241,15 @@ for row in db.execute(sys.argv[2]):
 PYEOF
 }
 
+# wait_for FILE REGEX SECONDS: waits until a line of FILE matches.
+wait_for() {
+	for _ in $(seq $(($3 * 20))); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # token_of JAR: the session token stored in a cookie jar.
 token_of() { awk '$6 == "lightchat_session" {print $7}' "$1"; }
 

@@ -10,14 +10,6 @@ J=$T/jar
 login alice "$PW_alice" "$J" >/dev/null
 TOKEN=$(token_of "$J")
 
-# wait_for FILE REGEX SECONDS: waits until a line of FILE matches.
-wait_for() {
-	for _ in $(seq $(($3 * 20))); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 mkfifo "$T/page.in" "$T/seed.in"
 # Each client's input stays open (fd 7, 8) until the end, so the connection

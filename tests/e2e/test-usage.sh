@@ -89,14 +89,6 @@ restart_worker() {
 	done
 	return 1
 }
-# wait_for FILE REGEX SECONDS: waits until a line of FILE matches.
-wait_for() {
-	for _ in $(seq $(($3 * 20))); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 # ---------------------------------------------------------------- accounting --
 stack_start LIGHTCHAT_CONFIG="$CONF" LIGHTCHAT_MODELS=gpt-4o-mini,gpt-4o \
