@@ -45,8 +45,12 @@ enum store_err {
 
 struct store;
 
-/* Opens (creating and migrating) the database at path. Returns STORE_OK with
- * *out set (close with store_close), or STORE_ERR with a message in err. */
+/* Opens (creating and migrating) the database at path: a file (SQLite, the
+ * embedded default), or a URL "postgresql://..." or "postgres://..."
+ * (PostgreSQL through libpq: the shared store of several hosts, issue 17;
+ * the same tables, statements and migrations). Returns STORE_OK with *out
+ * set (close with store_close), or STORE_ERR with a message in err (never
+ * the URL's password). */
 int store_open(struct store **out, const char *path, char *err,
     size_t errcap);
 
@@ -239,6 +243,50 @@ int store_path_below(struct store *s, const char *conv_id, long long ancestor,
  * upstream ""), at the current time and its local day. Returns the number marked, or
  * STORE_ERR. */
 int store_mark_interrupted(struct store *s);
+
+/* 1 when path names a PostgreSQL database (a postgresql:// or postgres://
+ * URL), else 0 (a SQLite file). */
+int store_path_is_pg(const char *path);
+
+/* 1 when s is a PostgreSQL store (shared by several hosts), 0 for SQLite or
+ * NULL. */
+int store_is_shared(const struct store *s);
+
+/* Several workers on one database (issue 17). Each worker has an id
+ * (worker_id, unique among the hosts) and holds a lease: a row in table
+ * workers that it renews, until_ms its end. The replies a worker starts
+ * are stored with its id (store_set_worker first), so that a surviving
+ * worker can end them when the lease runs out. */
+
+/* Makes s store id (copied, at most STORE_WORKER_MAX bytes; "" or NULL:
+ * none) as the worker of the streaming replies it adds from now on.
+ * Returns STORE_OK, or STORE_INVALID for a too long id. */
+#define STORE_WORKER_MAX 64
+int store_set_worker(struct store *s, const char *id);
+
+/* Takes or renews worker id's lease until until_ms (now_ms: now). Returns
+ * STORE_OK or STORE_ERR. */
+int store_lease_renew(struct store *s, const char *id, long long now_ms,
+    long long until_ms);
+
+/* Gives up worker id's lease (a clean stop, after its replies ended).
+ * Returns STORE_OK or STORE_ERR. */
+int store_lease_drop(struct store *s, const char *id);
+
+/* One reply store_interrupt_orphans ended: its owner, conversation and
+ * message id (valid during the call only). */
+typedef void (*store_orphan_fn)(void *arg, const char *user,
+    const char *conversation_id, long long message_id);
+
+/* Ends the replies nobody writes any more: every "streaming" message
+ * whose worker is self (a worker that restarted: what it wrote before is
+ * lost), or whose worker's lease ended before now_ms, or that has no
+ * lease at all; each is marked interrupted and added to the usage ledger
+ * as store_mark_interrupted does, one transaction, and the expired leases
+ * are dropped. fn(arg, ...) is called for each after the commit (fn may be
+ * NULL). Returns the number ended, or STORE_ERR. */
+int store_interrupt_orphans(struct store *s, const char *self,
+    long long now_ms, store_orphan_fn fn, void *arg);
 
 /* A deleted user's conversations and their messages. store_user_delete
  * deletes them; store_user_keep_apart moves them under the owner
