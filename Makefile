@@ -215,7 +215,7 @@ interest_INC    := -Ilib -Iworker
 cluster_msg_SRC := worker/cluster_msg.c
 cluster_msg_INC := -Ilib -Iworker
 cluster_msg_PKGS := libcjson
-cluster_SRC     := worker/cluster.c
+cluster_SRC     := worker/cluster.c worker/store_shared_stub.c
 cluster_INC     := -Ilib -Iworker
 cluster_PKGS    := libpq libcurl libcjson
 
@@ -303,6 +303,7 @@ FCGI_MODS   := fmain authorize pages session_check store store_login \
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp inflight config models keyfile log buf monotime budget
 WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply account \
+               cluster cluster_msg interest \
                watch context upstream think upstream_body uphttp discover models_live wholefile \
                request frames sse \
                session_check store store_attach \
