@@ -215,7 +215,7 @@ interest_INC    := -Ilib -Iworker
 cluster_msg_SRC := worker/cluster_msg.c
 cluster_msg_INC := -Ilib -Iworker
 cluster_msg_PKGS := libcjson
-cluster_SRC     := worker/cluster.c worker/store_shared_stub.c
+cluster_SRC     := worker/cluster.c
 cluster_INC     := -Ilib -Iworker
 cluster_PKGS    := libpq libcurl libcjson
 
