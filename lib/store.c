@@ -27,16 +27,42 @@ static unsigned long long db_errors;
 	" WHERE id = ?1 UNION ALL SELECT m.parent_id FROM messages m" \
 	" JOIN path ON m.id = path.id WHERE m.parent_id IS NOT NULL)"
 
+/* The messages of the current path (in_path: how each dialect says "the
+ * id is one of path's"), oldest first; a page of them, newest first; the
+ * turns a reply is built on. */
+#define MESSAGE_COLS \
+	" SELECT id, role, content, state, model, created_at," \
+	" updated_at, prompt_tokens, completion_tokens, total_tokens," \
+	" error_code, reasoning, reasoning_ms, parent_id FROM messages"
+#define CONV_MESSAGES(in_path) \
+	PATH_CTE MESSAGE_COLS \
+	" WHERE conversation_id = ?1 AND +id " in_path " ORDER BY id"
+#define CONV_PAGE(in_path) \
+	PATH_CTE MESSAGE_COLS \
+	" WHERE conversation_id = ?1 AND +id " in_path \
+	" AND (?2 <= 0 OR id < ?2) ORDER BY id DESC LIMIT ?3"
+#define CONV_TURNS(in_path) \
+	PATH_CTE \
+	" SELECT role, content, id FROM messages WHERE conversation_id = ?1" \
+	" AND +id " in_path \
+	" AND role IN ('user','assistant') AND (state IN" \
+	" ('complete','stopped') OR role = 'user') ORDER BY id DESC" \
+	" LIMIT ?2"
+#define PG_IN_PATH "IN (SELECT id FROM path)"
+
 /* The ledger grouped by column key, between days ?1 and ?2 (either NULL:
  * unbounded); the columns store_usage_report reads. A report is rare (the
  * admin's): a scan of the ledger is fine. */
-#define USAGE_REPORT(key) \
+#define USAGE_REPORT_AS(key, text) \
 	"SELECT " key ", count(*), sum(prompt_tokens)," \
 	" sum(completion_tokens), sum(reasoning_tokens)," \
 	" sum(prompt_tokens + completion_tokens)," \
 	" coalesce(sum(cost_micros), 0), count(cost_micros), sum(estimated)" \
-	" FROM usage WHERE (?1 IS NULL OR day >= ?1)" \
-	" AND (?2 IS NULL OR day <= ?2) GROUP BY " key " ORDER BY " key
+	" FROM usage WHERE (?1" text " IS NULL OR day >= ?1)" \
+	" AND (?2" text " IS NULL OR day <= ?2) GROUP BY " key " ORDER BY " key
+/* text: PostgreSQL must be told a NULL parameter's type. */
+#define USAGE_REPORT(key) USAGE_REPORT_AS(key, "")
+#define USAGE_REPORT_PG(key) USAGE_REPORT_AS(key, "::text")
 
 /* The ledger's rows for interrupted replies (store_mark_interrupted,
  * store_interrupt_orphans), the messages m chosen by a WHERE after it: the
@@ -97,21 +123,10 @@ static const char *const stmt_sql[ST__MAX] = {
 	 * driven by the path instead, SQLite sorted them in a temporary
 	 * b-tree, holding every message's content at once (a 34 MiB export:
 	 * the FastCGI program's peak RSS 61 MB, against 48 streamed). */
-	[ST_CONV_MESSAGES] =
-	    PATH_CTE
-	    " SELECT id, role, content, state, model, created_at,"
-	    " updated_at, prompt_tokens, completion_tokens, total_tokens,"
-	    " error_code, reasoning, reasoning_ms, parent_id FROM messages"
-	    " WHERE conversation_id = ?1 AND +id IN path ORDER BY id",
+	[ST_CONV_MESSAGES] = CONV_MESSAGES("IN path"),
 	/* A page of messages, newest first, below a cursor (?2 <= 0: from
 	 * the newest); the same columns as ST_CONV_MESSAGES. */
-	[ST_CONV_PAGE] =
-	    PATH_CTE
-	    " SELECT id, role, content, state, model, created_at,"
-	    " updated_at, prompt_tokens, completion_tokens, total_tokens,"
-	    " error_code, reasoning, reasoning_ms, parent_id FROM messages"
-	    " WHERE conversation_id = ?1 AND +id IN path"
-	    " AND (?2 <= 0 OR id < ?2) ORDER BY id DESC LIMIT ?3",
+	[ST_CONV_PAGE] = CONV_PAGE("IN path"),
 	[ST_CONV_GET] =
 	    "SELECT id, title, model, system_prompt, created_at,"
 	    " updated_at FROM conversations WHERE id = ? AND user = ?",
@@ -119,13 +134,7 @@ static const char *const stmt_sql[ST__MAX] = {
 	    "SELECT system_prompt FROM conversations WHERE id = ?",
 	/* What a reply is built on: every prompt, and the replies that
 	 * reached their client (failed ones never did). */
-	[ST_CONV_TURNS] =
-	    PATH_CTE
-	    " SELECT role, content, id FROM messages WHERE conversation_id = ?1"
-	    " AND +id IN path"
-	    " AND role IN ('user','assistant') AND (state IN"
-	    " ('complete','stopped') OR role = 'user') ORDER BY id DESC"
-	    " LIMIT ?2",
+	[ST_CONV_TURNS] = CONV_TURNS("IN path"),
 	[ST_CONV_RECENT] =
 	    "SELECT id FROM conversations WHERE user = ?"
 	    " ORDER BY updated_at DESC LIMIT ?",
@@ -403,6 +412,12 @@ static const char *const stmt_pg[ST__MAX] = {
 	    " VALUES ($1,$2,$3,$4,$5,$6,$7,"
 	    " (SELECT current_leaf FROM conversations WHERE id = $1), $8)"
 	    " RETURNING id",
+	[ST_CONV_MESSAGES] = CONV_MESSAGES(PG_IN_PATH),
+	[ST_CONV_PAGE] = CONV_PAGE(PG_IN_PATH),
+	[ST_CONV_TURNS] = CONV_TURNS(PG_IN_PATH),
+	[ST_USAGE_REPORT_USER] = USAGE_REPORT_PG("user"),
+	[ST_USAGE_REPORT_MODEL] = USAGE_REPORT_PG("model"),
+	[ST_USAGE_REPORT_DAY] = USAGE_REPORT_PG("day"),
 	[ST_MSG_SIBLINGS] =
 	    "SELECT id FROM messages WHERE conversation_id = $1"
 	    " AND parent_id IS NOT DISTINCT FROM $2::bigint ORDER BY id",
