@@ -4,6 +4,8 @@
 #   make run      the packages to build and run + build the programs + start
 #                 the whole stack in the foreground (nothing from tests/)
 #   make test     deps + build + the whole test suite
+#   make test-pg  the end-to-end tests on PostgreSQL (tests/e2e/pg.sh)
+#   make test-multihost  three hosts behind HAProxy on one PostgreSQL
 #   make asan     build with AddressSanitizer + UBSan into build-asan/
 #   make clean    remove everything the build made
 #   make install  install into PREFIX (/usr) under DESTDIR (install.mk)
@@ -373,7 +375,7 @@ test_PKGS_test-zmtp := libzmq
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test-*.c))
 UNIT_BINS  := $(addprefix $(BUILD)/tests/,$(UNIT_NAMES))
 
-.PHONY: all programs deps deps-run run test unit asan clean fuzz sw-version
+.PHONY: all programs deps deps-run run test test-pg test-multihost unit asan clean fuzz sw-version
 all: programs $(UNIT_BINS) sw-version
 # www/sw.js's VERSION and file list follow the page's files (the service worker
 # caches them by that version): rewritten only when they changed.
@@ -424,6 +426,14 @@ test: deps all asan
 
 unit: all
 	@tests/run.sh unit
+
+# The end-to-end tests with PostgreSQL as the store (make test runs them
+# too), and the multi-host suite alone (three hosts and HAProxy).
+test-pg: all
+	@tests/run.sh e2e-pg
+
+test-multihost: all
+	@tests/run.sh e2e multihost
 
 asan:
 	$(MAKE) BUILD=build-asan SANITIZE=1 all
