@@ -4,6 +4,8 @@
 #   make run      the packages to build and run + build the programs + start
 #                 the whole stack in the foreground (nothing from tests/)
 #   make test     deps + build + the whole test suite
+#   make test-pg  the end-to-end tests on PostgreSQL (tests/e2e/pg.sh)
+#   make test-multihost  three hosts behind HAProxy on one PostgreSQL
 #   make asan     build with AddressSanitizer + UBSan into build-asan/
 #   make clean    remove everything the build made
 #   make install  install into PREFIX (/usr) under DESTDIR (install.mk)
@@ -79,10 +81,18 @@ id_SRC       := lib/id.c
 # /metrics.
 prom_SRC     := lib/prom.c
 
-# The store's core and its conversations; login limits apart (only the
-# FastCGI program counts failed logins).
-store_SRC    := lib/store.c lib/store_conv.c
+# The store's core and its conversations, and its two engines (lib/db.h:
+# SQLite, PostgreSQL through libpq); login limits apart (only the FastCGI
+# program counts failed logins).
+store_SRC    := lib/store.c lib/store_conv.c lib/db.c lib/db_pg.c lib/pq.c
 store_PKGS   := sqlite3 libcjson
+# libpq is loaded when first used (lib/pq.h): its headers, not its library.
+store_INC   := -Ilib $(call pkg_cflags,libpq)
+
+# The workers' leases and the end of the replies nobody writes (the
+# worker).
+store_lease_SRC  := lib/store_lease.c
+store_lease_PKGS := libcjson
 
 store_login_SRC  := lib/store_login.c
 store_login_PKGS := sqlite3 libcjson
@@ -306,7 +316,7 @@ WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply accou
                cluster cluster_msg interest \
                watch context upstream think upstream_body uphttp discover models_live wholefile \
                request frames sse \
-               session_check store store_attach \
+               session_check store store_attach store_lease \
                store_session store_quota users_fp id prom json token creds \
                username perms config models keyfile log buf utf8 monotime budget store_usage
 ADMIN_MODS  := admin wsclient store store_session store_quota store_backup \
@@ -356,6 +366,8 @@ test-cluster_MODS := cluster_msg interest frames json username id log buf utf8 b
 test-upstream-stream_MODS := upstream think uphttp sse utf8 buf
 test-throttle_MODS := throttle
 test-store_MODS   := store id log budget
+test-engines_MODS := store store_lease store_session store_login store_quota \
+                     store_usage store_attach store_health username id log budget
 test-sniff_MODS   := sniff utf8 buf
 test-store_attach_MODS := store store_attach store_quota id log budget
 test-budgets_MODS := budget
@@ -377,7 +389,7 @@ test_PKGS_test-zmtp := libzmq
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test-*.c))
 UNIT_BINS  := $(addprefix $(BUILD)/tests/,$(UNIT_NAMES))
 
-.PHONY: all programs deps deps-run run test unit asan clean fuzz sw-version
+.PHONY: all programs deps deps-run run test test-pg test-multihost unit asan clean fuzz sw-version
 all: programs $(UNIT_BINS) sw-version
 # www/sw.js's VERSION and file list follow the page's files (the service worker
 # caches them by that version): rewritten only when they changed.
@@ -428,6 +440,14 @@ test: deps all asan
 
 unit: all
 	@tests/run.sh unit
+
+# The end-to-end tests with PostgreSQL as the store (make test runs them
+# too), and the multi-host suite alone (three hosts and HAProxy).
+test-pg: all
+	@tests/run.sh e2e-pg
+
+test-multihost: all
+	@tests/run.sh e2e multihost
 
 asan:
 	$(MAKE) BUILD=build-asan SANITIZE=1 all

@@ -13,11 +13,12 @@ case "$WHAT" in run | all) ;; *) echo "usage: $0 [run|all]" >&2; exit 2 ;; esac
 
 # Build: compiler, libraries. Run: lighttpd, websocketd, the JavaScript
 # libraries the page loads, python3 for the demo model and the shell client,
-# iproute2 (ip) to bring up loopback in the private network namespace.
+# iproute2 (ip) to bring up loopback in the private network namespace, libpq
+# (the PostgreSQL backend of the store: database = postgresql://...).
 RUN_PACKAGES=(
 	build-essential pkg-config
 	libfcgi-dev libcjson-dev libjwt-dev libzmq3-dev libcurl4-openssl-dev
-	libsqlite3-dev libcrypt-dev libssl-dev
+	libsqlite3-dev libpq-dev libcrypt-dev libssl-dev
 	lighttpd websocketd
 	libjs-marked libjs-highlight.js node-dompurify libjs-katex
 	python3 iproute2
@@ -29,13 +30,19 @@ RUN_PACKAGES=(
 # valgrind, wrk for the benchmark, prometheus for promtool (test-health
 # checks /metrics with promtool check metrics); debhelper, dpkg-dev,
 # devscripts, fakeroot and lintian for make deb, debootstrap for the
-# package test (tests/pkg/test-deb.sh, which caches its root with zstd).
+# package test (tests/pkg/test-deb.sh, which caches its root with zstd);
+# postgresql-15 for the tests' own PostgreSQL servers (tests/e2e/pg.sh runs
+# initdb and pg_ctl from /usr/lib/postgresql/15/bin on a private data
+# directory; the Debian cluster the package makes is not used) and haproxy,
+# the load balancer of the multi-host suite (tests/e2e/multihost.sh, with
+# conf/haproxy.cfg).
 TEST_PACKAGES=(
 	curl jq apache2-utils whois procps tmux nftables
 	poppler-utils
 	chromium
 	clang libclang-rt-14-dev valgrind wrk
 	prometheus debhelper dpkg-dev devscripts fakeroot lintian debootstrap zstd
+	postgresql-15 haproxy
 )
 
 want=("${RUN_PACKAGES[@]}")

@@ -3,8 +3,11 @@
 # tests through the real stack, and browser tests. Prints TAP-style lines, a
 # summary per file, and finally one line "N passed, N failed".
 # "all" also runs the unit and end-to-end tests again against the sanitizer
-# build (build-asan/: ASan + UBSan + LeakSanitizer), where any report fails.
-#   tests/run.sh [unit|e2e|pkg|fuzz|bench|asan|all] [FILTER]
+# build (build-asan/: ASan + UBSan + LeakSanitizer), where any report fails,
+# and the end-to-end tests again with PostgreSQL as the store (e2e-pg: one
+# server for the run, tests/e2e/pg.sh, and a database of its own for each
+# stack; the same as LIGHTCHAT_TEST_DB=pg tests/run.sh e2e).
+#   tests/run.sh [unit|e2e|e2e-pg|pkg|fuzz|bench|asan|all] [FILTER]
 # (the browser tests run inside e2e: tests/e2e/test-browser.sh; pkg is the
 # Debian package installed into a Debian 12 root: tests/pkg/test-deb.sh)
 set -u
@@ -56,10 +59,37 @@ if [ "$WHAT" = all ] || [ "$WHAT" = unit ]; then
 			env PYTHONPATH="$ROOT/tools:$ROOT/tests/unit" python3 "$t"
 	done
 fi
+# LIGHTCHAT_TEST_DB=pg tests/run.sh e2e is e2e-pg.
+if [ "$WHAT" = e2e ] && [ "${LIGHTCHAT_TEST_DB:-}" = pg ]; then
+	WHAT=e2e-pg
+fi
+unset LIGHTCHAT_TEST_DB
 if [ "$WHAT" = all ] || [ "$WHAT" = e2e ]; then
 	for t in tests/e2e/test-*.sh; do
 		run_one "e2e-$(basename "$t" .sh)" bash "$t"
 	done
+fi
+# PostgreSQL mode: one server for all the files, started and stopped here
+# (tests/e2e/pg.sh); each stack_start gets a new database on it. Left out:
+# the multi-host suite (on PostgreSQL already, in e2e), the browser test
+# (the page in chromium, whose store calls are the REST API's, tested
+# here by the others), valgrind (memcheck of the SQLite build's paths, 3
+# min) and the 30-second reply (test-slow: its writes are test-history's).
+# The tests about SQLite's own file say so themselves (skip lines).
+if [ "$WHAT" = all ] || [ "$WHAT" = e2e-pg ]; then
+	. tests/e2e/pg.sh
+	if pg_start; then
+		trap 'pg_stop' EXIT
+		for t in tests/e2e/test-*.sh; do
+			case "$t" in *multihost* | *browser* | *valgrind* | *slow.sh) continue ;; esac
+			LIGHTCHAT_TEST_DB=pg run_one "pg-e2e-$(basename "$t" .sh)" bash "$t"
+		done
+		pg_stop
+		trap - EXIT
+	else
+		printf 'not ok - a PostgreSQL server for the e2e-pg run\n'
+		failed=$((failed + 1))
+	fi
 fi
 if [ "$WHAT" = all ] || [ "$WHAT" = pkg ]; then
 	for t in tests/pkg/test-*.sh; do
@@ -83,7 +113,7 @@ if [ "$WHAT" = all ] || [ "$WHAT" = asan ]; then
 		done
 		# The browser test and the 30-second reply add nothing here.
 		for t in tests/e2e/test-*.sh; do
-			case "$t" in *browser*|*slow*|*valgrind*) continue ;; esac
+			case "$t" in *browser*|*slow*|*valgrind*|*multihost*) continue ;; esac
 			BUILD=build-asan run_one "asan-e2e-$(basename "$t" .sh)" bash "$t"
 		done
 		unset ASAN_OPTIONS

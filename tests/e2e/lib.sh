@@ -13,6 +13,37 @@ WSCLIENT="$ROOT/tools/lightchat-client"
 API_KEY="test-upstream-key-0123456789"
 FAILED=0
 
+# The store the stacks use: LIGHTCHAT_TEST_DB=pg runs them on PostgreSQL
+# (tests/e2e/pg.sh), each stack_start on a database of its own on one
+# server: the server tests/run.sh started for the run (PG_SOCK and PG_PORT
+# in the environment), or else one started here for this test file and
+# stopped by finish or at exit. Otherwise (sqlite, the default) the
+# stack's own file <state>/lightchat.db, as always.
+. "$ROOT/tests/e2e/pg.sh"
+TEST_DB=${LIGHTCHAT_TEST_DB:-sqlite}
+case $TEST_DB in
+sqlite) ;;
+pg)
+	if [ -z "${PG_SOCK:-}" ] || [ ! -S "$PG_SOCK/.s.PGSQL.$PG_PORT" ]; then
+		pg_start || { printf 'not ok - a PostgreSQL server for the tests\n'; exit 1; }
+		LIB_PG_OWN=1
+		trap 'pg_stop' EXIT
+	fi
+	;;
+*) printf 'not ok - LIGHTCHAT_TEST_DB=%s: sqlite or pg\n' "$TEST_DB"; exit 1 ;;
+esac
+# pg_mode: true when the stacks run on PostgreSQL.
+pg_mode() { [ "$TEST_DB" = pg ]; }
+# skip NAME REASON: a TAP skip line (tests/run.sh counts them).
+skip() { printf 'skip - %s # skip %s\n' "$1" "$2"; }
+# skip_file_in_pg REASON: in PostgreSQL mode, skips the whole test file
+# (one skip line with the reason) and exits; tests about SQLite's own file.
+skip_file_in_pg() {
+	pg_mode || return 0
+	skip "$(basename "$0" .sh) in PostgreSQL mode" "$1"
+	finish
+}
+
 ok() { printf 'ok - %s\n' "$1"; }
 not_ok() {
 	FAILED=$((FAILED + 1))
@@ -52,6 +83,20 @@ stack_start() {
 	UP_PID=$!
 	for _ in $(seq 100); do [ -s "$T/up.port" ] && break; sleep 0.05; done
 	UP="http://127.0.0.1:$(cat "$T/up.port")"
+	# STACK_DB: where this stack's data is (q reads it). In PostgreSQL
+	# mode a new database, exported as LIGHTCHAT_DATABASE so that the
+	# test's own lightchat-admin commands use it too.
+	if pg_mode; then
+		STACK_DBNAME=$(basename "$T" | tr 'A-Z.-' 'a-z__')
+		if ! STACK_DB=$(pg_newdb "$STACK_DBNAME"); then
+			not_ok "a PostgreSQL database for the stack"
+			kill -TERM "$UP_PID" 2>/dev/null
+			return 1
+		fi
+		export LIGHTCHAT_DATABASE="$STACK_DB"
+	else
+		STACK_DB=$T/state/lightchat.db
+	fi
 	PORT=$(free_port)
 	WS_PORT=$(free_port)
 	while [ "$WS_PORT" = "$PORT" ]; do WS_PORT=$(free_port); done
@@ -214,6 +259,11 @@ stack_stop() {
 	show_log "$T/stack.log"
 	if mountpoint -q "$T/state"; then umount "$T/state" || umount -l "$T/state"; fi
 	rm -rf "$T"
+	if pg_mode && [ -n "${STACK_DBNAME:-}" ]; then
+		pg_dropdb "$STACK_DBNAME"
+		STACK_DBNAME=""
+		unset LIGHTCHAT_DATABASE
+	fi
 }
 
 # show_log FILE: after a failure, the programs' last log lines (not the
@@ -230,14 +280,21 @@ login() {
 		-d "{\"username\":\"$1\",\"password\":\"$2\"}" "$BASE/login"
 }
 
-# q SQL: the rows of a query on the stack's database, read beside it,
-# columns joined by '|' (NULL as "null").
+# q SQL: the rows of a statement on the stack's database (STACK_DB), run
+# beside it, columns joined by '|' (NULL as "null"); a write is committed.
+# SQLite through python's sqlite3, PostgreSQL through psql (pq). SQL meant
+# for both writes the column user as "user" (a function in PostgreSQL).
 q() {
-	"$PY" - "$T/state/lightchat.db" "$1" <<'PYEOF'
+	if pg_mode; then
+		pq "$STACK_DB" "$1"
+		return
+	fi
+	"$PY" - "$STACK_DB" "$1" <<'PYEOF'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1], timeout=10)
 for row in db.execute(sys.argv[2]):
     print("|".join("null" if v is None else str(v) for v in row))
+db.commit()
 PYEOF
 }
 
@@ -271,6 +328,7 @@ ws() {
 final() { printf '%s\n' "$1" | tail -1; }
 
 finish() {
+	[ -n "${LIB_PG_OWN:-}" ] && pg_stop
 	exit $((FAILED > 0 ? 1 : 0))
 }
 
