@@ -225,9 +225,11 @@ interest_INC    := -Ilib -Iworker
 cluster_msg_SRC := worker/cluster_msg.c
 cluster_msg_INC := -Ilib -Iworker
 cluster_msg_PKGS := libcjson
+# libpq loaded (lib/pq.h) by the store that says the database is shared:
+# its headers only.
 cluster_SRC     := worker/cluster.c
-cluster_INC     := -Ilib -Iworker
-cluster_PKGS    := libpq libcurl libcjson
+cluster_INC     := -Ilib -Iworker $(call pkg_cflags,libpq)
+cluster_PKGS    := libcurl libcjson
 
 # The only worker module that speaks ZeroMQ (with loop.c's ZMQ_FD).
 session_SRC  := worker/session.c

@@ -14,13 +14,13 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include <libpq-fe.h>
 
 #include "cluster_msg.h"
 #include "frames.h"
 #include "interest.h"
 #include "log.h"
 #include "monotime.h"
+#include "pq.h"
 
 _Static_assert(CMSG_WORKER_MAX == STORE_WORKER_MAX, "one worker id rule");
 _Static_assert(CMSG_WORKER_MAX == LC_WORKER_ID_MAX, "one worker id rule");
@@ -65,6 +65,7 @@ enum cl_state { CL_DOWN, CL_CONNECTING, CL_LISTENING, CL_UP };
 
 struct cluster {
 	const struct lc_config *cfg;
+	const struct pq_api *pq;      /* libpq, loaded (lib/pq.h) */
 	struct store *store;
 	struct loop *loop;
 	struct watch *watch;
@@ -107,9 +108,10 @@ wall_ms(void)
 /* The first line of libpq's message (never the URL: libpq does not
  * repeat the conninfo, and its password is never in a message). */
 static void
-pq_reason(PGconn *c, char *out, size_t cap)
+pq_reason(const struct cluster *cl, char *out, size_t cap)
 {
-	const char *e = c != NULL ? PQerrorMessage(c) : "out of memory";
+	const char *e = cl->conn != NULL ? cl->pq->errorMessage(cl->conn) :
+	    "out of memory";
 	size_t n = strcspn(e, "\n");
 
 	if (n >= cap)
@@ -180,7 +182,7 @@ pump(struct cluster *cl)
 		sent[k] = q;
 		values[++k] = q->data;
 	}
-	if (!PQsendQueryParams(cl->conn, cl->batch_sql[k - 1], k + 1, NULL,
+	if (!cl->pq->sendQueryParams(cl->conn, cl->batch_sql[k - 1], k + 1, NULL,
 	    values, NULL, NULL, 0)) {
 		conn_lost(cl);
 		return;
@@ -194,7 +196,7 @@ pump(struct cluster *cl)
 	if (cl->qhead == NULL)
 		cl->qtail = &cl->qhead;
 	cl->busy = 1;
-	int f = PQflush(cl->conn);
+	int f = cl->pq->flush(cl->conn);
 	if (f < 0)
 		conn_lost(cl);
 	else
@@ -482,7 +484,7 @@ static void on_fd(void *arg, unsigned events);
 static void
 watch_fd(struct cluster *cl, unsigned events)
 {
-	int fd = cl->conn != NULL ? PQsocket(cl->conn) : -1;
+	int fd = cl->conn != NULL ? cl->pq->socket(cl->conn) : -1;
 
 	if (fd != cl->fd && cl->fd >= 0) {
 		loop_fd_unwatch(cl->loop, cl->fd);
@@ -504,7 +506,7 @@ conn_close(struct cluster *cl)
 	cl->fd = -1;
 	cl->events = 0;
 	if (cl->conn != NULL)
-		PQfinish(cl->conn);
+		cl->pq->finish(cl->conn);
 	cl->conn = NULL;
 	cl->busy = 0;
 }
@@ -515,7 +517,7 @@ conn_lost(struct cluster *cl)
 {
 	char why[200];
 
-	pq_reason(cl->conn, why, sizeof(why));
+	pq_reason(cl, why, sizeof(why));
 	if (!cl->down_logged)
 		log_warn("cluster: %s the database: %s; trying again, this "
 		    "host serves its own sessions meanwhile", cl->ever_up ?
@@ -532,8 +534,12 @@ conn_lost(struct cluster *cl)
 static void
 conn_start(struct cluster *cl)
 {
-	cl->conn = PQconnectStart(cl->cfg->database);
-	if (cl->conn == NULL || PQstatus(cl->conn) == CONNECTION_BAD) {
+	static const char *const keys[] = { "dbname", NULL };
+	const char *values[] = { cl->cfg->database, NULL };
+
+	/* The URL is the dbname, expanded (expand_dbname 1). */
+	cl->conn = cl->pq->connectStartParams(keys, values, 1);
+	if (cl->conn == NULL || cl->pq->status(cl->conn) == CONNECTION_BAD) {
 		conn_lost(cl);
 		return;
 	}
@@ -546,14 +552,14 @@ conn_start(struct cluster *cl)
 static void
 conn_made(struct cluster *cl)
 {
-	if (PQsetnonblocking(cl->conn, 1) != 0 ||
-	    !PQsendQuery(cl->conn, "LISTEN " CMSG_CHANNEL)) {
+	if (cl->pq->setnonblocking(cl->conn, 1) != 0 ||
+	    !cl->pq->sendQuery(cl->conn, "LISTEN " CMSG_CHANNEL)) {
 		conn_lost(cl);
 		return;
 	}
 	cl->state = CL_LISTENING;
 	cl->busy = 1;
-	int f = PQflush(cl->conn);
+	int f = cl->pq->flush(cl->conn);
 	if (f < 0)
 		conn_lost(cl);
 	else
@@ -563,7 +569,7 @@ conn_made(struct cluster *cl)
 static void
 connect_step(struct cluster *cl)
 {
-	switch (PQconnectPoll(cl->conn)) {
+	switch (cl->pq->connectPoll(cl->conn)) {
 	case PGRES_POLLING_READING:
 		watch_fd(cl, EPOLLIN);
 		break;
@@ -586,22 +592,22 @@ conn_read(struct cluster *cl)
 	PGnotify *n;
 	PGresult *r;
 
-	if (!PQconsumeInput(cl->conn)) {
+	if (!cl->pq->consumeInput(cl->conn)) {
 		conn_lost(cl);
 		return;
 	}
-	while (cl->busy && !PQisBusy(cl->conn)) {
-		r = PQgetResult(cl->conn);
+	while (cl->busy && !cl->pq->isBusy(cl->conn)) {
+		r = cl->pq->getResult(cl->conn);
 		if (r == NULL) {
 			cl->busy = 0;
 			break;
 		}
-		ExecStatusType st = PQresultStatus(r);
+		ExecStatusType st = cl->pq->resultStatus(r);
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 			log_warn("cluster: %s failed: %.200s", cl->state ==
 			    CL_LISTENING ? "LISTEN" : "pg_notify",
-			    PQresultErrorMessage(r));
-		PQclear(r);
+			    cl->pq->resultErrorMessage(r));
+		cl->pq->clear(r);
 	}
 	if (!cl->busy && cl->state == CL_LISTENING) {
 		cl->state = CL_UP;
@@ -614,12 +620,12 @@ conn_read(struct cluster *cl)
 		/* What went by meanwhile is lost: snapshots again. */
 		resnap_all(cl);
 	}
-	while (cl->conn != NULL && (n = PQnotifies(cl->conn)) != NULL) {
+	while (cl->conn != NULL && (n = cl->pq->notifies(cl->conn)) != NULL) {
 		if (strcmp(n->relname, CMSG_CHANNEL) == 0)
 			on_payload(cl, n->extra);
-		PQfreemem(n);
+		cl->pq->freemem(n);
 	}
-	if (cl->conn != NULL && PQstatus(cl->conn) == CONNECTION_BAD)
+	if (cl->conn != NULL && cl->pq->status(cl->conn) == CONNECTION_BAD)
 		conn_lost(cl);
 }
 
@@ -635,7 +641,7 @@ on_fd(void *arg, unsigned events)
 	if (cl->conn == NULL)
 		return;
 	if (events & EPOLLOUT) {
-		int f = PQflush(cl->conn);
+		int f = cl->pq->flush(cl->conn);
 		if (f < 0) {
 			conn_lost(cl);
 			return;
@@ -955,6 +961,12 @@ cluster_new(struct cluster **out, const struct lc_config *cfg,
 			    sizeof(cl->batch_sql[k]) - len, ",pg_notify($1,$%d)",
 			    j + 2);
 	}
+	char err[200];
+	cl->pq = pq_load(err, sizeof(err));
+	if (cl->pq == NULL) {
+		log_err("cluster: %s", err);
+		goto fail;
+	}
 	cl->interest = interest_new(INTEREST_MAX);
 	if (cl->interest == NULL)
 		goto oom;
@@ -998,7 +1010,7 @@ cluster_stop(struct cluster *cl, long ms)
 	end = monotime_ms() + ms;
 	while ((cl->qhead != NULL || cl->busy) && cl->state == CL_UP &&
 	    monotime_ms() < end) {
-		struct pollfd p = { PQsocket(cl->conn), POLLIN, 0 };
+		struct pollfd p = { cl->pq->socket(cl->conn), POLLIN, 0 };
 		if (cl->events & EPOLLOUT)
 			p.events |= POLLOUT;
 		if (poll(&p, 1, 50) > 0) {
