@@ -83,7 +83,7 @@ listener(const char *url, int ready, int out, int count)
 	if (write(out, lat, (size_t)got * sizeof(*lat)) < 0)
 		exit(1);
 	PQfinish(c);
-	exit(0);
+	_exit(0);
 }
 
 static void
@@ -101,6 +101,7 @@ run(const char *url, size_t size, int batch, int pace_us)
 	if (payload == NULL || lat == NULL || pipe(ready) != 0 ||
 	    pipe(res) != 0)
 		exit(1);
+	fflush(stdout);  /* the child must not print the parent's lines */
 	pid = fork();
 	if (pid == 0)
 		listener(url, ready[1], res[1], COUNT);
