@@ -369,7 +369,7 @@ test-upstream-stream_MODS := upstream think uphttp sse utf8 buf
 test-throttle_MODS := throttle
 test-store_MODS   := store id log budget
 test-engines_MODS := store store_lease store_session store_login store_quota \
-                     store_usage store_attach store_health username id log budget
+                     store_usage store_attach store_health id log budget
 test-sniff_MODS   := sniff utf8 buf
 test-store_attach_MODS := store store_attach store_quota id log budget
 test-budgets_MODS := budget
