@@ -81,10 +81,18 @@ id_SRC       := lib/id.c
 # /metrics.
 prom_SRC     := lib/prom.c
 
-# The store's core and its conversations; login limits apart (only the
-# FastCGI program counts failed logins).
-store_SRC    := lib/store.c lib/store_conv.c
+# The store's core and its conversations, and its two engines (lib/db.h:
+# SQLite, PostgreSQL through libpq); login limits apart (only the FastCGI
+# program counts failed logins).
+store_SRC    := lib/store.c lib/store_conv.c lib/db.c lib/db_pg.c lib/pq.c
 store_PKGS   := sqlite3 libcjson
+# libpq is loaded when first used (lib/pq.h): its headers, not its library.
+store_INC   := -Ilib $(call pkg_cflags,libpq)
+
+# The workers' leases and the end of the replies nobody writes (the
+# worker).
+store_lease_SRC  := lib/store_lease.c
+store_lease_PKGS := libcjson
 
 store_login_SRC  := lib/store_login.c
 store_login_PKGS := sqlite3 libcjson
@@ -295,7 +303,7 @@ WS_MODS     := ws zmtp inflight config models keyfile log buf monotime budget
 WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply account \
                watch context upstream think upstream_body uphttp discover models_live wholefile \
                request frames sse \
-               session_check store store_attach \
+               session_check store store_attach store_lease \
                store_session store_quota users_fp id prom json token creds \
                username perms config models keyfile log buf utf8 monotime budget store_usage
 ADMIN_MODS  := admin wsclient store store_session store_quota store_backup \
@@ -344,6 +352,8 @@ test-think_MODS   := think
 test-upstream-stream_MODS := upstream think uphttp sse utf8 buf
 test-throttle_MODS := throttle
 test-store_MODS   := store id log budget
+test-engines_MODS := store store_lease store_session store_login store_quota \
+                     store_usage store_attach store_health username id log budget
 test-sniff_MODS   := sniff utf8 buf
 test-store_attach_MODS := store store_attach store_quota id log budget
 test-budgets_MODS := budget

@@ -7,6 +7,7 @@
  * budget limits in store_usage.c. */
 #include "store_int.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 
 #include "log.h"
 
-/* SQLite calls that failed in this process (store_errors). */
+/* Database calls that failed in this process (store_errors). */
 static unsigned long long db_errors;
 
 /* The statements, prepared once on first use and kept: parsing and
@@ -26,16 +27,68 @@ static unsigned long long db_errors;
 	" WHERE id = ?1 UNION ALL SELECT m.parent_id FROM messages m" \
 	" JOIN path ON m.id = path.id WHERE m.parent_id IS NOT NULL)"
 
+/* The messages of the current path (in_path: how each dialect says "the
+ * id is one of path's"), oldest first; a page of them, newest first; the
+ * turns a reply is built on. */
+#define MESSAGE_COLS \
+	" SELECT id, role, content, state, model, created_at," \
+	" updated_at, prompt_tokens, completion_tokens, total_tokens," \
+	" error_code, reasoning, reasoning_ms, parent_id FROM messages"
+#define CONV_MESSAGES(in_path) \
+	PATH_CTE MESSAGE_COLS \
+	" WHERE conversation_id = ?1 AND +id " in_path " ORDER BY id"
+#define CONV_PAGE(in_path) \
+	PATH_CTE MESSAGE_COLS \
+	" WHERE conversation_id = ?1 AND +id " in_path \
+	" AND (?2 <= 0 OR id < ?2) ORDER BY id DESC LIMIT ?3"
+#define CONV_TURNS(in_path) \
+	PATH_CTE \
+	" SELECT role, content, id FROM messages WHERE conversation_id = ?1" \
+	" AND +id " in_path \
+	" AND role IN ('user','assistant') AND (state IN" \
+	" ('complete','stopped') OR role = 'user') ORDER BY id DESC" \
+	" LIMIT ?2"
+#define PG_IN_PATH "IN (SELECT id FROM path)"
+
 /* The ledger grouped by column key, between days ?1 and ?2 (either NULL:
  * unbounded); the columns store_usage_report reads. A report is rare (the
  * admin's): a scan of the ledger is fine. */
-#define USAGE_REPORT(key) \
+#define USAGE_REPORT_AS(key, text) \
 	"SELECT " key ", count(*), sum(prompt_tokens)," \
 	" sum(completion_tokens), sum(reasoning_tokens)," \
 	" sum(prompt_tokens + completion_tokens)," \
 	" coalesce(sum(cost_micros), 0), count(cost_micros), sum(estimated)" \
-	" FROM usage WHERE (?1 IS NULL OR day >= ?1)" \
-	" AND (?2 IS NULL OR day <= ?2) GROUP BY " key " ORDER BY " key
+	" FROM usage WHERE (?1" text " IS NULL OR day >= ?1)" \
+	" AND (?2" text " IS NULL OR day <= ?2) GROUP BY " key " ORDER BY " key
+/* text: PostgreSQL must be told a NULL parameter's type. */
+#define USAGE_REPORT(key) USAGE_REPORT_AS(key, "")
+#define USAGE_REPORT_PG(key) USAGE_REPORT_AS(key, "::text")
+
+/* The ledger's rows for interrupted replies (store_mark_interrupted,
+ * store_interrupt_orphans), the messages m chosen by a WHERE after it: the
+ * byte length of text is len_a x len_b (SQLite: length(CAST(x AS BLOB)),
+ * PostgreSQL: octet_length(x)). */
+#define USAGE_INTERRUPTED(len_a, len_b) \
+	"INSERT INTO usage (at, day, user, model, upstream, outcome," \
+	" conversation_id, message_id, prompt_tokens, completion_tokens," \
+	" reasoning_tokens, estimated, cost_micros)" \
+	" SELECT ?1, ?2, c.user," \
+	" CASE WHEN m.model <> '' THEN m.model ELSE c.model END," \
+	" '', 'interrupted', m.conversation_id, m.id, 0," \
+	" (" len_a "m.content" len_b \
+	"  + " len_a "coalesce(m.reasoning, '')" len_b " + 3) / 4," \
+	" (" len_a "coalesce(m.reasoning, '')" len_b " + 3) / 4," \
+	" 1, NULL FROM messages m JOIN conversations c" \
+	" ON c.id = m.conversation_id"
+
+/* The replies store_interrupt_orphans ends: streaming, and written by
+ * worker ?1 (a worker that restarted), or by nobody, or by a worker whose
+ * lease ended before ?2. The partial index messages_streaming makes this
+ * a look at the few streaming rows, whatever the table's size. */
+#define ORPHANS_WHERE \
+	" WHERE m.state = 'streaming' AND (m.worker IS NULL OR m.worker = ?1" \
+	" OR NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = m.worker" \
+	" AND w.lease_until >= ?2))"
 
 static const char *const stmt_sql[ST__MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -70,21 +123,10 @@ static const char *const stmt_sql[ST__MAX] = {
 	 * driven by the path instead, SQLite sorted them in a temporary
 	 * b-tree, holding every message's content at once (a 34 MiB export:
 	 * the FastCGI program's peak RSS 61 MB, against 48 streamed). */
-	[ST_CONV_MESSAGES] =
-	    PATH_CTE
-	    " SELECT id, role, content, state, model, created_at,"
-	    " updated_at, prompt_tokens, completion_tokens, total_tokens,"
-	    " error_code, reasoning, reasoning_ms, parent_id FROM messages"
-	    " WHERE conversation_id = ?1 AND +id IN path ORDER BY id",
+	[ST_CONV_MESSAGES] = CONV_MESSAGES("IN path"),
 	/* A page of messages, newest first, below a cursor (?2 <= 0: from
 	 * the newest); the same columns as ST_CONV_MESSAGES. */
-	[ST_CONV_PAGE] =
-	    PATH_CTE
-	    " SELECT id, role, content, state, model, created_at,"
-	    " updated_at, prompt_tokens, completion_tokens, total_tokens,"
-	    " error_code, reasoning, reasoning_ms, parent_id FROM messages"
-	    " WHERE conversation_id = ?1 AND +id IN path"
-	    " AND (?2 <= 0 OR id < ?2) ORDER BY id DESC LIMIT ?3",
+	[ST_CONV_PAGE] = CONV_PAGE("IN path"),
 	[ST_CONV_GET] =
 	    "SELECT id, title, model, system_prompt, created_at,"
 	    " updated_at FROM conversations WHERE id = ? AND user = ?",
@@ -92,13 +134,7 @@ static const char *const stmt_sql[ST__MAX] = {
 	    "SELECT system_prompt FROM conversations WHERE id = ?",
 	/* What a reply is built on: every prompt, and the replies that
 	 * reached their client (failed ones never did). */
-	[ST_CONV_TURNS] =
-	    PATH_CTE
-	    " SELECT role, content, id FROM messages WHERE conversation_id = ?1"
-	    " AND +id IN path"
-	    " AND role IN ('user','assistant') AND (state IN"
-	    " ('complete','stopped') OR role = 'user') ORDER BY id DESC"
-	    " LIMIT ?2",
+	[ST_CONV_TURNS] = CONV_TURNS("IN path"),
 	[ST_CONV_RECENT] =
 	    "SELECT id FROM conversations WHERE user = ?"
 	    " ORDER BY updated_at DESC LIMIT ?",
@@ -107,9 +143,9 @@ static const char *const stmt_sql[ST__MAX] = {
 	 * becomes the leaf (ST_CONV_SET_LEAF after it). */
 	[ST_MSG_ADD] =
 	    "INSERT INTO messages (conversation_id, role, content,"
-	    " state, model, created_at, updated_at, parent_id)"
+	    " state, model, created_at, updated_at, parent_id, worker)"
 	    " VALUES (?1,?2,?3,?4,?5,?6,?7,"
-	    " (SELECT current_leaf FROM conversations WHERE id = ?1))",
+	    " (SELECT current_leaf FROM conversations WHERE id = ?1), ?8)",
 	[ST_CONV_LEAF] =
 	    "SELECT current_leaf FROM conversations WHERE id = ?",
 	[ST_CONV_SET_LEAF] =
@@ -312,17 +348,8 @@ static const char *const stmt_sql[ST__MAX] = {
 	 * their text and reasoning estimated as the completion (a token per
 	 * 4 bytes, rounded up: budget_estimate_tokens), the prompt unknown. */
 	[ST_USAGE_INTERRUPTED] =
-	    "INSERT INTO usage (at, day, user, model, upstream, outcome,"
-	    " conversation_id, message_id, prompt_tokens, completion_tokens,"
-	    " reasoning_tokens, estimated, cost_micros)"
-	    " SELECT ?1, ?2, c.user,"
-	    " CASE WHEN m.model <> '' THEN m.model ELSE c.model END,"
-	    " '', 'interrupted', m.conversation_id, m.id, 0,"
-	    " (length(CAST(m.content AS BLOB))"
-	    "  + length(CAST(coalesce(m.reasoning, '') AS BLOB)) + 3) / 4,"
-	    " (length(CAST(coalesce(m.reasoning, '') AS BLOB)) + 3) / 4,"
-	    " 1, NULL FROM messages m JOIN conversations c"
-	    " ON c.id = m.conversation_id WHERE m.state = 'streaming'",
+	    USAGE_INTERRUPTED("length(CAST(", " AS BLOB))")
+	    " WHERE m.state = 'streaming'",
 	/* A user's own limits (NULL: the default, 0: none). */
 	[ST_LIMITS_GET] =
 	    "SELECT day_tokens, day_cost, month_tokens, month_cost"
@@ -339,6 +366,95 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_LIMITS_LIST] =
 	    "SELECT user, day_tokens, day_cost, month_tokens, month_cost"
 	    " FROM user_limits ORDER BY user",
+	/* The workers' leases (schema v11). */
+	[ST_LEASE_RENEW] =
+	    "INSERT INTO workers (id, lease_until, started_at) VALUES (?1,?2,?3)"
+	    " ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until",
+	[ST_LEASE_DROP] =
+	    "DELETE FROM workers WHERE id = ?",
+	[ST_ORPHANS] =
+	    "SELECT m.id, m.conversation_id, c.user FROM messages m"
+	    " JOIN conversations c ON c.id = m.conversation_id" ORPHANS_WHERE
+	    " ORDER BY m.id LIMIT ?3",
+	/* Only if still streaming: of two workers sweeping at once, one
+	 * marks it (the row's lock orders them) and only it adds the ledger
+	 * row. */
+	[ST_ORPHAN_MARK] =
+	    "UPDATE messages SET state = 'interrupted', updated_at = ?1,"
+	    " error_code = 'worker_unavailable'"
+	    " WHERE id = ?2 AND state = 'streaming'",
+	[ST_USAGE_ORPHAN] =
+	    USAGE_INTERRUPTED("length(CAST(", " AS BLOB))")
+	    " WHERE m.id = ?3",
+	[ST_LEASES_PRUNE] =
+	    "DELETE FROM workers WHERE lease_until < ?1 AND NOT EXISTS"
+	    " (SELECT 1 FROM messages m WHERE m.state = 'streaming'"
+	    " AND m.worker = workers.id)",
+};
+
+/* The statements whose PostgreSQL form is not SQLite's: another dialect's
+ * words (both forms are translated: ?N to $N, user quoted). */
+static const char *const stmt_pg[ST__MAX] = {
+	/* READ COMMITTED; the writes that must not race take row locks. */
+	[ST_BEGIN] = "BEGIN",
+	/* SQLite's LIKE ignores ASCII case, PostgreSQL's ILIKE does. */
+	[ST_CONV_LIST] =
+	    "SELECT id, title, model, created_at, updated_at"
+	    " FROM conversations c WHERE \"user\" = $1"
+	    " AND ($2 < 0 OR updated_at < $2 OR (updated_at = $2 AND id < $3))"
+	    " AND ($4::text IS NULL OR title ILIKE $4 ESCAPE '\\' OR EXISTS"
+	    "  (SELECT 1 FROM messages m WHERE m.conversation_id = c.id"
+	    "   AND m.content ILIKE $4 ESCAPE '\\'))"
+	    " ORDER BY updated_at DESC, id DESC LIMIT $5",
+	[ST_MSG_ADD] =
+	    "INSERT INTO messages (conversation_id, role, content,"
+	    " state, model, created_at, updated_at, parent_id, worker)"
+	    " VALUES ($1,$2,$3,$4,$5,$6,$7,"
+	    " (SELECT current_leaf FROM conversations WHERE id = $1), $8)"
+	    " RETURNING id",
+	[ST_CONV_MESSAGES] = CONV_MESSAGES(PG_IN_PATH),
+	[ST_CONV_PAGE] = CONV_PAGE(PG_IN_PATH),
+	[ST_CONV_TURNS] = CONV_TURNS(PG_IN_PATH),
+	[ST_USAGE_REPORT_USER] = USAGE_REPORT_PG("user"),
+	[ST_USAGE_REPORT_MODEL] = USAGE_REPORT_PG("model"),
+	[ST_USAGE_REPORT_DAY] = USAGE_REPORT_PG("day"),
+	[ST_MSG_SIBLINGS] =
+	    "SELECT id FROM messages WHERE conversation_id = $1"
+	    " AND parent_id IS NOT DISTINCT FROM $2::bigint ORDER BY id",
+	/* GLOB's '*': the name after the last '~' compared whole. */
+	[ST_USER_PURGE] =
+	    "DELETE FROM conversations WHERE \"user\" LIKE '~deleted~%'"
+	    " AND ($1::text IS NULL OR right(\"user\", length($1) + 1)"
+	    " = '~' || $1)",
+	[ST_ATT_USER_PURGE] =
+	    "DELETE FROM attachments WHERE \"user\" LIKE '~deleted~%'"
+	    " AND ($1::text IS NULL OR right(\"user\", length($1) + 1)"
+	    " = '~' || $1)",
+	[ST_COUNTER_ADD] =
+	    "INSERT INTO counters (name, value) VALUES ($1, $2)"
+	    " ON CONFLICT (name) DO UPDATE"
+	    " SET value = counters.value + excluded.value",
+	/* A PostgreSQL store is checked and copied by PostgreSQL's own
+	 * tools (pg_dump, pg_amcheck): these answer for a live one. */
+	[ST_INTEGRITY] = "SELECT 'ok'",
+	[ST_SCHEMA_VERSION] = "SELECT version FROM lightchat_schema",
+	[ST_TABLES] =
+	    "SELECT count(*) FROM information_schema.tables"
+	    " WHERE table_schema = current_schema()"
+	    " AND table_name IN ('conversations', 'messages')",
+	[ST_JOURNAL_DELETE] = "SELECT 1",
+	[ST_USAGE_INTERRUPTED] =
+	    USAGE_INTERRUPTED("octet_length(", ")")
+	    " WHERE m.state = 'streaming'",
+	[ST_USAGE_ORPHAN] =
+	    USAGE_INTERRUPTED("octet_length(", ")") " WHERE m.id = ?3",
+	[ST_ORPHANS] =
+	    "SELECT m.id, m.conversation_id, c.\"user\" FROM messages m"
+	    " JOIN conversations c ON c.id = m.conversation_id"
+	    " WHERE m.state = 'streaming' AND (m.worker IS NULL"
+	    " OR m.worker = $1::text OR NOT EXISTS (SELECT 1 FROM workers w"
+	    " WHERE w.id = m.worker AND w.lease_until >= $2))"
+	    " ORDER BY m.id LIMIT $3",
 };
 
 static const char schema_v1[] =
@@ -650,6 +766,266 @@ static const char schema_v10[] =
     " day_tokens INTEGER, day_cost INTEGER,"
     " month_tokens INTEGER, month_cost INTEGER);";
 
+/* v11: several workers on one database (issue 17; store_lease.c). A
+ * streaming reply names the worker that writes it; each worker holds a
+ * lease it renews; a reply whose worker's lease ran out is ended by a
+ * survivor. The partial index holds only the streaming rows: the sweep
+ * every 2 s looks at those few, not at the table. */
+static const char schema_v11[] =
+    "ALTER TABLE messages ADD COLUMN worker TEXT;"
+    "CREATE INDEX messages_streaming ON messages (state)"
+    " WHERE state = 'streaming';"
+    "CREATE TABLE workers ("
+    " id TEXT PRIMARY KEY,"
+    " lease_until INTEGER NOT NULL,"
+    " started_at INTEGER NOT NULL);";
+
+/* The SQLite steps, schema_v[i] making version i + 1 of version i. */
+static const char *const schema_v[] = {
+	schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6,
+	schema_v7, schema_v8, schema_v9, schema_v10, schema_v11,
+};
+
+/* PostgreSQL: the schema of version 11 whole (a PostgreSQL store begins
+ * there: lightchat-admin migrate-store brings older data), the same
+ * tables, columns, indexes and rules as SQLite's steps make, in its
+ * words: BIGINT for INTEGER (ids, milliseconds), BYTEA for BLOB, identity
+ * ids, COLLATE "C" so that names sort by their bytes as in SQLite, and the
+ * triggers as PL/pgSQL functions. The cascade: a conversation's
+ * RI_ConstraintTrigger (named before conversations_deleted, and triggers
+ * fire in name order) deletes its messages first, whose messages_deleted
+ * then finds no conversation row to update, so conversations_deleted
+ * takes the whole OLD counters off the user's: the same totals as SQLite
+ * (tests/unit/test-quota.c runs on both). */
+static const char pg_schema_v11[] =
+    "CREATE TABLE conversations ("
+    " id TEXT COLLATE \"C\" PRIMARY KEY,"
+    " \"user\" TEXT COLLATE \"C\" NOT NULL,"
+    " title TEXT NOT NULL,"
+    " model TEXT COLLATE \"C\" NOT NULL DEFAULT '',"
+    " system_prompt TEXT NOT NULL DEFAULT '',"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL,"
+    " messages BIGINT NOT NULL DEFAULT 0,"
+    " bytes BIGINT NOT NULL DEFAULT 0,"
+    " current_leaf BIGINT);"
+    "CREATE INDEX conversations_by_user ON conversations"
+    " (\"user\", updated_at DESC, id DESC);"
+    "CREATE TABLE messages ("
+    " id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    " conversation_id TEXT COLLATE \"C\" NOT NULL"
+    "  REFERENCES conversations(id) ON DELETE CASCADE,"
+    " role TEXT NOT NULL CHECK (role IN ('user','assistant','system')),"
+    " content TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN"
+    "  ('complete','streaming','stopped','error','interrupted')),"
+    " model TEXT COLLATE \"C\" NOT NULL DEFAULT '',"
+    " prompt_tokens BIGINT, completion_tokens BIGINT, total_tokens BIGINT,"
+    " error_code TEXT,"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL,"
+    " reasoning TEXT NOT NULL DEFAULT '',"
+    " reasoning_ms BIGINT,"
+    " parent_id BIGINT,"
+    " worker TEXT COLLATE \"C\");"
+    "CREATE INDEX messages_by_conversation ON messages (conversation_id, id);"
+    "CREATE INDEX messages_by_parent ON messages"
+    " (conversation_id, parent_id, id);"
+    "CREATE INDEX messages_streaming ON messages (state)"
+    " WHERE state = 'streaming';"
+    "CREATE TABLE login_failures ("
+    " key TEXT COLLATE \"C\" NOT NULL,"
+    " at BIGINT NOT NULL);"
+    "CREATE INDEX login_failures_by_key ON login_failures (key, at);"
+    "CREATE TABLE login_trust ("
+    " key TEXT COLLATE \"C\" PRIMARY KEY,"
+    " at BIGINT NOT NULL);"
+    "CREATE TABLE sessions ("
+    " sid TEXT COLLATE \"C\" PRIMARY KEY,"
+    " \"user\" TEXT COLLATE \"C\" NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " last_seen BIGINT NOT NULL,"
+    " expires_at BIGINT NOT NULL,"
+    " addr TEXT NOT NULL DEFAULT '',"
+    " client TEXT NOT NULL DEFAULT '',"
+    " remember BIGINT NOT NULL DEFAULT 0,"
+    " revoked_at BIGINT,"
+    " pub TEXT COLLATE \"C\" NOT NULL DEFAULT '');"
+    "CREATE INDEX sessions_by_user ON sessions (\"user\");"
+    "CREATE TABLE user_usage ("
+    " \"user\" TEXT COLLATE \"C\" PRIMARY KEY,"
+    " conversations BIGINT NOT NULL DEFAULT 0,"
+    " messages BIGINT NOT NULL DEFAULT 0,"
+    " bytes BIGINT NOT NULL DEFAULT 0);"
+    "CREATE TABLE user_quotas ("
+    " \"user\" TEXT COLLATE \"C\" PRIMARY KEY,"
+    " bytes BIGINT NOT NULL);"
+    "CREATE TABLE health ("
+    " id BIGINT PRIMARY KEY CHECK (id = 1),"
+    " at BIGINT NOT NULL);"
+    "CREATE TABLE counters ("
+    " name TEXT COLLATE \"C\" PRIMARY KEY,"
+    " value BIGINT NOT NULL);"
+    "CREATE TABLE attachments ("
+    " id TEXT COLLATE \"C\" PRIMARY KEY,"
+    " \"user\" TEXT COLLATE \"C\" NOT NULL,"
+    " conversation_id TEXT COLLATE \"C\""
+    "  REFERENCES conversations(id) ON DELETE CASCADE,"
+    " message_id BIGINT REFERENCES messages(id) ON DELETE SET NULL,"
+    " position BIGINT NOT NULL DEFAULT 0,"
+    " kind TEXT NOT NULL,"
+    " mime TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " width BIGINT, height BIGINT,"
+    " data BYTEA NOT NULL,"
+    " created_at BIGINT NOT NULL);"
+    "CREATE INDEX attachments_by_user ON attachments (\"user\", created_at);"
+    "CREATE INDEX attachments_by_message ON attachments"
+    " (message_id, position);"
+    "CREATE INDEX attachments_by_conversation ON attachments"
+    " (conversation_id);"
+    "CREATE TABLE usage ("
+    " id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    " at BIGINT NOT NULL, day TEXT COLLATE \"C\" NOT NULL,"
+    " \"user\" TEXT COLLATE \"C\" NOT NULL,"
+    " model TEXT COLLATE \"C\" NOT NULL,"
+    " upstream TEXT NOT NULL DEFAULT '',"
+    " outcome TEXT NOT NULL CHECK (outcome IN"
+    "  ('complete','stopped','error','interrupted')),"
+    " conversation_id TEXT, message_id BIGINT,"
+    " prompt_tokens BIGINT NOT NULL, completion_tokens BIGINT NOT NULL,"
+    " reasoning_tokens BIGINT NOT NULL, estimated BIGINT NOT NULL,"
+    " cost_micros BIGINT);"
+    "CREATE INDEX usage_by_user_day ON usage"
+    " (\"user\", day) INCLUDE (prompt_tokens, completion_tokens, cost_micros);"
+    "CREATE INDEX usage_by_day ON usage"
+    " (day) INCLUDE (prompt_tokens, completion_tokens, cost_micros);"
+    "CREATE TABLE usage_totals ("
+    " \"user\" TEXT COLLATE \"C\" NOT NULL, model TEXT COLLATE \"C\" NOT NULL,"
+    " replies BIGINT NOT NULL, prompt_tokens BIGINT NOT NULL,"
+    " completion_tokens BIGINT NOT NULL,"
+    " reasoning_tokens BIGINT NOT NULL, cost_micros BIGINT NOT NULL,"
+    " PRIMARY KEY (\"user\", model));"
+    "CREATE TABLE user_limits ("
+    " \"user\" TEXT COLLATE \"C\" PRIMARY KEY,"
+    " day_tokens BIGINT, day_cost BIGINT,"
+    " month_tokens BIGINT, month_cost BIGINT);"
+    "CREATE TABLE workers ("
+    " id TEXT COLLATE \"C\" PRIMARY KEY,"
+    " lease_until BIGINT NOT NULL,"
+    " started_at BIGINT NOT NULL);"
+    /* The storage counters (SQLite's v5, v7 and v8 triggers). */
+    "CREATE FUNCTION lc_add_usage(u TEXT, c BIGINT, m BIGINT, b BIGINT)"
+    " RETURNS void LANGUAGE sql AS $$"
+    " INSERT INTO user_usage (\"user\", conversations, messages, bytes)"
+    "  VALUES (u, c, m, b) ON CONFLICT (\"user\") DO UPDATE SET"
+    "  conversations = user_usage.conversations + excluded.conversations,"
+    "  messages = user_usage.messages + excluded.messages,"
+    "  bytes = user_usage.bytes + excluded.bytes $$;"
+    "CREATE FUNCTION lc_take_usage(u TEXT, c BIGINT, m BIGINT, b BIGINT)"
+    " RETURNS void LANGUAGE sql AS $$"
+    " UPDATE user_usage SET conversations = conversations - c,"
+    "  messages = messages - m, bytes = bytes - b WHERE \"user\" = u;"
+    " DELETE FROM user_usage WHERE \"user\" = u"
+    "  AND conversations <= 0 AND bytes <= 0 $$;"
+    "CREATE FUNCTION lc_messages_added() RETURNS trigger LANGUAGE plpgsql"
+    " AS $$ BEGIN UPDATE conversations SET messages = messages + 1,"
+    "  bytes = bytes + octet_length(NEW.content)"
+    "  + octet_length(NEW.reasoning) WHERE id = NEW.conversation_id;"
+    " RETURN NULL; END $$;"
+    "CREATE TRIGGER messages_added AFTER INSERT ON messages"
+    " FOR EACH ROW EXECUTE FUNCTION lc_messages_added();"
+    "CREATE FUNCTION lc_messages_changed() RETURNS trigger LANGUAGE plpgsql"
+    " AS $$ BEGIN UPDATE conversations SET"
+    "  bytes = bytes + octet_length(NEW.content)"
+    "  + octet_length(NEW.reasoning) - octet_length(OLD.content)"
+    "  - octet_length(OLD.reasoning) WHERE id = NEW.conversation_id;"
+    " RETURN NULL; END $$;"
+    "CREATE TRIGGER messages_changed AFTER UPDATE OF content, reasoning"
+    " ON messages FOR EACH ROW EXECUTE FUNCTION lc_messages_changed();"
+    "CREATE FUNCTION lc_messages_deleted() RETURNS trigger LANGUAGE plpgsql"
+    " AS $$ BEGIN UPDATE conversations SET messages = messages - 1,"
+    "  bytes = bytes - octet_length(OLD.content)"
+    "  - octet_length(OLD.reasoning) WHERE id = OLD.conversation_id;"
+    " RETURN NULL; END $$;"
+    "CREATE TRIGGER messages_deleted AFTER DELETE ON messages"
+    " FOR EACH ROW EXECUTE FUNCTION lc_messages_deleted();"
+    "CREATE FUNCTION lc_conversations_added() RETURNS trigger"
+    " LANGUAGE plpgsql AS $$ BEGIN"
+    " PERFORM lc_add_usage(NEW.\"user\", 1, NEW.messages, NEW.bytes);"
+    " RETURN NULL; END $$;"
+    "CREATE TRIGGER conversations_added AFTER INSERT ON conversations"
+    " FOR EACH ROW EXECUTE FUNCTION lc_conversations_added();"
+    "CREATE FUNCTION lc_conversations_deleted() RETURNS trigger"
+    " LANGUAGE plpgsql AS $$ BEGIN"
+    " PERFORM lc_take_usage(OLD.\"user\", 1, OLD.messages, OLD.bytes);"
+    " RETURN NULL; END $$;"
+    "CREATE TRIGGER conversations_deleted AFTER DELETE ON conversations"
+    " FOR EACH ROW EXECUTE FUNCTION lc_conversations_deleted();"
+    "CREATE FUNCTION lc_conversations_grown() RETURNS trigger"
+    " LANGUAGE plpgsql AS $$ BEGIN"
+    " UPDATE user_usage SET messages = messages + NEW.messages"
+    "  - OLD.messages, bytes = bytes + NEW.bytes - OLD.bytes"
+    "  WHERE \"user\" = NEW.\"user\"; RETURN NULL; END $$;"
+    "CREATE TRIGGER conversations_grown AFTER UPDATE OF messages, bytes"
+    " ON conversations FOR EACH ROW WHEN (OLD.\"user\" = NEW.\"user\")"
+    " EXECUTE FUNCTION lc_conversations_grown();"
+    "CREATE FUNCTION lc_conversations_moved() RETURNS trigger"
+    " LANGUAGE plpgsql AS $$ BEGIN"
+    " PERFORM lc_take_usage(OLD.\"user\", 1, OLD.messages, OLD.bytes);"
+    " PERFORM lc_add_usage(NEW.\"user\", 1, NEW.messages, NEW.bytes);"
+    " RETURN NULL; END $$;"
+    "CREATE TRIGGER conversations_moved AFTER UPDATE OF \"user\""
+    " ON conversations FOR EACH ROW WHEN (OLD.\"user\" <> NEW.\"user\")"
+    " EXECUTE FUNCTION lc_conversations_moved();"
+    "CREATE FUNCTION lc_attachments_added() RETURNS trigger"
+    " LANGUAGE plpgsql AS $$ BEGIN"
+    " PERFORM lc_add_usage(NEW.\"user\", 0, 0, length(NEW.data));"
+    " RETURN NULL; END $$;"
+    "CREATE TRIGGER attachments_added AFTER INSERT ON attachments"
+    " FOR EACH ROW EXECUTE FUNCTION lc_attachments_added();"
+    "CREATE FUNCTION lc_attachments_deleted() RETURNS trigger"
+    " LANGUAGE plpgsql AS $$ BEGIN"
+    " PERFORM lc_take_usage(OLD.\"user\", 0, 0, length(OLD.data));"
+    " RETURN NULL; END $$;"
+    "CREATE TRIGGER attachments_deleted AFTER DELETE ON attachments"
+    " FOR EACH ROW EXECUTE FUNCTION lc_attachments_deleted();"
+    "CREATE FUNCTION lc_attachments_moved() RETURNS trigger"
+    " LANGUAGE plpgsql AS $$ BEGIN"
+    " PERFORM lc_take_usage(OLD.\"user\", 0, 0, length(OLD.data));"
+    " PERFORM lc_add_usage(NEW.\"user\", 0, 0, length(NEW.data));"
+    " RETURN NULL; END $$;"
+    "CREATE TRIGGER attachments_moved AFTER UPDATE OF \"user\" ON attachments"
+    " FOR EACH ROW WHEN (OLD.\"user\" <> NEW.\"user\")"
+    " EXECUTE FUNCTION lc_attachments_moved();"
+    /* The ledger (SQLite's v10 triggers). */
+    "CREATE FUNCTION lc_usage_totals_add() RETURNS trigger LANGUAGE plpgsql"
+    " AS $$ BEGIN"
+    " INSERT INTO usage_totals (\"user\", model, replies, prompt_tokens,"
+    "  completion_tokens, reasoning_tokens, cost_micros)"
+    "  VALUES (NEW.\"user\", NEW.model, 1, NEW.prompt_tokens,"
+    "  NEW.completion_tokens, NEW.reasoning_tokens,"
+    "  coalesce(NEW.cost_micros, 0))"
+    "  ON CONFLICT (\"user\", model) DO UPDATE SET"
+    "  replies = usage_totals.replies + 1,"
+    "  prompt_tokens = usage_totals.prompt_tokens + excluded.prompt_tokens,"
+    "  completion_tokens = usage_totals.completion_tokens"
+    "  + excluded.completion_tokens,"
+    "  reasoning_tokens = usage_totals.reasoning_tokens"
+    "  + excluded.reasoning_tokens,"
+    "  cost_micros = usage_totals.cost_micros + excluded.cost_micros;"
+    " RETURN NULL; END $$;"
+    "CREATE TRIGGER usage_totals_add AFTER INSERT ON usage"
+    " FOR EACH ROW EXECUTE FUNCTION lc_usage_totals_add();"
+    "CREATE FUNCTION lc_usage_kept() RETURNS trigger LANGUAGE plpgsql"
+    " AS $$ BEGIN RAISE EXCEPTION 'the usage ledger is never %',"
+    " CASE WHEN TG_OP = 'UPDATE' THEN 'changed' ELSE 'deleted from' END;"
+    " END $$;"
+    "CREATE TRIGGER usage_kept BEFORE UPDATE OR DELETE ON usage"
+    " FOR EACH ROW EXECUTE FUNCTION lc_usage_kept();"
+    "CREATE TABLE lightchat_schema (version INTEGER NOT NULL);"
+    "INSERT INTO lightchat_schema VALUES (11);";
+
 long long
 store_now_ms(void)
 {
@@ -669,12 +1045,12 @@ int
 store_db_fail(struct store *s, const char *what)
 {
 	db_errors++;
-	log_err("store: %s: %s", what, sqlite3_errmsg(s->db));
+	log_err("store: %s: %s", what, db_errmsg(s->db));
 	return STORE_ERR;
 }
 
 int
-store_prep(struct store *s, enum stmt id, sqlite3_stmt **st)
+store_prep(struct store *s, enum stmt id, struct db_stmt **st)
 {
 	*st = NULL;
 	if (s == NULL) {
@@ -682,9 +1058,9 @@ store_prep(struct store *s, enum stmt id, sqlite3_stmt **st)
 		log_err("store: no database");
 		return STORE_ERR;
 	}
-	/* PERSISTENT: these live as long as the connection. */
-	if (s->st[id] == NULL && sqlite3_prepare_v3(s->db, stmt_sql[id], -1,
-	    SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL) != SQLITE_OK) {
+	/* Persistent: these live as long as the connection. */
+	if (s->st[id] == NULL && db_prepare(s->db, stmt_sql[id], stmt_pg[id], 1,
+	    &s->st[id]) != DB_OK) {
 		s->st[id] = NULL;
 		return store_db_fail(s, "prepare");
 	}
@@ -693,53 +1069,48 @@ store_prep(struct store *s, enum stmt id, sqlite3_stmt **st)
 }
 
 void
-store_release(sqlite3_stmt *st)
+store_release(struct db_stmt *st)
 {
-	if (st == NULL)
-		return;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	db_reset(st);
 }
 
 int
-store_bind_fail(struct store *s, sqlite3_stmt *st)
+store_bind_fail(struct store *s, struct db_stmt *st)
 {
 	store_release(st);
 	return store_db_fail(s, "bind");
 }
 
 int
-store_bind_text(sqlite3_stmt *st, int i, const char *v)
+store_bind_text(struct db_stmt *st, int i, const char *v)
 {
-	/* STATIC, not a copy: see store_int.h. */
-	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) == SQLITE_OK ?
-	    0 : -1;
+	/* Not a copy: see store_int.h. */
+	return db_bind_text(st, i, v, -1) == DB_OK ? 0 : -1;
 }
 
 int
-store_run_done(struct store *s, sqlite3_stmt *st, const char *what)
+store_run_done(struct store *s, struct db_stmt *st, const char *what)
 {
-	int rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK :
-	    store_db_fail(s, what);
+	int rc = db_step(st) == DB_DONE ? STORE_OK : store_db_fail(s, what);
 
 	store_release(st);
 	return rc;
 }
 
 int
-store_rows_json(struct store *s, sqlite3_stmt *st, store_row_json_fn row,
+store_rows_json(struct store *s, struct db_stmt *st, store_row_json_fn row,
     const char *what, cJSON **out)
 {
 	cJSON *list = cJSON_CreateArray();
-	int step = SQLITE_DONE, rc = STORE_ERR;
+	int step = DB_DONE, rc = STORE_ERR;
 
 	*out = NULL;
 	if (list == NULL)
 		goto out;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+	while ((step = db_step(st)) == DB_ROW)
 		if (row(list, st) != 0)
 			goto out;
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		store_db_fail(s, what);
 		goto out;
 	}
@@ -755,11 +1126,8 @@ out:
 static int
 exec(struct store *s, const char *sql)
 {
-	char *msg = NULL;
-
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		log_err("store: %.80s: %s", sql, msg ? msg : "?");
-		sqlite3_free(msg);
+	if (db_exec(s->db, sql) != DB_OK) {
+		log_err("store: %.80s: %s", sql, db_errmsg(s->db));
 		return STORE_ERR;
 	}
 	return STORE_OK;
@@ -775,9 +1143,10 @@ static int
 set_wal(struct store *s)
 {
 	struct timespec pause = { 0, 10 * 1000000L };
+	sqlite3 *lite = db_sqlite(s->db);
 
 	for (int waited = 0; ; waited += 10) {
-		int rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL,
+		int rc = sqlite3_exec(lite, "PRAGMA journal_mode = WAL", NULL,
 		    NULL, NULL);
 		if (rc == SQLITE_OK)
 			return STORE_OK;
@@ -787,26 +1156,51 @@ set_wal(struct store *s)
 			break;
 		nanosleep(&pause, NULL);
 	}
-	log_err("store: PRAGMA journal_mode = WAL: %s", sqlite3_errmsg(s->db));
+	log_err("store: PRAGMA journal_mode = WAL: %s", sqlite3_errmsg(lite));
 	return STORE_ERR;
+}
+
+/* The schema's version (SQLite's user_version; PostgreSQL's table
+ * lightchat_schema, 0 when it has none), or -1 when it cannot be read. */
+static int
+schema_version(struct store *s)
+{
+	struct db_stmt *st = NULL;
+	int version = -1;
+
+	/* PostgreSQL: a database without the table is new. */
+	if (db_is_pg(s->db) && (db_prepare(s->db, "SELECT"
+	    " to_regclass('lightchat_schema') IS NULL", NULL, 0, &st) != DB_OK ||
+	    db_step(st) != DB_ROW))
+		goto out;
+	if (st != NULL && db_column_int64(st, 0) == 1) {
+		version = 0;
+		goto out;
+	}
+	db_finalize(st);
+	st = NULL;
+	if (db_prepare(s->db, stmt_sql[ST_SCHEMA_VERSION],
+	    stmt_pg[ST_SCHEMA_VERSION], 0, &st) == DB_OK &&
+	    db_step(st) == DB_ROW)
+		version = db_column_int(st, 0);
+out:
+	db_finalize(st);
+	return version;
 }
 
 static int
 migrate(struct store *s, char *err, size_t errcap)
 {
-	sqlite3_stmt *st = NULL;
-	int version = -1;
+	int version, pg = db_is_pg(s->db);
+	char set[64];
 
-	/* IMMEDIATE: two programs opening a new database at once must not
-	 * both create the schema. */
-	if (exec(s, "BEGIN IMMEDIATE") != STORE_OK)
+	/* SQLite: IMMEDIATE, PostgreSQL: a lock of lightchat's own held to
+	 * the commit, so that two programs opening a new database at once
+	 * do not both create the schema. */
+	if (exec(s, pg ? "BEGIN; SELECT pg_advisory_xact_lock(7171)" :
+	    "BEGIN IMMEDIATE") != STORE_OK)
 		goto fail;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st,
-	    NULL) != SQLITE_OK)
-		goto fail;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	version = schema_version(s);
 	if (version < 0)
 		goto fail;
 	if (version > STORE_SCHEMA_VERSION) {
@@ -815,74 +1209,97 @@ migrate(struct store *s, char *err, size_t errcap)
 		exec(s, "ROLLBACK");
 		return STORE_ERR;
 	}
-	if (version < 1 && (exec(s, schema_v1) != STORE_OK ||
-	    exec(s, "PRAGMA user_version = 1") != STORE_OK))
-		goto fail;
-	if (version < 2 && (exec(s, schema_v2) != STORE_OK ||
-	    exec(s, "PRAGMA user_version = 2") != STORE_OK))
-		goto fail;
-	if (version < 3 && (exec(s, schema_v3) != STORE_OK ||
-	    exec(s, "PRAGMA user_version = 3") != STORE_OK))
-		goto fail;
-	if (version < 4 && (exec(s, schema_v4) != STORE_OK ||
-	    exec(s, "PRAGMA user_version = 4") != STORE_OK))
-		goto fail;
-	if (version < 5 && (exec(s, schema_v5) != STORE_OK ||
-	    exec(s, "PRAGMA user_version = 5") != STORE_OK))
-		goto fail;
-	if (version < 6 && (exec(s, schema_v6) != STORE_OK ||
-	    exec(s, "PRAGMA user_version = 6") != STORE_OK))
-		goto fail;
-	if (version < 7 && (exec(s, schema_v7) != STORE_OK ||
-	    exec(s, "PRAGMA user_version = 7") != STORE_OK))
-		goto fail;
-	if (version < 8 && (exec(s, schema_v8) != STORE_OK ||
-	    exec(s, "PRAGMA user_version = 8") != STORE_OK))
-		goto fail;
-	if (version < 9 && (exec(s, schema_v9) != STORE_OK ||
-	    exec(s, "PRAGMA user_version = 9") != STORE_OK))
-		goto fail;
-	if (version < 10 && (exec(s, schema_v10) != STORE_OK ||
-	    exec(s, "PRAGMA user_version = 10") != STORE_OK))
-		goto fail;
+	if (pg) {
+		/* A PostgreSQL store begins at version 11; later versions add
+		 * their steps here, as SQLite's below. */
+		if (version == 0 && exec(s, pg_schema_v11) != STORE_OK)
+			goto fail;
+	} else {
+		for (; version < STORE_SCHEMA_VERSION; version++) {
+			snprintf(set, sizeof(set), "PRAGMA user_version = %d",
+			    version + 1);
+			if (exec(s, schema_v[version]) != STORE_OK ||
+			    exec(s, set) != STORE_OK)
+				goto fail;
+		}
+	}
 	if (exec(s, "COMMIT") != STORE_OK)
 		goto fail;
 	return STORE_OK;
 fail:
 	snprintf(err, errcap, "database migration failed: %s",
-	    sqlite3_errmsg(s->db));
+	    db_errmsg(s->db));
 	exec(s, "ROLLBACK");
 	return STORE_ERR;
+}
+
+int
+store_path_is_pg(const char *path)
+{
+	return path != NULL && (strncmp(path, "postgresql://", 13) == 0 ||
+	    strncmp(path, "postgres://", 11) == 0);
+}
+
+int
+store_is_shared(const struct store *s)
+{
+	return s != NULL && db_is_pg(s->db);
+}
+
+int
+store_set_worker(struct store *s, const char *id)
+{
+	if (s == NULL)
+		return STORE_ERR;
+	if (id == NULL)
+		id = "";
+	if (strlen(id) > STORE_WORKER_MAX)
+		return STORE_INVALID;
+	snprintf(s->worker, sizeof(s->worker), "%s", id);
+	return STORE_OK;
 }
 
 int
 store_open(struct store **out, const char *path, char *err, size_t errcap)
 {
 	struct store *s = calloc(1, sizeof(*s));
+	char why[256];
 
 	*out = NULL;
 	if (s == NULL) {
 		snprintf(err, errcap, "out of memory");
 		return STORE_ERR;
 	}
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errcap, "database %s: %s", path,
-		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
-		goto fail;
-	}
-	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
-	if (set_wal(s) != STORE_OK ||
-	    exec(s, "PRAGMA synchronous = NORMAL") != STORE_OK ||
-	    exec(s, "PRAGMA foreign_keys = ON") != STORE_OK ||
-	    /* SQLite evaluates "x IN (a, b, c)" CHECKs by building a temporary
-	     * table on every insert or update: a third of a prompt's store
-	     * cost. Only store_msg_add and store_msg_update write the checked
-	     * columns, and they check the values themselves. */
-	    exec(s, "PRAGMA ignore_check_constraints = ON") != STORE_OK) {
-		snprintf(err, errcap, "database %s: %s", path,
-		    sqlite3_errmsg(s->db));
-		goto fail;
+	if (store_path_is_pg(path)) {
+		/* libpq's message names the server, never the password. */
+		if (db_open_pg(&s->db, path, why, sizeof(why)) != DB_OK) {
+			snprintf(err, errcap, "database: %s", why);
+			goto fail;
+		}
+		if (exec(s, "SET client_min_messages = warning") != STORE_OK) {
+			snprintf(err, errcap, "database: %s", db_errmsg(s->db));
+			goto fail;
+		}
+	} else {
+		if (db_open_sqlite(&s->db, path, SQLITE_OPEN_READWRITE |
+		    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, STORE_BUSY_MS,
+		    why, sizeof(why)) != DB_OK) {
+			snprintf(err, errcap, "database %s: %s", path, why);
+			goto fail;
+		}
+		if (set_wal(s) != STORE_OK ||
+		    exec(s, "PRAGMA synchronous = NORMAL") != STORE_OK ||
+		    exec(s, "PRAGMA foreign_keys = ON") != STORE_OK ||
+		    /* SQLite evaluates "x IN (a, b, c)" CHECKs by building a
+		     * temporary table on every insert or update: a third of a
+		     * prompt's store cost. Only store_msg_add and
+		     * store_msg_update write the checked columns, and they
+		     * check the values themselves. */
+		    exec(s, "PRAGMA ignore_check_constraints = ON") != STORE_OK) {
+			snprintf(err, errcap, "database %s: %s", path,
+			    db_errmsg(s->db));
+			goto fail;
+		}
 	}
 	if (migrate(s, err, errcap) != STORE_OK)
 		goto fail;
@@ -906,14 +1323,14 @@ store_open_plain(struct store **out, const char *path, int readonly,
 		snprintf(err, errcap, "out of memory");
 		return STORE_ERR;
 	}
-	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_FULLMUTEX,
-	    NULL) != SQLITE_OK) {
-		snprintf(err, errcap, "%s: %s", path,
-		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
+	if (db_open_sqlite(&s->db, path, flags | SQLITE_OPEN_FULLMUTEX,
+	    STORE_BUSY_MS, err, errcap) != DB_OK) {
+		char why[256];
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errcap, "%s: %s", path, why);
 		store_close(s);
 		return STORE_ERR;
 	}
-	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
 	*out = s;
 	return STORE_OK;
 }
@@ -924,8 +1341,8 @@ store_close(struct store *s)
 	if (s == NULL)
 		return;
 	for (int i = 0; i < ST__MAX; i++)
-		sqlite3_finalize(s->st[i]);
-	sqlite3_close(s->db);
+		db_finalize(s->st[i]);
+	db_close(s->db);
 	free(s);
 }
 
@@ -933,7 +1350,7 @@ store_close(struct store *s)
 static int
 run_tx(struct store *s, enum stmt id, const char *what)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	if (store_prep(s, id, &st) != STORE_OK)
 		return STORE_ERR;
@@ -959,7 +1376,7 @@ void
 store_rollback(struct store *s)
 {
 	/* SQLite may have rolled back already (after an I/O error). */
-	if (s != NULL && !sqlite3_get_autocommit(s->db))
+	if (s != NULL && db_in_transaction(s->db))
 		run_tx(s, ST_ROLLBACK, "rollback");
 }
 

@@ -279,9 +279,10 @@ typedef void (*store_orphan_fn)(void *arg, const char *user,
     const char *conversation_id, long long message_id);
 
 /* Ends the replies nobody writes any more: every "streaming" message
- * whose worker is self (a worker that restarted: what it wrote before is
- * lost), or whose worker's lease ended before now_ms, or that has no
- * lease at all; each is marked interrupted and added to the usage ledger
+ * whose worker is self (at a worker's start: what it wrote before it
+ * restarted is lost; NULL in the periodic sweeps), or whose worker's lease
+ * ended before now_ms, or that names no worker (at most 256 a call: the
+ * next takes the rest); each is marked interrupted and added to the usage ledger
  * as store_mark_interrupted does, one transaction, and the expired leases
  * are dropped. fn(arg, ...) is called for each after the commit (fn may be
  * NULL). Returns the number ended, or STORE_ERR. */

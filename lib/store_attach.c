@@ -39,9 +39,9 @@ store_base64(const void *data, size_t len, char *out)
 
 /* Copies column i's text into out (cap bytes, cut). */
 static void
-col_text(sqlite3_stmt *st, int i, char *out, size_t cap)
+col_text(struct db_stmt *st, int i, char *out, size_t cap)
 {
-	const char *t = (const char *)sqlite3_column_text(st, i);
+	const char *t = db_column_text(st, i);
 
 	snprintf(out, cap, "%s", t != NULL ? t : "");
 }
@@ -49,23 +49,23 @@ col_text(sqlite3_stmt *st, int i, char *out, size_t cap)
 /* Fills a from a row of ST_ATT_GET or ST_ATT_OF_MESSAGE (the same first
  * eight columns); data is pointed at, not copied. */
 static void
-from_row(sqlite3_stmt *st, struct store_attach *a)
+from_row(struct db_stmt *st, struct store_attach *a)
 {
 	memset(a, 0, sizeof(*a));
 	col_text(st, 0, a->id, sizeof(a->id));
 	col_text(st, 1, a->kind, sizeof(a->kind));
 	col_text(st, 2, a->mime, sizeof(a->mime));
 	col_text(st, 3, a->name, sizeof(a->name));
-	a->bytes = sqlite3_column_int64(st, 4);
-	a->width = sqlite3_column_int(st, 5);
-	a->height = sqlite3_column_int(st, 6);
+	a->bytes = db_column_int64(st, 4);
+	a->width = db_column_int(st, 5);
+	a->height = db_column_int(st, 6);
 }
 
 int
 store_attach_add(struct store *s, const char *user, struct store_attach *a,
     const void *data, size_t len)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	if (a->name[0] == '\0' || a->kind[0] == '\0' || a->mime[0] == '\0' ||
 	    strlen(a->name) > STORE_ATTACH_NAME_MAX)
@@ -77,13 +77,12 @@ store_attach_add(struct store *s, const char *user, struct store_attach *a,
 	if (store_bind_text(st, 1, a->id) || store_bind_text(st, 2, user) ||
 	    store_bind_text(st, 3, a->kind) || store_bind_text(st, 4, a->mime) ||
 	    store_bind_text(st, 5, a->name) ||
-	    (a->width > 0 ? sqlite3_bind_int(st, 6, a->width) :
-	    sqlite3_bind_null(st, 6)) != SQLITE_OK ||
-	    (a->height > 0 ? sqlite3_bind_int(st, 7, a->height) :
-	    sqlite3_bind_null(st, 7)) != SQLITE_OK ||
-	    sqlite3_bind_blob64(st, 8, len ? data : "", len, SQLITE_STATIC) !=
-	    SQLITE_OK ||
-	    sqlite3_bind_int64(st, 9, store_now_ms()) != SQLITE_OK)
+	    (a->width > 0 ? db_bind_int(st, 6, a->width) :
+	    db_bind_null(st, 6)) != DB_OK ||
+	    (a->height > 0 ? db_bind_int(st, 7, a->height) :
+	    db_bind_null(st, 7)) != DB_OK ||
+	    db_bind_blob(st, 8, data, len) != DB_OK ||
+	    db_bind_int64(st, 9, store_now_ms()) != DB_OK)
 		return store_bind_fail(s, st);
 	a->bytes = (long long)len;
 	return store_run_done(s, st, "add attachment");
@@ -93,7 +92,7 @@ int
 store_attach_get(struct store *s, const char *id, const char *user,
     int with_data, struct store_attach *a)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int step, rc = STORE_ERR;
 
 	memset(a, 0, sizeof(*a));
@@ -101,21 +100,21 @@ store_attach_get(struct store *s, const char *id, const char *user,
 		return STORE_ERR;
 	if (store_bind_text(st, 1, id) || store_bind_text(st, 2, user))
 		return store_bind_fail(s, st);
-	step = sqlite3_step(st);
-	if (step == SQLITE_DONE) {
+	step = db_step(st);
+	if (step == DB_DONE) {
 		rc = STORE_NOT_FOUND;
 		goto out;
 	}
-	if (step != SQLITE_ROW) {
+	if (step != DB_ROW) {
 		store_db_fail(s, "get attachment");
 		goto out;
 	}
 	from_row(st, a);
 	col_text(st, 8, a->conv, sizeof(a->conv));
-	a->msg_id = sqlite3_column_int64(st, 9);
+	a->msg_id = db_column_int64(st, 9);
 	if (with_data) {
-		const void *d = sqlite3_column_blob(st, 7);
-		size_t n = (size_t)sqlite3_column_bytes(st, 7);
+		const void *d = db_column_blob(st, 7);
+		size_t n = (size_t)db_column_bytes(st, 7);
 		if ((a->data = malloc(n + 1)) == NULL) {
 			log_err("store: out of memory for an attachment");
 			goto out;
@@ -134,7 +133,7 @@ out:
 int
 store_attach_delete(struct store *s, const char *id, const char *user)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	struct store_attach a;
 	int rc;
 
@@ -144,7 +143,7 @@ store_attach_delete(struct store *s, const char *id, const char *user)
 		return store_bind_fail(s, st);
 	if (store_run_done(s, st, "delete attachment") != STORE_OK)
 		return STORE_ERR;
-	if (sqlite3_changes(s->db) > 0)
+	if (db_changes(s->db) > 0)
 		return STORE_OK;
 	/* Not deleted: none such, or one in use. */
 	rc = store_attach_get(s, id, user, 0, &a);
@@ -155,14 +154,14 @@ int
 store_attach_bind(struct store *s, const char *id, const char *user,
     const char *conv_id, long long msg_id, int pos)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	char copy[ID_LEN + 1];
 
 	if (id_new(copy) != 0 || store_prep(s, ST_ATT_COPY, &st) != STORE_OK)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, id) || store_bind_text(st, 2, copy) ||
 	    store_bind_text(st, 3, user) || store_bind_text(st, 4, conv_id) ||
-	    sqlite3_bind_int64(st, 5, msg_id) != SQLITE_OK)
+	    db_bind_int64(st, 5, msg_id) != DB_OK)
 		return store_bind_fail(s, st);
 	if (store_run_done(s, st, "copy attachment") != STORE_OK)
 		return STORE_ERR;
@@ -170,26 +169,26 @@ store_attach_bind(struct store *s, const char *id, const char *user,
 		return STORE_ERR;
 	if (store_bind_text(st, 1, id) || store_bind_text(st, 2, user) ||
 	    store_bind_text(st, 3, conv_id) ||
-	    sqlite3_bind_int64(st, 4, msg_id) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 5, pos) != SQLITE_OK)
+	    db_bind_int64(st, 4, msg_id) != DB_OK ||
+	    db_bind_int(st, 5, pos) != DB_OK)
 		return store_bind_fail(s, st);
 	if (store_run_done(s, st, "bind attachment") != STORE_OK)
 		return STORE_ERR;
-	return sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
+	return db_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
 }
 
 int
 store_attach_each(struct store *s, long long msg_id, int with_data,
     store_attach_fn fn, void *arg)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int step, rc = STORE_OK;
 
 	if (store_prep(s, ST_ATT_OF_MESSAGE, &st) != STORE_OK)
 		return STORE_ERR;
-	if (sqlite3_bind_int64(st, 1, msg_id) != SQLITE_OK)
+	if (db_bind_int64(st, 1, msg_id) != DB_OK)
 		return store_bind_fail(s, st);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((step = db_step(st)) == DB_ROW) {
 		struct store_attach a;
 		int r;
 
@@ -197,7 +196,7 @@ store_attach_each(struct store *s, long long msg_id, int with_data,
 		if (with_data == STORE_ATTACH_DATA ||
 		    (with_data == STORE_ATTACH_TEXT &&
 		    strcmp(a.kind, "text") == 0))
-			a.data = (char *)sqlite3_column_blob(st, 7);
+			a.data = (char *)db_column_blob(st, 7);
 		r = fn(arg, &a);
 		if (r < 0) {
 			rc = STORE_ERR;
@@ -206,7 +205,7 @@ store_attach_each(struct store *s, long long msg_id, int with_data,
 		if (r > 0)
 			break;
 	}
-	if (rc == STORE_OK && step != SQLITE_ROW && step != SQLITE_DONE)
+	if (rc == STORE_OK && step != DB_ROW && step != DB_DONE)
 		rc = store_db_fail(s, "message attachments");
 	store_release(st);
 	return rc;
@@ -284,13 +283,13 @@ store_attach_list(struct store *s, long long msg_id, int with_data,
 int
 store_attach_purge(struct store *s, long long keep_ms)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	if (store_prep(s, ST_ATT_PURGE, &st) != STORE_OK)
 		return STORE_ERR;
-	if (sqlite3_bind_int64(st, 1, store_now_ms() - keep_ms) != SQLITE_OK)
+	if (db_bind_int64(st, 1, store_now_ms() - keep_ms) != DB_OK)
 		return store_bind_fail(s, st);
 	if (store_run_done(s, st, "purge attachments") != STORE_OK)
 		return STORE_ERR;
-	return sqlite3_changes(s->db);
+	return db_changes(s->db);
 }

@@ -6,6 +6,7 @@
 #include "store_int.h"
 
 #include <errno.h>
+#include <sqlite3.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -71,6 +72,16 @@ copy_db(sqlite3 *dst, sqlite3 *src, int pages, char *err, size_t errcap)
 	return STORE_OK;
 }
 
+/* A PostgreSQL store's copies are PostgreSQL's: STORE_INVALID and why. */
+static int
+pg_refused(char *err, size_t errcap)
+{
+	snprintf(err, errcap, "the database is PostgreSQL: back it up with "
+	    "pg_dump (or a base backup) and restore with pg_restore; see "
+	    "docs/SCALING.md");
+	return STORE_INVALID;
+}
+
 /* Checks the open file c (at path): integrity, lightchat's tables, its
  * schema; fills *info (may be NULL). Returns STORE_OK, STORE_INVALID or
  * STORE_ERR with err set. */
@@ -79,35 +90,35 @@ check_file(struct store *c, const char *path, struct store_file_info *info,
     char *err, size_t errcap)
 {
 	struct store_file_info got = { 0, 0, 0, 0 };
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	struct stat sb;
 	int step, tables = 0;
 
 	if (store_prep(c, ST_INTEGRITY, &st) != STORE_OK) {
 		snprintf(err, errcap, "%s: cannot be read: %s", path,
-		    sqlite3_errmsg(c->db));
+		    db_errmsg(c->db));
 		return STORE_INVALID;
 	}
-	step = sqlite3_step(st);
-	if (step != SQLITE_ROW || sqlite3_column_text(st, 0) == NULL ||
-	    strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
+	step = db_step(st);
+	if (step != DB_ROW || db_column_text(st, 0) == NULL ||
+	    strcmp(db_column_text(st, 0), "ok") != 0) {
 		snprintf(err, errcap, "%s: integrity check failed: %.200s", path,
-		    step == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL ?
-		    (const char *)sqlite3_column_text(st, 0) :
-		    sqlite3_errmsg(c->db));
+		    step == DB_ROW && db_column_text(st, 0) != NULL ?
+		    db_column_text(st, 0) :
+		    db_errmsg(c->db));
 		store_release(st);
 		return STORE_INVALID;
 	}
 	store_release(st);
 	if (store_prep(c, ST_TABLES, &st) != STORE_OK)
 		goto fail;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		tables = sqlite3_column_int(st, 0);
+	if (db_step(st) == DB_ROW)
+		tables = db_column_int(st, 0);
 	store_release(st);
 	if (store_prep(c, ST_SCHEMA_VERSION, &st) != STORE_OK)
 		goto fail;
-	got.schema = sqlite3_step(st) == SQLITE_ROW ?
-	    sqlite3_column_int(st, 0) : -1;
+	got.schema = db_step(st) == DB_ROW ?
+	    db_column_int(st, 0) : -1;
 	store_release(st);
 	if (tables != 2 || got.schema < 1) {
 		snprintf(err, errcap, "%s: not a lightchat database", path);
@@ -121,13 +132,13 @@ check_file(struct store *c, const char *path, struct store_file_info *info,
 	}
 	if (store_prep(c, ST_COUNTS, &st) != STORE_OK)
 		goto fail;
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		got.conversations = sqlite3_column_int64(st, 0);
-		got.messages = sqlite3_column_int64(st, 1);
+	step = db_step(st);
+	if (step == DB_ROW) {
+		got.conversations = db_column_int64(st, 0);
+		got.messages = db_column_int64(st, 1);
 	}
 	store_release(st);
-	if (step != SQLITE_ROW)
+	if (step != DB_ROW)
 		goto fail;
 	if (stat(path, &sb) == 0)
 		got.bytes = (long long)sb.st_size;
@@ -136,7 +147,7 @@ check_file(struct store *c, const char *path, struct store_file_info *info,
 	return STORE_OK;
 fail:
 	snprintf(err, errcap, "%s: cannot be read: %s", path,
-	    sqlite3_errmsg(c->db));
+	    db_errmsg(c->db));
 	return STORE_ERR;
 }
 
@@ -232,7 +243,7 @@ store_backup(struct store *s, const char *path, int force,
 	char tmp[PATH_MAX];
 	struct store *c = NULL;
 	struct stat pst, dbst;
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	const char *db;
 	int rc = STORE_ERR, made = 0;
 
@@ -240,7 +251,9 @@ store_backup(struct store *s, const char *path, int force,
 		snprintf(err, errcap, "no database");
 		return STORE_ERR;
 	}
-	db = sqlite3_db_filename(s->db, "main");
+	if (db_is_pg(s->db))
+		return pg_refused(err, errcap);
+	db = sqlite3_db_filename(db_sqlite(s->db), "main");
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
 		snprintf(err, errcap, "%.100s...: path too long", path);
 		return STORE_INVALID;
@@ -267,14 +280,14 @@ store_backup(struct store *s, const char *path, int force,
 	}
 	made = 1;
 	if (store_open_plain(&c, tmp, 0, err, errcap) != STORE_OK ||
-	    copy_db(c->db, s->db, BACKUP_PAGES, err, errcap) != STORE_OK)
+	    copy_db(db_sqlite(c->db), db_sqlite(s->db), BACKUP_PAGES, err, errcap) != STORE_OK)
 		goto out;
 	/* The copy's header says WAL, as the database's does: one file is
 	 * what a backup should be. */
 	if (store_prep(c, ST_JOURNAL_DELETE, &st) != STORE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
+	    db_step(st) != DB_ROW) {
 		snprintf(err, errcap, "%s: journal mode: %s", tmp,
-		    sqlite3_errmsg(c->db));
+		    db_errmsg(c->db));
 		store_release(st);
 		goto out;
 	}
@@ -349,17 +362,17 @@ store_backup_verify(const char *path, struct store_file_info *info,
 int
 store_streaming(struct store *s, long long *n)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int step;
 
 	*n = 0;
 	if (store_prep(s, ST_STREAMING, &st) != STORE_OK)
 		return STORE_ERR;
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
+	step = db_step(st);
+	if (step == DB_ROW)
+		*n = db_column_int64(st, 0);
 	store_release(st);
-	return step == SQLITE_ROW ? STORE_OK : store_db_fail(s, "streaming");
+	return step == DB_ROW ? STORE_OK : store_db_fail(s, "streaming");
 }
 
 /* Fails the restore when replies are being written in s. */
@@ -370,7 +383,7 @@ none_streaming(struct store *s, char *err, size_t errcap)
 
 	if (store_streaming(s, &n) != STORE_OK) {
 		snprintf(err, errcap, "cannot read the database: %s",
-		    sqlite3_errmsg(s->db));
+		    db_errmsg(s->db));
 		return STORE_ERR;
 	}
 	if (n > 0) {
@@ -397,6 +410,8 @@ store_restore(struct store *s, const char *path, const char *work,
 		snprintf(err, errcap, "no database");
 		return STORE_ERR;
 	}
+	if (db_is_pg(s->db))
+		return pg_refused(err, errcap);
 	if ((rc = none_streaming(s, err, errcap)) != STORE_OK)
 		return rc;
 	rc = STORE_ERR;
@@ -409,7 +424,7 @@ store_restore(struct store *s, const char *path, const char *work,
 	}
 	if (store_open_plain(&src, path, 1, err, errcap) != STORE_OK ||
 	    store_open_plain(&w, work, 0, err, errcap) != STORE_OK ||
-	    copy_db(w->db, src->db, -1, err, errcap) != STORE_OK)
+	    copy_db(db_sqlite(w->db), db_sqlite(src->db), -1, err, errcap) != STORE_OK)
 		goto out;
 	store_close(src);
 	src = NULL;
@@ -437,7 +452,7 @@ store_restore(struct store *s, const char *path, const char *work,
 	if ((rc = none_streaming(s, err, errcap)) != STORE_OK)
 		goto out;
 	rc = STORE_ERR;
-	if (copy_db(s->db, w->db, -1, err, errcap) != STORE_OK)
+	if (copy_db(db_sqlite(s->db), db_sqlite(w->db), -1, err, errcap) != STORE_OK)
 		goto out;
 	if (info != NULL)
 		*info = got;

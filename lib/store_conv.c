@@ -32,7 +32,7 @@ int
 store_conv_create(struct store *s, const char *user, const char *title,
     const char *model, const char *system_prompt, char id[ID_LEN + 1])
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	long long now = store_now_ms();
 
 	if (id_new(id) != 0)
@@ -42,8 +42,8 @@ store_conv_create(struct store *s, const char *user, const char *title,
 	if (store_bind_text(st, 1, id) || store_bind_text(st, 2, user) ||
 	    store_bind_text(st, 3, title) || store_bind_text(st, 4, model) ||
 	    store_bind_text(st, 5, system_prompt) ||
-	    sqlite3_bind_int64(st, 6, now) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 7, now) != SQLITE_OK)
+	    db_bind_int64(st, 6, now) != DB_OK ||
+	    db_bind_int64(st, 7, now) != DB_OK)
 		return store_bind_fail(s, st);
 	return store_run_done(s, st, "create conversation");
 }
@@ -51,7 +51,7 @@ store_conv_create(struct store *s, const char *user, const char *title,
 int
 store_conv_owned(struct store *s, const char *id, const char *user)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int rc;
 
 	if (!id_valid(id))
@@ -60,30 +60,30 @@ store_conv_owned(struct store *s, const char *id, const char *user)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, id) || store_bind_text(st, 2, user))
 		return store_bind_fail(s, st);
-	rc = sqlite3_step(st);
+	rc = db_step(st);
 	store_release(st);
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOT_FOUND : store_db_fail(s, "owned");
+	return rc == DB_DONE ? STORE_NOT_FOUND : store_db_fail(s, "owned");
 }
 
 /* Runs an UPDATE/DELETE bound to (…, id, user); NOT_FOUND if no row. */
 static int
-run_owned(struct store *s, sqlite3_stmt *st, const char *what)
+run_owned(struct store *s, struct db_stmt *st, const char *what)
 {
-	int rc = sqlite3_step(st);
+	int rc = db_step(st);
 
 	store_release(st);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_db_fail(s, what);
-	return sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
+	return db_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
 }
 
 int
 store_conv_rename(struct store *s, const char *id, const char *user,
     const char *title)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	size_t n = strlen(title);
 
 	if (!id_valid(id))
@@ -93,7 +93,7 @@ store_conv_rename(struct store *s, const char *id, const char *user,
 	if (store_prep(s, ST_CONV_RENAME, &st) != STORE_OK)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, title) ||
-	    sqlite3_bind_int64(st, 2, store_now_ms()) != SQLITE_OK ||
+	    db_bind_int64(st, 2, store_now_ms()) != DB_OK ||
 	    store_bind_text(st, 3, id) || store_bind_text(st, 4, user))
 		return store_bind_fail(s, st);
 	return run_owned(s, st, "rename");
@@ -102,7 +102,7 @@ store_conv_rename(struct store *s, const char *id, const char *user,
 int
 store_conv_delete(struct store *s, const char *id, const char *user)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	if (!id_valid(id))
 		return STORE_NOT_FOUND;
@@ -117,14 +117,14 @@ int
 store_conv_touch(struct store *s, const char *id, const char *model,
     const char *system_prompt)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	if (store_prep(s, ST_CONV_TOUCH, &st) != STORE_OK)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, model) || (system_prompt != NULL ?
 	    store_bind_text(st, 2, system_prompt) :
-	    sqlite3_bind_null(st, 2) != SQLITE_OK) ||
-	    sqlite3_bind_int64(st, 3, store_now_ms()) != SQLITE_OK ||
+	    db_bind_null(st, 2) != DB_OK) ||
+	    db_bind_int64(st, 3, store_now_ms()) != DB_OK ||
 	    store_bind_text(st, 4, id))
 		return store_bind_fail(s, st);
 	return run_owned(s, st, "touch");
@@ -133,38 +133,38 @@ store_conv_touch(struct store *s, const char *id, const char *model,
 /* Adds the integer of column i to obj as name, null when it is NULL (a
  * first message's parent_id). Returns 1, or 0 when out of memory. */
 static int
-add_id_col(cJSON *obj, const char *name, sqlite3_stmt *st, int i)
+add_id_col(cJSON *obj, const char *name, struct db_stmt *st, int i)
 {
-	return (sqlite3_column_type(st, i) == SQLITE_NULL ?
+	return (db_column_type(st, i) == DB_NULL ?
 	    cJSON_AddNullToObject(obj, name) : cJSON_AddNumberToObject(obj,
-	    name, (double)sqlite3_column_int64(st, i))) != NULL;
+	    name, (double)db_column_int64(st, i))) != NULL;
 }
 
 /* Adds the text of column i (with its length: contents may hold any
  * bytes but NUL) to obj as name. */
 static int
-add_text_col(cJSON *obj, const char *name, sqlite3_stmt *st, int i)
+add_text_col(cJSON *obj, const char *name, struct db_stmt *st, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
-	int n = sqlite3_column_bytes(st, i);
+	const char *t = db_column_text(st, i);
+	int n = db_column_bytes(st, i);
 	cJSON *v;
 
 	if (t == NULL)
 		return cJSON_AddNullToObject(obj, name) != NULL;
-	if ((size_t)n != strlen((const char *)t))
+	if ((size_t)n != strlen(t))
 		return 0;  /* an embedded NUL: cannot be a JSON string here */
-	v = cJSON_CreateString((const char *)t);
+	v = cJSON_CreateString(t);
 	return v != NULL && cJSON_AddItemToObject(obj, name, v);
 }
 
 /* Adds created_at and updated_at from columns i and i + 1. */
 static int
-add_times(cJSON *obj, sqlite3_stmt *st, int i)
+add_times(cJSON *obj, struct db_stmt *st, int i)
 {
 	return cJSON_AddNumberToObject(obj, "created_at",
-	    (double)sqlite3_column_int64(st, i)) != NULL &&
+	    (double)db_column_int64(st, i)) != NULL &&
 	    cJSON_AddNumberToObject(obj, "updated_at",
-	    (double)sqlite3_column_int64(st, i + 1)) != NULL;
+	    (double)db_column_int64(st, i + 1)) != NULL;
 }
 
 /* Turns "%q_\" into a LIKE pattern "%\%q\_\\%" matching it anywhere. */
@@ -191,7 +191,7 @@ int
 store_conv_list(struct store *s, const char *user, const char *query,
     int limit, const char *cursor, cJSON **out)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	long long c_time = -1;
 	char c_id[ID_LEN + 1] = "";
 	char *pattern = NULL;
@@ -216,11 +216,11 @@ store_conv_list(struct store *s, const char *user, const char *query,
 	if (store_prep(s, ST_CONV_LIST, &st) != STORE_OK)
 		goto out;
 	if (store_bind_text(st, 1, user) ||
-	    sqlite3_bind_int64(st, 2, c_time) != SQLITE_OK ||
+	    db_bind_int64(st, 2, c_time) != DB_OK ||
 	    store_bind_text(st, 3, c_id) ||
 	    (pattern != NULL ? store_bind_text(st, 4, pattern) :
-	    sqlite3_bind_null(st, 4) != SQLITE_OK) ||
-	    sqlite3_bind_int(st, 5, limit + 1) != SQLITE_OK) {
+	    db_bind_null(st, 4) != DB_OK) ||
+	    db_bind_int(st, 5, limit + 1) != DB_OK) {
 		store_db_fail(s, "bind");
 		goto out;
 	}
@@ -229,7 +229,7 @@ store_conv_list(struct store *s, const char *user, const char *query,
 	if (list == NULL)
 		goto out;
 	char next[64] = "";
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((step = db_step(st)) == DB_ROW) {
 		if (n == limit) {
 			/* One more row exists: the cursor is the last one kept. */
 			cJSON *last = cJSON_GetArrayItem(list, n - 1);
@@ -247,7 +247,7 @@ store_conv_list(struct store *s, const char *user, const char *query,
 			goto out;
 		n++;
 	}
-	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+	if (step != DB_ROW && step != DB_DONE) {
 		store_db_fail(s, "list");
 		goto out;
 	}
@@ -267,41 +267,41 @@ out:
 /* Makes a message object from a row of ST_CONV_MESSAGES or ST_CONV_PAGE.
  * Returns it (the caller deletes it), or NULL when out of memory. */
 static cJSON *
-message_of_row(sqlite3_stmt *st)
+message_of_row(struct db_stmt *st)
 {
 	cJSON *m = cJSON_CreateObject();
 
 	if (m == NULL || cJSON_AddNumberToObject(m, "id",
-	    (double)sqlite3_column_int64(st, 0)) == NULL ||
+	    (double)db_column_int64(st, 0)) == NULL ||
 	    !add_text_col(m, "role", st, 1) ||
 	    !add_text_col(m, "content", st, 2) ||
 	    !add_text_col(m, "state", st, 3) ||
 	    !add_text_col(m, "model", st, 4) ||
 	    !add_times(m, st, 5))
 		goto fail;
-	if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+	if (db_column_type(st, 9) != DB_NULL) {
 		cJSON *u = cJSON_AddObjectToObject(m, "usage");
 		if (u == NULL ||
 		    cJSON_AddNumberToObject(u, "prompt_tokens",
-		    (double)sqlite3_column_int64(st, 7)) == NULL ||
+		    (double)db_column_int64(st, 7)) == NULL ||
 		    cJSON_AddNumberToObject(u, "completion_tokens",
-		    (double)sqlite3_column_int64(st, 8)) == NULL ||
+		    (double)db_column_int64(st, 8)) == NULL ||
 		    cJSON_AddNumberToObject(u, "total_tokens",
-		    (double)sqlite3_column_int64(st, 9)) == NULL)
+		    (double)db_column_int64(st, 9)) == NULL)
 			goto fail;
 	}
-	if (sqlite3_column_type(st, 10) != SQLITE_NULL &&
+	if (db_column_type(st, 10) != DB_NULL &&
 	    !add_text_col(m, "error", st, 10))
 		goto fail;
 	/* Its parent (schema v9): null for a conversation's first. */
 	if (!add_id_col(m, "parent_id", st, 13))
 		goto fail;
 	/* Only a message with reasoning has the fields (schema v7). */
-	if (sqlite3_column_bytes(st, 11) > 0 &&
+	if (db_column_bytes(st, 11) > 0 &&
 	    (!add_text_col(m, "reasoning", st, 11) ||
-	    (sqlite3_column_type(st, 12) != SQLITE_NULL &&
+	    (db_column_type(st, 12) != DB_NULL &&
 	    cJSON_AddNumberToObject(m, "reasoning_ms",
-	    (double)sqlite3_column_int64(st, 12)) == NULL)))
+	    (double)db_column_int64(st, 12)) == NULL)))
 		goto fail;
 	return m;
 fail:
@@ -313,7 +313,7 @@ int
 store_conv_head(struct store *s, const char *id, const char *user,
     cJSON **out)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	cJSON *root = NULL;
 	int rc = STORE_ERR, step;
 
@@ -326,12 +326,12 @@ store_conv_head(struct store *s, const char *id, const char *user,
 		store_db_fail(s, "bind");
 		goto out;
 	}
-	step = sqlite3_step(st);
-	if (step == SQLITE_DONE) {
+	step = db_step(st);
+	if (step == DB_DONE) {
 		rc = STORE_NOT_FOUND;
 		goto out;
 	}
-	if (step != SQLITE_ROW) {
+	if (step != DB_ROW) {
 		store_db_fail(s, "get");
 		goto out;
 	}
@@ -355,7 +355,7 @@ int
 store_conv_each(struct store *s, const char *conv_id, store_msg_fn fn,
     void *arg)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	cJSON *m = NULL;
 	int step, rc = STORE_ERR;
 
@@ -363,7 +363,7 @@ store_conv_each(struct store *s, const char *conv_id, store_msg_fn fn,
 		return STORE_ERR;
 	if (store_bind_text(st, 1, conv_id))
 		return store_bind_fail(s, st);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((step = db_step(st)) == DB_ROW) {
 		if ((m = message_of_row(st)) == NULL) {
 			log_err("store: out of memory reading a message");
 			goto out;
@@ -376,7 +376,7 @@ store_conv_each(struct store *s, const char *conv_id, store_msg_fn fn,
 		if (r > 0)
 			break;
 	}
-	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+	if (step != DB_ROW && step != DB_DONE) {
 		store_db_fail(s, "messages");
 		goto out;
 	}
@@ -426,7 +426,7 @@ static int
 add_siblings(struct store *s, cJSON *m, const char *conv, long long parent,
     long long msg_id)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	cJSON *sib, *ids;
 	int step, rc = STORE_ERR, n = 0, index = 0;
 
@@ -436,11 +436,11 @@ add_siblings(struct store *s, cJSON *m, const char *conv, long long parent,
 	if (store_prep(s, ST_MSG_SIBLINGS, &st) != STORE_OK)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, conv) || (parent > 0 ?
-	    sqlite3_bind_int64(st, 2, parent) : sqlite3_bind_null(st, 2)) !=
-	    SQLITE_OK)
+	    db_bind_int64(st, 2, parent) : db_bind_null(st, 2)) !=
+	    DB_OK)
 		return store_bind_fail(s, st);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		long long sid = sqlite3_column_int64(st, 0);
+	while ((step = db_step(st)) == DB_ROW) {
+		long long sid = db_column_int64(st, 0);
 		cJSON *v = cJSON_CreateNumber((double)sid);
 		if (v == NULL || !cJSON_AddItemToArray(ids, v)) {
 			cJSON_Delete(v);
@@ -450,7 +450,7 @@ add_siblings(struct store *s, cJSON *m, const char *conv, long long parent,
 			index = n;
 		n++;
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		store_db_fail(s, "siblings");
 		goto out;
 	}
@@ -468,7 +468,7 @@ out:
 static int
 add_tree(struct store *s, cJSON *root, const char *conv)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	cJSON *tree;
 	int step, rc = STORE_ERR;
 
@@ -478,16 +478,16 @@ add_tree(struct store *s, cJSON *root, const char *conv)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, conv))
 		return store_bind_fail(s, st);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((step = db_step(st)) == DB_ROW) {
 		cJSON *t = cJSON_CreateObject();
 		if (t == NULL || !cJSON_AddItemToArray(tree, t) ||
 		    cJSON_AddNumberToObject(t, "id",
-		    (double)sqlite3_column_int64(st, 0)) == NULL ||
+		    (double)db_column_int64(st, 0)) == NULL ||
 		    !add_id_col(t, "parent_id", st, 1) ||
 		    !add_text_col(t, "role", st, 2))
 			goto out;
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		store_db_fail(s, "tree");
 		goto out;
 	}
@@ -503,7 +503,7 @@ static int
 add_page(struct store *s, cJSON *root, const char *id, long long before,
     int limit)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	cJSON *msgs, *m = NULL;
 	long long oldest = 0;
 	size_t bytes = 0;
@@ -515,12 +515,12 @@ add_page(struct store *s, cJSON *root, const char *id, long long before,
 		return STORE_ERR;
 	/* One row more than the page: whether older ones exist. */
 	if (store_bind_text(st, 1, id) ||
-	    sqlite3_bind_int64(st, 2, before) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 3, limit + 1) != SQLITE_OK)
+	    db_bind_int64(st, 2, before) != DB_OK ||
+	    db_bind_int(st, 3, limit + 1) != DB_OK)
 		return store_bind_fail(s, st);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t len = (size_t)sqlite3_column_bytes(st, 2) +
-		    (size_t)sqlite3_column_bytes(st, 11);
+	while ((step = db_step(st)) == DB_ROW) {
+		size_t len = (size_t)db_column_bytes(st, 2) +
+		    (size_t)db_column_bytes(st, 11);
 		if (n == limit || (n > 0 && len > STORE_PAGE_BYTES - bytes)) {
 			more = 1;
 			break;
@@ -529,20 +529,20 @@ add_page(struct store *s, cJSON *root, const char *id, long long before,
 			log_err("store: out of memory reading a message");
 			goto out;
 		}
-		if (add_siblings(s, m, id, sqlite3_column_type(st, 13) ==
-		    SQLITE_NULL ? 0 : sqlite3_column_int64(st, 13),
-		    sqlite3_column_int64(st, 0)) != STORE_OK)
+		if (add_siblings(s, m, id, db_column_type(st, 13) ==
+		    DB_NULL ? 0 : db_column_int64(st, 13),
+		    db_column_int64(st, 0)) != STORE_OK)
 			goto out;
 		/* Newest first from SQLite, oldest first in the page. */
 		if (!cJSON_InsertItemInArray(msgs, 0, m))
 			goto out;
 		m = NULL;
-		oldest = sqlite3_column_int64(st, 0);
+		oldest = db_column_int64(st, 0);
 		bytes = len > STORE_PAGE_BYTES - bytes ? STORE_PAGE_BYTES :
 		    bytes + len;
 		n++;
 	}
-	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+	if (step != DB_ROW && step != DB_DONE) {
 		store_db_fail(s, "messages");
 		goto out;
 	}
@@ -584,7 +584,7 @@ store_msg_add(struct store *s, const char *conv_id, const char *role,
     const char *content, size_t len, const char *state, const char *model,
     long long *msg_id)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	long long now = store_now_ms();
 
 	if (store_prep(s, ST_MSG_ADD, &st) != STORE_OK)
@@ -593,14 +593,18 @@ store_msg_add(struct store *s, const char *conv_id, const char *role,
 		store_release(st);
 		return STORE_INVALID;
 	}
+	/* A streaming reply is its worker's (store_set_worker): the one a
+	 * surviving worker ends when that worker's lease runs out. */
 	if (store_bind_text(st, 1, conv_id) || store_bind_text(st, 2, role) ||
-	    sqlite3_bind_text(st, 3, content, (int)len, SQLITE_STATIC) !=
-	    SQLITE_OK || store_bind_text(st, 4, state) || store_bind_text(st, 5, model) ||
-	    sqlite3_bind_int64(st, 6, now) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 7, now) != SQLITE_OK)
+	    db_bind_text(st, 3, content, (int)len) != DB_OK ||
+	    store_bind_text(st, 4, state) || store_bind_text(st, 5, model) ||
+	    db_bind_int64(st, 6, now) != DB_OK ||
+	    db_bind_int64(st, 7, now) != DB_OK ||
+	    (s->worker[0] != '\0' && strcmp(state, STORE_STREAMING) == 0 ?
+	    store_bind_text(st, 8, s->worker) : db_bind_null(st, 8) != DB_OK))
 		return store_bind_fail(s, st);
 	int rc = store_run_done(s, st, "add message");
-	long long row = sqlite3_last_insert_rowid(s->db);
+	long long row = db_last_insert_id(s->db);
 	if (rc == STORE_OK)
 		rc = store_conv_set_leaf(s, conv_id, row);
 	if (rc == STORE_OK && msg_id != NULL)
@@ -613,7 +617,7 @@ store_msg_update(struct store *s, long long msg_id, const char *content,
     size_t len, const struct store_reasoning *reasoning, const char *state,
     const struct lc_usage *usage, const char *error_code)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int ok;
 
 	if (store_prep(s, ST_MSG_UPDATE, &st) != STORE_OK)
@@ -622,20 +626,20 @@ store_msg_update(struct store *s, long long msg_id, const char *content,
 		store_release(st);
 		return STORE_INVALID;
 	}
-	ok = sqlite3_bind_text(st, 1, content, (int)len, SQLITE_STATIC) ==
-	    SQLITE_OK && !store_bind_text(st, 2, state) &&
-	    sqlite3_bind_int64(st, 3, store_now_ms()) == SQLITE_OK &&
-	    sqlite3_bind_text(st, 8, reasoning != NULL ? reasoning->text : "",
-	    reasoning != NULL ? (int)reasoning->len : 0, SQLITE_STATIC) ==
-	    SQLITE_OK && sqlite3_bind_int64(st, 10, msg_id) == SQLITE_OK;
+	ok = db_bind_text(st, 1, content, (int)len) == DB_OK &&
+	    !store_bind_text(st, 2, state) &&
+	    db_bind_int64(st, 3, store_now_ms()) == DB_OK &&
+	    db_bind_text(st, 8, reasoning != NULL ? reasoning->text : "",
+	    reasoning != NULL ? (int)reasoning->len : 0) == DB_OK &&
+	    db_bind_int64(st, 10, msg_id) == DB_OK;
 	if (ok && reasoning != NULL && reasoning->ms >= 0)
-		ok = sqlite3_bind_int64(st, 9, reasoning->ms) == SQLITE_OK;
+		ok = db_bind_int64(st, 9, reasoning->ms) == DB_OK;
 	if (ok && usage != NULL && usage->present)
-		ok = sqlite3_bind_int64(st, 4, (long long)usage->prompt_tokens) ==
-		    SQLITE_OK && sqlite3_bind_int64(st, 5,
-		    (long long)usage->completion_tokens) == SQLITE_OK &&
-		    sqlite3_bind_int64(st, 6, (long long)usage->total_tokens) ==
-		    SQLITE_OK;
+		ok = db_bind_int64(st, 4, (long long)usage->prompt_tokens) ==
+		    DB_OK && db_bind_int64(st, 5,
+		    (long long)usage->completion_tokens) == DB_OK &&
+		    db_bind_int64(st, 6, (long long)usage->total_tokens) ==
+		    DB_OK;
 	if (ok && error_code != NULL)
 		ok = !store_bind_text(st, 7, error_code);
 	if (!ok)
@@ -646,7 +650,7 @@ store_msg_update(struct store *s, long long msg_id, const char *content,
 int
 store_conv_system(struct store *s, const char *conv_id, char **out)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int step, rc = STORE_ERR;
 
 	*out = NULL;
@@ -654,16 +658,16 @@ store_conv_system(struct store *s, const char *conv_id, char **out)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, conv_id))
 		return store_bind_fail(s, st);
-	step = sqlite3_step(st);
-	if (step == SQLITE_DONE) {
+	step = db_step(st);
+	if (step == DB_DONE) {
 		rc = STORE_NOT_FOUND;
 		goto out;
 	}
-	if (step != SQLITE_ROW) {
+	if (step != DB_ROW) {
 		store_db_fail(s, "system prompt");
 		goto out;
 	}
-	const char *sys = (const char *)sqlite3_column_text(st, 0);
+	const char *sys = db_column_text(st, 0);
 	if ((*out = strdup(sys != NULL ? sys : "")) == NULL) {
 		log_err("store: out of memory");
 		goto out;
@@ -678,32 +682,32 @@ int
 store_conv_turns(struct store *s, const char *conv_id, int limit,
     store_turn_fn fn, void *arg)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int step, rc = STORE_ERR;
 
 	if (store_prep(s, ST_CONV_TURNS, &st) != STORE_OK)
 		return STORE_ERR;
 	/* LIMIT -1 would mean no limit. */
 	if (store_bind_text(st, 1, conv_id) ||
-	    sqlite3_bind_int(st, 2, limit > 0 ? limit : 0) != SQLITE_OK)
+	    db_bind_int(st, 2, limit > 0 ? limit : 0) != DB_OK)
 		return store_bind_fail(s, st);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *role = (const char *)sqlite3_column_text(st, 0);
-		const char *content = (const char *)sqlite3_column_text(st, 1);
-		int len = sqlite3_column_bytes(st, 1);
+	while ((step = db_step(st)) == DB_ROW) {
+		const char *role = db_column_text(st, 0);
+		const char *content = db_column_text(st, 1);
+		int len = db_column_bytes(st, 1);
 		if (role == NULL || content == NULL) {
 			/* NOT NULL columns: SQLite ran out of memory. */
 			store_db_fail(s, "turns");
 			goto out;
 		}
-		int r = fn(arg, sqlite3_column_int64(st, 2), role, content,
+		int r = fn(arg, db_column_int64(st, 2), role, content,
 		    (size_t)len);
 		if (r < 0)
 			goto out;
 		if (r > 0)
 			break;
 	}
-	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+	if (step != DB_ROW && step != DB_DONE) {
 		store_db_fail(s, "turns");
 		goto out;
 	}
@@ -717,17 +721,17 @@ int
 store_conv_recent(struct store *s, const char *user, int max,
     char (*ids)[ID_LEN + 1], int *n)
 {
-	sqlite3_stmt *st = NULL;
-	int step = SQLITE_DONE, rc = STORE_ERR;
+	struct db_stmt *st = NULL;
+	int step = DB_DONE, rc = STORE_ERR;
 
 	*n = 0;
 	if (store_prep(s, ST_CONV_RECENT, &st) != STORE_OK)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, user) ||
-	    sqlite3_bind_int(st, 2, max > 0 ? max : 0) != SQLITE_OK)
+	    db_bind_int(st, 2, max > 0 ? max : 0) != DB_OK)
 		return store_bind_fail(s, st);
-	while (*n < max && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
+	while (*n < max && (step = db_step(st)) == DB_ROW) {
+		const char *id = db_column_text(st, 0);
 		if (id == NULL) {
 			store_db_fail(s, "recent");
 			goto out;
@@ -735,7 +739,7 @@ store_conv_recent(struct store *s, const char *user, int max,
 		snprintf(ids[*n], ID_LEN + 1, "%s", id);
 		(*n)++;
 	}
-	if (*n < max && step != SQLITE_DONE) {
+	if (*n < max && step != DB_DONE) {
 		store_db_fail(s, "recent");
 		goto out;
 	}
@@ -748,20 +752,20 @@ out:
 /* Steps st (bound, returning one integer or NULL) and releases it: *v
  * gets the integer, 0 for NULL or no row. */
 static int
-one_int(struct store *s, sqlite3_stmt *st, long long *v, const char *what)
+one_int(struct store *s, struct db_stmt *st, long long *v, const char *what)
 {
-	int step = sqlite3_step(st);
+	int step = db_step(st);
 
-	*v = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	*v = step == DB_ROW ? db_column_int64(st, 0) : 0;
 	store_release(st);
-	return step == SQLITE_ROW || step == SQLITE_DONE ? STORE_OK :
+	return step == DB_ROW || step == DB_DONE ? STORE_OK :
 	    store_db_fail(s, what);
 }
 
 int
 store_conv_leaf(struct store *s, const char *conv_id, long long *leaf)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	*leaf = 0;
 	if (store_prep(s, ST_CONV_LEAF, &st) != STORE_OK)
@@ -774,13 +778,13 @@ store_conv_leaf(struct store *s, const char *conv_id, long long *leaf)
 int
 store_conv_set_leaf(struct store *s, const char *conv_id, long long leaf)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	if (store_prep(s, ST_CONV_SET_LEAF, &st) != STORE_OK)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, conv_id) || (leaf > 0 ?
-	    sqlite3_bind_int64(st, 2, leaf) : sqlite3_bind_null(st, 2)) !=
-	    SQLITE_OK)
+	    db_bind_int64(st, 2, leaf) : db_bind_null(st, 2)) !=
+	    DB_OK)
 		return store_bind_fail(s, st);
 	return store_run_done(s, st, "set leaf");
 }
@@ -789,7 +793,7 @@ int
 store_msg_get(struct store *s, const char *conv_id, long long msg_id,
     char role[16], long long *parent)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int step;
 
 	role[0] = '\0';
@@ -797,18 +801,18 @@ store_msg_get(struct store *s, const char *conv_id, long long msg_id,
 	if (store_prep(s, ST_MSG_GET, &st) != STORE_OK)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, conv_id) ||
-	    sqlite3_bind_int64(st, 2, msg_id) != SQLITE_OK)
+	    db_bind_int64(st, 2, msg_id) != DB_OK)
 		return store_bind_fail(s, st);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		const char *r = (const char *)sqlite3_column_text(st, 0);
+	step = db_step(st);
+	if (step == DB_ROW) {
+		const char *r = db_column_text(st, 0);
 		snprintf(role, 16, "%s", r != NULL ? r : "");
-		*parent = sqlite3_column_int64(st, 1);
+		*parent = db_column_int64(st, 1);
 	}
 	store_release(st);
-	if (step == SQLITE_DONE)
+	if (step == DB_DONE)
 		return STORE_NOT_FOUND;
-	return step == SQLITE_ROW ? STORE_OK : store_db_fail(s, "message");
+	return step == DB_ROW ? STORE_OK : store_db_fail(s, "message");
 }
 
 int
@@ -828,11 +832,11 @@ store_conv_switch(struct store *s, const char *conv_id, const char *user,
 	/* Down its newest children: each is newer than its parent, so the
 	 * walk ends. */
 	for (;;) {
-		sqlite3_stmt *st = NULL;
+		struct db_stmt *st = NULL;
 		if (store_prep(s, ST_MSG_NEWEST_CHILD, &st) != STORE_OK)
 			return STORE_ERR;
 		if (store_bind_text(st, 1, conv_id) ||
-		    sqlite3_bind_int64(st, 2, at) != SQLITE_OK)
+		    db_bind_int64(st, 2, at) != DB_OK)
 			return store_bind_fail(s, st);
 		if (one_int(s, st, &child, "newest child") != STORE_OK)
 			return STORE_ERR;
@@ -850,7 +854,7 @@ int
 store_path_below(struct store *s, const char *conv_id, long long ancestor,
     int *n)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	long long v = 0;
 	int rc;
 
@@ -858,7 +862,7 @@ store_path_below(struct store *s, const char *conv_id, long long ancestor,
 	if (store_prep(s, ST_PATH_BELOW, &st) != STORE_OK)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, conv_id) ||
-	    sqlite3_bind_int64(st, 2, ancestor) != SQLITE_OK)
+	    db_bind_int64(st, 2, ancestor) != DB_OK)
 		return store_bind_fail(s, st);
 	rc = one_int(s, st, &v, "path");
 	*n = (int)v;
@@ -870,7 +874,7 @@ store_path_below(struct store *s, const char *conv_id, long long ancestor,
 static int
 ledger_interrupted(struct store *s, long long now_ms)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	char day[BUDGET_DATE_LEN + 1];
 
 	if (budget_date((time_t)(now_ms / 1000), day) != 0) {
@@ -879,7 +883,7 @@ ledger_interrupted(struct store *s, long long now_ms)
 	}
 	if (store_prep(s, ST_USAGE_INTERRUPTED, &st) != STORE_OK)
 		return STORE_ERR;
-	if (sqlite3_bind_int64(st, 1, now_ms / 1000) != SQLITE_OK ||
+	if (db_bind_int64(st, 1, now_ms / 1000) != DB_OK ||
 	    store_bind_text(st, 2, day))
 		return store_bind_fail(s, st);
 	return store_run_done(s, st, "ledger interrupted");
@@ -888,7 +892,7 @@ ledger_interrupted(struct store *s, long long now_ms)
 int
 store_mark_interrupted(struct store *s)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	long long now = store_now_ms();
 	int n;
 
@@ -897,13 +901,13 @@ store_mark_interrupted(struct store *s)
 	if (ledger_interrupted(s, now) != STORE_OK ||
 	    store_prep(s, ST_MARK_INTERRUPTED, &st) != STORE_OK)
 		goto fail;
-	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK) {
+	if (db_bind_int64(st, 1, now) != DB_OK) {
 		store_bind_fail(s, st);
 		goto fail;
 	}
 	if (store_run_done(s, st, "mark interrupted") != STORE_OK)
 		goto fail;
-	n = sqlite3_changes(s->db);
+	n = db_changes(s->db);
 	if (store_commit(s) != STORE_OK)
 		return STORE_ERR;
 	return n;
@@ -918,20 +922,20 @@ static int
 run_user(struct store *s, enum stmt id, const char *a, const char *b,
     int *n, const char *what)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	if (n != NULL)
 		*n = 0;
 	if (store_prep(s, id, &st) != STORE_OK)
 		return STORE_ERR;
 	if ((a != NULL ? store_bind_text(st, 1, a) :
-	    sqlite3_bind_null(st, 1) != SQLITE_OK) ||
+	    db_bind_null(st, 1) != DB_OK) ||
 	    (b != NULL && store_bind_text(st, 2, b)))
 		return store_bind_fail(s, st);
 	if (store_run_done(s, st, what) != STORE_OK)
 		return STORE_ERR;
 	if (n != NULL)
-		*n = sqlite3_changes(s->db);
+		*n = db_changes(s->db);
 	return STORE_OK;
 }
 

@@ -9,18 +9,18 @@
 int
 store_health_write(struct store *s, int busy_ms)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int rc = STORE_ERR;
 
 	if (s == NULL)
 		return STORE_ERR;
-	sqlite3_busy_timeout(s->db, busy_ms);
+	db_busy_timeout(s->db, busy_ms);
 	if (store_begin(s) != STORE_OK)
 		goto out;
 	if (store_prep(s, ST_HEALTH_WRITE, &st) != STORE_OK)
 		goto out;
-	if (sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL)) !=
-	    SQLITE_OK) {
+	if (db_bind_int64(st, 1, (long long)time(NULL)) !=
+	    DB_OK) {
 		store_bind_fail(s, st);
 		goto out;
 	}
@@ -29,19 +29,19 @@ store_health_write(struct store *s, int busy_ms)
 	rc = store_commit(s);
 out:
 	store_rollback(s);
-	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	db_busy_timeout(s->db, STORE_BUSY_MS);
 	return rc;
 }
 
 int
 store_counter_add(struct store *s, const char *name, long long n)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	if (store_prep(s, ST_COUNTER_ADD, &st) != STORE_OK)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, name) ||
-	    sqlite3_bind_int64(st, 2, n) != SQLITE_OK)
+	    db_bind_int64(st, 2, n) != DB_OK)
 		return store_bind_fail(s, st);
 	return store_run_done(s, st, "counter");
 }
@@ -50,18 +50,18 @@ int
 store_counters_each(struct store *s,
     int (*fn)(void *arg, const char *name, long long value), void *arg)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int step;
 
 	if (store_prep(s, ST_COUNTER_LIST, &st) != STORE_OK)
 		return STORE_ERR;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		if (name != NULL && fn(arg, name, sqlite3_column_int64(st, 1)))
+	while ((step = db_step(st)) == DB_ROW) {
+		const char *name = db_column_text(st, 0);
+		if (name != NULL && fn(arg, name, db_column_int64(st, 1)))
 			break;
 	}
 	store_release(st);
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
+	if (step != DB_ROW && step != DB_DONE)
 		return store_db_fail(s, "counters");
 	return STORE_OK;
 }

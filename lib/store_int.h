@@ -4,8 +4,7 @@
 #ifndef LC_STORE_INT_H
 #define LC_STORE_INT_H
 
-#include <sqlite3.h>
-
+#include "db.h"
 #include "store.h"
 
 /* Every statement the store runs, by the file that runs it; their SQL is
@@ -101,6 +100,13 @@ enum stmt {
 	ST_LIMITS_SET,
 	ST_LIMITS_CLEAR,
 	ST_LIMITS_LIST,
+	/* store_lease.c: the workers' leases, the replies nobody writes */
+	ST_LEASE_RENEW,
+	ST_LEASE_DROP,
+	ST_ORPHANS,
+	ST_ORPHAN_MARK,
+	ST_USAGE_ORPHAN,
+	ST_LEASES_PRUNE,
 	ST__MAX
 };
 
@@ -108,8 +114,9 @@ enum stmt {
 #define STORE_BUSY_MS 10000
 
 struct store {
-	sqlite3 *db;
-	sqlite3_stmt *st[ST__MAX];   /* prepared on first use, kept */
+	struct db *db;                 /* SQLite or PostgreSQL (db.h) */
+	struct db_stmt *st[ST__MAX];   /* prepared on first use, kept */
+	char worker[STORE_WORKER_MAX + 1];   /* store_set_worker's id */
 };
 
 /* Opens the database file at path as it is: no migration, no journal
@@ -120,46 +127,47 @@ struct store {
 int store_open_plain(struct store **out, const char *path, int readonly,
     char *err, size_t errcap);
 
-/* The version this build's schema has (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 10
+/* The version this build's schema has (SQLite: PRAGMA user_version;
+ * PostgreSQL: table lightchat_schema). */
+#define STORE_SCHEMA_VERSION 11
 
 /* Milliseconds since the epoch: ordering by update time needs more than
  * seconds. */
 long long store_now_ms(void);
 
-/* Logs what failed with SQLite's message; returns STORE_ERR. */
+/* Logs what failed with the database's message; returns STORE_ERR. */
 int store_db_fail(struct store *s, const char *what);
 
 /* Gets statement id of s into *st, prepared on first use. Returns STORE_OK,
  * or STORE_ERR (logged; *st NULL) for a NULL store or a failed prepare.
  * The caller hands *st back with store_release on every path, so that no
  * statement keeps a read snapshot open or bindings of a previous call. */
-int store_prep(struct store *s, enum stmt id, sqlite3_stmt **st);
+int store_prep(struct store *s, enum stmt id, struct db_stmt **st);
 
 /* Makes a statement from store_prep ready for its next use; NULL is
  * allowed. */
-void store_release(sqlite3_stmt *st);
+void store_release(struct db_stmt *st);
 
 /* For a bind that failed: releases st, logs, returns STORE_ERR. */
-int store_bind_fail(struct store *s, sqlite3_stmt *st);
+int store_bind_fail(struct store *s, struct db_stmt *st);
 
 /* Binds v (NUL-terminated) to parameter i without copying it: every
  * statement is stepped and released before the function that bound it
  * returns. Returns 0 or -1. */
-int store_bind_text(sqlite3_stmt *st, int i, const char *v);
+int store_bind_text(struct db_stmt *st, int i, const char *v);
 
 /* Appends one row of st to list as an object; 0, or -1 (no memory, a NULL
  * column that may not be). */
-typedef int (*store_row_json_fn)(cJSON *list, sqlite3_stmt *st);
+typedef int (*store_row_json_fn)(cJSON *list, struct db_stmt *st);
 
 /* Steps st (prepared and bound) to its end, row(list, st) for each row, and
  * releases it: *out gets the array, which the caller deletes. Returns
  * STORE_OK, or STORE_ERR (*out NULL; a failed step logged with what). */
-int store_rows_json(struct store *s, sqlite3_stmt *st, store_row_json_fn row,
+int store_rows_json(struct store *s, struct db_stmt *st, store_row_json_fn row,
     const char *what, cJSON **out);
 
 /* Steps st, which returns no rows, and releases it. Returns STORE_OK or
  * STORE_ERR (logged with what). */
-int store_run_done(struct store *s, sqlite3_stmt *st, const char *what);
+int store_run_done(struct store *s, struct db_stmt *st, const char *what);
 
 #endif

@@ -7,7 +7,7 @@ int
 store_login_count(struct store *s, const char *key, long window_s,
     int *count, long long *last_ms)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	long long since = store_now_ms() - (long long)window_s * 1000;
 	int step;
 
@@ -15,16 +15,16 @@ store_login_count(struct store *s, const char *key, long window_s,
 	*last_ms = 0;
 	if (store_prep(s, ST_LOGIN_CHECK, &st) != STORE_OK)
 		return STORE_ERR;
-	if (store_bind_text(st, 1, key) || sqlite3_bind_int64(st, 2, since) !=
-	    SQLITE_OK)
+	if (store_bind_text(st, 1, key) || db_bind_int64(st, 2, since) !=
+	    DB_OK)
 		return store_bind_fail(s, st);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		*count = sqlite3_column_int(st, 0);
-		*last_ms = sqlite3_column_int64(st, 1);
+	step = db_step(st);
+	if (step == DB_ROW) {
+		*count = db_column_int(st, 0);
+		*last_ms = db_column_int64(st, 1);
 	}
 	store_release(st);
-	if (step != SQLITE_ROW)
+	if (step != DB_ROW)
 		return store_db_fail(s, "login check");
 	return STORE_OK;
 }
@@ -32,21 +32,21 @@ store_login_count(struct store *s, const char *key, long window_s,
 int
 store_login_fail(struct store *s, const char *key, long window_s)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	long long now = store_now_ms();
 
 	if (store_prep(s, ST_LOGIN_FAIL, &st) != STORE_OK)
 		return STORE_ERR;
-	if (store_bind_text(st, 1, key) || sqlite3_bind_int64(st, 2, now) !=
-	    SQLITE_OK)
+	if (store_bind_text(st, 1, key) || db_bind_int64(st, 2, now) !=
+	    DB_OK)
 		return store_bind_fail(s, st);
 	if (store_run_done(s, st, "login failure") != STORE_OK)
 		return STORE_ERR;
 	/* Forget what has left every window: the table stays small. */
 	if (store_prep(s, ST_LOGIN_PRUNE, &st) != STORE_OK)
 		return STORE_ERR;
-	if (sqlite3_bind_int64(st, 1, now - (long long)window_s * 1000) !=
-	    SQLITE_OK)
+	if (db_bind_int64(st, 1, now - (long long)window_s * 1000) !=
+	    DB_OK)
 		return store_bind_fail(s, st);
 	return store_run_done(s, st, "prune login failures");
 }
@@ -54,7 +54,7 @@ store_login_fail(struct store *s, const char *key, long window_s)
 int
 store_login_clear(struct store *s, const char *key)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	if (store_prep(s, ST_LOGIN_CLEAR, &st) != STORE_OK)
 		return STORE_ERR;
@@ -66,20 +66,20 @@ store_login_clear(struct store *s, const char *key)
 int
 store_login_trust(struct store *s, const char *key, long window_s)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	long long now = store_now_ms();
 
 	if (store_prep(s, ST_LOGIN_TRUST, &st) != STORE_OK)
 		return STORE_ERR;
-	if (store_bind_text(st, 1, key) || sqlite3_bind_int64(st, 2, now) !=
-	    SQLITE_OK)
+	if (store_bind_text(st, 1, key) || db_bind_int64(st, 2, now) !=
+	    DB_OK)
 		return store_bind_fail(s, st);
 	if (store_run_done(s, st, "login success") != STORE_OK)
 		return STORE_ERR;
 	if (store_prep(s, ST_LOGIN_TRUST_PRUNE, &st) != STORE_OK)
 		return STORE_ERR;
-	if (sqlite3_bind_int64(st, 1, now - (long long)window_s * 1000) !=
-	    SQLITE_OK)
+	if (db_bind_int64(st, 1, now - (long long)window_s * 1000) !=
+	    DB_OK)
 		return store_bind_fail(s, st);
 	return store_run_done(s, st, "prune login successes");
 }
@@ -87,20 +87,20 @@ store_login_trust(struct store *s, const char *key, long window_s)
 int
 store_login_trusted(struct store *s, const char *key, long window_s)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	long long since = store_now_ms() - (long long)window_s * 1000;
 	int step;
 
 	if (store_prep(s, ST_LOGIN_TRUSTED, &st) != STORE_OK)
 		return STORE_ERR;
-	if (store_bind_text(st, 1, key) || sqlite3_bind_int64(st, 2, since) !=
-	    SQLITE_OK)
+	if (store_bind_text(st, 1, key) || db_bind_int64(st, 2, since) !=
+	    DB_OK)
 		return store_bind_fail(s, st);
-	step = sqlite3_step(st);
+	step = db_step(st);
 	store_release(st);
-	if (step == SQLITE_ROW)
+	if (step == DB_ROW)
 		return STORE_OK;
-	if (step == SQLITE_DONE)
+	if (step == DB_DONE)
 		return STORE_NOT_FOUND;
 	return store_db_fail(s, "login trust");
 }

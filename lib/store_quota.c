@@ -9,7 +9,7 @@
 int
 store_quota_usage(struct store *s, const char *user, struct store_usage *u)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int step;
 
 	memset(u, 0, sizeof(*u));
@@ -17,14 +17,14 @@ store_quota_usage(struct store *s, const char *user, struct store_usage *u)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, user))
 		return store_bind_fail(s, st);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		u->conversations = sqlite3_column_int64(st, 0);
-		u->messages = sqlite3_column_int64(st, 1);
-		u->bytes = sqlite3_column_int64(st, 2);
+	step = db_step(st);
+	if (step == DB_ROW) {
+		u->conversations = db_column_int64(st, 0);
+		u->messages = db_column_int64(st, 1);
+		u->bytes = db_column_int64(st, 2);
 	}
 	store_release(st);
-	if (step == SQLITE_ROW || step == SQLITE_DONE)
+	if (step == DB_ROW || step == DB_DONE)
 		return STORE_OK;
 	return store_db_fail(s, "usage");
 }
@@ -33,7 +33,7 @@ int
 store_quota_conv(struct store *s, const char *conv_id, long long *messages,
     long long *bytes)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int step;
 
 	*messages = 0;
@@ -42,22 +42,22 @@ store_quota_conv(struct store *s, const char *conv_id, long long *messages,
 		return STORE_ERR;
 	if (store_bind_text(st, 1, conv_id))
 		return store_bind_fail(s, st);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		*messages = sqlite3_column_int64(st, 0);
-		*bytes = sqlite3_column_int64(st, 1);
+	step = db_step(st);
+	if (step == DB_ROW) {
+		*messages = db_column_int64(st, 0);
+		*bytes = db_column_int64(st, 1);
 	}
 	store_release(st);
-	if (step == SQLITE_ROW)
+	if (step == DB_ROW)
 		return STORE_OK;
-	return step == SQLITE_DONE ? STORE_NOT_FOUND :
+	return step == DB_DONE ? STORE_NOT_FOUND :
 	    store_db_fail(s, "conversation usage");
 }
 
 int
 store_quota_get(struct store *s, const char *user, long long *bytes)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int step;
 
 	*bytes = -1;
@@ -65,43 +65,43 @@ store_quota_get(struct store *s, const char *user, long long *bytes)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, user))
 		return store_bind_fail(s, st);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
-		*bytes = sqlite3_column_int64(st, 0);
+	step = db_step(st);
+	if (step == DB_ROW)
+		*bytes = db_column_int64(st, 0);
 	store_release(st);
-	if (step == SQLITE_ROW)
+	if (step == DB_ROW)
 		return STORE_OK;
-	return step == SQLITE_DONE ? STORE_NOT_FOUND :
+	return step == DB_DONE ? STORE_NOT_FOUND :
 	    store_db_fail(s, "quota");
 }
 
 int
 store_quota_set(struct store *s, const char *user, long long bytes)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	if (store_prep(s, bytes < 0 ? ST_QUOTA_CLEAR : ST_QUOTA_SET, &st) !=
 	    STORE_OK)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, user) || (bytes >= 0 &&
-	    sqlite3_bind_int64(st, 2, bytes) != SQLITE_OK))
+	    db_bind_int64(st, 2, bytes) != DB_OK))
 		return store_bind_fail(s, st);
 	return store_run_done(s, st, "set quota");
 }
 
 /* Adds column i, an integer, to obj as name. */
 static int
-add_int_col(cJSON *obj, const char *name, sqlite3_stmt *st, int i)
+add_int_col(cJSON *obj, const char *name, struct db_stmt *st, int i)
 {
 	return cJSON_AddNumberToObject(obj, name,
-	    (double)sqlite3_column_int64(st, i)) != NULL;
+	    (double)db_column_int64(st, i)) != NULL;
 }
 
 /* One row of ST_QUOTA_LIST as an object appended to list. */
 static int
-quota_row(cJSON *list, sqlite3_stmt *st)
+quota_row(cJSON *list, struct db_stmt *st)
 {
-	const char *user = (const char *)sqlite3_column_text(st, 0);
+	const char *user = db_column_text(st, 0);
 	cJSON *e = cJSON_CreateObject();
 
 	if (e == NULL || !cJSON_AddItemToArray(list, e) || user == NULL ||
@@ -109,7 +109,7 @@ quota_row(cJSON *list, sqlite3_stmt *st)
 	    !add_int_col(e, "conversations", st, 1) ||
 	    !add_int_col(e, "messages", st, 2) ||
 	    !add_int_col(e, "bytes", st, 3) ||
-	    (sqlite3_column_type(st, 4) == SQLITE_NULL ?
+	    (db_column_type(st, 4) == DB_NULL ?
 	    cJSON_AddNullToObject(e, "quota") == NULL :
 	    !add_int_col(e, "quota", st, 4)))
 		return -1;
@@ -119,7 +119,7 @@ quota_row(cJSON *list, sqlite3_stmt *st)
 int
 store_quota_list(struct store *s, cJSON **out)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	*out = NULL;
 	if (store_prep(s, ST_QUOTA_LIST, &st) != STORE_OK)

@@ -36,7 +36,7 @@ store_session_create(struct store *s, const char *sid, const char *user,
     const char *client, int remember)
 {
 	char a[STORE_ADDR_MAX + 1], c[STORE_CLIENT_MAX + 1], pub[ID_LEN + 1];
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	/* Its public id: another random one, so that listing sessions to
 	 * their user never shows a sid (a sid is half a token's worth). */
@@ -47,11 +47,11 @@ store_session_create(struct store *s, const char *sid, const char *user,
 	if (store_prep(s, ST_SESS_CREATE, &st) != STORE_OK)
 		return STORE_ERR;
 	if (store_bind_text(st, 1, sid) || store_bind_text(st, 2, user) ||
-	    sqlite3_bind_int64(st, 3, now) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 4, now) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 5, expires_at) != SQLITE_OK ||
+	    db_bind_int64(st, 3, now) != DB_OK ||
+	    db_bind_int64(st, 4, now) != DB_OK ||
+	    db_bind_int64(st, 5, expires_at) != DB_OK ||
 	    store_bind_text(st, 6, a) || store_bind_text(st, 7, c) ||
-	    sqlite3_bind_int(st, 8, remember != 0) != SQLITE_OK ||
+	    db_bind_int(st, 8, remember != 0) != DB_OK ||
 	    store_bind_text(st, 9, pub))
 		return store_bind_fail(s, st);
 	return store_run_done(s, st, "create session");
@@ -62,7 +62,7 @@ store_session_check(struct store *s, const char *sid, const char *user,
     long long now, long idle_s, enum store_session_state *state,
     long long *last_seen)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int step;
 
 	*state = STORE_SESSION_UNKNOWN;
@@ -72,13 +72,13 @@ store_session_check(struct store *s, const char *sid, const char *user,
 		return STORE_ERR;
 	if (store_bind_text(st, 1, sid))
 		return store_bind_fail(s, st);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		const char *u = (const char *)sqlite3_column_text(st, 0);
-		long long seen = sqlite3_column_int64(st, 1);
-		long long exp = sqlite3_column_int64(st, 2);
-		int remember = sqlite3_column_int(st, 3);
-		int revoked = sqlite3_column_type(st, 4) != SQLITE_NULL;
+	step = db_step(st);
+	if (step == DB_ROW) {
+		const char *u = db_column_text(st, 0);
+		long long seen = db_column_int64(st, 1);
+		long long exp = db_column_int64(st, 2);
+		int remember = db_column_int(st, 3);
+		int revoked = db_column_type(st, 4) != DB_NULL;
 
 		if (last_seen != NULL)
 			*last_seen = seen;
@@ -94,7 +94,7 @@ store_session_check(struct store *s, const char *sid, const char *user,
 			*state = STORE_SESSION_ACTIVE;
 	}
 	store_release(st);
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
+	if (step != DB_ROW && step != DB_DONE)
 		return store_db_fail(s, "check session");
 	return STORE_OK;
 }
@@ -102,11 +102,11 @@ store_session_check(struct store *s, const char *sid, const char *user,
 int
 store_session_touch(struct store *s, const char *sid, long long now)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	if (store_prep(s, ST_SESS_TOUCH, &st) != STORE_OK)
 		return STORE_ERR;
-	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK ||
+	if (db_bind_int64(st, 1, now) != DB_OK ||
 	    store_bind_text(st, 2, sid))
 		return store_bind_fail(s, st);
 	return store_run_done(s, st, "touch session");
@@ -116,64 +116,64 @@ int
 store_session_revoke(struct store *s, const char *sid, const char *user,
     long long now)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	if (store_prep(s, ST_SESS_REVOKE, &st) != STORE_OK)
 		return STORE_ERR;
-	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK ||
+	if (db_bind_int64(st, 1, now) != DB_OK ||
 	    store_bind_text(st, 2, sid) ||
 	    (user != NULL ? store_bind_text(st, 3, user) :
-	    sqlite3_bind_null(st, 3) != SQLITE_OK))
+	    db_bind_null(st, 3) != DB_OK))
 		return store_bind_fail(s, st);
 	if (store_run_done(s, st, "revoke session") != STORE_OK)
 		return STORE_ERR;
-	return sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
+	return db_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
 }
 
 int
 store_session_revoke_pub(struct store *s, const char *pub, const char *user,
     long long now)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	if (store_prep(s, ST_SESS_REVOKE_PUB, &st) != STORE_OK)
 		return STORE_ERR;
-	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK ||
+	if (db_bind_int64(st, 1, now) != DB_OK ||
 	    store_bind_text(st, 2, pub) || store_bind_text(st, 3, user))
 		return store_bind_fail(s, st);
 	if (store_run_done(s, st, "revoke session") != STORE_OK)
 		return STORE_ERR;
-	return sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
+	return db_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
 }
 
 int
 store_session_revoke_user(struct store *s, const char *user,
     const char *except_sid, long long now, int *n)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	if (n != NULL)
 		*n = 0;
 	if (store_prep(s, ST_SESS_REVOKE_USER, &st) != STORE_OK)
 		return STORE_ERR;
-	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK ||
+	if (db_bind_int64(st, 1, now) != DB_OK ||
 	    (user != NULL ? store_bind_text(st, 2, user) :
-	    sqlite3_bind_null(st, 2) != SQLITE_OK) ||
+	    db_bind_null(st, 2) != DB_OK) ||
 	    (except_sid != NULL ? store_bind_text(st, 3, except_sid) :
-	    sqlite3_bind_null(st, 3) != SQLITE_OK))
+	    db_bind_null(st, 3) != DB_OK))
 		return store_bind_fail(s, st);
 	if (store_run_done(s, st, "revoke sessions") != STORE_OK)
 		return STORE_ERR;
 	if (n != NULL)
-		*n = sqlite3_changes(s->db);
+		*n = db_changes(s->db);
 	return STORE_OK;
 }
 
 /* Adds column i of st as a string to obj under name. */
 static int
-add_text(cJSON *obj, const char *name, sqlite3_stmt *st, int i)
+add_text(cJSON *obj, const char *name, struct db_stmt *st, int i)
 {
-	const char *v = (const char *)sqlite3_column_text(st, i);
+	const char *v = db_column_text(st, i);
 
 	return cJSON_AddStringToObject(obj, name, v != NULL ? v : "") != NULL ?
 	    0 : -1;
@@ -183,7 +183,7 @@ int
 store_session_list(struct store *s, const char *user, long long now,
     long idle_s, cJSON **out)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	cJSON *arr = NULL;
 	int step, rc = STORE_ERR;
 
@@ -191,14 +191,14 @@ store_session_list(struct store *s, const char *user, long long now,
 	if (store_prep(s, ST_SESS_LIST, &st) != STORE_OK)
 		return STORE_ERR;
 	if ((user != NULL ? store_bind_text(st, 1, user) :
-	    sqlite3_bind_null(st, 1) != SQLITE_OK) ||
-	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, idle_s) != SQLITE_OK)
+	    db_bind_null(st, 1) != DB_OK) ||
+	    db_bind_int64(st, 2, now) != DB_OK ||
+	    db_bind_int64(st, 3, idle_s) != DB_OK)
 		return store_bind_fail(s, st);
 	arr = cJSON_CreateArray();
 	if (arr == NULL)
 		goto out;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((step = db_step(st)) == DB_ROW) {
 		cJSON *o = cJSON_CreateObject();
 		if (o == NULL || !cJSON_AddItemToArray(arr, o)) {
 			cJSON_Delete(o);
@@ -206,18 +206,18 @@ store_session_list(struct store *s, const char *user, long long now,
 		}
 		if (add_text(o, "sid", st, 0) || add_text(o, "user", st, 1) ||
 		    cJSON_AddNumberToObject(o, "created_at",
-		    (double)sqlite3_column_int64(st, 2)) == NULL ||
+		    (double)db_column_int64(st, 2)) == NULL ||
 		    cJSON_AddNumberToObject(o, "last_seen",
-		    (double)sqlite3_column_int64(st, 3)) == NULL ||
+		    (double)db_column_int64(st, 3)) == NULL ||
 		    cJSON_AddNumberToObject(o, "expires_at",
-		    (double)sqlite3_column_int64(st, 4)) == NULL ||
+		    (double)db_column_int64(st, 4)) == NULL ||
 		    add_text(o, "addr", st, 5) || add_text(o, "client", st, 6) ||
 		    cJSON_AddBoolToObject(o, "remember",
-		    sqlite3_column_int(st, 7)) == NULL ||
+		    db_column_int(st, 7)) == NULL ||
 		    add_text(o, "id", st, 8))
 			goto out;   /* o is arr's: deleted with it */
 	}
-	if (step != SQLITE_DONE) {
+	if (step != DB_DONE) {
 		store_db_fail(s, "list sessions");
 		goto out;
 	}
@@ -233,14 +233,14 @@ out:
 int
 store_session_purge(struct store *s, long long now, long idle_s)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	if (store_prep(s, ST_SESS_PURGE, &st) != STORE_OK)
 		return STORE_ERR;
-	if (sqlite3_bind_int64(st, 1, now - SESSION_KEEP_S) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, idle_s) != SQLITE_OK)
+	if (db_bind_int64(st, 1, now - SESSION_KEEP_S) != DB_OK ||
+	    db_bind_int64(st, 2, idle_s) != DB_OK)
 		return store_bind_fail(s, st);
 	if (store_run_done(s, st, "purge sessions") != STORE_OK)
 		return STORE_ERR;
-	return sqlite3_changes(s->db);
+	return db_changes(s->db);
 }

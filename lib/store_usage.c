@@ -9,20 +9,20 @@
 
 /* Binds v to parameter i, NULL for NULL or "". 0 or -1. */
 static int
-bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+bind_text_or_null(struct db_stmt *st, int i, const char *v)
 {
 	if (v == NULL || v[0] == '\0')
-		return sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -1;
+		return db_bind_null(st, i) == DB_OK ? 0 : -1;
 	return store_bind_text(st, i, v);
 }
 
 /* Binds v to parameter i, NULL when v is below min. 0 or -1. */
 static int
-bind_int_or_null(sqlite3_stmt *st, int i, long long v, long long min)
+bind_int_or_null(struct db_stmt *st, int i, long long v, long long min)
 {
 	if (v < min)
-		return sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -1;
-	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : -1;
+		return db_bind_null(st, i) == DB_OK ? 0 : -1;
+	return db_bind_int64(st, i, v) == DB_OK ? 0 : -1;
 }
 
 static int
@@ -53,13 +53,13 @@ row_ok(const struct store_usage_row *r)
 int
 store_usage_add(struct store *s, const struct store_usage_row *r)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	if (r == NULL || !row_ok(r))
 		return STORE_INVALID;
 	if (store_prep(s, ST_USAGE_ADD, &st) != STORE_OK)
 		return STORE_ERR;
-	if (sqlite3_bind_int64(st, 1, r->at) != SQLITE_OK ||
+	if (db_bind_int64(st, 1, r->at) != DB_OK ||
 	    store_bind_text(st, 2, r->day) ||
 	    store_bind_text(st, 3, r->user) ||
 	    store_bind_text(st, 4, r->model) ||
@@ -67,10 +67,10 @@ store_usage_add(struct store *s, const struct store_usage_row *r)
 	    store_bind_text(st, 6, r->outcome) ||
 	    bind_text_or_null(st, 7, r->conversation_id) ||
 	    bind_int_or_null(st, 8, r->message_id, 1) ||
-	    sqlite3_bind_int64(st, 9, r->prompt_tokens) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 10, r->completion_tokens) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 11, r->reasoning_tokens) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 12, r->estimated != 0) != SQLITE_OK ||
+	    db_bind_int64(st, 9, r->prompt_tokens) != DB_OK ||
+	    db_bind_int64(st, 10, r->completion_tokens) != DB_OK ||
+	    db_bind_int64(st, 11, r->reasoning_tokens) != DB_OK ||
+	    db_bind_int(st, 12, r->estimated != 0) != DB_OK ||
 	    bind_int_or_null(st, 13, r->cost_micros, 0))
 		return store_bind_fail(s, st);
 	return store_run_done(s, st, "usage add");
@@ -80,7 +80,7 @@ int
 store_usage_sum(struct store *s, const char *user, const char *since_day,
     long long *tokens, long long *cost_micros)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int step, day_param = user != NULL ? 2 : 1;
 
 	*tokens = 0;
@@ -91,13 +91,13 @@ store_usage_sum(struct store *s, const char *user, const char *since_day,
 	if ((user != NULL && store_bind_text(st, 1, user)) ||
 	    store_bind_text(st, day_param, since_day != NULL ? since_day : ""))
 		return store_bind_fail(s, st);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		*tokens = sqlite3_column_int64(st, 0);
-		*cost_micros = sqlite3_column_int64(st, 1);
+	step = db_step(st);
+	if (step == DB_ROW) {
+		*tokens = db_column_int64(st, 0);
+		*cost_micros = db_column_int64(st, 1);
 	}
 	store_release(st);
-	if (step == SQLITE_ROW)
+	if (step == DB_ROW)
 		return STORE_OK;
 	*tokens = 0;
 	*cost_micros = 0;
@@ -139,9 +139,9 @@ static const char *const report_cols[] = {
 
 /* One row of the report's statement as an object appended to list. */
 static int
-report_row(cJSON *list, sqlite3_stmt *st)
+report_row(cJSON *list, struct db_stmt *st)
 {
-	const char *key = (const char *)sqlite3_column_text(st, 0);
+	const char *key = db_column_text(st, 0);
 	cJSON *e = cJSON_CreateObject();
 
 	if (e == NULL || !cJSON_AddItemToArray(list, e) || key == NULL ||
@@ -150,7 +150,7 @@ report_row(cJSON *list, sqlite3_stmt *st)
 	for (size_t i = 0; i < sizeof(report_cols) / sizeof(report_cols[0]);
 	    i++)
 		if (cJSON_AddNumberToObject(e, report_cols[i],
-		    (double)sqlite3_column_int64(st, (int)i + 1)) == NULL)
+		    (double)db_column_int64(st, (int)i + 1)) == NULL)
 			return -1;
 	return 0;
 }
@@ -159,7 +159,7 @@ int
 store_usage_report(struct store *s, const char *by, const char *since_day,
     const char *until_day, cJSON **out)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int found = -1;
 
 	*out = NULL;
@@ -180,23 +180,23 @@ store_usage_report(struct store *s, const char *by, const char *since_day,
 int
 store_usage_totals(struct store *s, store_usage_total_fn fn, void *arg)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int step, rc = STORE_OK;
 
 	if (store_prep(s, ST_USAGE_TOTALS, &st) != STORE_OK)
 		return STORE_ERR;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *user = (const char *)sqlite3_column_text(st, 0);
-		const char *model = (const char *)sqlite3_column_text(st, 1);
+	while ((step = db_step(st)) == DB_ROW) {
+		const char *user = db_column_text(st, 0);
+		const char *model = db_column_text(st, 1);
 		if (user == NULL || model == NULL)
 			continue;
-		rc = fn(arg, user, model, sqlite3_column_int64(st, 2),
-		    sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4),
-		    sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6));
+		rc = fn(arg, user, model, db_column_int64(st, 2),
+		    db_column_int64(st, 3), db_column_int64(st, 4),
+		    db_column_int64(st, 5), db_column_int64(st, 6));
 		if (rc != 0)
 			break;
 	}
-	if (rc == 0 && step != SQLITE_DONE)
+	if (rc == 0 && step != DB_DONE)
 		rc = store_db_fail(s, "usage totals");
 	store_release(st);
 	return rc;
@@ -228,7 +228,7 @@ int
 store_limits_get(struct store *s, const char *user,
     struct budget_limits *own)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int step;
 
 	limits_default(own);
@@ -236,13 +236,13 @@ store_limits_get(struct store *s, const char *user,
 		return STORE_ERR;
 	if (store_bind_text(st, 1, user != NULL ? user : ""))
 		return store_bind_fail(s, st);
-	step = sqlite3_step(st);
-	for (size_t i = 0; step == SQLITE_ROW && i < LIMIT_COLS; i++)
-		if (sqlite3_column_type(st, (int)i) != SQLITE_NULL)
+	step = db_step(st);
+	for (size_t i = 0; step == DB_ROW && i < LIMIT_COLS; i++)
+		if (db_column_type(st, (int)i) != DB_NULL)
 			own->v[limit_cols[i].period][limit_cols[i].unit] =
-			    sqlite3_column_int64(st, (int)i);
+			    db_column_int64(st, (int)i);
 	store_release(st);
-	if (step == SQLITE_ROW || step == SQLITE_DONE)
+	if (step == DB_ROW || step == DB_DONE)
 		return STORE_OK;
 	limits_default(own);
 	return store_db_fail(s, "limits");
@@ -252,7 +252,7 @@ int
 store_limits_set(struct store *s, const char *user,
     const struct budget_limits *own)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int all_default = 1;
 
 	if (!nonempty(user) || own == NULL)
@@ -277,9 +277,9 @@ store_limits_set(struct store *s, const char *user,
 
 /* One row of user_limits as an object appended to list. */
 static int
-limits_row(cJSON *list, sqlite3_stmt *st)
+limits_row(cJSON *list, struct db_stmt *st)
 {
-	const char *user = (const char *)sqlite3_column_text(st, 0);
+	const char *user = db_column_text(st, 0);
 	cJSON *e = cJSON_CreateObject();
 
 	if (e == NULL || !cJSON_AddItemToArray(list, e) || user == NULL ||
@@ -287,10 +287,10 @@ limits_row(cJSON *list, sqlite3_stmt *st)
 		return -1;
 	for (size_t i = 0; i < LIMIT_COLS; i++) {
 		int col = (int)i + 1;
-		if ((sqlite3_column_type(st, col) == SQLITE_NULL ?
+		if ((db_column_type(st, col) == DB_NULL ?
 		    cJSON_AddNullToObject(e, limit_cols[i].name) :
 		    cJSON_AddNumberToObject(e, limit_cols[i].name,
-		    (double)sqlite3_column_int64(st, col))) == NULL)
+		    (double)db_column_int64(st, col))) == NULL)
 			return -1;
 	}
 	return 0;
@@ -299,7 +299,7 @@ limits_row(cJSON *list, sqlite3_stmt *st)
 int
 store_limits_list(struct store *s, cJSON **out)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	*out = NULL;
 	if (store_prep(s, ST_LIMITS_LIST, &st) != STORE_OK)

@@ -95,7 +95,7 @@ main(void)
 	CHECK(store_backup(s, b, 0, &info, err, sizeof(err)) == STORE_OK,
 	    "backup: made");
 	CHECK(info.conversations == 1 && info.messages == 2 &&
-	    info.schema == 10 && info.bytes > 0, "backup: its counts");
+	    info.schema == 11 && info.bytes > 0, "backup: its counts");
 	CHECK(stat(b, &sb) == 0 && (sb.st_mode & 0777) == 0600,
 	    "backup: mode 0600");
 	CHECK(access(path(p, "backup.db.tmp"), F_OK) != 0 &&
@@ -197,7 +197,7 @@ main(void)
 	char old4[512];
 	path(old4, "v4.db");
 	CHECK(store_backup(s, old4, 0, NULL, err, sizeof(err)) == STORE_OK &&
-	    raw_exec(old4, "DROP TABLE attachments;"
+	    raw_exec(old4, UNDO_V11 " DROP TABLE attachments;"
 	    " DROP TABLE usage; DROP TABLE usage_totals;"
 	    " DROP TABLE user_limits;"
 	    " DROP TRIGGER messages_added;"

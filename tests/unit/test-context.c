@@ -277,7 +277,7 @@ main(void)
 	CHECK(strncmp(context(many, 100000, 100), "system:SYS|user:prompt", 22)
 	    == 0, "its context (statements prepared)");
 	char *sys = NULL;
-	sqlite3_progress_handler(s->db, 1, progress, NULL);
+	sqlite3_progress_handler(db_sqlite(s->db), 1, progress, NULL);
 	progress_calls = 0;
 	progress_fail_at = 0;
 	CHECK(store_conv_system(s, many, &sys) == STORE_OK, "counted: system");
@@ -301,7 +301,7 @@ main(void)
 	progress_fail_at = find_steps / 2;
 	CHECK_STR(find("alice", transcript("user:prompt", NULL)),
 	    "database error", "and SQLite failing while matching one: STORE_ERR");
-	sqlite3_progress_handler(s->db, 0, NULL, NULL);
+	sqlite3_progress_handler(db_sqlite(s->db), 0, NULL, NULL);
 
 	/* Transcripts: bob's conversation ends with a failed reply the
 	 * client never saw. */

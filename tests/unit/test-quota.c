@@ -95,7 +95,7 @@ test_v6(const char *dir)
 	store_close(s);
 	s = NULL;
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db,
-	    "DROP TABLE usage; DROP TABLE usage_totals;"  /* v10's */
+	    UNDO_V11 "DROP TABLE usage; DROP TABLE usage_totals;"  /* v10's */
 	    "DROP TABLE user_limits;"
 	    "DROP TABLE attachments;"   /* v8's, with its triggers */
 	    "DROP TRIGGER messages_added; DROP TRIGGER messages_changed;"

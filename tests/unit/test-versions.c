@@ -210,7 +210,7 @@ test_migration(const char *dir)
 	store_close(s);
 	s = NULL;
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db,
-	    "DROP TABLE usage; DROP TABLE usage_totals;"  /* v10's */
+	    UNDO_V11 "DROP TABLE usage; DROP TABLE usage_totals;"  /* v10's */
 	    "DROP TABLE user_limits;"
 	    "DROP INDEX messages_by_parent;"
 	    "ALTER TABLE messages DROP COLUMN parent_id;"

@@ -33,6 +33,13 @@ static int unit_failed;
 			    g_ ? g_ : "(null)", w_ ? w_ : "(null)");         \
 	} while (0)
 
+/* SQL that takes a database of this build's schema back to version 10
+ * (the tests of older versions' migrations start from it): v11's worker
+ * column, its index and the leases. */
+#define UNDO_V11 \
+	"DROP INDEX messages_streaming; ALTER TABLE messages DROP COLUMN worker;" \
+	" DROP TABLE workers;"
+
 #define UNIT_EXIT() return unit_failed ? 1 : 0
 
 #endif
