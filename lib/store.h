@@ -54,6 +54,15 @@ struct store;
 int store_open(struct store **out, const char *path, char *err,
     size_t errcap);
 
+/* As store_open, for the programs that serve (the worker, the FastCGI
+ * program): a PostgreSQL server that does not answer yet is not an error.
+ * Returns STORE_OK with *out set and err saying why it is not ready (err[0]
+ * is '\0' when it is): each use of the store tries again, at most once a
+ * second, and fails cleanly (STORE_ERR) until the server answers and the
+ * schema is checked. STORE_ERR otherwise, as store_open. */
+int store_open_retrying(struct store **out, const char *path, char *err,
+    size_t errcap);
+
 /* Closes the database; NULL is allowed. */
 void store_close(struct store *s);
 
@@ -279,8 +288,9 @@ typedef void (*store_orphan_fn)(void *arg, const char *user,
     const char *conversation_id, long long message_id);
 
 /* Ends the replies nobody writes any more: every "streaming" message
- * whose worker is self (at a worker's start: what it wrote before it
- * restarted is lost; NULL in the periodic sweeps), or whose worker's lease
+ * whose worker is self and that was made before now_ms (at a worker's
+ * start: what it wrote before it restarted is lost; self NULL in the
+ * periodic sweeps), or whose worker's lease
  * ended before now_ms, or that names no worker (at most 256 a call: the
  * next takes the rest); each is marked interrupted and added to the usage ledger
  * as store_mark_interrupted does, one transaction, and the expired leases
