@@ -243,8 +243,9 @@ assert_eq "PostgreSQL is down" "$("$PG_BIN/pg_isready" -q -h "$PG_SOCK" -p "$PG_
 st=$(code -b "$J" "${HOST_BASE[1]}/api/conversations")
 check "host1: the REST API answers 5xx ($st)" test "${st:0:1}" = 5
 assert_eq "... storage_error" "$(jq -r .error.code "$MH/out" 2>/dev/null)" "storage_error"
-out=$(WSOPTS="--timeout 20" on 2 ws "$J" "$(cprompt down 'while the database is down')")
-assert_eq "host2: a conversation prompt gets storage_error" "$(final "$out" | jq -r .error.code)" "storage_error"
+out=$(WSOPTS="--timeout 20" on 2 ws "$J" "$(cprompt down 'while the database is down')" 2>/dev/null)
+got=$(final "$out" | jq -r .error.code 2>/dev/null) || got=$out
+assert_eq "host2: a conversation prompt gets storage_error" "$got" "storage_error"
 assert_eq "host3: /health 503" "$(curl -s -o "$MH/out" -w '%{http_code}' "${HOST_BASE[3]}/health")" "503"
 check "... naming the database" test "$(jq -r .database "$MH/out")" != ok
 check "HAProxy: host1 DOWN (its check writes to the database)" lb_wait host1 '^DOWN' 15
