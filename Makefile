@@ -390,7 +390,7 @@ test-backup_MODS  := store store_backup store_quota id log budget
 test_PKGS_test-backup := sqlite3
 test-migrate_MODS := store store_migrate store_backup store_session \
                      store_login store_quota store_usage store_attach \
-                     store_health username id log budget
+                     store_health id log budget
 test_PKGS_test-migrate := sqlite3
 test-wsclient_MODS := wsclient buf monotime
 test-users_MODS   := users username
