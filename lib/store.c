@@ -431,6 +431,21 @@ static const char *const stmt_pg[ST__MAX] = {
 	    "DELETE FROM attachments WHERE \"user\" LIKE '~deleted~%'"
 	    " AND ($1::text IS NULL OR right(\"user\", length($1) + 1)"
 	    " = '~' || $1)",
+	/* A NULL parameter's type, which "IS NULL" does not tell. */
+	[ST_SESS_REVOKE] =
+	    "UPDATE sessions SET revoked_at = $1 WHERE sid = $2"
+	    " AND ($3::text IS NULL OR user = $3) AND revoked_at IS NULL",
+	[ST_SESS_REVOKE_USER] =
+	    "UPDATE sessions SET revoked_at = $1 WHERE ($2::text IS NULL"
+	    " OR user = $2) AND revoked_at IS NULL"
+	    " AND ($3::text IS NULL OR sid <> $3)",
+	[ST_SESS_LIST] =
+	    "SELECT sid, user, created_at, last_seen, expires_at, addr,"
+	    " client, remember, pub FROM sessions"
+	    " WHERE ($1::text IS NULL OR user = $1)"
+	    " AND revoked_at IS NULL AND expires_at > $2"
+	    " AND (remember <> 0 OR last_seen + $3 > $2)"
+	    " ORDER BY user, last_seen DESC",
 	[ST_COUNTER_ADD] =
 	    "INSERT INTO counters (name, value) VALUES ($1, $2)"
 	    " ON CONFLICT (name) DO UPDATE"
