@@ -106,7 +106,11 @@ try {
   await login(small);
   await drawer(small);
   await check('on a phone the Usage block fits the drawer', async () => {
-    const box = await small.locator('.usage-limit meter').first().boundingBox();
+    // The limits come after the first line (a second answer): wait for
+    // them, or a loaded machine measures nothing (boundingBox null).
+    const meter = small.locator('.usage-limit meter').first();
+    await meter.waitFor({ state: 'visible', timeout: 5000 });
+    const box = await meter.boundingBox();
     expect(box && box.x >= 0 && box.x + box.width <= 390, JSON.stringify(box));
   });
   await small.locator('section.usage').evaluate((e) => e.scrollIntoView({ block: 'center' }));
