@@ -426,6 +426,33 @@ cfg_derive(char **slot, const char *prefix, const char *state,
 	return 0;
 }
 
+/* A PostgreSQL URL names its server, never its password: the config file
+ * is not a secret's place (a 0600 passfile, ~/.pgpass, or PGPASSWORD is;
+ * libpq reads them itself). Refused: "user:password@" and "password=". */
+static int
+cfg_check_database(const struct lc_config *cfg, char *err)
+{
+	const char *u = cfg->database, *rest, *at, *slash;
+
+	if (strncmp(u, "postgresql://", 13) == 0)
+		rest = u + 13;
+	else if (strncmp(u, "postgres://", 11) == 0)
+		rest = u + 11;
+	else
+		return 0;
+	at = strchr(rest, '@');
+	slash = strchr(rest, '/');
+	if ((at != NULL && (slash == NULL || at < slash) &&
+	    memchr(rest, ':', (size_t)(at - rest)) != NULL) ||
+	    strstr(rest, "password=") != NULL) {
+		snprintf(err, LC_CONFIG_ERR_MAX, "database: the URL holds a "
+		    "password; put it in a 0600 passfile (~/.pgpass, or "
+		    "passfile=PATH in the URL) or PGPASSWORD instead");
+		return -1;
+	}
+	return 0;
+}
+
 /* Replaces cfg->state with dir/rel. */
 static int
 cfg_derive_abs(struct lc_config *cfg, const char *dir, const char *rel,
@@ -666,7 +693,7 @@ config_load(struct lc_config *cfg, char err[LC_CONFIG_ERR_MAX])
 	if (cfg->ws_port == 0)
 		cfg->ws_port = cfg->port < 65535 ? cfg->port + 1 : cfg->port - 1;
 	if (cfg_check_prefix(cfg, err) != 0 || cfg_check_currency(cfg, err) != 0 ||
-	    cfg_derive_origin(cfg, err) != 0 ||
+	    cfg_check_database(cfg, err) != 0 || cfg_derive_origin(cfg, err) != 0 ||
 	    cfg_derive(&cfg->users_file, "", cfg->state, "/users", err) != 0 ||
 	    cfg_derive(&cfg->token_key_file, "", cfg->state, "/token.key",
 	    err) != 0 ||

@@ -69,7 +69,7 @@ static const struct cfg_doc docs[] = {
 	{ "conversation_max_bytes", "bytes of one conversation (0: no limit)" },
 	{ "conversation_max_messages", "messages of one conversation (0: no limit)" },
 	{ "storage_reserve", "bytes kept free on the state directory's file system: prompts are refused below (0: no check)" },
-	{ "database", "the SQLite database (empty: <state>/lightchat.db)" },
+	{ "database", "the store: a SQLite file (empty: <state>/lightchat.db), or a PostgreSQL URL postgresql://[user@]host[:port]/db (several hosts on one database, docs/SCALING.md; its password in ~/.pgpass or PGPASSFILE, never here)" },
 	{ "max_connections", "WebSocket connections at once (websocketd --maxforks)" },
 	{ "max_connections_per_user", "WebSocket connections of one user at once" },
 	{ "max_connections_per_address", "WebSocket connections from one client address at once" },

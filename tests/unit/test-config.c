@@ -648,6 +648,14 @@ test_budgets(void)
 	    "budgets: over 100 % refused");
 	expect_err("currency = US$\n", "currency must be", "budgets: a currency "
 	    "with a sign refused");
+	expect_err("database = postgresql://lc:secret@db.example/lc\n",
+	    "the URL holds a password", "database: a password in the URL refused");
+	expect_err("database = postgres:///lc?host=/run/postgresql&password=x\n",
+	    "the URL holds a password", "database: password= refused");
+	CHECK(load("database = postgresql://lc@db.example:5433/lc\n", &cfg,
+	    err) == 0 && strcmp(cfg.database, "postgresql://lc@db.example:5433/"
+	    "lc") == 0, "database: a PostgreSQL URL kept as it is");
+	config_free(&cfg);
 	expect_err("currency = ABCDEFGHI\n", "currency must be",
 	    "budgets: a 9-letter currency refused");
 }
