@@ -545,7 +545,10 @@ def report(a):
         P(f"An idle stack on PostgreSQL for {ir['t_window']:.0f} s (no client): "
           f"{ir['xact_commit']:.2f} commits/s, {ir['tup_inserted']:.2f} rows inserted/s, "
           f"{ir['tup_updated']:.2f} updated/s, {ir['tup_deleted']:.2f} deleted/s, "
-          f"{ir['wal_lsn']:.0f} B/s of WAL, PostgreSQL CPU {ir['pg_cpu'] * 1000:.1f} ms/s.")
+          f"{ir['wal_lsn']:.0f} B/s of WAL, PostgreSQL CPU {ir['pg_cpu'] * 1000:.1f} ms/s; "
+          f"the host held {R['idle_b']['numbackends'] - 1} connections to the database "
+          "(pg_stat_database.numbackends, the reading's own left out: the worker and "
+          "the FastCGI processes the burst had started).")
         P("")
         cl = R.get("cluster", {})
         if cl.get("on_main"):
