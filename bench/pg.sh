@@ -46,10 +46,11 @@ fi
 
 # The bench's server: as pg.sh's, but durable (fsync, synchronous commits,
 # full-page writes: a production server's defaults), so that commits cost
-# what they cost. Replaces pg.sh's pg_ctl_start (pg_start calls it).
+# what they cost, with pg_stat_statements (Debian's postgresql-15 has it)
+# counting the statements. Replaces pg.sh's pg_ctl_start (pg_start calls it).
 pg_ctl_start() {
 	pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 30 -s \
-		-o "-c port=$PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_SOCK -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c max_connections=400 -c shared_buffers=128MB -c log_min_messages=warning -c log_connections=off" \
+		-o "-c port=$PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_SOCK -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c max_connections=400 -c shared_buffers=128MB -c log_min_messages=warning -c log_connections=off -c shared_preload_libraries=pg_stat_statements" \
 		start >/dev/null || { tail -5 "$PG_LOG" >&2; return 1; }
 	PG_PID=$(head -1 "$PG_DATA/postmaster.pid" 2>/dev/null)
 	for _ in $(seq 100); do
@@ -142,12 +143,16 @@ sleep "$IDLE_S"
 snap idle_b
 emit rows_pg_before "${PGB[@]}" rows pg "$STACK_DB"
 checkpoint
+# every statement the load runs, by its text (pg_stat_statements)
+pq "$STACK_DB" "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+pq "$STACK_DB" "SELECT pg_stat_statements_reset()" >/dev/null
 snap pg_before
 emit stream_pg "${PGB[@]}" stream "$WS" "$TOKEN" --conns "$CONNS" --rounds "$ROUNDS" \
 	--prompt "$STREAM_PROMPT" || exit 1
 stack_procs_gone
 checkpoint
 snap pg_after
+emit stmts_pg "${PGB[@]}" stmts "$STACK_DB"
 emit rows_pg_after "${PGB[@]}" rows pg "$STACK_DB"
 stack_down
 

@@ -114,6 +114,27 @@ def cmd_rows(a):
     return rows(a.engine, a.db)
 
 
+STMTS_SQL = """
+SELECT json_build_object('calls', coalesce(sum(calls), 0),
+ 'ms', coalesce(sum(total_exec_time), 0),
+ 'top', (SELECT json_agg(x) FROM (SELECT calls, round(mean_exec_time::numeric, 3) AS mean_ms,
+   left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query
+   FROM pg_stat_statements s2 WHERE s2.dbid = d.oid AND query NOT ILIKE '%pg_stat%'
+   AND query NOT ILIKE '%count(*)%' AND query NOT ILIKE 'CHECKPOINT%'
+   ORDER BY calls DESC LIMIT 8) x))
+FROM pg_stat_statements s, pg_database d
+WHERE d.datname = current_database() AND s.dbid = d.oid
+ AND query NOT ILIKE '%pg_stat%' AND query NOT ILIKE '%count(*)%'
+ AND query NOT ILIKE 'CHECKPOINT%'
+GROUP BY d.oid"""
+
+
+def cmd_stmts(a):
+    """The statements run in the database since pg_stat_statements_reset."""
+    out = psql(a.url, STMTS_SQL)
+    return json.loads(out) if out else {"calls": 0, "ms": 0, "top": []}
+
+
 def cmd_lat(a):
     """Runs bench/store_lat.c's program on DB: {call: [p50, p99, mean]}."""
     r = subprocess.run([a.bin, a.db, str(a.runs)], capture_output=True, text=True,
@@ -505,6 +526,11 @@ def report(a):
         P(f"| of them write transactions | {corr['wal_sync'] * k1:,.0f} (WAL flushes, pg_stat_wal."
           "wal_sync: one per commit that wrote; xact_commit counts every statement run outside "
           "a transaction, reads too) | " + (f"{w['commits'] * k1s:,.0f}" if w else "—") + " |")
+        st = R.get("stmts_pg")
+        if st:
+            P(f"| statements (round trips from the stack) | {st['calls'] * k1:,.0f} "
+              f"(pg_stat_statements, BEGIN and COMMIT included; {st['ms'] * k1 / 1000:,.2f} s "
+              "of execution) | — (in-process calls) |")
         P(f"| rows inserted | {corr['tup_inserted'] * k1:,.0f} (tup_inserted; indexes not "
           "counted) | " + (f"{sum(rw_sq.values()) * k1s:,.0f} (rows counted: conversations, "
                            "messages, usage)" if rw_sq else "—") + " |")
@@ -536,6 +562,18 @@ def report(a):
           "The worker saves every reply in progress once a second, all of them in one "
           "transaction, so the commits per reply do not grow with the streams at once; "
           "a reply's start and its end are a transaction each.")
+        P("")
+    st = R.get("stmts_pg")
+    if st and st.get("top") and sp:
+        k1 = 1000.0 / max(1, sp["replies"])
+        P("The statements run most often in that run (pg_stat_statements; calls per 1000 "
+          "replies, mean execution time in the server):")
+        P("")
+        P("| calls | mean ms | statement |")
+        P("|---|---|---|")
+        for t in st["top"]:
+            q = t["query"].replace("|", "\\|")
+            P(f"| {t['calls'] * k1:,.0f} | {t['mean_ms']} | `{q}` |")
         P("")
     # ---- idle
     ir = R.get("idle_rate")
@@ -641,6 +679,8 @@ def main():
     p = sub.add_parser("rows")
     p.add_argument("engine", choices=("pg", "sqlite"))
     p.add_argument("db")
+    p = sub.add_parser("stmts")
+    p.add_argument("url")
     p = sub.add_parser("lat")
     p.add_argument("bin")
     p.add_argument("db")
@@ -678,7 +718,8 @@ def main():
     if a.cmd == "report":
         report(a)
         return 0
-    fn = {"pgsnap": cmd_pgsnap, "rows": cmd_rows, "lat": cmd_lat}.get(a.cmd)
+    fn = {"pgsnap": cmd_pgsnap, "rows": cmd_rows, "lat": cmd_lat,
+          "stmts": cmd_stmts}.get(a.cmd)
     if fn:
         out = fn(a)
     else:
