@@ -78,6 +78,7 @@ struct session {
 	struct watch *watch;
 	struct prompts *prompts;
 	struct replies *replies;
+	struct remote remote;         /* the other hosts (NULLs: none) */
 	const struct models_live *live; /* what discovery saw, or NULL */
 	struct peer_rate *rates;
 	struct limits *limits;        /* sessions per user and address */
@@ -347,7 +348,12 @@ do_stop(struct session *s, const struct peer *p, const char *user,
 	    msgid->valuestring : NULL, cJSON_IsString(conv) ?
 	    conv->valuestring : NULL);
 	if (r != NULL)
-		reply_stop(r);  /* else already finished: its frame is sent */
+		reply_stop(r);
+	else if (s->remote.stop != NULL)  /* another host's, maybe */
+		s->remote.stop(s->remote.arg, user, cJSON_IsString(msgid) ?
+		    msgid->valuestring : NULL, cJSON_IsString(conv) ?
+		    conv->valuestring : NULL);
+	/* else already finished: its frame is sent */
 }
 
 /* watch {"conversation_id": id|null}; ping may carry {"watch": id} so that
@@ -381,6 +387,12 @@ do_watch(struct session *s, const struct peer *p, const char *user,
 		return;
 	}
 	watch_set(s->watch, p, user, id->valuestring);
+	/* No reply here: another host may be writing one (its snapshot, or
+	 * idle, then comes from the cluster). */
+	if (s->remote.watch != NULL && reply_find(s->replies, user, NULL,
+	    id->valuestring) == NULL && s->remote.watch(s->remote.arg, p, user,
+	    id->valuestring) == 1)
+		return;
 	send_frame(s, p, reply_snapshot(s->replies, user, id->valuestring));
 }
 
@@ -1074,6 +1086,12 @@ session_route(struct session *s, struct watch *watch, struct prompts *prompts,
 	s->watch = watch;
 	s->prompts = prompts;
 	s->replies = replies;
+}
+
+void
+session_remote(struct session *s, struct remote r)
+{
+	s->remote = r;
 }
 
 void
