@@ -176,9 +176,12 @@ if [ -f "$ROOT/worker/cluster.c" ]; then
 	TOKEN=$(token_of "$MH/jar")
 	[ "$status" = 200 ] && [ -n "$TOKEN" ] || { note "login: status $status"; exit 1; }
 	STACK_DB=$MH_DB
+	pq "$STACK_DB" "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+	pq "$STACK_DB" "SELECT pg_stat_statements_reset()" >/dev/null
 	snap watch_a
-	emit watch "${PGB[@]}" watch "${HOST_WS[1]}" "${HOST_WS[2]}" "$TOKEN" --prompt '#words:5000' || exit 1
+	emit watch "${PGB[@]}" watch "${HOST_WS[1]}" "${HOST_WS[2]}" "$TOKEN" --prompt '#words:20000' || exit 1
 	snap watch_b
+	emit watch_notifies "${PGB[@]}" notifies "$STACK_DB"
 	printf 'cluster {"on_main": true}\n' >>"$RES"
 	mh_stop >/dev/null 2>&1
 	MH_UP=""

@@ -135,6 +135,21 @@ def cmd_stmts(a):
     return json.loads(out) if out else {"calls": 0, "ms": 0, "top": []}
 
 
+NOTIFIES_SQL = """
+SELECT json_build_object('queries', coalesce(sum(calls), 0),
+ 'notifies', coalesce(sum(calls * (length(query) - length(replace(query, 'pg_notify(', '')))
+   / length('pg_notify(')), 0),
+ 'ms', coalesce(sum(total_exec_time), 0))
+FROM pg_stat_statements s, pg_database d
+WHERE d.datname = current_database() AND s.dbid = d.oid AND query LIKE '%pg_notify(%'"""
+
+
+def cmd_notifies(a):
+    """The pg_notify queries run since pg_stat_statements_reset: how many,
+    with how many notifications in all."""
+    return json.loads(psql(a.url, NOTIFIES_SQL))
+
+
 def cmd_lat(a):
     """Runs bench/store_lat.c's program on DB: {call: [p50, p99, mean]}."""
     r = subprocess.run([a.bin, a.db, str(a.runs)], capture_output=True, text=True,
@@ -646,8 +661,14 @@ def report(a):
               f"byte {fmt(wv['delay_ms_p50'])} ms (p50) / {fmt(wv['delay_ms_p99'])} ms (p99) "
               "after the writer" +
               (f"; PostgreSQL CPU in that time {pc['pg_cpu']:.2f} s "
-               f"({pc['pg_cpu'] / max(wv['watcher_s'], 0.001) * 100:.0f}% of a core), "
-               f"{pc['xact_commit']} commits." if pc else "."))
+               f"({pc['pg_cpu'] / max(wv['watcher_s'], 0.001) * 100:.0f}% of a core)"
+               if pc else "") +
+              (f"; {R['watch_notifies']['notifies']:,} notifications in "
+               f"{R['watch_notifies']['queries']:,} pg_notify queries (pg_stat_statements; "
+               f"{R['watch_notifies']['ms']:.0f} ms of execution)" if "watch_notifies" in R
+               else "") + ". The reply is unpaced (the fake upstream as fast as it goes), so "
+              "this is what the link carries for one reply at most, not a reply's usual "
+              "20–50 deltas/s.")
         P("")
     text = "\n".join(L).rstrip() + "\n"
     sys.stdout.write(text)
@@ -680,6 +701,8 @@ def main():
     p.add_argument("engine", choices=("pg", "sqlite"))
     p.add_argument("db")
     p = sub.add_parser("stmts")
+    p.add_argument("url")
+    p = sub.add_parser("notifies")
     p.add_argument("url")
     p = sub.add_parser("lat")
     p.add_argument("bin")
@@ -719,7 +742,7 @@ def main():
         report(a)
         return 0
     fn = {"pgsnap": cmd_pgsnap, "rows": cmd_rows, "lat": cmd_lat,
-          "stmts": cmd_stmts}.get(a.cmd)
+          "stmts": cmd_stmts, "notifies": cmd_notifies}.get(a.cmd)
     if fn:
         out = fn(a)
     else:
