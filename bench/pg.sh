@@ -83,6 +83,8 @@ emit() {
 	printf '%s %s\n' "$k" "$line" >>"$RES"
 }
 note() { echo "bench-pg: $*" >&2; }
+# phase NAME: the load average as that phase starts, into the results
+phase() { printf 'load_%s {"load": "%s"}\n' "$1" "$(cut -d' ' -f1 /proc/loadavg)" >>"$RES"; }
 snap() { emit "$1" "${PGB[@]}" pgsnap "$STACK_DB" "$PG_PID"; }
 checkpoint() { pq "$STACK_DB" "CHECKPOINT" >/dev/null; }
 
@@ -91,6 +93,7 @@ note "load average $LOAD_BEFORE on $(nproc) cores (the figures share the machine
 pg_start || { note "PostgreSQL does not start"; exit 1; }
 
 # ------------------------------------------------------------ 1. the store --
+phase store
 note "1/4 the store's calls ($RUNS each) on SQLite, PostgreSQL, PostgreSQL without synchronous commits"
 LATDIR=$(mktemp -d /tmp/lightchat-bench-lat.XXXXXX)
 emit store_lat_sqlite "${PGB[@]}" lat "$BIN/bench-store-lat" "$LATDIR/db" --runs "$RUNS" || exit 1
@@ -131,6 +134,7 @@ stack_procs_gone() {
 	sleep 1
 }
 
+phase postgresql
 note "2/4 a stack on PostgreSQL: a burst of $BURST prompts ×$BURSTS, ${IDLE_S} s idle, $((CONNS * ROUNDS)) streaming replies"
 stack pg || exit 1
 emit burst_pg "${PGB[@]}" burst "$WS" "$TOKEN" --n "$BURST" --bursts "$BURSTS" --prompt '#words:20' || exit 1
@@ -156,6 +160,7 @@ emit stmts_pg "${PGB[@]}" stmts "$STACK_DB"
 emit rows_pg_after "${PGB[@]}" rows pg "$STACK_DB"
 stack_down
 
+phase sqlite
 note "3/4 the same on SQLite"
 stack sqlite || exit 1
 emit burst_sqlite "${PGB[@]}" burst "$WS" "$TOKEN" --n "$BURST" --bursts "$BURSTS" --prompt '#words:20' || exit 1
@@ -167,6 +172,7 @@ stack_down
 
 # ------------------------------------------------------- 4. across hosts --
 if [ -f "$ROOT/worker/cluster.c" ]; then
+	phase hosts
 	note "4/4 two hosts on one PostgreSQL: a reply watched from the other host"
 	TEST_DB=pg
 	UPSTREAM_DELAY_MS=0 mh_start 2 "${LIMITS[@]}" >&2 || { note "the hosts do not start"; exit 1; }

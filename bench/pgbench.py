@@ -477,6 +477,10 @@ def report(a):
     P(f"- date: {a.date}")
     P(f"- machine: {a.machine}")
     P(f"- load average when it started: {a.load_before}; when it ended: {a.load_after}")
+    loads = [(k[5:], v["load"]) for k, v in R.items() if k.startswith("load_")]
+    if loads:
+        P("- load average (1 min) as each part started: " +
+          ", ".join(f"{k} {v}" for k, v in loads) + " (other work on the machine shows here)")
     P("- PostgreSQL 15 (Debian's postgresql-15 binaries, a private server of bench/pg.sh on a "
       "unix socket, durable settings: fsync on, synchronous_commit on, full_page_writes on, "
       "shared_buffers 128 MB); SQLite in WAL mode with synchronous NORMAL (the store's own "
