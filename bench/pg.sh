@@ -35,7 +35,7 @@ source "$HERE/../tests/e2e/multihost.sh"   # lib.sh and pg.sh too
 export PYTHONPATH="$ROOT/tools${PYTHONPATH:+:$PYTHONPATH}"
 PGB=("$PY" "$HERE/pgbench.py")
 
-CONNS=100 ROUNDS=10 BURST=200 BURSTS=3 IDLE_S=20 RUNS=1000
+CONNS=100 ROUNDS=10 BURST=200 BURSTS=5 IDLE_S=20 RUNS=1000
 STREAM_PROMPT='#words:200 #slow:4'
 OUT=${BENCH_OUT:-$HERE/RESULTS.md}
 if [ -n "${BENCH_PG_QUICK:-}" ]; then
