@@ -37,13 +37,19 @@ set_err(struct db *d, const char *msg)
 {
 	size_t n;
 
-	snprintf(d->err, sizeof(d->err), "%s", msg != NULL && msg[0] != '\0' ?
-	    msg : "PostgreSQL failed");
-	for (n = 0; d->err[n] != '\0'; n++)
-		if (d->err[n] == '\n' || d->err[n] == '\r' || d->err[n] == '\t')
-			d->err[n] = ' ';
+	if (msg == NULL || msg[0] == '\0')
+		msg = "PostgreSQL failed";
+	/* Its lines joined by one space each. */
+	for (n = 0; *msg != '\0' && n + 1 < sizeof(d->err); msg++) {
+		int space = *msg == '\n' || *msg == '\r' || *msg == '\t' ||
+		    *msg == ' ';
+		if (space && (n == 0 || d->err[n - 1] == ' '))
+			continue;
+		d->err[n++] = space ? ' ' : *msg;
+	}
 	while (n > 0 && d->err[n - 1] == ' ')
-		d->err[--n] = '\0';
+		n--;
+	d->err[n] = '\0';
 }
 
 static PGconn *
@@ -72,10 +78,17 @@ pg_open(struct db *d, const char *url, char *err, size_t errcap)
 	if (d->pg == NULL || pq->status(d->pg) != CONNECTION_OK) {
 		set_err(d, d->pg != NULL ? pq->errorMessage(d->pg) : "out of memory");
 		snprintf(err, errcap, "PostgreSQL: %s", d->err);
+		d->lost = 1;   /* said by the caller; its return is logged */
 		return DB_ERR;
 	}
 	pq->setNoticeProcessor(d->pg, no_notice, NULL);
 	return DB_OK;
+}
+
+int
+pg_connected(struct db *d)
+{
+	return d->pg != NULL && pq->status(d->pg) == CONNECTION_OK;
 }
 
 void

@@ -657,8 +657,12 @@ token_check(struct session *s, const char *token, time_t now,
 	if (n < TOKEN_SEEN_MAX && e->len == n &&
 	    equal_ct(e->token, token, n) && e->exp > (long)now) {
 		if (monotime_ms_since(&e->checked) >= SESSION_RECHECK_MS) {
-			if (session_check(s->store, s->cfg, e->user, e->sid,
-			    e->pwv, now, 1, &why) != SESSION_VALID) {
+			int v = session_check(s->store, s->cfg, e->user,
+			    e->sid, e->pwv, now, 1, &why);
+			/* An outage of the database does not end the
+			 * sessions it checked before: the next message
+			 * checks again. */
+			if (v != SESSION_VALID && v != SESSION_ERROR) {
 				log_info("session refused user=%s: %s",
 				    e->user, why);
 				explicit_bzero(e, sizeof(*e));
@@ -675,11 +679,15 @@ token_check(struct session *s, const char *token, time_t now,
 		return LC_TOKEN_OK;
 	}
 	t = token_verify(&s->key, token, now, user, &exp, sid, pwv);
-	if (t == LC_TOKEN_OK && session_check(s->store, s->cfg, user, sid, pwv,
-	    now, 1, &why) != SESSION_VALID) {
-		log_info("session refused user=%s: %s", user, why);
-		user[0] = '\0';
-		t = LC_TOKEN_REVOKED;
+	if (t == LC_TOKEN_OK) {
+		int v = session_check(s->store, s->cfg, user, sid, pwv, now, 1,
+		    &why);
+		if (v != SESSION_VALID) {
+			log_info("session refused user=%s: %s", user, why);
+			user[0] = '\0';
+			t = v == SESSION_ERROR ? LC_TOKEN_UNAVAILABLE :
+			    LC_TOKEN_REVOKED;
+		}
 	}
 	if (t != LC_TOKEN_OK)
 		return t;
@@ -776,6 +784,13 @@ check_session(struct session *s, const struct peer *p, zmq_msg_t *f,
 	if (t != LC_TOKEN_OK) {
 		log_info("session refused: %s peer=%.64s", token_strerror(t),
 		    field[RELAY_PEER]);
+		if (t == LC_TOKEN_UNAVAILABLE) {
+			/* Not a login that ended: the connection stays, and
+			 * its next message is checked again. */
+			send_error(s, p, NULL, "storage_error", "the database "
+			    "is not available; try again", NULL);
+			return -1;
+		}
 		refuse_session(s, p, t == LC_TOKEN_EXPIRED ? "your session has "
 		    "expired; log in again" : "log in first");
 		return -1;
@@ -969,6 +984,11 @@ session_sweep(struct session *s)
 		    now, 0, &why);
 		if (v == SESSION_VALID) {
 			monotime_now(&x->checked);
+			pp = &x->next;
+			continue;
+		}
+		if (v == SESSION_ERROR) {
+			/* Not known to have ended: checked again next time. */
 			pp = &x->next;
 			continue;
 		}

@@ -298,6 +298,24 @@ db.commit()
 PYEOF
 }
 
+# q_script FILE: runs the SQL statements of FILE on the stack's database, in
+# one transaction (test data written beside the stack).
+q_script() {
+	if pg_mode; then
+		psql -XAtq -v ON_ERROR_STOP=1 -1 -d "$STACK_DB" -f "$1" >/dev/null
+		return
+	fi
+	"$PY" -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=10)
+db.executescript("BEGIN;" + open(sys.argv[2], encoding="utf-8").read() + ";COMMIT;")' "$STACK_DB" "$1"
+}
+
+# sql_bytes EXPR: SQL for the length in bytes of text EXPR, in the
+# stack's dialect (SQLite 3.40 has no octet_length).
+sql_bytes() {
+	if pg_mode; then echo "octet_length($1)"; else echo "length(CAST($1 AS BLOB))"; fi
+}
+
 # wait_for FILE REGEX SECONDS: waits until a line of FILE matches.
 wait_for() {
 	for _ in $(seq $(($3 * 20))); do

@@ -5,13 +5,13 @@
 # pg_ctlcluster, the service): nothing here touches the system's servers.
 #
 #   pg_start          starts a server; sets PG_DIR, PG_DATA, PG_SOCK, PG_PORT,
-#                     PG_LOG and PG_PID, and exports the first four (and
-#                     LIGHTCHAT_PG_STARTED) so that test scripts started
-#                     below find it
+#                     PG_LOG and PG_PID, and exports the first four so
+#                     that test scripts started below find it
 #   pg_newdb NAME     creates database NAME and prints its URL
 #   pg_dropdb NAME    drops it (its connections too)
 #   pg_restart        stops the server and starts it again on the same
-#                     directory and port (the outage test)
+#                     directory and port; its halves pg_ctl_stop and
+#                     pg_ctl_start for an outage with checks in between
 #   pg_stop           stops it (pg_ctl stop -m fast, then SIGKILL by PID) and
 #                     removes its directory
 #   pq URL SQL        the rows of SQL through psql: columns joined by '|',
@@ -80,7 +80,7 @@ pg_start() {
 		{ tail -5 "$PG_DIR/initdb.log" >&2; rm -rf "$PG_DIR"; return 1; }
 	PG_PORT=$(pg_free_port)
 	pg_ctl_start || { pg_stop; return 1; }
-	export PG_DIR PG_DATA PG_SOCK PG_PORT LIGHTCHAT_PG_STARTED=$$
+	export PG_DIR PG_DATA PG_SOCK PG_PORT
 }
 
 # pg_url DB: the URL of database DB on this server.
@@ -123,8 +123,7 @@ pg_restart() {
 pg_stop() {
 	pg_ctl_stop
 	[ -n "${PG_DIR:-}" ] && rm -rf "$PG_DIR"
-	PG_DIR="" PG_DATA="" PG_PID=""
-	unset LIGHTCHAT_PG_STARTED
+	unset PG_DIR PG_DATA PG_SOCK PG_PORT PG_PID
 	return 0
 }
 

@@ -37,15 +37,15 @@ ws "$JA" "$(cprompt a1 '#words:20 one' gpt-4o-mini)" >/dev/null
 ws "$JA" "$(cprompt a2 '#words:30 two' gpt-4o)" >/dev/null
 ws "$JB" "$(cprompt b1 '#words:120 bob' gpt-4o-mini)" >/dev/null
 u=$(curl -s -b "$JA" "$BASE/api/usage")
-tok=$(q "SELECT sum(prompt_tokens + completion_tokens) FROM usage WHERE user = 'alice'")
-cost=$(q "SELECT sum(cost_micros) FROM usage WHERE user = 'alice'")
+tok=$(q "SELECT sum(prompt_tokens + completion_tokens) FROM usage WHERE \"user\" = 'alice'")
+cost=$(q "SELECT sum(cost_micros) FROM usage WHERE \"user\" = 'alice'")
 assert_eq "alice's month tokens are her ledger's" "$(jq .month.tokens <<<"$u")" "$tok"
 assert_eq "... and her day's" "$(jq .day.tokens <<<"$u")" "$tok"
 assert_eq "her cost, in USD (the priced reply only)" "$(jq '.month.cost * 1e6 | round' <<<"$u")" "$cost"
 assert_eq "percent of her month's 100 tokens" "$(jq .percent <<<"$u")" "$((tok * 100 / 100))"
 assert_eq "warn from 80 %" "$(jq .warn <<<"$u")" "$([ "$tok" -ge 80 ] && echo true || echo false)"
 ub=$(curl -s -b "$JB" "$BASE/api/usage")
-assert_eq "bob sees his own only" "$(jq .month.tokens <<<"$ub")" "$(q "SELECT sum(prompt_tokens + completion_tokens) FROM usage WHERE user = 'bob'")"
+assert_eq "bob sees his own only" "$(jq .month.tokens <<<"$ub")" "$(q "SELECT sum(prompt_tokens + completion_tokens) FROM usage WHERE \"user\" = 'bob'")"
 check "bob's is not alice's" test "$(jq .month.tokens <<<"$ub")" != "$tok"
 assert_eq "bob past his limit: exceeded" "$(jq -c '[.exceeded, .percent >= 100]' <<<"$ub")" "[true,true]"
 

@@ -12,7 +12,7 @@
 # deletes them.
 . "$(dirname "$0")/lib.sh"
 # rows SQL: one value from the database, read beside the stack.
-rows() { "$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$T/state/lightchat.db" "$1"; }
+rows() { q "$1" | head -1; }
 # cprompt MSGID TEXT ATTACHMENTS_JSON [CONV [MODEL]]: a conversation-shaped
 # prompt with attachments.
 cprompt() {
@@ -110,8 +110,8 @@ assert_eq "an upload over lighttpd's 64 KB of other paths passes" "${out%% *} $(
 BIG=$(jq -r .id <<<"${out#* }")
 
 # Counted in the storage quota (500000): alice's usage has them all.
-sum=$(rows "SELECT sum(length(data)) FROM attachments WHERE user = 'alice'")
-assert_eq "user_usage counts the attachments' bytes" "$(rows "SELECT bytes FROM user_usage WHERE user = 'alice'")" "$sum"
+sum=$(rows "SELECT sum(length(data)) FROM attachments WHERE \"user\" = 'alice'")
+assert_eq "user_usage counts the attachments' bytes" "$(rows "SELECT bytes FROM user_usage WHERE \"user\" = 'alice'")" "$sum"
 for i in 1 2 3 4 5 6; do up "$J" "$F/big.png" "b$i.png" >/dev/null; done
 out=$(up "$J" "$F/big.png" b7.png)
 assert_eq "past the quota: quota_exceeded" "${out%% *} $(jq -r .error.code <<<"${out#* }")" "413 quota_exceeded"
@@ -119,11 +119,11 @@ assert_match "naming the quota" "$(jq -r .error.message <<<"${out#* }")" 'of 500
 
 # DELETE: an unused one goes, and its bytes with it; another user's is 404.
 assert_eq "DELETE of another user's: 404" "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -b "$JB" "$BASE/api/attachments/$BIG")" "404"
-before=$(rows "SELECT bytes FROM user_usage WHERE user = 'alice'")
+before=$(rows "SELECT bytes FROM user_usage WHERE \"user\" = 'alice'")
 assert_eq "DELETE of an unused one: 204" "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -b "$J" "$BASE/api/attachments/$BIG")" "204"
-assert_eq "its bytes leave the usage" "$(rows "SELECT bytes FROM user_usage WHERE user = 'alice'")" "$((before - $(stat -c %s "$F/big.png")))"
+assert_eq "its bytes leave the usage" "$(rows "SELECT bytes FROM user_usage WHERE \"user\" = 'alice'")" "$((before - $(stat -c %s "$F/big.png")))"
 assert_eq "then it is a 404" "$(curl -s -o /dev/null -w '%{http_code}' -b "$J" "$BASE/api/attachments/$BIG")" "404"
-for id in $("$PY" -c 'import sqlite3,sys; [print(r[0]) for r in sqlite3.connect(sys.argv[1]).execute("SELECT id FROM attachments WHERE name GLOB ?", ("b?.png",))]' "$T/state/lightchat.db"); do
+for id in $(q "SELECT id FROM attachments WHERE name LIKE 'b_.png'"); do
 	curl -s -o /dev/null -X DELETE -b "$J" "$BASE/api/attachments/$id"
 done
 out=$(up "$J" "$F/big.png" b8.png)
@@ -131,8 +131,7 @@ assert_eq "room again after the deletes" "${out%% *}" "201"
 
 # An unused one older than a day goes at the next upload (anyone's).
 OLD=$(up "$J" "$F/d.gif" old.gif | cut -d' ' -f2- | jq -r .id)
-"$PY" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("UPDATE attachments SET created_at = created_at - 86500000 WHERE id = ?", (sys.argv[2],)); c.commit()' \
-	"$T/state/lightchat.db" "$OLD"
+q "UPDATE attachments SET created_at = created_at - 86500000 WHERE id = '$OLD'" >/dev/null
 up "$JB" "$F/d.gif" bobs.gif >/dev/null
 assert_eq "an unused attachment older than a day is purged" "$(rows "SELECT count(*) FROM attachments WHERE id = '$OLD'")" "0"
 
@@ -238,13 +237,13 @@ assert_match "the Markdown export names them" "$md" "📎 a.png \\(image, $(stat
 assert_match "with the text file" "$md" '📎 notes.md \(text, [0-9]+ B\)'
 
 # Deleted with the conversation, and their bytes with them.
-before=$(rows "SELECT bytes FROM user_usage WHERE user = 'alice'")
+before=$(rows "SELECT bytes FROM user_usage WHERE \"user\" = 'alice'")
 assert_eq "DELETE the conversation" "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -b "$J" "$BASE/api/conversations/$C1")" "204"
 assert_eq "its attachments are gone" "$(rows "SELECT count(*) FROM attachments WHERE id IN ('$P1','$T1')")" "0"
 assert_eq "GET of one: 404" "$(curl -s -o /dev/null -w '%{http_code}' -b "$J" "$BASE/api/attachments/$P1")" "404"
-assert_eq "the usage counts them out" "$(rows "SELECT bytes FROM user_usage WHERE user = 'alice'")" \
-	"$(rows "SELECT (SELECT coalesce(sum(length(data)),0) FROM attachments WHERE user = 'alice') + (SELECT coalesce(sum(bytes),0) FROM conversations WHERE user = 'alice')")"
-check "and they went down" test "$(rows "SELECT bytes FROM user_usage WHERE user = 'alice'")" -lt "$before"
+assert_eq "the usage counts them out" "$(rows "SELECT bytes FROM user_usage WHERE \"user\" = 'alice'")" \
+	"$(rows "SELECT (SELECT coalesce(sum(length(data)),0) FROM attachments WHERE \"user\" = 'alice') + (SELECT coalesce(sum(bytes),0) FROM conversations WHERE \"user\" = 'alice')")"
+check "and they went down" test "$(rows "SELECT bytes FROM user_usage WHERE \"user\" = 'alice'")" -lt "$before"
 stack_stop
 
 # A filesystem short of storage_reserve (here: 4 TiB wanted free) takes no

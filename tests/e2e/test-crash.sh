@@ -77,13 +77,12 @@ assert_eq "history: the seed client's reply is interrupted" \
 # The usage ledger (issue 16): the restart counted each reply it marked,
 # estimated from the text saved (a token per 4 bytes, rounded up), the
 # prompt unknown (0), at no cost.
-DB=$T/state/lightchat.db
 assert_eq "ledger: one interrupted, estimated row per marked reply, prompt 0, no cost" \
-	"$(sqlite3 "$DB" "SELECT count(*), sum(outcome = 'interrupted'), sum(estimated), sum(prompt_tokens), count(cost_micros) FROM usage WHERE user = 'alice'")" \
+	"$(q "SELECT count(*), sum(CASE WHEN outcome = 'interrupted' THEN 1 ELSE 0 END), sum(estimated), sum(prompt_tokens), count(cost_micros) FROM usage WHERE \"user\" = 'alice'")" \
 	"3|3|3|0|0"
 bytes=$(jq -j '.messages[-1].content' <<<"$conv" | wc -c)
 assert_eq "ledger: the page's reply counts the text it had ($bytes bytes)" \
-	"$(sqlite3 "$DB" "SELECT completion_tokens FROM usage WHERE conversation_id = '$CID'")" "$(((bytes + 3) / 4))"
+	"$(q "SELECT completion_tokens FROM usage WHERE conversation_id = '$CID'")" "$(((bytes + 3) / 4))"
 
 # The same connections work again: the page regenerates, the seed client
 # sends a new prompt.

@@ -16,26 +16,35 @@ code() { curl -s -o "$T/out" -w '%{http_code}' "$@"; }
 # long history would be; KIND: small ("message I"), plain (SIZE bytes of M)
 # or ctl (SIZE bytes of U+0001: what cJSON writes six times over). Prints its
 # id.
+# (SQL that SQLite and PostgreSQL both take, run by q_script: the texts are
+# literals, quotes doubled; a message's parent is the conversation's newest
+# message so far.)
 seed_conv() {
-	"$PY" - "$T/state/lightchat.db" "$@" <<'PYEOF'
-import os, sqlite3, sys, time
-db, user, n, size, kind = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-c = sqlite3.connect(db, timeout=10)
+	local cid
+	cid=$("$PY" - "$T/seed.sql" "$@" <<'PYEOF'
+import os, sys, time
+out, user, n, size, kind = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+lit = lambda v: "'" + v.replace("'", "''") + "'"
 cid = os.urandom(16).hex()
 now = int(time.time() * 1000)
-c.execute("INSERT INTO conversations (id, user, title, model, system_prompt, created_at, updated_at)"
-          " VALUES (?,?,?,?,?,?,?)", (cid, user, "seeded " + kind, "gpt-4o-mini", "", now, now))
-parent = None
-for i in range(n):
-    body = {"small": "message %d" % i, "plain": "M" * size, "ctl": "\x01" * size}[kind]
-    # One branch (schema v9): each message follows the one before it.
-    parent = c.execute("INSERT INTO messages (conversation_id, role, content, state, model, created_at,"
-              " updated_at, parent_id) VALUES (?,?,?,?,?,?,?,?)", (cid, "user" if i % 2 == 0 else "assistant",
-              body, "complete", "gpt-4o-mini", now + i, now + i, parent)).lastrowid
-c.execute("UPDATE conversations SET current_leaf = ? WHERE id = ?", (parent, cid))
-c.commit()
+with open(out, "w", encoding="utf-8") as f:
+    f.write("INSERT INTO conversations (id, \"user\", title, model, system_prompt, created_at, updated_at)"
+            " VALUES (%s,%s,%s,'gpt-4o-mini','',%d,%d);\n" % (lit(cid), lit(user), lit("seeded " + kind), now, now))
+    for i in range(n):
+        body = {"small": "message %d" % i, "plain": "M" * size, "ctl": "\x01" * size}[kind]
+        # One branch (schema v9): each message follows the one before it.
+        f.write("INSERT INTO messages (conversation_id, role, content, state, model, created_at,"
+                " updated_at, parent_id) VALUES (%s,%s,%s,'complete','gpt-4o-mini',%d,%d,"
+                " (SELECT max(id) FROM messages WHERE conversation_id = %s));\n"
+                % (lit(cid), lit("user" if i % 2 == 0 else "assistant"), lit(body), now + i, now + i, lit(cid)))
+    f.write("UPDATE conversations SET current_leaf = (SELECT max(id) FROM messages WHERE conversation_id = %s)"
+            " WHERE id = %s;\n" % (lit(cid), lit(cid)))
 print(cid)
 PYEOF
+) || return 1
+	q_script "$T/seed.sql" || return 1
+	rm -f "$T/seed.sql"
+	echo "$cid"
 }
 
 # fcgi_pids: this stack's FastCGI processes.
@@ -86,18 +95,15 @@ assert_eq "stored control characters: read back" "$(api "$BASE/api/conversations
 # 12: 218 MB for 30 MiB of control characters); streamed it is the process's
 # own few MB plus one message.
 CX=$(seed_conv alice 30 1048576 plain)
-"$PY" - "$T/state/lightchat.db" "$CX" "$CC" <<'PYEOF'
-import sqlite3, sys
-c = sqlite3.connect(sys.argv[1], timeout=10)
 # The moved branch follows CX's last message, and ends CX's path (v9).
-leaf = c.execute("SELECT current_leaf FROM conversations WHERE id = ?", (sys.argv[2],)).fetchone()[0]
-c.execute("UPDATE messages SET parent_id = ? WHERE conversation_id = ? AND parent_id IS NULL",
-          (leaf, sys.argv[3]))
-c.execute("UPDATE messages SET conversation_id = ? WHERE conversation_id = ?", (sys.argv[2], sys.argv[3]))
-c.execute("UPDATE conversations SET current_leaf = (SELECT current_leaf FROM conversations WHERE id = ?)"
-          " WHERE id = ?", (sys.argv[3], sys.argv[2]))
-c.commit()
-PYEOF
+cat >"$T/move.sql" <<EOF
+UPDATE messages SET parent_id = (SELECT current_leaf FROM conversations WHERE id = '$CX')
+	WHERE conversation_id = '$CC' AND parent_id IS NULL;
+UPDATE messages SET conversation_id = '$CX' WHERE conversation_id = '$CC';
+UPDATE conversations SET current_leaf = (SELECT current_leaf FROM conversations WHERE id = '$CC')
+	WHERE id = '$CX';
+EOF
+q_script "$T/move.sql"
 for p in $(fcgi_pids); do echo 5 >"/proc/$p/clear_refs"; done
 api "$BASE/api/conversations/$CX/export?format=json" >"$T/big.json"
 api "$BASE/api/conversations/$CX/export?format=md" >"$T/big.md"

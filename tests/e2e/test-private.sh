@@ -43,7 +43,10 @@ J="$T/jar"
 login alice "$PW_alice" "$J" >/dev/null
 out=$(WSOPTS="--timeout 10" ws "$J" "$(prompt p1 'hello' '{"stream":true}')")
 assert_match "a prompt is answered (the database and its journal exist)" "$(final "$out")" '"type":"reply"'
-for f in lightchat.db lightchat.db-wal lightchat.db-shm users token.key; do
+# (PostgreSQL mode: no database file in the state directory.)
+files="users token.key"
+pg_mode || files="lightchat.db lightchat.db-wal lightchat.db-shm $files"
+for f in $files; do
 	assert_eq "$f is 0600" "$(stat -c %a "$T/state/$f" 2>/dev/null)" "600"
 done
 open=$(find "$T/state" -perm /077 -printf '%m %p\n')

@@ -47,7 +47,7 @@ assert_eq "the ledger's completion tokens are the fake's words" \
 report_check() {
 	local want got
 	want=$(q "SELECT $2, count(*), sum(prompt_tokens), sum(completion_tokens), sum(reasoning_tokens),
-		sum(prompt_tokens + completion_tokens), coalesce(sum(cost_micros), 'none'), sum(estimated)
+		sum(prompt_tokens + completion_tokens), coalesce(CAST(sum(cost_micros) AS TEXT), 'none'), sum(estimated)
 		FROM usage GROUP BY $2 ORDER BY $2" | tr '|' ' ')
 	got=$(adm usage --by "$1" --csv | "$PY" -c '
 import csv, sys
@@ -58,7 +58,7 @@ for r in rows[1:]:
     print(k, rep, p, c, rs, t, micros, est)')
 	assert_eq "usage --by $1 --csv equals the ledger's sums" "$got" "$want"
 }
-report_check user user
+report_check user '"user"'
 report_check model model
 report_check day day
 hdr=$(adm usage --by model --csv | head -1)
@@ -73,7 +73,7 @@ sum_rows=$(awk '$1 ~ /^(alice|bob|carol)$/ { r += $2; t += $6 } END { print r, t
 total=$(awk '$1 == "TOTAL" { print $2, $6 }' <<<"$table")
 assert_eq "TOTAL is the sum of the rows" "$total" "$sum_rows"
 assert_eq "... and of the ledger" "$total" "$(q "SELECT count(*), sum(prompt_tokens + completion_tokens) FROM usage" | tr '|' ' ')"
-alice_cost=$(q "SELECT sum(cost_micros) FROM usage WHERE user = 'alice'")
+alice_cost=$(q "SELECT sum(cost_micros) FROM usage WHERE \"user\" = 'alice'")
 check "alice's cost is her priced replies' (gpt-4o-mini)" test "$alice_cost" -gt 0
 assert_eq "alice's row marks the partly priced cost" \
 	"$(awk '$1 == "alice" { print $7 }' <<<"$table" | tr -d '0-9.')" "*"
@@ -94,14 +94,14 @@ adm usage --csv --bogus >/dev/null 2>&1; assert_eq "an unknown option: exit 2" "
 
 # /metrics, from loopback: the ledger's totals per user and model.
 curl -s "$BASE/metrics" >"$T/metrics"
-want=$(q "SELECT sum(prompt_tokens) FROM usage WHERE user = 'alice' AND model = 'gpt-4o-mini'")
+want=$(q "SELECT sum(prompt_tokens) FROM usage WHERE \"user\" = 'alice' AND model = 'gpt-4o-mini'")
 check "metrics: alice's prompt tokens on gpt-4o-mini" \
 	grep -qx "lightchat_usage_tokens_total{user=\"alice\",model=\"gpt-4o-mini\",kind=\"prompt\"} $want" "$T/metrics"
-want=$(q "SELECT sum(completion_tokens) FROM usage WHERE user = 'bob' AND model = 'o4-mini'")
+want=$(q "SELECT sum(completion_tokens) FROM usage WHERE \"user\" = 'bob' AND model = 'o4-mini'")
 check "metrics: bob's completion tokens on o4-mini" \
 	grep -qx "lightchat_usage_tokens_total{user=\"bob\",model=\"o4-mini\",kind=\"completion\"} $want" "$T/metrics"
 assert_eq "metrics: replies per user and model" \
-	"$(grep -c '^lightchat_usage_replies_total{' "$T/metrics")" "$(q "SELECT count(DISTINCT user || '/' || model) FROM usage")"
+	"$(grep -c '^lightchat_usage_replies_total{' "$T/metrics")" "$(q "SELECT count(DISTINCT \"user\" || '/' || model) FROM usage")"
 got=$(awk -F'} ' '/^lightchat_usage_cost_total\{user="alice",model="gpt-4o-mini"\}/ { printf "%d", $2 * 1e6 + 0.5 }' "$T/metrics")
 assert_eq "metrics: alice's cost, in USD" "$got" "$alice_cost"
 check "metrics: no cost for an unpriced model" bash -c "! grep -q '^lightchat_usage_cost_total{user=\"bob\"' '$T/metrics'"
@@ -118,21 +118,22 @@ before=$(adm usage --csv)
 for c in $(curl -s -b "$JA" "$BASE/api/conversations" | jq -r '.conversations[].id'); do
 	curl -s -o /dev/null -b "$JA" -H "Origin: $BASE" -X DELETE "$BASE/api/conversations/$c"
 done
-assert_eq "alice's conversations are gone" "$(q "SELECT count(*) FROM conversations WHERE user = 'alice'")" 0
+assert_eq "alice's conversations are gone" "$(q "SELECT count(*) FROM conversations WHERE \"user\" = 'alice'")" 0
 assert_eq "... her usage is not" "$(adm usage --csv)" "$before"
-check "the ledger refuses a deletion" bash -c '! "$0" -c "import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute(\"DELETE FROM usage\")" "$1" 2>/dev/null' "$PY" "$T/state/lightchat.db"
+fails() { ! "$@" >/dev/null 2>&1; }
+check "the ledger refuses a deletion" fails q "DELETE FROM usage"
 
 # user limit: set, show, list, back to the defaults.
 out=$(adm user limit bob --day 2M-tokens --month 5.00 --month 300k-tokens)
 assert_match "user limit sets and shows" "$out" "bob day tokens: 2M tokens \(own\)"
 assert_match "... the month's money" "$out" "bob month cost: 5.00 USD \(own\)"
 assert_match "... the month's tokens" "$out" "bob month tokens: 300k tokens \(own\)"
-assert_eq "... in the database" "$(q "SELECT day_tokens, day_cost, month_tokens, month_cost FROM user_limits WHERE user = 'bob'")" \
+assert_eq "... in the database" "$(q "SELECT day_tokens, day_cost, month_tokens, month_cost FROM user_limits WHERE \"user\" = 'bob'")" \
 	"2000000|null|300000|5000000"
 assert_match "user limit NAME shows the defaults too" "$(adm user limit bob)" "bob day cost: none \(default\)"
 assert_match "user limits lists bob" "$(adm user limits)" "bob +2M tokens +default +300k tokens +5.00"
 adm user limit bob --day none >/dev/null
-assert_eq "--day none: no daily limit of either kind" "$(q "SELECT day_tokens, day_cost FROM user_limits WHERE user = 'bob'")" "0|0"
+assert_eq "--day none: no daily limit of either kind" "$(q "SELECT day_tokens, day_cost FROM user_limits WHERE \"user\" = 'bob'")" "0|0"
 adm user limit bob default >/dev/null
 assert_eq "default: bob's row is gone" "$(q "SELECT count(*) FROM user_limits")" 0
 adm user limit bob --day 5k >/dev/null 2>&1; assert_eq "a bad LIMIT: exit 2" "$?" 2
@@ -143,11 +144,11 @@ assert_match "... saying so" "$err" "no such user: nobody"
 assert_eq "... and nothing is set" "$(q "SELECT count(*) FROM user_limits")" 0
 
 # A deleted user's limits go with them; their replies stay in the ledger.
-rows=$(q "SELECT count(*) FROM usage WHERE user = 'carol'")
+rows=$(q "SELECT count(*) FROM usage WHERE \"user\" = 'carol'")
 adm user limit carol --month 1M-tokens >/dev/null
 adm user del carol 2>/dev/null
-assert_eq "user del: carol's own limits are gone" "$(q "SELECT count(*) FROM user_limits WHERE user = 'carol'")" 0
-assert_eq "... her replies are still counted" "$(q "SELECT count(*) FROM usage WHERE user = 'carol'")" "$rows"
+assert_eq "user del: carol's own limits are gone" "$(q "SELECT count(*) FROM user_limits WHERE \"user\" = 'carol'")" 0
+assert_eq "... her replies are still counted" "$(q "SELECT count(*) FROM usage WHERE \"user\" = 'carol'")" "$rows"
 echo "carol-Secret-4" | adm user add carol 2>/dev/null
 assert_match "a new carol starts with the defaults" "$(adm user limit carol)" "carol month tokens: none \(default\)"
 

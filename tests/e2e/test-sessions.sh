@@ -154,11 +154,10 @@ ended del "$TOK" "$t0"
 check "user del: the upstream request was closed early" \
 	test "$(curl -s "$UP/_stats" | jq .client_closed)" -gt "$before"
 sleep 0.3
-q() { sqlite3 "$T/state/lightchat.db" "$1" 2>/dev/null; }
 assert_eq "user del: the reply was stopped" \
 	"$(q "SELECT state FROM messages WHERE conversation_id = '$CONV' AND role = 'assistant'")" "stopped"
 assert_match "del --keep-data: kept apart under an owner no login has" \
-	"$(q "SELECT user FROM conversations WHERE id = '$CONV'")" '^~deleted~[0-9]+~alice$'
+	"$(q "SELECT \"user\" FROM conversations WHERE id = '$CONV'")" '^~deleted~[0-9]+~alice$'
 echo "$PW_alice" | adm user add alice 2>/dev/null
 J=$T/jar-a9
 fresh alice "$PW_alice" "$J"
@@ -200,7 +199,7 @@ J=$T/jar-a10
 fresh alice "$PW_alice" "$J"
 assert_eq "user del: the new alice sees no old conversation" \
 	"$(curl -s -b "$J" "$BASE/api/conversations" | jq '.conversations | length')" "0"
-check "user del: bob's conversations stay" test "$(q "SELECT count(*) FROM conversations WHERE user = 'bob'")" -ge 0
+check "user del: bob's conversations stay" test "$(q "SELECT count(*) FROM conversations WHERE \"user\" = 'bob'")" -ge 0
 
 # ---- lightchat-admin rotate-key: everyone, at once, without a restart
 J=$T/jar-a11

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test-usage.sh - usage accounting and budgets end to end (issue 16): each
-# reply's row in the usage ledger (read beside the stack with sqlite3) for
+# reply's row in the usage ledger (read beside the stack with q) for
 # a complete reply (the fake's usage exactly, its cost at the [model]
 # rule's prices), a stopped one (estimated), a failed one before streaming
 # (nothing) and mid-stream (estimated), one from an upstream that reports
@@ -36,11 +36,8 @@ sprompt() {  # MSGID TEXT: the seed's shape, not streamed
 }
 conv_of() { printf '%s\n' "$1" | jq -r 'select(.type=="start") | .conversation_id' | head -1; }
 # sqlw SQL: a write beside the stack (the faked day change, limits).
-sqlw() {
-	"$PY" -c 'import sqlite3,sys; db=sqlite3.connect(sys.argv[1], timeout=10); db.execute(sys.argv[2]); db.commit()' \
-		"$T/state/lightchat.db" "$1"
-}
-COLS="user,model,upstream,outcome,prompt_tokens,completion_tokens,reasoning_tokens,estimated,coalesce(cost_micros,'null')"
+sqlw() { q "$1" >/dev/null; }
+COLS='"user",model,upstream,outcome,prompt_tokens,completion_tokens,reasoning_tokens,estimated,cost_micros'
 last_row() { q "SELECT $COLS FROM usage ORDER BY id DESC LIMIT 1"; }
 nrows() { q "SELECT count(*) FROM usage"; }
 # est BYTES: the estimate of that many bytes (ceil(bytes / 4)).
@@ -107,7 +104,7 @@ assert_eq "complete: the ledger row (the upstream's usage, the cost at the price
 	"alice|gpt-4o-mini|default|complete|$p|$c|0|0|$(cost "$p" "$c")"
 assert_eq "complete: the frame's usage is the upstream's" "$(final "$out" | jq -c '[.usage.prompt_tokens,.usage.completion_tokens]')" "[$p,$c]"
 assert_eq "complete: the row names the conversation, the reply's message and the local day" \
-	"$(q "SELECT u.conversation_id, m.role, m.state, u.day, u.at BETWEEN strftime('%s','now') - 60 AND strftime('%s','now') FROM usage u JOIN messages m ON m.id = u.message_id ORDER BY u.id DESC LIMIT 1")" \
+	"$(now=$(date +%s); q "SELECT u.conversation_id, m.role, m.state, u.day, CASE WHEN u.at BETWEEN $now - 60 AND $now THEN 1 ELSE 0 END FROM usage u JOIN messages m ON m.id = u.message_id ORDER BY u.id DESC LIMIT 1")" \
 	"$C1|assistant|complete|$today|1"
 check "complete: logged with its tokens" grep -qE "reply complete user=alice msgid=c1 .* tokens=$p\\+$c est=0 " "$T/stack.log"
 
@@ -115,7 +112,7 @@ check "complete: logged with its tokens" grep -qE "reply complete user=alice msg
 out=$(WSOPTS="--timeout 20 --send-after-frames 4 {\"action\":\"stop\",\"payload\":{\"msgid\":\"st\"}}" \
 	ws "$J" "$(cprompt st '#words:200 #slow:8')")
 sent=$(sent_bytes)
-IFS='|' read -r outcome pt ct rt e got <<<"$(q "SELECT u.outcome, u.prompt_tokens, u.completion_tokens, u.reasoning_tokens, u.estimated, length(CAST(m.content AS BLOB)) FROM usage u JOIN messages m ON m.id = u.message_id ORDER BY u.id DESC LIMIT 1")"
+IFS='|' read -r outcome pt ct rt e got <<<"$(q "SELECT u.outcome, u.prompt_tokens, u.completion_tokens, u.reasoning_tokens, u.estimated, $(sql_bytes m.content) FROM usage u JOIN messages m ON m.id = u.message_id ORDER BY u.id DESC LIMIT 1")"
 full=$(est "$(printf 'w%s ' $(seq 200) | sed 's/ $//' | wc -c)")
 assert_eq "stopped: outcome stopped, estimated" "$outcome $e $rt" "stopped 1 0"
 assert_eq "stopped: the prompt estimated from the messages' bytes" "$pt" "$(est "$sent")"
@@ -163,8 +160,8 @@ assert_eq "seed shape: the reply" "$(final "$out" | jq -r .text.content)" "You s
 assert_eq "seed shape: its row" "$(last_row)" "alice|gpt-4o-mini|default|complete|$p|$c|0|0|$(cost "$p" "$c")"
 assert_eq "one row per reply (8 replies)" "$(nrows)" "8"
 assert_eq "the totals table follows the ledger" \
-	"$(q "SELECT replies, prompt_tokens, completion_tokens, reasoning_tokens FROM usage_totals WHERE user = 'alice' AND model = 'gpt-4o-mini'")" \
-	"$(q "SELECT count(*), sum(prompt_tokens), sum(completion_tokens), sum(reasoning_tokens) FROM usage WHERE user = 'alice' AND model = 'gpt-4o-mini'")"
+	"$(q "SELECT replies, prompt_tokens, completion_tokens, reasoning_tokens FROM usage_totals WHERE \"user\" = 'alice' AND model = 'gpt-4o-mini'")" \
+	"$(q "SELECT count(*), sum(prompt_tokens), sum(completion_tokens), sum(reasoning_tokens) FROM usage WHERE \"user\" = 'alice' AND model = 'gpt-4o-mini'")"
 # Deleting the conversation keeps its rows: the bill stands.
 curl -s -o /dev/null -b "$J" -X DELETE "$BASE/api/conversations/$C1"
 assert_eq "a deleted conversation's rows are kept" "$(nrows) $(q "SELECT count(*) FROM conversations WHERE id = '$C1'")" "8 0"
@@ -186,9 +183,9 @@ login carol "carol-Secret-3" "$JC" >/dev/null
 out=$(ws "$J" "$(cprompt b1 '#words:40 go on')")
 assert_eq "the overshoot: the prompt under the limit completes whole" \
 	"$(final "$out" | jq -r '[.type, (.text.content | split(" ") | length)] | join(" ")')" "reply 40"
-used=$(q "SELECT sum(prompt_tokens + completion_tokens) FROM usage WHERE user = 'alice'")
+used=$(q "SELECT sum(prompt_tokens + completion_tokens) FROM usage WHERE \"user\" = 'alice'")
 check "alice passed her daily limit ($used of 30)" test "$used" -gt 30
-convs=$(q "SELECT count(*) FROM conversations WHERE user = 'alice'")
+convs=$(q "SELECT count(*) FROM conversations WHERE \"user\" = 'alice'")
 rows=$(nrows)
 out=$(ws "$J" "$(cprompt b2 'one more')")
 f=$(final "$out")
@@ -204,7 +201,7 @@ assert_eq "the seed shape: the same refusal" "$(jq -c '[.error.code, .error.budg
 	"[\"budget_exceeded\",\"day\",$used,\"b3\"]"
 assert_match "the seed shape: its text.content" "$(jq -r .text.content <<<"$f")" '^Error: your daily budget is used up'
 assert_eq "nothing stored or counted for the refused prompts" \
-	"$(q "SELECT count(*) FROM conversations WHERE user = 'alice'") $(nrows)" "$convs $rows"
+	"$(q "SELECT count(*) FROM conversations WHERE \"user\" = 'alice'") $(nrows)" "$convs $rows"
 check "the refusal is logged" grep -q "prompt refused user=alice budget day tokens $used/30" "$T/stack.log"
 assert_eq "another user is not affected" "$(final "$(ws "$JB" "$(cprompt o1 'hi there')")" | jq -r .text.content)" "You said: hi there"
 
@@ -217,7 +214,7 @@ assert_eq "alice still blocked" "$(final "$(ws "$J" "$(cprompt b4 again)")" | jq
 
 # A cost budget: bob's own 0.0001 USD a day (100 micro-units).
 limit bob --day 0.0001
-spent=$(q "SELECT sum(cost_micros) FROM usage WHERE user = 'bob'")
+spent=$(q "SELECT sum(cost_micros) FROM usage WHERE \"user\" = 'bob'")
 f=$(final "$(ws "$JB" "$(cprompt o5 'cost me')")")
 check "bob spent more than that ($spent micro-units)" test "$spent" -gt 100
 assert_eq "bob past his cost budget: refused, in money (units of USD)" \
@@ -230,7 +227,14 @@ limit bob --day default --day 1M-tokens
 # her month is not.
 # The ledger refuses any change (a trigger): the test lifts that guard for
 # the move, in one transaction, and puts it back as it was.
-check "alice's rows moved a day back" "$PY" -c '
+# (In PostgreSQL: the table's triggers off for the transaction, the same
+# guard as SQLite's usage_kept_changed.)
+if pg_mode; then
+	check "alice's rows moved a day back" q "BEGIN; ALTER TABLE usage DISABLE TRIGGER USER;
+		UPDATE usage SET day = to_char(day::date - 1, 'YYYY-MM-DD'), at = at - 86400 WHERE \"user\" = 'alice';
+		ALTER TABLE usage ENABLE TRIGGER USER; COMMIT"
+else
+	check "alice's rows moved a day back" "$PY" -c '
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1], timeout=10, isolation_level=None)
 db.execute("BEGIN IMMEDIATE")
@@ -238,14 +242,16 @@ guard = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", ("usage_kept_
 db.execute("DROP TRIGGER usage_kept_changed")
 db.execute(sys.argv[2])
 db.execute(guard)
-db.execute("COMMIT")' "$T/state/lightchat.db" \
-	"UPDATE usage SET day = date(day, '-1 day'), at = at - 86400 WHERE user = 'alice'"
-check "the guard is back" bash -c '! "$0" -c "import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute(sys.argv[2])" "$1" "UPDATE usage SET day = day" 2>/dev/null' "$PY" "$T/state/lightchat.db"
+db.execute("COMMIT")' "$STACK_DB" \
+		"UPDATE usage SET day = date(day, '-1 day'), at = at - 86400 WHERE \"user\" = 'alice'"
+fi
+fails() { ! "$@" >/dev/null 2>&1; }
+check "the guard is back" fails q "UPDATE usage SET day = day"
 assert_eq "the next day: alice is served again" "$(final "$(ws "$J" "$(cprompt b5 'new day')")" | jq -r .type)" "reply"
 if [ "$(date +%d)" = 01 ]; then
 	echo "skip - the month's limit across the faked day change (today is the 1st: yesterday is another month)"
 else
-	month=$(q "SELECT sum(prompt_tokens + completion_tokens) FROM usage WHERE user = 'alice'")
+	month=$(q "SELECT sum(prompt_tokens + completion_tokens) FROM usage WHERE \"user\" = 'alice'")
 	limit alice --month "$((month + 5))-tokens"
 	assert_eq "a month limit above her month's use: served" "$(final "$(ws "$J" "$(cprompt b6 '#words:10 x')")" | jq -r .type)" "reply"
 	f=$(final "$(ws "$J" "$(cprompt b7 'and more')")")
@@ -265,9 +271,9 @@ rows=$(nrows)
 check "drain: the worker is restarted" restart_worker TERM
 wait "$WSP"
 assert_eq "drain: the client's final frame" "$(final "$(cat "$T/drain.out")" | jq -r .error.code)" "worker_unavailable"
-IFS='|' read -r outcome up pt ct e mid <<<"$(q "SELECT outcome, upstream, prompt_tokens, completion_tokens, estimated, message_id FROM usage WHERE user = 'bob' ORDER BY id DESC LIMIT 1")"
+IFS='|' read -r outcome up pt ct e mid <<<"$(q "SELECT outcome, upstream, prompt_tokens, completion_tokens, estimated, message_id FROM usage WHERE \"user\" = 'bob' ORDER BY id DESC LIMIT 1")"
 assert_eq "drain: one more row, interrupted, estimated, its upstream named" "$(nrows) $outcome $e $up" "$((rows + 1)) interrupted 1 default"
-got=$(q "SELECT length(CAST(content AS BLOB)) FROM messages WHERE id = $mid")
+got=$(q "SELECT $(sql_bytes content) FROM messages WHERE id = $mid")
 assert_eq "drain: the text received estimated" "$ct" "$(est "$got")"
 check "drain: the prompt estimated too ($pt)" test "$pt" -gt 0
 
@@ -283,8 +289,8 @@ sleep 1.2   # the 1 s save has stored some of its text
 rows=$(nrows)
 check "kill: the worker is restarted" restart_worker KILL
 wait "$WSP"
-IFS='|' read -r outcome pt ct e mid <<<"$(q "SELECT outcome, prompt_tokens, completion_tokens, estimated, message_id FROM usage WHERE user = 'bob' ORDER BY id DESC LIMIT 1")"
-got=$(q "SELECT length(CAST(content AS BLOB)) FROM messages WHERE id = $mid")
+IFS='|' read -r outcome pt ct e mid <<<"$(q "SELECT outcome, prompt_tokens, completion_tokens, estimated, message_id FROM usage WHERE \"user\" = 'bob' ORDER BY id DESC LIMIT 1")"
+got=$(q "SELECT $(sql_bytes content) FROM messages WHERE id = $mid")
 assert_eq "kill: after the restart the ledger has it, interrupted, estimated" "$(nrows) $outcome $e" "$((rows + 1)) interrupted 1"
 assert_eq "kill: its stored text estimated" "$ct" "$(est "$got")"
 check "kill: some text ($got bytes)" test "$got" -gt 0
