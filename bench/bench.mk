@@ -3,6 +3,7 @@
 #   make bench-smoke  a tiny run (well under a minute) printing TAP lines
 #   make bench-usage  the usage ledger's budget sums, timed (bench/usage_sum.c)
 #   make bench-notify URL=postgresql://...  LISTEN/NOTIFY's cost (bench/notify.c)
+#   make bench-pg     PostgreSQL against SQLite, one host and two (bench/pg.sh)
 .PHONY: bench bench-smoke
 bench: all
 	@bench/run.sh
@@ -21,6 +22,22 @@ $(eval $(call program,usagebench,$(USAGEBENCH_BIN),$(USAGEBENCH_MODS)))
 .PHONY: bench-usage
 bench-usage: $(USAGEBENCH_BIN)
 	@$(USAGEBENCH_BIN)
+
+# make bench-pg: the store on PostgreSQL against SQLite on this machine
+# (bench/pg.sh: a private PostgreSQL server, a stack on each engine, the
+# store's calls timed by bench/store_lat.c, the leases' own load), printed
+# and written into bench/RESULTS.md's section "PostgreSQL against SQLite".
+storelat_SRC := bench/store_lat.c
+storelat_PKGS := sqlite3 libcjson
+storelat_INC := -Ilib $(call pkg_cflags,libpq)
+STORELAT_MODS := storelat store store_usage store_session store_lease budget id log \
+                 monotime username
+STORELAT_BIN := $(BUILD)/bench-store-lat
+$(eval $(call module_flags,storelat))
+$(eval $(call program,storelat,$(STORELAT_BIN),$(STORELAT_MODS)))
+.PHONY: bench-pg
+bench-pg: all $(STORELAT_BIN)
+	@bench/pg.sh
 
 # make bench-notify URL=postgresql://...: what LISTEN/NOTIFY costs between
 # two workers (bench/notify.c: notifies/s, latency p50/p99), printed. It
