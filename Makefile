@@ -217,6 +217,20 @@ outq_SRC     := worker/outq.c
 outq_INC     := -Ilib -Iworker
 outq_PKGS    :=
 
+# The workers' link across hosts (issue 17): the interest table and the
+# messages (pure: test-cluster), and the libpq connection that carries
+# them with the workers' leases.
+interest_SRC    := worker/interest.c
+interest_INC    := -Ilib -Iworker
+cluster_msg_SRC := worker/cluster_msg.c
+cluster_msg_INC := -Ilib -Iworker
+cluster_msg_PKGS := libcjson
+# libpq loaded (lib/pq.h) by the store that says the database is shared:
+# its headers only.
+cluster_SRC     := worker/cluster.c
+cluster_INC     := -Ilib -Iworker $(call pkg_cflags,libpq)
+cluster_PKGS    := libcurl libcjson
+
 # The only worker module that speaks ZeroMQ (with loop.c's ZMQ_FD).
 session_SRC  := worker/session.c
 session_INC  := -Ilib -Iworker
@@ -278,7 +292,7 @@ MODULES := log buf utf8 monotime config models keyfile config_doc username perms
            session_check zmtp inflight sse think frames request upstream_body upstream context \
            watch account reply prompt uphttp discover limits outq session loop wcore wmain pages authorize \
            fmain ws admin store_backup wsclient store_attach sniff pdftext \
-           budget store_usage
+           budget store_usage interest cluster_msg cluster
 
 # Each module's objects compile with its own include paths (-Ilib when it
 # says none) and cflags.
@@ -301,6 +315,7 @@ FCGI_MODS   := fmain authorize pages session_check store store_login \
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp inflight config models keyfile log buf monotime budget
 WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply account \
+               cluster cluster_msg interest \
                watch context upstream think upstream_body uphttp discover models_live wholefile \
                request frames sse \
                session_check store store_attach store_lease \
@@ -349,11 +364,12 @@ test-sessions_MODS := session_check store store_session users_fp token \
                       username id log budget
 test-sse_MODS     := sse buf
 test-think_MODS   := think
+test-cluster_MODS := cluster_msg interest frames json username id log buf utf8 budget
 test-upstream-stream_MODS := upstream think uphttp sse utf8 buf
 test-throttle_MODS := throttle
 test-store_MODS   := store id log budget
 test-engines_MODS := store store_lease store_session store_login store_quota \
-                     store_usage store_attach store_health username id log budget
+                     store_usage store_attach store_health id log budget
 test-sniff_MODS   := sniff utf8 buf
 test-store_attach_MODS := store store_attach store_quota id log budget
 test-budgets_MODS := budget

@@ -33,6 +33,11 @@ page_authorize(struct http_req *r)
 	int t = session_verify(r->key, r->store, r->cfg, token, time(NULL), 1,
 	    user, NULL, NULL);
 	explicit_bzero(token, sizeof(token));
+	if (t == LC_TOKEN_UNAVAILABLE) {
+		log_warn("ws refused: %s addr=%s", token_strerror(t), addr);
+		return http_send_error(r, 503, "storage_error",
+		    "The database is not available; try again");
+	}
 	if (t != LC_TOKEN_OK) {
 		log_info("ws refused: %s addr=%s", token_strerror(t), addr);
 		return http_send_error(r, 401, "unauthorized",

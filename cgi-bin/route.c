@@ -192,6 +192,10 @@ route_serve(struct http_req *r, const struct route *table, size_t n)
 	memset(&ctx, 0, sizeof(ctx));
 	if (rt->auth != ROUTE_AUTH_NONE) {
 		int t = http_authenticate(r, ctx.user, &ctx.exp, ctx.sid);
+		/* A database that fails is not a login that ended. */
+		if (t == LC_TOKEN_UNAVAILABLE && rt->auth == ROUTE_AUTH_REQUIRED)
+			return refuse(r, 503, "storage_error",
+			    "The database is not available; try again");
 		if (t != LC_TOKEN_OK && rt->auth == ROUTE_AUTH_REQUIRED)
 			return refuse(r, 401, "unauthorized",
 			    t == LC_TOKEN_EXPIRED ? "Your session has expired" :

@@ -191,6 +191,14 @@ static const struct cfg_entry cfg_table[] = {
 	 * rewritten at each listing, so a tmpfs path spares an SD card. */
 	{ "worker_models_file", CFG_STR, O(worker_models_file), "", 0, 0, false,
 	  NULL },
+	/* Several hosts on one PostgreSQL (worker/cluster.h): each worker's
+	 * name among them ("": the host name), its lease in seconds (a dead
+	 * host's replies are ended within lease + 2 s), and the bytes of
+	 * messages to the other hosts it may hold unsent. */
+	{ "worker_id", CFG_STR, O(worker_id), "", 0, 0, false, NULL },
+	{ "worker_lease", CFG_INT, O(worker_lease), "6", 3, 60, false, NULL },
+	{ "worker_cluster_queue", CFG_INT, O(worker_cluster_queue), "1048576",
+	  65536, 67108864, false, NULL },
 };
 #undef O
 #define CFG_COUNT (sizeof(cfg_table) / sizeof(cfg_table[0]))
@@ -426,6 +434,33 @@ cfg_derive(char **slot, const char *prefix, const char *state,
 	return 0;
 }
 
+/* A PostgreSQL URL names its server, never its password: the config file
+ * is not a secret's place (a 0600 passfile, ~/.pgpass, or PGPASSWORD is;
+ * libpq reads them itself). Refused: "user:password@" and "password=". */
+static int
+cfg_check_database(const struct lc_config *cfg, char *err)
+{
+	const char *u = cfg->database, *rest, *at, *slash;
+
+	if (strncmp(u, "postgresql://", 13) == 0)
+		rest = u + 13;
+	else if (strncmp(u, "postgres://", 11) == 0)
+		rest = u + 11;
+	else
+		return 0;
+	at = strchr(rest, '@');
+	slash = strchr(rest, '/');
+	if ((at != NULL && (slash == NULL || at < slash) &&
+	    memchr(rest, ':', (size_t)(at - rest)) != NULL) ||
+	    strstr(rest, "password=") != NULL) {
+		snprintf(err, LC_CONFIG_ERR_MAX, "database: the URL holds a "
+		    "password; put it in a 0600 passfile (~/.pgpass, or "
+		    "passfile=PATH in the URL) or PGPASSWORD instead");
+		return -1;
+	}
+	return 0;
+}
+
 /* Replaces cfg->state with dir/rel. */
 static int
 cfg_derive_abs(struct lc_config *cfg, const char *dir, const char *rel,
@@ -601,6 +636,52 @@ bad:
 	return -1;
 }
 
+/* worker_id: its name among the hosts' workers, in the store's leases and
+ * the messages between them: "" is the host name (characters outside
+ * [A-Za-z0-9._-] made '-', cut to LC_WORKER_ID_MAX); set, it must be 1 to
+ * LC_WORKER_ID_MAX of those characters. */
+static int
+cfg_worker_id(struct lc_config *cfg, char *err)
+{
+	char host[256];
+	size_t n;
+
+	if (cfg->worker_id[0] == '\0') {
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "worker");
+		host[sizeof(host) - 1] = '\0';
+		host[LC_WORKER_ID_MAX] = '\0';
+		for (char *c = host; *c != '\0'; c++)
+			if (!isalnum((unsigned char)*c) || (unsigned char)*c > 0x7f)
+				if (*c != '.' && *c != '_' && *c != '-')
+					*c = '-';
+		if (host[0] == '\0')
+			snprintf(host, sizeof(host), "worker");
+		char *p = strdup(host);
+		if (p == NULL) {
+			snprintf(err, LC_CONFIG_ERR_MAX, "out of memory");
+			return -1;
+		}
+		free(cfg->worker_id);
+		cfg->worker_id = p;
+		return 0;
+	}
+	n = strlen(cfg->worker_id);
+	for (size_t i = 0; i < n && n <= LC_WORKER_ID_MAX; i++) {
+		unsigned char c = (unsigned char)cfg->worker_id[i];
+		if ((!isalnum(c) || c > 0x7f) && c != '.' && c != '_' &&
+		    c != '-')
+			goto bad;
+	}
+	if (n <= LC_WORKER_ID_MAX)
+		return 0;
+bad:
+	snprintf(err, LC_CONFIG_ERR_MAX, "worker_id must be 1 to %d of "
+	    "A-Z a-z 0-9 . _ - (empty: the host name), not '%.70s'",
+	    LC_WORKER_ID_MAX, cfg->worker_id);
+	return -1;
+}
+
 /* currency: "" or 1 to 8 letters (ISO 4217 codes, or "EUR", "credits"):
  * it is printed beside amounts in messages, reports and the page. */
 static int
@@ -666,7 +747,8 @@ config_load(struct lc_config *cfg, char err[LC_CONFIG_ERR_MAX])
 	if (cfg->ws_port == 0)
 		cfg->ws_port = cfg->port < 65535 ? cfg->port + 1 : cfg->port - 1;
 	if (cfg_check_prefix(cfg, err) != 0 || cfg_check_currency(cfg, err) != 0 ||
-	    cfg_derive_origin(cfg, err) != 0 ||
+	    cfg_worker_id(cfg, err) != 0 ||
+	    cfg_check_database(cfg, err) != 0 || cfg_derive_origin(cfg, err) != 0 ||
 	    cfg_derive(&cfg->users_file, "", cfg->state, "/users", err) != 0 ||
 	    cfg_derive(&cfg->token_key_file, "", cfg->state, "/token.key",
 	    err) != 0 ||

@@ -18,6 +18,7 @@
 #include "models.h"
 
 #define LC_CONFIG_ERR_MAX 256
+#define LC_WORKER_ID_MAX 64  /* = STORE_WORKER_MAX (lib/store.h) */
 
 struct lc_config {
 	long port;
@@ -111,6 +112,13 @@ struct lc_config {
 	bool metrics_open_loopback; /* /metrics open to 127.0.0.0/8 and ::1 */
 	char *worker_models_file; /* "" : <state>/models.json (what the
 	                           * worker's discovery saw, for /api/models) */
+	char *worker_id;          /* this worker's name among the hosts' (made
+	                           * from the host name when ""): [A-Za-z0-9._-],
+	                           * at most LC_WORKER_ID_MAX */
+	long worker_lease;        /* seconds a worker's lease lasts (shared
+	                           * store): renewed every third of it */
+	long worker_cluster_queue; /* bytes of messages to the other hosts'
+	                           * workers held unsent, at most */
 	struct lc_models *mt;     /* the upstreams and the model table, made
 	                           * by config_load (the flat upstream_* keys
 	                           * are its upstream "default") */

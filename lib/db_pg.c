@@ -37,13 +37,19 @@ set_err(struct db *d, const char *msg)
 {
 	size_t n;
 
-	snprintf(d->err, sizeof(d->err), "%s", msg != NULL && msg[0] != '\0' ?
-	    msg : "PostgreSQL failed");
-	for (n = 0; d->err[n] != '\0'; n++)
-		if (d->err[n] == '\n' || d->err[n] == '\r' || d->err[n] == '\t')
-			d->err[n] = ' ';
+	if (msg == NULL || msg[0] == '\0')
+		msg = "PostgreSQL failed";
+	/* Its lines joined by one space each. */
+	for (n = 0; *msg != '\0' && n + 1 < sizeof(d->err); msg++) {
+		int space = *msg == '\n' || *msg == '\r' || *msg == '\t' ||
+		    *msg == ' ';
+		if (space && (n == 0 || d->err[n - 1] == ' '))
+			continue;
+		d->err[n++] = space ? ' ' : *msg;
+	}
 	while (n > 0 && d->err[n - 1] == ' ')
-		d->err[--n] = '\0';
+		n--;
+	d->err[n] = '\0';
 }
 
 static PGconn *

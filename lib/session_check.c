@@ -87,11 +87,12 @@ session_verify(const struct lc_token_key *key, struct store *store,
 
 	if (t != LC_TOKEN_OK)
 		return t;
-	if (session_check(store, cfg, user, sid, pwv, now, touch, &why) !=
-	    SESSION_VALID) {
+	int v = session_check(store, cfg, user, sid, pwv, now, touch, &why);
+	if (v != SESSION_VALID) {
 		log_debug("session refused user=%s: %s", user, why);
 		user[0] = '\0';
-		return LC_TOKEN_REVOKED;
+		return v == SESSION_ERROR ? LC_TOKEN_UNAVAILABLE :
+		    LC_TOKEN_REVOKED;
 	}
 	if (sid_out != NULL)
 		memcpy(sid_out, sid, sizeof(sid));

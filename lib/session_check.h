@@ -20,7 +20,9 @@ enum session_verdict {
 	SESSION_ENDED = -1,    /* revoked, unknown, expired, idle or password
 	                        * changed */
 	SESSION_ERROR = -2,    /* the database or the users file failed (logged):
-	                        * refused too */
+	                        * a new session is refused for now
+	                        * (LC_TOKEN_UNAVAILABLE: 503), one checked before
+	                        * is not ended (the next check decides) */
 	SESSION_NO_USER = -3,  /* the user is not in the users file (deleted) */
 };
 
@@ -36,7 +38,9 @@ int session_check(struct store *store, const struct lc_config *cfg,
 /* Verifies token with key and then checks its session as session_check
  * does. Returns LC_TOKEN_OK with user, *exp and sid (LC_SID_LEN + 1 bytes)
  * set (exp and sid may be NULL), a token error (lib/token.h), or
- * LC_TOKEN_REVOKED when the token verifies but its session is over. */
+ * LC_TOKEN_REVOKED when the token verifies but its session is over, or
+ * LC_TOKEN_UNAVAILABLE when it verifies but its session cannot be checked
+ * (the database or the users file failed). */
 int session_verify(const struct lc_token_key *key, struct store *store,
     const struct lc_config *cfg, const char *token, time_t now, int touch,
     char user[LC_USER_MAX + 1], long *exp, char *sid);

@@ -274,6 +274,7 @@ token_strerror(int err)
 	case LC_TOKEN_BAD_CLAIMS: return "bad claims";
 	case LC_TOKEN_NOMEM: return "out of memory";
 	case LC_TOKEN_REVOKED: return "session ended";
+	case LC_TOKEN_UNAVAILABLE: return "session not checked: database error";
 	}
 	return "unknown token error";
 }

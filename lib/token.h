@@ -30,6 +30,9 @@ enum lc_token_err {
 	LC_TOKEN_NOMEM = -6,
 	LC_TOKEN_REVOKED = -7,    /* verifies, but its session is over
 	                           * (lib/session_check.h; never token_verify) */
+	LC_TOKEN_UNAVAILABLE = -8, /* verifies, but whether its session lasts
+	                           * cannot be told now: the database or the
+	                           * users file failed (session_verify only) */
 };
 
 struct lc_token_key {

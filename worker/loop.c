@@ -32,6 +32,17 @@ struct loop {
 	void (*tick)(void *arg); /* periodic work, or NULL */
 	long tick_ms;
 	struct timespec tick_last;
+	struct {
+		void (*fn)(void *arg);   /* NULL: a free slot */
+		void *arg;
+		long ms;
+		struct timespec last;
+	} timers[LOOP_TIMERS];
+	struct {
+		int fd;                  /* -1: a free slot */
+		loop_fd_fn fn;
+		void *arg;
+	} fds[LOOP_FDS];
 };
 
 /* libcurl tells which sockets to watch for what. */
@@ -90,6 +101,8 @@ loop_new(void *zsock, CURLM *multi, loop_socket_fn on_socket,
 	l->on_done = on_done;
 	l->arg = arg;
 	l->timer_ms = -1;
+	for (size_t i = 0; i < LOOP_FDS; i++)
+		l->fds[i].fd = -1;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0 || zmq_getsockopt(zsock, ZMQ_FD, &l->zfd, &len) != 0) {
 		log_err("event loop: %s", strerror(errno));
@@ -121,6 +134,103 @@ loop_set_tick(struct loop *l, void (*fn)(void *arg), long interval_ms)
 	l->tick = fn;
 	l->tick_ms = interval_ms;
 	monotime_now(&l->tick_last);
+}
+
+int
+loop_add_timer(struct loop *l, void (*fn)(void *arg), void *arg,
+    long interval_ms)
+{
+	for (size_t i = 0; i < LOOP_TIMERS; i++) {
+		if (l->timers[i].fn != NULL)
+			continue;
+		l->timers[i].fn = fn;
+		l->timers[i].arg = arg;
+		l->timers[i].ms = interval_ms;
+		monotime_now(&l->timers[i].last);
+		return 0;
+	}
+	return -1;
+}
+
+int
+loop_fd_watch(struct loop *l, int fd, unsigned events, loop_fd_fn fn,
+    void *arg)
+{
+	struct epoll_event ev;
+	size_t i, free_slot = LOOP_FDS;
+
+	for (i = 0; i < LOOP_FDS; i++) {
+		if (l->fds[i].fd == fd)
+			break;
+		if (l->fds[i].fd < 0 && free_slot == LOOP_FDS)
+			free_slot = i;
+	}
+	if (i == LOOP_FDS && free_slot == LOOP_FDS) {
+		log_err("event loop: no room for another descriptor");
+		return -1;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.fd = fd;
+	if (epoll_ctl(l->epfd, i < LOOP_FDS ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd,
+	    &ev) != 0) {
+		log_err("event loop: %s", strerror(errno));
+		return -1;
+	}
+	if (i == LOOP_FDS)
+		i = free_slot;
+	l->fds[i].fd = fd;
+	l->fds[i].fn = fn;
+	l->fds[i].arg = arg;
+	return 0;
+}
+
+void
+loop_fd_unwatch(struct loop *l, int fd)
+{
+	for (size_t i = 0; i < LOOP_FDS; i++) {
+		if (l->fds[i].fd != fd || fd < 0)
+			continue;
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+		l->fds[i].fd = -1;
+	}
+}
+
+/* The watched descriptor fd's slot, or -1. */
+static int
+fd_slot(const struct loop *l, int fd)
+{
+	for (int i = 0; i < LOOP_FDS; i++)
+		if (l->fds[i].fd == fd)
+			return i;
+	return -1;
+}
+
+/* Shortens wait to the next timer due. */
+static long
+timers_wait(struct loop *l, long wait)
+{
+	for (size_t i = 0; i < LOOP_TIMERS; i++) {
+		if (l->timers[i].fn == NULL)
+			continue;
+		long left = l->timers[i].ms -
+		    monotime_ms_since(&l->timers[i].last);
+		if (left < wait)
+			wait = left < 0 ? 0 : left;
+	}
+	return wait;
+}
+
+static void
+timers_run(struct loop *l)
+{
+	for (size_t i = 0; i < LOOP_TIMERS; i++) {
+		if (l->timers[i].fn == NULL ||
+		    monotime_ms_since(&l->timers[i].last) < l->timers[i].ms)
+			continue;
+		monotime_now(&l->timers[i].last);
+		l->timers[i].fn(l->timers[i].arg);
+	}
 }
 
 void
@@ -163,6 +273,7 @@ loop_run(struct loop *l, volatile sig_atomic_t *stop)
 			long left = l->timer_ms - monotime_ms_since(&l->timer_set);
 			wait = left < 0 ? 0 : (left < wait ? left : wait);
 		}
+		wait = timers_wait(l, wait);
 		int n = epoll_wait(l->epfd, evs, LOOP_EVENTS, (int)wait);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -174,6 +285,11 @@ loop_run(struct loop *l, volatile sig_atomic_t *stop)
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.fd == l->zfd) {
 				zready = 1;
+				continue;
+			}
+			int k = fd_slot(l, evs[i].data.fd);
+			if (k >= 0) {
+				l->fds[k].fn(l->fds[k].arg, evs[i].events);
 				continue;
 			}
 			int flags = 0;
@@ -200,6 +316,7 @@ loop_run(struct loop *l, volatile sig_atomic_t *stop)
 			monotime_now(&l->tick_last);
 			l->tick(l->arg);
 		}
+		timers_run(l);
 	}
 	return 0;
 }

@@ -59,4 +59,23 @@ struct fanout {
 	    const struct peer_delta *d);
 };
 
+/* The other hosts' workers, for session.c (made by worker/cluster.c when
+ * several hosts share one PostgreSQL database; with one host, both NULL
+ * and nothing changes). */
+struct remote {
+	/* p, a session of user, starts watching conversation_id and this host
+	 * has no reply in it: the other hosts are asked. Returns 1 when the
+	 * answer will come from there (the snapshot of the host writing a
+	 * reply in it, else idle after a short wait), 0 when the caller sends
+	 * its own now. */
+	int (*watch)(void *arg, const struct peer *p, const char *user,
+	    const char *conversation_id);
+	/* A stop of user's reply msgid (NULL: none), else the one in
+	 * conversation_id (NULL: none), that is not on this host: passed on
+	 * to the host writing it. */
+	void (*stop)(void *arg, const char *user, const char *msgid,
+	    const char *conversation_id);
+	void *arg;
+};
+
 #endif

@@ -78,6 +78,7 @@ struct session {
 	struct watch *watch;
 	struct prompts *prompts;
 	struct replies *replies;
+	struct remote remote;         /* the other hosts (NULLs: none) */
 	const struct models_live *live; /* what discovery saw, or NULL */
 	struct peer_rate *rates;
 	struct limits *limits;        /* sessions per user and address */
@@ -347,7 +348,12 @@ do_stop(struct session *s, const struct peer *p, const char *user,
 	    msgid->valuestring : NULL, cJSON_IsString(conv) ?
 	    conv->valuestring : NULL);
 	if (r != NULL)
-		reply_stop(r);  /* else already finished: its frame is sent */
+		reply_stop(r);
+	else if (s->remote.stop != NULL)  /* another host's, maybe */
+		s->remote.stop(s->remote.arg, user, cJSON_IsString(msgid) ?
+		    msgid->valuestring : NULL, cJSON_IsString(conv) ?
+		    conv->valuestring : NULL);
+	/* else already finished: its frame is sent */
 }
 
 /* watch {"conversation_id": id|null}; ping may carry {"watch": id} so that
@@ -381,6 +387,12 @@ do_watch(struct session *s, const struct peer *p, const char *user,
 		return;
 	}
 	watch_set(s->watch, p, user, id->valuestring);
+	/* No reply here: another host may be writing one (its snapshot, or
+	 * idle, then comes from the cluster). */
+	if (s->remote.watch != NULL && reply_find(s->replies, user, NULL,
+	    id->valuestring) == NULL && s->remote.watch(s->remote.arg, p, user,
+	    id->valuestring) == 1)
+		return;
 	send_frame(s, p, reply_snapshot(s->replies, user, id->valuestring));
 }
 
@@ -645,8 +657,12 @@ token_check(struct session *s, const char *token, time_t now,
 	if (n < TOKEN_SEEN_MAX && e->len == n &&
 	    equal_ct(e->token, token, n) && e->exp > (long)now) {
 		if (monotime_ms_since(&e->checked) >= SESSION_RECHECK_MS) {
-			if (session_check(s->store, s->cfg, e->user, e->sid,
-			    e->pwv, now, 1, &why) != SESSION_VALID) {
+			int v = session_check(s->store, s->cfg, e->user,
+			    e->sid, e->pwv, now, 1, &why);
+			/* An outage of the database does not end the
+			 * sessions it checked before: the next message
+			 * checks again. */
+			if (v != SESSION_VALID && v != SESSION_ERROR) {
 				log_info("session refused user=%s: %s",
 				    e->user, why);
 				explicit_bzero(e, sizeof(*e));
@@ -663,11 +679,15 @@ token_check(struct session *s, const char *token, time_t now,
 		return LC_TOKEN_OK;
 	}
 	t = token_verify(&s->key, token, now, user, &exp, sid, pwv);
-	if (t == LC_TOKEN_OK && session_check(s->store, s->cfg, user, sid, pwv,
-	    now, 1, &why) != SESSION_VALID) {
-		log_info("session refused user=%s: %s", user, why);
-		user[0] = '\0';
-		t = LC_TOKEN_REVOKED;
+	if (t == LC_TOKEN_OK) {
+		int v = session_check(s->store, s->cfg, user, sid, pwv, now, 1,
+		    &why);
+		if (v != SESSION_VALID) {
+			log_info("session refused user=%s: %s", user, why);
+			user[0] = '\0';
+			t = v == SESSION_ERROR ? LC_TOKEN_UNAVAILABLE :
+			    LC_TOKEN_REVOKED;
+		}
 	}
 	if (t != LC_TOKEN_OK)
 		return t;
@@ -764,6 +784,13 @@ check_session(struct session *s, const struct peer *p, zmq_msg_t *f,
 	if (t != LC_TOKEN_OK) {
 		log_info("session refused: %s peer=%.64s", token_strerror(t),
 		    field[RELAY_PEER]);
+		if (t == LC_TOKEN_UNAVAILABLE) {
+			/* Not a login that ended: the connection stays, and
+			 * its next message is checked again. */
+			send_error(s, p, NULL, "storage_error", "the database "
+			    "is not available; try again", NULL);
+			return -1;
+		}
 		refuse_session(s, p, t == LC_TOKEN_EXPIRED ? "your session has "
 		    "expired; log in again" : "log in first");
 		return -1;
@@ -960,6 +987,11 @@ session_sweep(struct session *s)
 			pp = &x->next;
 			continue;
 		}
+		if (v == SESSION_ERROR) {
+			/* Not known to have ended: checked again next time. */
+			pp = &x->next;
+			continue;
+		}
 		log_info("session closed user=%s: %s", x->user, why);
 		refuse_session(s, &x->peer, "your session has ended; log in "
 		    "again");
@@ -1074,6 +1106,12 @@ session_route(struct session *s, struct watch *watch, struct prompts *prompts,
 	s->watch = watch;
 	s->prompts = prompts;
 	s->replies = replies;
+}
+
+void
+session_remote(struct session *s, struct remote r)
+{
+	s->remote = r;
 }
 
 void

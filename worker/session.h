@@ -27,6 +27,10 @@ struct session *session_new(const struct lc_config *cfg,
 void session_route(struct session *s, struct watch *watch,
     struct prompts *prompts, struct replies *replies);
 
+/* Watches and stops without a reply on this host go to the other hosts
+ * through r (worker/cluster.h; never called: one host). */
+void session_remote(struct session *s, struct remote r);
+
 /* Prompts' models are routed with what discovery saw, live (it must
  * outlive s; NULL: the static lists only, the default). */
 void session_models(struct session *s, const struct models_live *live);

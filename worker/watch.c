@@ -87,6 +87,18 @@ watch_get(const struct watch *wl, const struct peer *p)
 	return NULL;
 }
 
+int
+watch_count(const struct watch *wl, const char *user,
+    const char *conversation_id)
+{
+	int n = 0;
+
+	for (const struct watcher *x = wl->head; x != NULL; x = x->next)
+		n += strcmp(x->conversation_id, conversation_id) == 0 &&
+		    strcmp(x->user, user) == 0;
+	return n;
+}
+
 /* Sends line (a delta at d, or NULL) to one session. */
 static int
 sink_put(struct watch *wl, const struct peer *p, const char *line,

@@ -27,6 +27,10 @@ void watch_set(struct watch *wl, const struct peer *p, const char *user,
  * NULL. */
 const char *watch_get(const struct watch *wl, const struct peer *p);
 
+/* The number of user's sessions watching conversation_id. */
+int watch_count(const struct watch *wl, const char *user,
+    const char *conversation_id);
+
 /* Sends line to origin when to_origin, and to every session of user
  * watching conversation_id ("": nobody) except origin, which never gets it
  * twice. Returns 0, or -1 if origin was to get it and is gone. */

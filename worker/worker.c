@@ -1,5 +1,6 @@
 /* worker.c - wires the worker's modules (session, watch, prompt, reply,
- * model discovery, the store, libcurl and the event loop) and runs the
+ * model discovery, the store, libcurl, the event loop and, with a shared
+ * store, the cluster link to the other hosts) and runs the
  * loop's callbacks: messages waiting, transfers done (discovery's or a
  * reply's), the periodic save with the heartbeat file (heartbeat.c), the
  * listings due and the hourly purge of unused attachments, and the drain
@@ -8,6 +9,7 @@
 
 #include <stdlib.h>
 
+#include "cluster.h"
 #include "discover.h"
 #include "heartbeat.h"
 #include "log.h"
@@ -40,6 +42,7 @@ struct worker {
 	struct discover *discover;
 	CURLM *multi;
 	struct loop *loop;
+	struct cluster *cluster;      /* the other hosts, NULL: one host */
 	int draining;                 /* stopping: no new replies */
 	struct timespec drain_start;
 	struct timespec purged;       /* the last purge of unused attachments */
@@ -119,6 +122,42 @@ on_tick(void *arg)
 	check_drain(w);
 }
 
+/* The replies' fan-out: the watch list here, and the other hosts that
+ * follow the conversation (cluster_frame; nothing with one host). */
+static int
+fan_send(void *arg, const struct peer *origin, int to_origin,
+    const char *user, const char *conversation_id, const char *line)
+{
+	struct worker *w = arg;
+	int rc = watch_fanout(w->watch, origin, to_origin, user,
+	    conversation_id, line);
+
+	cluster_frame(w->cluster, user, conversation_id, line);
+	return rc;
+}
+
+static int
+fan_delta(void *arg, const struct peer *origin, int to_origin,
+    const char *user, const char *conversation_id, const char *line,
+    const struct peer_delta *d)
+{
+	struct worker *w = arg;
+	int rc = watch_fanout_delta(w->watch, origin, to_origin, user,
+	    conversation_id, line, d);
+
+	cluster_frame(w->cluster, user, conversation_id, line);
+	return rc;
+}
+
+static void
+fan_watch(void *arg, const struct peer *p, const char *user,
+    const char *conversation_id)
+{
+	struct worker *w = arg;
+
+	watch_set(w->watch, p, user, conversation_id);
+}
+
 struct worker *
 worker_new(const struct lc_config *cfg, const struct lc_token_key *key)
 {
@@ -131,10 +170,23 @@ worker_new(const struct lc_config *cfg, const struct lc_token_key *key)
 	w->cfg = cfg;
 	/* Without the database the worker still chats: seed-shaped prompts
 	 * are answered unsaved, conversation-shaped ones get storage_error. */
-	if (store_open(&w->store, cfg->database, err, sizeof(err)) != STORE_OK)
+	if (store_open(&w->store, cfg->database, err, sizeof(err)) != STORE_OK) {
+		/* A shared store is the hosts' common ground (sessions,
+		 * budgets, leases): without it this host must not serve. Its
+		 * supervisor (run.sh, systemd) starts it again after a pause,
+		 * until the database answers. */
+		if (store_path_is_pg(cfg->database)) {
+			log_err("%s; the worker stops (started again until the "
+			    "database answers)", err);
+			free(w);
+			return NULL;
+		}
 		log_err("%s; conversations will not be saved", err);
-	/* Replies that were streaming when the last worker stopped. */
-	n = w->store != NULL ? store_mark_interrupted(w->store) : 0;
+	}
+	/* Replies that were streaming when the last worker stopped (a
+	 * shared store: this worker's only, cluster_new). */
+	n = w->store != NULL && !store_is_shared(w->store) ?
+	    store_mark_interrupted(w->store) : 0;
 	if (n > 0)
 		log_warn("marked %d unfinished replies as interrupted", n);
 	purge_attachments(w);
@@ -153,8 +205,9 @@ worker_new(const struct lc_config *cfg, const struct lc_token_key *key)
 	}
 	session_models(w->session, w->live);
 	w->watch = watch_new(session_sink(w->session));
+	struct fanout fan = { fan_send, fan_watch, w, fan_delta };
 	w->replies = w->watch != NULL ? replies_new(cfg, w->store, w->multi,
-	    watch_as_fanout(w->watch)) : NULL;
+	    fan) : NULL;
 	w->prompts = w->replies != NULL ? prompts_new(cfg, w->store,
 	    w->replies) : NULL;
 	if (w->prompts == NULL) {
@@ -167,6 +220,11 @@ worker_new(const struct lc_config *cfg, const struct lc_token_key *key)
 	if (w->loop == NULL)
 		goto fail;
 	loop_set_tick(w->loop, on_tick, FLUSH_MS);
+	if (cluster_new(&w->cluster, cfg, w->store, w->loop, w->watch,
+	    w->replies) != 0)
+		goto fail;
+	if (w->cluster != NULL)
+		session_remote(w->session, cluster_remote(w->cluster));
 	return w;
 fail:
 	worker_free(w);
@@ -197,6 +255,8 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 		rc = loop_run(w->loop, &w->drained);
 	}
 	reply_interrupt_all(w->replies);
+	/* Their last frames reach the other hosts; then the lease goes. */
+	cluster_stop(w->cluster, 1000);
 	heartbeat_remove(w->cfg);
 	return rc;
 }
@@ -206,7 +266,10 @@ worker_free(struct worker *w)
 {
 	if (w == NULL)
 		return;
-	/* The replies' last frames still go out through watch and session. */
+	/* The replies' last frames still go out through watch and session
+	 * (not the cluster: it is gone first, its connection with it). */
+	cluster_free(w->cluster);
+	w->cluster = NULL;
 	replies_free(w->replies);
 	prompts_free(w->prompts);
 	watch_free(w->watch);

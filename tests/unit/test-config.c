@@ -648,8 +648,57 @@ test_budgets(void)
 	    "budgets: over 100 % refused");
 	expect_err("currency = US$\n", "currency must be", "budgets: a currency "
 	    "with a sign refused");
+	expect_err("database = postgresql://lc:secret@db.example/lc\n",
+	    "the URL holds a password", "database: a password in the URL refused");
+	expect_err("database = postgres:///lc?host=/run/postgresql&password=x\n",
+	    "the URL holds a password", "database: password= refused");
+	CHECK(load("database = postgresql://lc@db.example:5433/lc\n", &cfg,
+	    err) == 0 && strcmp(cfg.database, "postgresql://lc@db.example:5433/"
+	    "lc") == 0, "database: a PostgreSQL URL kept as it is");
+	config_free(&cfg);
 	expect_err("currency = ABCDEFGHI\n", "currency must be",
 	    "budgets: a 9-letter currency refused");
+}
+
+/* worker_id (the host name when empty, checked when set), worker_lease. */
+static void
+test_worker_id(void)
+{
+	struct lc_config cfg;
+	char err[LC_CONFIG_ERR_MAX], host[256], want[LC_WORKER_ID_MAX + 1];
+	int rc;
+
+	clear_env();
+	rc = load("", &cfg, err);
+	CHECK(rc == 0 && cfg.worker_id[0] != '\0' &&
+	    strlen(cfg.worker_id) <= LC_WORKER_ID_MAX,
+	    "worker_id: made when empty");
+	if (rc == 0 && gethostname(host, sizeof(host)) == 0) {
+		host[LC_WORKER_ID_MAX] = '\0';
+		memcpy(want, host, strlen(host) + 1);
+		for (char *c = want; *c; c++)
+			if (!isalnum((unsigned char)*c) && *c != '.' &&
+			    *c != '_' && *c != '-')
+				*c = '-';
+		CHECK_STR(cfg.worker_id, want, "worker_id: the host name");
+	}
+	CHECK(rc == 0 && cfg.worker_lease == 6 &&
+	    cfg.worker_cluster_queue == 1048576,
+	    "worker_lease 6 s, worker_cluster_queue 1 MiB by default");
+	config_free(&cfg);
+	setenv("LIGHTCHAT_WORKER_ID", "host-2.example_b", 1);
+	rc = load("", &cfg, err);
+	CHECK(rc == 0 && strcmp(cfg.worker_id, "host-2.example_b") == 0,
+	    "worker_id from the environment");
+	config_free(&cfg);
+	unsetenv("LIGHTCHAT_WORKER_ID");
+	expect_err("worker_id = a b\n", "worker_id", "worker_id with a space");
+	expect_err("worker_id = h/1\n", "worker_id", "worker_id with a slash");
+	expect_err("worker_id = "
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+	    "worker_id", "worker_id of 65 characters");
+	expect_err("worker_lease = 2\n", "worker_lease", "worker_lease below 3");
+	expect_err("worker_lease = 61\n", "worker_lease", "worker_lease over 60");
 }
 
 int
@@ -671,6 +720,7 @@ main(void)
 	test_prefix();
 	test_sections();
 	test_budgets();
+	test_worker_id();
 	clear_env();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
