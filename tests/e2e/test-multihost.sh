@@ -72,6 +72,7 @@ check "no stickiness: they went to several hosts ($served)" test "$served" -ge 2
 # ---- One user's two tabs on two hosts see the same live reply.
 login_on() { on "$1" login "$2" "$3" "$4"; }
 assert_eq "alice logs in on host1" "$(login_on 1 alice "$PW_alice" "$MH/j1")" "200"
+rm -f "$MH/a.out"  # (the waits below must not find the last case's)
 WSOPTS="--timeout 40 --until-final 1" on 1 ws "$MH/j1" "$(cprompt live '#words:300 #slow:6 live')" >"$MH/a.out" 2>"$MH/a.err" &
 apid=$!
 check "host1: the reply streams" started "$MH/a.out"
@@ -89,6 +90,7 @@ assert_eq "host2's tab: the final frame is host1's" "$(tail -1 "$MH/b.out" | jq 
 assert_eq "the stored reply: complete, 300 words" "$(stored "$C1") $(wc -w <<<"${content#You said: }")" "complete 300"
 
 # ---- Either tab can stop it: a stop sent on host2 stops host1's reply.
+rm -f "$MH/a.out"
 WSOPTS="--timeout 40 --until-final 1" on 1 ws "$MH/j1" "$(cprompt st '#words:400 #slow:20 stop me')" >"$MH/a.out" 2>"$MH/a.err" &
 apid=$!
 check "host1: the reply to stop streams" started "$MH/a.out"
@@ -111,10 +113,12 @@ assert_eq "the stored text is what host1's tab got" \
 # interrupted within the lease (+ its sweep), and host2's tab is told. Host
 # 1's supervisor (run.sh) is paused meanwhile: a restarted worker would
 # mark its own replies at its start and hide whether the others did.
+rm -f "$MH/a.out"
 WSOPTS="--timeout 60 --until-final 1" on 1 ws "$MH/j1" "$(cprompt kill '#words:400 #slow:30 kill me')" >"$MH/a.out" 2>"$MH/a.err" &
 apid=$!
 check "host1: the reply to kill streams" started "$MH/a.out"
 C3=$(conv_of "$MH/a.out")
+rm -f "$MH/b.out"
 WSOPTS="--timeout 40 --until-final 1" on 2 ws "$J" "$(watch_msg "$C3")" >"$MH/b.out" 2>"$MH/b.err" &
 bpid=$!
 check "host2's tab watches it" wait_for "$MH/b.out" '"type":"delta"' 10
@@ -245,7 +249,7 @@ check "host1: the REST API answers 5xx ($st)" test "${st:0:1}" = 5
 assert_eq "... storage_error" "$(jq -r .error.code "$MH/out" 2>/dev/null)" "storage_error"
 out=$(WSOPTS="--timeout 20" on 2 ws "$J" "$(cprompt down 'while the database is down')" 2>/dev/null)
 got=$(final "$out" | jq -r .error.code 2>/dev/null) || got=$out
-assert_eq "host2: a conversation prompt gets storage_error" "$got" "storage_error"
+assert_match "host2: a prompt gets storage_error (a frame, or the handshake's 503)" "$got" '^(storage_error|HTTP 503)$'
 assert_eq "host3: /health 503" "$(curl -s -o "$MH/out" -w '%{http_code}' "${HOST_BASE[3]}/health")" "503"
 check "... naming the database" test "$(jq -r .database "$MH/out")" != ok
 check "HAProxy: host1 DOWN (its check writes to the database)" lb_wait host1 '^DOWN' 15
