@@ -112,6 +112,11 @@ store_quota_PKGS := sqlite3 libcjson
 store_backup_SRC  := lib/store_backup.c
 store_backup_PKGS := sqlite3 libcjson
 
+# An installation's SQLite database moved into PostgreSQL, verified by
+# counts and SHA-256 per table (only the admin tool links it).
+store_migrate_SRC  := lib/store_migrate.c
+store_migrate_PKGS := sqlite3 libcjson libcrypto
+
 # /health's write and the FastCGI programs' /metrics counters.
 store_health_SRC  := lib/store_health.c
 store_health_PKGS := sqlite3 libcjson
@@ -292,7 +297,7 @@ MODULES := log buf utf8 monotime config models keyfile config_doc username perms
            session_check zmtp inflight sse think frames request upstream_body upstream context \
            watch account reply prompt uphttp discover limits outq session loop wcore wmain pages authorize \
            fmain ws admin store_backup wsclient store_attach sniff pdftext \
-           budget store_usage interest cluster_msg cluster
+           budget store_usage interest cluster_msg cluster store_migrate
 
 # Each module's objects compile with its own include paths (-Ilib when it
 # says none) and cflags.
@@ -322,6 +327,7 @@ WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply accou
                store_session store_quota users_fp id prom json token creds \
                username perms config models keyfile log buf utf8 monotime budget store_usage
 ADMIN_MODS  := admin wsclient store store_session store_quota store_backup \
+               store_migrate \
                users users_fp token username perms id config models keyfile config_doc log buf \
                monotime budget store_usage
 
@@ -382,6 +388,10 @@ test_PKGS_test-quota := sqlite3
 test-token_MODS   := token username
 test-backup_MODS  := store store_backup store_quota id log budget
 test_PKGS_test-backup := sqlite3
+test-migrate_MODS := store store_migrate store_backup store_session \
+                     store_login store_quota store_usage store_attach \
+                     store_health id log budget
+test_PKGS_test-migrate := sqlite3
 test-wsclient_MODS := wsclient buf monotime
 test-users_MODS   := users username
 test-utf8_MODS    := utf8 buf

@@ -5,6 +5,8 @@
 #ifndef LC_ADMIN_H
 #define LC_ADMIN_H
 
+#include <stddef.h>
+
 #include "config.h"
 #include "store.h"
 
@@ -30,6 +32,15 @@ int admin_backup(const struct lc_config *cfg, int argc, char **argv);
 
 /* restore [--yes] FILE: the database replaced by a backup (backup.c). */
 int admin_restore(const struct lc_config *cfg, int argc, char **argv);
+
+/* migrate-store SQLITE_FILE POSTGRES_URL: the SQLite database moved into
+ * an empty PostgreSQL one and verified, table by table (migrate.c). */
+int admin_migrate_store(const struct lc_config *cfg, int argc, char **argv);
+
+/* Copies url into out (cap bytes, cut to fit) with its password, as
+ * user:PASSWORD@ or a password=PASSWORD parameter, replaced by ***
+ * (migrate.c). */
+void admin_mask_url(const char *url, char *out, size_t cap);
 
 /* check [--url URL] [--user NAME] [--timeout SECONDS]: a smoke test of a
  * running site (check.c). */

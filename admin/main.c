@@ -20,6 +20,9 @@
  *   lightchat-admin config [KEY | --file | --template]
  *   lightchat-admin backup [--force] FILE    an online copy (backup.c)
  *   lightchat-admin restore [--yes] FILE     the database from a backup
+ *   lightchat-admin migrate-store SQLITE_FILE POSTGRES_URL
+ *                                          the database moved to PostgreSQL
+ *                                          and verified (migrate.c)
  *   lightchat-admin check [--url URL] [--user NAME] [--timeout S]
  *                                          a smoke test of the site (check.c)
  *
@@ -79,6 +82,7 @@ usage(void)
 	    "       lightchat-admin config [KEY | --file | --template]\n"
 	    "       lightchat-admin backup [--force] FILE\n"
 	    "       lightchat-admin restore [--yes] FILE\n"
+	    "       lightchat-admin migrate-store SQLITE_FILE POSTGRES_URL\n"
 	    "       lightchat-admin check [--url URL] [--user NAME] "
 	    "[--timeout SECONDS]\n");
 	return 2;
@@ -679,6 +683,8 @@ main(int argc, char **argv)
 		rc = admin_backup(&cfg, argc - 1, argv + 1);
 	else if (strcmp(argv[1], "restore") == 0)
 		rc = admin_restore(&cfg, argc - 1, argv + 1);
+	else if (strcmp(argv[1], "migrate-store") == 0)
+		rc = admin_migrate_store(&cfg, argc - 1, argv + 1);
 	else if (strcmp(argv[1], "check") == 0)
 		rc = admin_check(&cfg, argc - 1, argv + 1);
 	else

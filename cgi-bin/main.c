@@ -68,7 +68,8 @@ main(void)
 		goto out;
 	}
 	/* Without the database, login still works and the REST API says 503. */
-	if (store_open(&store, cfg.database, err, sizeof(err)) != STORE_OK)
+	if (store_open_retrying(&store, cfg.database, err, sizeof(err)) !=
+	    STORE_OK || err[0] != '\0')
 		log_err("%s", err);
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgi, 0, 0) != 0) {

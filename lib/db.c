@@ -30,7 +30,8 @@ db_open_sqlite(struct db **out, const char *path, int flags, int busy_ms,
 }
 
 int
-db_open_pg(struct db **out, const char *url, char *err, size_t errcap)
+db_open_pg(struct db **out, const char *url, int lazy, char *err,
+    size_t errcap)
 {
 	struct db *d = calloc(1, sizeof(*d));
 
@@ -39,12 +40,20 @@ db_open_pg(struct db **out, const char *url, char *err, size_t errcap)
 		snprintf(err, errcap, "out of memory");
 		return DB_ERR;
 	}
-	if (pg_open(d, url, err, errcap) != DB_OK) {
+	err[0] = '\0';
+	if (pg_open(d, url, err, errcap) != DB_OK &&
+	    !(lazy && d->pg != NULL)) {
 		db_close(d);
 		return DB_ERR;
 	}
 	*out = d;
 	return DB_OK;
+}
+
+int
+db_connected(struct db *d)
+{
+	return d->lite != NULL || pg_connected(d);
 }
 
 void

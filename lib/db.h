@@ -38,8 +38,14 @@ int db_open_sqlite(struct db **out, const char *path, int flags,
 
 /* Connects to the PostgreSQL database at url (a libpq connection URI).
  * Returns DB_OK with *out set, or DB_ERR with a message in err (libpq's,
- * which never holds the password); *out is NULL then. */
-int db_open_pg(struct db **out, const char *url, char *err, size_t errcap);
+ * which never holds the password); *out is NULL then. lazy: a server that
+ * does not answer is not an error: DB_OK, *out set, why in err, and the
+ * first statement connects again (db_step's rule). */
+int db_open_pg(struct db **out, const char *url, int lazy, char *err,
+    size_t errcap);
+
+/* 1 while the connection works (SQLite: always). */
+int db_connected(struct db *d);
 
 /* Closes the connection and frees it; NULL is allowed. Statements must be
  * finalized first. */

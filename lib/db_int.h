@@ -49,6 +49,7 @@ struct db_stmt {
 /* db_pg.c's side of db.c's calls (st and d on PostgreSQL). */
 int pg_open(struct db *d, const char *url, char *err, size_t errcap);
 void pg_close(struct db *d);
+int pg_connected(struct db *d);
 int pg_prepare(struct db *d, const char *sql, const char *pg_sql,
     struct db_stmt *st);
 void pg_finalize(struct db_stmt *st);

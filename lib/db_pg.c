@@ -78,10 +78,17 @@ pg_open(struct db *d, const char *url, char *err, size_t errcap)
 	if (d->pg == NULL || pq->status(d->pg) != CONNECTION_OK) {
 		set_err(d, d->pg != NULL ? pq->errorMessage(d->pg) : "out of memory");
 		snprintf(err, errcap, "PostgreSQL: %s", d->err);
+		d->lost = 1;   /* said by the caller; its return is logged */
 		return DB_ERR;
 	}
 	pq->setNoticeProcessor(d->pg, no_notice, NULL);
 	return DB_OK;
+}
+
+int
+pg_connected(struct db *d)
+{
+	return d->pg != NULL && pq->status(d->pg) == CONNECTION_OK;
 }
 
 void

@@ -82,11 +82,12 @@ static unsigned long long db_errors;
 	" ON c.id = m.conversation_id"
 
 /* The replies store_interrupt_orphans ends: streaming, and written by
- * worker ?1 (a worker that restarted), or by nobody, or by a worker whose
+ * worker ?1 before ?2 (a worker that restarted), or by nobody, or by a worker whose
  * lease ended before ?2. The partial index messages_streaming makes this
  * a look at the few streaming rows, whatever the table's size. */
 #define ORPHANS_WHERE \
-	" WHERE m.state = 'streaming' AND (m.worker IS NULL OR m.worker = ?1" \
+	" WHERE m.state = 'streaming' AND (m.worker IS NULL" \
+	" OR (m.worker = ?1 AND m.created_at < ?2)" \
 	" OR NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = m.worker" \
 	" AND w.lease_until >= ?2))"
 
@@ -430,6 +431,21 @@ static const char *const stmt_pg[ST__MAX] = {
 	    "DELETE FROM attachments WHERE \"user\" LIKE '~deleted~%'"
 	    " AND ($1::text IS NULL OR right(\"user\", length($1) + 1)"
 	    " = '~' || $1)",
+	/* A NULL parameter's type, which "IS NULL" does not tell. */
+	[ST_SESS_REVOKE] =
+	    "UPDATE sessions SET revoked_at = $1 WHERE sid = $2"
+	    " AND ($3::text IS NULL OR user = $3) AND revoked_at IS NULL",
+	[ST_SESS_REVOKE_USER] =
+	    "UPDATE sessions SET revoked_at = $1 WHERE ($2::text IS NULL"
+	    " OR user = $2) AND revoked_at IS NULL"
+	    " AND ($3::text IS NULL OR sid <> $3)",
+	[ST_SESS_LIST] =
+	    "SELECT sid, user, created_at, last_seen, expires_at, addr,"
+	    " client, remember, pub FROM sessions"
+	    " WHERE ($1::text IS NULL OR user = $1)"
+	    " AND revoked_at IS NULL AND expires_at > $2"
+	    " AND (remember <> 0 OR last_seen + $3 > $2)"
+	    " ORDER BY user, last_seen DESC",
 	[ST_COUNTER_ADD] =
 	    "INSERT INTO counters (name, value) VALUES ($1, $2)"
 	    " ON CONFLICT (name) DO UPDATE"
@@ -452,7 +468,8 @@ static const char *const stmt_pg[ST__MAX] = {
 	    "SELECT m.id, m.conversation_id, c.\"user\" FROM messages m"
 	    " JOIN conversations c ON c.id = m.conversation_id"
 	    " WHERE m.state = 'streaming' AND (m.worker IS NULL"
-	    " OR m.worker = $1::text OR NOT EXISTS (SELECT 1 FROM workers w"
+	    " OR (m.worker = $1::text AND m.created_at < $2)"
+	    " OR NOT EXISTS (SELECT 1 FROM workers w"
 	    " WHERE w.id = m.worker AND w.lease_until >= $2))"
 	    " ORDER BY m.id LIMIT $3",
 };
@@ -1049,6 +1066,37 @@ store_db_fail(struct store *s, const char *what)
 	return STORE_ERR;
 }
 
+static int migrate(struct store *s, char *err, size_t errcap);
+
+/* A store opened before its PostgreSQL server answered (store_open_retrying)
+ * becomes ready at a use: its schema is checked (migrate) at most once a
+ * second, and said in the log at most every 30 s. Returns STORE_OK once
+ * ready, else STORE_ERR. */
+static int
+ensure_ready(struct store *s)
+{
+	char err[256];
+	long long now;
+
+	if (s->ready)
+		return STORE_OK;
+	now = store_now_ms();
+	if (now - s->tried_ms < 1000)
+		return STORE_ERR;
+	s->tried_ms = now;
+	if (migrate(s, err, sizeof(err)) != STORE_OK) {
+		db_errors++;
+		if (now - s->said_ms >= 30000) {
+			s->said_ms = now;
+			log_err("store: the database is not available: %s", err);
+		}
+		return STORE_ERR;
+	}
+	s->ready = 1;
+	log_info("store: the database answers; its schema is ready");
+	return STORE_OK;
+}
+
 int
 store_prep(struct store *s, enum stmt id, struct db_stmt **st)
 {
@@ -1058,6 +1106,8 @@ store_prep(struct store *s, enum stmt id, struct db_stmt **st)
 		log_err("store: no database");
 		return STORE_ERR;
 	}
+	if (!s->ready && ensure_ready(s) != STORE_OK)
+		return STORE_ERR;
 	/* Persistent: these live as long as the connection. */
 	if (s->st[id] == NULL && db_prepare(s->db, stmt_sql[id], stmt_pg[id], 1,
 	    &s->st[id]) != DB_OK) {
@@ -1259,26 +1309,34 @@ store_set_worker(struct store *s, const char *id)
 	return STORE_OK;
 }
 
-int
-store_open(struct store **out, const char *path, char *err, size_t errcap)
+/* store_open and store_open_retrying (lazy: a PostgreSQL server that does
+ * not answer yet leaves the store not ready instead of failing). */
+static int
+open_store(struct store **out, const char *path, int lazy, char *err,
+    size_t errcap)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	char why[256];
 
 	*out = NULL;
+	err[0] = '\0';
 	if (s == NULL) {
 		snprintf(err, errcap, "out of memory");
 		return STORE_ERR;
 	}
 	if (store_path_is_pg(path)) {
 		/* libpq's message names the server, never the password. */
-		if (db_open_pg(&s->db, path, why, sizeof(why)) != DB_OK) {
+		if (db_open_pg(&s->db, path, lazy, why, sizeof(why)) != DB_OK) {
 			snprintf(err, errcap, "database: %s", why);
 			goto fail;
 		}
-		if (exec(s, "SET client_min_messages = warning") != STORE_OK) {
-			snprintf(err, errcap, "database: %s", db_errmsg(s->db));
-			goto fail;
+		if (!db_connected(s->db)) {
+			/* Lazy: the first use connects and migrates. */
+			snprintf(err, errcap, "store: the database is not "
+			    "available yet: %s; tried again at each use", why);
+			s->tried_ms = s->said_ms = store_now_ms();
+			*out = s;
+			return STORE_OK;
 		}
 	} else {
 		if (db_open_sqlite(&s->db, path, SQLITE_OPEN_READWRITE |
@@ -1303,11 +1361,25 @@ store_open(struct store **out, const char *path, char *err, size_t errcap)
 	}
 	if (migrate(s, err, errcap) != STORE_OK)
 		goto fail;
+	s->ready = 1;
 	*out = s;
 	return STORE_OK;
 fail:
 	store_close(s);
 	return STORE_ERR;
+}
+
+int
+store_open(struct store **out, const char *path, char *err, size_t errcap)
+{
+	return open_store(out, path, 0, err, errcap);
+}
+
+int
+store_open_retrying(struct store **out, const char *path, char *err,
+    size_t errcap)
+{
+	return open_store(out, path, 1, err, errcap);
 }
 
 int
@@ -1331,6 +1403,7 @@ store_open_plain(struct store **out, const char *path, int readonly,
 		store_close(s);
 		return STORE_ERR;
 	}
+	s->ready = 1;   /* as it is: never migrated */
 	*out = s;
 	return STORE_OK;
 }

@@ -15,7 +15,8 @@
  * quotas), store_backup.c (copies of the whole database) and
  * store_health.c (/health's write, the /metrics counters),
  * store_attach.c (attachments), store_usage.c (the usage ledger and
- * budget limits). */
+ * budget limits), store_migrate.c (a SQLite database moved to
+ * PostgreSQL). */
 #ifndef LC_STORE_H
 #define LC_STORE_H
 
@@ -52,6 +53,15 @@ struct store;
  * set (close with store_close), or STORE_ERR with a message in err (never
  * the URL's password). */
 int store_open(struct store **out, const char *path, char *err,
+    size_t errcap);
+
+/* As store_open, for the programs that serve (the worker, the FastCGI
+ * program): a PostgreSQL server that does not answer yet is not an error.
+ * Returns STORE_OK with *out set and err saying why it is not ready (err[0]
+ * is '\0' when it is): each use of the store tries again, at most once a
+ * second, and fails cleanly (STORE_ERR) until the server answers and the
+ * schema is checked. STORE_ERR otherwise, as store_open. */
+int store_open_retrying(struct store **out, const char *path, char *err,
     size_t errcap);
 
 /* Closes the database; NULL is allowed. */
@@ -279,8 +289,9 @@ typedef void (*store_orphan_fn)(void *arg, const char *user,
     const char *conversation_id, long long message_id);
 
 /* Ends the replies nobody writes any more: every "streaming" message
- * whose worker is self (at a worker's start: what it wrote before it
- * restarted is lost; NULL in the periodic sweeps), or whose worker's lease
+ * whose worker is self and that was made before now_ms (at a worker's
+ * start: what it wrote before it restarted is lost; self NULL in the
+ * periodic sweeps), or whose worker's lease
  * ended before now_ms, or that names no worker (at most 256 a call: the
  * next takes the rest); each is marked interrupted and added to the usage ledger
  * as store_mark_interrupted does, one transaction, and the expired leases
@@ -646,6 +657,58 @@ int store_streaming(struct store *s, long long *n);
 int store_restore(struct store *s, const char *path, const char *work,
     const char *before, struct store_file_info *info,
     struct store_file_info *saved, char *err, size_t errcap);
+
+/* An installation moved to PostgreSQL (store_migrate.c, only the admin
+ * tool links it; lightchat-admin migrate-store). The tables it copies, in
+ * foreign-key order, and the two it compares without copying (the
+ * target's triggers make them): conversations, messages, attachments,
+ * sessions, login_failures, login_trust, user_quotas, user_limits,
+ * counters, health, usage; user_usage, usage_totals. */
+#define STORE_MIGRATE_TABLES 13
+#define STORE_MIGRATE_SHA256 32   /* bytes of a digest */
+
+struct store_migrate_table {
+	const char *name;        /* static */
+	int copied;              /* 0: rebuilt by the target's triggers */
+	long long rows;          /* copied (then verified) */
+	char sha256[2 * STORE_MIGRATE_SHA256 + 1];   /* hex; "" until verified */
+};
+
+struct store_migrate_report {
+	int schema_from;         /* the source's schema before it was opened */
+	int committed;           /* 1: the copy is committed in PostgreSQL */
+	int verified;            /* 1: every table compared equal */
+	struct store_migrate_table table[STORE_MIGRATE_TABLES];
+};
+
+/* Copies the lightchat database in the SQLite file sqlite_path into the
+ * PostgreSQL database at pg_url (a postgresql:// or postgres:// URL), and
+ * proves it. The file is first checked (store_backup_verify: a lightchat
+ * database of a schema this build reads), then opened with store_open
+ * (migrated to this build's schema) and held under its write lock to the
+ * end; the target is opened with store_open (its schema made). Refused
+ * (STORE_INVALID) when the file is not such a database, when it holds
+ * replies still streaming ("stop lightchat first"), or when any of the
+ * target's tables above holds a row (it is never overwritten). The copy
+ * is one PostgreSQL transaction: each row's values bound with the types
+ * the source holds (text and blobs byte for byte), ids kept, the
+ * conversations' counters, user_usage and usage_totals made by the
+ * target's triggers as the rows arrive, the identity sequences (messages,
+ * usage) set past the largest id. After the commit every table is read
+ * back from both engines in primary-key order, and its rows and the
+ * SHA-256 of a canonical encoding of its values (each: a type tag, an
+ * integer as 8 bytes, or a length and the bytes) compared: *rep gets
+ * them. Memory: a batch of rows of one table, never a table. Returns
+ * STORE_OK (rep->verified), STORE_INVALID, or STORE_ERR (cannot read or
+ * write; or a table that differs, named in err: rep->committed then says
+ * the target holds the copy) with a one-line reason in err, which never
+ * holds the URL's password. */
+int store_migrate(const char *sqlite_path, const char *pg_url,
+    struct store_migrate_report *rep, char *err, size_t errcap);
+
+/* The rows of table in rep, or -1 for a table it does not have. */
+long long store_migrate_rows(const struct store_migrate_report *rep,
+    const char *table);
 
 /* Returns a short description of an error code. */
 const char *store_strerror(int err);

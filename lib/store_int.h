@@ -117,6 +117,9 @@ struct store {
 	struct db *db;                 /* SQLite or PostgreSQL (db.h) */
 	struct db_stmt *st[ST__MAX];   /* prepared on first use, kept */
 	char worker[STORE_WORKER_MAX + 1];   /* store_set_worker's id */
+	int ready;                     /* its schema checked (migrate) */
+	long long tried_ms;            /* not ready: the last attempt */
+	long long said_ms;             /* not ready: the last log line */
 };
 
 /* Opens the database file at path as it is: no migration, no journal

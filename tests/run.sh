@@ -81,11 +81,15 @@ if [ "$WHAT" = all ] || [ "$WHAT" = e2e-pg ]; then
 	if pg_start; then
 		trap 'pg_stop' EXIT
 		# The store's own checks on PostgreSQL (test-engines runs on
-		# SQLite in unit): a database of its own.
-		for b in build/tests/test-engines build-asan/tests/test-engines; do
+		# SQLite in unit), and the move of a SQLite store into it
+		# (test-migrate: its refusals only in unit): a database of its
+		# own each.
+		for b in build/tests/test-engines build-asan/tests/test-engines \
+			build/tests/test-migrate build-asan/tests/test-migrate; do
 			[ -x "$b" ] || continue
-			db=$(pg_newdb "unit_$(basename "$(dirname "$(dirname "$b")")" | tr -c 'a-z0-9\n' _)")
-			LC_TEST_DATABASE=$db run_one "pg-unit-$(basename "$(dirname "$(dirname "$b")")")-test-engines" "$b"
+			tree=$(basename "$(dirname "$(dirname "$b")")")
+			db=$(pg_newdb "unit_$(printf '%s_%s' "$tree" "$(basename "$b")" | tr -c 'a-z0-9\n' _)")
+			LC_TEST_DATABASE=$db run_one "pg-unit-$tree-$(basename "$b")" "$b"
 		done
 		for t in tests/e2e/test-*.sh; do
 			case "$t" in *multihost* | *browser* | *valgrind* | *slow.sh) continue ;; esac

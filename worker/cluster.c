@@ -64,6 +64,8 @@ struct sender {
 enum cl_state { CL_DOWN, CL_CONNECTING, CL_LISTENING, CL_UP };
 
 struct cluster {
+	long long started_ms;         /* wall clock at cluster_new */
+	int self_swept;               /* what it wrote before its start ended */
 	const struct lc_config *cfg;
 	const struct pq_api *pq;      /* libpq, loaded (lib/pq.h) */
 	struct store *store;
@@ -696,13 +698,30 @@ lease_renew(struct cluster *cl)
 	}
 }
 
+/* What this worker wrote before it started (it restarted) is over: ended
+ * at its start, or at the first sweep the database answers. */
+static void
+sweep_self(struct cluster *cl)
+{
+	int n = store_interrupt_orphans(cl->store, cl->id, cl->started_ms,
+	    on_orphan, cl);
+
+	if (n < 0)
+		return;
+	cl->self_swept = 1;
+	if (n > 0)
+		log_warn("marked %d unfinished replies as interrupted", n);
+}
+
 static void
 sweep_orphans(struct cluster *cl)
 {
-	/* Not self: this worker's replies are alive. */
-	int n = store_interrupt_orphans(cl->store, NULL, wall_ms(), on_orphan,
-	    cl);
+	int n;
 
+	if (!cl->self_swept)
+		sweep_self(cl);
+	/* Not self: this worker's replies are alive. */
+	n = store_interrupt_orphans(cl->store, NULL, wall_ms(), on_orphan, cl);
 	if (n > 0)
 		log_warn("cluster: ended %d replies of workers whose lease ran "
 		    "out", n);
@@ -929,7 +948,6 @@ cluster_new(struct cluster **out, const struct lc_config *cfg,
 	struct cluster *cl;
 	unsigned char rnd[CMSG_INSTANCE_LEN / 2];
 	long long now;
-	int n;
 
 	*out = NULL;
 	if (!store_is_shared(store))
@@ -979,10 +997,8 @@ cluster_new(struct cluster **out, const struct lc_config *cfg,
 		goto fail;
 	}
 	/* What this worker wrote when it last ran is over; its lease. */
-	now = wall_ms();
-	n = store_interrupt_orphans(store, cl->id, now, on_orphan, cl);
-	if (n > 0)
-		log_warn("marked %d unfinished replies as interrupted", n);
+	cl->started_ms = wall_ms();
+	sweep_self(cl);
 	lease_renew(cl);
 	now = monotime_ms();
 	cl->renew_ms = now + cl->lease_ms / 3;

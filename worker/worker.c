@@ -170,19 +170,13 @@ worker_new(const struct lc_config *cfg, const struct lc_token_key *key)
 	w->cfg = cfg;
 	/* Without the database the worker still chats: seed-shaped prompts
 	 * are answered unsaved, conversation-shaped ones get storage_error. */
-	if (store_open(&w->store, cfg->database, err, sizeof(err)) != STORE_OK) {
-		/* A shared store is the hosts' common ground (sessions,
-		 * budgets, leases): without it this host must not serve. Its
-		 * supervisor (run.sh, systemd) starts it again after a pause,
-		 * until the database answers. */
-		if (store_path_is_pg(cfg->database)) {
-			log_err("%s; the worker stops (started again until the "
-			    "database answers)", err);
-			free(w);
-			return NULL;
-		}
+	/* A PostgreSQL server that does not answer yet: the store is made
+	 * all the same, and each use tries again until it answers. */
+	if (store_open_retrying(&w->store, cfg->database, err,
+	    sizeof(err)) != STORE_OK)
 		log_err("%s; conversations will not be saved", err);
-	}
+	else if (err[0] != '\0')
+		log_err("%s", err);
 	/* Replies that were streaming when the last worker stopped (a
 	 * shared store: this worker's only, cluster_new). */
 	n = w->store != NULL && !store_is_shared(w->store) ?

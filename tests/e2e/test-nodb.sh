@@ -10,6 +10,27 @@
 skip_file_in_pg "a worker without its database: with PostgreSQL the worker waits for it (it exits and is restarted)"
 stack_start LIGHTCHAT_DATABASE=/proc/lightchat-cannot-be-here.db || finish
 J=$T/jar
+if pg_mode; then
+	# A shared store that does not answer: nothing is decided without it.
+	# A login fails closed (its session could not be ended elsewhere),
+	# /health says so, and the programs keep running, trying again at
+	# each use (test-multihost restarts a real server and sees them
+	# recover).
+	st=$(curl -s -o "$T/out" -D "$T/hdr" -w '%{http_code}' -H 'Content-Type: application/json' \
+		-d "{\"username\":\"alice\",\"password\":\"$PW_alice\"}" "$BASE/login")
+	assert_eq "login: 503 (no session can be recorded)" "$st" "503"
+	check "... with a Retry-After" grep -qi '^Retry-After: ' "$T/hdr"
+	out=$(curl -s -w ' %{http_code}' "$BASE/health")
+	assert_match "/health: 503 naming the database" "$out" '"database":"[a-z ]+"\} 503$'
+	check "the reason is logged (the database is not available)" \
+		grep -q 'the database is not available' "$T/stack.log"
+	check "/metrics still answers" test "$(curl -s -o "$T/metrics" -w '%{http_code}' "$BASE/metrics")" = 200
+	check "the worker did not restart" test "$(grep -c 'worker exited' "$T/stack.log")" -eq 0
+	check "the password is never logged" bash -c "! grep -qF -- '$PW_alice' '$T/stack.log'"
+	stack_stop
+	rmdir "$NOPG"
+	finish
+fi
 assert_eq "login works without the database" "$(login alice "$PW_alice" "$J")" "200"
 st=$(curl -s -o "$T/out" -w '%{http_code}' -b "$J" "$BASE/api/conversations")
 assert_eq "REST API: 503" "$st" "503"

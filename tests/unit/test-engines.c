@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -270,23 +271,26 @@ test_leases(struct store *w1, struct store *w2)
 	long long a = -1, b = -1, tok = -1, cost = -1;
 	struct ended e = { 0 };
 	cJSON *out = NULL;
+	/* Times from now: a restarted worker's own replies are those made
+	 * before its start. */
+	long long t = (long long)time(NULL) * 1000;
 
 	CHECK(store_set_worker(w1, "host1") == STORE_OK &&
 	    store_set_worker(w2, "host2") == STORE_OK, "two workers");
-	CHECK(store_lease_renew(w1, "host1", 1000, 7000) == STORE_OK &&
-	    store_lease_renew(w1, "host1", 2000, 8000) == STORE_OK &&
-	    store_lease_renew(w2, "host2", 1000, 7000) == STORE_OK,
+	CHECK(store_lease_renew(w1, "host1", t + 1000, t + 7000) == STORE_OK &&
+	    store_lease_renew(w1, "host1", t + 2000, t + 8000) == STORE_OK &&
+	    store_lease_renew(w2, "host2", t + 1000, t + 7000) == STORE_OK,
 	    "leases taken and renewed");
 	CHECK(store_conv_create(w1, "gina", "t", "m", "", c) == STORE_OK &&
 	    msg_add(w1, c, "user", "q", STORE_COMPLETE) > 0 &&
 	    (a = msg_add(w1, c, "assistant", "half an answ",
 	    STORE_STREAMING)) > 0, "host1 streams a reply");
-	CHECK(store_interrupt_orphans(w2, NULL, 7500, on_orphan, &e) == 0 &&
+	CHECK(store_interrupt_orphans(w2, NULL, t + 7500, on_orphan, &e) == 0 &&
 	    e.n == 0, "within host1's lease nothing is ended");
-	CHECK(store_interrupt_orphans(w2, NULL, 9000, on_orphan, &e) == 1 &&
+	CHECK(store_interrupt_orphans(w2, NULL, t + 9000, on_orphan, &e) == 1 &&
 	    e.n == 1 && strcmp(e.conv, c) == 0 && strcmp(e.user, "gina") == 0,
 	    "past it, host2 ends host1's reply and says whose");
-	CHECK(store_interrupt_orphans(w2, NULL, 9000, on_orphan, &e) == 0 &&
+	CHECK(store_interrupt_orphans(w2, NULL, t + 9000, on_orphan, &e) == 0 &&
 	    e.n == 1, "once only");
 	CHECK(store_conv_get(w2, c, "gina", &out) == STORE_OK, "read it");
 	cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(out, "messages"), 1);
@@ -297,10 +301,12 @@ test_leases(struct store *w1, struct store *w2)
 	    STORE_OK && tok == 3, "its ledger row: 12 bytes, 3 tokens");
 	/* host2's own reply, host2 restarting: its start ends it at once. */
 	CHECK((b = msg_add(w2, c, "assistant", "x", STORE_STREAMING)) > a &&
-	    store_lease_renew(w2, "host2", 9000, 15000) == STORE_OK &&
-	    store_interrupt_orphans(w1, NULL, 9500, NULL, NULL) == 0,
+	    store_lease_renew(w2, "host2", t + 9000, t + 15000) == STORE_OK &&
+	    store_interrupt_orphans(w1, NULL, t + 9500, NULL, NULL) == 0,
 	    "a live lease keeps host2's reply");
-	CHECK(store_interrupt_orphans(w2, "host2", 9500, NULL, NULL) == 1,
+	CHECK(store_interrupt_orphans(w2, "host2", t - 1000, NULL, NULL) == 0,
+	    "a worker's own reply made after its start is not its past");
+	CHECK(store_interrupt_orphans(w2, "host2", t + 9500, NULL, NULL) == 1,
 	    "host2 restarted: its start ends what it wrote before");
 	CHECK(store_lease_drop(w2, "host2") == STORE_OK, "a lease dropped");
 }
@@ -373,8 +379,23 @@ main(void)
 	test_sessions_logins(s);
 	test_usage(s);
 	test_leases(s, s2);
-	if (pg)
+	if (pg) {
 		test_connection_lost(s, url);
+		/* A server that is not there: refused, or (the programs that
+		 * serve) made, not ready, each use failing cleanly. */
+		struct store *lazy = NULL;
+		const char *none = "postgresql:///x?host=/nonexistent&port=1";
+		CHECK(store_open(&lazy, none, err, sizeof(err)) == STORE_ERR &&
+		    lazy == NULL && strstr(err, "nonexistent") != NULL,
+		    "store_open: a server not there refused, saying where");
+		CHECK(store_open_retrying(&lazy, none, err, sizeof(err)) ==
+		    STORE_OK && lazy != NULL && err[0] != '\0',
+		    "store_open_retrying: made, saying why it is not ready");
+		CHECK(store_conv_owned(lazy, "0123456789abcdef0123456789abcdef", "x") == STORE_ERR &&
+		    store_conv_owned(lazy, "0123456789abcdef0123456789abcdef", "x") == STORE_ERR,
+		    "its uses fail cleanly until the server answers");
+		store_close(lazy);
+	}
 	store_close(s2);
 	store_close(s);
 	cJSON *list = NULL;
