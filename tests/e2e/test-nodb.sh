@@ -2,13 +2,15 @@
 # test-nodb.sh - a database that cannot be opened (read-only place, full or
 # broken disk) gives clear errors, never a crash: login still works, the
 # REST API answers 503, seed-shaped prompts are answered unsaved and
-# conversation-shaped ones get storage_error.
+# conversation-shaped ones get storage_error. In PostgreSQL mode: a server
+# that is not there (a socket directory where none listens).
 . "$(dirname "$0")/lib.sh"
-# A shared store that cannot be opened stops the worker, which its
-# supervisor starts again until it can (worker/worker.c): the outage of a
-# PostgreSQL store is test-multihost's (the server stopped mid-run).
-skip_file_in_pg "a worker without its database: with PostgreSQL the worker waits for it (it exits and is restarted)"
-stack_start LIGHTCHAT_DATABASE=/proc/lightchat-cannot-be-here.db || finish
+NODB=/proc/lightchat-cannot-be-here.db
+if pg_mode; then
+	NOPG=$(mktemp -d /tmp/lightchat-nopg.XXXXXX)
+	NODB="postgresql:///lightchat?host=$NOPG&port=1&user=postgres&connect_timeout=2"
+fi
+stack_start LIGHTCHAT_DATABASE="$NODB" || finish
 J=$T/jar
 if pg_mode; then
 	# A shared store that does not answer: nothing is decided without it.
@@ -46,4 +48,5 @@ assert_eq "/metrics still answers" "$(curl -s -o "$T/metrics" -w '%{http_code}' 
 check "/metrics: the worker's figures without the database" grep -q '^lightchat_worker_up 1$' "$T/metrics"
 check "the worker did not restart" test "$(grep -c 'worker exited' "$T/stack.log")" -eq 0
 stack_stop
+[ -n "${NOPG:-}" ] && rmdir "$NOPG"
 finish
