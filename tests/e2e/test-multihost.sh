@@ -54,11 +54,13 @@ out=$(lb ws "$J" "$(cprompt lb1 'Through the balancer')")
 assert_eq "a prompt over the balancer's WebSocket is answered" "$(final "$out" | jq -r .text.content)" \
 	"You said: Through the balancer"
 C0=$(printf '%s\n' "$out" | jq -r 'select(.type=="start") | .conversation_id' | head -1)
-list1=$(on 1 curl -s -b "$J" "${HOST_BASE[1]}/api/conversations" | jq -c '[.conversations[].id]')
-assert_eq "host1: the conversation is listed" "$(jq -r '.[0]' <<<"$list1")" "$C0"
+login_on() { on "$1" login "$2" "$3" "$4"; }
+assert_eq "alice logs in on host1" "$(login_on 1 alice "$PW_alice" "$MH/j1")" "200"
+list1=$(curl -s -b "$MH/j1" "${HOST_BASE[1]}/api/conversations" | jq -c '[.conversations[].id]')
+assert_eq "host1: the balancer's conversation is listed" "$(jq -r '.[0]' <<<"$list1")" "$C0"
 for i in 2 3; do
 	assert_eq "host$i: the same conversations list with host1's cookie" \
-		"$(curl -s -b "$J" "${HOST_BASE[i]}/api/conversations" | jq -c '[.conversations[].id]')" "$list1"
+		"$(curl -s -b "$MH/j1" "${HOST_BASE[i]}/api/conversations" | jq -c '[.conversations[].id]')" "$list1"
 done
 n0=$(grep -c '"GET /api/me ' "$LB_LOG")
 for _ in $(seq 9); do
@@ -70,8 +72,6 @@ served=$(grep '"GET /api/me ' "$LB_LOG" | tail -n +$((n0 + 1)) | grep -o 'lightc
 check "no stickiness: they went to several hosts ($served)" test "$served" -ge 2
 
 # ---- One user's two tabs on two hosts see the same live reply.
-login_on() { on "$1" login "$2" "$3" "$4"; }
-assert_eq "alice logs in on host1" "$(login_on 1 alice "$PW_alice" "$MH/j1")" "200"
 rm -f "$MH/a.out"  # (the waits below must not find the last case's)
 WSOPTS="--timeout 40 --until-final 1" on 1 ws "$MH/j1" "$(cprompt live '#words:300 #slow:6 live')" >"$MH/a.out" 2>"$MH/a.err" &
 apid=$!
