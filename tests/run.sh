@@ -71,7 +71,8 @@ if [ "$WHAT" = all ] || [ "$WHAT" = e2e ]; then
 fi
 # PostgreSQL mode: one server for all the files, started and stopped here
 # (tests/e2e/pg.sh); each stack_start gets a new database on it. Left out:
-# the multi-host suite (on PostgreSQL already, in e2e), the browser test
+# the multi-host suites (test-multihost, test-cluster: on PostgreSQL
+# already, a server of their own, in e2e), the browser test
 # (the page in chromium, whose store calls are the REST API's, tested
 # here by the others), valgrind (memcheck of the SQLite build's paths, 3
 # min) and the 30-second reply (test-slow: its writes are test-history's).
@@ -92,7 +93,7 @@ if [ "$WHAT" = all ] || [ "$WHAT" = e2e-pg ]; then
 			LC_TEST_DATABASE=$db run_one "pg-unit-$tree-$(basename "$b")" "$b"
 		done
 		for t in tests/e2e/test-*.sh; do
-			case "$t" in *multihost* | *browser* | *valgrind* | *slow.sh) continue ;; esac
+			case "$t" in *multihost* | *cluster* | *browser* | *valgrind* | *slow.sh) continue ;; esac
 			LIGHTCHAT_TEST_DB=pg run_one "pg-e2e-$(basename "$t" .sh)" bash "$t"
 		done
 		pg_stop

@@ -2,8 +2,9 @@
 # database, behind HAProxy, for the multi-host tests (issue 17). Source it
 # (after lib.sh, which it sources itself) from a test-*.sh file.
 #
-#   mh_start N [VAR=value ...]  starts PostgreSQL (tests/e2e/pg.sh; the one
-#       tests/run.sh started, if any), N hosts and HAProxy in front. Each
+#   mh_start N [VAR=value ...]  starts PostgreSQL (tests/e2e/pg.sh: a server
+#       of its own, never one the caller shares, since a test may stop and
+#       start it), N hosts and HAProxy in front. Each
 #       host is a whole stack (scripts/run.sh: lighttpd with the FastCGI
 #       program, websocketd and the sessions in a network namespace of its
 #       own, and its own worker) with its own temp dir, state directory,
@@ -157,7 +158,10 @@ mh_start() {
 	shift
 	MH_N=$n
 	MH=$(mktemp -d /tmp/lightchat-mh.XXXXXX)
-	if [ -z "${PG_SOCK:-}" ] || [ ! -S "$PG_SOCK/.s.PGSQL.$PG_PORT" ]; then
+	# lib.sh's own server (LIGHTCHAT_TEST_DB=pg) is this one; one
+	# inherited from tests/run.sh is left alone.
+	if [ -z "${LIB_PG_OWN:-}" ]; then
+		unset PG_DIR PG_DATA PG_SOCK PG_PORT PG_LOG PG_PID
 		pg_start || { not_ok "PostgreSQL starts"; return 1; }
 		MH_PG_OWN=1
 	fi

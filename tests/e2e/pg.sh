@@ -48,6 +48,7 @@ pg_free_port() {
 # loaded CI disk.
 pg_ctl_start() {
 	local i
+	PG_LOG=${PG_LOG:-$PG_DIR/server.log}
 	pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 30 -s \
 		-o "-c port=$PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_SOCK -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=32MB -c log_min_messages=warning -c log_connections=off" \
 		start >/dev/null || { tail -5 "$PG_LOG" >&2; return 1; }

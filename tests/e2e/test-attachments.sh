@@ -248,6 +248,10 @@ stack_stop
 
 # A filesystem short of storage_reserve (here: 4 TiB wanted free) takes no
 # upload, as it takes no prompt.
+if pg_mode; then
+	skip "below storage_reserve" "the reserve is free space on SQLite's file system; PostgreSQL's disk is the server's"
+	finish
+fi
 stack_start LIGHTCHAT_STORAGE_RESERVE=4398046511104 || finish
 J=$T/jar
 login alice "$PW_alice" "$J" >/dev/null

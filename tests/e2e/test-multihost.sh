@@ -54,11 +54,13 @@ out=$(lb ws "$J" "$(cprompt lb1 'Through the balancer')")
 assert_eq "a prompt over the balancer's WebSocket is answered" "$(final "$out" | jq -r .text.content)" \
 	"You said: Through the balancer"
 C0=$(printf '%s\n' "$out" | jq -r 'select(.type=="start") | .conversation_id' | head -1)
-list1=$(on 1 curl -s -b "$J" "${HOST_BASE[1]}/api/conversations" | jq -c '[.conversations[].id]')
-assert_eq "host1: the conversation is listed" "$(jq -r '.[0]' <<<"$list1")" "$C0"
+login_on() { on "$1" login "$2" "$3" "$4"; }
+assert_eq "alice logs in on host1" "$(login_on 1 alice "$PW_alice" "$MH/j1")" "200"
+list1=$(curl -s -b "$MH/j1" "${HOST_BASE[1]}/api/conversations" | jq -c '[.conversations[].id]')
+assert_eq "host1: the balancer's conversation is listed" "$(jq -r '.[0]' <<<"$list1")" "$C0"
 for i in 2 3; do
 	assert_eq "host$i: the same conversations list with host1's cookie" \
-		"$(curl -s -b "$J" "${HOST_BASE[i]}/api/conversations" | jq -c '[.conversations[].id]')" "$list1"
+		"$(curl -s -b "$MH/j1" "${HOST_BASE[i]}/api/conversations" | jq -c '[.conversations[].id]')" "$list1"
 done
 n0=$(grep -c '"GET /api/me ' "$LB_LOG")
 for _ in $(seq 9); do
@@ -70,9 +72,7 @@ served=$(grep '"GET /api/me ' "$LB_LOG" | tail -n +$((n0 + 1)) | grep -o 'lightc
 check "no stickiness: they went to several hosts ($served)" test "$served" -ge 2
 
 # ---- One user's two tabs on two hosts see the same live reply.
-login_on() { on "$1" login "$2" "$3" "$4"; }
-assert_eq "alice logs in on host1" "$(login_on 1 alice "$PW_alice" "$MH/j1")" "200"
-rm -f "$MH/a.out"   # started/conv_of must not read the last reply's file
+rm -f "$MH/a.out"  # (the waits below must not find the last case's)
 WSOPTS="--timeout 40 --until-final 1" on 1 ws "$MH/j1" "$(cprompt live '#words:300 #slow:6 live')" >"$MH/a.out" 2>"$MH/a.err" &
 apid=$!
 check "host1: the reply streams" started "$MH/a.out"
@@ -90,7 +90,7 @@ assert_eq "host2's tab: the final frame is host1's" "$(tail -1 "$MH/b.out" | jq 
 assert_eq "the stored reply: complete, 300 words" "$(stored "$C1") $(wc -w <<<"${content#You said: }")" "complete 300"
 
 # ---- Either tab can stop it: a stop sent on host2 stops host1's reply.
-rm -f "$MH/a.out"   # started/conv_of must not read the last reply's file
+rm -f "$MH/a.out"
 WSOPTS="--timeout 40 --until-final 1" on 1 ws "$MH/j1" "$(cprompt st '#words:400 #slow:20 stop me')" >"$MH/a.out" 2>"$MH/a.err" &
 apid=$!
 check "host1: the reply to stop streams" started "$MH/a.out"
@@ -113,11 +113,12 @@ assert_eq "the stored text is what host1's tab got" \
 # interrupted within the lease (+ its sweep), and host2's tab is told. Host
 # 1's supervisor (run.sh) is paused meanwhile: a restarted worker would
 # mark its own replies at its start and hide whether the others did.
-rm -f "$MH/a.out"   # started/conv_of must not read the last reply's file
+rm -f "$MH/a.out"
 WSOPTS="--timeout 60 --until-final 1" on 1 ws "$MH/j1" "$(cprompt kill '#words:400 #slow:30 kill me')" >"$MH/a.out" 2>"$MH/a.err" &
 apid=$!
 check "host1: the reply to kill streams" started "$MH/a.out"
 C3=$(conv_of "$MH/a.out")
+rm -f "$MH/b.out"
 WSOPTS="--timeout 40 --until-final 1" on 2 ws "$J" "$(watch_msg "$C3")" >"$MH/b.out" 2>"$MH/b.err" &
 bpid=$!
 check "host2's tab watches it" wait_for "$MH/b.out" '"type":"delta"' 10
