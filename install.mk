@@ -44,7 +44,8 @@ PKG_WWW      := $(shell find www -type f -not -name '.*' | sort)
 PKG_UNITS    := $(wildcard systemd/*.service systemd/*.socket systemd/*.timer systemd/*.target)
 PKG_LIGHTTPD := $(wildcard conf/*.conf)
 PKG_DOCS     := README.md docs/ARCHITECTURE.md docs/PROTOCOL.md \
-                docs/SECURITY.md docs/DEPLOY.md docs/front-connlimit.nft
+                docs/SECURITY.md docs/DEPLOY.md docs/SCALING.md \
+                docs/front-connlimit.nft conf/haproxy.cfg
 MAN_PAGES    := $(BUILD)/man/lightchat.7 $(BUILD)/man/lightchat.conf.5 \
                 $(BUILD)/man/lightchat-admin.8
 CONFFILE     := $(BUILD)/lightchat.conf

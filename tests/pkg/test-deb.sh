@@ -250,6 +250,8 @@ assert_eq "the installed configuration agrees with the snippet (ws_port, url_pre
 check "lightchat-websocketd is installed, executable (lightchat-ws.service's ExecStart)" \
 	test -x "$R/usr/lib/lightchat/lightchat-websocketd"
 check "DEPLOY.md is installed (the units' Documentation=)" test -s "$R/usr/share/doc/lightchat/DEPLOY.md"
+check "SCALING.md is installed" test -s "$R/usr/share/doc/lightchat/SCALING.md.gz" -o -s "$R/usr/share/doc/lightchat/SCALING.md"
+check "the HAProxy example (conf/haproxy.cfg) is installed" bash -c "test -s \"$R/usr/share/doc/lightchat/haproxy.cfg\" || test -s \"$R/usr/share/doc/lightchat/haproxy.cfg.gz\""
 for u in lightchat.target lightchat-worker.service lightchat-ws.service lightchat-fcgi@.service lightchat-fcgi@.socket; do
 	check "unit $u is installed" test -s "$R/lib/systemd/system/$u"
 done
