@@ -47,19 +47,8 @@ fi
 # The bench's server: as pg.sh's, but durable (fsync, synchronous commits,
 # full-page writes: a production server's defaults), so that commits cost
 # what they cost, with pg_stat_statements (Debian's postgresql-15 has it)
-# counting the statements. Replaces pg.sh's pg_ctl_start (pg_start calls it).
-pg_ctl_start() {
-	pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 30 -s \
-		-o "-c port=$PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_SOCK -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c max_connections=400 -c shared_buffers=128MB -c log_min_messages=warning -c log_connections=off -c shared_preload_libraries=pg_stat_statements" \
-		start >/dev/null || { tail -5 "$PG_LOG" >&2; return 1; }
-	PG_PID=$(head -1 "$PG_DATA/postmaster.pid" 2>/dev/null)
-	for _ in $(seq 100); do
-		"$PG_BIN/pg_isready" -q -h "$PG_SOCK" -p "$PG_PORT" && return 0
-		sleep 0.05
-	done
-	echo "bench-pg: the server on $PG_SOCK:$PG_PORT does not answer" >&2
-	return 1
-}
+# counting the statements.
+export PG_SERVER_OPTS="-c fsync=on -c synchronous_commit=on -c full_page_writes=on -c shared_buffers=128MB -c shared_preload_libraries=pg_stat_statements"
 
 RES=$(mktemp /tmp/lightchat-bench-pg.XXXXXX)
 LATDIR=""

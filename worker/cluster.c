@@ -168,6 +168,22 @@ enqueue(struct cluster *cl, const char *payload, size_t len, int keep)
 static void watch_fd(struct cluster *cl, unsigned events);
 static void conn_lost(struct cluster *cl);
 
+/* Sends what libpq holds for the server, and watches the socket for
+ * writing too while some is left. Returns 0, or -1 when the connection
+ * was lost (conn_lost done). */
+static int
+flush_out(struct cluster *cl)
+{
+	int f = cl->pq->flush(cl->conn);
+
+	if (f < 0) {
+		conn_lost(cl);
+		return -1;
+	}
+	watch_fd(cl, f == 1 ? EPOLLIN | EPOLLOUT : EPOLLIN);
+	return 0;
+}
+
 /* Sends the next batch when the connection is up and idle. */
 static void
 pump(struct cluster *cl)
@@ -198,11 +214,7 @@ pump(struct cluster *cl)
 	if (cl->qhead == NULL)
 		cl->qtail = &cl->qhead;
 	cl->busy = 1;
-	int f = cl->pq->flush(cl->conn);
-	if (f < 0)
-		conn_lost(cl);
-	else
-		watch_fd(cl, f == 1 ? EPOLLIN | EPOLLOUT : EPOLLIN);
+	flush_out(cl);
 }
 
 /* Gives m the next number and queues it. Frames and snapshots are not
@@ -561,11 +573,7 @@ conn_made(struct cluster *cl)
 	}
 	cl->state = CL_LISTENING;
 	cl->busy = 1;
-	int f = cl->pq->flush(cl->conn);
-	if (f < 0)
-		conn_lost(cl);
-	else
-		watch_fd(cl, f == 1 ? EPOLLIN | EPOLLOUT : EPOLLIN);
+	flush_out(cl);
 }
 
 static void
@@ -643,12 +651,8 @@ on_fd(void *arg, unsigned events)
 	if (cl->conn == NULL)
 		return;
 	if (events & EPOLLOUT) {
-		int f = cl->pq->flush(cl->conn);
-		if (f < 0) {
-			conn_lost(cl);
+		if (flush_out(cl) != 0)
 			return;
-		}
-		watch_fd(cl, f == 1 ? EPOLLIN | EPOLLOUT : EPOLLIN);
 	}
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 		conn_read(cl);

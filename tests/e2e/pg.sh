@@ -45,12 +45,13 @@ pg_free_port() {
 # pg_ctl_start: starts the server on PG_DATA (made by pg_start) and waits
 # until it takes connections; sets PG_PID. fsync off and no synchronous
 # commit: a test server, whose data nobody keeps, several times faster on a
-# loaded CI disk.
+# loaded CI disk. PG_SERVER_OPTS replaces those settings (bench/pg.sh: a
+# durable server, as in production).
 pg_ctl_start() {
 	local i
 	PG_LOG=${PG_LOG:-$PG_DIR/server.log}
 	pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 30 -s \
-		-o "-c port=$PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_SOCK -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=32MB -c log_min_messages=warning -c log_connections=off" \
+		-o "-c port=$PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_SOCK -c max_connections=400 -c log_min_messages=warning -c log_connections=off ${PG_SERVER_OPTS:--c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=32MB}" \
 		start >/dev/null || { tail -5 "$PG_LOG" >&2; return 1; }
 	PG_PID=$(head -1 "$PG_DATA/postmaster.pid" 2>/dev/null)
 	for i in $(seq 100); do
