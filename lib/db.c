@@ -80,7 +80,7 @@ db_sqlite(struct db *d)
 }
 
 int
-db_prepare(struct db *d, const char *sql, const char *pg_sql, int persistent,
+db_prepare(struct db *d, const char *sql, const char *pg_sql, int flags,
     struct db_stmt **out)
 {
 	struct db_stmt *st = calloc(1, sizeof(*st));
@@ -90,13 +90,13 @@ db_prepare(struct db *d, const char *sql, const char *pg_sql, int persistent,
 		return DB_ERR;
 	st->db = d;
 	if (d->lite != NULL) {
-		if (sqlite3_prepare_v3(d->lite, sql, -1, persistent ?
+		if (sqlite3_prepare_v3(d->lite, sql, -1, (flags & DB_PERSISTENT) ?
 		    SQLITE_PREPARE_PERSISTENT : 0, &st->lite, NULL) !=
 		    SQLITE_OK) {
 			free(st);
 			return DB_ERR;
 		}
-	} else if (pg_prepare(d, sql, pg_sql, st) != DB_OK) {
+	} else if (pg_prepare(d, sql, pg_sql, flags, st) != DB_OK) {
 		free(st);
 		return DB_ERR;
 	}

@@ -27,6 +27,16 @@ struct db_stmt;
 #define DB_BLOB 4
 #define DB_NULL 5
 
+/* db_prepare's flags. DB_PERSISTENT: kept as long as the connection
+ * (SQLite's hint). DB_STREAM: its rows may be many and big (a whole
+ * conversation's export): PostgreSQL reads them through a cursor,
+ * DB_STREAM_ROWS at a time, instead of the whole result at once; inside a
+ * transaction of its own when none is open (no other statement may begin
+ * or end one between its steps). SQLite steps rows one by one anyway. */
+#define DB_PERSISTENT 1
+#define DB_STREAM 2
+#define DB_STREAM_ROWS 8
+
 /* At most this many parameters in one statement. */
 #define DB_PARAMS_MAX 32
 
@@ -60,11 +70,11 @@ struct sqlite3 *db_sqlite(struct db *d);
 
 /* Prepares sql (SQLite's dialect) or, on PostgreSQL, pg_sql when not NULL
  * (its own dialect), else sql, translated (db_pg.c: ?N and ? to $N, the
- * column user quoted; a $N or "user" already written stays). persistent: kept as long as the
- * connection (SQLite's hint). Returns DB_OK with *out set (free with
+ * column user quoted; a $N or "user" already written stays). flags:
+ * DB_PERSISTENT, DB_STREAM (above). Returns DB_OK with *out set (free with
  * db_finalize), or DB_ERR (db_errmsg says why). */
-int db_prepare(struct db *d, const char *sql, const char *pg_sql,
-    int persistent, struct db_stmt **out);
+int db_prepare(struct db *d, const char *sql, const char *pg_sql, int flags,
+    struct db_stmt **out);
 
 /* Frees st; NULL is allowed. */
 void db_finalize(struct db_stmt *st);

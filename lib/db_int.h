@@ -34,6 +34,10 @@ struct pg_stmt {
 	PGresult *res;
 	int row;                 /* -1 before the first step */
 	int done;                /* the run is over: DB_DONE from now on */
+	int stream;              /* DB_STREAM: read through a cursor */
+	int cursor_open;
+	int own_tx;              /* the cursor's transaction is its own */
+	char cursor[24];
 	unsigned char *blob[DB_PARAMS_MAX];    /* decoded bytea columns */
 	size_t blob_len[DB_PARAMS_MAX];
 };
@@ -50,7 +54,7 @@ struct db_stmt {
 int pg_open(struct db *d, const char *url, char *err, size_t errcap);
 void pg_close(struct db *d);
 int pg_connected(struct db *d);
-int pg_prepare(struct db *d, const char *sql, const char *pg_sql,
+int pg_prepare(struct db *d, const char *sql, const char *pg_sql, int flags,
     struct db_stmt *st);
 void pg_finalize(struct db_stmt *st);
 int pg_step(struct db_stmt *st);

@@ -256,9 +256,10 @@ count_params(const char *sql)
 }
 
 int
-pg_prepare(struct db *d, const char *sql, const char *pg_sql,
+pg_prepare(struct db *d, const char *sql, const char *pg_sql, int flags,
     struct db_stmt *st)
 {
+	static unsigned cursors;
 	struct pg_stmt *p = calloc(1, sizeof(*p));
 	const char *from = pg_sql != NULL ? pg_sql : sql;
 	/* Each ? grows to at most $32, each user to "user". */
@@ -283,6 +284,8 @@ pg_prepare(struct db *d, const char *sql, const char *pg_sql,
 	n = strlen(p->sql);
 	p->returns_id = n >= 12 && strcmp(p->sql + n - 12, "RETURNING id") == 0;
 	p->row = -1;
+	p->stream = (flags & DB_STREAM) != 0 && !p->returns_id;
+	snprintf(p->cursor, sizeof(p->cursor), "lc_cursor_%u", ++cursors);
 	st->pg = p;
 	return DB_OK;
 }
@@ -296,6 +299,103 @@ drop_blobs(struct pg_stmt *p)
 	}
 }
 
+/* Closes a DB_STREAM statement's cursor, and ends the transaction it
+ * began for it (rolled back when a statement failed in it). */
+static void
+stream_end(struct db_stmt *st)
+{
+	struct pg_stmt *p = st->pg;
+	struct db *d = st->db;
+	char sql[48];
+	PGresult *r;
+
+	if (p->cursor_open && d->tx) {
+		snprintf(sql, sizeof(sql), "CLOSE %s", p->cursor);
+		pq->clear(run(d, sql, NULL));
+	}
+	p->cursor_open = 0;
+	if (p->own_tx && d->tx) {
+		int failed = pq->transactionStatus(d->pg) == PQTRANS_INERROR;
+		r = run(d, failed ? "ROLLBACK" : "COMMIT", NULL);
+		pq->clear(r);
+	}
+	p->own_tx = 0;
+}
+
+/* The next batch of a DB_STREAM statement's rows into p->res. Returns 0,
+ * or -1 (d->err set). */
+static int
+stream_fetch(struct db_stmt *st)
+{
+	struct pg_stmt *p = st->pg;
+	char sql[64];
+
+	pq->clear(p->res);
+	snprintf(sql, sizeof(sql), "FETCH %d FROM %s", DB_STREAM_ROWS,
+	    p->cursor);
+	p->res = run(st->db, sql, NULL);
+	p->row = 0;
+	return p->res != NULL ? 0 : -1;
+}
+
+/* db_step of a DB_STREAM statement: its cursor declared at the first step
+ * (in a transaction of its own when none is open), its rows fetched
+ * DB_STREAM_ROWS at a time: a result never holds more. */
+static int
+stream_step(struct db_stmt *st)
+{
+	struct pg_stmt *p = st->pg;
+	struct db *d = st->db;
+
+	if (!p->cursor_open) {
+		size_t cap = strlen(p->sql) + 64;
+		char *decl = malloc(cap);
+		PGresult *r;
+
+		if (decl == NULL) {
+			set_err(d, "out of memory");
+			return DB_ERR;
+		}
+		if (!d->tx) {
+			r = run(d, "BEGIN", NULL);
+			if (r == NULL) {
+				free(decl);
+				return DB_ERR;
+			}
+			pq->clear(r);
+			p->own_tx = 1;
+		}
+		snprintf(decl, cap, "DECLARE %s NO SCROLL CURSOR FOR %s",
+		    p->cursor, p->sql);
+		r = run(d, decl, p);
+		free(decl);
+		if (r == NULL) {
+			stream_end(st);
+			return DB_ERR;
+		}
+		pq->clear(r);
+		p->cursor_open = 1;
+		if (stream_fetch(st) != 0) {
+			stream_end(st);
+			return DB_ERR;
+		}
+		p->row = -1;
+	}
+	if (++p->row < pq->ntuples(p->res))
+		return DB_ROW;
+	if (pq->ntuples(p->res) == DB_STREAM_ROWS) {
+		if (stream_fetch(st) != 0) {
+			stream_end(st);
+			return DB_ERR;
+		}
+		if (pq->ntuples(p->res) > 0)
+			return DB_ROW;
+	}
+	p->done = 1;
+	stream_end(st);
+	return DB_DONE;
+}
+
 void
 pg_reset(struct db_stmt *st)
 {
@@ -303,6 +403,8 @@ pg_reset(struct db_stmt *st)
 
 	if (p == NULL)
 		return;
+	if (p->cursor_open || p->own_tx)
+		stream_end(st);
 	drop_blobs(p);
 	pq->clear(p->res);
 	p->res = NULL;
@@ -336,6 +438,8 @@ pg_step(struct db_stmt *st)
 	drop_blobs(p);
 	if (p->done)
 		return DB_DONE;
+	if (p->stream)
+		return stream_step(st);
 	if (p->res == NULL) {
 		p->res = run(d, p->sql, p);
 		if (p->res == NULL)

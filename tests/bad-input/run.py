@@ -44,6 +44,10 @@ COOKIE = "lightchat_session"
 SENTINEL_WAIT = 2.0      # seconds for the sentinel's answer
 FINAL_WAIT = 15.0        # seconds for a reply that went upstream
 LATE_WAIT = 0.5          # seconds for a late frame when nothing came at all
+# An idle answer may come late by design: with a shared store a worker
+# asks the other hosts first and says idle after 0.5 s of silence
+# (worker/cluster.c, IDLE_WAIT_MS); a loaded machine adds to that.
+IDLE_WAIT = 3.0
 VARS = {}                # macro values set up at start: CONV_A, CONV_B, CONV_BUSY ...
 
 
@@ -521,7 +525,7 @@ class Conns:
         self.conns = {}
 
 
-def ws_exchange(conn, frames, sentinel_id, wait_final):
+def ws_exchange(conn, frames, sentinel_id, wait_final, late=LATE_WAIT):
     """Sends frames then the sentinel; returns (answers, sentinel_answered)."""
     for op, payload, fin in frames:
         conn.send(op, payload, fin)
@@ -544,7 +548,7 @@ def ws_exchange(conn, frames, sentinel_id, wait_final):
     # A reply that went upstream ends later; so may one we did not expect.
     started = any(f.get("type") == "start" for f in answers)
     if seen_sentinel and (started or wait_final or not answers) and not any(is_final(f) for f in answers):
-        deadline = time.time() + (FINAL_WAIT if (started or wait_final) else LATE_WAIT)
+        deadline = time.time() + (FINAL_WAIT if (started or wait_final) else late)
         while not conn.closed:
             m = conn.recv(max(deadline - time.time(), 0))
             if m is None:
@@ -623,7 +627,8 @@ def run_ws(case, conns):
     sid = f"sentinel-{conns.sentinel}"
     wait_final = any(t.startswith("code=upstream_") or t in ("type=reply", "wait") or
                      t.startswith("code=reply_") for t in case["expect"])
-    answers, seen = ws_exchange(conn, frames, sid, wait_final)
+    late = IDLE_WAIT if "type=idle" in case["expect"] else LATE_WAIT
+    answers, seen = ws_exchange(conn, frames, sid, wait_final, late)
     check_ws_answers(res, case["expect"], answers, conn.closed)
     if not seen:
         res.fail("the next message (a sentinel) got no answer: this message was "

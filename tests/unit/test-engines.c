@@ -91,6 +91,51 @@ test_conversations(struct store *s)
 	    u.conversations == 0, "and the last one");
 }
 
+/* A conversation longer than one batch of rows (PostgreSQL reads it
+ * through a cursor, 8 rows at a time: db.h, DB_STREAM), alone and inside
+ * a transaction, its versions read between its rows. */
+static void
+test_long(struct store *s)
+{
+	char c[ID_LEN + 1], text[32];
+	cJSON *out = NULL;
+	int n = 0, ordered = 1;
+	long long prev = 0;
+
+	CHECK(store_conv_create(s, "ivan", "long", "m", "", c) == STORE_OK,
+	    "a long conversation");
+	for (int i = 0; i < 150; i++) {
+		snprintf(text, sizeof(text), "message %d", i);
+		if (msg_add(s, c, i % 2 ? "assistant" : "user", text,
+		    STORE_COMPLETE) > 0)
+			n++;
+	}
+	CHECK(n == 150, "150 messages");
+	for (int tx = 0; tx < 2; tx++) {
+		CHECK(!tx || store_begin(s) == STORE_OK, "(in a transaction)");
+		CHECK(store_conv_get(s, c, "ivan", &out) == STORE_OK &&
+		    cJSON_GetArraySize(cJSON_GetObjectItem(out, "messages")) ==
+		    150, tx ? "read whole in a transaction" : "read whole");
+		cJSON *m;
+		prev = 0;
+		ordered = 1;
+		cJSON_ArrayForEach(m, cJSON_GetObjectItem(out, "messages")) {
+			long long id = (long long)cJSON_GetNumberValue(
+			    cJSON_GetObjectItem(m, "id"));
+			ordered &= id > prev;
+			prev = id;
+		}
+		CHECK(ordered, "in order");
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(
+		    cJSON_GetArrayItem(cJSON_GetObjectItem(out, "messages"), 149),
+		    "content")), "message 149", "the last one last");
+		cJSON_Delete(out);
+		out = NULL;
+		CHECK(!tx || store_commit(s) == STORE_OK, "(committed)");
+	}
+	CHECK(store_conv_delete(s, c, "ivan") == STORE_OK, "deleted");
+}
+
 static void
 test_versions_text(struct store *s)
 {
@@ -375,6 +420,7 @@ main(void)
 	CHECK(store_is_shared(s) == pg, "shared only on PostgreSQL");
 	test_conversations(s);
 	test_versions_text(s);
+	test_long(s);
 	test_attachments(s);
 	test_sessions_logins(s);
 	test_usage(s);
