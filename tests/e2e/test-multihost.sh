@@ -70,6 +70,13 @@ done
 assert_eq "nine requests through the balancer: all 200" "$st" "200"
 served=$(grep '"GET /api/me ' "$LB_LOG" | tail -n +$((n0 + 1)) | grep -o 'lightchat_hosts/host[0-9]' | sort -u | wc -l)
 check "no stickiness: they went to several hosts ($served)" test "$served" -ge 2
+# /metrics: a host's own (it serves loopback), never the balancer's.
+assert_eq "host1 serves /metrics to loopback (the balancer's address here)" \
+	"$(curl -s -o /dev/null -w '%{http_code}' "${HOST_BASE[1]}/metrics")" "200"
+for path in /metrics /%6detrics /x/../metrics //metrics /chat/metrics; do
+	assert_eq "the balancer refuses $path: 403" \
+		"$(curl -s --path-as-is -o /dev/null -w '%{http_code}' "$LB_BASE$path")" "403"
+done
 
 # ---- One user's two tabs on two hosts see the same live reply.
 rm -f "$MH/a.out"  # (the waits below must not find the last case's)
