@@ -122,6 +122,11 @@ stack_start() {
 		not_ok "stack starts" "$(tail -5 "$T/stack.log")"
 		# What did start is stopped: a failed test leaves nothing running.
 		kill -TERM "$STACK_PID" "$UP_PID" 2>/dev/null
+		if pg_mode && [ -n "${STACK_DBNAME:-}" ]; then
+			for _ in $(seq 50); do kill -0 "$STACK_PID" 2>/dev/null || break; sleep 0.1; done
+			pg_dropdb "$STACK_DBNAME"
+			STACK_DBNAME=""
+		fi
 		return 1
 	fi
 	PW_alice="alice-Secret-1"

@@ -70,6 +70,13 @@ done
 assert_eq "nine requests through the balancer: all 200" "$st" "200"
 served=$(grep '"GET /api/me ' "$LB_LOG" | tail -n +$((n0 + 1)) | grep -o 'lightchat_hosts/host[0-9]' | sort -u | wc -l)
 check "no stickiness: they went to several hosts ($served)" test "$served" -ge 2
+# /metrics: a host's own (it serves loopback), never the balancer's.
+assert_eq "host1 serves /metrics to loopback (the balancer's address here)" \
+	"$(curl -s -o /dev/null -w '%{http_code}' "${HOST_BASE[1]}/metrics")" "200"
+for path in /metrics /%6detrics /x/../metrics //metrics /chat/metrics; do
+	assert_eq "the balancer refuses $path: 403" \
+		"$(curl -s --path-as-is -o /dev/null -w '%{http_code}' "$LB_BASE$path")" "403"
+done
 
 # ---- One user's two tabs on two hosts see the same live reply.
 rm -f "$MH/a.out"  # (the waits below must not find the last case's)
@@ -177,6 +184,22 @@ check "... with a Retry-After ($(retry_after) s)" test "$(retry_after)" -ge 1
 assert_eq "host3: 429 too" "$(try_login 3 carol carol-Secret-3)" "429"
 assert_eq "bob is not throttled (host2)" "$(on 2 login bob "$PW_bob" "$JB")" "200"
 
+# ---- Through the balancer, the client's address counts, not the
+# balancer's: dave logs in from 127.0.0.3, then a stranger at 127.0.0.2
+# fails his password 3 times; the stranger's next try is throttled. (Were
+# every client the balancer's address, dave's good login would make that
+# address trusted for him, and the stranger would skip his limit.)
+lb_login() {  # FROM USER PASSWORD [CURL ARGS...]: a login through the balancer from FROM
+	local a=$1 u=$2 pw=$3; shift 3
+	curl -s --interface "$a" -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+		-d "{\"username\":\"$u\",\"password\":\"$pw\"}" "$@" "$LB_BASE/login"
+}
+echo "dave-Secret-4" | mh_admin 1 user add dave 2>/dev/null
+assert_eq "dave logs in through the balancer from 127.0.0.3" "$(lb_login 127.0.0.3 dave dave-Secret-4 -c "$MH/jd")" "200"
+for i in 1 2 3; do lb_login 127.0.0.2 dave "guess$i" >/dev/null; done
+assert_eq "a stranger at 127.0.0.2 after 3 failures: 429, dave's login elsewhere notwithstanding" \
+	"$(lb_login 127.0.0.2 dave dave-Secret-4)" "429"
+
 # ---- A session revoked on one host is refused on all.
 upgrade_code() {  # JAR BASE: the /ws handshake's status with JAR's cookie
 	curl -s -o /dev/null -w '%{http_code}' --max-time 5 -b "$1" \
@@ -208,7 +231,8 @@ mh_admin 1 user revoke bob 2>/dev/null
 for i in 2 3; do
 	assert_eq "user revoke on host1: host$i refuses bob's session" "$(me "$MH/jb3" "${HOST_BASE[i]}")" "401"
 done
-check "... and a new WebSocket with it (host2)" "$PY" "$WSCLIENT" --cookie-jar "$MH/jb3" --timeout 5 --expect-status 401 "${HOST_WS[2]}" >/dev/null
+ws_refused() { "$PY" "$WSCLIENT" --cookie-jar "$1" --timeout 5 --expect-status 401 "$2" >/dev/null 2>&1; }
+check "... and a new WebSocket with it (host2)" ws_refused "$MH/jb3" "${HOST_WS[2]}"
 assert_eq "alice's other session goes on (host3)" "$(me "$J" "${HOST_BASE[3]}")" "200"
 
 # ---- A budget spent through one host is spent on all.
