@@ -14,7 +14,7 @@ page_authorize(struct http_req *r)
 {
 	char token[LC_TOKEN_MAX + 1];
 	char user[LC_USER_MAX + 1];
-	const char *addr = http_param(r, "REMOTE_ADDR");
+	const char *addr = r->client;
 
 	if (addr == NULL)
 		addr = "-";

@@ -76,6 +76,9 @@ http_req_init(struct http_req *r, FCGX_Request *fcgi,
 	r->cross_origin = r->origin != NULL && r->origin[0] != '\0' &&
 	    r->origin_allowed &&
 	    !creds_origin_match(r->origin, cfg->public_origin);
+	creds_client_addr(http_param(r, "REMOTE_ADDR"),
+	    http_param(r, "HTTP_X_FORWARDED_FOR"), cfg->trusted_proxies,
+	    r->client, sizeof(r->client));
 	return 0;
 }
 

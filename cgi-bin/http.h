@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "creds.h"
 #include "store.h"
 #include "token.h"
 
@@ -26,6 +27,9 @@ struct http_req {
 	const char *origin;     /* NULL when absent */
 	int origin_allowed;     /* same origin, no Origin, or in the list */
 	int cross_origin;       /* an allowed Origin other than our own */
+	char client[CREDS_ADDR_MAX + 1]; /* the client's address: REMOTE_ADDR,
+	                         * or behind trusted_proxies X-Forwarded-For's
+	                         * (creds_client_addr) */
 	char headers[HTTP_EXTRA_HEADERS_MAX]; /* extra response header lines */
 	size_t headers_len;
 };

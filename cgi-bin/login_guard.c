@@ -40,8 +40,8 @@ set_degraded(int on, const char *why)
 const char *
 guard_addr(const struct http_req *r)
 {
-	const char *a = http_param(r, "REMOTE_ADDR");
-	return a != NULL ? a : "-";
+	/* Behind a load balancer, the client's, not the balancer's. */
+	return r->client;
 }
 
 /* The seconds key must still wait with max failures allowed. */

@@ -37,7 +37,8 @@ void guard_failed(struct http_req *r, const struct login_guard *g);
  * Set-Cookie header. */
 void guard_succeeded(struct http_req *r, const struct login_guard *g);
 
-/* The client's address as lighttpd gives it ("-" when absent). */
+/* The client's address: lighttpd's REMOTE_ADDR, or behind trusted_proxies the
+ * one X-Forwarded-For names (creds_client_addr; "-" when absent). */
 const char *guard_addr(const struct http_req *r);
 
 #endif

@@ -91,7 +91,7 @@ static const struct cfg_doc docs[] = {
 	{ "demo", "true: the upstream is the built-in demo model (make run sets it when there is no API key)" },
 	{ "cookie_secure", "true: every cookie is Secure, whatever the request (without it: when lighttpd says HTTPS, or a trusted proxy's X-Forwarded-Proto does)" },
 	{ "url_prefix", "where the site is mounted in the system lighttpd (/chat/ with 50-lightchat.conf): stripped from request paths, the cookies' Path" },
-	{ "trusted_proxies", "reverse proxies (addresses or networks, e.g. 127.0.0.1, ::1, 10.0.0.0/8) whose X-Forwarded-Proto: https makes cookies Secure" },
+	{ "trusted_proxies", "reverse proxies and load balancers (addresses or networks, e.g. 127.0.0.1, ::1, 10.0.0.0/8) whose X-Forwarded-Proto: https makes cookies Secure and whose X-Forwarded-For names the client (login throttling, sessions, logs)" },
 	{ "front_max_connections", "the stand-alone lighttpd's connections at once, half-open ones included" },
 	{ "front_read_timeout", "seconds the stand-alone lighttpd waits for a request's next byte" },
 };

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -318,6 +319,54 @@ creds_addr_in_list(const char *addr, const char *list)
 		list = end;
 	}
 	return false;
+}
+
+/* 1 when s[0..n) is an address's characters and fits. */
+static int
+addr_chars(const char *s, size_t n)
+{
+	if (n == 0 || n > CREDS_ADDR_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F') ||
+		    s[i] == ':' || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
+const char *
+creds_client_addr(const char *remote_addr, const char *forwarded_for,
+    const char *trusted_proxies, char *out, size_t cap)
+{
+	char hop[CREDS_ADDR_MAX + 1];
+	const char *end;
+
+	snprintf(out, cap, "%s", remote_addr != NULL && remote_addr[0] != '\0' ?
+	    remote_addr : "-");
+	if (forwarded_for == NULL || trusted_proxies == NULL ||
+	    !creds_addr_in_list(out, trusted_proxies))
+		return out;
+	end = forwarded_for + strlen(forwarded_for);
+	while (end > forwarded_for) {
+		const char *start = end;
+		while (start > forwarded_for && start[-1] != ',')
+			start--;
+		const char *a = start, *b = end;
+		while (a < b && (*a == ' ' || *a == '\t'))
+			a++;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		if (!addr_chars(a, (size_t)(b - a)))
+			break;
+		memcpy(hop, a, (size_t)(b - a));
+		hop[b - a] = '\0';
+		snprintf(out, cap, "%s", hop);
+		if (!creds_addr_in_list(hop, trusted_proxies))
+			break;   /* the first that is not a proxy: the client */
+		end = start > forwarded_for ? start - 1 : start;
+	}
+	return out;
 }
 
 bool

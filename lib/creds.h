@@ -60,6 +60,20 @@ bool creds_addr_in_list(const char *addr, const char *list);
 bool creds_request_https(const char *https, const char *remote_addr,
     const char *forwarded_proto, const char *trusted_proxies);
 
+/* The client's address behind the trusted proxies (a load balancer such
+ * as HAProxy, docs/SCALING.md): remote_addr itself, unless it is a trusted
+ * proxy (creds_addr_in_list) and forwarded_for (X-Forwarded-For) names
+ * others: then its rightmost entry that is not a trusted proxy (each proxy
+ * appends the address it got the request from; what is left of those is
+ * the client's say, never believed). An entry that is not an address's
+ * characters ([0-9A-Fa-f:.], at most 45) ends the walk at what was last
+ * believed. Writes it into out (cap bytes, at least 46; "-" when there is
+ * none) and returns out. Any argument but out may be NULL. */
+#define CREDS_ADDR_MAX 45
+const char *creds_client_addr(const char *remote_addr,
+    const char *forwarded_for, const char *trusted_proxies, char *out,
+    size_t cap);
+
 /* Percent-decodes src (also '+' as space) into out. Returns the length, or -1
  * on a bad escape, a NUL byte, or when it does not fit. */
 int creds_url_decode(const char *src, size_t srclen, char *out, size_t outcap);

@@ -56,6 +56,7 @@ mh_host_start() {
 		LIGHTCHAT_UPSTREAM_IDLE_TIMEOUT=4 LIGHTCHAT_DRAIN_TIMEOUT=2 \
 		LIGHTCHAT_ALLOWED_ORIGINS="http://seed.example" LIGHTCHAT_BIN="$BIN" \
 		LIGHTCHAT_DATABASE="$MH_DB" LIGHTCHAT_WORKER_ID="host$i" \
+		LIGHTCHAT_TRUSTED_PROXIES=127.0.0.1 \
 		ASAN_OPTIONS="log_path=$t/sanitizer:detect_leaks=1" \
 		UBSAN_OPTIONS="log_path=$t/sanitizer:print_stacktrace=1" \
 		"${shared[@]}" "$@" setsid "$ROOT/scripts/run.sh" >"$t/stack.log" 2>&1 &

@@ -327,6 +327,28 @@ test_proxies(void)
 	    !creds_addr_in_list("10.1.2.128", "10.1.2.0/25"),
 	    "proxies: a prefix inside a byte");
 
+	{
+		char a[CREDS_ADDR_MAX + 1];
+		const char *px = "127.0.0.1, 10.0.0.0/8";
+		CHECK_STR(creds_client_addr("192.0.2.7", "198.51.100.1", px, a,
+		    sizeof(a)), "192.0.2.7", "client: an untrusted peer's "
+		    "X-Forwarded-For is not believed");
+		CHECK_STR(creds_client_addr("127.0.0.1", "198.51.100.1", px, a,
+		    sizeof(a)), "198.51.100.1", "client: behind a trusted proxy");
+		CHECK_STR(creds_client_addr("127.0.0.1", "6.6.6.6, 198.51.100.1, "
+		    "10.1.2.3", px, a, sizeof(a)), "198.51.100.1",
+		    "client: the rightmost hop that is no proxy, never the "
+		    "client's own claim before it");
+		CHECK_STR(creds_client_addr("127.0.0.1", NULL, px, a, sizeof(a)),
+		    "127.0.0.1", "client: no header, the peer");
+		CHECK_STR(creds_client_addr("127.0.0.1", "x<script>, 10.0.0.2",
+		    px, a, sizeof(a)), "10.0.0.2", "client: junk ends the walk at "
+		    "the last hop believed");
+		CHECK_STR(creds_client_addr("127.0.0.1", " 2001:db8::1 ", px, a,
+		    sizeof(a)), "2001:db8::1", "client: IPv6, spaces trimmed");
+		CHECK_STR(creds_client_addr(NULL, "1.2.3.4", px, a, sizeof(a)),
+		    "-", "client: no peer");
+	}
 	CHECK(creds_request_https("on", NULL, NULL, NULL), "https: HTTPS=on");
 	CHECK(!creds_request_https("off", NULL, NULL, NULL), "https: HTTPS=off");
 	CHECK(!creds_request_https(NULL, "192.0.2.1", "https", list),
