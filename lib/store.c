@@ -85,11 +85,22 @@ static unsigned long long db_errors;
  * worker ?1 before ?2 (a worker that restarted), or by nobody, or by a worker whose
  * lease ended before ?2. The partial index messages_streaming makes this
  * a look at the few streaming rows, whatever the table's size. */
-#define ORPHANS_WHERE \
+#define ORPHANS(text) \
+	"SELECT m.id, m.conversation_id, c.user FROM messages m" \
+	" JOIN conversations c ON c.id = m.conversation_id" \
 	" WHERE m.state = 'streaming' AND (m.worker IS NULL" \
-	" OR (m.worker = ?1 AND m.created_at < ?2)" \
+	" OR (m.worker = ?1" text " AND m.created_at < ?2)" \
 	" OR NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = m.worker" \
-	" AND w.lease_until >= ?2))"
+	" AND w.lease_until >= ?2)) ORDER BY m.id LIMIT ?3"
+
+/* A deleted user's rows in table: GLOB's '*' in SQLite; in PostgreSQL the
+ * name after the last '~' compared whole. */
+#define USER_PURGE(table) \
+	"DELETE FROM " table " WHERE user GLOB '~deleted~*'" \
+	" AND (?1 IS NULL OR user GLOB '~deleted~*~' || ?1)"
+#define USER_PURGE_PG(table) \
+	"DELETE FROM " table " WHERE user LIKE '~deleted~%'" \
+	" AND (?1::text IS NULL OR right(user, length(?1) + 1) = '~' || ?1)"
 
 static const char *const stmt_sql[ST__MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -183,9 +194,7 @@ static const char *const stmt_sql[ST__MAX] = {
 	    "DELETE FROM conversations WHERE user = ?",
 	[ST_USER_MOVE] =
 	    "UPDATE conversations SET user = ?1 WHERE user = ?2",
-	[ST_USER_PURGE] =
-	    "DELETE FROM conversations WHERE user GLOB '~deleted~*'"
-	    " AND (?1 IS NULL OR user GLOB '~deleted~*~' || ?1)",
+	[ST_USER_PURGE] = USER_PURGE("conversations"),
 	[ST_LOGIN_CHECK] =
 	    "SELECT count(*), max(at) FROM login_failures"
 	    " WHERE key = ? AND at > ?",
@@ -317,9 +326,7 @@ static const char *const stmt_sql[ST__MAX] = {
 	    "DELETE FROM attachments WHERE user = ?",
 	[ST_ATT_USER_MOVE] =
 	    "UPDATE attachments SET user = ?1 WHERE user = ?2",
-	[ST_ATT_USER_PURGE] =
-	    "DELETE FROM attachments WHERE user GLOB '~deleted~*'"
-	    " AND (?1 IS NULL OR user GLOB '~deleted~*~' || ?1)",
+	[ST_ATT_USER_PURGE] = USER_PURGE("attachments"),
 	/* The usage ledger (schema v10). */
 	[ST_USAGE_ADD] =
 	    "INSERT INTO usage (at, day, user, model, upstream, outcome,"
@@ -373,10 +380,7 @@ static const char *const stmt_sql[ST__MAX] = {
 	    " ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until",
 	[ST_LEASE_DROP] =
 	    "DELETE FROM workers WHERE id = ?",
-	[ST_ORPHANS] =
-	    "SELECT m.id, m.conversation_id, c.user FROM messages m"
-	    " JOIN conversations c ON c.id = m.conversation_id" ORPHANS_WHERE
-	    " ORDER BY m.id LIMIT ?3",
+	[ST_ORPHANS] = ORPHANS(""),
 	/* Only if still streaming: of two workers sweeping at once, one
 	 * marks it (the row's lock orders them) and only it adds the ledger
 	 * row. */
@@ -433,15 +437,8 @@ static const char *const stmt_pg[ST__MAX] = {
 	[ST_MSG_SIBLINGS] =
 	    "SELECT id FROM messages WHERE conversation_id = $1"
 	    " AND parent_id IS NOT DISTINCT FROM $2::bigint ORDER BY id",
-	/* GLOB's '*': the name after the last '~' compared whole. */
-	[ST_USER_PURGE] =
-	    "DELETE FROM conversations WHERE \"user\" LIKE '~deleted~%'"
-	    " AND ($1::text IS NULL OR right(\"user\", length($1) + 1)"
-	    " = '~' || $1)",
-	[ST_ATT_USER_PURGE] =
-	    "DELETE FROM attachments WHERE \"user\" LIKE '~deleted~%'"
-	    " AND ($1::text IS NULL OR right(\"user\", length($1) + 1)"
-	    " = '~' || $1)",
+	[ST_USER_PURGE] = USER_PURGE_PG("conversations"),
+	[ST_ATT_USER_PURGE] = USER_PURGE_PG("attachments"),
 	/* A NULL parameter's type, which "IS NULL" does not tell. */
 	[ST_SESS_REVOKE] =
 	    "UPDATE sessions SET revoked_at = $1 WHERE sid = $2"
@@ -475,14 +472,7 @@ static const char *const stmt_pg[ST__MAX] = {
 	    " WHERE m.state = 'streaming'",
 	[ST_USAGE_ORPHAN] =
 	    USAGE_INTERRUPTED("octet_length(", ")") " WHERE m.id = ?3",
-	[ST_ORPHANS] =
-	    "SELECT m.id, m.conversation_id, c.\"user\" FROM messages m"
-	    " JOIN conversations c ON c.id = m.conversation_id"
-	    " WHERE m.state = 'streaming' AND (m.worker IS NULL"
-	    " OR (m.worker = $1::text AND m.created_at < $2)"
-	    " OR NOT EXISTS (SELECT 1 FROM workers w"
-	    " WHERE w.id = m.worker AND w.lease_until >= $2))"
-	    " ORDER BY m.id LIMIT $3",
+	[ST_ORPHANS] = ORPHANS("::text"),
 };
 
 static const char schema_v1[] =
