@@ -254,3 +254,17 @@ mh_stop() {
 	[ -n "$MH" ] && rm -rf "$MH"
 	MH=""
 }
+
+# stored CONV: the state of CONV's last reply in the shared database.
+stored() { q "SELECT state FROM messages WHERE conversation_id = '$1' AND role = 'assistant' ORDER BY id DESC LIMIT 1"; }
+
+# wait_stored CONV STATE SECONDS: waits until CONV's last reply is STATE in
+# the database (0), or SECONDS pass (1); prints the state it saw last.
+wait_stored() {
+	local end=$((SECONDS + $3)) st
+	while st=$(stored "$1"); [ "$st" != "$2" ]; do
+		[ "$SECONDS" -ge "$end" ] && { echo "$st"; return 1; }
+		sleep 0.05
+	done
+	echo "$st"
+}

@@ -20,7 +20,6 @@ cprompt() {  # MSGID TEXT [CONV]
 }
 watch_msg() { jq -cn --arg c "$1" '{action:"watch",payload:{conversation_id:$c}}'; }
 conv_of() { jq -r 'select(.type=="start") | .conversation_id' "$1" 2>/dev/null | head -1; }
-stored() { q "SELECT state FROM messages WHERE conversation_id = '$1' AND role = 'assistant' ORDER BY id DESC LIMIT 1"; }
 content_of() { q "SELECT content FROM messages WHERE conversation_id = '$1' AND role = 'assistant' ORDER BY id DESC LIMIT 1"; }
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 # streaming FILE CONV: waits (10 s) for a delta of CONV in FILE.
@@ -95,12 +94,7 @@ wpid=$(cat "${HOST_WORKER_PIDFILE[1]}")
 kill -STOP "${HOST_PID[1]}"
 kill -KILL "$wpid"
 t0=$(date +%s.%N)
-state=""
-for _ in $(seq 150); do
-	state=$(stored "$C3")
-	[ "$state" = interrupted ] && break
-	sleep 0.1
-done
+state=$(wait_stored "$C3" interrupted 15)
 secs=$(since "$t0")
 echo "# the killed worker's reply was ended after $secs s"
 assert_eq "the killed worker's reply: interrupted" "$state" "interrupted"

@@ -35,7 +35,6 @@ watch_msg() { jq -cn --arg c "$1" '{action:"watch",payload:{conversation_id:$c}}
 conv_of() { jq -r 'select(.type=="start") | .conversation_id' "$1" 2>/dev/null | head -1; }
 # started FILE: waits (10 s) for a start frame and then a delta in FILE.
 started() { wait_for "$1" '"type":"start"' 10 && wait_for "$1" '"type":"delta"' 10; }
-stored() { q "SELECT state FROM messages WHERE conversation_id = '$1' AND role = 'assistant' ORDER BY id DESC LIMIT 1"; }
 limit() { mh_admin 1 user limit "$@" >/dev/null; }
 
 echo "erin-Secret-5" | mh_admin 1 user add erin 2>/dev/null
@@ -133,12 +132,7 @@ wpid=$(cat "${HOST_WORKER_PIDFILE[1]}")
 kill -STOP "${HOST_PID[1]}"
 kill -KILL "$wpid"
 t0=$(date +%s.%N)
-state=""
-for _ in $(seq 300); do
-	state=$(stored "$C3")
-	[ "$state" = interrupted ] && break
-	sleep 0.05
-done
+state=$(wait_stored "$C3" interrupted 15)
 t1=$(date +%s.%N)
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 echo "# the killed worker's reply was marked $state after $secs s"
