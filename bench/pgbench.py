@@ -33,9 +33,9 @@ import struct
 import subprocess
 import sys
 import time
-from urllib.parse import urlsplit
 
 import wsframe
+from clients import close_all, ws_open
 
 READ_MAX = 65536
 TICK = os.sysconf("SC_CLK_TCK")
@@ -190,33 +190,8 @@ def wal_frames(path):
 
 
 # ------------------------------------------------------------- client side --
-class Conn:
-    def __init__(self):
-        self.r = self.w = None
-        self.dec = wsframe.Decoder()
-        self.pending = []
-        self.error = None
-        self.t_read = 0.0
-
-
-async def ws_open(url, token, timeout=10):
-    u = urlsplit(url)
-    c = Conn()
-    try:
-        c.r, c.w = await asyncio.wait_for(asyncio.open_connection(u.hostname, u.port), timeout)
-        req, key = wsframe.handshake_request(u.path, f"{u.hostname}:{u.port}",
-                                             [f"Cookie: lightchat_session={token}"])
-        c.w.write(req)
-        head = await asyncio.wait_for(c.r.readuntil(b"\r\n\r\n"), timeout)
-        status, headers = wsframe.parse_response_head(head[:-4])
-        if status != 101:
-            c.error = f"HTTP {status}"
-        else:
-            wsframe.check_accept(key, headers)
-    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError,
-            wsframe.ProtocolError) as e:
-        c.error = type(e).__name__
-    return c
+# Conn, ws_open and close_all are the benchmark's own (bench/clients.py);
+# messages() below adds each Conn's t_read, the time of its last read.
 
 
 async def messages(c, deadline):
@@ -269,17 +244,6 @@ async def one_reply(c, deadline):
     raise ConnectionError("no reply")
 
 
-async def close_all(conns):
-    for c in conns:
-        if c.w and not c.w.is_closing():
-            try:
-                c.w.write(wsframe.encode(wsframe.OP_CLOSE, wsframe.close_payload(1000)))
-            except (OSError, RuntimeError):
-                pass
-            c.w.close()
-    await asyncio.sleep(0.1)
-
-
 def count_errors(errs):
     out = {}
     for e in errs:
@@ -289,7 +253,7 @@ def count_errors(errs):
 
 
 async def stream(a):
-    conns = [await ws_open(a.ws, a.token) for _ in range(a.conns)]
+    conns = [await ws_open(a.ws, a.token, 10) for _ in range(a.conns)]
     open_err = count_errors(c.error for c in conns)
     live = [c for c in conns if not c.error]
     reader = wal0 = None
@@ -340,7 +304,7 @@ async def stream(a):
 
 
 async def burst(a):
-    conns = [await ws_open(a.ws, a.token) for _ in range(a.n)]
+    conns = [await ws_open(a.ws, a.token, 10) for _ in range(a.n)]
     live = [c for c in conns if not c.error]
     rates, p50s, p99s, errs = [], [], [], []
     for b in range(a.bursts):
@@ -372,8 +336,8 @@ async def watch(a):
     """A writer on host A streams a long reply; a watcher on host B, once the
     conversation exists, watches it. Per delta: when the writer got it and
     when the watcher did (one clock: both on this machine)."""
-    w = await ws_open(a.ws_a, a.token)
-    v = await ws_open(a.ws_b, a.token)
+    w = await ws_open(a.ws_a, a.token, 10)
+    v = await ws_open(a.ws_b, a.token, 10)
     if w.error or v.error:
         return {"error": f"open: {w.error or v.error}"}
     deadline = time.perf_counter() + a.timeout
