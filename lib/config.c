@@ -158,6 +158,17 @@ static const struct cfg_entry cfg_table[] = {
 	  67108864, false, NULL },
 	{ "slow_client_timeout", CFG_INT, O(slow_client_timeout), "60", 1,
 	  86400, false, NULL },
+	/* Deltas of one reply that come within this many milliseconds of the
+	 * last frame sent to a session go out together, as one frame
+	 * (worker/outq.h): every hop after the worker (ZMTP, the session, its
+	 * pipe, websocketd, lighttpd, the browser) then handles one frame for
+	 * several tokens. A token waits at most this long; 0 sends each delta
+	 * as it comes. 15 ms is under a 60 Hz display's frame (16.7 ms). */
+	{ "stream_coalesce_ms", CFG_INT, O(stream_coalesce_ms), "15", 0, 250,
+	  false, NULL },
+	/* ... and a frame goes at once when its text reaches this size. */
+	{ "stream_coalesce_bytes", CFG_INT, O(stream_coalesce_bytes), "4096",
+	  64, 1048576, false, NULL },
 	/* Every session's queue together (worker/outq.h): with the base
 	 * (~14 MB) and one frame being cut, the worker stays under 64 MB. */
 	{ "worker_send_budget", CFG_INT, O(worker_send_budget), "33554432",

@@ -94,6 +94,8 @@ struct lc_config {
 	long upstream_total_timeout;
 	long session_send_queue;  /* bytes queued for one session */
 	long slow_client_timeout; /* seconds a session may stay behind */
+	long stream_coalesce_ms;  /* deltas within it go as one frame; 0 off */
+	long stream_coalesce_bytes; /* ... up to this much text */
 	long worker_send_budget;  /* bytes queued for every session together */
 	bool demo;                /* the upstream is the built-in demo */
 	bool cookie_secure;       /* force Secure on the cookie (behind TLS) */

@@ -79,6 +79,8 @@ static const struct cfg_doc docs[] = {
 	{ "upstream_total_timeout", "seconds for a whole reply" },
 	{ "session_send_queue", "bytes queued for one WebSocket session before it counts as behind" },
 	{ "slow_client_timeout", "seconds a session may stay behind, reading nothing, before it is closed" },
+	{ "stream_coalesce_ms", "milliseconds a reply's deltas may wait to go to a session together, as one frame (the CPU of every hop after the worker is per frame); 0 sends each delta as it comes" },
+	{ "stream_coalesce_bytes", "text in bytes at which a coalesced frame goes at once, its window not over" },
 	{ "worker_send_budget", "bytes the worker queues for every session together; over it the session behind with the most is cut off" },
 	{ "worker_metrics_file", "the worker's heartbeat and figures for /health and /metrics, rewritten each second (empty: <state>/worker.metrics; a path on a tmpfs spares an SD card: the package uses /run/lightchat/worker/worker.metrics)" },
 	{ "worker_models_file", "what the worker's model discovery saw, for /api/models, rewritten at each listing (empty: <state>/models.json; the package uses /run/lightchat/worker/models.json)" },
