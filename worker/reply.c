@@ -240,8 +240,8 @@ on_reasoning(void *owner, const char *text)
 {
 	struct reply *r = owner;
 	/* As on_delta's, on the reasoning's own serial. */
-	struct peer_delta d = { r->serial + 1,
-	    r->call.reasoning.len - strlen(text) };
+	size_t n = strlen(text);
+	struct peer_delta d = { r->serial + 1, r->call.reasoning.len - n, n };
 	/* A seed-shape origin never gets reasoning: its client would show
 	 * it as a bubble of its own. */
 	int to_origin = r->origin_stream && !r->origin_seed && !r->origin_gone;
@@ -261,7 +261,8 @@ on_delta(void *owner, const char *text)
 	struct reply *r = owner;
 	/* The text is in content already: a session that misses this delta
 	 * is later sent the content from here (reply_missed). */
-	struct peer_delta d = { r->serial, r->call.content.len - strlen(text) };
+	size_t n = strlen(text);
+	struct peer_delta d = { r->serial, r->call.content.len - n, n };
 	/* Watchers always get deltas; the origin only when it asked. */
 	int to_origin = r->origin_stream && !r->origin_gone;
 
@@ -365,8 +366,14 @@ finish(struct reply *r, const struct upstream_outcome *o, const char *state,
 	struct store_usage_row row;
 	long ms;
 
-	/* The text is over: what the <think> splitter held, open mode's
-	 * rule (upstream.h). A stopped reply's too. */
+	/* The deltas waiting to go together go now, at the offsets they
+	 * were made at: the end may move text between the buffers. Then the
+	 * text is over: what the <think> splitter held, open mode's rule
+	 * (upstream.h). A stopped reply's too. */
+	if (r->rs->out.flush != NULL) {
+		r->rs->out.flush(r->rs->out.arg, r->serial);
+		r->rs->out.flush(r->rs->out.arg, r->serial + 1);
+	}
 	upstream_text_end(&r->call);
 	ms = monotime_ms_since(&r->started);
 	if (r->call.reasoning.len == 0) {
