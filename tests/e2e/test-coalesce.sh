@@ -43,10 +43,12 @@ run() {
 	curl -s -b "$T/jar" "$BASE/api/conversations/$c" |
 		jq -j '.messages[-1] | .content + "|" + (.reasoning // "")' >"$R/$mode.reason.stored"
 
-	out=$(ws "$T/jar" "$(cprompt t1 '#reason:tag #words:60')")
-	deltas "$out" >"$R/$mode.tag.deltas"
-	rdeltas "$out" >"$R/$mode.tag.rdeltas"
-	final "$out" | jq -j '.text.content + "|" + (.reasoning // "")' >"$R/$mode.tag.final"
+	for form in tag r open; do
+		out=$(ws "$T/jar" "$(cprompt t1 "#reason:$form:30 #words:60")")
+		deltas "$out" >"$R/$mode.$form.deltas"
+		rdeltas "$out" >"$R/$mode.$form.rdeltas"
+		final "$out" | jq -j '.text.content + "|" + (.reasoning // "")' >"$R/$mode.$form.final"
+	done
 
 	# A second tab watches a reply (10 ms a token) from its start.
 	out=$(ws "$T/jar" "$(cprompt v0 'first')")
@@ -89,12 +91,21 @@ for m in off on; do
 	assert_eq "$m: the reasoning stored as it was sent" "$(cat "$R/$m.reason.stored")" "$(cat "$R/$m.reason.final")"
 	assert_eq "$m: <think> tags: deltas add up to the final reply and reasoning" \
 		"$(cat "$R/$m.tag.deltas")|$(cat "$R/$m.tag.rdeltas")" "$(cat "$R/$m.tag.final")"
+	assert_eq "$m: delta.reasoning: deltas add up to the final reply and reasoning" \
+		"$(cat "$R/$m.r.deltas")|$(cat "$R/$m.r.rdeltas")" "$(cat "$R/$m.r.final")"
 	assert_eq "$m: the asking tab's deltas add up" "$(cat "$R/$m.origin.deltas")" "$(cat "$R/$m.origin.final")"
 	assert_eq "$m: the watching tab's snapshot and deltas add up" "$(cat "$R/$m.watch.text")" "$(cat "$R/$m.watch.final")"
 	check "$m: the watching tab saw the reply stream (deltas, not only the final)" \
 		grep -q '"type":"delta"' "$R/$m.watch.out"
 done
-for f in words.final words.stored reason.final reason.stored tag.final origin.final watch.final; do
+# No opening tag (DeepSeek-R1's open form): the reasoning streams as answer
+# deltas until </think>; the final frame splits them (the deltas cannot be
+# taken back), so the deltas add up to the final's reasoning and answer.
+for m in off on; do
+	assert_eq "$m: open form: the deltas hold the final reasoning and answer" \
+		"$(cat "$R/$m.open.deltas")" "$(jq -rn --rawfile f "$R/$m.open.final" '$f | split("|") | .[1] + .[0]')"
+done
+for f in words.final words.stored reason.final reason.stored tag.final r.final open.final origin.final watch.final; do
 	assert_eq "on and off: the same $f" "$(cat "$R/on.$f")" "$(cat "$R/off.$f")"
 done
 assert_eq "off: one frame per token" "$(cat "$R/off.words.n")" 300
