@@ -91,7 +91,8 @@ struct outq {
 	struct qpeer *cutting;        /* cut; libzmq has not dropped it yet */
 	long long window_us;          /* coalesce_ms; 0: off */
 	struct qpeer *phead, *ptail;  /* the pending sessions, by due time
-	                               * (one window for all: made in order) */
+	                               * (the window's next multiple: made
+	                               * in order) */
 	struct qpeer *bucket[OUTQ_BUCKETS];
 };
 
@@ -507,7 +508,10 @@ coalesce(struct outq *q, struct qpeer *e, const struct peer_delta *d,
 		return 0;
 	if (hold(q, e, NULL, NULL, d->reply, d->offset) != 0)
 		return 0;   /* out of memory: sent as it is */
-	pending_add(q, e, now + q->window_us);
+	/* Due at the next multiple of the window (within a window of now):
+	 * every session's marks made in one window go in one turn of the
+	 * loop, which then wakes once a window, not once per session. */
+	pending_add(q, e, (now / q->window_us + 1) * q->window_us);
 	return 1;
 }
 

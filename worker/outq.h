@@ -40,7 +40,9 @@
  * window, so a reply's first token and every token after a pause wait for
  * nothing; one that comes sooner leaves a mark instead, and the mark goes
  * as one delta with all the text since (ops.missed, as when catching up)
- * a window after it was made (outq_due, from the worker's loop), when its
+ * at the next multiple of the window on the clock (within a window of it:
+ * every session's marks of one window go in one turn of the worker's loop,
+ * outq_due), when its
  * text reaches stream_coalesce_bytes, before any other frame for that
  * session (a reply's final frame, an error, a snapshot: frames keep their
  * order), before a delta of another reply or of the reasoning (so the text

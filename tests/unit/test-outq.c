@@ -426,7 +426,7 @@ window_q(long ms, size_t bytes)
 	nsent = 0;
 	text[0] = rtext[0] = '\0';
 	reply_over = full = gone = 0;
-	fake_now = 1000000;
+	fake_now = 1500000;   /* a multiple of 15 ms */
 	return outq_new(&lim, ops);
 }
 
@@ -448,14 +448,15 @@ test_window(void)
 	fake_now += 1 * MS;
 	CHECK(delta(q, &p, "b") == 0 && nsent == 1,
 	    "a delta 1 ms after the last waits");
-	CHECK(outq_due(q) == 15, "due a window after it came: 15 ms");
+	CHECK(outq_due(q) == 14,
+	    "due at the window's next multiple on the clock: in 14 ms");
 	fake_now += 4 * MS;
 	delta(q, &p, "c");
 	fake_now += 4 * MS;
 	delta(q, &p, "d");
 	CHECK(nsent == 1, "the next deltas within the window wait too");
-	CHECK(outq_due(q) == 7 && nsent == 1, "not yet due: 7 ms left");
-	fake_now += 6 * MS + 999;
+	CHECK(outq_due(q) == 6 && nsent == 1, "not yet due: 6 ms left");
+	fake_now += 5 * MS + 999;
 	CHECK(outq_due(q) == 1 && nsent == 1, "1 µs left: rounded up to 1 ms");
 	fake_now += 1;
 	CHECK(outq_due(q) == -1 && nsent == 2,
@@ -572,6 +573,29 @@ test_window_off(void)
 	outq_free(q);
 }
 
+/* Two sessions whose marks were made apart in one window go together. */
+static void
+test_window_grid(void)
+{
+	struct outq *q = window_q(15, 4096);
+	struct peer a = { "a", 1 }, b = { "b", 1 };
+
+	if (q == NULL)
+		return;
+	delta(q, &a, "1");
+	delta(q, &b, "2");
+	fake_now += 2 * MS;
+	delta(q, &a, "3");
+	fake_now += 9 * MS;
+	delta(q, &b, "4");
+	CHECK(nsent == 2 && outq_due(q) == 4, "both wait, the first due in 4 ms");
+	fake_now += 4 * MS;
+	CHECK(outq_due(q) == -1 && nsent == 4,
+	    "both go in the same turn: one wake-up for the two");
+	drain();
+	outq_free(q);
+}
+
 /* Random deltas at random times, the loop calling outq_due every 1 ms:
  * the frames add up to the text exactly, in order, and no byte waits
  * longer than the window plus the loop's 1 ms. */
@@ -654,6 +678,7 @@ main(void)
 	test_window_two_texts();
 	test_window_behind();
 	test_window_off();
+	test_window_grid();
 	test_window_random();
 	UNIT_EXIT();
 }
