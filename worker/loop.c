@@ -29,6 +29,10 @@ struct loop {
 	void *arg;
 	long timer_ms;           /* libcurl's timeout, -1 none */
 	struct timespec timer_set;
+	long (*due)(void *arg);  /* work at a time of its own, or NULL */
+	void *due_arg;
+	long due_ms;             /* its answer at the last turn, -1 none */
+	struct timespec due_set;
 	void (*tick)(void *arg); /* periodic work, or NULL */
 	long tick_ms;
 	struct timespec tick_last;
@@ -126,6 +130,14 @@ loop_new(void *zsock, CURLM *multi, loop_socket_fn on_socket,
 fail:
 	loop_free(l);
 	return NULL;
+}
+
+void
+loop_set_due(struct loop *l, long (*fn)(void *arg), void *arg)
+{
+	l->due = fn;
+	l->due_arg = arg;
+	l->due_ms = -1;
 }
 
 void
@@ -274,6 +286,10 @@ loop_run(struct loop *l, volatile sig_atomic_t *stop)
 			wait = left < 0 ? 0 : (left < wait ? left : wait);
 		}
 		wait = timers_wait(l, wait);
+		if (l->due_ms >= 0) {
+			long left = l->due_ms - monotime_ms_since(&l->due_set);
+			wait = left < 0 ? 0 : (left < wait ? left : wait);
+		}
 		int n = epoll_wait(l->epfd, evs, LOOP_EVENTS, (int)wait);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -317,6 +333,10 @@ loop_run(struct loop *l, volatile sig_atomic_t *stop)
 			l->tick(l->arg);
 		}
 		timers_run(l);
+		if (l->due != NULL) {
+			l->due_ms = l->due(l->due_arg);
+			monotime_now(&l->due_set);
+		}
 	}
 	return 0;
 }

@@ -23,6 +23,10 @@ struct loop *loop_new(void *zsock, CURLM *multi, loop_socket_fn on_socket,
 /* Calls fn(arg) about every interval_ms milliseconds from the loop. */
 void loop_set_tick(struct loop *l, void (*fn)(void *arg), long interval_ms);
 
+/* fn(arg) runs at every turn of the loop and returns the milliseconds
+ * until it has work again (-1: none): the loop sleeps no longer. */
+void loop_set_due(struct loop *l, long (*fn)(void *arg), void *arg);
+
 /* Another periodic callback: fn(arg) about every interval_ms (at most
  * LOOP_TIMERS of them). Returns 0, or -1 when there is no room. */
 #define LOOP_TIMERS 4

@@ -1,6 +1,7 @@
 /* outq.c - each session's outgoing queue in the worker: the bytes libzmq
  * holds for it, and, while it is behind, the frames it is owed (deltas as
- * marks, sent coalesced when it catches up); slow sessions closed. */
+ * marks, sent coalesced when it catches up); deltas that come within the
+ * coalescing window sent together; slow sessions closed. */
 #include "outq.h"
 
 #include <stdatomic.h>
@@ -71,6 +72,11 @@ struct qpeer {
 	size_t last_written;          /* acct->written at the last tick */
 	struct held *head, **tail;
 	size_t held_bytes;
+	long long delta_us;           /* when its last delta went to libzmq */
+	int pending;                  /* open, with marks waiting for their
+	                               * window (in the set's pending list) */
+	long long due_us;             /* pending: when they go */
+	struct qpeer *pnext, *pprev;  /* in the pending list, oldest first */
 };
 
 #define OUTQ_BUCKETS 256
@@ -83,8 +89,55 @@ struct outq {
 	size_t held_total;            /* every session's held_bytes */
 	size_t nbehind;               /* sessions not open */
 	struct qpeer *cutting;        /* cut; libzmq has not dropped it yet */
+	long long window_us;          /* coalesce_ms; 0: off */
+	struct qpeer *phead, *ptail;  /* the pending sessions, by due time
+	                               * (one window for all: made in order) */
 	struct qpeer *bucket[OUTQ_BUCKETS];
 };
+
+static long long
+now_us(const struct outq *q)
+{
+	struct timespec t;
+
+	if (q->ops.now_us != NULL)
+		return q->ops.now_us(q->ops.arg);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static void
+pending_add(struct outq *q, struct qpeer *e, long long due)
+{
+	if (e->pending)
+		return;
+	e->pending = 1;
+	e->due_us = due;
+	e->pnext = NULL;
+	e->pprev = q->ptail;
+	if (q->ptail != NULL)
+		q->ptail->pnext = e;
+	else
+		q->phead = e;
+	q->ptail = e;
+}
+
+static void
+pending_del(struct outq *q, struct qpeer *e)
+{
+	if (!e->pending)
+		return;
+	e->pending = 0;
+	if (e->pprev != NULL)
+		e->pprev->pnext = e->pnext;
+	else
+		q->phead = e->pnext;
+	if (e->pnext != NULL)
+		e->pnext->pprev = e->pprev;
+	else
+		q->ptail = e->pprev;
+	e->pnext = e->pprev = NULL;
+}
 
 struct outq *
 outq_new(const struct outq_limits *lim, struct outq_ops ops)
@@ -95,6 +148,7 @@ outq_new(const struct outq_limits *lim, struct outq_ops ops)
 		return NULL;
 	q->lim = *lim;
 	q->ops = ops;
+	q->window_us = lim->coalesce_ms > 0 ? lim->coalesce_ms * 1000LL : 0;
 	atomic_init(&q->total, 0);
 	q->slow_line = strdup(lim->slow_line != NULL ? lim->slow_line : "");
 	if (q->slow_line == NULL) {
@@ -137,18 +191,22 @@ held_drop(struct outq *q, struct qpeer *e)
 	e->held_bytes = 0;
 }
 
-/* Moves e to state, keeping the count of sessions not open. */
+/* Moves e to state, keeping the count of sessions not open; one not open
+ * waits for no window (what it is owed goes when it catches up). */
 static void
 set_state(struct outq *q, struct qpeer *e, int state)
 {
 	if ((e->state == Q_OPEN) != (state == Q_OPEN))
 		q->nbehind += state == Q_OPEN ? (size_t)-1 : 1;
 	e->state = state;
+	if (state != Q_OPEN)
+		pending_del(q, e);
 }
 
 static void
 qpeer_free(struct outq *q, struct qpeer *e)
 {
+	pending_del(q, e);
 	held_drop(q, e);
 	set_state(q, e, Q_OPEN);
 	if (q->cutting == e)
@@ -280,13 +338,26 @@ pop(struct outq *q, struct qpeer *e)
 	free(h);
 }
 
-/* Sends what e is owed, in order, once libzmq has written half its queue.
+/* e's queue is full: behind from now. */
+static void
+go_behind(struct outq *q, struct qpeer *e)
+{
+	set_state(q, e, Q_BEHIND);
+	monotime_now(&e->since);
+	e->last_written = atomic_load(&e->acct->written);
+}
+
+/* Sends what e is owed, in order: a session behind once libzmq has
+ * written half its queue, an open one's marks (coalesced deltas) at once.
  * Sets *covered when a mark of reply was sent. Returns OUTQ_SENT when all
- * went (e is open again unless closing), OUTQ_FULL, or OUTQ_GONE. */
+ * went (e is open again unless closing), OUTQ_FULL (an open session is
+ * behind then), or OUTQ_GONE. */
 static enum outq_sent
 flush(struct outq *q, struct qpeer *e, unsigned long reply, int *covered)
 {
-	if (e->head != NULL && queued(e) > q->lim.queue / 2)
+	pending_del(q, e);
+	if (e->head != NULL && e->state != Q_OPEN &&
+	    queued(e) > q->lim.queue / 2)
 		return OUTQ_FULL;
 	while (e->head != NULL) {
 		struct held *h = e->head;
@@ -301,9 +372,13 @@ flush(struct outq *q, struct qpeer *e, unsigned long reply, int *covered)
 			free(line);
 			if (r == OUTQ_SENT && h->reply == reply)
 				*covered = 1;
+			if (r == OUTQ_SENT)
+				e->delta_us = now_us(q);
 		} else {
 			r = try_send(q, e, h->kind, h->body);
 		}
+		if (r == OUTQ_FULL && e->state == Q_OPEN)
+			go_behind(q, e);
 		if (r != OUTQ_SENT)
 			return r;
 		pop(q, e);
@@ -318,6 +393,7 @@ flush(struct outq *q, struct qpeer *e, unsigned long reply, int *covered)
 static void
 close_slow(struct outq *q, struct qpeer *e)
 {
+	pending_del(q, e);
 	e->behind_ms = monotime_ms_since(&e->since);
 	held_drop(q, e);
 	set_state(q, e, Q_CLOSING);
@@ -335,6 +411,7 @@ close_slow(struct outq *q, struct qpeer *e)
 static void
 cut(struct outq *q, struct qpeer *e)
 {
+	pending_del(q, e);
 	if (e->state != Q_CLOSING) {
 		e->behind_ms = monotime_ms_since(&e->since);
 		set_state(q, e, Q_CLOSING);
@@ -384,6 +461,56 @@ has_mark(const struct qpeer *e, unsigned long reply)
 	return 0;
 }
 
+/* The mark e's newest delta would join: the last thing e holds, if it is
+ * a mark of reply (text after another reply's mark would change the
+ * order). */
+static const struct held *
+joins(const struct qpeer *e, unsigned long reply)
+{
+	const struct held *h = e->head;
+
+	if (h == NULL)
+		return NULL;
+	while (h->next != NULL)
+		h = h->next;
+	return h->kind == NULL && h->reply == reply ? h : NULL;
+}
+
+/* An open session's delta, coalescing on: joins its mark (returns 1, or
+ * sends the mark when its text reached coalesce_bytes), or leaves a new
+ * mark when a delta went to e within the window (returns 1). Returns 0
+ * when the delta is to go now (or e fell behind: *covered says whether a
+ * mark sent had its text), -1 when e is gone. */
+static int
+coalesce(struct outq *q, struct qpeer *e, const struct peer_delta *d,
+    int *covered)
+{
+	long long now;
+	const struct held *m;
+
+	if (e->pending) {
+		m = joins(e, d->reply);
+		if (m != NULL && d->offset + d->len - m->offset <
+		    q->lim.coalesce_bytes)
+			return 1;
+		/* The mark is full, or this is other text: what waits goes
+		 * first, in order. */
+		if (flush(q, e, d->reply, covered) == OUTQ_GONE)
+			return -1;
+		if (e->state != Q_OPEN)
+			return 0;   /* behind: the caller marks it */
+		if (*covered)
+			return 1;   /* its text went with the mark */
+	}
+	now = now_us(q);
+	if (now - e->delta_us >= q->window_us || d->len >= q->lim.coalesce_bytes)
+		return 0;
+	if (hold(q, e, NULL, NULL, d->reply, d->offset) != 0)
+		return 0;   /* out of memory: sent as it is */
+	pending_add(q, e, now + q->window_us);
+	return 1;
+}
+
 int
 outq_send(struct outq *q, const struct peer *p, const char *kind,
     const char *body, const struct peer_delta *delta)
@@ -397,17 +524,25 @@ outq_send(struct outq *q, const struct peer *p, const char *kind,
 		    OUTQ_GONE ? -1 : 0;
 	if (e->state == Q_CLOSING)
 		return 0;
-	if (e->state == Q_BEHIND)
+	if (e->state == Q_OPEN && delta != NULL && q->window_us > 0) {
+		int c = coalesce(q, e, delta, &covered);
+		if (c < 0) {
+			outq_forget(q, p);
+			return -1;
+		}
+		if (c > 0)
+			return 0;
+	}
+	if ((e->state == Q_BEHIND || e->pending) && !covered)
 		r = flush(q, e, delta != NULL ? delta->reply : 0, &covered);
 	if (e->state == Q_OPEN) {
 		if (covered)
 			return 0;   /* its text went in the coalesced delta */
 		r = try_send(q, e, kind, body);
-		if (r == OUTQ_FULL) {
-			set_state(q, e, Q_BEHIND);
-			monotime_now(&e->since);
-			e->last_written = atomic_load(&e->acct->written);
-		}
+		if (r == OUTQ_FULL)
+			go_behind(q, e);
+		else if (r == OUTQ_SENT && delta != NULL)
+			e->delta_us = now_us(q);
 	}
 	if (r == OUTQ_GONE) {
 		outq_forget(q, p);
@@ -465,6 +600,35 @@ outq_tick(struct outq *q)
 		}
 	}
 	over_budget(q);
+}
+
+long
+outq_due(struct outq *q)
+{
+	long long now = now_us(q);
+
+	while (q->phead != NULL && q->phead->due_us <= now) {
+		struct qpeer *e = q->phead;
+		int covered = 0;
+		if (flush(q, e, 0, &covered) == OUTQ_GONE)
+			outq_forget(q, &e->peer);
+	}
+	if (q->phead == NULL)
+		return -1;
+	return (long)((q->phead->due_us - now + 999) / 1000);
+}
+
+void
+outq_flush_reply(struct outq *q, unsigned long reply)
+{
+	struct qpeer *e = q->phead, *next;
+
+	for (; e != NULL; e = next) {
+		int covered = 0;
+		next = e->pnext;
+		if (has_mark(e, reply) && flush(q, e, 0, &covered) == OUTQ_GONE)
+			outq_forget(q, &e->peer);
+	}
 }
 
 int

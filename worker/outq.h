@@ -35,6 +35,22 @@
  * Measured figures are in docs/ARCHITECTURE.md ("Back-pressure") and bench
  * rows 8 and 8b.
  *
+ * Coalescing (stream_coalesce_ms, the window; 0: off): a delta for a
+ * session open (not behind) goes at once when no delta went to it for a
+ * window, so a reply's first token and every token after a pause wait for
+ * nothing; one that comes sooner leaves a mark instead, and the mark goes
+ * as one delta with all the text since (ops.missed, as when catching up)
+ * a window after it was made (outq_due, from the worker's loop), when its
+ * text reaches stream_coalesce_bytes, before any other frame for that
+ * session (a reply's final frame, an error, a snapshot: frames keep their
+ * order), before a delta of another reply or of the reasoning (so the text
+ * of each keeps its order too), and when the reply ends (outq_flush_reply).
+ * No token waits longer than the window (plus the loop's 1 ms rounding),
+ * and the deltas a session gets still add up to the reply's text exactly.
+ * Every hop after the worker (libzmq, lightchat-ws, its pipe, websocketd,
+ * lighttpd, the browser) pays per frame, not per token: measured in bench
+ * (relay_cost, bench/RESULTS.md).
+ *
  * No ZeroMQ here (tests/unit/test-outq.c runs it): frames leave through
  * ops.send, which session.c makes. Single-threaded, except that
  * outq_acct_release may be called from any thread (libzmq's I/O thread). */
@@ -84,6 +100,9 @@ struct outq_ops {
 	 * already gone). It must not call back into outq. */
 	int (*cut)(void *arg, const struct peer *p);
 	void *arg;
+	/* The clock for coalescing, in microseconds (tests set their own);
+	 * NULL: CLOCK_MONOTONIC. */
+	long long (*now_us)(void *arg);
 };
 
 struct outq_limits {
@@ -93,6 +112,9 @@ struct outq_limits {
 	size_t budget;       /* worker_send_budget: every session together */
 	size_t overhead;     /* what ops.send charges a frame beyond its body */
 	const char *slow_line;  /* the error frame for a slow session (copied) */
+	long coalesce_ms;    /* stream_coalesce_ms: 0 sends deltas at once */
+	size_t coalesce_bytes;  /* stream_coalesce_bytes: a mark's text that
+	                         * goes at once */
 };
 
 struct outq;
@@ -110,6 +132,15 @@ void outq_free(struct outq *q);
  * then). */
 int outq_send(struct outq *q, const struct peer *p, const char *kind,
     const char *body, const struct peer_delta *delta);
+
+/* Sends the coalesced deltas whose window is over. Returns the
+ * milliseconds (rounded up) until the next one is due, or -1 when none
+ * waits. Called from the worker's loop at each turn. */
+long outq_due(struct outq *q);
+
+/* Sends now every coalesced delta of reply (a peer_delta's serial) still
+ * waiting: before its text is rearranged at its end (reply.c's finish). */
+void outq_flush_reply(struct outq *q, unsigned long reply);
 
 /* For the worker's tick: sessions that caught up get what they are owed;
  * those behind too long are closed (ops.slow, then the error and close). */

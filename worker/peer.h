@@ -29,6 +29,7 @@ peer_equal(const struct peer *a, const struct peer *b)
 struct peer_delta {
 	unsigned long reply;   /* the reply's serial (reply_missed) */
 	size_t offset;         /* the delta's first byte in the reply's text */
+	size_t len;            /* its bytes */
 };
 
 /* Sends one client line to one session. */
@@ -57,6 +58,9 @@ struct fanout {
 	int (*delta)(void *arg, const struct peer *origin, int to_origin,
 	    const char *user, const char *conversation_id, const char *line,
 	    const struct peer_delta *d);
+	/* Sends now the deltas of reply (a peer_delta's serial) that wait to
+	 * go together (worker/outq.h). NULL: none wait. */
+	void (*flush)(void *arg, unsigned long reply);
 };
 
 /* The other hosts' workers, for session.c (made by worker/cluster.c when

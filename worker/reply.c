@@ -44,6 +44,7 @@ struct reply {
 	long long reasoning_ms;       /* reasoning to first answer; -1 */
 	struct timespec started;
 	int first_seen;               /* its first delta came (first_token) */
+	int ending;                   /* in finish: deltas go as they come */
 	struct timespec first_at;     /* when */
 	char *body;                   /* the upstream request until started */
 	int upstream;                 /* the index of the upstream serving it */
@@ -225,7 +226,9 @@ send_delta(struct reply *r, char *frame, int to_origin,
 {
 	struct fanout *out = &r->rs->out;
 
-	if (frame == NULL || out->delta == NULL) {
+	/* The text's end (what the splitter held) goes at once, not
+	 * coalesced: the buffers may be rearranged right after it. */
+	if (frame == NULL || out->delta == NULL || r->ending) {
 		reply_send(r, frame, to_origin);
 		return;
 	}
@@ -240,8 +243,8 @@ on_reasoning(void *owner, const char *text)
 {
 	struct reply *r = owner;
 	/* As on_delta's, on the reasoning's own serial. */
-	struct peer_delta d = { r->serial + 1,
-	    r->call.reasoning.len - strlen(text) };
+	size_t n = strlen(text);
+	struct peer_delta d = { r->serial + 1, r->call.reasoning.len - n, n };
 	/* A seed-shape origin never gets reasoning: its client would show
 	 * it as a bubble of its own. */
 	int to_origin = r->origin_stream && !r->origin_seed && !r->origin_gone;
@@ -261,7 +264,8 @@ on_delta(void *owner, const char *text)
 	struct reply *r = owner;
 	/* The text is in content already: a session that misses this delta
 	 * is later sent the content from here (reply_missed). */
-	struct peer_delta d = { r->serial, r->call.content.len - strlen(text) };
+	size_t n = strlen(text);
+	struct peer_delta d = { r->serial, r->call.content.len - n, n };
 	/* Watchers always get deltas; the origin only when it asked. */
 	int to_origin = r->origin_stream && !r->origin_gone;
 
@@ -356,6 +360,21 @@ ledger_row(struct reply *r, const char *state, char *day,
 	account_tokens(&f, row);
 }
 
+/* r's text is about to end (upstream_text_end, which may move text
+ * between the buffers): the deltas waiting to go together go now, at the
+ * offsets they were made at, and the last ones go as they come. */
+static void
+text_ending(struct reply *r)
+{
+	if (r->ending)
+		return;
+	r->ending = 1;
+	if (r->rs->out.flush != NULL) {
+		r->rs->out.flush(r->rs->out.arg, r->serial);
+		r->rs->out.flush(r->rs->out.arg, r->serial + 1);
+	}
+}
+
 /* Sends the final frame, saves, logs and frees r. */
 static void
 finish(struct reply *r, const struct upstream_outcome *o, const char *state,
@@ -367,6 +386,7 @@ finish(struct reply *r, const struct upstream_outcome *o, const char *state,
 
 	/* The text is over: what the <think> splitter held, open mode's
 	 * rule (upstream.h). A stopped reply's too. */
+	text_ending(r);
 	upstream_text_end(&r->call);
 	ms = monotime_ms_since(&r->started);
 	if (r->call.reasoning.len == 0) {
@@ -563,14 +583,17 @@ reply_done(CURL *easy, CURLcode result)
 	if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r) != CURLE_OK ||
 	    r == NULL)
 		return;
+	text_ending(r);   /* the outcome ends the text */
 	upstream_outcome(&r->call, result, &o);
 	/* Decided here, not in upstream.c: the memory is per upstream, and
 	 * the reply stays the same (its row, its watchers, its serial). */
 	if (o.stream_options_refused && r->so_sent && !r->retried &&
 	    models_upstream(r->rs->cfg->mt, (size_t)r->upstream)->
 	    stream_options == MODELS_SO_AUTO) {
-		if (retry_without_stream_options(r, o.status) == 0)
+		if (retry_without_stream_options(r, o.status) == 0) {
+			r->ending = 0;   /* made again: it streams anew */
 			return;
+		}
 		if (r->call.easy == NULL) {  /* the first call is gone too */
 			memset(&o, 0, sizeof(o));
 			o.code = "server_error";

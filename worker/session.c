@@ -1019,6 +1019,18 @@ session_sweep(struct session *s)
 	}
 }
 
+long
+session_due(struct session *s)
+{
+	return outq_due(s->outq);
+}
+
+void
+session_flush_reply(struct session *s, unsigned long reply)
+{
+	outq_flush_reply(s->outq, reply);
+}
+
 void
 session_receive(struct session *s, int max)
 {
@@ -1053,8 +1065,10 @@ session_new(const struct lc_config *cfg, const struct lc_token_key *key,
 		.budget = (size_t)cfg->worker_send_budget,
 		.overhead = FRAME_OVERHEAD,
 		.slow_line = slow_line,
+		.coalesce_ms = cfg->stream_coalesce_ms,
+		.coalesce_bytes = (size_t)cfg->stream_coalesce_bytes,
 	};
-	struct outq_ops ops = { zsend, q_missed, q_slow, q_cut, s };
+	struct outq_ops ops = { zsend, q_missed, q_slow, q_cut, s, NULL };
 	s->outq = slow_line != NULL ? outq_new(&lim, ops) : NULL;
 	free(slow_line);
 	if (s->outq == NULL) {

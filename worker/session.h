@@ -41,6 +41,13 @@ void *session_socket(struct session *s);
 /* Sends lines to s's sessions (for watch.c). */
 struct peer_sink session_sink(struct session *s);
 
+/* Sends the coalesced deltas whose window is over (outq_due). Returns the
+ * milliseconds until the next is due, or -1. For the worker's loop. */
+long session_due(struct session *s);
+
+/* Sends now every coalesced delta of reply that waits (outq_flush_reply). */
+void session_flush_reply(struct session *s, unsigned long reply);
+
 /* Reads and handles at most max whole messages waiting on the socket. */
 void session_receive(struct session *s, int max);
 

@@ -171,7 +171,7 @@ fanout_watch(void *arg, const struct peer *p, const char *user,
 struct fanout
 watch_as_fanout(struct watch *wl)
 {
-	struct fanout f = { fanout_send, fanout_watch, wl, fanout_delta };
+	struct fanout f = { fanout_send, fanout_watch, wl, fanout_delta, NULL };
 
 	return f;
 }

@@ -150,6 +150,22 @@ fan_delta(void *arg, const struct peer *origin, int to_origin,
 }
 
 static void
+fan_flush(void *arg, unsigned long reply)
+{
+	struct worker *w = arg;
+
+	session_flush_reply(w->session, reply);
+}
+
+static long
+on_due(void *arg)
+{
+	struct worker *w = arg;
+
+	return session_due(w->session);
+}
+
+static void
 fan_watch(void *arg, const struct peer *p, const char *user,
     const char *conversation_id)
 {
@@ -199,7 +215,7 @@ worker_new(const struct lc_config *cfg, const struct lc_token_key *key)
 	}
 	session_models(w->session, w->live);
 	w->watch = watch_new(session_sink(w->session));
-	struct fanout fan = { fan_send, fan_watch, w, fan_delta };
+	struct fanout fan = { fan_send, fan_watch, w, fan_delta, fan_flush };
 	w->replies = w->watch != NULL ? replies_new(cfg, w->store, w->multi,
 	    fan) : NULL;
 	w->prompts = w->replies != NULL ? prompts_new(cfg, w->store,
@@ -214,6 +230,7 @@ worker_new(const struct lc_config *cfg, const struct lc_token_key *key)
 	if (w->loop == NULL)
 		goto fail;
 	loop_set_tick(w->loop, on_tick, FLUSH_MS);
+	loop_set_due(w->loop, on_due, w);
 	if (cluster_new(&w->cluster, cfg, w->store, w->loop, w->watch,
 	    w->replies) != 0)
 		goto fail;

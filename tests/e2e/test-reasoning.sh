@@ -9,7 +9,11 @@
 # (errors inside a 200 stream, no finish_reason, no [DONE], Azure's filter
 # chunk, content null, llama.cpp's timings).
 . "$(dirname "$0")/lib.sh"
-stack_start || finish
+# A frame per token (stream_coalesce_ms 0): the slow reader must fall
+# behind, and coalesced its 120000 words of reasoning are ~1 MB of frames,
+# which the front buffers whole (~12 MB a frame per token). Every form with
+# coalescing on is test-coalesce.sh's.
+stack_start LIGHTCHAT_STREAM_COALESCE_MS=0 || finish
 J=$T/jar
 login alice "$PW_alice" "$J" >/dev/null
 api() { curl -s -b "$J" "$@"; }

@@ -1,6 +1,7 @@
 /* test-outq.c - unit tests of worker/outq.c: a session's queue bounded in
- * bytes, deltas coalesced while it is behind, frames held in order, the
- * final frame kept, slow sessions closed; without ZeroMQ (a fake pipe). */
+ * bytes, deltas coalesced while it is behind and within the coalescing
+ * window (a fake clock), frames held in order, the final frame kept, slow
+ * sessions closed; without ZeroMQ (a fake pipe). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,9 @@ static struct {
 } charge[SENT_MAX];
 static int ncharge;
 
-/* The reply's text so far (one reply, serial 7), "" when over. */
-static char text[256];
+/* The reply's text so far (one reply, serial 7), "" when over; its
+ * reasoning (serial 8) for the window's tests. */
+static char text[256], rtext[256];
 static int reply_over;
 
 static enum outq_sent
@@ -67,6 +69,12 @@ fake_missed(void *arg, unsigned long reply, size_t offset)
 	char *f;
 
 	(void)arg;
+	if (reply == 8 && !reply_over && offset < strlen(rtext)) {
+		f = malloc(300);
+		if (f != NULL)
+			snprintf(f, 300, "R:%s", rtext + offset);
+		return f;
+	}
 	if (reply != 7 || reply_over || offset >= strlen(text))
 		return NULL;
 	f = malloc(300);
@@ -112,7 +120,7 @@ fake_cut(void *arg, const struct peer *p)
 static int
 delta(struct outq *q, const struct peer *p, const char *s)
 {
-	struct peer_delta d = { 7, strlen(text) };
+	struct peer_delta d = { 7, strlen(text), strlen(s) };
 	char line[300];
 
 	strcat(text, s);
@@ -126,7 +134,7 @@ test_coalesce(void)
 	struct outq_limits lim = { .queue = 13, .held_max = 100,
 	    .timeout_ms = 60000, .budget = 1 << 20, .slow_line = "SLOW" };
 	struct outq_ops ops = { fake_send, fake_missed, fake_slow, fake_cut,
-	    NULL };
+	    NULL, NULL };
 	struct outq *q = outq_new(&lim, ops);
 	struct peer p = { "a", 1 };
 
@@ -166,7 +174,7 @@ test_catch_up(void)
 	struct outq_limits lim = { .queue = 100, .held_max = 100, .timeout_ms = 60000,
 	    .budget = 1 << 20, .slow_line = "SLOW" };
 	struct outq_ops ops = { fake_send, fake_missed, fake_slow, fake_cut,
-	    NULL };
+	    NULL, NULL };
 	struct outq *q = outq_new(&lim, ops);
 	struct peer p = { "b", 1 };
 
@@ -202,7 +210,7 @@ test_final_kept(void)
 	struct outq_limits lim = { .queue = 1000, .held_max = 1000, .timeout_ms = 60000,
 	    .budget = 1 << 20, .slow_line = "SLOW" };
 	struct outq_ops ops = { fake_send, fake_missed, fake_slow, fake_cut,
-	    NULL };
+	    NULL, NULL };
 	struct outq *q = outq_new(&lim, ops);
 	struct peer p = { "c", 1 };
 
@@ -233,7 +241,7 @@ test_slow_closed(void)
 	struct outq_limits lim = { .queue = 1000, .held_max = 40, .timeout_ms = 0,
 	    .budget = 1 << 20, .slow_line = "SLOW" };
 	struct outq_ops ops = { fake_send, fake_missed, fake_slow, fake_cut,
-	    NULL };
+	    NULL, NULL };
 	struct outq *q = outq_new(&lim, ops);
 	struct peer p = { "d", 1 }, p2 = { "e", 1 };
 	struct timespec ms = { 0, 5000000 };
@@ -281,7 +289,7 @@ test_frame_counted(void)
 	struct outq_limits lim = { .queue = 20, .held_max = 1000,
 	    .timeout_ms = 60000, .budget = 1 << 20, .slow_line = "SLOW" };
 	struct outq_ops ops = { fake_send, fake_missed, fake_slow, fake_cut,
-	    NULL };
+	    NULL, NULL };
 	struct outq *q = outq_new(&lim, ops);
 	struct peer p = { "f", 1 };
 	const char *big = "0123456789012345678901234567890123456789";
@@ -333,7 +341,7 @@ test_budget(void)
 	struct outq_limits lim = { .queue = 100, .held_max = 1000,
 	    .timeout_ms = 60000, .budget = 200, .slow_line = "SLOW" };
 	struct outq_ops ops = { fake_send, fake_missed, fake_slow, fake_cut,
-	    NULL };
+	    NULL, NULL };
 	struct outq *q = outq_new(&lim, ops);
 	struct peer a = { "g", 1 }, b = { "h", 1 }, c = { "i", 1 };
 	char f60[61], f30[31];
@@ -382,6 +390,256 @@ test_budget(void)
 	outq_free(q);
 }
 
+
+/* ------------------------------------------------ the coalescing window -- */
+
+static long long fake_now;    /* microseconds */
+
+static long long
+fake_clock(void *arg)
+{
+	(void)arg;
+	return fake_now;
+}
+
+/* As delta(), for the reasoning (serial 8). */
+static int
+rdelta(struct outq *q, const struct peer *p, const char *s)
+{
+	struct peer_delta d = { 8, strlen(rtext), strlen(s) };
+	char line[300];
+
+	strcat(rtext, s);
+	snprintf(line, sizeof(line), "r:%s", s);
+	return outq_send(q, p, "line", line, &d);
+}
+
+static struct outq *
+window_q(long ms, size_t bytes)
+{
+	struct outq_limits lim = { .queue = 4096, .held_max = 4096,
+	    .timeout_ms = 60000, .budget = 1 << 20, .slow_line = "SLOW",
+	    .coalesce_ms = ms, .coalesce_bytes = bytes };
+	struct outq_ops ops = { fake_send, fake_missed, fake_slow, fake_cut,
+	    NULL, fake_clock };
+
+	nsent = 0;
+	text[0] = rtext[0] = '\0';
+	reply_over = full = gone = 0;
+	fake_now = 1000000;
+	return outq_new(&lim, ops);
+}
+
+#define MS 1000LL
+
+static void
+test_window(void)
+{
+	struct outq *q = window_q(15, 64);
+	struct peer p = { "w", 1 };
+
+	CHECK(q != NULL, "outq_new with a window");
+	if (q == NULL)
+		return;
+	CHECK(outq_due(q) == -1, "nothing waits: no deadline");
+	CHECK(delta(q, &p, "a") == 0 && nsent == 1 &&
+	    strcmp(sent[0].body, "d:a") == 0,
+	    "the first delta goes at once (no wait for the first token)");
+	fake_now += 1 * MS;
+	CHECK(delta(q, &p, "b") == 0 && nsent == 1,
+	    "a delta 1 ms after the last waits");
+	CHECK(outq_due(q) == 15, "due a window after it came: 15 ms");
+	fake_now += 4 * MS;
+	delta(q, &p, "c");
+	fake_now += 4 * MS;
+	delta(q, &p, "d");
+	CHECK(nsent == 1, "the next deltas within the window wait too");
+	CHECK(outq_due(q) == 7 && nsent == 1, "not yet due: 7 ms left");
+	fake_now += 6 * MS + 999;
+	CHECK(outq_due(q) == 1 && nsent == 1, "1 µs left: rounded up to 1 ms");
+	fake_now += 1;
+	CHECK(outq_due(q) == -1 && nsent == 2,
+	    "due: one frame, nothing waits after it");
+	CHECK_STR(sent[1].body, "D:bcd", "the frame has the three deltas' text");
+	fake_now += 1 * MS;
+	delta(q, &p, "e");
+	CHECK(nsent == 2, "a delta within a window of the coalesced frame waits");
+	CHECK(outq_send(q, &p, "line", "FINAL abcde", NULL) == 0 && nsent == 4,
+	    "another frame: what waits goes first");
+	CHECK_STR(sent[2].body, "D:e", "the waiting delta first");
+	CHECK_STR(sent[3].body, "FINAL abcde", "then the frame, in order");
+	CHECK(outq_due(q) == -1, "nothing waits after a final frame");
+	fake_now += 16 * MS;
+	CHECK(delta(q, &p, "f") == 0 && nsent == 5 &&
+	    strcmp(sent[4].body, "d:f") == 0,
+	    "after a pause longer than the window a delta goes at once");
+	drain();
+	outq_free(q);
+}
+
+static void
+test_window_size(void)
+{
+	struct outq *q = window_q(15, 8);
+	struct peer p = { "s", 1 };
+
+	if (q == NULL)
+		return;
+	delta(q, &p, "0");
+	delta(q, &p, "123");
+	delta(q, &p, "4567");
+	CHECK(nsent == 1, "7 bytes wait (the size is 8)");
+	delta(q, &p, "8");
+	CHECK(nsent == 2, "at 8 bytes the frame goes, its window not over");
+	CHECK_STR(sent[1].body, "D:12345678", "with every byte since the last");
+	CHECK(outq_due(q) == -1, "nothing waits then");
+	delta(q, &p, "too long");
+	CHECK(nsent == 3 && strcmp(sent[2].body, "d:too long") == 0,
+	    "a delta as large as the size goes as it is");
+	drain();
+	outq_free(q);
+}
+
+/* Reasoning and answer text interleaved: each keeps its order. */
+static void
+test_window_two_texts(void)
+{
+	struct outq *q = window_q(15, 4096);
+	struct peer p = { "t", 1 };
+
+	if (q == NULL)
+		return;
+	rdelta(q, &p, "think1 ");
+	fake_now += 1 * MS;
+	rdelta(q, &p, "think2");
+	CHECK(nsent == 1, "the reasoning's second delta waits");
+	fake_now += 1 * MS;
+	delta(q, &p, "ans1 ");
+	CHECK(nsent == 2, "an answer delta: the waiting reasoning goes first");
+	CHECK_STR(sent[1].body, "R:think2", "the reasoning, whole");
+	fake_now += 1 * MS;
+	delta(q, &p, "ans2");
+	CHECK(nsent == 2, "the answer text waits");
+	outq_flush_reply(q, 8);
+	CHECK(nsent == 2, "a flush of another reply sends nothing of this one");
+	outq_flush_reply(q, 7);
+	CHECK(nsent == 3, "a flush of the reply: its text goes now");
+	CHECK_STR(sent[2].body, "D:ans1 ans2", "the answer's text since the last");
+	CHECK(outq_due(q) == -1, "nothing waits");
+	drain();
+	outq_free(q);
+}
+
+/* A session whose pipe is full when its window ends: it is behind, and
+ * gets every byte once when it catches up, none twice. */
+static void
+test_window_behind(void)
+{
+	struct outq *q = window_q(15, 4096);
+	struct peer p = { "u", 1 };
+
+	if (q == NULL)
+		return;
+	delta(q, &p, "x");
+	fake_now += 1 * MS;
+	delta(q, &p, "y");
+	full = 1;
+	fake_now += 15 * MS;
+	CHECK(outq_due(q) == -1 && nsent == 1 && outq_behind(q, &p),
+	    "full when due: behind, nothing waits for a window");
+	delta(q, &p, "z");
+	full = 0;
+	delta(q, &p, "!");
+	CHECK(nsent == 2 && !outq_behind(q, &p), "caught up: open again");
+	CHECK_STR(sent[1].body, "D:yz!", "every byte missed, once");
+	drain();
+	outq_free(q);
+}
+
+static void
+test_window_off(void)
+{
+	struct outq *q = window_q(0, 4096);
+	struct peer p = { "o", 1 };
+
+	if (q == NULL)
+		return;
+	for (int i = 0; i < 5; i++)
+		delta(q, &p, "t");
+	CHECK(nsent == 5 && outq_due(q) == -1,
+	    "window 0: each delta goes as it comes");
+	drain();
+	outq_free(q);
+}
+
+/* Random deltas at random times, the loop calling outq_due every 1 ms:
+ * the frames add up to the text exactly, in order, and no byte waits
+ * longer than the window plus the loop's 1 ms. */
+static void
+test_window_random(void)
+{
+	unsigned seed = 18;
+	int exact = 1, late = 0, rounds = 0, frames = 0, deltas = 0;
+
+	for (int round = 0; round < 40; round++) {
+		long window = 1 + (long)(rand_r(&seed) % 20);
+		struct outq *q = window_q(window, 16 + rand_r(&seed) % 64);
+		struct peer p = { "r", 1 };
+		char got[256] = "";
+		long long at[256];      /* when each byte was made */
+		size_t len = 0;
+
+		if (q == NULL)
+			return;
+		rounds++;
+		for (int step = 0; step < 400 && len < 200; step++) {
+			fake_now += MS;
+			if (rand_r(&seed) % 3 == 0) {
+				char s[6];
+				size_t n = 1 + rand_r(&seed) % 5;
+				for (size_t i = 0; i < n; i++)
+					s[i] = (char)('a' + rand_r(&seed) % 26);
+				s[n] = '\0';
+				for (size_t i = 0; i < n; i++)
+					at[len + i] = fake_now;
+				len += n;
+				delta(q, &p, s);
+				deltas++;
+			}
+			outq_due(q);
+			for (int i = 0; i < nsent; i++) {
+				const char *b = sent[i].body + 2;
+				size_t from = strlen(got);
+				if (from + strlen(b) >= sizeof(got)) {
+					exact = 0;
+					break;
+				}
+				strcat(got, b);
+				for (size_t k = from; k < strlen(got); k++)
+					if (fake_now - at[k] > (window + 1) * MS)
+						late++;
+				frames++;
+			}
+			nsent = 0;
+			drain();
+		}
+		outq_send(q, &p, "line", "FINAL", NULL);
+		for (int i = 0; i < nsent - 1; i++)
+			strcat(got, sent[i].body + 2);
+		if (nsent < 1 || strcmp(sent[nsent - 1].body, "FINAL") != 0 ||
+		    strcmp(got, text) != 0)
+			exact = 0;
+		nsent = 0;
+		drain();
+		outq_free(q);
+	}
+	CHECK(rounds == 40 && exact,
+	    "40 random streams: the frames add up to each text exactly");
+	CHECK(late == 0, "no byte waited longer than the window + 1 ms");
+	printf("# %d deltas went as %d frames\n", deltas, frames);
+	CHECK(frames < deltas, "fewer frames than deltas");
+}
+
 int
 main(void)
 {
@@ -391,5 +649,11 @@ main(void)
 	test_slow_closed();
 	test_frame_counted();
 	test_budget();
+	test_window();
+	test_window_size();
+	test_window_two_texts();
+	test_window_behind();
+	test_window_off();
+	test_window_random();
 	UNIT_EXIT();
 }
