@@ -549,7 +549,7 @@ class Bench:
         out["other_stacks"] = other_stacks(a.state)
         out["idle_detail"] = {g: group_detail(a.state, g) for g in ("worker", "websocketd")}
         # idle CPU of the stack with nothing open, for scale (heartbeat, sweeps)
-        idle_s = 0.5 if a.smoke else 3.0
+        idle_s = 0.5 if a.smoke else 5.0
         i0 = class_ticks(a.state)
         await asyncio.sleep(idle_s)
         out["idle_cpu_per_s"] = {k: v / idle_s for k, v in

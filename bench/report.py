@@ -386,9 +386,9 @@ def relay_report(runs, smoke):
     out.append("")
     out.append("| streams | ms/token | build | coalescing | " +
                " | ".join(n for _, n in CLASS_NAMES) +
-               " | stack | frames /1000 tokens | stack on/off | stack vs first | "
+               " | stack | of it idle | frames /1000 tokens | stack on/off | stack vs first | "
                "tokens (rounds) | wall s | check | load |")
-    out.append("|" + "---|" * (10 + len(CLASS_NAMES)))
+    out.append("|" + "---|" * (11 + len(CLASS_NAMES)))
     keys = []
     for r in runs:
         for row in r["rows"]:
@@ -424,13 +424,16 @@ def relay_report(runs, smoke):
                        + " | ".join(f1(per_k(row, row["cpu"][c]), "", 0)
                                     for c, _ in CLASS_NAMES)
                        + f" | **{f1(stack, '', 0)}** | "
+                       f"{f1(per_k(row, sum(r['idle_cpu_per_s'].values()) * row['wall']), '', 0)} | "
                        f"{f1(row['frames'] / row['tokens'] * 1000 if row['tokens'] else None, '', 0)}"
                        f" | {ratio} | {vs} | {row['tokens']} ({row['rounds']}) | "
                        f"{row['wall']:.1f} | {check}"
                        + (f"; errors {fmt_err(row['errors'])}" if row["errors"] else "")
                        + f" | {row['load'].split()[0]} |")
     out.append("")
-    out.append("(CPU in ms per 1000 tokens; 'stack on/off': this row's stack CPU over "
+    out.append("(CPU in ms per 1000 tokens; 'of it idle': what the stack spends with "
+               "nothing open (its idle rate above, heartbeat and sweeps) over the same "
+               "wall time, included in 'stack'; 'stack on/off': this row's stack CPU over "
                "the same build's with coalescing off; 'stack vs first': over the first "
                "run listed for the same streams and pace.)")
     out.append("")
