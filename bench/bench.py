@@ -10,6 +10,9 @@ with tools/ on PYTHONPATH (for tools/wsframe.py):
     bench.py --base http://127.0.0.1:P --up http://127.0.0.1:U --api-key K
              --state DIR --up-pid PID --token JWT --user U --password PW
              [--smoke] [--out FILE] [--phases idle,level,...]
+             [--coalesce-ms MS --dump FILE]    relay_cost on this stack only
+             [--load FILE,FILE...]             relay_cost runs measured before
+    bench.py --report-only --load FILE,... [--out FILE]   their table alone
 
 Measures, and prints as a table (Markdown, also written to --out):
   1. idle PSS of the stack (smaps_rollup, processes found by LIGHTCHAT_STATE in
@@ -22,7 +25,12 @@ Measures, and prints as a table (Markdown, also written to --out):
   6. growth: memory and CPU against N connections;
   7. the worker's CPU per client message it answers itself (ping), and
      messages/s;
-  8. the worker's memory with N clients that never read (peak, after).
+  8. the worker's memory with N clients that never read (peak, after);
+  9. relay_cost (issue 18): CPU per 1000 relayed tokens per process class,
+     frames per 1000 tokens, TTFT and frame gaps, and PSS per streaming
+     connection per class, on a stack started with a given
+     stream_coalesce_ms (run.sh starts one per setting, each bench.py run
+     dumps its figures as JSON, the last one loads them into the report).
 Every loop is bounded in count and time; all traffic goes to 127.0.0.1.
 
 Modules (siblings; each imports only those below it): bench.py -> phases.py
@@ -33,10 +41,12 @@ test_clients.py checks clients.py against a scripted server (run.sh --smoke).
 """
 import argparse
 import asyncio
+import json
 import shutil
 
 from phases import Bench
-from report import report
+from report import relay_report, report
+from sampling import machine
 
 
 async def main_async(a):
@@ -81,25 +91,89 @@ async def main_async(a):
         b.login_timing(timing_n)
     if on("msg_cost"):
         await b.msg_cost(*msgs)
+    if on("relay_cost") and a.coalesce_ms is not None:
+        if a.smoke:   # a few tokens: the text check, off and on
+            await b.relay_cost(a.coalesce_ms, counts=[1], paces=[5], words=20,
+                               rounds={1: 1}, mem_n=2, mem_pace=5)
+        else:
+            # 5 ms a token as a fast hosted model, 20 ms where a 15 ms window
+            # merges little; at least 3 rounds up to 10 streams (10 ms ticks)
+            await b.relay_cost(a.coalesce_ms, counts=[1, 10, 100], paces=[5, 20],
+                               words=500, rounds={1: 3, 10: 3, 100: 2}, mem_n=100,
+                               mem_pace=20)
+        b.res["relay_cost"].update(label=a.label, commit=a.commit, machine=machine())
     text, rows = report(b, a.smoke)
     return b, text, rows
 
 
+def load_runs(a):
+    """The relay_cost runs dumped by earlier bench.py runs (--load), in order."""
+    runs = []
+    for path in (a.load or "").split(","):
+        if path:
+            with open(path) as f:
+                runs.append(json.load(f))
+    return runs
+
+
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--report-only", action="store_true",
+                    help="no stack: only the relay_cost table of the --load files")
     for k in ("base", "up", "api-key", "state", "token", "user", "password"):
-        ap.add_argument("--" + k, required=True)
-    ap.add_argument("--up-pid", type=int, required=True)
+        ap.add_argument("--" + k)
+    ap.add_argument("--up-pid", type=int)
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out")
     ap.add_argument("--phases", help="comma-separated: run only these phases (idle, "
-                    "level, throughput, slow_readers, slow_readers_many, logins, login_timing, msg_cost)")
+                    "level, throughput, slow_readers, slow_readers_many, logins, login_timing, "
+                    "msg_cost, relay_cost); none: no phase")
+    ap.add_argument("--coalesce-ms", type=int,
+                    help="the stack's stream_coalesce_ms: run relay_cost (alone) on it")
+    ap.add_argument("--dump", help="write relay_cost's figures here (JSON)")
+    ap.add_argument("--load", help="comma-separated relay_cost dumps to report")
+    ap.add_argument("--label", default="this checkout", help="the build, in the tables")
+    ap.add_argument("--commit", default="?")
     a = ap.parse_args()
+    if a.report_only:
+        text = relay_report(load_runs(a), a.smoke)
+        print(text)
+        if a.out:
+            with open(a.out, "w") as f:
+                f.write(text + "\n")
+        return
+    missing = [k for k in ("base", "up", "api_key", "state", "token", "user", "password",
+                           "up_pid") if getattr(a, k) is None]
+    if missing:
+        ap.error("needed without --report-only: " + ", ".join(missing))
+    if a.coalesce_ms is not None:   # relay_cost's own stack: that phase alone
+        a.phases = "relay_cost"
     b, text, rows = asyncio.run(main_async(a))
+    if a.coalesce_ms is not None:
+        if a.dump and "relay_cost" in b.res:
+            with open(a.dump, "w") as f:
+                json.dump(b.res["relay_cost"], f)
+        return
+    runs = load_runs(a)
+    if runs:
+        text += "\n" + relay_report(runs, a.smoke)
     print(text)
     if a.out:
         with open(a.out, "w") as f:
             f.write(text + "\n")
+    if a.smoke and runs:
+        ok = (len({r["coalesce_ms"] for r in runs}) >= 2
+              and all(row["rounds"] and row["tokens"] == row["streams"] * row["rounds"] * 20
+                      and not row["mismatch"] and not row["errors"]
+                      for r in runs for row in r["rows"])
+              and all(not r["mem"]["mismatch"] for r in runs))
+        print(("ok - " if ok else "not ok - ") + "bench: relay_cost: the deltas add up to "
+              "the final text, every token received, coalescing off and on ("
+              + ", ".join(f"{r['coalesce_ms']} ms: "
+                          + ", ".join(f"{row['tokens']} tokens in {row['frames']} frames, "
+                                      f"{row['mismatch']} mismatched, errors "
+                                      f"{row['errors'] or 'none'}" for row in r["rows"])
+                          for r in runs) + ")")
     if a.smoke:  # TAP: the benchmark ran and produced each figure
         g = {r["n"]: r for r in b.growth}
 

@@ -24,7 +24,9 @@ class Conn:
         self.error = None
         self.t_send = None
         self.deltas = []     # perf_counter() of each delta frame
+        self.text = []       # each delta frame's text (ws_stream), in order
         self.final = None    # "reply" or "error:<code>"
+        self.final_text = None  # the final reply frame's text.content
         self.dec = wsframe.Decoder()
         self.pending = []    # messages read after the last stream's final frame
 
@@ -82,10 +84,13 @@ async def ws_stream(c, msgid, text, deadline, delay=0.0, on_first=None):
     """Send one prompt (conversation shape, streamed) and read to its final frame;
     on_first() is called when its first token arrives. Each read takes what
     the stream has; every message it completes is stamped with that read's
-    time. Sets c.t_send, c.deltas, c.final, and c.error on failure."""
+    time. Sets c.t_send, c.deltas, c.text (each delta's text: with
+    coalescing a frame carries several tokens, so tokens are counted from
+    the text, frames from c.deltas), c.final, c.final_text, and c.error on
+    failure."""
     msg = json.dumps({"action": "sendprompt",
                       "payload": {"msgid": msgid, "prompt": text, "stream": True}})
-    c.t_send, c.deltas, c.final = None, [], None
+    c.t_send, c.deltas, c.text, c.final, c.final_text = None, [], [], None, None
     if delay:
         await asyncio.sleep(delay)
     try:
@@ -105,8 +110,17 @@ async def ws_stream(c, msgid, text, deadline, delay=0.0, on_first=None):
                     c.deltas.append(now)
                     if on_first and len(c.deltas) == 1:
                         on_first()
+                    try:
+                        c.text.append(json.loads(payload)["delta"])
+                    except (ValueError, KeyError, TypeError):
+                        c.text.append("")
+                        c.error = c.error or "bad delta frame"
                 elif b'"type":"reply"' in payload:
                     c.final = "reply"
+                    try:   # a final frame too long for one payload has no text
+                        c.final_text = json.loads(payload)["text"]["content"]
+                    except (ValueError, KeyError, TypeError):
+                        pass
                     c.pending = msgs[i + 1:]
                     return
                 elif b'"type":"error"' in payload:
@@ -132,6 +146,11 @@ async def ws_stream(c, msgid, text, deadline, delay=0.0, on_first=None):
             msgs = c.dec.feed(data)
     except (OSError, asyncio.TimeoutError, wsframe.ProtocolError) as e:
         c.error = c.error or type(e).__name__
+
+
+def tokens_of(c):
+    """The words (the fake's tokens) a stream's deltas carried together."""
+    return len("".join(c.text).split())
 
 
 async def ws_pings(c, n, window, deadline):

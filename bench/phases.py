@@ -19,9 +19,11 @@ import sys
 import time
 
 import wsframe
-from clients import close_all, direct_stream, open_many, ws_open, ws_pings, ws_stream
-from sampling import (CORE, MB, TICK, Stack, cpu_delta, errors_of, fmt_err, latencies,
-                      cpu_ticks, group_of, machine_ticks, mem_total, pct, put_added, rss_kb,
+from clients import (close_all, direct_stream, open_many, tokens_of, ws_open, ws_pings,
+                     ws_stream)
+from sampling import (CLASSES, CORE, MB, TICK, Stack, class_delta, class_ticks, cpu_delta,
+                      errors_of, fmt_err, latencies, cpu_ticks, group_detail, group_of,
+                      loadavg, other_stacks, machine_ticks, mem_total, pct, put_added, rss_kb,
                       session_detail, set_affinity, stack_cpu_s, stack_pids)
 
 
@@ -73,6 +75,9 @@ class Bench:
         self.idle_mem = m
         self.res["idle_pss"] = mem_total(m, CORE) / MB
         self.res["idle_breakdown"] = {g: m[g] for g in m}
+        # where the idle worker's and websocketd's memory goes (issue 18's idle cuts)
+        self.res["idle_detail"] = {g: group_detail(self.a.state, g)
+                                   for g in ("worker", "websocketd")}
         log("idle: " + ", ".join(f"{g} {n}p {s/MB:.1f}MB" for g, (n, s) in sorted(m.items())))
 
     async def level(self, n, prompt, hold, stream_timeout, spread=0.0):
@@ -272,10 +277,12 @@ class Bench:
         sc = cpu_delta(c0, self.stack.cpu())
         await close_all(conns)
         await self.wait_sessions(0, 30)
-        tokens = sum(len(c.deltas) for c in ok)
+        # tokens from the text (a coalesced frame carries several), frames as read
+        tokens = sum(tokens_of(c) for c in ok)
+        frames = sum(len(c.deltas) for c in ok)
         dtok = sum(len(c.deltas) for c in direct)
-        r = {"streams": streams, "words": words, "tokens": tokens, "wall": wall,
-             "fps": tokens / wall if wall else 0, "errors": errors_of(conns),
+        r = {"streams": streams, "words": words, "tokens": tokens, "frames": frames,
+             "wall": wall, "fps": frames / wall if wall else 0, "errors": errors_of(conns),
              "direct_tokens": dtok, "direct_wall": d_wall,
              "direct_fps": dtok / d_wall if d_wall else 0, "direct_errors": errors_of(direct),
              "worker_cpu": sc.get("worker", 0), "stack_cpu": stack_cpu_s(sc),
@@ -286,7 +293,7 @@ class Bench:
              "direct_loadgen_cpu": dc.get("loadgen", 0)}
         r["worker_per_1k"] = r["worker_cpu"] / tokens * 1000 if tokens else None
         self.res["throughput"] = r
-        log(f"throughput: {tokens} frames in {wall:.2f} s = {r['fps']:.0f}/s "
+        log(f"throughput: {tokens} tokens in {frames} frames in {wall:.2f} s = {r['fps']:.0f}/s "
             f"(direct {r['direct_fps']:.0f}/s); worker {r['worker_cpu']:.2f} s CPU")
         return r
 
@@ -497,3 +504,143 @@ class Bench:
         log(f"per-message cost: {n} pings in {wall:.2f} s = {r['mps']:.0f}/s; worker "
             f"{f'{w:.2f}' if w is not None else 'n/a'} s CPU"
             + (f" = {r['worker_us']:.1f} us/message" if r["worker_us"] else ""))
+
+    # ------------------------------------------------------------ relay_cost ----
+    async def sample_pss(self, stop, every=0.25, limit=120.0):
+        """Samples the stack's PSS per group every `every` s until stop (an
+        asyncio.Event) is set or limit s pass; returns ({group: peak kB},
+        peak of the total kB at one sample, samples taken)."""
+        peak, total, n = {}, 0, 0
+        self.peak_uss = 0
+        end = time.monotonic() + limit
+        while not stop.is_set() and time.monotonic() < end:
+            m = self.stack.memory()
+            self.peak_uss = max(self.peak_uss, self.stack.uss())
+            n += 1
+            for g, (_, kb) in m.items():
+                peak[g] = max(peak.get(g, 0), kb)
+            total = max(total, mem_total(m, CLASSES))
+            try:
+                await asyncio.wait_for(stop.wait(), every)
+            except asyncio.TimeoutError:
+                pass
+        return peak, total, n
+
+    async def relay_cost(self, coalesce_ms, counts, paces, words, rounds, mem_n,
+                         mem_pace, spread=1.0, stream_timeout=120):
+        """Issue 18's rows, on a stack started with stream_coalesce_ms =
+        coalesce_ms (run.sh starts one per setting: the worker reads it at
+        start). First the memory per streaming connection: the PSS of each
+        process class with no connection, with mem_n idle authenticated
+        connections, and its peak (sampled every 0.25 s) while they stream
+        `#words:words` over words × mem_pace ms. Then, per pace (ms per token)
+        and per count of concurrent streams, `rounds[count]` rounds of one
+        stream each (starts spread over `spread` s from 10 streams on): the
+        CPU (utime+stime, reaped children included) of each process class over
+        exactly the streaming window (the first prompt sent to the last final
+        frame), the tokens (words of the deltas' text, checked against the
+        final frame's text) and frames received, TTFT and the gaps between
+        frames. Stored as res["relay_cost"]."""
+        a = self.a
+        out = {"coalesce_ms": coalesce_ms, "load_start": loadavg(), "words": words,
+               "spread": spread, "rows": [], "machine_start": time.time()}
+        await self.settle(1.0)
+        none, none_uss = self.stack.memory(), self.stack.uss()
+        out["other_stacks"] = other_stacks(a.state)
+        out["idle_detail"] = {g: group_detail(a.state, g) for g in ("worker", "websocketd")}
+        # idle CPU of the stack with nothing open, for scale (heartbeat, sweeps)
+        idle_s = 0.5 if a.smoke else 5.0
+        i0 = class_ticks(a.state)
+        await asyncio.sleep(idle_s)
+        out["idle_cpu_per_s"] = {k: v / idle_s for k, v in
+                                 class_delta(i0, class_ticks(a.state)).items()}
+
+        # memory per streaming connection, on the fresh stack (before the CPU
+        # rounds: what their streams leave in the heaps would hide it)
+        conns = await open_many(self.ws_url, a.token, mem_n, timeout=30)
+        ok = [c for c in conns if not c.error]
+        await self.wait_sessions(len(ok), 15)
+        await self.settle(1.5)
+        idle, idle_uss = self.stack.memory(), self.stack.uss()
+        prompt = f"#words:{words} #slow:{words * mem_pace / 1000:g}"
+        stop = asyncio.Event()
+        sampler = asyncio.ensure_future(self.sample_pss(stop))
+        deadline = time.perf_counter() + spread + stream_timeout
+        await asyncio.gather(*(ws_stream(c, self.msgid(), prompt, deadline,
+                                         spread * i / max(len(ok), 1))
+                               for i, c in enumerate(ok)))
+        stop.set()
+        peak, peak_total, samples = await sampler
+        out["mem"] = {"n": len(ok), "asked": mem_n, "prompt": prompt,
+                      "none": {g: list(v) for g, v in none.items()},
+                      "idle": {g: list(v) for g, v in idle.items()},
+                      "peak": peak, "peak_total": peak_total, "samples": samples,
+                      "uss": {"none": none_uss, "idle": idle_uss, "peak": self.peak_uss},
+                      "errors": errors_of(conns),
+                      "tokens": sum(tokens_of(c) for c in ok),
+                      "mismatch": sum(1 for c in ok if "".join(c.text) != c.final_text)}
+        await close_all(conns)
+        if not await self.wait_sessions(0, 30):
+            self.notes.append(f"relay_cost: sessions still running 30 s after the close")
+        log(f"relay_cost {coalesce_ms} ms: memory at {len(ok)} streams: peak total "
+            f"{peak_total / MB:.1f} MB, idle {mem_total(idle, CLASSES) / MB:.1f}, none "
+            f"{mem_total(none, CLASSES) / MB:.1f} MB ({samples} samples)")
+
+        for pace in paces:
+            prompt = f"#words:{words} #slow:{words * pace / 1000:g}"
+            for n in counts:
+                conns = await open_many(self.ws_url, a.token, n, timeout=30)
+                ok = [c for c in conns if not c.error]
+                await self.wait_sessions(len(ok), 15)
+                await self.settle(0.5)
+                sp = spread if n >= 10 else 0.0
+                cpu = dict.fromkeys(CLASSES, 0.0)
+                row = {"streams": n, "pace_ms": pace, "prompt": prompt, "spread": sp,
+                       "rounds": 0, "tokens": 0, "frames": 0, "streams_done": 0,
+                       "mismatch": 0, "short": 0, "wall": 0.0, "errors": errors_of(conns),
+                       "load": loadavg()}
+                ttft, gaps = [], []
+                for _ in range(rounds.get(n, 1)):
+                    c0 = class_ticks(a.state)
+                    t0 = time.perf_counter()
+                    deadline = t0 + sp + stream_timeout
+                    await asyncio.gather(*(ws_stream(c, self.msgid(), prompt, deadline,
+                                                     sp * i / len(ok))
+                                           for i, c in enumerate(ok)))
+                    row["wall"] += time.perf_counter() - t0
+                    for k, v in class_delta(c0, class_ticks(a.state)).items():
+                        cpu[k] += v
+                    row["rounds"] += 1
+                    for c in ok:
+                        row["tokens"] += tokens_of(c)
+                        row["frames"] += len(c.deltas)
+                        if c.final == "reply":
+                            row["streams_done"] += 1
+                        if "".join(c.text) != c.final_text:
+                            row["mismatch"] += 1
+                        if tokens_of(c) != words:
+                            row["short"] += 1
+                    for k, v in errors_of(ok).items():
+                        row["errors"][k] = row["errors"].get(k, 0) + v
+                    t, g = latencies(ok)
+                    ttft += t
+                    gaps += g
+                    if any(c.error for c in ok):
+                        break   # a broken connection does not stream again
+                await close_all(conns)
+                await self.wait_sessions(0, 30)
+                row["cpu"] = cpu
+                for p in (50, 99):
+                    row[f"ttft_p{p}"], row[f"gap_p{p}"] = pct(ttft, p), pct(gaps, p)
+                row["n_gaps"] = len(gaps)
+                out["rows"].append(row)
+                tok = row["tokens"]
+                log(f"relay_cost {coalesce_ms} ms: {n} streams at {pace} ms/token, "
+                    f"{row['rounds']} rounds: {tok} tokens in {row['frames']} frames, "
+                    f"stack {sum(cpu.values()):.2f} s CPU"
+                    + (f" = {sum(cpu.values()) / tok * 1000:.3f} s per 1000 tokens"
+                       if tok else "")
+                    + f"; mismatches {row['mismatch']}, errors {fmt_err(row['errors'])}")
+        out["load_end"] = loadavg()
+        self.res["relay_cost"] = out
+        return out

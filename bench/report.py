@@ -239,7 +239,8 @@ def report(b, smoke):
         out.append("## Throughput detail")
         out.append("")
         out.append(f"{t['streams']} streams of `#words:{t['words']}` at once, no pacing: "
-                   f"{t['tokens']} delta frames in {t['wall']:.2f} s = {t['fps']:.0f}/s "
+                   f"{t['tokens']} tokens in {t.get('frames', t['tokens'])} delta frames "
+                   f"in {t['wall']:.2f} s = {t['fps']:.0f} frames/s "
                    f"(errors: {fmt_err(t['errors'])}). CPU seconds in that window: worker "
                    f"{t['worker_cpu']:.2f}, websocketd + lightchat-ws "
                    f"{t['websocketd_cpu']:.2f}, lighttpd {t['lighttpd_cpu']:.2f}, whole stack "
@@ -321,6 +322,13 @@ def report(b, smoke):
             if grp == "supervisor" else ""
         out.append(f"- {grp}: {n} process{'es' if n > 1 else ''}, {s / MB:.2f} MB PSS{extra}")
     out.append("")
+    idet = res.get("idle_detail")
+    if idet:
+        out.append("Where the idle worker's and websocketd's memory goes:")
+        out.append("")
+        for grp in ("worker", "websocketd"):
+            out += detail_lines(grp, idet.get(grp))
+        out.append("")
     if b.notes:
         out.append("## Notes")
         out.append("")
@@ -328,3 +336,209 @@ def report(b, smoke):
             out.append("- " + note)
         out.append("")
     return "\n".join(out), rows
+
+
+# ---------------------------------------------------------------- relay_cost -------
+CLASS_NAMES = (("worker", "worker"), ("session", "lightchat-ws"),
+               ("websocketd", "websocketd"), ("lighttpd", "lighttpd"), ("fcgi", "FastCGI"))
+
+
+def detail_lines(name, d):
+    """A process's smaps_rollup summary and its top mappings, as Markdown lines."""
+    if not d:
+        return [f"- {name}: not found"]
+    r = d["roll"]
+    return ([f"- {name} (pid {d['pid']}, {d['threads']} threads): Pss {r.get('Pss', 0)} kB, "
+             f"Rss {r.get('Rss', 0)} kB, Private_Dirty {r.get('Private_Dirty', 0)} kB "
+             f"(Anonymous {r.get('Anonymous', 0)} kB), Shared_Clean "
+             f"{r.get('Shared_Clean', 0)} kB. Mappings by PSS (kB PSS / kB private): "
+             + ", ".join(f"{m} {p} / {q}" for m, (p, q) in d["top"])])
+
+
+def relay_report(runs, smoke):
+    """The Markdown of issue 18's relay_cost runs (each one stack: a build and
+    a stream_coalesce_ms): CPU per 1000 tokens per process class, frames per
+    1000 tokens, ratios, latency, memory per streaming connection, and where
+    the idle worker's and websocketd's memory goes."""
+    out = ["## Relay cost: CPU per token and memory per stream (relay_cost)"
+           + (" (smoke run)" if smoke else ""), ""]
+    for r in runs:
+        m = r.get("machine") or {}
+        out.append(f"- {r.get('label', '?')} ({r.get('commit', '?')}), coalescing "
+                   f"{r['coalesce_ms']} ms: {m.get('date', '?')}, load average "
+                   f"{r['load_start']} at its start, {r.get('load_end', '?')} at its end; "
+                   f"idle stack CPU {sum(r['idle_cpu_per_s'].values()) * 1000:.1f} ms/s; "
+                   f"{r.get('other_stacks', '?')} other lightchat stacks running on the "
+                   "machine at its start (they share library pages: PSS divides them)")
+    if runs and runs[0].get("machine"):
+        m = runs[0]["machine"]
+        out.append(f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory']} RAM, Linux "
+                   f"{m['kernel']}; the stack, the fake upstream and the load generator "
+                   "share its cores over loopback")
+    out.append("")
+    out.append("CPU: utime+stime (/proc/PID/stat; reaped children in their class: "
+               "websocketd's are the sessions) over exactly the streaming window (first "
+               "prompt sent to the last final frame), summed over the rounds, per 1000 "
+               "tokens received (words of the deltas' text, which must equal the final "
+               "frame's text: 'check'). Clock ticks are 10 ms, so a class's figure below "
+               "~10 ticks in all is rough. Streams of `#words:500`, paced by the fake "
+               "upstream (`#slow`); from 10 streams on their starts are spread over 1 s.")
+    out.append("")
+    out.append("| streams | ms/token | build | coalescing | " +
+               " | ".join(n for _, n in CLASS_NAMES) +
+               " | stack | of it idle | frames /1000 tokens | stack on/off | stack vs first | "
+               "tokens (rounds) | wall s | check | load |")
+    out.append("|" + "---|" * (11 + len(CLASS_NAMES)))
+    keys = []
+    for r in runs:
+        for row in r["rows"]:
+            k = (row["streams"], row["pace_ms"])
+            if k not in keys:
+                keys.append(k)
+
+    def per_k(row, x):
+        return x / row["tokens"] * 1e6 if row["tokens"] else None   # ms per 1000 tokens
+
+    def find(r, k):
+        return next((row for row in r["rows"]
+                     if (row["streams"], row["pace_ms"]) == k), None)
+    for k in keys:
+        first = None
+        for r in runs:
+            row = find(r, k)
+            if not row:
+                continue
+            stack = per_k(row, sum(row["cpu"].values()))
+            first = first if first is not None else stack
+            off = next((find(o, k) for o in runs if o.get("label") == r.get("label")
+                        and o["coalesce_ms"] == 0 and find(o, k)), None)
+            ratio = "—"
+            if r["coalesce_ms"] and off and stack is not None:
+                s_off = per_k(off, sum(off["cpu"].values()))
+                ratio = f"{stack / s_off:.2f}" if s_off else "n/a"
+            vs = f"{stack / first:.2f}" if stack is not None and first else "n/a"
+            check = ("ok" if not row["mismatch"] and not row["short"] else
+                     f"**{row['mismatch']} mismatched, {row['short']} short**")
+            out.append(f"| {k[0]} | {k[1]} | {r.get('label', '?')} | "
+                       f"{r['coalesce_ms'] or 'off'}{' ms' if r['coalesce_ms'] else ''} | "
+                       + " | ".join(f1(per_k(row, row["cpu"][c]), "", 0)
+                                    for c, _ in CLASS_NAMES)
+                       + f" | **{f1(stack, '', 0)}** | "
+                       f"{f1(per_k(row, sum(r['idle_cpu_per_s'].values()) * row['wall']), '', 0)} | "
+                       f"{f1(row['frames'] / row['tokens'] * 1000 if row['tokens'] else None, '', 0)}"
+                       f" | {ratio} | {vs} | {row['tokens']} ({row['rounds']}) | "
+                       f"{row['wall']:.1f} | {check}"
+                       + (f"; errors {fmt_err(row['errors'])}" if row["errors"] else "")
+                       + f" | {row['load'].split()[0]} |")
+    out.append("")
+    out.append("(CPU in ms per 1000 tokens; 'of it idle': what the stack spends with "
+               "nothing open (its idle rate above, heartbeat and sweeps) over the same "
+               "wall time, included in 'stack'; 'stack on/off': this row's stack CPU over "
+               "the same build's with coalescing off; 'stack vs first': over the first "
+               "run listed for the same streams and pace.)")
+    out.append("")
+    out.append("### Latency with coalescing (ms)")
+    out.append("")
+    out.append("TTFT: the prompt sent to its first delta frame; gap: between frames "
+               "received, within a stream. 'added' is this run's figure minus the same "
+               "build's with coalescing off. The bar (issue 18) at 100 streams spread "
+               "over 1 s: added TTFT p50 ≤ 1 ms, p99 ≤ 10 ms; gap p99 ≤ window + 10 ms "
+               "added. Wall-clock figures: the load (1 min) is in the last column.")
+    out.append("")
+    out.append("| streams | ms/token | build | coalescing | TTFT p50 / p99 | added TTFT "
+               "p50 / p99 | gap p50 / p99 | added gap p99 | bar | load |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|")
+    for k in keys:
+        for r in runs:
+            row = find(r, k)
+            if not row:
+                continue
+            off = next((find(o, k) for o in runs if o.get("label") == r.get("label")
+                        and o["coalesce_ms"] == 0 and find(o, k)), None)
+            add_t50 = add_t99 = add_g99 = None
+            bar = "—"
+            if r["coalesce_ms"] and off and row["ttft_p50"] is not None \
+                    and off["ttft_p50"] is not None:
+                add_t50 = row["ttft_p50"] - off["ttft_p50"]
+                add_t99 = row["ttft_p99"] - off["ttft_p99"]
+                add_g99 = row["gap_p99"] - off["gap_p99"]
+                if k[0] == 100:
+                    bar = verdict(add_t50 <= 1 and add_t99 <= 10
+                                  and add_g99 <= r["coalesce_ms"] + 10)
+            out.append(f"| {k[0]} | {k[1]} | {r.get('label', '?')} | "
+                       f"{r['coalesce_ms'] or 'off'}{' ms' if r['coalesce_ms'] else ''} | "
+                       f"{f1(row['ttft_p50'], '', 2)} / {f1(row['ttft_p99'], '', 2)} | "
+                       f"{f1(add_t50, '', 2)} / {f1(add_t99, '', 2)} | "
+                       f"{f1(row['gap_p50'], '', 2)} / {f1(row['gap_p99'], '', 2)} | "
+                       f"{f1(add_g99, '', 2)} | {bar} | {row['load'].split()[0]} |")
+    out.append("")
+    out.append("### Memory per streaming connection (PSS, MB)")
+    out.append("")
+    for r in runs:
+        mm = r["mem"]
+        n = max(mm["n"], 1)
+        co = f"{r['coalesce_ms']} ms" if r["coalesce_ms"] else "off"
+        out.append(f"{r.get('label', '?')}, coalescing {co}: "
+                   f"{mm['n']} connections of {mm['asked']} opened, each then streaming "
+                   f"`{mm['prompt']}` (starts spread over {r['spread']:g} s); PSS "
+                   f"(smaps_rollup) with no connection, with the {mm['n']} idle "
+                   f"authenticated connections open, and the peak while they stream "
+                   f"({mm['samples']} samples, every 0.25 s); per stream = (peak − none) / "
+                   f"{mm['n']}, split into the idle connection's part (idle − none) and "
+                   f"the streaming part (peak − idle). {mm['tokens']} tokens received, "
+                   f"{mm['mismatch']} streams whose deltas did not add up, errors "
+                   f"{fmt_err(mm['errors'])}.")
+        out.append("")
+        out.append("| process | no connection | idle connections | peak streaming | "
+                   "per stream | of it idle connection | of it streaming |")
+        out.append("|---|---|---|---|---|---|---|")
+
+        def kb(part, c):
+            v = mm[part].get(c)
+            return (v[1] if isinstance(v, list) else v) or 0 if v is not None else 0
+        tot = {"none": 0, "idle": 0}
+        for c, name in CLASS_NAMES:
+            none_, idle_, peak_ = kb("none", c), kb("idle", c), kb("peak", c)
+            tot["none"] += none_
+            tot["idle"] += idle_
+            label = name
+            if c == "session":
+                cnt = (mm["idle"].get("session") or [0, 0])[0]
+                label = (f"lightchat-ws (sum of {cnt}; average idle "
+                         f"{idle_ / max(cnt, 1) / MB:.3f}, streaming "
+                         f"{peak_ / max(cnt, 1) / MB:.3f})")
+            out.append(f"| {label} | {none_ / MB:.2f} | {idle_ / MB:.2f} | {peak_ / MB:.2f} | "
+                       f"{(peak_ - none_) / n / MB:.3f} | {(idle_ - none_) / n / MB:.3f} | "
+                       f"{(peak_ - idle_) / n / MB:.3f} |")
+        pt = mm["peak_total"]
+        out.append(f"| **total** (peak: the highest sum at one sample) | {tot['none'] / MB:.2f} | "
+                   f"{tot['idle'] / MB:.2f} | {pt / MB:.2f} | "
+                   f"**{(pt - tot['none']) / n / MB:.3f}** | "
+                   f"{(tot['idle'] - tot['none']) / n / MB:.3f} | "
+                   f"{(pt - tot['idle']) / n / MB:.3f} |")
+        u = mm.get("uss")
+        if u:
+            out.append("")
+            out.append(f"Private memory (USS: Private_Clean + Private_Dirty, which other "
+                       f"processes mapping the same files do not change) of the whole "
+                       f"stack: no connection {u['none'] / MB:.2f} MB, idle connections "
+                       f"{u['idle'] / MB:.2f} MB, peak streaming {u['peak'] / MB:.2f} MB: "
+                       f"{(u['peak'] - u['none']) / n / MB:.3f} MB per stream.")
+        out.append("")
+    out.append("Target (issue 18): ≤ 0.17 MB added per streaming connection in total.")
+    out.append("")
+    out.append("### Where the idle worker's and websocketd's memory goes")
+    out.append("")
+    seen = set()
+    for r in runs:
+        if r.get("label") in seen:
+            continue
+        seen.add(r.get("label"))
+        out.append(f"{r.get('label', '?')} (coalescing "
+                   f"{str(r['coalesce_ms']) + ' ms' if r['coalesce_ms'] else 'off'}), "
+                   "no connection:")
+        out.append("")
+        for g in ("worker", "websocketd"):
+            out += detail_lines(g, (r.get("idle_detail") or {}).get(g))
+        out.append("")
+    return "\n".join(out)

@@ -10,6 +10,10 @@
 #   BENCH_PHASES=msg_cost bench/run.sh   only the phases named (comma-separated,
 #                          see bench.py --phases); the table goes to $BENCH_OUT
 #                          (default: a temp file), bench/RESULTS.md is kept
+#   BENCH_PHASES=relay_cost bench/run.sh  issue 18's CPU per token and memory
+#                          per stream, a stack per BENCH_COALESCE setting
+#                          ("0 15"); BENCH_LABEL names the build, and
+#                          BENCH_RELAY_DIR=DIR keeps its JSON dumps
 # The stack and the programs are this checkout's (tests/e2e/lib.sh: ROOT, and
 # BUILD for the build directory): to measure another commit, check it out in
 # a worktree, build it there and run its copy of bench/.
@@ -44,35 +48,88 @@ fi
 # a single login from one address).
 # The login limits are lifted: the login timing phase fails on purpose. So
 # is the message budget: the per-message phase sends thousands of pings.
-UPSTREAM_DELAY_MS=0 stack_start LIGHTCHAT_MAX_INFLIGHT_PER_USER=1000 \
-	LIGHTCHAT_UPSTREAM_IDLE_TIMEOUT=120 LIGHTCHAT_LOGIN_MAX_FAILURES_USER=100000 \
-	LIGHTCHAT_LOGIN_MAX_FAILURES_ADDR=100000 LIGHTCHAT_MAX_MESSAGES_PER_MINUTE=100000 \
-	LIGHTCHAT_MAX_CONNECTIONS_PER_USER=100000 \
-	LIGHTCHAT_MAX_CONNECTIONS_PER_ADDRESS=100000 \
-	LIGHTCHAT_MAX_MESSAGES_PER_USER_MINUTE=1000000 ||
-	{ [ -n "${T:-}" ] && stack_stop >/dev/null; exit 1; }
-status=$(login alice "$PW_alice" "$T/jar")
-TOKEN=$(token_of "$T/jar")
-if [ "$status" != 200 ] || [ -z "$TOKEN" ]; then
-	not_ok "bench: login" "status $status"
-	stack_stop >/dev/null
-	exit 1
+# bench_stack [VAR=value ...]: that stack, logged in as alice (TOKEN).
+bench_stack() {
+	UPSTREAM_DELAY_MS=0 stack_start LIGHTCHAT_MAX_INFLIGHT_PER_USER=1000 \
+		LIGHTCHAT_UPSTREAM_IDLE_TIMEOUT=120 LIGHTCHAT_LOGIN_MAX_FAILURES_USER=100000 \
+		LIGHTCHAT_LOGIN_MAX_FAILURES_ADDR=100000 LIGHTCHAT_MAX_MESSAGES_PER_MINUTE=100000 \
+		LIGHTCHAT_MAX_CONNECTIONS_PER_USER=100000 \
+		LIGHTCHAT_MAX_CONNECTIONS_PER_ADDRESS=100000 \
+		LIGHTCHAT_MAX_MESSAGES_PER_USER_MINUTE=1000000 "$@" ||
+		{ [ -n "${T:-}" ] && stack_stop >/dev/null; return 1; }
+	local status
+	status=$(login alice "$PW_alice" "$T/jar")
+	TOKEN=$(token_of "$T/jar")
+	if [ "$status" != 200 ] || [ -z "$TOKEN" ]; then
+		not_ok "bench: login" "status $status"
+		stack_stop >/dev/null
+		return 1
+	fi
+}
+# bench_py ARGS...: bench.py on the stack started last, bounded in time.
+bench_py() {
+	PYTHONPATH="$PYPATH" timeout --kill-after=10 "$limit" "$PY" "$HERE/bench.py" $SMOKE \
+		--base "$BASE" --up "$UP" --api-key "$API_KEY" --state "$T/state" --up-pid "$UP_PID" \
+		--token "$TOKEN" --user alice --password "$PW_alice" "$@"
+}
+# the whole run is bounded: every phase has its own deadline, and this
+# stops a stuck run (per bench.py run)
+limit=900
+[ -n "$SMOKE" ] && limit=120
+COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "?")
+
+# relay_cost (issue 18): the worker reads stream_coalesce_ms at start, so
+# each setting (BENCH_COALESCE, default "0 15": off, and on at 15 ms) gets a
+# stack of its own, started, measured (its figures dumped as JSON) and
+# stopped in turn; the last run loads them into the report. BENCH_LABEL
+# names the build in the tables; BENCH_RELAY_DIR keeps the dumps (to
+# report a before and an after together: bench.py --report-only --load).
+PHASES=${BENCH_PHASES:-}
+RELAY=
+case ",$PHASES," in
+,,|*,relay_cost,*) RELAY=1 ;;
+esac
+LOADS=
+RELAY_DIR=${BENCH_RELAY_DIR:-$(mktemp -d /tmp/lightchat-relay.XXXXXX)}
+mkdir -p "$RELAY_DIR"
+if [ -n "$RELAY" ]; then
+	for ms in ${BENCH_COALESCE:-0 15}; do
+		dump="$RELAY_DIR/relay-$COMMIT-$ms.json"
+		bench_stack LIGHTCHAT_STREAM_COALESCE_MS="$ms" || exit 1
+		bench_py --coalesce-ms "$ms" --dump "$dump" --label "${BENCH_LABEL:-$COMMIT}" \
+			--commit "$COMMIT"
+		rc=$?
+		stack_stop >/dev/null
+		if [ $rc -ne 0 ] || [ ! -s "$dump" ]; then
+			not_ok "bench: relay_cost at stream_coalesce_ms $ms" "exit status $rc"
+			continue
+		fi
+		LOADS=${LOADS:+$LOADS,}$dump
+	done
+	# the other phases, if any, on a stack of their own (the default setting)
+	PHASES=$(echo ",$PHASES," | sed 's/,relay_cost,/,/g; s/^,//; s/,$//')
+	[ -n "${BENCH_PHASES:-}" ] && [ -z "$PHASES" ] && PHASES=none
 fi
+if [ "$PHASES" = none ]; then
+	OUT=${BENCH_OUT:-$(mktemp /tmp/lightchat-bench.XXXXXX)}
+	PYTHONPATH="$PYPATH" "$PY" "$HERE/bench.py" $SMOKE --report-only --load "$LOADS" \
+		--out "$OUT"
+	rc=$?
+	echo "bench: table written to $OUT" >&2
+	[ -z "${BENCH_RELAY_DIR:-}" ] && rm -rf "$RELAY_DIR"
+	[ $rc -eq 0 ] && [ "$FAILED" -eq 0 ]
+	exit
+fi
+bench_stack || exit 1
 
 if [ -n "$SMOKE" ] || [ -n "${BENCH_PHASES:-}" ]; then
 	OUT=${BENCH_OUT:-$T/RESULTS.md}
 else
 	OUT=${BENCH_OUT:-$HERE/RESULTS.md}
 fi
-# the whole run is bounded: every phase has its own deadline, and this one
-# stops a stuck run
-limit=900
-[ -n "$SMOKE" ] && limit=120
-PYTHONPATH="$PYPATH" timeout --kill-after=10 "$limit" "$PY" "$HERE/bench.py" $SMOKE \
-	--out "$OUT.tmp" ${BENCH_PHASES:+--phases "$BENCH_PHASES"} \
-	--base "$BASE" --up "$UP" --api-key "$API_KEY" --state "$T/state" --up-pid "$UP_PID" \
-	--token "$TOKEN" --user alice --password "$PW_alice"
+bench_py --out "$OUT.tmp" ${PHASES:+--phases "$PHASES"} ${LOADS:+--load "$LOADS"}
 rc=$?
+[ -z "${BENCH_RELAY_DIR:-}" ] && rm -rf "$RELAY_DIR"
 [ $rc -eq 0 ] && [ -s "$OUT.tmp" ] && mv "$OUT.tmp" "$OUT"
 rm -f "$OUT.tmp"
 if [ $rc -ne 0 ]; then

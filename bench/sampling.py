@@ -76,6 +76,27 @@ def pss_kb(pid):
     return None
 
 
+def uss_kb(pid):
+    """Private_Clean + Private_Dirty of pid in kB (smaps_rollup), or None."""
+    t, seen = 0, False
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    t += int(line.split()[1])
+                    seen = True
+    except OSError:
+        return None
+    return t if seen else None
+
+
+def other_stacks(state):
+    """How many lightchat workers run on the machine outside this stack."""
+    mine = set(stack_pids(state))
+    return sum(1 for d in os.listdir("/proc") if d.isdigit() and int(d) not in mine
+               and comm(int(d)) == "lightchat-worke")
+
+
 def set_affinity(pid, cpus):
     """Puts every thread of pid on cpus (a set); a vanished process is skipped."""
     try:
@@ -109,12 +130,10 @@ def cpu_ticks(pid, children=True):
     return t
 
 
-def session_detail(state):
-    """smaps_rollup of one lightchat-ws, and its mappings with the most PSS."""
-    pids = [p for p in stack_pids(state) if group_of(p) == "session"]
-    if not pids:
-        return None
-    pid = pids[len(pids) // 2]
+def proc_detail(pid, top_n=8):
+    """smaps_rollup of pid, and its mappings (by file's base name; [anon],
+    [heap], [stack]) with the most PSS: {"pid", "roll": {field: kB}, "top":
+    [(name, [pss kB, private kB])], "threads"}; None when it cannot be read."""
     roll = {}
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
@@ -135,13 +154,77 @@ def session_detail(state):
                     maps[cur][1] += int(parts[1])
     except OSError:
         return None
-    top = sorted(maps.items(), key=lambda kv: -kv[1][0])[:8]
+    top = sorted(maps.items(), key=lambda kv: -kv[1][0])[:top_n]
     try:
         with open(f"/proc/{pid}/status") as f:
             threads = next((ln.split()[1] for ln in f if ln.startswith("Threads:")), "?")
     except OSError:
         threads = "?"
-    return {"pid": pid, "roll": roll, "top": top, "threads": threads, "n": len(pids)}
+    return {"pid": pid, "roll": roll, "top": top, "threads": threads}
+
+
+def session_detail(state):
+    """proc_detail() of one lightchat-ws (the middle one found), with "n": how many."""
+    pids = [p for p in stack_pids(state) if group_of(p) == "session"]
+    if not pids:
+        return None
+    d = proc_detail(pids[len(pids) // 2])
+    if d:
+        d["n"] = len(pids)
+    return d
+
+
+def group_detail(state, group):
+    """proc_detail() of the stack's first process of group (worker, websocketd), or None."""
+    pid = next((p for p in stack_pids(state) if group_of(p) == group), None)
+    return proc_detail(pid) if pid is not None else None
+
+
+# The classes a process's CPU is counted in (relay_cost), and where its
+# reaped children's CPU goes: websocketd's children are the sessions
+# (lightchat-ws), lighttpd's the FastCGI processes it spawns.
+CLASSES = ("worker", "session", "websocketd", "lighttpd", "fcgi")
+CHILD_CLASS = {"websocketd": "session", "lighttpd": "fcgi"}
+
+
+def cpu_split(pid):
+    """(own utime+stime, reaped children's cutime+cstime) of pid in clock ticks, or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+
+
+def class_ticks(state):
+    """{class: clock ticks} of the stack's processes now: each process's own
+    ticks in its class, its reaped children's in CHILD_CLASS's (so a session
+    that ends inside a window still counts there: its whole time lands in
+    websocketd's children, and its own before the window was counted in the
+    first snapshot). run.sh's supervisor shell is left out."""
+    out = dict.fromkeys(CLASSES, 0)
+    for pid in stack_pids(state):
+        g, t = group_of(pid), cpu_split(pid)
+        if g not in out or t is None:
+            continue
+        out[g] += t[0]
+        out[CHILD_CLASS.get(g, g)] += t[1]
+    return out
+
+
+def class_delta(a, b):
+    """seconds per class between two class_ticks() snapshots."""
+    return {k: (b.get(k, 0) - a.get(k, 0)) / TICK for k in CLASSES}
+
+
+def loadavg():
+    """/proc/loadavg's three averages as text ("0.52 0.61 0.70")."""
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
 
 
 class Stack:
@@ -174,6 +257,10 @@ class Stack:
         rc = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk
         out["loadgen"] = (ru.ru_utime + ru.ru_stime + rc.ru_utime + rc.ru_stime) * TICK
         return out
+
+    def uss(self, groups=CLASSES):
+        """the private memory (USS) of the stack's processes of groups, kB."""
+        return sum(uss_kb(p) or 0 for p in stack_pids(self.state) if group_of(p) in groups)
 
     def count(self, group):
         return sum(1 for p in stack_pids(self.state) if group_of(p) == group)

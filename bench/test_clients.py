@@ -12,7 +12,7 @@ import sys
 import time
 
 import wsframe
-from clients import close_all, open_many, ws_open, ws_pings, ws_stream
+from clients import close_all, open_many, tokens_of, ws_open, ws_pings, ws_stream
 
 GAP = 0.05  # seconds between the server's two writes of one reply
 
@@ -88,9 +88,10 @@ async def serve(server):
 def script(msgid):
     if msgid == "m1":  # a ping and two deltas in one write, a gap, the rest in one write
         yield (wsframe.encode(wsframe.OP_PING, b"p1", mask=False)
-               + delta(msgid, "a") + delta(msgid, "b"))
+               + delta(msgid, "a ") + delta(msgid, "b"))
         yield GAP
-        yield (delta(msgid, "c") + text({"msgid": msgid, "type": "reply"})
+        yield (delta(msgid, "c") + text({"msgid": msgid, "type": "reply", "text": {
+                   "role": "assistant", "content": "a bc"}})
                + text({"type": "idle", "conversation_id": "x"}))
     elif msgid == "m2":
         yield delta(msgid, "d") + text({"msgid": msgid, "type": "reply"})
@@ -117,11 +118,15 @@ async def run(tap):
         "clients: messages of one read share its time; a later read, a later time")
     tap(len(d) == 3 and d[0] >= c.t_send and firsts == [1],
         "clients: t_send precedes the first delta; on_first called once")
+    tap(c.text == ["a ", "b", "c"] and c.final_text == "a bc" and tokens_of(c) == 2,
+        "clients: the deltas' text, the final frame's text, the words (tokens) counted")
     tap((wsframe.OP_PONG, b"p1") in srv_obj.got, "clients: a ping is answered with its payload")
     tap(len(c.pending) == 1, "clients: a message after the final frame is kept")
     await ws_stream(c, "m2", "hi", time.perf_counter() + 5)
-    tap(c.final == "reply" and len(c.deltas) == 1 and not c.pending,
-        "clients: the next stream reads the kept message, then its own")
+    tap(c.final == "reply" and len(c.deltas) == 1 and not c.pending and c.text == ["d"]
+        and c.final_text is None,
+        "clients: the next stream reads the kept message, then its own (a final frame "
+        "without text: none)")
     await ws_stream(c, "m3", "hi", time.perf_counter() + 5)
     tap(c.final == "error:too_busy" and c.error == "error:too_busy",
         "clients: an error frame ends a stream with its code")
