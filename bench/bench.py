@@ -42,6 +42,7 @@ test_clients.py checks clients.py against a scripted server (run.sh --smoke).
 import argparse
 import asyncio
 import json
+import os
 import shutil
 
 from phases import Bench
@@ -95,6 +96,9 @@ async def main_async(a):
         if a.smoke:   # a few tokens: the text check, off and on
             await b.relay_cost(a.coalesce_ms, counts=[1], paces=[5], words=20,
                                rounds={1: 1}, mem_n=2, mem_pace=5)
+        elif os.environ.get("BENCH_RELAY_MEM_ONLY"):   # the memory part alone
+            await b.relay_cost(a.coalesce_ms, counts=[], paces=[], words=500,
+                               rounds={}, mem_n=100, mem_pace=20)
         else:
             # 5 ms a token as a fast hosted model, 20 ms where a 15 ms window
             # merges little; at least 3 rounds up to 10 streams (10 ms ticks)

@@ -7,11 +7,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/un.h>
@@ -459,27 +461,31 @@ parse_endpoint(struct zmtp *z, const char *ep, char *err, size_t errlen)
 	memcpy(host, hp, hl);
 	host[hl] = '\0';
 	snprintf(port, sizeof(port), "%s", colon + 1);
-	struct addrinfo hints, *res = NULL;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	/* A numeric address first: it needs no name service modules. */
-	hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
-	int rc = getaddrinfo(host, port, &hints, &res);
-	if (rc == EAI_NONAME) {
-		hints.ai_flags = AI_NUMERICSERV;
-		rc = getaddrinfo(host, port, &hints, &res);
-	}
-	if (rc != 0 || res == NULL || res->ai_addrlen > sizeof(z->addr)) {
-		snprintf(err, errlen, "cannot resolve %s: %s", host,
-		    rc != 0 ? gai_strerror(rc) : "no address");
-		if (res != NULL)
-			freeaddrinfo(res);
+	/* Numeric addresses and "localhost" only: lightchat-ws is linked
+	 * statically (docs/ARCHITECTURE.md, "Memory per connection"), and a
+	 * static glibc has no name service to resolve other names with. */
+	long pn = strtol(port, NULL, 10);
+	if (pn < 1 || pn > 65535) {
+		snprintf(err, errlen, "tcp endpoint port must be 1 to 65535");
 		return ZMTP_ERR;
 	}
-	memcpy(&z->addr, res->ai_addr, res->ai_addrlen);
-	z->addrlen = res->ai_addrlen;
-	freeaddrinfo(res);
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&z->addr;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&z->addr;
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)pn);
+		z->addrlen = sizeof(*in4);
+	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)pn);
+		z->addrlen = sizeof(*in6);
+	} else {
+		snprintf(err, errlen, "tcp endpoint host must be a numeric "
+		    "address or localhost, not '%.64s'", host);
+		return ZMTP_ERR;
+	}
 	return ZMTP_OK;
 }
 

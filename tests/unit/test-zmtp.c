@@ -138,7 +138,8 @@ test_endpoints(void)
 	longp[sizeof(longp) - 1] = '\0';
 	const char *bad[] = { "http://x", "tcp://nohostport", "ipc://",
 	    "tcp://127.0.0.1:", "tcp://127.0.0.1:12ab", "tcp://:5555",
-	    longp };
+	    "tcp://127.0.0.1:0", "tcp://127.0.0.1:65536",
+	    "tcp://worker.example:5555", "tcp://[::1:5555", longp };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		int r = zmtp_init(&z, bad[i], 1024, 1024, err, sizeof(err));
