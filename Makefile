@@ -416,7 +416,7 @@ $(BUILD)/obj/%.o: %.c
 # program NAME BIN MODULES: BIN links MODULES.
 define program
 $(2): $(call link_objs,$(3))
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $(call link_libs,$(3))
+	$$(CC) $$(LDFLAGS) $$(PROG_LDFLAGS) -o $$@ $$^ $(call link_libs,$(3))
 endef
 $(eval $(call program,fcgi,$(FCGI_BIN),$(FCGI_MODS)))
 $(eval $(call program,ws,$(WS_BIN),$(WS_MODS)))
@@ -424,9 +424,10 @@ $(eval $(call program,ws,$(WS_BIN),$(WS_MODS)))
 # so still at a random address), it holds 88 kB of private pages instead of
 # 140 kB (no ld.so, no relocated libc data; measured on an idle connection,
 # docs/ARCHITECTURE.md "Memory per connection"). The sanitizers need the
-# dynamic loader, so their build links it as the others.
+# dynamic loader, so their build links it as the others. (PROG_LDFLAGS:
+# not LDFLAGS, which a packager's build may set.)
 ifneq ($(SANITIZE),1)
-$(WS_BIN): LDFLAGS += -static-pie
+$(WS_BIN): PROG_LDFLAGS := -static-pie
 endif
 $(eval $(call program,worker,$(WORKER_BIN),$(WORKER_MODS)))
 $(eval $(call program,admin,$(ADMIN_BIN),$(ADMIN_MODS)))
