@@ -333,6 +333,7 @@ ADMIN_MODS  := admin wsclient store store_session store_quota store_backup \
 
 FCGI_BIN   := $(BUILD)/lightchat.fcgi
 WS_BIN     := $(BUILD)/lightchat-ws
+WS_DYN_BIN := $(BUILD)/tests/lightchat-ws   # for valgrind (below)
 WORKER_BIN := $(BUILD)/lightchat-worker
 ADMIN_BIN  := $(BUILD)/lightchat-admin
 
@@ -402,7 +403,7 @@ UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test-*.c))
 UNIT_BINS  := $(addprefix $(BUILD)/tests/,$(UNIT_NAMES))
 
 .PHONY: all programs deps deps-run run test test-pg test-multihost unit asan clean fuzz sw-version
-all: programs $(UNIT_BINS) sw-version
+all: programs $(UNIT_BINS) $(WS_DYN_BIN) sw-version
 # www/sw.js's VERSION and file list follow the page's files (the service worker
 # caches them by that version): rewritten only when they changed.
 sw-version:
@@ -429,6 +430,11 @@ $(eval $(call program,ws,$(WS_BIN),$(WS_MODS)))
 ifneq ($(SANITIZE),1)
 $(WS_BIN): PROG_LDFLAGS := -static-pie
 endif
+# valgrind cannot follow a static glibc's malloc: tests/e2e/test-valgrind.sh
+# runs this dynamically linked copy of the same objects instead.
+$(WS_DYN_BIN): $(call link_objs,$(WS_MODS))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call link_libs,$(WS_MODS))
 $(eval $(call program,worker,$(WORKER_BIN),$(WORKER_MODS)))
 $(eval $(call program,admin,$(ADMIN_BIN),$(ADMIN_MODS)))
 
