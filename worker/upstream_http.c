@@ -123,6 +123,12 @@ uphttp_setup(CURL *easy, const struct lc_upstream *up, const char *url,
 	    CURLE_OK ||
 	    curl_easy_setopt(easy, CURLOPT_TIMEOUT, total) != CURLE_OK ||
 	    curl_easy_setopt(easy, CURLOPT_USERAGENT, "lightchat/0.1") !=
+	    CURLE_OK ||
+	    /* libcurl's receive buffer, one per transfer: an event stream's
+	     * reads are a few hundred bytes, and 4 kB instead of the default
+	     * 16 kB is UPHTTP_RECV_BUFFER's saving per stream (docs/
+	     * ARCHITECTURE.md "Memory per connection"). */
+	    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, UPHTTP_RECV_BUFFER) !=
 	    CURLE_OK)
 		return -1;
 	return 0;

