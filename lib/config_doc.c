@@ -21,7 +21,7 @@ static const struct cfg_doc docs[] = {
 	{ "state", "state directory: users file, token key, database, sockets (mode 0700, the lightchat user's)" },
 	{ "users_file", "users and password hashes, htpasswd format (empty: <state>/users)" },
 	{ "token_key_file", "the key that signs login tokens, mode 0600 (empty: <state>/token.key)" },
-	{ "worker_endpoint", "the worker's ZeroMQ endpoint (empty: ipc://<state>/worker.sock)" },
+	{ "worker_endpoint", "the worker's ZeroMQ endpoint (empty: ipc://<state>/worker.sock; tcp://ADDRESS:PORT with a numeric address or localhost)" },
 	{ "upstream_base_url", "the OpenAI-compatible API (or OPENAI_BASE_URL): Ollama, llama.cpp and others work too" },
 	{ "upstream_api_key", "the API key (or OPENAI_API_KEY); better: upstream_api_key_file, so that this file holds no secret" },
 	{ "upstream_api_key_file", "a file holding the API key, mode 0600, owned by the lightchat user" },

@@ -36,9 +36,11 @@
  * rows 8 and 8b.
  *
  * Coalescing (stream_coalesce_ms, the window; 0: off): a delta for a
- * session open (not behind) goes at once when no delta went to it for a
- * window, so a reply's first token and every token after a pause wait for
- * nothing; one that comes sooner leaves a mark instead, and the mark goes
+ * session open (not behind) goes at the next outq_due (the end of this
+ * turn of the worker's loop, with what the same reads brought) when no
+ * delta went to it for a window, so a reply's first token and every token
+ * after a pause wait for no clock; one that comes sooner leaves a mark
+ * instead, and the mark goes
  * as one delta with all the text since (ops.missed, as when catching up)
  * at the next multiple of the window on the clock (within a window of it:
  * every session's marks of one window go in one turn of the worker's loop,

@@ -442,9 +442,11 @@ test_window(void)
 	if (q == NULL)
 		return;
 	CHECK(outq_due(q) == -1, "nothing waits: no deadline");
-	CHECK(delta(q, &p, "a") == 0 && nsent == 1 &&
-	    strcmp(sent[0].body, "d:a") == 0,
-	    "the first delta goes at once (no wait for the first token)");
+	CHECK(delta(q, &p, "a") == 0 && delta(q, &p, "A") == 0 && nsent == 0,
+	    "the first deltas wait for the end of the loop's turn");
+	CHECK(outq_due(q) == -1 && nsent == 1 &&
+	    strcmp(sent[0].body, "D:aA") == 0,
+	    "then they go as one frame, with no clock to wait for");
 	fake_now += 1 * MS;
 	CHECK(delta(q, &p, "b") == 0 && nsent == 1,
 	    "a delta 1 ms after the last waits");
@@ -465,15 +467,15 @@ test_window(void)
 	fake_now += 1 * MS;
 	delta(q, &p, "e");
 	CHECK(nsent == 2, "a delta within a window of the coalesced frame waits");
-	CHECK(outq_send(q, &p, "line", "FINAL abcde", NULL) == 0 && nsent == 4,
+	CHECK(outq_send(q, &p, "line", "FINAL aAbcde", NULL) == 0 && nsent == 4,
 	    "another frame: what waits goes first");
 	CHECK_STR(sent[2].body, "D:e", "the waiting delta first");
-	CHECK_STR(sent[3].body, "FINAL abcde", "then the frame, in order");
+	CHECK_STR(sent[3].body, "FINAL aAbcde", "then the frame, in order");
 	CHECK(outq_due(q) == -1, "nothing waits after a final frame");
 	fake_now += 16 * MS;
-	CHECK(delta(q, &p, "f") == 0 && nsent == 5 &&
-	    strcmp(sent[4].body, "d:f") == 0,
-	    "after a pause longer than the window a delta goes at once");
+	CHECK(delta(q, &p, "f") == 0 && nsent == 4 && outq_due(q) == -1 &&
+	    nsent == 5 && strcmp(sent[4].body, "D:f") == 0,
+	    "after a pause longer than the window a delta goes at the turn's end");
 	drain();
 	outq_free(q);
 }
@@ -487,6 +489,7 @@ test_window_size(void)
 	if (q == NULL)
 		return;
 	delta(q, &p, "0");
+	CHECK(outq_due(q) == -1 && nsent == 1, "the first at the turn's end");
 	delta(q, &p, "123");
 	delta(q, &p, "4567");
 	CHECK(nsent == 1, "7 bytes wait (the size is 8)");
@@ -511,6 +514,7 @@ test_window_two_texts(void)
 	if (q == NULL)
 		return;
 	rdelta(q, &p, "think1 ");
+	CHECK(outq_due(q) == -1 && nsent == 1, "the reasoning's first delta");
 	fake_now += 1 * MS;
 	rdelta(q, &p, "think2");
 	CHECK(nsent == 1, "the reasoning's second delta waits");
@@ -518,14 +522,18 @@ test_window_two_texts(void)
 	delta(q, &p, "ans1 ");
 	CHECK(nsent == 2, "an answer delta: the waiting reasoning goes first");
 	CHECK_STR(sent[1].body, "R:think2", "the reasoning, whole");
+	CHECK(outq_due(q) == -1 && nsent == 3,
+	    "the answer's first delta, 1 ms after the reasoning's: at the "
+	    "turn's end, not the window's");
+	CHECK_STR(sent[2].body, "D:ans1 ", "the answer's first delta");
 	fake_now += 1 * MS;
 	delta(q, &p, "ans2");
-	CHECK(nsent == 2, "the answer text waits");
+	CHECK(nsent == 3, "the answer text waits");
 	outq_flush_reply(q, 8);
-	CHECK(nsent == 2, "a flush of another reply sends nothing of this one");
+	CHECK(nsent == 3, "a flush of another reply sends nothing of this one");
 	outq_flush_reply(q, 7);
-	CHECK(nsent == 3, "a flush of the reply: its text goes now");
-	CHECK_STR(sent[2].body, "D:ans1 ans2", "the answer's text since the last");
+	CHECK(nsent == 4, "a flush of the reply: its text goes now");
+	CHECK_STR(sent[3].body, "D:ans2", "the answer's text since the last");
 	CHECK(outq_due(q) == -1, "nothing waits");
 	drain();
 	outq_free(q);
@@ -542,6 +550,7 @@ test_window_behind(void)
 	if (q == NULL)
 		return;
 	delta(q, &p, "x");
+	outq_due(q);
 	fake_now += 1 * MS;
 	delta(q, &p, "y");
 	full = 1;
@@ -584,6 +593,8 @@ test_window_grid(void)
 		return;
 	delta(q, &a, "1");
 	delta(q, &b, "2");
+	CHECK(nsent == 0 && outq_due(q) == -1 && nsent == 2,
+	    "two sessions' first deltas: both at the turn's end");
 	fake_now += 2 * MS;
 	delta(q, &a, "3");
 	fake_now += 9 * MS;
