@@ -333,7 +333,8 @@ ADMIN_MODS  := admin wsclient store store_session store_quota store_backup \
 
 FCGI_BIN   := $(BUILD)/lightchat.fcgi
 WS_BIN     := $(BUILD)/lightchat-ws
-WS_DYN_BIN := $(BUILD)/tests/lightchat-ws   # for valgrind (below)
+# lightchat-ws linked dynamically, for valgrind (below)
+WS_DYN_BIN := $(BUILD)/tests/lightchat-ws
 WORKER_BIN := $(BUILD)/lightchat-worker
 ADMIN_BIN  := $(BUILD)/lightchat-admin
 
