@@ -150,7 +150,8 @@ budget_SRC   := lib/budget.c
 session_check_SRC  := lib/session_check.c
 session_check_PKGS := libcjson
 
-# The session's own ZeroMQ peer (only ws/ speaks ZMTP itself).
+# ZMTP on the wire (both ends of the relay), the session's DEALER.
+zmtp_wire_SRC := lib/zmtp_wire.c
 zmtp_SRC     := ws/zmtp.c
 zmtp_INC     := -Ilib -Iws
 # The replies a session's client waits for (libc only, no I/O).
@@ -294,7 +295,7 @@ admin_PKGS := libcjson
 MODULES := log buf utf8 monotime config models keyfile config_doc username perms id prom json token creds \
            users device throttle users_fp store store_login store_session \
            store_quota store_health heartbeat models_live wholefile \
-           session_check zmtp inflight sse think frames request upstream_body upstream context \
+           session_check zmtp_wire zmtp inflight sse think frames request upstream_body upstream context \
            watch account reply prompt uphttp discover limits outq session loop wcore wmain pages authorize \
            fmain ws admin store_backup wsclient store_attach sniff pdftext \
            budget store_usage interest cluster_msg cluster store_migrate
@@ -318,7 +319,7 @@ FCGI_MODS   := fmain authorize pages session_check store store_login \
                throttle json id prom username perms config models models_live wholefile keyfile log buf utf8 budget store_usage
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
-WS_MODS     := ws zmtp inflight config models keyfile log buf monotime budget
+WS_MODS     := ws zmtp zmtp_wire inflight config models keyfile log buf monotime budget
 WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply account \
                cluster cluster_msg interest \
                watch context upstream think upstream_body uphttp discover models_live wholefile \
@@ -397,7 +398,7 @@ test_PKGS_test-migrate := sqlite3
 test-wsclient_MODS := wsclient buf monotime
 test-users_MODS   := users username
 test-utf8_MODS    := utf8 buf
-test-zmtp_MODS    := zmtp log buf monotime
+test-zmtp_MODS    := zmtp zmtp_wire log buf monotime
 test_PKGS_test-zmtp := libzmq
 
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test-*.c))

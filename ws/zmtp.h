@@ -5,8 +5,9 @@
  * costs each process ~0.4 MB of private memory (libzmq's I/O and reaper
  * threads, and relocated pages of its dependency chain: libstdc++, krb5,
  * gssapi, pgm, sodium). The session needs one connecting DEALER socket and
- * nothing else; the worker's ROUTER is libzmq's own and sees an ordinary
- * DEALER peer.
+ * nothing else. The worker's ROUTER (worker/router.c) speaks ZMTP itself
+ * too; both take the wire format from lib/zmtp_wire.c, and each works with
+ * libzmq's own peers (tests/unit/test-zmtp.c, test-router.c).
  *
  * What it does as libzmq's DEALER does: connects to ipc:// or tcp://,
  * reconnects every ZMTP_RECONNECT_MS while the peer is away, queues what is
@@ -27,11 +28,9 @@
 #include <time.h>
 
 #include "buf.h"
+#include "zmtp_wire.h"
 
-#define ZMTP_GREETING_LEN 64
 #define ZMTP_RECONNECT_MS 100
-/* Frames of one received message handed to the caller; more are dropped. */
-#define ZMTP_MAX_PARTS 8
 
 enum zmtp_err {
 	ZMTP_OK = 0,
@@ -46,18 +45,13 @@ enum zmtp_state {
 	ZMTP_READY,       /* messages flow */
 };
 
-struct zmtp_part {
-	const void *data;
-	size_t len;
-};
-
 struct zmtp {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	int fd;                  /* -1 while down */
 	enum zmtp_state state;
 	struct timespec retry_at;
-	unsigned char hs[128];   /* our greeting + READY, being written */
+	unsigned char hs[ZMTP_WIRE_HANDSHAKE_MAX]; /* our greeting + READY */
 	size_t hs_len, hs_off;
 	int peer_greeted;        /* the peer's 64-byte greeting was read */
 	struct lc_buf out;       /* encoded messages queued for the peer */
