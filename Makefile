@@ -237,14 +237,18 @@ cluster_SRC     := worker/cluster.c
 cluster_INC     := -Ilib -Iworker $(call pkg_cflags,libpq)
 cluster_PKGS    := libcurl libcjson
 
-# The only worker module that speaks ZeroMQ (with loop.c's ZMQ_FD).
+# The worker's ZeroMQ ROUTER, ZMTP spoken itself (no libzmq).
+router_SRC   := worker/router.c
+router_INC   := -Ilib -Iworker
+
+# The only worker module that sends or receives the sessions' messages.
 session_SRC  := worker/session.c
 session_INC  := -Ilib -Iworker
-session_PKGS := libzmq libcurl libcjson
+session_PKGS := libcurl libcjson
 
 loop_SRC     := worker/loop.c
 loop_INC     := -Ilib -Iworker
-loop_PKGS    := libzmq libcurl
+loop_PKGS    := libcurl
 
 # The heartbeat and metrics file, once a second (lib/metrics.h).
 heartbeat_SRC  := worker/heartbeat.c
@@ -296,7 +300,7 @@ MODULES := log buf utf8 monotime config models keyfile config_doc username perms
            users device throttle users_fp store store_login store_session \
            store_quota store_health heartbeat models_live wholefile \
            session_check zmtp_wire zmtp inflight sse think frames request upstream_body upstream context \
-           watch account reply prompt uphttp discover limits outq session loop wcore wmain pages authorize \
+           watch account reply prompt uphttp discover limits outq router session loop wcore wmain pages authorize \
            fmain ws admin store_backup wsclient store_attach sniff pdftext \
            budget store_usage interest cluster_msg cluster store_migrate
 
@@ -320,7 +324,7 @@ FCGI_MODS   := fmain authorize pages session_check store store_login \
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
 WS_MODS     := ws zmtp zmtp_wire inflight config models keyfile log buf monotime budget
-WORKER_MODS := wmain wcore heartbeat loop session limits outq prompt reply account \
+WORKER_MODS := wmain wcore heartbeat loop router zmtp_wire session limits outq prompt reply account \
                cluster cluster_msg interest \
                watch context upstream think upstream_body uphttp discover models_live wholefile \
                request frames sse \

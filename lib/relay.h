@@ -38,6 +38,12 @@ enum relay_up_frame {
  * reads of one frame and what the worker holds for one. */
 #define RELAY_LINE_MAX(max_reply) ((size_t)(max_reply) * 2 + 65536)
 
+/* The longest message a session sends, for a max_message: a client line
+ * and the other fields, each at most RELAY_FIELD_MAX (the session drops a
+ * longer one), with their frame headers. The worker refuses a longer one. */
+#define RELAY_UP_MAX(max_message) ((size_t)(max_message) + \
+	RELAY_UP_FRAMES * ((size_t)RELAY_FIELD_MAX + 9))
+
 /* Longest credential field forwarded (cookie header, query, ...). */
 #define RELAY_FIELD_MAX 8192
 

@@ -1,5 +1,5 @@
-/* loop.c - epoll over a ZeroMQ socket's notification descriptor plus
- * libcurl's sockets. */
+/* loop.c - epoll over the ROUTER socket's descriptor (worker/router.h)
+ * plus libcurl's sockets. */
 #include "loop.h"
 
 #include <errno.h>
@@ -7,10 +7,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
-#include <zmq.h>
 
 #include "log.h"
 #include "monotime.h"
+#include "router.h"
 
 /* How long one wait may sleep: bounds how late a stop request is seen. */
 #define LOOP_MAX_WAIT_MS 500
@@ -20,8 +20,8 @@
  * the loop, which with 200 streams took 40% of the worker's CPU (perf, in
  * the kernel). epoll costs per ready socket instead. */
 struct loop {
-	void *zsock;
-	int zfd;                 /* ZMQ_FD: readable when zsock may have news */
+	struct router *router;
+	int zfd;                 /* router_fd: readable when it has news */
 	int epfd;
 	CURLM *multi;
 	loop_socket_fn on_socket;
@@ -90,16 +90,16 @@ on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 }
 
 struct loop *
-loop_new(void *zsock, CURLM *multi, loop_socket_fn on_socket,
+loop_new(struct router *router, CURLM *multi, loop_socket_fn on_socket,
     loop_done_fn on_done, void *arg)
 {
 	struct loop *l = calloc(1, sizeof(*l));
 	struct epoll_event ev;
-	size_t len = sizeof(l->zfd);
 
 	if (l == NULL)
 		return NULL;
-	l->zsock = zsock;
+	l->router = router;
+	l->zfd = router_fd(router);
 	l->multi = multi;
 	l->on_socket = on_socket;
 	l->on_done = on_done;
@@ -108,7 +108,7 @@ loop_new(void *zsock, CURLM *multi, loop_socket_fn on_socket,
 	for (size_t i = 0; i < LOOP_FDS; i++)
 		l->fds[i].fd = -1;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (l->epfd < 0 || zmq_getsockopt(zsock, ZMQ_FD, &l->zfd, &len) != 0) {
+	if (l->epfd < 0) {
 		log_err("event loop: %s", strerror(errno));
 		goto fail;
 	}
@@ -256,20 +256,6 @@ loop_check_done(struct loop *l)
 			l->on_done(m->easy_handle, m->data.result, l->arg);
 }
 
-/* Returns 1 if the ZeroMQ socket has a message to read. ZMQ_FD signals
- * only changes, and sending on the socket may consume the signal, so the
- * loop asks before every wait. */
-static int
-zsock_readable(struct loop *l)
-{
-	int events = 0;
-	size_t len = sizeof(events);
-
-	if (zmq_getsockopt(l->zsock, ZMQ_EVENTS, &events, &len) != 0)
-		return 0;
-	return (events & ZMQ_POLLIN) != 0;
-}
-
 int
 loop_run(struct loop *l, volatile sig_atomic_t *stop)
 {
@@ -278,7 +264,10 @@ loop_run(struct loop *l, volatile sig_atomic_t *stop)
 
 	while (!*stop) {
 		long wait = LOOP_MAX_WAIT_MS;
-		int zready = zsock_readable(l);
+		/* What the last turn sent goes now, each session's in one
+		 * write; messages received but not yet handled mean no wait. */
+		router_flush(l->router);
+		int zready = router_pending(l->router);
 		if (zready)
 			wait = 0;
 		else if (l->timer_ms >= 0) {
@@ -300,7 +289,8 @@ loop_run(struct loop *l, volatile sig_atomic_t *stop)
 		/* Socket actions may add or remove sockets; evs is a copy. */
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.fd == l->zfd) {
-				zready = 1;
+				router_service(l->router);
+				zready = router_pending(l->router);
 				continue;
 			}
 			int k = fd_slot(l, evs[i].data.fd);

@@ -1,4 +1,4 @@
-/* loop.h - the worker's one event loop: a ZeroMQ socket, every libcurl
+/* loop.h - the worker's one event loop: the ROUTER socket, every libcurl
  * transfer and a few other descriptors (the cluster's database connection)
  * in one epoll set, with libcurl's socket and timer callbacks (the
  * multi_socket API). Many replies stream at once on one thread. */
@@ -10,15 +10,19 @@
 
 struct loop;
 
-/* Called when the ZeroMQ socket has messages to read. */
+struct router;
+
+/* Called when the ROUTER socket has messages to read. */
 typedef void (*loop_socket_fn)(void *arg);
 /* Called when a transfer ended; the easy handle is still in the multi. */
 typedef void (*loop_done_fn)(CURL *easy, CURLcode result, void *arg);
 
-/* Creates a loop over zsock (a ZeroMQ socket) and multi, configuring the
- * multi's callbacks. Returns NULL when out of memory; free with loop_free. */
-struct loop *loop_new(void *zsock, CURLM *multi, loop_socket_fn on_socket,
-    loop_done_fn on_done, void *arg);
+/* Creates a loop over router (worker/router.h: serviced when its descriptor
+ * is readable, flushed before every wait) and multi, configuring the
+ * multi's callbacks. Returns NULL when out of memory; free with loop_free
+ * (which frees neither). */
+struct loop *loop_new(struct router *router, CURLM *multi,
+    loop_socket_fn on_socket, loop_done_fn on_done, void *arg);
 
 /* Calls fn(arg) about every interval_ms milliseconds from the loop. */
 void loop_set_tick(struct loop *l, void (*fn)(void *arg), long interval_ms);
@@ -55,7 +59,7 @@ int loop_run(struct loop *l, volatile sig_atomic_t *stop);
  * outside the loop's own processing). */
 void loop_check_done(struct loop *l);
 
-/* Frees the loop (not the socket or the multi handle). */
+/* Frees the loop (not the router or the multi handle). */
 void loop_free(struct loop *l);
 
 #endif

@@ -18,7 +18,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <zmq.h>
 
 #include <cjson/cJSON.h>
 
@@ -31,6 +30,7 @@
 #include "outq.h"
 #include "relay.h"
 #include "request.h"
+#include "router.h"
 #include "session_check.h"
 #include "users_fp.h"
 
@@ -74,7 +74,7 @@ struct session {
 	struct lc_token_key_stamp key_stamp;
 	struct stat users_stamp;      /* the users file when last swept */
 	struct store *store;
-	void *zctx, *router;
+	struct router *router;
 	struct watch *watch;
 	struct prompts *prompts;
 	struct replies *replies;
@@ -90,83 +90,47 @@ struct session {
 
 _Static_assert(LIMITS_KEY_MAX >= PEER_ID_MAX, "a peer is a limits key");
 
-/* libzmq's own cost per message queued (its three frames in the pipe, the
- * body's content_t), charged with the body. */
+/* The cost charged per message queued beyond its body: its frames'
+ * headers and the router's record of it take ~48 bytes; 256 is what
+ * libzmq's pipe took, kept so that the bounds measured with it (bench rows
+ * 8 and 8b) still hold. */
 #define FRAME_OVERHEAD 256
-/* Memory is given back (malloc_trim) once what libzmq holds fell to a
+/* Memory is given back (malloc_trim) once what the router holds fell to a
  * quarter of a high mark of at least this. Measured with 6 non-reading
  * clients and session_send_queue at 16 MB: 84 MB kept after they left
  * without it, 17.6 MB with it (the worker started at 15 MB). */
 #define TRIM_MIN (4u << 20)
 
-/* A line's body handed to libzmq without a copy: its bytes stay charged to
- * its session (outq_acct) until libzmq has written it. */
-struct zbody {
-	struct outq_acct *acct;       /* NULL: uncounted */
-	size_t charged;
-	char data[];
-};
-
-/* libzmq's free function (any thread). */
+/* The router tells when a frame is written or dropped: its bytes stay
+ * charged to its session (outq_acct) until then. */
 static void
-zbody_free(void *data, void *hint)
+frame_done(void *arg, size_t n)
 {
-	struct zbody *b = hint;
-
-	(void)data;
-	if (b->acct != NULL)
-		outq_acct_release(b->acct, b->charged);
-	free(b);
+	outq_acct_release(arg, n);
 }
 
-/* Queues one frame set for a session in libzmq, never waiting: a full pipe
- * (ROUTER_MANDATORY and ZMQ_DONTWAIT: EAGAIN on the identity frame, so
- * nothing is queued) is OUTQ_FULL. For outq.c. */
+/* Queues one frame set for a session in the router, never waiting: a full
+ * queue is OUTQ_FULL. For outq.c. */
 static enum outq_sent
 zsend(void *arg, const struct peer *p, const char *kind, const char *body,
     struct outq_acct *acct)
 {
 	struct session *s = arg;
 	size_t n = strlen(body);
-	struct zbody *b = NULL;
-	zmq_msg_t m;
-	int rc;
+	struct zmtp_part parts[2] = { { kind, strlen(kind) }, { body, n } };
+	struct router_done done = { frame_done, acct, n + FRAME_OVERHEAD };
 
-	if (zmq_send(s->router, p->id, p->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) <
-	    0) {
-		if (errno == EAGAIN)
-			return OUTQ_FULL;
-		goto fail;
-	}
-	/* The message is begun: its other frames go whatever the mark. */
-	if (zmq_send(s->router, kind, strlen(kind), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
-	    0)
-		goto fail;
-	if (n > 0 && (b = malloc(sizeof(*b) + n)) != NULL) {
-		b->acct = acct;
-		b->charged = n + FRAME_OVERHEAD;
-		memcpy(b->data, body, n);
+	switch (router_send(s->router, p->id, p->idlen, parts, 2,
+	    acct != NULL ? &done : NULL)) {
+	case ROUTER_SENT:
 		if (acct != NULL)
-			outq_acct_charge(acct, b->charged);
-		if (zmq_msg_init_data(&m, b->data, n, zbody_free, b) != 0) {
-			zbody_free(NULL, b);
-			b = NULL;
-		}
+			outq_acct_charge(acct, done.n);
+		return OUTQ_SENT;
+	case ROUTER_FULL:
+		return OUTQ_FULL;
+	default:
+		return OUTQ_GONE;
 	}
-	if (b == NULL) {
-		rc = zmq_send(s->router, body, n, ZMQ_DONTWAIT);
-	} else if ((rc = zmq_msg_send(&m, s->router, ZMQ_DONTWAIT)) < 0) {
-		int e = errno;
-		zmq_msg_close(&m);  /* frees b, releases its charge */
-		errno = e;
-	}
-	if (rc < 0)
-		goto fail;
-	return OUTQ_SENT;
-fail:
-	if (errno != EHOSTUNREACH)
-		log_warn("send to session: %s", zmq_strerror(errno));
-	return OUTQ_GONE;
 }
 
 /* Sends one frame set to a session, or holds it while the session is
@@ -228,9 +192,9 @@ q_slow(void *arg, const struct peer *p, long behind_ms, const char *why)
 		reply_peer_gone(s->replies, p);
 }
 
-/* For outq.c: shuts p's connection, so that libzmq drops what it holds
- * for p. The descriptor is libzmq's: shutdown, never close, and only
- * while it is still p's connection (limits_fd compares the file). */
+/* For outq.c: shuts p's connection, so that the router drops what it
+ * holds for p. The descriptor is the router's: shutdown, never close, and
+ * only while it is still p's connection (limits_fd compares the file). */
 static int
 q_cut(void *arg, const struct peer *p)
 {
@@ -753,17 +717,17 @@ count_session(struct session *s, const struct peer *p, const char *user,
  * remembers whose login the session is. Returns 0 with user set, or -1
  * after refusing the session. */
 static int
-check_session(struct session *s, const struct peer *p, zmq_msg_t *f,
-    char user[LC_USER_MAX + 1])
+check_session(struct session *s, const struct peer *p,
+    const struct zmtp_part *f, int fd, char user[LC_USER_MAX + 1])
 {
 	char field[RELAY_UP_FRAMES][RELAY_FIELD_MAX + 1];
 	char token[LC_TOKEN_MAX + 1];
 
 	for (int i = RELAY_COOKIE; i <= RELAY_PEER; i++) {
-		size_t n = zmq_msg_size(&f[i]);
+		size_t n = f[i].len;
 		if (n > RELAY_FIELD_MAX)
 			n = 0;
-		memcpy(field[i], zmq_msg_data(&f[i]), n);
+		memcpy(field[i], f[i].data, n);
 		field[i][n] = '\0';
 	}
 	/* The configured origins, not the Host the client chose. */
@@ -799,7 +763,7 @@ check_session(struct session *s, const struct peer *p, zmq_msg_t *f,
 	/* Its first checked message counts it; its "bye", its close by the
 	 * worker or its connection found gone (session_sweep) uncounts it. */
 	if (x != NULL && x->user[0] == '\0' && count_session(s, p, user,
-	    field[RELAY_PEER], zmq_msg_get(&f[RELAY_KIND], ZMQ_SRCFD)) != 0)
+	    field[RELAY_PEER], fd) != 0)
 		return -1;
 	if (x != NULL && strcmp(x->sid, sid) != 0) {
 		memcpy(x->user, user, strlen(user) + 1);
@@ -811,52 +775,38 @@ check_session(struct session *s, const struct peer *p, zmq_msg_t *f,
 }
 
 static int
-frame_is(zmq_msg_t *m, const char *str)
+frame_is(const struct zmtp_part *m, const char *str)
 {
-	return zmq_msg_size(m) == strlen(str) &&
-	    memcmp(zmq_msg_data(m), str, strlen(str)) == 0;
+	return m->len == strlen(str) && memcmp(m->data, str, m->len) == 0;
 }
 
-/* Reads one whole message (identity + RELAY_UP_FRAMES frames) and acts.
- * Returns 0 handled, 1 nothing to read, -1 error. */
+/* Reads one whole message (RELAY_UP_FRAMES frames from a session) and
+ * acts. Returns 0 handled, 1 nothing to read. */
 static int
 handle_one(struct session *s)
 {
-	zmq_msg_t f[RELAY_UP_FRAMES + 1];
+	struct router_msg m;
 	struct peer p;
 	char user[LC_USER_MAX + 1];
-	int nf = 0, rc = -1, more = 1;
 
-	while (more) {
-		zmq_msg_t extra, *m = nf <= RELAY_UP_FRAMES ? &f[nf] : &extra;
-		zmq_msg_init(m);
-		if (zmq_msg_recv(m, s->router, nf == 0 ? ZMQ_DONTWAIT : 0) < 0) {
-			zmq_msg_close(m);
-			rc = (nf == 0 && errno == EAGAIN) ? 1 : -1;
-			goto out;
-		}
-		more = zmq_msg_more(m);
-		if (m == &extra)
-			zmq_msg_close(m);  /* extra frames are dropped */
-		nf++;
+	if (router_recv(s->router, &m) != 1)
+		return 1;
+	if (m.n != RELAY_UP_FRAMES || m.idlen > PEER_ID_MAX) {
+		log_warn("malformed message from a session (%d frames)", m.n);
+		return 0;
 	}
-	rc = 0;
-	if (nf != RELAY_UP_FRAMES + 1 || zmq_msg_size(&f[0]) > PEER_ID_MAX) {
-		log_warn("malformed message from a session (%d frames)", nf);
-		goto out;
-	}
-	p.idlen = zmq_msg_size(&f[0]);
-	memcpy(p.id, zmq_msg_data(&f[0]), p.idlen);
-	zmq_msg_t *fields = &f[1];
+	p.idlen = m.idlen;
+	memcpy(p.id, m.id, p.idlen);
+	const struct zmtp_part *fields = m.parts;
 	if (frame_is(&fields[RELAY_KIND], RELAY_BYE)) {
 		drop_peer(s, &p);
-		goto out;
+		return 0;
 	}
 	if (outq_closing(s->outq, &p))
-		goto out;  /* closed as too slow: it is told so, not answered */
-	if (check_session(s, &p, fields, user) != 0) {
+		return 0;  /* closed as too slow: it is told so, not answered */
+	if (check_session(s, &p, fields, m.fd, user) != 0) {
 		drop_peer(s, &p);
-		goto out;
+		return 0;
 	}
 	if (frame_is(&fields[RELAY_KIND], RELAY_HELLO)) {
 		log_info("session open user=%s", user);
@@ -866,15 +816,12 @@ handle_one(struct session *s)
 		    s->cfg->max_message);
 		send_error(s, &p, NULL, "message_too_large", msg, NULL);
 	} else if (frame_is(&fields[RELAY_KIND], RELAY_MSG)) {
-		do_message(s, &p, user, zmq_msg_data(&fields[RELAY_BODY]),
-		    zmq_msg_size(&fields[RELAY_BODY]));
+		do_message(s, &p, user, fields[RELAY_BODY].data,
+		    fields[RELAY_BODY].len);
 	} else {
 		log_warn("unknown message kind from a session");
 	}
-out:
-	for (int i = 0; i < nf && i <= RELAY_UP_FRAMES; i++)
-		zmq_msg_close(&f[i]);
-	return rc;
+	return 0;
 }
 
 /* Forgets every remembered token of session sid. */
@@ -948,6 +895,7 @@ session_sweep(struct session *s)
 	    &s->key_stamp, now, err, sizeof(err));
 
 	outq_tick(s->outq);
+	router_tick(s->router);
 	/* What the slow sessions' queues held goes back to the system. */
 	size_t total = outq_total(s->outq);
 	if (total > s->trim_high) {
@@ -1044,10 +992,17 @@ session_new(const struct lc_config *cfg, const struct lc_token_key *key,
     struct store *store)
 {
 	struct session *s = calloc(1, sizeof(*s));
-	int one = 1, zero = 0;
-	/* A backstop: each message is charged FRAME_OVERHEAD bytes at least,
-	 * so the byte bound (outq.c) is reached first. */
-	int hwm = (int)(cfg->session_send_queue / FRAME_OVERHEAD) + 16;
+	/* Backstops: each message is charged FRAME_OVERHEAD bytes at least,
+	 * so the bounds of outq.c are reached first; the bytes are what it
+	 * lets one session queue (its queue, then one frame). */
+	struct router_limits rl = {
+		.max_msg = RELAY_UP_MAX(cfg->max_message),
+		.max_peers = (size_t)cfg->max_connections * 2 + 16,
+		.queue_msgs = (size_t)(cfg->session_send_queue /
+		    FRAME_OVERHEAD) + 16,
+		.queue_bytes = (size_t)cfg->session_send_queue +
+		    RELAY_LINE_MAX(cfg->max_reply) + 65536,
+	};
 	struct frame_error slow = { NULL, NULL, "slow_client", "this "
 	    "connection fell too far behind reading its replies and is closed; "
 	    "they are saved: reconnect to see them", NULL, 0, -1, NULL, NULL,
@@ -1091,20 +1046,9 @@ session_new(const struct lc_config *cfg, const struct lc_token_key *key,
 		log_err("out of memory for the session limits");
 		goto fail;
 	}
-	s->zctx = zmq_ctx_new();
-	if (s->zctx == NULL ||
-	    (s->router = zmq_socket(s->zctx, ZMQ_ROUTER)) == NULL ||
-	    /* Sends to a vanished session fail instead of vanishing. */
-	    zmq_setsockopt(s->router, ZMQ_ROUTER_MANDATORY, &one,
-	    sizeof(one)) != 0 ||
-	    /* A full pipe is EAGAIN, never a wait (worker/outq.h). */
-	    zmq_setsockopt(s->router, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 ||
-	    zmq_setsockopt(s->router, ZMQ_LINGER, &zero, sizeof(zero)) != 0) {
-		log_err("zmq socket: %s", zmq_strerror(errno));
-		goto fail;
-	}
-	if (zmq_bind(s->router, cfg->worker_endpoint) != 0) {
-		log_err("bind %s: %s", cfg->worker_endpoint, zmq_strerror(errno));
+	s->router = router_new(cfg->worker_endpoint, &rl, err, sizeof(err));
+	if (s->router == NULL) {
+		log_err("worker endpoint %s: %s", cfg->worker_endpoint, err);
 		goto fail;
 	}
 	return s;
@@ -1134,7 +1078,7 @@ session_models(struct session *s, const struct models_live *live)
 	s->live = live;
 }
 
-void *
+struct router *
 session_socket(struct session *s)
 {
 	return s->router;
@@ -1159,11 +1103,8 @@ session_free(struct session *s)
 		free(x);
 	}
 	limits_free(s->limits);
-	if (s->router != NULL)
-		zmq_close(s->router);
-	if (s->zctx != NULL)
-		zmq_ctx_term(s->zctx);
-	outq_free(s->outq);  /* after libzmq released every frame */
+	router_free(s->router);
+	outq_free(s->outq);  /* after the router released every frame */
 	explicit_bzero(s->seen, sizeof(s->seen));
 	explicit_bzero(&s->key, sizeof(s->key));
 	free(s);

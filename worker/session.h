@@ -14,6 +14,7 @@
 #include "watch.h"
 
 struct session;
+struct router;
 
 /* Opens the ROUTER socket on cfg->worker_endpoint. cfg and store (NULL
  * allowed: watch then fails with storage_error) must outlive it; key is
@@ -35,8 +36,9 @@ void session_remote(struct session *s, struct remote r);
  * outlive s; NULL: the static lists only, the default). */
 void session_models(struct session *s, const struct models_live *live);
 
-/* The ZeroMQ socket, for the event loop to wait on. */
-void *session_socket(struct session *s);
+/* The ROUTER socket (worker/router.h), for the event loop to wait on and
+ * flush; s keeps it. */
+struct router *session_socket(struct session *s);
 
 /* Sends lines to s's sessions (for watch.c). */
 struct peer_sink session_sink(struct session *s);

@@ -271,8 +271,7 @@ main(void)
 	/* The worker's lines may be a whole reply, JSON-escaped
 	 * (RELAY_LINE_MAX); the queue holds two of the largest client
 	 * messages with their credentials. */
-	size_t up_max = (size_t)cfg.max_message +
-	    RELAY_UP_FRAMES * ((size_t)RELAY_FIELD_MAX + 9);
+	size_t up_max = RELAY_UP_MAX(cfg.max_message);
 	if (zmtp_init(&s.z, cfg.worker_endpoint, RELAY_LINE_MAX(cfg.max_reply),
 	    2 * up_max, err, sizeof(err)) != ZMTP_OK) {
 		log_err("worker endpoint %s: %s", cfg.worker_endpoint, err);
