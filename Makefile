@@ -403,7 +403,10 @@ test-wsclient_MODS := wsclient buf monotime
 test-users_MODS   := users username
 test-utf8_MODS    := utf8 buf
 test-zmtp_MODS    := zmtp zmtp_wire log buf monotime
+# The worker's ROUTER against libzmq's DEALER and the session's own.
+test-router_MODS  := router zmtp zmtp_wire log buf monotime
 test_PKGS_test-zmtp := libzmq
+test_PKGS_test-router := libzmq
 
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test-*.c))
 UNIT_BINS  := $(addprefix $(BUILD)/tests/,$(UNIT_NAMES))
