@@ -54,7 +54,7 @@ fuzz_src_discover := $(discover_SRC) $(models_live_SRC) $(wholefile_SRC) $(uphtt
 fuzz_pkgs_discover := libcjson libcurl
 fuzz_src_sniff   := $(sniff_SRC) $(FUZZ_LIB)
 fuzz_pkgs_sniff  :=
-fuzz_src_zmtp    := $(zmtp_SRC) $(FUZZ_LIB)
+fuzz_src_zmtp    := $(zmtp_SRC) $(zmtp_wire_SRC) $(FUZZ_LIB)
 fuzz_pkgs_zmtp   :=
 
 fuzz_obj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))

@@ -1,5 +1,5 @@
-/* fuzz_zmtp.c - ws/zmtp.h, the session's ZMTP parser, on bytes from the
- * worker's side of the connection.
+/* fuzz_zmtp.c - ws/zmtp.h, the session's ZMTP parser (lib/zmtp_wire.c, the
+ * worker's ROUTER's too), on bytes from the worker's side of the connection.
  *
  * The first input byte picks the starting point: after the handshake (odd:
  * message frames and commands) or before it (even: the peer's greeting and

@@ -93,6 +93,11 @@ def libraries_per_program():
        "lightchat-admin")
     worker = needed("lightchat-worker")
     eq("libcrypt" in worker or "libfcgi" in worker, False, "the worker: no libxcrypt, no libfcgi")
+    # its ROUTER speaks ZMTP itself (worker/router.c): none of libzmq's chain is loaded
+    loaded = subprocess.run(["ldd", os.path.join(ROOT, BUILD, "lightchat-worker")],
+                            capture_output=True, text=True, check=True).stdout
+    eq(sorted(set(re.findall(r"(libzmq|libstdc\+\+|libsodium|libpgm|libnorm)", loaded))), [],
+       "the worker: no libzmq, nor libstdc++, sodium, PGM, NORM")
     eq("libzmq" in needed("tests/test-reply"), False, "test-reply: no libzmq")
     eq("libzmq" in needed("lightchat.fcgi"), False, "lightchat.fcgi: no libzmq")
 
