@@ -603,8 +603,11 @@ router_send(struct router *r, const void *id, size_t idlen,
 		return ROUTER_GONE;
 	for (int i = 0; i < n; i++)
 		need += zmtp_wire_header_len(parts[i].len) + parts[i].len;
-	if (c->dq_len >= r->lim.queue_msgs ||
-	    need > r->lim.queue_bytes - (c->out.len - c->out_off))
+	/* (Our handshake and PONGs are queued unbounded by queue_bytes: the
+	 * bytes unsent may be over it.) */
+	size_t unsent = c->out.len - c->out_off;
+	if (c->dq_len >= r->lim.queue_msgs || unsent >= r->lim.queue_bytes ||
+	    need > r->lim.queue_bytes - unsent)
 		return ROUTER_FULL;
 	if (c->dq_len == c->dq_cap) {
 		size_t cap = c->dq_cap == 0 ? 4 : c->dq_cap * 2;
