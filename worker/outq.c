@@ -1,4 +1,4 @@
-/* outq.c - each session's outgoing queue in the worker: the bytes libzmq
+/* outq.c - each session's outgoing queue in the worker: the bytes the router
  * holds for it, and, while it is behind, the frames it is owed (deltas as
  * marks, sent coalesced when it catches up); deltas that come within the
  * coalescing window sent together; slow sessions closed. */
@@ -16,10 +16,10 @@
 
 struct outq_acct {
 	atomic_size_t bytes;
-	atomic_size_t written;        /* all bytes libzmq has written: progress */
+	atomic_size_t written;        /* all bytes the router has written: progress */
 	atomic_uint refs;
 	atomic_size_t *total;         /* the set's total, outlives every acct
-	                               * (outq_free runs after libzmq's end) */
+	                               * (outq_free runs after the router's end) */
 };
 
 void
@@ -72,7 +72,7 @@ struct qpeer {
 	size_t last_written;          /* acct->written at the last tick */
 	struct held *head, **tail;
 	size_t held_bytes;
-	long long delta_us;           /* when its last delta went to libzmq */
+	long long delta_us;           /* when its last delta went to the router */
 	unsigned long delta_reply;    /* and whose text it was (a serial) */
 	int pending;                  /* open, with marks waiting for their
 	                               * window (in the set's pending list) */
@@ -89,7 +89,7 @@ struct outq {
 	atomic_size_t total;
 	size_t held_total;            /* every session's held_bytes */
 	size_t nbehind;               /* sessions not open */
-	struct qpeer *cutting;        /* cut; libzmq has not dropped it yet */
+	struct qpeer *cutting;        /* cut; the router has not dropped it yet */
 	long long window_us;          /* coalesce_ms; 0: off */
 	struct qpeer *phead, *ptail;  /* the pending sessions, by due time
 	                               * (the window's next multiple: made
@@ -306,7 +306,7 @@ outq_live(const struct outq *q)
 	return outq_total(q) + q->held_total;
 }
 
-/* Hands one frame to libzmq unless it would take p's queue past its bound
+/* Hands one frame to the router unless it would take p's queue past its bound
  * or the worker past its budget; a session with an empty queue may always
  * send one frame. */
 static enum outq_sent
@@ -368,7 +368,7 @@ go_behind(struct outq *q, struct qpeer *e)
 	e->last_written = atomic_load(&e->acct->written);
 }
 
-/* Sends what e is owed, in order: a session behind once libzmq has
+/* Sends what e is owed, in order: a session behind once the router has
  * written half its queue, an open one's marks (coalesced deltas) at once.
  * Sets *covered when a mark of reply was sent. Returns OUTQ_SENT when all
  * went (e is open again unless closing), OUTQ_FULL (an open session is
@@ -429,7 +429,7 @@ close_slow(struct outq *q, struct qpeer *e)
 	hold(q, e, RELAY_CLOSE, "slow", 0, 0);
 }
 
-/* Shuts e's connection for the budget: libzmq drops what it holds for
+/* Shuts e's connection for the budget: the router drops what it holds for
  * it. One already closed as slow was announced as such. */
 static void
 cut(struct outq *q, struct qpeer *e)
@@ -448,7 +448,7 @@ cut(struct outq *q, struct qpeer *e)
 }
 
 /* Over the budget, the session behind with the most bytes is cut, unless
- * one cut is still being dropped by libzmq. */
+ * one cut is still being dropped by the router. */
 static void
 over_budget(struct outq *q)
 {
@@ -611,7 +611,7 @@ outq_tick(struct outq *q)
 			next = e->next;
 			if (e->state == Q_OPEN)
 				continue;
-			/* A session that reads, however slowly (libzmq wrote
+			/* A session that reads, however slowly (the router wrote
 			 * some of its bytes since the last tick) is not
 			 * stuck: its clock starts again. One catching up
 			 * through websocketd's and lighttpd's backlog can

@@ -1,35 +1,35 @@
-/* outq.h - each session's outgoing queue in the worker: the bytes libzmq
+/* outq.h - each session's outgoing queue in the worker: the bytes the router
  * still holds for it, and, while it is behind, what it is owed.
  *
  * A session whose queue holds session_send_queue bytes or more (or whose
- * libzmq pipe is full) is behind: no more deltas are queued for it (a mark
+ * router queue is full) is behind: no more deltas are queued for it (a mark
  * remembers from where each reply's text was missed), and the other frames
  * (starts, finals, errors, pongs, snapshots, closes) are held here, at most
- * held_max bytes. When libzmq has written half of its queue it catches up:
+ * held_max bytes. When the router has written half of its queue it catches up:
  * the held frames go out in order, each mark as one delta with all the text
  * it missed (built by ops.missed), and the stream goes on. A session behind
- * with no progress (libzmq wrote none of its bytes) for longer than
+ * with no progress (the router wrote none of its bytes) for longer than
  * slow_client_timeout, or owed more than held_max, is
  * closed: what is held is dropped and it is sent an error frame (slow_line)
  * and a close ("slow") as soon as they fit.
  *
- * A frame is counted before libzmq takes it: one that would take a
+ * A frame is counted before the router takes it: one that would take a
  * session's queue past session_send_queue waits, unless the queue is empty
  * (a frame larger than the bound goes alone).
  *
  * The worker's budget (worker_send_budget) bounds every session together:
- * what libzmq holds for all of them plus what is held here. Over it, a
+ * what the router holds for all of them plus what is held here. Over it, a
  * session with anything queued may queue no more (it is behind; one with
  * an empty queue may always send one frame, so readers are slowed, never
  * stopped), and the session behind with the most bytes is cut off at once
- * (ops.cut: its connection is shut, libzmq drops what it held; the log
+ * (ops.cut: its connection is shut, the router drops what it held; the log
  * says why, ops.slow with reason "memory"), one at a time: the next only
- * after libzmq dropped the last one's bytes. Its lightchat-ws sees the
+ * after the router dropped the last one's bytes. Its lightchat-ws sees the
  * connection end as after a worker restart (its replies in flight end as
  * worker_unavailable; they are stored whole).
  *
  * Memory: a session costs at most max(session_send_queue, one frame) in
- * libzmq's pipe plus held_max here; all of them together at most the
+ * the router's queue plus held_max here; all of them together at most the
  * budget plus one frame and the bytes of the one being cut (each at most
  * RELAY_LINE_MAX, ~2 MB: the final of a 1 MiB reply, JSON-escaped).
  * Measured figures are in docs/ARCHITECTURE.md ("Back-pressure") and bench
@@ -51,13 +51,14 @@
  * of each keeps its order too), and when the reply ends (outq_flush_reply).
  * No token waits longer than the window (plus the loop's 1 ms rounding),
  * and the deltas a session gets still add up to the reply's text exactly.
- * Every hop after the worker (libzmq, lightchat-ws, its pipe, websocketd,
- * lighttpd, the browser) pays per frame, not per token: measured in bench
- * (relay_cost, bench/RESULTS.md).
+ * Every hop after the worker (the router's write, lightchat-ws, its pipe,
+ * websocketd, lighttpd, the browser) pays per frame, not per token:
+ * measured in bench (relay_cost, bench/RESULTS.md).
  *
- * No ZeroMQ here (tests/unit/test-outq.c runs it): frames leave through
- * ops.send, which session.c makes. Single-threaded, except that
- * outq_acct_release may be called from any thread (libzmq's I/O thread). */
+ * No sockets here (tests/unit/test-outq.c runs it): frames leave through
+ * ops.send, which session.c makes. Single-threaded (the accounts' atomics
+ * date from
+ * libzmq's I/O thread releasing them; they cost nothing). */
 #ifndef LC_OUTQ_H
 #define LC_OUTQ_H
 
@@ -65,26 +66,27 @@
 
 #include "peer.h"
 
-/* The bytes libzmq holds for one session: charged when a frame is handed
- * to it, released when libzmq has written (or dropped) it. Reference
+/* The bytes the router holds for one session: charged when a frame is handed
+ * to it, released when the router has written (or dropped) it. Reference
  * counted: it lives while its session is known or a frame of it is queued. */
 struct outq_acct;
 
-/* Charges n bytes (and a reference) to a: before a frame goes to libzmq. */
+/* Charges n bytes (and a reference) to a: as a frame is queued in the
+ * router, before it can be written. */
 void outq_acct_charge(struct outq_acct *a, size_t n);
 
-/* Releases what outq_acct_charge(a, n) charged, from any thread; may free
+/* Releases what outq_acct_charge(a, n) charged (any thread); may free
  * a. */
 void outq_acct_release(struct outq_acct *a, size_t n);
 
 enum outq_sent {
-	OUTQ_SENT = 0,   /* queued in libzmq */
+	OUTQ_SENT = 0,   /* queued in the router */
 	OUTQ_FULL = 1,   /* not queued: the session's pipe is full */
 	OUTQ_GONE = -1,  /* not queued: the session is gone */
 };
 
 struct outq_ops {
-	/* Queues kind ("line" or "close") and body for p in libzmq,
+	/* Queues kind ("line" or "close") and body for p in the router,
 	 * charging acct (NULL: out of memory earlier; send uncounted). */
 	enum outq_sent (*send)(void *arg, const struct peer *p,
 	    const char *kind, const char *body, struct outq_acct *acct);
@@ -99,7 +101,7 @@ struct outq_ops {
 	 * the callers' lists. */
 	void (*slow)(void *arg, const struct peer *p, long behind_ms,
 	    const char *why);
-	/* Shuts p's connection now, so that libzmq drops what it holds for it
+	/* Shuts p's connection now, so that the router drops what it holds for it
 	 * (and releases its acct). Returns 0, or -1 if it cannot (unknown or
 	 * already gone). It must not call back into outq. */
 	int (*cut)(void *arg, const struct peer *p);
@@ -126,7 +128,7 @@ struct outq;
 /* Creates an empty set of queues. Returns NULL when out of memory. */
 struct outq *outq_new(const struct outq_limits *lim, struct outq_ops ops);
 
-/* Frees q and what it holds; NULL is allowed. Frames still in libzmq keep
+/* Frees q and what it holds; NULL is allowed. Frames still in the router keep
  * their acct alive until released. */
 void outq_free(struct outq *q);
 
@@ -160,7 +162,7 @@ int outq_closing(const struct outq *q, const struct peer *p);
 /* Returns 1 if p is behind or closing, else 0. */
 int outq_behind(const struct outq *q, const struct peer *p);
 
-/* The bytes libzmq holds for every session together. */
+/* The bytes the router holds for every session together. */
 size_t outq_total(const struct outq *q);
 
 /* What counts against the budget: outq_total plus the frames held here. */

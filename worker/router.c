@@ -69,7 +69,8 @@ struct conn {
 struct router {
 	struct router_limits lim;
 	int epfd, lfd;
-	char ipc_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1]; /* "" or the file */
+	/* The ipc file to remove at the end, or "". */
+	char ipc_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 	struct link all, ready, dirty;
 	struct conn **bucket;
 	size_t nbuckets, npeers, refused;

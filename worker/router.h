@@ -9,9 +9,9 @@
  * peer and its dependency chain (libstdc++, sodium, PGM, NORM) cost the
  * worker 2.7 MB idle and 0.03 MB per connection (bench relay_cost), and
  * every frame crossed to the I/O thread and back (docs/ARCHITECTURE.md,
- * "Memory per connection"). Here a frame is a copy into its peer's queue, written in
- * the same thread at the end of the loop's turn, every frame queued for a
- * peer in that turn in one send(2).
+ * "Memory per connection"). Here a frame is a copy into its peer's queue,
+ * written in the same thread at the end of the loop's turn, every frame
+ * queued for a peer in that turn in one send(2).
  *
  * What it does as libzmq does: generated 5-byte identities (a zero byte and
  * a counter) unless the peer's READY names its own (unique, not starting

@@ -61,10 +61,10 @@ struct zmtp {
 	size_t max_msg;          /* largest message accepted from the peer */
 };
 
-/* Parses endpoint ("ipc:///path", "ipc://@abstract", "tcp://ADDRESS:port",
- * "tcp://[v6]:port", "tcp://localhost:port": numeric addresses, no name
- * service, as lightchat-ws is linked statically) and prepares a peer that accepts messages of at most
- * max_msg bytes and queues at most max_queue bytes. Does not connect yet.
+/* Parses endpoint (zmtp_wire_endpoint: ipc:// or tcp:// with a numeric
+ * address or localhost) and prepares a peer that accepts messages of at
+ * most max_msg bytes and queues at most max_queue bytes. Does not connect
+ * yet.
  * Returns ZMTP_OK, or ZMTP_ERR with a reason in err (errlen bytes). The
  * caller frees with zmtp_close. */
 int zmtp_init(struct zmtp *z, const char *endpoint, size_t max_msg,
