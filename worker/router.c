@@ -455,7 +455,7 @@ router_new(const char *endpoint, const struct router_limits *lim, char *err,
 	link_init(&r->ready);
 	link_init(&r->dirty);
 	r->nbuckets = 64;
-	while (r->nbuckets < lim->max_peers * 2 && r->nbuckets < (1u << 20))
+	while (r->nbuckets < lim->max_peers && r->nbuckets < (1u << 20))
 		r->nbuckets *= 2;
 	/* Identities begin where the clock says, as libzmq's at random: a
 	 * restarted worker does not give an old session's identity again. */
