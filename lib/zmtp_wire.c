@@ -126,6 +126,34 @@ zmtp_wire_header(unsigned char *h, unsigned flags, size_t len)
 	return 9;
 }
 
+size_t
+zmtp_wire_message_len(const struct zmtp_part *parts, int n)
+{
+	size_t need = 0;
+
+	for (int i = 0; i < n; i++)
+		need += zmtp_wire_header_len(parts[i].len) + parts[i].len;
+	return need;
+}
+
+int
+zmtp_wire_append(struct lc_buf *b, const struct zmtp_part *parts, int n)
+{
+	size_t old = b->len;
+
+	for (int i = 0; i < n; i++) {
+		unsigned char h[ZMTP_WIRE_HEADER_MAX];
+		size_t hl = zmtp_wire_header(h, i + 1 < n ? ZMTP_F_MORE : 0,
+		    parts[i].len);
+		if (buf_append(b, h, hl) != LC_BUF_OK ||
+		    buf_append(b, parts[i].data, parts[i].len) != LC_BUF_OK) {
+			buf_truncate(b, old);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Appends one READY property to body at *n. */
 static void
 put_property(unsigned char *body, size_t *n, const char *name,

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "buf.h"
+
 #define ZMTP_GREETING_LEN 64
 /* Frames of one received message handed to the caller; more are counted
  * and dropped. */
@@ -51,6 +53,13 @@ size_t zmtp_wire_header(unsigned char *h, unsigned flags, size_t len);
 
 /* Returns the length of the header zmtp_wire_header writes for len. */
 size_t zmtp_wire_header_len(size_t len);
+
+/* Returns the bytes a message of n frames takes encoded. */
+size_t zmtp_wire_message_len(const struct zmtp_part *parts, int n);
+
+/* Appends a message of n frames (n >= 1) to b, encoded. Returns 0, or -1
+ * (out of memory or over b's maximum) with b as it was. */
+int zmtp_wire_append(struct lc_buf *b, const struct zmtp_part *parts, int n);
 
 /* Writes our greeting (version 3.0, NULL, not as server) and a READY
  * command with Socket-Type socket_type and Identity identity (idlen bytes,

@@ -598,12 +598,11 @@ router_send(struct router *r, const void *id, size_t idlen,
     const struct zmtp_part *parts, int n, const struct router_done *done)
 {
 	struct conn *c = id_find(r, id, idlen);
-	size_t need = 0;
+	size_t need;
 
 	if (c == NULL || c->eof || n < 1 || n > ZMTP_MAX_PARTS)
 		return ROUTER_GONE;
-	for (int i = 0; i < n; i++)
-		need += zmtp_wire_header_len(parts[i].len) + parts[i].len;
+	need = zmtp_wire_message_len(parts, n);
 	/* (Our handshake and PONGs are queued unbounded by queue_bytes: the
 	 * bytes unsent may be over it.) */
 	size_t unsent = c->out.len - c->out_off;
@@ -628,18 +627,9 @@ router_send(struct router *r, const void *id, size_t idlen,
 		buf_consume(&c->out, c->out_off);
 		c->out_off = 0;
 	}
-	size_t old = c->out.len;
-	for (int i = 0; i < n; i++) {
-		unsigned char h[ZMTP_WIRE_HEADER_MAX];
-		size_t hl = zmtp_wire_header(h, i + 1 < n ? ZMTP_F_MORE : 0,
-		    parts[i].len);
-		if (buf_append(&c->out, h, hl) != LC_BUF_OK ||
-		    buf_append(&c->out, parts[i].data, parts[i].len) !=
-		    LC_BUF_OK) {
-			buf_truncate(&c->out, old);
-			log_err("out of memory queueing for a session");
-			return ROUTER_GONE;
-		}
+	if (zmtp_wire_append(&c->out, parts, n) != 0) {
+		log_err("out of memory queueing for a session");
+		return ROUTER_GONE;
 	}
 	c->queued += need;
 	struct done_entry *e = &c->dq[(c->dq_head + c->dq_len) % c->dq_cap];

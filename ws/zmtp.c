@@ -352,10 +352,9 @@ zmtp_service(struct zmtp *z, short revents)
 int
 zmtp_send(struct zmtp *z, const struct zmtp_part *parts, int n)
 {
-	size_t need = 0, old;
+	size_t need;
 
-	for (int i = 0; i < n; i++)
-		need += zmtp_wire_header_len(parts[i].len) + parts[i].len;
+	need = zmtp_wire_message_len(parts, n);
 	if (need > z->out.max - (z->out.len - z->out_off))
 		return ZMTP_FULL;
 	if (z->out.len + need > z->out.max) {
@@ -367,18 +366,8 @@ zmtp_send(struct zmtp *z, const struct zmtp_part *parts, int n)
 		if (z->out.len + need > z->out.max)
 			return ZMTP_FULL;
 	}
-	old = z->out.len;
-	for (int i = 0; i < n; i++) {
-		unsigned char h[ZMTP_WIRE_HEADER_MAX];
-		size_t hl = zmtp_wire_header(h, i + 1 < n ? ZMTP_F_MORE : 0,
-		    parts[i].len);
-		if (buf_append(&z->out, h, hl) != LC_BUF_OK ||
-		    buf_append(&z->out, parts[i].data, parts[i].len) !=
-		    LC_BUF_OK) {
-			buf_truncate(&z->out, old);
-			return ZMTP_ERR;
-		}
-	}
+	if (zmtp_wire_append(&z->out, parts, n) != 0)
+		return ZMTP_ERR;
 	/* Written at once when possible: one poll round less per message. */
 	if (z->state == ZMTP_READY)
 		write_pending(z);
