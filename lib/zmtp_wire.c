@@ -175,7 +175,7 @@ size_t
 zmtp_wire_handshake(unsigned char *p, const char *socket_type,
     const void *identity, size_t idlen)
 {
-	unsigned char body[96];
+	unsigned char body[ZMTP_WIRE_READY_MAX];
 	size_t n = 0;
 
 	memset(p, 0, ZMTP_GREETING_LEN);

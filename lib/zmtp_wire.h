@@ -26,9 +26,11 @@
 #define ZMTP_WIRE_MAX_FRAMES 1024
 /* The longest frame header (flags and a 64-bit length). */
 #define ZMTP_WIRE_HEADER_MAX 9
-/* Room for our greeting and READY command (socket type and identity of
- * at most 32 bytes each). */
-#define ZMTP_WIRE_HANDSHAKE_MAX 160
+/* A READY with Socket-Type and Identity of at most 32 bytes each (name
+ * length, name, value length, value), and our greeting with it. */
+#define ZMTP_WIRE_READY_MAX (1 + 5 + (1 + 11 + 4 + 32) + (1 + 8 + 4 + 32))
+#define ZMTP_WIRE_HANDSHAKE_MAX (ZMTP_GREETING_LEN + ZMTP_WIRE_HEADER_MAX + \
+	ZMTP_WIRE_READY_MAX)
 
 #define ZMTP_F_MORE 0x01
 #define ZMTP_F_LONG 0x02
