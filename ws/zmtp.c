@@ -21,7 +21,10 @@
 #include "monotime.h"
 
 #define HANDSHAKE_MS 30000   /* as libzmq's ZMQ_HANDSHAKE_IVL */
-#define READ_CHUNK 32768
+/* A read's room, on the stack: 4 kB, a page (32 kB before: every page a
+ * read touched stays the process's, ~12 kB more of an idle connection's
+ * 100 kB PSS; a frame longer than a read is assembled in z->in anyway). */
+#define READ_CHUNK 4096
 
 /* ---- time ---- */
 
