@@ -54,15 +54,19 @@ config_doc_SRC := lib/config_doc.c
 username_SRC := lib/username.c
 perms_SRC    := lib/perms.c
 
+# SHA-256 and HMAC-SHA256, and base64url: the token's and the device
+# cookie's (no libcrypto in the FastCGI programs: ~0.4 MB private each).
+hmac_SRC     := lib/hmac.c
+b64url_SRC   := lib/b64url.c
+
 token_SRC    := lib/token.c
-token_PKGS   := libjwt
+token_PKGS   := libcjson
 
 creds_SRC    := lib/creds.c
 
 # Device cookies (HMAC-SHA256 with the token key) and the throttling rule
 # with its in-memory table: only the FastCGI program's login uses them.
 device_SRC   := lib/device.c
-device_PKGS  := libcrypto
 
 throttle_SRC := lib/throttle.c
 
@@ -297,7 +301,7 @@ admin_INC  := -Ilib
 admin_PKGS := libcjson
 
 MODULES := log buf utf8 monotime config models keyfile config_doc username perms id prom json token creds \
-           users device throttle users_fp store store_login store_session \
+           users device hmac b64url throttle users_fp store store_login store_session \
            store_quota store_health heartbeat models_live wholefile \
            session_check zmtp_wire zmtp inflight sse think frames request upstream_body upstream context \
            watch account reply prompt uphttp discover limits outq router session loop wcore wmain pages authorize \
@@ -319,7 +323,7 @@ link_libs = $(foreach m,$(1),$($(m)_LIBS)) \
 # --------------------------------------------------------------- programs --
 # The FastCGI program: login, REST API, /ws authorizer.
 FCGI_MODS   := fmain authorize pages session_check store store_login \
-               store_session store_health store_attach store_quota sniff pdftext users users_fp token creds device \
+               store_session store_health store_attach store_quota sniff pdftext users users_fp token hmac b64url creds device \
                throttle json id prom username perms config models models_live wholefile keyfile log buf utf8 budget store_usage
 # The per-connection session: libc only. It speaks ZMTP itself (ws/zmtp.c):
 # libzmq's threads and dependency chain cost ~0.4 MB per connection.
@@ -329,11 +333,11 @@ WORKER_MODS := wmain wcore heartbeat loop router zmtp_wire session limits outq p
                watch context upstream think upstream_body uphttp discover models_live wholefile \
                request frames sse \
                session_check store store_attach store_lease \
-               store_session store_quota users_fp id prom json token creds \
+               store_session store_quota users_fp id prom json token hmac b64url creds \
                username perms config models keyfile log buf utf8 monotime budget store_usage
 ADMIN_MODS  := admin wsclient store store_session store_quota store_backup \
                store_migrate \
-               users users_fp token username perms id config models keyfile config_doc log buf \
+               users users_fp token hmac b64url json utf8 username perms id config models keyfile config_doc log buf \
                monotime budget store_usage
 
 FCGI_BIN   := $(BUILD)/lightchat.fcgi
@@ -351,7 +355,7 @@ test-context_MODS := context store store_attach id log buf budget
 test_PKGS_test-context := sqlite3
 test-versions_MODS := context store store_attach id log buf budget
 test_PKGS_test-versions := sqlite3
-test-creds_MODS   := creds device username
+test-creds_MODS   := creds device username hmac b64url
 test-frames_MODS  := frames budget buf utf8
 test-account_MODS := account budget
 test-health_MODS  := store store_health id log monotime budget
@@ -372,9 +376,9 @@ test-request_MODS := request upstream_body id config models keyfile log buf utf8
 # The route table's test links the FastCGI program's pages, not its main.
 test-route_MODS   := pages session_check store store_login store_session \
                      store_health store_attach store_quota sniff pdftext users users_fp token creds device throttle \
-                     json id prom username perms config models models_live wholefile keyfile log buf utf8 budget store_usage
+                     json id prom username perms config models models_live wholefile keyfile log buf utf8 budget store_usage hmac b64url
 test-sessions_MODS := session_check store store_session users_fp token \
-                      username id log budget
+                      username id log budget hmac b64url json utf8 buf
 test-sse_MODS     := sse buf
 test-think_MODS   := think
 test-cluster_MODS := cluster_msg interest frames json username id log buf utf8 budget
@@ -392,7 +396,7 @@ test_PKGS_test-store_attach := sqlite3
 test-pdftext_MODS := pdftext buf log
 test-quota_MODS   := store store_quota id log budget
 test_PKGS_test-quota := sqlite3
-test-token_MODS   := token username
+test-token_MODS   := token hmac b64url json utf8 buf username
 test-backup_MODS  := store store_backup store_quota id log budget
 test_PKGS_test-backup := sqlite3
 test-migrate_MODS := store store_migrate store_backup store_session \
@@ -407,6 +411,11 @@ test-zmtp_MODS    := zmtp zmtp_wire log buf monotime
 test-router_MODS  := router zmtp zmtp_wire log buf monotime
 test_PKGS_test-zmtp := libzmq
 test_PKGS_test-router := libzmq
+# libcrypto and libjwt as the other side: the digests, MACs and tokens of
+# lib/hmac.c and lib/token.c must be theirs.
+test-hmac_MODS    := hmac b64url
+test_PKGS_test-hmac := libcrypto
+test_PKGS_test-token := libjwt
 
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test-*.c))
 UNIT_BINS  := $(addprefix $(BUILD)/tests/,$(UNIT_NAMES))

@@ -40,8 +40,8 @@ fuzz_src_request := $(request_SRC) $(upstream_body_SRC) $(id_SRC) $(FUZZ_LIB)
 fuzz_pkgs_request:= libcjson
 fuzz_src_creds   := $(creds_SRC) $(FUZZ_LIB)
 fuzz_pkgs_creds  :=
-fuzz_src_token   := $(token_SRC) $(FUZZ_LIB)
-fuzz_pkgs_token  := libjwt
+fuzz_src_token   := $(token_SRC) $(hmac_SRC) $(b64url_SRC) $(json_SRC) $(FUZZ_LIB)
+fuzz_pkgs_token  := libcjson libjwt   # libjwt: the other side (signs claims, decodes ours)
 fuzz_src_users   := $(users_SRC) $(FUZZ_LIB)
 fuzz_pkgs_users  := libxcrypt
 # users_verify hashes on purpose slowly: fuzz_users.c wraps crypt_r.

@@ -1,4 +1,4 @@
-/* fuzz_token.c - lib/token.h: session tokens (HS256 JWTs via libjwt).
+/* fuzz_token.c - lib/token.h: session tokens (HS256 JWTs), with libjwt as the other side.
  *
  * Three things per input, at a fixed time and with a fixed key:
  *  - the input as a token: token_verify must not crash, and succeeds only

@@ -17,8 +17,7 @@
 #define LC_DEVICE_ID_MAX 17      /* the device's name for counting, NUL incl. */
 
 /* Makes a device cookie for user valid lifetime seconds from now into out
- * (LC_DEVICE_MAX bytes). Returns 0, or -1 (bad user, no randomness, crypto
- * failure). */
+ * (LC_DEVICE_MAX bytes). Returns 0, or -1 (bad user, no randomness). */
 int device_issue(const struct lc_token_key *key, const char *user,
     long lifetime, time_t now, char out[LC_DEVICE_MAX]);
 

@@ -1,14 +1,17 @@
-/* token.c - HS256 session tokens. */
+/* token.c - HS256 session tokens: key files, issue, verify. */
 #include "token.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jwt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "b64url.h"
+#include "hmac.h"
+#include "json.h"
 
 #define TOKEN_PURPOSE "lightchat-session"
 #define TOKEN_SKEW 60   /* seconds of clock difference tolerated */
@@ -162,83 +165,185 @@ hex_of_len(const char *s, size_t len)
 	return n == len;
 }
 
+/* The header of every token: base64url of {"alg":"HS256","typ":"JWT"}. */
+#define TOKEN_HEADER "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+/* A signature: base64url of 32 bytes. */
+#define TOKEN_SIG_CHARS B64URL_LEN(LC_SHA256_LEN)
+
+/* Writes base64url(HMAC-SHA256(key, signed[0..n))) into out. */
+static int
+sign(const struct lc_token_key *key, const char *signed_part, size_t n,
+    char out[TOKEN_SIG_CHARS + 1])
+{
+	unsigned char mac[LC_SHA256_LEN];
+	long w;
+
+	hmac_sha256(key->bytes, key->len, signed_part, n, mac);
+	w = b64url_encode(mac, sizeof(mac), out, TOKEN_SIG_CHARS + 1);
+	explicit_bzero(mac, sizeof(mac));
+	return w == TOKEN_SIG_CHARS ? 0 : -1;
+}
+
 char *
 token_issue(const struct lc_token_key *key, const char *user, const char *sid,
     const char *pwv, long lifetime, time_t now)
 {
-	jwt_t *jwt = NULL;
-	char *out = NULL;
+	cJSON *claims = NULL;
+	char *payload = NULL, *out = NULL;
+	size_t plen, hlen = sizeof(TOKEN_HEADER) - 1, cap, n;
+	long w;
 
-	if (!hex_of_len(sid, LC_SID_LEN) || !hex_of_len(pwv, LC_PWV_LEN))
+	if (!hex_of_len(sid, LC_SID_LEN) || !hex_of_len(pwv, LC_PWV_LEN) ||
+	    user == NULL || key->len == 0)
 		return NULL;
-	if (jwt_new(&jwt) != 0)
-		return NULL;
-	if (jwt_add_grant(jwt, "sub", user) != 0 ||
-	    jwt_add_grant(jwt, "sid", sid) != 0 ||
-	    jwt_add_grant(jwt, "pwv", pwv) != 0 ||
-	    jwt_add_grant(jwt, "purpose", TOKEN_PURPOSE) != 0 ||
-	    jwt_add_grant_int(jwt, "iat", (long)now) != 0 ||
-	    jwt_add_grant_int(jwt, "nbf", (long)now) != 0 ||
-	    jwt_add_grant_int(jwt, "exp", (long)now + lifetime) != 0 ||
-	    jwt_set_alg(jwt, JWT_ALG_HS256, key->bytes, (int)key->len) != 0)
+	claims = cJSON_CreateObject();
+	if (claims == NULL ||
+	    cJSON_AddStringToObject(claims, "sub", user) == NULL ||
+	    cJSON_AddStringToObject(claims, "sid", sid) == NULL ||
+	    cJSON_AddStringToObject(claims, "pwv", pwv) == NULL ||
+	    cJSON_AddStringToObject(claims, "purpose", TOKEN_PURPOSE) == NULL ||
+	    cJSON_AddNumberToObject(claims, "iat", (double)now) == NULL ||
+	    cJSON_AddNumberToObject(claims, "nbf", (double)now) == NULL ||
+	    cJSON_AddNumberToObject(claims, "exp",
+	    (double)now + (double)lifetime) == NULL)
 		goto out;
-	out = jwt_encode_str(jwt);  /* malloc'd by libjwt 1.10: free() it */
+	payload = cJSON_PrintUnformatted(claims);
+	if (payload == NULL)
+		goto out;
+	plen = strlen(payload);
+	/* header . payload . signature NUL */
+	cap = hlen + 1 + B64URL_LEN(plen) + 1 + TOKEN_SIG_CHARS + 1;
+	out = malloc(cap);
+	if (out == NULL)
+		goto out;
+	memcpy(out, TOKEN_HEADER ".", hlen + 1);
+	n = hlen + 1;
+	w = b64url_encode(payload, plen, out + n, cap - n);
+	if (w < 0)
+		goto fail;
+	n += (size_t)w;
+	out[n++] = '.';
+	if (sign(key, out, n - 1, out + n) != 0)
+		goto fail;
+	goto out;
+fail:
+	free(out);
+	out = NULL;
 out:
-	jwt_free(jwt);
+	cJSON_free(payload);
+	cJSON_Delete(claims);
 	return out;
 }
 
-/* Checks length and the base64url/dot alphabet before libjwt sees it. */
+/* Checks length and the base64url/dot alphabet before anything decodes it. */
 static int
 token_shape_ok(const char *token)
 {
 	size_t n = 0, dots = 0;
 
 	for (const char *p = token; *p; p++, n++) {
-		char c = *p;
 		if (n >= LC_TOKEN_MAX)
 			return 0;
-		if (c == '.')
+		if (*p == '.')
 			dots++;
-		else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
+		else if (!b64url_char((unsigned char)*p))
 			return 0;
 	}
 	return n > 0 && dots == 2;
+}
+
+/* Decodes the base64url JSON object in [p, p + n) (strictly: one value, no
+ * NUL, valid UTF-8). Returns it (the caller deletes it) or NULL. */
+static cJSON *
+part_object(const char *p, size_t n)
+{
+	unsigned char text[LC_TOKEN_MAX];
+	const char *why = NULL;
+	cJSON *json;
+	long len = b64url_decode(p, n, text, sizeof(text));
+
+	if (len <= 0)
+		return NULL;
+	json = json_parse_strict((const char *)text, (size_t)len, &why);
+	if (json != NULL && !cJSON_IsObject(json)) {
+		cJSON_Delete(json);
+		json = NULL;
+	}
+	return json;
+}
+
+/* The string claim name of obj, or NULL when it is missing or no string. */
+static const char *
+claim_str(const cJSON *obj, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The integer claim name of obj into *out: 1, 0 when it is missing (*out
+ * 0), -1 when it is not a whole number within ±2^53. */
+static int
+claim_int(const cJSON *obj, const char *name, long *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+	double d;
+
+	*out = 0;
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsNumber(v))
+		return -1;
+	d = v->valuedouble;
+	if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) ||
+	    d != (double)(long)d)
+		return -1;
+	*out = (long)d;
+	return 1;
 }
 
 int
 token_verify(const struct lc_token_key *key, const char *token, time_t now,
     char user[LC_USER_MAX + 1], long *exp_out, char *sid_out, char *pwv_out)
 {
-	jwt_t *jwt = NULL;
+	cJSON *header = NULL, *claims = NULL;
+	char want[TOKEN_SIG_CHARS + 1];
+	long exp, iat, nbf;
 	int rc;
 
 	user[0] = '\0';
 	if (token == NULL || !token_shape_ok(token))
 		return LC_TOKEN_MALFORMED;
-	errno = 0;
-	if (jwt_decode(&jwt, token, key->bytes, (int)key->len) != 0) {
-		rc = errno == ENOMEM ? LC_TOKEN_NOMEM : LC_TOKEN_BAD_SIGNATURE;
-		/* Tell a forgery from junk, for the log: decoding without a key
-		 * (never trusted) fails only when it is not a JWT at all. */
-		if (rc == LC_TOKEN_BAD_SIGNATURE &&
-		    jwt_decode(&jwt, token, NULL, 0) != 0)
-			rc = LC_TOKEN_MALFORMED;
+	const char *d1 = strchr(token, '.'), *d2 = strrchr(token, '.');
+	size_t sig_len = strlen(d2 + 1);
+	/* Both parts are decoded before the signature is checked, to tell a
+	 * forgery from junk in the log; neither is trusted before it is. */
+	header = part_object(token, (size_t)(d1 - token));
+	claims = part_object(d1 + 1, (size_t)(d2 - d1 - 1));
+	if (header == NULL || claims == NULL) {
+		rc = LC_TOKEN_MALFORMED;
 		goto out;
 	}
-	if (jwt_get_alg(jwt) != JWT_ALG_HS256) {
+	/* Pinned: "none", HS384/HS512 made with the same key, and the rest. */
+	const char *alg = claim_str(header, "alg");
+	if (alg == NULL || strcmp(alg, "HS256") != 0) {
 		rc = LC_TOKEN_BAD_ALG;
 		goto out;
 	}
-	const char *sub = jwt_get_grant(jwt, "sub");
-	const char *purpose = jwt_get_grant(jwt, "purpose");
-	long exp = jwt_get_grant_int(jwt, "exp");
-	long iat = jwt_get_grant_int(jwt, "iat");
-	long nbf = jwt_get_grant_int(jwt, "nbf");
-	const char *sid = jwt_get_grant(jwt, "sid");
-	const char *pwv = jwt_get_grant(jwt, "pwv");
-	if (!hex_of_len(sid, LC_SID_LEN) || !hex_of_len(pwv, LC_PWV_LEN) ||
+	if (key->len == 0 || sign(key, token, (size_t)(d2 - token), want) != 0 ||
+	    sig_len != TOKEN_SIG_CHARS ||
+	    !hmac_equal(want, d2 + 1, TOKEN_SIG_CHARS)) {
+		rc = LC_TOKEN_BAD_SIGNATURE;
+		goto out;
+	}
+	const char *sub = claim_str(claims, "sub");
+	const char *purpose = claim_str(claims, "purpose");
+	const char *sid = claim_str(claims, "sid");
+	const char *pwv = claim_str(claims, "pwv");
+	if (claim_int(claims, "exp", &exp) != 1 ||
+	    claim_int(claims, "iat", &iat) != 1 ||
+	    claim_int(claims, "nbf", &nbf) < 0 ||
+	    !hex_of_len(sid, LC_SID_LEN) || !hex_of_len(pwv, LC_PWV_LEN) ||
 	    sub == NULL || !username_valid(sub) || purpose == NULL ||
 	    strcmp(purpose, TOKEN_PURPOSE) != 0 || exp <= 0 || iat <= 0 ||
 	    iat > (long)now + TOKEN_SKEW || nbf > (long)now + TOKEN_SKEW) {
@@ -258,7 +363,9 @@ token_verify(const struct lc_token_key *key, const char *token, time_t now,
 		memcpy(pwv_out, pwv, LC_PWV_LEN + 1);
 	rc = LC_TOKEN_OK;
 out:
-	jwt_free(jwt);
+	explicit_bzero(want, sizeof(want));
+	cJSON_Delete(header);
+	cJSON_Delete(claims);
 	return rc;
 }
 

@@ -1,9 +1,13 @@
-/* token.h - session tokens: HS256 JWTs made and checked with libjwt.
+/* token.h - session tokens: HS256 JWTs (RFC 7519), made and checked here
+ * with lib/hmac.h's HMAC-SHA256, lib/b64url.h and cJSON (strictly parsed).
  *
- * libjwt 1.10 accepts HS384/HS512 tokens made with the same key, does not
- * check exp, and crashes on huge tokens (alloca); so the length and alphabet
- * are checked before decoding, the algorithm is pinned after, and the time
- * claims are enforced here. */
+ * Checked in this order: the length (LC_TOKEN_MAX) and the alphabet, both
+ * parts decoding to JSON objects, the algorithm pinned to HS256 (so "none"
+ * and HS384/HS512 made with the same key are refused), the signature
+ * (compared in constant time), then the claims. libjwt did this before:
+ * in each FastCGI process it brought libcrypto's ~0.4 MB of private pages
+ * (docs/ARCHITECTURE.md, "Idle"); tests/unit/test-token.c keeps it as the
+ * other side of interoperability checks. */
 #ifndef LC_TOKEN_H
 #define LC_TOKEN_H
 

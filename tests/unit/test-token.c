@@ -171,6 +171,23 @@ test_round_trip(const struct lc_token_key *key,
 	CHECK(token_issue(key, "alice", TSID, "0011", 60, now) == NULL,
 	    "issue: a pwv of the wrong shape refused");
 	CHECK(exp == now + 3600, "verify: exp returned");
+	/* The other side: libjwt reads ours as the HS256 JWT it is. */
+	jwt_t *jwt = NULL;
+	int dec = jwt_decode(&jwt, tok, key->bytes, (int)key->len);
+	CHECK(dec == 0 && jwt_get_alg(jwt) == JWT_ALG_HS256,
+	    "libjwt verifies an issued token as HS256");
+	CHECK(dec == 0 && jwt_get_grant(jwt, "sub") != NULL &&
+	    strcmp(jwt_get_grant(jwt, "sub"), "alice@example.org") == 0 &&
+	    jwt_get_grant_int(jwt, "exp") == now + 3600 &&
+	    jwt_get_grant_int(jwt, "iat") == now &&
+	    strcmp(jwt_get_grant(jwt, "sid"), TSID) == 0 &&
+	    strcmp(jwt_get_grant(jwt, "purpose"), "lightchat-session") == 0,
+	    "libjwt reads the issued token's claims");
+	jwt_free(jwt);
+	jwt = NULL;
+	CHECK(jwt_decode(&jwt, tok, other->bytes, (int)other->len) != 0,
+	    "libjwt refuses the issued token under another key");
+	jwt_free(jwt);
 	CHECK(token_verify(key, tok, now + 10, user, NULL, NULL, NULL) == LC_TOKEN_OK,
 	    "verify: exp pointer may be NULL");
 	CHECK(verify(key, tok, now + 3599) == LC_TOKEN_OK,
@@ -248,6 +265,21 @@ test_forged(const struct lc_token_key *key)
 		{ "{\"sid\":\"0123456789abcdef0123456789abcdeX\",\"pwv\":\"00112233aabbccdd\",\"sub\":\"bob\","
 		  "\"purpose\":\"lightchat-session\",\"iat\":1700000000,"
 		  "\"nbf\":1700000000,\"exp\":1700003600}", "sid not hex" },
+		{ "{\"sid\":\"0123456789abcdef0123456789abcdef\",\"pwv\":\"00112233aabbccdd\",\"sub\":\"bob\","
+		  "\"purpose\":\"lightchat-session\",\"iat\":1700000000,"
+		  "\"nbf\":1700000000,\"exp\":\"1700003600\"}", "exp a string" },
+		{ "{\"sid\":\"0123456789abcdef0123456789abcdef\",\"pwv\":\"00112233aabbccdd\",\"sub\":\"bob\","
+		  "\"purpose\":\"lightchat-session\",\"iat\":1700000000,"
+		  "\"nbf\":1700000000,\"exp\":1700003600.5}", "exp not whole" },
+		{ "{\"sid\":\"0123456789abcdef0123456789abcdef\",\"pwv\":\"00112233aabbccdd\",\"sub\":\"bob\","
+		  "\"purpose\":\"lightchat-session\",\"iat\":1700000000,"
+		  "\"nbf\":\"soon\",\"exp\":1700003600}", "nbf a string" },
+		{ "{\"sid\":\"0123456789abcdef0123456789abcdef\",\"pwv\":\"00112233aabbccdd\",\"sub\":\"bob\","
+		  "\"purpose\":\"lightchat-session\",\"iat\":1700000000,"
+		  "\"nbf\":1700000000,\"exp\":1e300}", "exp out of range" },
+		{ "{\"sid\":\"0123456789abcdef0123456789abcdef\",\"pwv\":\"00112233aabbccdd\",\"sub\":[\"bob\"],"
+		  "\"purpose\":\"lightchat-session\",\"iat\":1700000000,"
+		  "\"nbf\":1700000000,\"exp\":1700003600}", "sub an array" },
 	};
 	char name[128], *tok;
 
@@ -284,8 +316,23 @@ test_forged(const struct lc_token_key *key)
 	hdr = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
 	b64url((const unsigned char *)hdr, strlen(hdr), h);
 	snprintf(none, sizeof(none), "%s.%s.", h, p);
-	CHECK(verify(key, none, now) != LC_TOKEN_OK,
-	    "HS256 header with empty signature refused");
+	CHECK(verify(key, none, now) == LC_TOKEN_BAD_SIGNATURE,
+	    "HS256 header with empty signature -> BAD_SIGNATURE");
+	hdr = "{\"typ\":\"JWT\"}";
+	b64url((const unsigned char *)hdr, strlen(hdr), h);
+	snprintf(none, sizeof(none), "%s.%s.AAAA", h, p);
+	CHECK(verify(key, none, now) == LC_TOKEN_BAD_ALG,
+	    "a header without alg -> BAD_ALG");
+	hdr = "[\"HS256\"]";
+	b64url((const unsigned char *)hdr, strlen(hdr), h);
+	snprintf(none, sizeof(none), "%s.%s.AAAA", h, p);
+	CHECK(verify(key, none, now) == LC_TOKEN_MALFORMED,
+	    "a header that is not an object -> MALFORMED");
+	hdr = "{\"alg\":\"HS256\"} x";
+	b64url((const unsigned char *)hdr, strlen(hdr), h);
+	snprintf(none, sizeof(none), "%s.%s.AAAA", h, p);
+	CHECK(verify(key, none, now) == LC_TOKEN_MALFORMED,
+	    "a header with text after its JSON -> MALFORMED");
 }
 
 static void

@@ -88,9 +88,16 @@ def libraries_per_program():
     eq(needed("tests/lightchat-ws"), ["libc"], "its dynamic copy for valgrind: libc only")
     # the admin tool links the store: sessions and a deleted user's data;
     # libcrypto for check's WebSocket accept key (SHA-1, admin/wsclient.c)
-    eq(needed("lightchat-admin"), ["libc", "libcjson", "libcrypt", "libcrypto", "libjwt",
+    eq(needed("lightchat-admin"), ["libc", "libcjson", "libcrypt", "libcrypto",
                                    "libsqlite3"],
        "lightchat-admin")
+    # tokens and device cookies by lib/hmac.c and lib/token.c: the FastCGI
+    # program loads neither OpenSSL nor libjwt (nor its jansson, b64)
+    loaded = subprocess.run(["ldd", os.path.join(ROOT, BUILD, "lightchat.fcgi")],
+                            capture_output=True, text=True, check=True).stdout
+    eq(sorted(set(re.findall(r"(libcrypto|libssl|libjwt|libjansson|libb64)", loaded))), [],
+       "lightchat.fcgi: no libcrypto, libssl, libjwt, jansson, b64")
+    eq("libjwt" in needed("lightchat-worker"), False, "the worker: no libjwt")
     worker = needed("lightchat-worker")
     eq("libcrypt" in worker or "libfcgi" in worker, False, "the worker: no libxcrypt, no libfcgi")
     # its ROUTER speaks ZMTP itself (worker/router.c): none of libzmq's chain is loaded
