@@ -14,6 +14,7 @@
 
 #include <jwt.h>
 
+#include "b64url.h"
 #include "token.h"
 
 #define NOW ((time_t)1700000000)
@@ -90,19 +91,6 @@ check_claims(const char *json)
 	}
 }
 
-/* The 6-bit value of a base64url character. */
-static int
-b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '-' ? 62 : 63;
-}
-
 static const char b64chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -153,7 +141,7 @@ round_trip(const uint8_t *data, size_t size)
 	/* Not the last character, whose low bits may be padding. */
 	size_t at = (size > 0 ? data[size - 1] : 0) % (plen - 1);
 	char *c = dot1 + 1 + at;
-	*c = b64chars[b64val(*c) ^ 32];
+	*c = b64chars[b64url_value((unsigned char)*c) ^ 32];
 	FUZZ_CHECK(token_verify(&key, token, NOW, user, NULL, NULL, NULL) != LC_TOKEN_OK);
 	free(token);
 }

@@ -6,9 +6,8 @@
 static const char alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* The 6-bit value of c, or -1. */
-static int
-value_of(int c)
+int
+b64url_value(int c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -21,12 +20,6 @@ value_of(int c)
 	if (c == '_')
 		return 63;
 	return -1;
-}
-
-int
-b64url_char(int c)
-{
-	return value_of(c) >= 0;
 }
 
 long
@@ -67,7 +60,7 @@ b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap)
 	if (len % 4 == 1)
 		return -1;
 	for (size_t i = 0; i < len; i++) {
-		int d = value_of((unsigned char)in[i]);
+		int d = b64url_value((unsigned char)in[i]);
 		if (d < 0)
 			return -1;
 		v = (v << 6) | (uint32_t)d;

@@ -20,7 +20,8 @@ long b64url_encode(const void *in, size_t n, char *out, size_t cap);
  * than cap bytes). */
 long b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap);
 
-/* Returns 1 if c is a base64url character, else 0. */
-int b64url_char(int c);
+/* Returns the 6-bit value of the base64url character c, or -1 when c is
+ * not one. */
+int b64url_value(int c);
 
 #endif

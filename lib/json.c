@@ -60,3 +60,11 @@ json_parse_strict(const char *s, size_t len, const char **why)
 	}
 	return json;
 }
+
+const char *
+json_str(const cJSON *obj, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}

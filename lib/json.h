@@ -15,4 +15,8 @@
  * a short reason for people. */
 cJSON *json_parse_strict(const char *s, size_t len, const char **why);
 
+/* Returns the string member name of obj (owned by obj), or NULL when obj
+ * is NULL, the member is missing or is not a string. */
+const char *json_str(const cJSON *obj, const char *name);
+
 #endif

@@ -246,7 +246,7 @@ token_shape_ok(const char *token)
 			return 0;
 		if (*p == '.')
 			dots++;
-		else if (!b64url_char((unsigned char)*p))
+		else if (b64url_value((unsigned char)*p) < 0)
 			return 0;
 	}
 	return n > 0 && dots == 2;
@@ -270,15 +270,6 @@ part_object(const char *p, size_t n)
 		json = NULL;
 	}
 	return json;
-}
-
-/* The string claim name of obj, or NULL when it is missing or no string. */
-static const char *
-claim_str(const cJSON *obj, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* The integer claim name of obj into *out: 1, 0 when it is missing (*out
@@ -325,7 +316,7 @@ token_verify(const struct lc_token_key *key, const char *token, time_t now,
 		goto out;
 	}
 	/* Pinned: "none", HS384/HS512 made with the same key, and the rest. */
-	const char *alg = claim_str(header, "alg");
+	const char *alg = json_str(header, "alg");
 	if (alg == NULL || strcmp(alg, "HS256") != 0) {
 		rc = LC_TOKEN_BAD_ALG;
 		goto out;
@@ -336,10 +327,10 @@ token_verify(const struct lc_token_key *key, const char *token, time_t now,
 		rc = LC_TOKEN_BAD_SIGNATURE;
 		goto out;
 	}
-	const char *sub = claim_str(claims, "sub");
-	const char *purpose = claim_str(claims, "purpose");
-	const char *sid = claim_str(claims, "sid");
-	const char *pwv = claim_str(claims, "pwv");
+	const char *sub = json_str(claims, "sub");
+	const char *purpose = json_str(claims, "purpose");
+	const char *sid = json_str(claims, "sid");
+	const char *pwv = json_str(claims, "pwv");
 	if (claim_int(claims, "exp", &exp) != 1 ||
 	    claim_int(claims, "iat", &iat) != 1 ||
 	    claim_int(claims, "nbf", &nbf) < 0 ||

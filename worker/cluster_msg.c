@@ -422,22 +422,14 @@ out:
 	return rc;
 }
 
-static const char *
-str_of(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* A snapshot too long: the start of its reasoning and content, then the
  * rest as reasoning and delta frames. */
 static int
 split_snapshot(struct cmsg *m, const cJSON *f, cmsg_emit_fn emit, void *arg)
 {
-	const char *msgid = str_of(f, "msgid"), *conv = str_of(f,
-	    "conversation_id"), *model = str_of(f, "model");
-	const char *content = str_of(f, "content"), *rsn = str_of(f,
+	const char *msgid = json_str(f, "msgid"), *conv = json_str(f,
+	    "conversation_id"), *model = json_str(f, "model");
+	const char *content = json_str(f, "content"), *rsn = json_str(f,
 	    "reasoning");
 	const cJSON *ms = cJSON_GetObjectItemCaseSensitive(f, "reasoning_ms");
 	struct frame_reasoning r = { "", -1 };
@@ -517,13 +509,13 @@ cmsg_split(struct cmsg *m, cmsg_emit_fn emit, void *arg)
 	if (len >= 0)
 		return emit(arg, m) == 0 ? 1 : -1;
 	f = cJSON_Parse(m->line);
-	type = cJSON_IsObject(f) ? str_of(f, "type") : NULL;
+	type = cJSON_IsObject(f) ? json_str(f, "type") : NULL;
 	if (type == NULL)
 		goto out;
-	msgid = str_of(f, "msgid");
-	conv = str_of(f, "conversation_id");
+	msgid = json_str(f, "msgid");
+	conv = json_str(f, "conversation_id");
 	if (strcmp(type, "delta") == 0 || strcmp(type, "reasoning") == 0) {
-		const char *text = str_of(f, "delta");
+		const char *text = json_str(f, "delta");
 		if (text != NULL && msgid != NULL)
 			rc = split_text(m, type[0] == 'd' ? frame_delta :
 			    frame_reasoning, msgid, conv, text, emit, arg);

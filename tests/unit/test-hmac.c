@@ -195,8 +195,9 @@ test_b64url(void)
 	    "decode: the standard alphabet's + and / -> -1");
 	CHECK(b64url_decode("Zm\0v", 4, back, sizeof(back)) == -1,
 	    "decode: a NUL inside -> -1");
-	CHECK(b64url_char('-') && b64url_char('_') && !b64url_char('.') &&
-	    !b64url_char('='), "b64url_char");
+	CHECK(b64url_value('A') == 0 && b64url_value('-') == 62 &&
+	    b64url_value('_') == 63 && b64url_value('.') == -1 &&
+	    b64url_value('=') == -1, "b64url_value");
 }
 
 int

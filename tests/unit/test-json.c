@@ -34,6 +34,14 @@ int
 main(void)
 {
 	CHECK(accepts(S("{\"a\":1}")), "an object");
+	const char *why = NULL;
+	cJSON *o = json_parse_strict(S("{\"s\":\"x\",\"n\":1,\"a\":[\"y\"]}"), &why);
+	CHECK(o != NULL && json_str(o, "s") != NULL && strcmp(json_str(o, "s"), "x") == 0,
+	    "json_str: a string member");
+	CHECK(o != NULL && json_str(o, "n") == NULL && json_str(o, "a") == NULL &&
+	    json_str(o, "S") == NULL && json_str(o, "z") == NULL && json_str(NULL, "s") == NULL,
+	    "json_str: NULL for a number, an array, another case, a missing member, no object");
+	cJSON_Delete(o);
 	CHECK(accepts(S("  {\"a\":\"x\"} \r\n\t")), "whitespace around");
 	CHECK(accepts(S("{\"a\":\"\\\\u0000\"}")), "an escaped backslash then u0000 is text");
 	CHECK(accepts(S("{\"a\":\"\\u0001 \\n \\\" \"}")), "other escapes");
