@@ -438,15 +438,44 @@ $(2): $(call link_objs,$(3))
 	$$(CC) $$(LDFLAGS) $$(PROG_LDFLAGS) -o $$@ $$^ $(call link_libs,$(3))
 endef
 $(eval $(call program,fcgi,$(FCGI_BIN),$(FCGI_MODS)))
+# lightchat-ws runs once per connection: built against musl (musl-tools)
+# and linked as a static PIE (still at a random address), it holds ~40 kB
+# of private pages on an idle connection, against 88 kB as a static PIE of
+# glibc and 140 kB linked dynamically (no ld.so, no relocated libc data,
+# musl's smaller stdio and malloc state; measured at 100 connections,
+# docs/ARCHITECTURE.md "Memory per connection"). WS_LIBC=glibc builds it
+# as a static PIE of glibc instead (where musl is missing). Its objects
+# compile against musl's headers into $(BUILD)/obj-musl; the link names
+# musl's self-relocating start file (rcrt1.o): Debian's musl-gcc specs know
+# no -static-pie. The sanitizers need glibc's dynamic loader, so their
+# build links it as the other programs. (PROG_LDFLAGS: not LDFLAGS, which a
+# packager's build may set.)
+WS_LIBC     ?= musl
+MUSL_CC     ?= musl-gcc
+ifeq ($(SANITIZE),1)
 $(eval $(call program,ws,$(WS_BIN),$(WS_MODS)))
-# lightchat-ws runs once per connection: linked statically (a static PIE,
-# so still at a random address), it holds 88 kB of private pages instead of
-# 140 kB (no ld.so, no relocated libc data; measured on an idle connection,
-# docs/ARCHITECTURE.md "Memory per connection"). The sanitizers need the
-# dynamic loader, so their build links it as the others. (PROG_LDFLAGS:
-# not LDFLAGS, which a packager's build may set.)
-ifneq ($(SANITIZE),1)
+else ifeq ($(WS_LIBC),glibc)
+$(eval $(call program,ws,$(WS_BIN),$(WS_MODS)))
 $(WS_BIN): PROG_LDFLAGS := -static-pie
+else ifeq ($(WS_LIBC),musl)
+musl_obj     = $(patsubst %.c,$(BUILD)/obj-musl/%.o,$(1))
+MUSL_LIB    := /usr/lib/$(subst -gnu,-musl,$(shell $(MUSL_CC) -dumpmachine 2>/dev/null))
+WS_MUSL_OBJS = $(foreach m,$(WS_MODS),$(call musl_obj,$($(m)_SRC)))
+$(foreach m,$(WS_MODS),$(eval $(call musl_obj,$($(m)_SRC)): \
+    MOD_CFLAGS := $(or $($(m)_INC),-Ilib)))
+$(BUILD)/obj-musl/%.o: %.c
+	@command -v $(MUSL_CC) >/dev/null || { echo "$(MUSL_CC) not found: \
+	install musl-tools (make deps), or build with WS_LIBC=glibc" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) $(CPPFLAGS) $(CFLAGS) -fPIE $(DEPFLAGS) $(MOD_CFLAGS) -c $< -o $@
+$(WS_BIN): $(WS_MUSL_OBJS)
+	$(CC) $(LDFLAGS) -static-pie -nostdlib -nostartfiles -o $@ \
+	    $(MUSL_LIB)/rcrt1.o $(MUSL_LIB)/crti.o \
+	    $$($(CC) -print-file-name=crtbeginS.o) $^ $(MUSL_LIB)/libc.a \
+	    $$($(CC) -print-libgcc-file-name) \
+	    $$($(CC) -print-file-name=crtendS.o) $(MUSL_LIB)/crtn.o
+else
+$(error WS_LIBC is musl or glibc, not "$(WS_LIBC)")
 endif
 # valgrind cannot follow a static glibc's malloc: tests/e2e/test-valgrind.sh
 # runs this dynamically linked copy of the same objects instead.
@@ -469,7 +498,7 @@ $(BUILD)/tests/$(1): $(BUILD)/obj/tests/unit/$(1).o $(call link_objs,$($(1)_MODS
 endef
 $(foreach t,$(UNIT_NAMES),$(eval $(call unit_test,$(t))))
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/obj-musl -name '*.d' 2>/dev/null)
 
 deps:
 	@scripts/deps.sh all

@@ -328,7 +328,10 @@ static int
 cfg_read_file(struct lc_config *cfg, const char *path, bool must_exist,
     bool *set, char *err)
 {
-	char line[CFG_LINE_MAX];
+	/* The line is on the heap: lightchat-ws reads this file once per
+	 * connection, and a 4 kB stack buffer here is its deepest frame, a
+	 * stack page it would keep for the connection's life. */
+	char *line = NULL;
 	char origin[LC_CONFIG_ERR_MAX / 2];
 	char kind[16] = "", section[160] = "";
 	int rc = -1, lineno = 0;
@@ -341,7 +344,12 @@ cfg_read_file(struct lc_config *cfg, const char *path, bool must_exist,
 		    strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
+	line = malloc(CFG_LINE_MAX);
+	if (line == NULL) {
+		snprintf(err, LC_CONFIG_ERR_MAX, "%s: out of memory", path);
+		goto out;
+	}
+	while (fgets(line, CFG_LINE_MAX, fp) != NULL) {
 		lineno++;
 		snprintf(origin, sizeof(origin), "%.80s:%d", path, lineno);
 		if (strchr(line, '\n') == NULL && !feof(fp)) {
@@ -398,6 +406,7 @@ cfg_read_file(struct lc_config *cfg, const char *path, bool must_exist,
 	}
 	rc = 0;
 out:
+	free(line);
 	fclose(fp);
 	return rc;
 }

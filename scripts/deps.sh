@@ -16,7 +16,7 @@ case "$WHAT" in run | all) ;; *) echo "usage: $0 [run|all]" >&2; exit 2 ;; esac
 # iproute2 (ip) to bring up loopback in the private network namespace, libpq
 # (the PostgreSQL backend of the store: database = postgresql://...).
 RUN_PACKAGES=(
-	build-essential pkg-config
+	build-essential pkg-config musl-tools
 	libfcgi-dev libcjson-dev libjwt-dev libzmq3-dev libcurl4-openssl-dev
 	libsqlite3-dev libpq-dev libcrypt-dev libssl-dev
 	lighttpd websocketd

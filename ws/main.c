@@ -9,7 +9,9 @@
  * reply the client still waits for ends at once with the final frame the
  * worker left for it (ws/inflight.h): a dead worker's replies never resume. */
 #include <errno.h>
+#ifdef __GLIBC__
 #include <malloc.h>
+#endif
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -281,7 +283,9 @@ main(void)
 	 * most of this process's heap (~22 kB of its ~28 kB touched), which
 	 * a long-lived connection would hold for nothing. */
 	config_free(&cfg);
-	malloc_trim(0);
+#ifdef __GLIBC__
+	malloc_trim(0);  /* musl's malloc gives freed groups back itself */
+#endif
 	if (send_up(&s, RELAY_HELLO, "", 0) != ZMTP_OK)
 		goto out;
 	for (;;) {

@@ -110,6 +110,25 @@ def libraries_per_program():
 
 
 @test
+def session_is_self_contained():
+    """lightchat-ws: a static PIE of the libc WS_LIBC names, with no program interpreter"""
+    path = os.path.join(ROOT, BUILD, "lightchat-ws")
+    heads = subprocess.run(["readelf", "-lh", path], capture_output=True, text=True,
+                           check=True).stdout
+    # a static PIE is of type DYN (its own loader relocates it at a random
+    # address) and names no interpreter: Debian's musl-gcc alone would link
+    # one (/lib/ld-musl-*.so.1), which the musl package may not have
+    eq(re.search(r"Type:\s+DYN", heads) is not None, True, "lightchat-ws: position-independent")
+    eq("INTERP" in heads, False, "lightchat-ws: no program interpreter")
+    names = set(subprocess.run(["nm", path], capture_output=True, text=True,
+                               check=True).stdout.split())
+    libc = make_vars(["WS_LIBC"])["WS_LIBC"]
+    # musl's malloc keeps its state in __malloc_context; glibc's in main_arena
+    eq("__malloc_context" in names, libc == ["musl"], f"lightchat-ws: malloc of {libc}")
+    eq("main_arena" in names, libc == ["glibc"], f"lightchat-ws: not glibc's unless {libc}")
+
+
+@test
 def headers_rebuild_their_users():
     """a changed header rebuilds the objects that include it, and no other"""
     out = subprocess.run(["make", "-n", "--no-print-directory", "-C", ROOT, f"BUILD={BUILD}",
