@@ -362,6 +362,7 @@ test-health_MODS  := store store_health id log monotime budget
 test_PKGS_test-health := sqlite3
 test-inflight_MODS := inflight
 test-json_MODS    := json buf utf8
+test-buf_MODS     := buf
 test-limits_MODS  := limits
 test-models_MODS  := models keyfile budget
 # test-reply links no ZeroMQ: proof that a reply's life does not need it.

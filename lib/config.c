@@ -19,145 +19,154 @@
  * same way. */
 enum cfg_type { CFG_INT, CFG_STR, CFG_BOOL, CFG_MONEY };
 
+/* The strings are arrays, not pointers: the table then needs no
+ * relocation in a position-independent program, and stays in its shared
+ * read-only pages (as pointers, its 5 kB were relocated into each
+ * lightchat-ws process: a private page per connection). config_load
+ * refuses a default that leaves no room for its NUL. */
+#define CFG_KEY_ROOM 32
+#define CFG_DEF_ROOM 64
+#define CFG_ENV_ROOM 24
 struct cfg_entry {
-	const char *key;
+	char key[CFG_KEY_ROOM];
 	enum cfg_type type;
 	size_t offset;
-	const char *def;
+	char def[CFG_DEF_ROOM];
 	long min, max;          /* for CFG_INT (max for CFG_MONEY too) */
 	bool secret;            /* never printed by default */
-	const char *alt_env;    /* another environment variable that sets it */
+	char alt_env[CFG_ENV_ROOM];  /* another environment variable that
+	                              * sets it, "" for none */
 };
 
 #define O(f) offsetof(struct lc_config, f)
 static const struct cfg_entry cfg_table[] = {
-	{ "port", CFG_INT, O(port), "8080", 1, 65535, false, NULL },
-	{ "bind", CFG_STR, O(bind), "127.0.0.1", 0, 0, false, NULL },
-	{ "ws_port", CFG_INT, O(ws_port), "0", 0, 65535, false, NULL },
-	{ "state", CFG_STR, O(state), "/var/lib/lightchat", 0, 0, false, NULL },
-	{ "users_file", CFG_STR, O(users_file), "", 0, 0, false, NULL },
-	{ "token_key_file", CFG_STR, O(token_key_file), "", 0, 0, false, NULL },
-	{ "worker_endpoint", CFG_STR, O(worker_endpoint), "", 0, 0, false, NULL },
+	{ "port", CFG_INT, O(port), "8080", 1, 65535, false, "" },
+	{ "bind", CFG_STR, O(bind), "127.0.0.1", 0, 0, false, "" },
+	{ "ws_port", CFG_INT, O(ws_port), "0", 0, 65535, false, "" },
+	{ "state", CFG_STR, O(state), "/var/lib/lightchat", 0, 0, false, "" },
+	{ "users_file", CFG_STR, O(users_file), "", 0, 0, false, "" },
+	{ "token_key_file", CFG_STR, O(token_key_file), "", 0, 0, false, "" },
+	{ "worker_endpoint", CFG_STR, O(worker_endpoint), "", 0, 0, false, "" },
 	{ "upstream_base_url", CFG_STR, O(upstream_base_url),
 	  "https://api.openai.com/v1", 0, 0, false, "OPENAI_BASE_URL" },
 	{ "upstream_api_key", CFG_STR, O(upstream_api_key), "", 0, 0, true,
 	  "OPENAI_API_KEY" },
 	{ "upstream_api_key_file", CFG_STR, O(upstream_api_key_file), "", 0, 0,
-	  false, NULL },
+	  false, "" },
 	{ "models", CFG_STR, O(models), "gpt-4o-mini,gpt-4o,gpt-4.1-mini", 0, 0,
-	  false, NULL },
+	  false, "" },
 	{ "default_model", CFG_STR, O(default_model), "gpt-4o-mini", 0, 0, false,
-	  NULL },
+	  "" },
 	{ "model_aliases", CFG_STR, O(model_aliases),
 	  "gpt-3.5-turbo=gpt-4o-mini,gpt-3.5-turbo-0301=gpt-4o-mini", 0, 0,
-	  false, NULL },
-	{ "public_origin", CFG_STR, O(public_origin), "", 0, 0, false, NULL },
-	{ "allowed_origins", CFG_STR, O(allowed_origins), "", 0, 0, false, NULL },
-	{ "log_level", CFG_STR, O(log_level), "info", 0, 0, false, NULL },
+	  false, "" },
+	{ "public_origin", CFG_STR, O(public_origin), "", 0, 0, false, "" },
+	{ "allowed_origins", CFG_STR, O(allowed_origins), "", 0, 0, false, "" },
+	{ "log_level", CFG_STR, O(log_level), "info", 0, 0, false, "" },
 	{ "token_lifetime", CFG_INT, O(token_lifetime), "86400", 60, 2592000,
-	  false, NULL },
+	  false, "" },
 	{ "session_idle_timeout", CFG_INT, O(session_idle_timeout), "43200", 2,
-	  2592000, false, NULL },
+	  2592000, false, "" },
 	{ "session_remember_lifetime", CFG_INT, O(session_remember_lifetime),
-	  "2592000", 60, 31536000, false, NULL },
+	  "2592000", 60, 31536000, false, "" },
 	{ "login_max_failures_user", CFG_INT, O(login_max_failures_user), "10",
-	  1, 100000, false, NULL },
+	  1, 100000, false, "" },
 	{ "login_max_failures_addr", CFG_INT, O(login_max_failures_addr), "50",
-	  1, 100000, false, NULL },
+	  1, 100000, false, "" },
 	{ "login_window", CFG_INT, O(login_window), "600", 1, 86400, false,
-	  NULL },
+	  "" },
 	{ "login_max_delay", CFG_INT, O(login_max_delay), "300", 1, 86400, false,
-	  NULL },
+	  "" },
 	{ "login_device_lifetime", CFG_INT, O(login_device_lifetime), "7776000",
-	  3600, 315360000, false, NULL },
-	{ "password_cost", CFG_INT, O(password_cost), "5", 1, 11, false, NULL },
+	  3600, 315360000, false, "" },
+	{ "password_cost", CFG_INT, O(password_cost), "5", 1, 11, false, "" },
 	{ "drain_timeout", CFG_INT, O(drain_timeout), "10", 0, 3600, false,
-	  NULL },
+	  "" },
 	{ "max_messages_per_minute", CFG_INT, O(max_messages_per_minute), "120",
-	  1, 100000, false, NULL },
-	{ "max_body", CFG_INT, O(max_body), "16384", 256, 1048576, false, NULL },
+	  1, 100000, false, "" },
+	{ "max_body", CFG_INT, O(max_body), "16384", 256, 1048576, false, "" },
 	/* Attachments (POST /api/attachments): lighttpd's bound on that
 	 * path is 64 MiB (lighttpd.conf); this one is the program's. */
 	{ "attachment_max_bytes", CFG_INT, O(attachment_max_bytes), "10485760",
-	  1024, 67108864, false, NULL },
+	  1024, 67108864, false, "" },
 	{ "attachment_text_max", CFG_INT, O(attachment_text_max), "262144",
-	  1024, 16777216, false, NULL },
+	  1024, 16777216, false, "" },
 	{ "prompt_attachments_max", CFG_INT, O(prompt_attachments_max), "8", 0,
-	  100, false, NULL },
+	  100, false, "" },
 	{ "prompt_attachments_bytes", CFG_INT, O(prompt_attachments_bytes),
-	  "20971520", 1024, 268435456, false, NULL },
+	  "20971520", 1024, 268435456, false, "" },
 	{ "image_max_side", CFG_INT, O(image_max_side), "2048", 64, 16384,
-	  false, NULL },
+	  false, "" },
 	{ "pdftotext", CFG_STR, O(pdftotext), "/usr/bin/pdftotext", 0, 0, false,
-	  NULL },
+	  "" },
 	{ "pdftotext_timeout", CFG_INT, O(pdftotext_timeout), "10", 1, 300,
-	  false, NULL },
+	  false, "" },
 	{ "max_message", CFG_INT, O(max_message), "1048576", 1024, 16777216,
-	  false, NULL },
-	{ "max_messages", CFG_INT, O(max_messages), "200", 1, 10000, false, NULL },
+	  false, "" },
+	{ "max_messages", CFG_INT, O(max_messages), "200", 1, 10000, false, "" },
 	{ "max_tokens_limit", CFG_INT, O(max_tokens_limit), "16384", 1, 1000000,
-	  false, NULL },
+	  false, "" },
 	{ "max_reply", CFG_INT, O(max_reply), "1048576", 1024, 67108864, false,
-	  NULL },
+	  "" },
 	{ "max_inflight", CFG_INT, O(max_inflight), "1024", 1, 100000, false,
-	  NULL },
+	  "" },
 	{ "max_inflight_per_user", CFG_INT, O(max_inflight_per_user), "4", 1,
-	  1000, false, NULL },
+	  1000, false, "" },
 	{ "context_budget", CFG_INT, O(context_budget), "48000", 1000, 10000000,
-	  false, NULL },
+	  false, "" },
 	{ "user_storage_quota", CFG_INT, O(user_storage_quota), "104857600", 0,
-	  4398046511104L, false, NULL },
+	  4398046511104L, false, "" },
 	/* Usage budgets (lib/budget.h): 0 is no limit. */
 	{ "budget_day_tokens", CFG_INT, O(budget_day_tokens), "0", 0,
-	  BUDGET_TOKENS_MAX, false, NULL },
+	  BUDGET_TOKENS_MAX, false, "" },
 	{ "budget_month_tokens", CFG_INT, O(budget_month_tokens), "0", 0,
-	  BUDGET_TOKENS_MAX, false, NULL },
+	  BUDGET_TOKENS_MAX, false, "" },
 	{ "budget_day_cost", CFG_MONEY, O(budget_day_cost), "0", 0,
-	  BUDGET_COST_MAX, false, NULL },
+	  BUDGET_COST_MAX, false, "" },
 	{ "budget_month_cost", CFG_MONEY, O(budget_month_cost), "0", 0,
-	  BUDGET_COST_MAX, false, NULL },
+	  BUDGET_COST_MAX, false, "" },
 	{ "site_month_tokens", CFG_INT, O(site_month_tokens), "0", 0,
-	  BUDGET_TOKENS_MAX, false, NULL },
+	  BUDGET_TOKENS_MAX, false, "" },
 	{ "site_month_cost", CFG_MONEY, O(site_month_cost), "0", 0,
-	  BUDGET_COST_MAX, false, NULL },
-	{ "currency", CFG_STR, O(currency), "USD", 0, 0, false, NULL },
+	  BUDGET_COST_MAX, false, "" },
+	{ "currency", CFG_STR, O(currency), "USD", 0, 0, false, "" },
 	{ "budget_warn_percent", CFG_INT, O(budget_warn_percent), "80", 1, 100,
-	  false, NULL },
+	  false, "" },
 	{ "conversation_max_bytes", CFG_INT, O(conversation_max_bytes),
-	  "16777216", 0, 4398046511104L, false, NULL },
+	  "16777216", 0, 4398046511104L, false, "" },
 	{ "conversation_max_messages", CFG_INT, O(conversation_max_messages),
-	  "2000", 0, 10000000, false, NULL },
+	  "2000", 0, 10000000, false, "" },
 	{ "storage_reserve", CFG_INT, O(storage_reserve), "33554432", 0,
-	  4398046511104L, false, NULL },
-	{ "database", CFG_STR, O(database), "", 0, 0, false, NULL },
+	  4398046511104L, false, "" },
+	{ "database", CFG_STR, O(database), "", 0, 0, false, "" },
 	{ "max_connections", CFG_INT, O(max_connections), "1024", 1, 100000,
-	  false, NULL },
+	  false, "" },
 	/* One person's tabs on a laptop, a phone and a tablet are about 10
 	 * sessions: 32 leaves room, and one user cannot take max_connections. */
 	{ "max_connections_per_user", CFG_INT, O(max_connections_per_user), "32",
-	  1, 100000, false, NULL },
+	  1, 100000, false, "" },
 	/* A small office behind one NAT address: 20 people with 3 tabs and a
 	 * phone each is 80 sessions; 128 leaves room. */
 	{ "max_connections_per_address", CFG_INT,
-	  O(max_connections_per_address), "128", 1, 100000, false, NULL },
+	  O(max_connections_per_address), "128", 1, 100000, false, "" },
 	/* Across a user's sessions: 32 tabs' heartbeats (a ping each 25 s) are
 	 * 77 a minute, and a person types far fewer prompts; 240 leaves room
 	 * (bursts of a quarter, as per connection). */
 	{ "max_messages_per_user_minute", CFG_INT,
-	  O(max_messages_per_user_minute), "240", 1, 1000000, false, NULL },
+	  O(max_messages_per_user_minute), "240", 1, 1000000, false, "" },
 	{ "upstream_connect_timeout", CFG_INT, O(upstream_connect_timeout), "10",
-	  1, 600, false, NULL },
+	  1, 600, false, "" },
 	{ "upstream_idle_timeout", CFG_INT, O(upstream_idle_timeout), "120", 1,
-	  3600, false, NULL },
+	  3600, false, "" },
 	{ "upstream_total_timeout", CFG_INT, O(upstream_total_timeout), "1800", 1,
-	  86400, false, NULL },
+	  86400, false, "" },
 	/* Bytes, not messages: a frame is 60 bytes (a delta) to 6 MB (a
 	 * whole reply, JSON-escaped), so a count of messages bounds nothing;
 	 * the worker counts what libzmq holds (worker/outq.h). */
 	{ "session_send_queue", CFG_INT, O(session_send_queue), "262144", 4096,
-	  67108864, false, NULL },
+	  67108864, false, "" },
 	{ "slow_client_timeout", CFG_INT, O(slow_client_timeout), "60", 1,
-	  86400, false, NULL },
+	  86400, false, "" },
 	/* Deltas of one reply that come within this many milliseconds of the
 	 * last frame sent to a session go out together, as one frame
 	 * (worker/outq.h): every hop after the worker (ZMTP, the session, its
@@ -165,55 +174,56 @@ static const struct cfg_entry cfg_table[] = {
 	 * several tokens. A token waits at most this long; 0 sends each delta
 	 * as it comes. 15 ms is under a 60 Hz display's frame (16.7 ms). */
 	{ "stream_coalesce_ms", CFG_INT, O(stream_coalesce_ms), "15", 0, 250,
-	  false, NULL },
+	  false, "" },
 	/* ... and a frame goes at once when its text reaches this size. */
 	{ "stream_coalesce_bytes", CFG_INT, O(stream_coalesce_bytes), "4096",
-	  64, 1048576, false, NULL },
+	  64, 1048576, false, "" },
 	/* Every session's queue together (worker/outq.h): with the base
 	 * (~14 MB) and one frame being cut, the worker stays under 64 MB. */
 	{ "worker_send_budget", CFG_INT, O(worker_send_budget), "33554432",
-	  1048576, 4294967296, false, NULL },
-	{ "demo", CFG_BOOL, O(demo), "false", 0, 0, false, NULL },
+	  1048576, 4294967296, false, "" },
+	{ "demo", CFG_BOOL, O(demo), "false", 0, 0, false, "" },
 	{ "cookie_secure", CFG_BOOL, O(cookie_secure), "false", 0, 0, false,
-	  NULL },
+	  "" },
 	/* mounted under a prefix of another site (conf/50-lightchat.conf) */
-	{ "url_prefix", CFG_STR, O(url_prefix), "/", 0, 0, false, NULL },
+	{ "url_prefix", CFG_STR, O(url_prefix), "/", 0, 0, false, "" },
 	/* reverse proxies in front of lighttpd (docs/DEPLOY.md) */
 	{ "trusted_proxies", CFG_STR, O(trusted_proxies), "", 0, 0, false,
-	  NULL },
+	  "" },
 	/* the front (lighttpd.conf, through scripts/run.sh): connections at
 	 * once, and seconds a request may go without sending a byte */
 	{ "front_max_connections", CFG_INT, O(front_max_connections), "2048",
-	  16, 32767, false, NULL },
+	  16, 32767, false, "" },
 	{ "front_read_timeout", CFG_INT, O(front_read_timeout), "15", 2, 600,
-	  false, NULL },
+	  false, "" },
 	/* GET /health and /metrics (docs/ARCHITECTURE.md, "Health and
 	 * metrics"): the worker's heartbeat file, how old it may be, who may
 	 * read /metrics */
 	{ "worker_metrics_file", CFG_STR, O(worker_metrics_file), "", 0, 0,
-	  false, NULL },
+	  false, "" },
 	{ "health_heartbeat_max", CFG_INT, O(health_heartbeat_max), "3", 1,
-	  3600, false, NULL },
+	  3600, false, "" },
 	{ "metrics_token_file", CFG_STR, O(metrics_token_file), "", 0, 0, false,
-	  NULL },
+	  "" },
 	{ "metrics_open_loopback", CFG_BOOL, O(metrics_open_loopback), "true", 0,
-	  0, false, NULL },
+	  0, false, "" },
 	/* What the worker's discovery saw (lib/models.h), for /api/models:
 	 * rewritten at each listing, so a tmpfs path spares an SD card. */
 	{ "worker_models_file", CFG_STR, O(worker_models_file), "", 0, 0, false,
-	  NULL },
+	  "" },
 	/* Several hosts on one PostgreSQL (worker/cluster.h): each worker's
 	 * name among them ("": the host name), its lease in seconds (a dead
 	 * host's replies are ended within lease + 2 s), and the bytes of
 	 * messages to the other hosts it may hold unsent. */
-	{ "worker_id", CFG_STR, O(worker_id), "", 0, 0, false, NULL },
-	{ "worker_lease", CFG_INT, O(worker_lease), "6", 3, 60, false, NULL },
+	{ "worker_id", CFG_STR, O(worker_id), "", 0, 0, false, "" },
+	{ "worker_lease", CFG_INT, O(worker_lease), "6", 3, 60, false, "" },
 	{ "worker_cluster_queue", CFG_INT, O(worker_cluster_queue), "1048576",
-	  65536, 67108864, false, NULL },
+	  65536, 67108864, false, "" },
 };
 #undef O
 #define CFG_COUNT (sizeof(cfg_table) / sizeof(cfg_table[0]))
 #define CFG_LINE_MAX 4096
+#define CFG_CWD_MAX 2048
 #define CFG_MODEL_CAP (MODELS_MODEL_MAX + 1)
 
 static const struct cfg_entry *
@@ -423,7 +433,7 @@ cfg_read_env(struct lc_config *cfg, bool *set, char *err)
 		for (const char *k = e->key; *k && n + 1 < sizeof(name); k++)
 			name[n++] = (char)toupper((unsigned char)*k);
 		name[n] = '\0';
-		if (e->alt_env != NULL)
+		if (e->alt_env[0] != '\0')
 			v = getenv(e->alt_env);
 		if (getenv(name) != NULL)
 			v = getenv(name);
@@ -734,10 +744,20 @@ config_load(struct lc_config *cfg, char err[LC_CONFIG_ERR_MAX])
 		snprintf(err, LC_CONFIG_ERR_MAX, "out of memory");
 		return -1;
 	}
-	for (size_t i = 0; i < CFG_COUNT; i++)
-		if (cfg_set(cfg, &cfg_table[i], cfg_table[i].def, "default",
-		    err) != 0)
+	for (size_t i = 0; i < CFG_COUNT; i++) {
+		const struct cfg_entry *e = &cfg_table[i];
+		/* an initializer of exactly the array's size compiles, without
+		 * its NUL */
+		if (memchr(e->key, '\0', sizeof(e->key)) == NULL ||
+		    memchr(e->def, '\0', sizeof(e->def)) == NULL ||
+		    memchr(e->alt_env, '\0', sizeof(e->alt_env)) == NULL) {
+			snprintf(err, LC_CONFIG_ERR_MAX, "setting %zu: a name or "
+			    "default longer than config.c's table holds", i);
 			return -1;
+		}
+		if (cfg_set(cfg, e, e->def, "default", err) != 0)
+			return -1;
+	}
 	if (path != NULL && path[0] != '\0') {
 		if (cfg_read_file(cfg, path, true, set, err) != 0)
 			return -1;
@@ -752,16 +772,21 @@ config_load(struct lc_config *cfg, char err[LC_CONFIG_ERR_MAX])
 	if (cfg->state[0] != '/') {
 		/* A relative state directory would mean something else in
 		 * every process lighttpd and websocketd start. */
-		char cwd[2048];
-		if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		/* On the heap, as cfg_read_file's line: lightchat-ws keeps
+		 * every stack page its configuration touched. */
+		char *cwd = malloc(CFG_CWD_MAX);
+		if (cwd == NULL || getcwd(cwd, CFG_CWD_MAX) == NULL) {
 			snprintf(err, LC_CONFIG_ERR_MAX, "getcwd: %s",
-			    strerror(errno));
+			    cwd == NULL ? "out of memory" : strerror(errno));
+			free(cwd);
 			return -1;
 		}
 		const char *rel = cfg->state;
 		while (rel[0] == '.' && rel[1] == '/')
 			rel += 2;
-		if (cfg_derive_abs(cfg, cwd, rel, err) != 0)
+		int rc = cfg_derive_abs(cfg, cwd, rel, err);
+		free(cwd);
+		if (rc != 0)
 			return -1;
 	}
 	if (cfg->ws_port == 0)
