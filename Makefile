@@ -440,11 +440,12 @@ $(2): $(call link_objs,$(3))
 endef
 $(eval $(call program,fcgi,$(FCGI_BIN),$(FCGI_MODS)))
 # lightchat-ws runs once per connection: built against musl (musl-tools)
-# and linked as a static PIE (still at a random address), it holds ~40 kB
+# and linked as a static PIE (still at a random address), it holds 40 kB
 # of private pages on an idle connection, against 88 kB as a static PIE of
 # glibc and 140 kB linked dynamically (no ld.so, no relocated libc data,
-# musl's smaller stdio and malloc state; measured at 100 connections,
-# docs/ARCHITECTURE.md "Memory per connection"). WS_LIBC=glibc builds it
+# musl's smaller stdio and malloc state; 31 kB with the cuts in config.c
+# and ws/zmtp.c; measured at 100 connections, docs/ARCHITECTURE.md "Memory
+# per connection"). WS_LIBC=glibc builds it
 # as a static PIE of glibc instead (where musl is missing). Its objects
 # compile against musl's headers into $(BUILD)/obj-musl; the link names
 # musl's self-relocating start file (rcrt1.o): Debian's musl-gcc specs know
