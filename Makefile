@@ -309,11 +309,12 @@ MODULES := log buf utf8 monotime config models keyfile config_doc username perms
            budget store_usage interest cluster_msg cluster store_migrate
 
 # Each module's objects compile with its own include paths (-Ilib when it
-# says none) and cflags.
+# says none) and cflags. module_flags NAME OBJ: OBJ maps sources to objects
+# (obj here; musl_obj for lightchat-ws's, below).
 define module_flags
-$(call obj,$($(1)_SRC)): MOD_CFLAGS := $(or $($(1)_INC),-Ilib) $(call pkg_cflags,$($(1)_PKGS))
+$(call $(2),$($(1)_SRC)): MOD_CFLAGS := $(or $($(1)_INC),-Ilib) $(call pkg_cflags,$($(1)_PKGS))
 endef
-$(foreach m,$(MODULES),$(eval $(call module_flags,$(m))))
+$(foreach m,$(MODULES),$(eval $(call module_flags,$(m),obj)))
 
 # link_objs / link_libs MODULES...: what linking those modules takes.
 link_objs = $(foreach m,$(1),$(call obj,$($(m)_SRC)))
@@ -429,9 +430,10 @@ sw-version:
 	@scripts/sw-version.sh
 programs: $(FCGI_BIN) $(WS_BIN) $(WORKER_BIN) $(ADMIN_BIN)
 
+compile = $(1) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(MOD_CFLAGS) -c $< -o $@
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(MOD_CFLAGS) -c $< -o $@
+	$(call compile,$(CC))
 
 # program NAME BIN MODULES: BIN links MODULES.
 define program
@@ -445,39 +447,39 @@ $(eval $(call program,fcgi,$(FCGI_BIN),$(FCGI_MODS)))
 # glibc and 140 kB linked dynamically (no ld.so, no relocated libc data,
 # musl's smaller stdio and malloc state; 31 kB with the cuts in config.c
 # and ws/zmtp.c; measured at 100 connections, docs/ARCHITECTURE.md "Memory
-# per connection"). WS_LIBC=glibc builds it
-# as a static PIE of glibc instead (where musl is missing). Its objects
-# compile against musl's headers into $(BUILD)/obj-musl; the link names
-# musl's self-relocating start file (rcrt1.o): Debian's musl-gcc specs know
-# no -static-pie. The sanitizers need glibc's dynamic loader, so their
-# build links it as the other programs. (PROG_LDFLAGS: not LDFLAGS, which a
+# per connection"). WS_LIBC=glibc builds it as a static PIE of glibc
+# instead (where musl is missing). Its objects compile against musl's
+# headers into $(BUILD)/obj-musl (position-independent: Debian's gcc
+# makes PIE by default, as for the glibc static PIE); the link names musl's
+# self-relocating start file (rcrt1.o): Debian's musl-gcc specs know no
+# -static-pie. The sanitizers need glibc's dynamic loader, so their build
+# links it as the other programs. (PROG_LDFLAGS: not LDFLAGS, which a
 # packager's build may set.)
 WS_LIBC     ?= musl
 MUSL_CC     ?= musl-gcc
-ifeq ($(SANITIZE),1)
-$(eval $(call program,ws,$(WS_BIN),$(WS_MODS)))
-else ifeq ($(WS_LIBC),glibc)
-$(eval $(call program,ws,$(WS_BIN),$(WS_MODS)))
-$(WS_BIN): PROG_LDFLAGS := -static-pie
-else ifeq ($(WS_LIBC),musl)
+ifeq ($(filter musl glibc,$(WS_LIBC)),)
+$(error WS_LIBC is musl or glibc, not "$(WS_LIBC)")
+endif
+ifeq ($(SANITIZE)$(WS_LIBC),musl)
 musl_obj     = $(patsubst %.c,$(BUILD)/obj-musl/%.o,$(1))
 MUSL_LIB    := /usr/lib/$(subst -gnu,-musl,$(shell $(MUSL_CC) -dumpmachine 2>/dev/null))
-WS_MUSL_OBJS = $(foreach m,$(WS_MODS),$(call musl_obj,$($(m)_SRC)))
-$(foreach m,$(WS_MODS),$(eval $(call musl_obj,$($(m)_SRC)): \
-    MOD_CFLAGS := $(or $($(m)_INC),-Ilib)))
+$(foreach m,$(WS_MODS),$(eval $(call module_flags,$(m),musl_obj)))
 $(BUILD)/obj-musl/%.o: %.c
 	@command -v $(MUSL_CC) >/dev/null || { echo "$(MUSL_CC) not found: \
 	install musl-tools (make deps), or build with WS_LIBC=glibc" >&2; exit 1; }
 	@mkdir -p $(dir $@)
-	$(MUSL_CC) $(CPPFLAGS) $(CFLAGS) -fPIE $(DEPFLAGS) $(MOD_CFLAGS) -c $< -o $@
-$(WS_BIN): $(WS_MUSL_OBJS)
+	$(call compile,$(MUSL_CC))
+$(WS_BIN): $(foreach m,$(WS_MODS),$(call musl_obj,$($(m)_SRC)))
 	$(CC) $(LDFLAGS) -static-pie -nostdlib -nostartfiles -o $@ \
 	    $(MUSL_LIB)/rcrt1.o $(MUSL_LIB)/crti.o \
 	    $$($(CC) -print-file-name=crtbeginS.o) $^ $(MUSL_LIB)/libc.a \
 	    $$($(CC) -print-libgcc-file-name) \
 	    $$($(CC) -print-file-name=crtendS.o) $(MUSL_LIB)/crtn.o
 else
-$(error WS_LIBC is musl or glibc, not "$(WS_LIBC)")
+$(eval $(call program,ws,$(WS_BIN),$(WS_MODS)))
+ifneq ($(SANITIZE),1)
+$(WS_BIN): PROG_LDFLAGS := -static-pie
+endif
 endif
 # valgrind cannot follow a static glibc's malloc: tests/e2e/test-valgrind.sh
 # runs this dynamically linked copy of the same objects instead.

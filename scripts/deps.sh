@@ -11,7 +11,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WHAT=${1:-all}
 case "$WHAT" in run | all) ;; *) echo "usage: $0 [run|all]" >&2; exit 2 ;; esac
 
-# Build: compiler, libraries. Run: lighttpd, websocketd, the JavaScript
+# Build: compiler, libraries, musl-tools (lightchat-ws is linked with musl:
+# Makefile WS_LIBC). Run: lighttpd, websocketd, the JavaScript
 # libraries the page loads, python3 for the demo model and the shell client,
 # iproute2 (ip) to bring up loopback in the private network namespace, libpq
 # (the PostgreSQL backend of the store: database = postgresql://...).
