@@ -254,7 +254,8 @@ class Bench:
         self.growth.append(r)
         log(f"level {n}: opened {len(ok)} ({fmt_err(open_err)}), PSS {r['pss_total']:.1f} MB, "
             f"+{r['per_conn_kb']:.0f} kB/conn; stream errors {fmt_err(stream_err)}; "
-            f"ttft p50 {r['ttft_p50_stack']} vs {r['ttft_p50_direct']}")
+            f"ttft p50 {r['ttft_p50_stack']} vs {r['ttft_p50_direct']}; per group kB/conn "
+            + ", ".join(f"{g} {v:+.0f}" for g, v in sorted(per.items())))
         return r
 
     async def throughput(self, streams, words):
