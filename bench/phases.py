@@ -634,6 +634,10 @@ class Bench:
                 for p in (50, 99):
                     row[f"ttft_p{p}"], row[f"gap_p{p}"] = pct(ttft, p), pct(gaps, p)
                 row["n_gaps"] = len(gaps)
+                # the samples, for pooling several runs (report.py): one run's
+                # p99 of 200 first tokens moves by tens of ms from run to run
+                row["ttft_ms"] = [round(x, 3) for x in ttft]
+                row["gap_ms"] = [round(x, 3) for x in gaps]
                 out["rows"].append(row)
                 tok = row["tokens"]
                 log(f"relay_cost {coalesce_ms} ms: {n} streams at {pace} ms/token, "

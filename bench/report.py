@@ -5,7 +5,7 @@ Markdown bench/RESULTS.md holds. Formats what phases.py measured; measures nothi
 """
 import os
 
-from sampling import MB, fmt_err, machine
+from sampling import MB, fmt_err, machine, pct
 
 
 def f1(x, unit="", nd=1):
@@ -355,6 +355,37 @@ def detail_lines(name, d):
              + ", ".join(f"{m} {p} / {q}" for m, (p, q) in d["top"])])
 
 
+def pooled_latency(runs, keys, find):
+    """Table rows of the latency bar on pooled samples: per build (label),
+    window and (streams, pace) with at least two runs each way, coalescing
+    off and on; [] when no build has that (or the dumps hold no samples)."""
+    rows = []
+    labels = list(dict.fromkeys(r.get("label") for r in runs))
+    for k in keys:
+        for label in labels:
+            mine = [r for r in runs if r.get("label") == label and find(r, k)
+                    and "ttft_ms" in find(r, k)]
+            offs = [find(r, k) for r in mine if r["coalesce_ms"] == 0]
+            for ms in sorted({r["coalesce_ms"] for r in mine} - {0}):
+                ons = [find(r, k) for r in mine if r["coalesce_ms"] == ms]
+                if len(offs) < 2 or len(ons) < 2:
+                    continue
+                t0 = [x for row in offs for x in row["ttft_ms"]]
+                t1 = [x for row in ons for x in row["ttft_ms"]]
+                g0 = [x for row in offs for x in row["gap_ms"]]
+                g1 = [x for row in ons for x in row["gap_ms"]]
+                a50, a99 = pct(t1, 50) - pct(t0, 50), pct(t1, 99) - pct(t0, 99)
+                ag = pct(g1, 99) - pct(g0, 99)
+                bar = verdict(a50 <= 1 and a99 <= 10 and ag <= ms + 10) \
+                    if k[0] == 100 else "—"
+                rows.append(f"| {k[0]} | {k[1]} | {label} | {len(offs)} / {len(ons)} | "
+                            f"{pct(t0, 50):.2f} / {pct(t0, 99):.2f} | "
+                            f"{pct(t1, 50):.2f} / {pct(t1, 99):.2f} | "
+                            f"{a50:.2f} / {a99:.2f} | {pct(g0, 99):.2f} / "
+                            f"{pct(g1, 99):.2f} | {ag:.2f} | {bar} |")
+    return rows
+
+
 def relay_report(runs, smoke):
     """The Markdown of issue 18's relay_cost runs (each one stack: a build and
     a stream_coalesce_ms): CPU per 1000 tokens per process class, frames per
@@ -410,8 +441,13 @@ def relay_report(runs, smoke):
                 continue
             stack = per_k(row, sum(row["cpu"].values()))
             first = first if first is not None else stack
-            off = next((find(o, k) for o in runs if o.get("label") == r.get("label")
-                        and o["coalesce_ms"] == 0 and find(o, k)), None)
+            # the same build's run with coalescing off nearest before this one
+            # (runs alternate off and on), else the first after it
+            i = runs.index(r)
+            same = [o for o in runs[:i][::-1] + runs[i + 1:]
+                    if o.get("label") == r.get("label") and o["coalesce_ms"] == 0
+                    and find(o, k)]
+            off = find(same[0], k) if same else None
             ratio = "—"
             if r["coalesce_ms"] and off and stack is not None:
                 s_off = per_k(off, sum(off["cpu"].values()))
@@ -453,8 +489,13 @@ def relay_report(runs, smoke):
             row = find(r, k)
             if not row:
                 continue
-            off = next((find(o, k) for o in runs if o.get("label") == r.get("label")
-                        and o["coalesce_ms"] == 0 and find(o, k)), None)
+            # the same build's run with coalescing off nearest before this one
+            # (runs alternate off and on), else the first after it
+            i = runs.index(r)
+            same = [o for o in runs[:i][::-1] + runs[i + 1:]
+                    if o.get("label") == r.get("label") and o["coalesce_ms"] == 0
+                    and find(o, k)]
+            off = find(same[0], k) if same else None
             add_t50 = add_t99 = add_g99 = None
             bar = "—"
             if r["coalesce_ms"] and off and row["ttft_p50"] is not None \
@@ -471,6 +512,17 @@ def relay_report(runs, smoke):
                        f"{f1(add_t50, '', 2)} / {f1(add_t99, '', 2)} | "
                        f"{f1(row['gap_p50'], '', 2)} / {f1(row['gap_p99'], '', 2)} | "
                        f"{f1(add_g99, '', 2)} | {bar} | {row['load'].split()[0]} |")
+    pooled = pooled_latency(runs, keys, find)
+    if pooled:
+        out.append("")
+        out.append("Pooled: every sample of the runs above of one build and setting "
+                   "(runs alternating off and on), their percentiles and the bar on them.")
+        out.append("")
+        out.append("| streams | ms/token | build | runs off / on | TTFT p50 / p99 off | "
+                   "TTFT p50 / p99 on | added p50 / p99 | gap p99 off / on | added gap "
+                   "p99 | bar |")
+        out.append("|---|---|---|---|---|---|---|---|---|---|")
+        out += pooled
     out.append("")
     out.append("### Memory per streaming connection (PSS, MB)")
     out.append("")

@@ -42,9 +42,9 @@
  * after a pause wait for no clock; one that comes sooner leaves a mark
  * instead, and the mark goes
  * as one delta with all the text since (ops.missed, as when catching up)
- * at the next multiple of the window on the clock (within a window of it:
- * every session's marks of one window go in one turn of the worker's loop,
- * outq_due), when its
+ * when the window since the session's last delta ends (outq_due: each
+ * session on its own phase, the loop's 1 ms rounding batching those due
+ * together), when its
  * text reaches stream_coalesce_bytes, before any other frame for that
  * session (a reply's final frame, an error, a snapshot: frames keep their
  * order), before a delta of another reply or of the reasoning (so the text
