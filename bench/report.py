@@ -433,6 +433,15 @@ def relay_report(runs, smoke):
     def find(r, k):
         return next((row for row in r["rows"]
                      if (row["streams"], row["pace_ms"]) == k), None)
+
+    def off_row(r, k):
+        """k's row of the same build's run with coalescing off nearest before
+        r (runs alternate off and on), else the first after it; None."""
+        i = next(j for j, o in enumerate(runs) if o is r)
+        same = [o for o in runs[:i][::-1] + runs[i + 1:]
+                if o.get("label") == r.get("label") and o["coalesce_ms"] == 0
+                and find(o, k)]
+        return find(same[0], k) if same else None
     for k in keys:
         first = None
         for r in runs:
@@ -441,13 +450,7 @@ def relay_report(runs, smoke):
                 continue
             stack = per_k(row, sum(row["cpu"].values()))
             first = first if first is not None else stack
-            # the same build's run with coalescing off nearest before this one
-            # (runs alternate off and on), else the first after it
-            i = runs.index(r)
-            same = [o for o in runs[:i][::-1] + runs[i + 1:]
-                    if o.get("label") == r.get("label") and o["coalesce_ms"] == 0
-                    and find(o, k)]
-            off = find(same[0], k) if same else None
+            off = off_row(r, k)
             ratio = "—"
             if r["coalesce_ms"] and off and stack is not None:
                 s_off = per_k(off, sum(off["cpu"].values()))
@@ -489,13 +492,7 @@ def relay_report(runs, smoke):
             row = find(r, k)
             if not row:
                 continue
-            # the same build's run with coalescing off nearest before this one
-            # (runs alternate off and on), else the first after it
-            i = runs.index(r)
-            same = [o for o in runs[:i][::-1] + runs[i + 1:]
-                    if o.get("label") == r.get("label") and o["coalesce_ms"] == 0
-                    and find(o, k)]
-            off = find(same[0], k) if same else None
+            off = off_row(r, k)
             add_t50 = add_t99 = add_g99 = None
             bar = "—"
             if r["coalesce_ms"] and off and row["ttft_p50"] is not None \
