@@ -96,6 +96,9 @@ async def main_async(a):
         if a.smoke:   # a few tokens: the text check, off and on
             await b.relay_cost(a.coalesce_ms, counts=[1], paces=[5], words=20,
                                rounds={1: 1}, mem_n=2, mem_pace=5)
+        elif os.environ.get("BENCH_RELAY_ONE"):   # one long stream: 1 × 5 ms finer
+            await b.relay_cost(a.coalesce_ms, counts=[1], paces=[5], words=4000,
+                               rounds={1: 1}, mem_n=0, mem_pace=20)
         elif os.environ.get("BENCH_RELAY_LATENCY_ONLY"):   # the latency bar's rows
             await b.relay_cost(a.coalesce_ms, counts=[100], paces=[5, 20], words=500,
                                rounds={100: 2}, mem_n=0, mem_pace=20)

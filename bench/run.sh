@@ -15,7 +15,8 @@
 #                          ("0 15"); BENCH_LABEL names the build, and
 #                          BENCH_RELAY_DIR=DIR keeps its JSON dumps
 #                          (BENCH_RELAY_MEM_ONLY=1: the memory per stream alone;
-#                          BENCH_RELAY_LATENCY_ONLY=1: the 100-stream rows alone)
+#                          BENCH_RELAY_LATENCY_ONLY=1: the 100-stream rows alone;
+#                          BENCH_RELAY_ONE=1: one stream of 4000 tokens, 5 ms apart)
 # The stack and the programs are this checkout's (tests/e2e/lib.sh: ROOT, and
 # BUILD for the build directory): to measure another commit, check it out in
 # a worktree, build it there and run its copy of bench/.
