@@ -50,6 +50,27 @@ from report import relay_report, report
 from sampling import machine
 
 
+# relay_cost's sizes: the smoke's, each BENCH_RELAY_* variable's (run.sh), the
+# full run's (None)
+RELAY_MODES = {
+    # a few tokens: the text check, off and on
+    "smoke": dict(counts=[1], paces=[5], words=20, rounds={1: 1}, mem_n=2, mem_pace=5),
+    # one long stream: the 1 × 5 ms row in finer clock ticks
+    "BENCH_RELAY_ONE": dict(counts=[1], paces=[5], words=4000, rounds={1: 1}, mem_n=0,
+                            mem_pace=20),
+    # the latency bar's rows alone
+    "BENCH_RELAY_LATENCY_ONLY": dict(counts=[100], paces=[5, 20], words=500,
+                                     rounds={100: 2}, mem_n=0, mem_pace=20),
+    # the memory part alone
+    "BENCH_RELAY_MEM_ONLY": dict(counts=[], paces=[], words=500, rounds={}, mem_n=100,
+                                 mem_pace=20),
+    # 5 ms a token as a fast hosted model, 20 ms where a 15 ms window merges
+    # little; at least 3 rounds up to 10 streams (10 ms ticks)
+    None: dict(counts=[1, 10, 100], paces=[5, 20], words=500,
+               rounds={1: 3, 10: 3, 100: 2}, mem_n=100, mem_pace=20),
+}
+
+
 async def main_async(a):
     b = Bench(a)
     if a.smoke:
@@ -93,24 +114,9 @@ async def main_async(a):
     if on("msg_cost"):
         await b.msg_cost(*msgs)
     if on("relay_cost") and a.coalesce_ms is not None:
-        if a.smoke:   # a few tokens: the text check, off and on
-            await b.relay_cost(a.coalesce_ms, counts=[1], paces=[5], words=20,
-                               rounds={1: 1}, mem_n=2, mem_pace=5)
-        elif os.environ.get("BENCH_RELAY_ONE"):   # one long stream: 1 × 5 ms finer
-            await b.relay_cost(a.coalesce_ms, counts=[1], paces=[5], words=4000,
-                               rounds={1: 1}, mem_n=0, mem_pace=20)
-        elif os.environ.get("BENCH_RELAY_LATENCY_ONLY"):   # the latency bar's rows
-            await b.relay_cost(a.coalesce_ms, counts=[100], paces=[5, 20], words=500,
-                               rounds={100: 2}, mem_n=0, mem_pace=20)
-        elif os.environ.get("BENCH_RELAY_MEM_ONLY"):   # the memory part alone
-            await b.relay_cost(a.coalesce_ms, counts=[], paces=[], words=500,
-                               rounds={}, mem_n=100, mem_pace=20)
-        else:
-            # 5 ms a token as a fast hosted model, 20 ms where a 15 ms window
-            # merges little; at least 3 rounds up to 10 streams (10 ms ticks)
-            await b.relay_cost(a.coalesce_ms, counts=[1, 10, 100], paces=[5, 20],
-                               words=500, rounds={1: 3, 10: 3, 100: 2}, mem_n=100,
-                               mem_pace=20)
+        mode = "smoke" if a.smoke else next(
+            (k for k in RELAY_MODES if k not in (None, "smoke") and os.environ.get(k)), None)
+        await b.relay_cost(a.coalesce_ms, **RELAY_MODES[mode])
         b.res["relay_cost"].update(label=a.label, commit=a.commit, machine=machine())
     text, rows = report(b, a.smoke)
     return b, text, rows

@@ -618,9 +618,11 @@ test_window_off(void)
 	outq_free(q);
 }
 
-/* Two sessions whose marks were made apart in one window go together. */
+/* Two sessions whose last deltas went in the same turn share a phase: their
+ * marks, made 9 ms apart, go together in one turn (test_window_phase: the
+ * ones of sessions on different phases do not). */
 static void
-test_window_grid(void)
+test_window_same_phase(void)
 {
 	struct outq *q = window_q(15, 4096);
 	struct peer a = { "a", 1 }, b = { "b", 1 };
@@ -726,7 +728,7 @@ main(void)
 	test_window_two_texts();
 	test_window_behind();
 	test_window_off();
-	test_window_grid();
+	test_window_same_phase();
 	test_window_random();
 	UNIT_EXIT();
 }
